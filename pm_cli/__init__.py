@@ -1,0 +1,3 @@
+"""pm: operations tool for field property managers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from pm_cli.app import main
+
+main()

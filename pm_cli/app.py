@@ -1,0 +1,88 @@
+"""The root `pm` command: global options, every feature's sub-app, errors → exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+import typer.core
+
+from pm_cli import __version__
+from pm_cli.context import AppContext
+from pm_cli.db import cli as db_cli
+from pm_cli.demo import cli as demo_cli
+from pm_cli.errors import PmError
+from pm_cli.grids import cli as grids_cli
+from pm_cli.sites import cli as sites_cli
+from pm_cli.staff import cli as staff_cli
+from pm_cli.transfer import cli as transfer_cli
+
+
+class PmGroup(typer.core.TyperGroup):
+    """Maps PmError to `error:`/`hint:` lines and its exit code, once, for every command."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PmError as e:
+            from pm_cli import output
+
+            output.error(e)
+            raise typer.Exit(int(e.exit_code)) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted; nothing half-written was kept\n")
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=PmGroup,
+    name="pm",
+    help="Operations tool for field property managers: sites, grids, routes, checklists, "
+    "drills and PDCA improvement items, on a local SQLite file that syncs.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=bool(os.environ.get("PM_DEBUG")),
+    pretty_exceptions_short=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"pm {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database file [env PM_DB; default: user data dir]"),
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option("--site", help="Site code [env PM_SITE; default: `pm site use`]"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
+    version: Annotated[  # noqa: ARG001 (handled eagerly by _version)
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version"),
+    ] = False,
+) -> None:
+    ctx.obj = AppContext(db=db, site=site, as_json=as_json)
+
+
+db_cli.register(app)
+app.add_typer(sites_cli.app, name="site")
+app.add_typer(staff_cli.app, name="staff")
+app.add_typer(grids_cli.app, name="grid")
+transfer_cli.register(app)
+demo_cli.register(app)
+app.add_typer(db_cli.app, name="db")
+
+
+def main() -> None:
+    app(prog_name="pm")

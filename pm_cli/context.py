@@ -1,0 +1,60 @@
+"""What every command gets as `ctx.obj`: the database, the current site, the renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pm_cli import config
+from pm_cli.output import Output
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from pm_cli.sites.models import Site
+
+
+class AppContext:
+    def __init__(self, db: str | None = None, site: str | None = None, as_json: bool = False):
+        self._db = db
+        self._site = site
+        self.as_json = as_json
+        self._engine: Any = None
+
+    @property
+    def db_path(self) -> Path:
+        return config.resolve_db_path(self._db)
+
+    @property
+    def site_code(self) -> str | None:
+        return config.current_site_code(self._site)
+
+    def out(self, as_json: bool = False) -> Output:
+        return Output(self.as_json or as_json)
+
+    def engine(self, *, check: bool = True) -> Any:
+        if self._engine is None:
+            from pm_cli.store import engine
+
+            if check:
+                engine.check_current(self.db_path)
+            self._engine = engine.make_engine(self.db_path)
+        return self._engine
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        from pm_cli.store.engine import session_scope
+
+        with session_scope(self.engine(), self.db_path, write=write) as s:
+            yield s
+
+    def site(self, session: Session) -> Site:
+        """The current site: --site, PM_SITE, `pm site use`, or the only one there is."""
+        from pm_cli.sites import service
+
+        return service.current_site(session, self.site_code)
+
+    def me(self) -> str | None:
+        return config.current_staff_code()

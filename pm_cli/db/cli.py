@@ -1,0 +1,83 @@
+"""pm init · pm db migrate|check|backup"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pm_cli.cli_common import JsonOpt
+from pm_cli.errors import ExitCode
+
+app = typer.Typer(help="The database file: migrate, check, back up.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.command("init")(init)
+
+
+def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Create the database and run migrations; running it again is harmless."""
+    from dataclasses import asdict
+
+    from pm_cli.db import service
+
+    result = service.init_db(ctx.obj.db_path)
+    verb = "created" if result.created else "up to date"
+    ctx.obj.out(as_json).done(f"database {verb}: {result.path} (schema {result.to_version})",
+                              asdict(result))
+
+
+@app.command("migrate")
+def db_migrate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Upgrade a database made by an older pm to this pm's schema."""
+    from dataclasses import asdict
+
+    from pm_cli.db import service
+
+    r = service.migrate(ctx.obj.db_path)
+    msg = (f"migrated {r.path}: schema {r.from_version} → {r.to_version}"
+           if r.from_version != r.to_version else f"{r.path} is up to date (schema {r.to_version})")
+    ctx.obj.out(as_json).done(msg, asdict(r))
+
+
+@app.command("check")
+def db_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Run SQLite's integrity and foreign-key checks, report dangling references and revision."""
+    from dataclasses import asdict
+
+    from pm_cli.db import service
+
+    report = service.check(ctx.obj.db_path)
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(asdict(report))
+    else:
+        out.record({
+            "database": report.path,
+            "schema": report.schema_version,
+            "revision": f"{report.revision} (head {report.head})",
+            "integrity": "ok" if not report.integrity else "; ".join(report.integrity[:5]),
+            "foreign keys": "ok" if not report.foreign_keys else len(report.foreign_keys),
+            "dangling refs": "none" if not report.dangling else len(report.dangling),
+            **{f"{k} rows": n for k, n in report.counts.items()},
+        })
+        for line in report.dangling[:20]:
+            out.warn(line)
+    if not report.ok:
+        raise typer.Exit(int(ExitCode.FAILED))
+
+
+@app.command("backup")
+def db_backup(
+    ctx: typer.Context,
+    dest: Annotated[Path, typer.Argument(help="Backup file (or folder) to write")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy the database with SQLite's online backup API (safe while pm runs)."""
+    from pm_cli.db import service
+
+    path = service.backup(ctx.obj.db_path, dest, force=force)
+    ctx.obj.out(as_json).done(f"backed up to {path}", {"backup": str(path)})

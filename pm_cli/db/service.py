@@ -1,0 +1,189 @@
+"""The database file: create, migrate, check, back up."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pm_cli.errors import PmError, StoreError
+from pm_cli.store import engine as store_engine
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _alembic_config(connection):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return str(ScriptDirectory.from_config(_alembic_config(None)).get_current_head())
+
+
+def current_revision(path: Path) -> str | None:
+    con = sqlite3.connect(path)
+    try:
+        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def _upgrade(path: Path) -> None:
+    from alembic import command
+
+    from pm_cli.store.write import init_state
+
+    engine = store_engine.make_engine(path)
+    try:
+        with engine.execution_options(pm_write=True).begin() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+        with store_engine.session_scope(engine, path, write=True) as s:
+            init_state(s)
+    except Exception as e:
+        err = store_engine.translate(e, path)
+        if err:
+            raise err from e
+        raise
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class InitResult:
+    path: str
+    created: bool
+    from_version: int
+    to_version: int
+
+
+def init_db(path: Path) -> InitResult:
+    """Create the database (or bring an existing one up to date); running twice is harmless."""
+    created = not path.exists()
+    before = 0
+    if not created:
+        con = sqlite3.connect(path)
+        try:
+            has = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+            ).fetchone()
+            tables = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"not a SQLite database: {e}", where=str(path)) from e
+        finally:
+            con.close()
+        if not has and tables:
+            raise StoreError(
+                "this SQLite file is not a pm database; pm init will not touch it",
+                where=str(path), hint="pass --db with a new path",
+            )
+        if has:
+            before = store_engine.inspect_file(path)
+    else:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(
+                f"cannot create the folder: {e.strerror}", where=str(path.parent)
+            ) from e
+    _upgrade(path)
+    return InitResult(str(path), created, before, store_engine.SCHEMA_VERSION)
+
+
+def migrate(path: Path) -> InitResult:
+    before = store_engine.inspect_file(path)
+    _upgrade(path)
+    return InitResult(str(path), False, before, store_engine.SCHEMA_VERSION)
+
+
+@dataclass
+class CheckReport:
+    path: str
+    ok: bool
+    schema_version: int
+    revision: str | None
+    head: str
+    integrity: list[str] = field(default_factory=list)
+    foreign_keys: list[str] = field(default_factory=list)
+    dangling: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# Synced tables declare no FOREIGN KEYs (DESIGN §3); these are the references to report.
+REFERENCES = (
+    ("staff", "site_id", "site"),
+    ("grid", "site_id", "site"),
+    ("grid", "parent_id", "grid"),
+    ("grid", "owner_id", "staff"),
+    ("grid_duty", "grid_id", "grid"),
+)
+
+
+def check(path: Path) -> CheckReport:
+    version = store_engine.inspect_file(path)
+    con = sqlite3.connect(path)
+    try:
+        integrity = [r[0] for r in con.execute("PRAGMA integrity_check")]
+        fks = [" ".join(str(c) for c in r) for r in con.execute("PRAGMA foreign_key_check")]
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        dangling = []
+        for table, column, target in REFERENCES:
+            if table not in tables or target not in tables:
+                continue
+            for (row_id, ref) in con.execute(
+                f"SELECT t.id, t.{column} FROM {table} t WHERE t.{column} IS NOT NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{column})"
+            ):
+                dangling.append(f"{table} {row_id}: {column} {ref} has no {target} row")
+        counts = {}
+        for t in ("site", "staff", "grid", "grid_duty", "change"):
+            if t in tables:
+                counts[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"the database cannot be read: {e}", where=str(path)) from e
+    finally:
+        con.close()
+    integrity = [] if integrity == ["ok"] else integrity
+    rev = current_revision(path)
+    return CheckReport(
+        path=str(path), ok=not (integrity or fks or dangling), schema_version=version,
+        revision=rev, head=head_revision(), integrity=integrity, foreign_keys=fks,
+        dangling=dangling, counts=counts,
+    )
+
+
+def backup(path: Path, dest: Path, *, force: bool = False) -> Path:
+    """Copy the live database with SQLite's online backup API; readers and writers may go on."""
+    store_engine.inspect_file(path)
+    if dest.exists() and dest.is_dir():
+        dest = dest / path.name
+    if dest.resolve() == path.resolve():
+        raise PmError("the backup would overwrite the database itself", where=str(dest))
+    if dest.exists() and not force:
+        raise PmError("the backup file exists", where=str(dest), hint="pass --force to replace it")
+    tmp = dest.with_name(dest.name + ".part")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        src = sqlite3.connect(path, timeout=store_engine.busy_timeout_ms() / 1000)
+        try:
+            out = sqlite3.connect(tmp)
+            try:
+                src.backup(out)
+            finally:
+                out.close()
+        finally:
+            src.close()
+        tmp.replace(dest)
+    except (OSError, sqlite3.Error) as e:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"backup failed: {e}", where=str(dest)) from e
+    return dest

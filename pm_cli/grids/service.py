@@ -1,0 +1,328 @@
+"""Grids (网格): a site's areas in a hierarchy, each with an owner, risk level, tags, duties."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlmodel import Session, select
+
+from pm_cli import validate as v
+from pm_cli.errors import ConflictError, PmError
+from pm_cli.grids.models import Grid, GridDuty
+from pm_cli.sites.models import Site
+from pm_cli.staff.models import Staff
+from pm_cli.store import write
+from pm_cli.store.query import find_by_code, get_by_code, live
+
+FIELDS = ("code", "name", "parent", "owner", "risk_level", "tags", "responsibilities")
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+
+class SiteView:
+    """A site's grids, staff codes and duties loaded once, to build records without N+1."""
+
+    def __init__(self, session: Session, site: Site):
+        self.site = site
+        self.grids: list[Grid] = list(session.exec(live(Grid, site.id).order_by(Grid.code)))
+        self.by_id = {g.id: g for g in self.grids}
+        self.staff_code: dict[str, str] = dict(
+            session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all()
+        )
+        self.duties: dict[str, list[str]] = defaultdict(list)
+        duty_rows = session.exec(
+            live(GridDuty, site.id).order_by(GridDuty.grid_id, GridDuty.position,
+                                             GridDuty.created_at)
+        )
+        for d in duty_rows:
+            self.duties[d.grid_id].append(d.text)
+
+    def record(self, g: Grid) -> dict[str, Any]:
+        parent = self.by_id.get(g.parent_id) if g.parent_id else None
+        return {
+            "code": g.code,
+            "name": g.name,
+            "parent": parent.code if parent else None,
+            "owner": self.staff_code.get(g.owner_id) if g.owner_id else None,
+            "risk_level": g.risk_level,
+            "tags": list(g.tags or []),
+            "responsibilities": list(self.duties.get(g.id, [])),
+        }
+
+    def records(self) -> list[dict[str, Any]]:
+        return [self.record(g) for g in self.grids]
+
+    def children(self) -> dict[str | None, list[Grid]]:
+        """Grids by live parent id; a missing or deleted parent puts a grid at the top."""
+        out: dict[str | None, list[Grid]] = defaultdict(list)
+        for g in self.grids:
+            out[g.parent_id if g.parent_id in self.by_id else None].append(g)
+        return out
+
+
+def list_grids(
+    session: Session, *, site: Site, parent: str | None = None, owner: str | None = None,
+    risk: str | None = None, tag: str | None = None,
+) -> list[dict[str, Any]]:
+    view = SiteView(session, site)
+    rows = view.records()
+    if parent is not None:
+        get_grid(session, site=site, code=parent)
+        rows = [r for r in rows if r["parent"] == parent]
+    if owner is not None:
+        rows = [r for r in rows if r["owner"] == owner]
+    if risk is not None:
+        level = v.check(v.risk_level, risk, field="--risk")
+        rows = [r for r in rows if r["risk_level"] == level]
+    if tag is not None:
+        rows = [r for r in rows if tag in r["tags"]]
+    return rows
+
+
+def find_grid(session: Session, *, site: Site, code: str) -> Grid | None:
+    return find_by_code(session, Grid, code, site_id=site.id, noun="grid", where=site.code)
+
+
+def get_grid(session: Session, *, site: Site, code: str) -> Grid:
+    return get_by_code(
+        session, Grid, code, site_id=site.id, noun="grid", where=site.code,
+        hint=f"`pm grid list --site {site.code}` shows the grids",
+    )
+
+
+def show_grid(session: Session, *, site: Site, code: str) -> dict[str, Any]:
+    grid = get_grid(session, site=site, code=code)
+    view = SiteView(session, site)
+    rec = view.record(grid)
+    rec["children"] = [c.code for c in view.children().get(grid.id, [])]
+    owner = session.get(Staff, grid.owner_id) if grid.owner_id else None
+    rec["owner_name"] = owner.name if owner else None
+    return rec
+
+
+def tree(session: Session, *, site: Site, root: str | None = None) -> list[dict[str, Any]]:
+    """Nested nodes {code, name, owner, owner_name, risk_level, children} for `pm grid tree`."""
+    view = SiteView(session, site)
+    kids = view.children()
+    names: dict[str, str] = dict(
+        session.exec(select(Staff.id, Staff.name).where(Staff.site_id == site.id)).all()
+    )
+    seen: set[str] = set()
+
+    def node(g: Grid) -> dict[str, Any]:
+        seen.add(g.id)
+        return {
+            "code": g.code,
+            "name": g.name,
+            "owner": view.staff_code.get(g.owner_id) if g.owner_id else None,
+            "owner_name": names.get(g.owner_id) if g.owner_id else None,
+            "risk_level": g.risk_level,
+            "children": [node(c) for c in kids.get(g.id, []) if c.id not in seen],
+        }
+
+    if root is not None:
+        return [node(get_grid(session, site=site, code=root))]
+    nodes = [node(g) for g in kids.get(None, [])]
+    # Grids caught in a cycle (possible only after a sync merge) show at the top level.
+    nodes += [node(g) for g in view.grids if g.id not in seen]
+    return nodes
+
+
+# ---- rules -----------------------------------------------------------------------------
+
+
+def cycle_path(parents: dict[str, str | None], child: str, new_parent: str | None) -> list[str]:
+    """The ids from new_parent up to child if child would become its own ancestor, else []."""
+    path = []
+    node = new_parent
+    guard = len(parents) + 2
+    while node is not None and guard:
+        path.append(node)
+        if node == child:
+            return path
+        node = parents.get(node)
+        guard -= 1
+    return []
+
+
+def _owner(session: Session, site: Site, code: str | None) -> str | None:
+    if code is None or not code.strip():
+        return None
+    staff = find_by_code(session, Staff, code.strip(), site_id=site.id, noun="staff member",
+                         where=site.code)
+    if staff is None:
+        raise PmError(
+            f"owner {code} is not staff of site {site.code}",
+            where="--owner",
+            hint=f"add them first: pm staff add {code} --name NAME --role lead",
+        )
+    return staff.id
+
+
+def _parent(session: Session, site: Site, code: str | None) -> Grid | None:
+    if code is None or not code.strip():
+        return None
+    parent = find_grid(session, site=site, code=code.strip())
+    if parent is None:
+        other = session.exec(
+            live(Grid).where(Grid.code == code.strip(), Grid.site_id != site.id)
+        ).first()
+        if other is not None:
+            raise PmError(
+                f"parent {code} is a grid of another site, not of {site.code}", where="--parent"
+            )
+        raise PmError(f"no parent grid {code} at {site.code}", where="--parent",
+                      hint="add the parent first, or leave --parent out for a top-level grid")
+    return parent
+
+
+def add_grid(
+    session: Session, *, site: Site, code: str, name: str, parent: str | None = None,
+    owner: str | None = None, risk: str | None = None, tags: Iterable[str] | str | None = None,
+    duties: Iterable[str] = (),
+) -> Grid:
+    code = v.check(v.code, code, field="code")
+    if find_grid(session, site=site, code=code):
+        raise ConflictError(f"grid {code} already exists at {site.code}",
+                            hint=f"pm grid edit {code} …")
+    parent_row = _parent(session, site, parent)
+    grid = write.create(
+        session, Grid, site_id=site.id,
+        code=code,
+        name=v.check(v.name, name, field="--name"),
+        parent_id=parent_row.id if parent_row else None,
+        owner_id=_owner(session, site, owner),
+        risk_level=v.check(v.risk_level, risk, field="--risk") if risk else "minor",
+        tags=v.check(v.tags, tags, field="--tag"),
+    )
+    for text in duties:
+        add_duty(session, site=site, grid=grid, text=text)
+    return grid
+
+
+def edit_grid(
+    session: Session, *, site: Site, code: str, new_code: str | None = None,
+    name: str | None = None, parent: str | None = None, owner: str | None = None,
+    risk: str | None = None, tags: Iterable[str] | str | None = None,
+    add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (),
+) -> Grid:
+    """Change what is given; `parent=""` moves to the top, `owner=""` clears the owner."""
+    grid = get_grid(session, site=site, code=code)
+    values: dict[str, Any] = {}
+    if new_code is not None:
+        values["code"] = v.check(v.code, new_code, field="--code")
+        other = find_grid(session, site=site, code=values["code"])
+        if other is not None and other.id != grid.id:
+            raise ConflictError(f"grid {values['code']} already exists at {site.code}")
+    if name is not None:
+        values["name"] = v.check(v.name, name, field="--name")
+    if parent is not None:
+        parent_row = _parent(session, site, parent)
+        values["parent_id"] = parent_row.id if parent_row else None
+        check_no_cycle(session, site=site, grid=grid, parent_id=values["parent_id"])
+    if owner is not None:
+        values["owner_id"] = _owner(session, site, owner)
+    if risk is not None:
+        values["risk_level"] = v.check(v.risk_level, risk, field="--risk")
+    new_tags = list(grid.tags or [])
+    if tags is not None:
+        new_tags = v.check(v.tags, tags, field="--tags")
+    new_tags += [t for t in v.check(v.tags, list(add_tags), field="--tag") if t not in new_tags]
+    drop = set(v.split_list(list(remove_tags)))
+    new_tags = [t for t in new_tags if t not in drop]
+    if new_tags != list(grid.tags or []):
+        values["tags"] = new_tags
+    write.update(session, grid, **values)
+    return grid
+
+
+def check_no_cycle(session: Session, *, site: Site, grid: Grid, parent_id: str | None) -> None:
+    if parent_id is None:
+        return
+    rows = session.exec(select(Grid.id, Grid.parent_id, Grid.code)
+                        .where(Grid.site_id == site.id, Grid.deleted == False))  # noqa: E712
+    parents, codes = {}, {}
+    for gid, pid, gcode in rows:
+        parents[gid], codes[gid] = pid, gcode
+    path = cycle_path(parents, grid.id, parent_id)
+    if path:
+        chain = " → ".join(codes.get(p, p) for p in reversed(path))
+        raise ConflictError(
+            f"grid {grid.code} cannot move under {codes.get(parent_id, parent_id)}: that grid "
+            f"is inside it ({chain} → {grid.code})",
+            where="--parent",
+            hint="move the descendant out first, or pick a parent outside this branch",
+        )
+
+
+def assign(session: Session, *, site: Site, code: str, staff: str) -> Grid:
+    grid = get_grid(session, site=site, code=code)
+    write.update(session, grid, owner_id=_owner(session, site, staff))
+    return grid
+
+
+def remove_grid(session: Session, *, site: Site, code: str, recursive: bool = False) -> list[str]:
+    """Tombstone a grid (and with `recursive` its whole branch); returns the removed codes."""
+    grid = get_grid(session, site=site, code=code)
+    view = SiteView(session, site)
+    kids = view.children()
+    if kids.get(grid.id) and not recursive:
+        names = ", ".join(c.code for c in kids[grid.id][:5])
+        raise ConflictError(
+            f"grid {code} still has {len(kids[grid.id])} child grid(s): {names}",
+            hint=f"move them first (pm grid edit CHILD --parent …), or pm grid remove {code} "
+            "--recursive",
+        )
+    branch, stack, seen = [], [grid], set()
+    while stack:
+        g = stack.pop()
+        if g.id in seen:
+            continue
+        seen.add(g.id)
+        branch.append(g)
+        stack.extend(kids.get(g.id, []))
+    duties = session.exec(live(GridDuty, site.id).where(GridDuty.grid_id.in_(seen)))  # type: ignore[attr-defined]
+    for d in duties:
+        write.delete(session, d)
+    for g in reversed(branch):
+        write.delete(session, g)
+    return [g.code for g in branch]
+
+
+# ---- duties ----------------------------------------------------------------------------
+
+
+def duties(session: Session, *, grid: Grid) -> list[GridDuty]:
+    return list(session.exec(
+        live(GridDuty, grid.site_id).where(GridDuty.grid_id == grid.id)
+        .order_by(GridDuty.position, GridDuty.created_at)
+    ))
+
+
+def add_duty(session: Session, *, site: Site, grid: Grid, text: str) -> GridDuty:
+    value = " ".join(text.split())
+    if not value:
+        raise PmError("a duty needs some text", where="TEXT")
+    if len(value) > 500:
+        raise PmError("a duty has at most 500 characters", where="TEXT")
+    existing = duties(session, grid=grid)
+    if any(d.text == value for d in existing):
+        raise ConflictError(f"grid {grid.code} already has that duty")
+    position = max((d.position for d in existing), default=0) + 1
+    return write.create(session, GridDuty, site_id=site.id, grid_id=grid.id, text=value,
+                        position=position)
+
+
+def remove_duty(session: Session, *, site: Site, code: str, number: int) -> GridDuty:
+    grid = get_grid(session, site=site, code=code)
+    rows = duties(session, grid=grid)
+    if not 1 <= number <= len(rows):
+        raise PmError(
+            f"grid {code} has {len(rows)} duties; there is no number {number}",
+            where="NUMBER", hint=f"pm grid show {code} lists them in order",
+        )
+    write.delete(session, rows[number - 1])
+    return rows[number - 1]

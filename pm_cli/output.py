@@ -1,0 +1,186 @@
+"""The one renderer: rich for people, JSON for --json; error lines on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from enum import Enum
+from functools import cache
+from typing import Any
+from uuid import UUID
+
+from pm_cli.errors import InputError, PmError
+
+RISK_STYLE = {"minor": "green", "major": "yellow", "critical": "bold red"}
+NONE = "—"
+
+
+@cache
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+
+
+def to_jsonable(obj: Any) -> Any:
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if isinstance(obj, UUID):
+        return str(obj)
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(asdict(obj))
+    if hasattr(obj, "model_dump"):
+        return to_jsonable(obj.model_dump())
+    return str(obj)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2)
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == [] or value == "":
+        return NONE
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+class Output:
+    """Where a command's result goes: JSON on stdout under --json, else rich."""
+
+    def __init__(self, as_json: bool = False):
+        self.as_json = as_json
+
+    def json(self, obj: Any) -> None:
+        sys.stdout.write(dumps(obj) + "\n")
+
+    def emit(self, obj: Any, *, columns: Sequence[str] | None = None, title: str | None = None):
+        """A list as a table, a dict as field/value lines; JSON under --json."""
+        if self.as_json:
+            self.json(obj)
+        elif isinstance(obj, list):
+            self.table(obj, columns or (list(obj[0]) if obj else []), title=title)
+        elif isinstance(obj, dict):
+            self.record(obj, title=title)
+        else:
+            console().print(str(obj))
+
+    def table(
+        self, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None
+    ) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        if not rows:
+            self.note(f"no {title or 'rows'}")
+            return
+        t = Table(title=title, title_justify="left", header_style="bold")
+        for col in columns:
+            t.add_column(col)
+        for row in rows:
+            cells = []
+            for col in columns:
+                text = Text(_cell(row.get(col)))
+                if col == "risk_level" and row.get(col) in RISK_STYLE:
+                    text.stylize(RISK_STYLE[row[col]])
+                cells.append(text)
+            t.add_row(*cells)
+        console().print(t)
+
+    def record(self, obj: dict[str, Any], *, title: str | None = None) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        t = Table(show_header=False, box=None, title=title, title_justify="left", pad_edge=False)
+        t.add_column(style="bold")
+        t.add_column()
+        for key, value in obj.items():
+            if isinstance(value, list) and value and isinstance(value[0], str) and len(value) > 3:
+                t.add_row(key, Text("\n".join(f"• {v}" for v in value)))
+            else:
+                text = Text(_cell(value))
+                if key == "risk_level" and value in RISK_STYLE:
+                    text.stylize(RISK_STYLE[value])
+                t.add_row(key, text)
+        console().print(t)
+
+    def tree(self, roots: Sequence[dict[str, Any]], *, title: str, data: Any = None) -> None:
+        """Nodes are {label, detail, risk_level, children}; under --json prints `data`."""
+        if self.as_json:
+            self.json(data if data is not None else roots)
+            return
+        from rich.text import Text
+        from rich.tree import Tree
+
+        def label(node: dict[str, Any]) -> Text:
+            t = Text(node["label"], style="bold")
+            if node.get("detail"):
+                t.append(f"  {node['detail']}")
+            risk = node.get("risk_level")
+            if risk:
+                t.append(f"  [{risk}]", style=RISK_STYLE.get(risk, ""))
+            return t
+
+        top = Tree(Text(title, style="bold"))
+        stack = [(top, roots)]
+        while stack:
+            parent, nodes = stack.pop()
+            for node in nodes:
+                branch = parent.add(label(node))
+                if node.get("children"):
+                    stack.append((branch, node["children"]))
+        console().print(top)
+
+    def done(self, message: str, obj: Any = None) -> None:
+        """A confirmation: the object as JSON under --json, else a line on stderr."""
+        if self.as_json:
+            self.json(obj if obj is not None else {"ok": True, "message": message})
+        else:
+            console(stderr=True).print(message)
+
+    def note(self, message: str) -> None:
+        if not self.as_json:
+            console(stderr=True).print(message, style="dim")
+
+    def warn(self, message: str) -> None:
+        console(stderr=True).print(f"warning: {message}", style="yellow")
+
+    @contextmanager
+    def progress(self, total: int, description: str) -> Iterator[Any]:
+        """A progress bar on stderr; a no-op under --json or when stderr is not a terminal."""
+        if self.as_json or not sys.stderr.isatty() or total < 2000:
+            yield lambda _n=1: None
+            return
+        from rich.progress import Progress
+
+        with Progress(console=console(stderr=True), transient=True) as p:
+            task = p.add_task(description, total=total)
+            yield lambda n=1: p.advance(task, n)
+
+
+def error(err: PmError) -> None:
+    """`error: what (where)` and `hint: …` on stderr; bulk problems one per line first."""
+    out = sys.stderr
+    if isinstance(err, InputError):
+        for problem in err.problems:
+            out.write(f"{problem}\n")
+    where = f" ({err.where})" if err.where else ""
+    out.write(f"error: {err.message}{where}\n")
+    if err.hint:
+        out.write(f"hint: {err.hint}\n")
+    out.flush()

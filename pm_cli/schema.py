@@ -1,0 +1,11 @@
+"""Every table: imports each feature's models so SQLModel.metadata is complete."""
+
+from sqlmodel import SQLModel
+
+from pm_cli.grids import models as grids_models
+from pm_cli.sites import models as sites_models
+from pm_cli.staff import models as staff_models
+from pm_cli.store import base as store_base
+
+metadata = SQLModel.metadata
+MODULES = (store_base, sites_models, staff_models, grids_models)

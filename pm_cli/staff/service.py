@@ -1,0 +1,102 @@
+"""Staff of a site: who owns grids, who runs checklists ("me" for --by defaults)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from pm_cli import validate as v
+from pm_cli.errors import ConflictError
+from pm_cli.sites.models import Site
+from pm_cli.staff.models import Staff
+from pm_cli.store import write
+from pm_cli.store.query import find_by_code, get_by_code, live
+
+FIELDS = ("code", "name", "role", "phone", "team")
+
+
+def record(staff: Staff) -> dict[str, Any]:
+    return {
+        "code": staff.code, "name": staff.name, "role": staff.role,
+        "phone": staff.phone, "team": staff.team,
+    }
+
+
+def list_staff(session: Session, *, site: Site, role: str | None = None) -> list[Staff]:
+    stmt = live(Staff, site.id)
+    if role:
+        stmt = stmt.where(Staff.role == v.check(v.role, role, field="--role"))
+    return list(session.exec(stmt.order_by(Staff.code)))
+
+
+def find_staff(session: Session, *, site: Site, code: str) -> Staff | None:
+    return find_by_code(session, Staff, code, site_id=site.id, noun="staff member", where=site.code)
+
+
+def get_staff(session: Session, *, site: Site, code: str) -> Staff:
+    return get_by_code(
+        session, Staff, code, site_id=site.id, noun="staff member", where=site.code,
+        hint=f"`pm staff list --site {site.code}` shows who is there",
+    )
+
+
+def add_staff(
+    session: Session, *, site: Site, code: str, name: str, role: str,
+    phone: str | None = None, team: str | None = None,
+) -> Staff:
+    code = v.check(v.code, code, field="code")
+    values = {
+        "code": code,
+        "name": v.check(v.name, name, field="--name"),
+        "role": v.check(v.role, role, field="--role"),
+        "phone": v.optional_text(phone),
+        "team": v.optional_text(team),
+    }
+    if find_staff(session, site=site, code=code):
+        raise ConflictError(f"staff {code} already exists at {site.code}",
+                            hint=f"pm staff edit {code} …")
+    return write.create(session, Staff, site_id=site.id, **values)
+
+
+def edit_staff(
+    session: Session, *, site: Site, code: str, new_code: str | None = None,
+    name: str | None = None, role: str | None = None, phone: str | None = None,
+    team: str | None = None,
+) -> Staff:
+    staff = get_staff(session, site=site, code=code)
+    values: dict[str, Any] = {}
+    if new_code is not None:
+        values["code"] = v.check(v.code, new_code, field="--code")
+        other = find_staff(session, site=site, code=values["code"])
+        if other is not None and other.id != staff.id:
+            raise ConflictError(f"staff {values['code']} already exists at {site.code}")
+    if name is not None:
+        values["name"] = v.check(v.name, name, field="--name")
+    if role is not None:
+        values["role"] = v.check(v.role, role, field="--role")
+    if phone is not None:
+        values["phone"] = v.optional_text(phone)
+    if team is not None:
+        values["team"] = v.optional_text(team)
+    write.update(session, staff, **values)
+    return staff
+
+
+def remove_staff(session: Session, *, site: Site, code: str) -> Staff:
+    """Tombstone a staff member; refused while they own grids."""
+    from pm_cli.grids.models import Grid
+
+    staff = get_staff(session, site=site, code=code)
+    owned = list(session.exec(
+        select(Grid.code).where(Grid.owner_id == staff.id, Grid.deleted == False)  # noqa: E712
+        .order_by(Grid.code)
+    ))
+    if owned:
+        shown = ", ".join(owned[:5]) + (" …" if len(owned) > 5 else "")
+        raise ConflictError(
+            f"staff {code} still owns {len(owned)} grid(s): {shown}",
+            hint="give them another owner first: pm grid assign GRID STAFF",
+        )
+    write.delete(session, staff)
+    return staff

@@ -1,0 +1,42 @@
+"""Feature-agnostic reads: live rows of a site, a row by its code."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlmodel import Session, select
+
+from pm_cli.errors import ConflictError, NotFoundError
+from pm_cli.store.base import Synced
+
+T = TypeVar("T", bound=Synced)
+
+
+def live(model: type[T], site_id: str | None = None) -> Any:
+    stmt = select(model).where(model.deleted == False)  # noqa: E712
+    if site_id is not None:
+        stmt = stmt.where(model.site_id == site_id)
+    return stmt
+
+
+def find_by_code(
+    session: Session, model: type[T], code: str, *, site_id: str | None, noun: str, where: str
+) -> T | None:
+    """The one live row with this code, None if there is none; two is an ambiguity error."""
+    rows = list(session.exec(live(model, site_id).where(model.code == code)))  # type: ignore[attr-defined]
+    if len(rows) > 1:
+        raise ConflictError(
+            f"code {code} is ambiguous ({len(rows)} {noun}s at {where})",
+            hint="pm sync conflicts; rename or remove one of them",
+        )
+    return rows[0] if rows else None
+
+
+def get_by_code(
+    session: Session, model: type[T], code: str, *, site_id: str | None, noun: str, where: str,
+    hint: str | None = None,
+) -> T:
+    row = find_by_code(session, model, code, site_id=site_id, noun=noun, where=where)
+    if row is None:
+        raise NotFoundError(f"no {noun} {code}", where=where, hint=hint)
+    return row

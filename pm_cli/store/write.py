@@ -1,0 +1,260 @@
+"""Every write goes through here: stamp the fields, append to the change log, same transaction.
+
+`create`, `update`, `delete`, `restore` and `append` are for single rows through the ORM;
+`bulk_create` and `bulk_update` are the executemany paths for imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy import update as sa_update
+from sqlmodel import Session, SQLModel
+
+from pm_cli.errors import StoreError
+from pm_cli.store.base import AppendOnly, Change, Mutable, SyncState
+from pm_cli.store.engine import SYNC_SCHEMA
+from pm_cli.store.hlc import Clock, new_device_id
+from pm_cli.store.ids import new_id, now_text
+
+M = TypeVar("M", bound=Mutable)
+A = TypeVar("A", bound=AppendOnly)
+
+_SKIP = frozenset({"id", "site_id", "field_hlc", "updated_hlc"})
+
+
+class Writer:
+    """The clock and change-log position of one write transaction."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        state = session.get(SyncState, 1)
+        if state is None:
+            raise StoreError("this database has no device id", hint="run `pm init` on it")
+        self.clock = Clock(state.device_id, state.last_hlc, offset_ms=state.clock_offset_ms)
+        top = session.execute(select(func.max(Change.local_no))).scalar()
+        self.next_no = (top or 0) + 1
+        self._changes: list[dict[str, Any]] = []
+
+    @property
+    def device(self) -> str:
+        return self.clock.device
+
+    def stamp(self) -> str:
+        return self.clock.now()
+
+    def log(
+        self,
+        *,
+        site_id: str,
+        entity: str,
+        record_id: str,
+        op: str,
+        fields: Mapping[str, Any],
+        base: Mapping[str, str],
+        hlc: str,
+    ) -> None:
+        self._changes.append(
+            {
+                "change_id": new_id(),
+                "local_no": self.next_no,
+                "site_id": site_id,
+                "entity": entity,
+                "record_id": record_id,
+                "op": op,
+                "fields": dict(fields),
+                "base": dict(base),
+                "hlc": hlc,
+                "device_id": self.clock.device,
+                "schema": SYNC_SCHEMA,
+                "state": "pending",
+            }
+        )
+        self.next_no += 1
+
+    def flush(self) -> None:
+        """Insert the logged changes and save the clock (called before commit)."""
+        if self._changes:
+            self.session.execute(Change.__table__.insert(), self._changes)
+            self._changes = []
+        self.session.execute(
+            sa_update(SyncState).where(SyncState.id == 1).values(last_hlc=self.clock.last)
+        )
+
+
+def writer(session: Session) -> Writer:
+    w = session.info.get("pm_writer")
+    if w is None:
+        from sqlalchemy import event
+
+        w = session.info["pm_writer"] = Writer(session)
+
+        @event.listens_for(session, "before_commit")
+        def _flush_writer(s: Session) -> None:
+            s.flush()
+            s.info["pm_writer"].flush()
+
+    return w
+
+
+def init_state(session: Session) -> SyncState:
+    """Make the one sync_state row if there is none (pm init); idempotent."""
+    state = session.get(SyncState, 1)
+    if state is None:
+        device = new_device_id()
+        state = SyncState(id=1, device_id=device, last_hlc=Clock(device).now())
+        session.add(state)
+        session.flush()
+    return state
+
+
+def _entity(model: type[SQLModel]) -> str:
+    return str(model.__tablename__)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def create(session: Session, model: type[M], *, site_id: str, **values: Any) -> M:
+    """Insert a new mutable row, every given field stamped, and log it."""
+    w = writer(session)
+    h = w.stamp()
+    row_id = values.pop("id", None) or new_id()
+    created = now_text()
+    row = model(id=row_id, site_id=site_id, created_at=created, **values)
+    fields = {"created_at": created, **{k: _jsonable(v) for k, v in values.items()}}
+    row.field_hlc = dict.fromkeys(fields, h)
+    row.updated_hlc = h
+    session.add(row)
+    w.log(
+        site_id=site_id, entity=_entity(model), record_id=row_id, op="upsert",
+        fields=fields, base={}, hlc=h,
+    )
+    return row
+
+
+def update(session: Session, row: Mutable, *, op: str = "upsert", **values: Any) -> bool:
+    """Set the fields that differ; stamp and log only those. False when nothing changed."""
+    changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+    if not changed:
+        return False
+    unknown = [k for k in changed if k in _SKIP or k not in type(row).model_fields]
+    if unknown:
+        raise ValueError(f"not an editable field of {_entity(type(row))}: {unknown}")
+    w = writer(session)
+    h = w.stamp()
+    stamps = dict(row.field_hlc or {})
+    base = {k: stamps[k] for k in changed if k in stamps}
+    for k, v in changed.items():
+        setattr(row, k, v)
+        stamps[k] = h
+    row.field_hlc = stamps
+    row.updated_hlc = h
+    session.add(row)
+    w.log(
+        site_id=row.site_id or "", entity=_entity(type(row)), record_id=row.id, op=op,
+        fields={k: _jsonable(v) for k, v in changed.items()}, base=base, hlc=h,
+    )
+    return True
+
+
+def delete(session: Session, row: Mutable) -> bool:
+    """Tombstone a row (rows are never physically deleted)."""
+    return update(session, row, op="delete", deleted=True)
+
+
+def restore(session: Session, row: Mutable) -> bool:
+    return update(session, row, op="restore", deleted=False)
+
+
+def append(session: Session, model: type[A], *, site_id: str, **values: Any) -> A:
+    """Insert an append-only row and log the whole row."""
+    w = writer(session)
+    h = w.stamp()
+    row_id = values.pop("id", None) or new_id()
+    created = now_text()
+    row = model(id=row_id, site_id=site_id, created_at=created, hlc=h, **values)
+    session.add(row)
+    fields = {"created_at": created, **{k: _jsonable(v) for k, v in values.items()}}
+    w.log(
+        site_id=site_id, entity=_entity(model), record_id=row_id, op="append",
+        fields=fields, base={}, hlc=h,
+    )
+    return row
+
+
+def bulk_create(
+    session: Session, model: type[Mutable], *, site_id: str, rows: Sequence[dict[str, Any]]
+) -> int:
+    """executemany-insert new rows (each a dict of field values, `id` optional) and log each."""
+    if not rows:
+        return 0
+    w = writer(session)
+    created = now_text()
+    entity = _entity(model)
+    out = []
+    for values in rows:
+        h = w.stamp()
+        row_id = values.get("id") or new_id()
+        fields = {"created_at": created, **{k: v for k, v in values.items() if k != "id"}}
+        out.append(
+            {
+                **fields, "id": row_id, "site_id": site_id, "deleted": False,
+                "field_hlc": dict.fromkeys(fields, h), "updated_hlc": h,
+            }
+        )
+        w.log(
+            site_id=site_id, entity=entity, record_id=row_id, op="upsert",
+            fields=fields, base={}, hlc=h,
+        )
+    session.flush()
+    session.execute(model.__table__.insert(), out)  # type: ignore[attr-defined]
+    return len(out)
+
+
+def bulk_update(
+    session: Session, model: type[Mutable], edits: Iterable[tuple[Mutable, dict[str, Any]]]
+) -> int:
+    """Apply {field: value} edits to loaded rows with executemany; log each. Rows stay in sync."""
+    w = writer(session)
+    entity = _entity(model)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    n = 0
+    for row, values in edits:
+        changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if not changed:
+            continue
+        h = w.stamp()
+        stamps = dict(row.field_hlc or {})
+        base = {k: stamps[k] for k in changed if k in stamps}
+        stamps.update(dict.fromkeys(changed, h))
+        w.log(
+            site_id=row.site_id or "", entity=entity, record_id=row.id, op="upsert",
+            fields=changed, base=base, hlc=h,
+        )
+        params = {**changed, "field_hlc": stamps, "updated_hlc": h, "b_id": row.id}
+        groups.setdefault(tuple(sorted(changed)), []).append(params)
+        n += 1
+    session.flush()
+    table = model.__table__  # type: ignore[attr-defined]
+    from sqlalchemy import bindparam
+
+    for keys, params in groups.items():
+        stmt = (
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values({k: bindparam(k) for k in (*keys, "field_hlc", "updated_hlc")})
+        )
+        session.execute(stmt, params)
+    if n:
+        session.expire_all()
+    return n

@@ -1,0 +1,76 @@
+"""Every test gets its own database file, config file and home under tmp_path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from typer.testing import CliRunner
+
+from pm_cli.app import app
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    db = tmp_path / "pm.db"
+    monkeypatch.setenv("PM_DB", str(db))
+    monkeypatch.setenv("PM_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    for var in ("PM_SITE", "PM_STAFF", "PM_BUSY_TIMEOUT", "PM_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    return db
+
+
+class Pm:
+    """Runs `pm` in-process; `pm("grid", "list")` returns typer's Result."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, ok: bool = True, input: str | None = None):  # noqa: A002
+        r = self.runner.invoke(app, list(args), input=input, catch_exceptions=False)
+        if ok:
+            assert r.exit_code == 0, f"pm {' '.join(args)} -> {r.exit_code}\n{r.output}"
+        return r
+
+    def json(self, *args: str):
+        r = self(*args, "--json")
+        return json.loads(r.stdout)
+
+
+@pytest.fixture
+def pm() -> Pm:
+    return Pm()
+
+
+@pytest.fixture
+def site(pm: Pm) -> str:
+    """An initialised database with site CH, two staff members, and CH current."""
+    pm("init")
+    pm("site", "add", "CH", "--name", "翠湖花园", "--tz", "Asia/Shanghai")
+    pm("site", "use", "CH")
+    pm("staff", "add", "S1", "--name", "张伟", "--role", "lead")
+    pm("staff", "add", "S2", "--name", "李娜", "--role", "manager")
+    return "CH"
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> Callable[..., Path]:
+    def write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        if isinstance(content, str):
+            content = content.encode(encoding)
+        path.write_bytes(content)
+        return path
+
+    return write
