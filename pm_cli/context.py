@@ -24,6 +24,11 @@ class AppContext:
         self._engine: Any = None
 
     @property
+    def db(self) -> str | None:
+        """The --db given on the command line, if any."""
+        return self._db
+
+    @property
     def db_path(self) -> Path:
         return config.resolve_db_path(self._db)
 

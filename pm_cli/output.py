@@ -151,14 +151,14 @@ class Output:
         if self.as_json:
             self.json(obj if obj is not None else {"ok": True, "message": message})
         else:
-            console(stderr=True).print(message)
+            console(stderr=True).print(message, soft_wrap=True)
 
     def note(self, message: str) -> None:
         if not self.as_json:
-            console(stderr=True).print(message, style="dim")
+            console(stderr=True).print(message, style="dim", soft_wrap=True)
 
     def warn(self, message: str) -> None:
-        console(stderr=True).print(f"warning: {message}", style="yellow")
+        console(stderr=True).print(f"warning: {message}", style="yellow", soft_wrap=True)
 
     @contextmanager
     def progress(self, total: int, description: str) -> Iterator[Any]:

@@ -27,6 +27,13 @@ ROLE_ALIASES = {
 }
 
 TAG_SPLIT = re.compile(r"[;；]")
+_WS_RUN = re.compile(r"\s{2,}|[^\S ]")  # two or more spaces, or a tab/newline/full-width space
+
+
+def squash(text: str) -> str:
+    """Strip, and fold inner runs of white space (as spreadsheets leave them) to one space."""
+    value = text.strip()
+    return _WS_RUN.sub(" ", value) if _WS_RUN.search(value) else value
 
 
 def code(text: str) -> str:
@@ -42,7 +49,7 @@ def code(text: str) -> str:
 
 
 def name(text: str) -> str:
-    value = " ".join(text.split())
+    value = squash(text)
     if not value:
         raise ValueError("a name is required")
     if len(value) > 200:
@@ -53,8 +60,7 @@ def name(text: str) -> str:
 def optional_text(text: str | None) -> str | None:
     if text is None:
         return None
-    value = " ".join(text.split())
-    return value or None
+    return squash(text) or None
 
 
 def risk_level(text: str) -> str:
@@ -77,12 +83,17 @@ def split_list(value: str | Iterable[str] | None) -> list[str]:
     """A multi-value cell (`a; b；c`) or a list: stripped, blanks dropped, duplicates folded."""
     if value is None:
         return []
-    items = TAG_SPLIT.split(value) if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        if not value:
+            return []
+        items = TAG_SPLIT.split(value) if ";" in value or "；" in value else [value]
+    else:
+        items = list(value)
     out: list[str] = []
     for item in items:
         if not isinstance(item, str):
             raise ValueError(f"expected text, got {item!r}")
-        v = " ".join(item.split())
+        v = squash(item)
         if v and v not in out:
             out.append(v)
     return out
@@ -102,7 +113,7 @@ def tz(text: str) -> str:
     value = text.strip()
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: 'Asia' is a folder
         raise ValueError(
             f"unknown time zone {value!r}: use an IANA name such as Asia/Shanghai"
         ) from None

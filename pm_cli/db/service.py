@@ -47,6 +47,8 @@ def _upgrade(path: Path) -> None:
     try:
         with engine.execution_options(pm_write=True).begin() as conn:
             command.upgrade(_alembic_config(conn), "head")
+            # At head the file is this pm's schema, whatever user_version it was left with.
+            conn.exec_driver_sql(f"PRAGMA user_version = {store_engine.SCHEMA_VERSION}")
         with store_engine.session_scope(engine, path, write=True) as s:
             init_state(s)
     except Exception as e:
@@ -96,13 +98,13 @@ def init_db(path: Path) -> InitResult:
                 f"cannot create the folder: {e.strerror}", where=str(path.parent)
             ) from e
     _upgrade(path)
-    return InitResult(str(path), created, before, store_engine.SCHEMA_VERSION)
+    return InitResult(str(path), created, before, store_engine.inspect_file(path))
 
 
 def migrate(path: Path) -> InitResult:
     before = store_engine.inspect_file(path)
     _upgrade(path)
-    return InitResult(str(path), False, before, store_engine.SCHEMA_VERSION)
+    return InitResult(str(path), False, before, store_engine.inspect_file(path))
 
 
 @dataclass

@@ -2,8 +2,50 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from pm_cli.cli_common import JsonOpt
 
 
 def register(root: typer.Typer) -> None:
-    pass
+    root.command("demo")(demo)
+
+
+def demo(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="Database file to build the demo in [default: the global --db]"),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Rebuild: replace the database file when site CH is in it"),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a demo site (翠湖花园, CH) with staff and grids, then draw its grid tree."""
+    import shlex
+
+    from pm_cli.context import AppContext
+    from pm_cli.demo import service
+    from pm_cli.grids import service as grids
+    from pm_cli.grids.cli import render_tree
+
+    app = AppContext(db=str(db) if db else ctx.obj.db, site=service.SITE_CODE,
+                     as_json=ctx.obj.as_json)
+    path = app.db_path
+    service.prepare(path, force=force)
+    with app.session(write=True) as s:
+        service.build_demo(s)
+    with app.session() as s:
+        site = app.site(s)
+        nodes = grids.tree(s, site=site)
+    out = app.out(as_json)
+    render_tree(out, site, nodes)
+    out.note(f"built demo site {site.code} ({site.name}): {len(service.STAFF)} staff, "
+             f"{len(service.GRIDS)} grids")
+    if not out.as_json:
+        out.note(f"next: pm --db {shlex.quote(str(path))} --site {site.code} grid list")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -154,14 +154,18 @@ def grid_tree(
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         nodes = service.tree(s, site=site, root=root)
+    render_tree(ctx.obj.out(as_json), site, nodes)
 
-    def shape(n: dict) -> dict:
+
+def render_tree(out: Any, site: Any, nodes: list[dict[str, Any]]) -> None:
+    """Draw grid-tree nodes: code and name, owner, risk colour (JSON: the nodes as they are)."""
+
+    def shape(n: dict[str, Any]) -> dict[str, Any]:
         owner = f"{n['owner_name']} ({n['owner']})" if n["owner"] else "no owner"
         return {"label": f"{n['code']} {n['name']}", "detail": owner,
                 "risk_level": n["risk_level"], "children": [shape(c) for c in n["children"]]}
 
-    ctx.obj.out(as_json).tree([shape(n) for n in nodes], title=f"{site.code} {site.name}",
-                              data=nodes)
+    out.tree([shape(n) for n in nodes], title=f"{site.code} {site.name}", data=nodes)
 
 
 @duty_app.command("add")

@@ -27,7 +27,13 @@ class SiteView:
 
     def __init__(self, session: Session, site: Site):
         self.site = site
-        self.grids: list[Grid] = list(session.exec(live(Grid, site.id).order_by(Grid.code)))
+        # Plain rows, not ORM objects: a site may have 100 k grids and this only reads them.
+        cols = (Grid.id, Grid.site_id, Grid.code, Grid.name, Grid.parent_id, Grid.owner_id,
+                Grid.risk_level, Grid.tags)
+        self.grids: list[Any] = list(session.execute(
+            select(*cols).where(Grid.site_id == site.id, Grid.deleted == False)  # noqa: E712
+            .order_by(Grid.code)
+        ))
         self.by_id = {g.id: g for g in self.grids}
         self.staff_code: dict[str, str] = dict(
             session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all()
@@ -284,11 +290,14 @@ def remove_grid(session: Session, *, site: Site, code: str, recursive: bool = Fa
         seen.add(g.id)
         branch.append(g)
         stack.extend(kids.get(g.id, []))
-    duties = session.exec(live(GridDuty, site.id).where(GridDuty.grid_id.in_(seen)))  # type: ignore[attr-defined]
-    for d in duties:
-        write.delete(session, d)
-    for g in reversed(branch):
-        write.delete(session, g)
+    ids = [g.id for g in branch]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for d in session.exec(live(GridDuty, site.id).where(GridDuty.grid_id.in_(chunk))):  # type: ignore[attr-defined]
+            write.delete(session, d)
+        rows = {g.id: g for g in session.exec(select(Grid).where(Grid.id.in_(chunk)))}  # type: ignore[attr-defined]
+        for gid in chunk:
+            write.delete(session, rows[gid])
     return [g.code for g in branch]
 
 

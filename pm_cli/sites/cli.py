@@ -72,11 +72,14 @@ def site_edit(
     as_json: JsonOpt = False,
 ) -> None:
     """Change a site's code, name, time zone or address."""
+    from pm_cli import config
     from pm_cli.sites import service
 
     with ctx.obj.session(write=True) as s:
         site = service.edit_site(s, code, new_code=new_code, name=name, tz=tz, address=address)
         rec = service.record(site)
+    if rec["code"] != code and config.read_config().get("site") == code:
+        config.write_config(site=rec["code"])  # keep `pm site use` pointing at the same site
     ctx.obj.out(as_json).done(f"site {rec['code']} saved", rec)
 
 

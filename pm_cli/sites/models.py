@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlmodel import Field
+from sqlalchemy import Index
 
 from pm_cli.store.base import Mutable
 
@@ -9,8 +9,9 @@ class Site(Mutable, table=True):
     """A property; its own `site_id` is its `id`."""
 
     __tablename__ = "site"
+    __table_args__ = (Index("ix_site_code", "code"),)
 
-    code: str = Field(index=True)
+    code: str  # unique per site to people, not in the schema (sync may bring a twin)
     name: str
     tz: str | None = None  # IANA name; None = the machine's zone
     address: str | None = None

@@ -12,7 +12,7 @@ class Synced(SQLModel):
     """Columns every synced row has. No FOREIGN KEYs: sync may deliver a child first."""
 
     id: str = Field(primary_key=True)
-    site_id: str | None = Field(default=None, index=True)
+    site_id: str | None = Field(default=None)  # indexed per table, with what it is read by
     created_at: str
     deleted: bool = Field(default=False)
 
@@ -37,16 +37,16 @@ class Change(SQLModel, table=True):
 
     change_id: str = Field(primary_key=True)
     local_no: int = Field(unique=True)
-    site_id: str = Field(index=True)
+    site_id: str
     entity: str
-    record_id: str = Field(index=True)
+    record_id: str
     op: str  # upsert | delete | restore | append
     fields: dict[str, Any] = Field(sa_type=JSON)
     base: dict[str, str] = Field(sa_type=JSON)
     hlc: str
     device_id: str
     schema_no: int = Field(sa_column_kwargs={"name": "schema"})
-    state: str = Field(default="pending", index=True)  # pending | sent | acked | rejected
+    state: str = Field(default="pending")  # pending | sent | acked | rejected
     seq: int | None = None
     reason: str | None = None
 

@@ -36,8 +36,12 @@ def busy_timeout_ms() -> int:
         ) from None
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON as stored: compact, UTF-8 text as is (one encoder, not one per call)."""
+    return _ENCODER.encode(value)
 
 
 def inspect_file(path: Path) -> int:

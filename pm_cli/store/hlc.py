@@ -67,7 +67,7 @@ class Clock:
 
     @property
     def last(self) -> str:
-        return str(Stamp(self.wall, self.counter, self.device))
+        return f"{self.wall:012x}-{self.counter:04x}-{self.device}"
 
     def _physical(self) -> int:
         return self._now_ms() + self.offset_ms

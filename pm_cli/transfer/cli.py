@@ -2,8 +2,86 @@
 
 from __future__ import annotations
 
+import sys
+from dataclasses import asdict
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from pm_cli.cli_common import JsonOpt
+
+
+class Kind(StrEnum):
+    sites = "sites"
+    staff = "staff"
+    grids = "grids"
+
+
+class Format(StrEnum):
+    csv = "csv"
+    json = "json"
+    yaml = "yaml"
 
 
 def register(root: typer.Typer) -> None:
-    pass
+    root.command("import")(import_)
+    root.command("export")(export)
+
+
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV, JSON or YAML file", show_default=False)],
+    kind: Annotated[Kind, typer.Option("--kind", help="What the file holds")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and report; write nothing")
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Text encoding if not UTF-8, e.g. gb18030 (Chinese Excel)"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bulk-load sites, staff or grids from a spreadsheet (upsert by code, all or nothing)."""
+    from pm_cli.transfer import service
+
+    out = ctx.obj.out(as_json)
+    table = service.read(file, kind=kind.value, encoding=encoding)
+    with ctx.obj.session(write=not dry_run) as s:
+        site = None if kind is Kind.sites else ctx.obj.site(s)
+        with out.progress(len(table.rows), f"importing {kind.value}") as advance:
+            report = service.import_table(s, table, kind=kind.value, site=site,
+                                          dry_run=dry_run, progress=advance)
+    if out.as_json:
+        out.json(asdict(report))
+        return
+    verb = "would be" if dry_run else "were"
+    out.done(
+        f"{report.file}: {report.rows} rows — {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged" + (f" ({verb} written: dry run, nothing saved)"
+                                           if dry_run else "")
+    )
+
+
+def export(
+    ctx: typer.Context,
+    kind: Annotated[Kind, typer.Argument(help="sites, staff or grids")],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.csv,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout")
+    ] = None,
+) -> None:
+    """Write sites, staff or grids as CSV (UTF-8 with BOM, for Excel), JSON or YAML."""
+    from pm_cli.transfer import service
+
+    with ctx.obj.session() as s:
+        site = None if kind is Kind.sites else ctx.obj.site(s)
+        rows = service.records(s, kind=kind.value, site=site)
+    data = service.render(rows, kind=kind.value, fmt=fmt.value)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    service.write_file(output, data)
+    ctx.obj.out().note(f"wrote {len(rows)} {kind.value} to {output}")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 09:22:38.484434
+Create Date: 2026-11-25 09:30:33.067734
 """
 
 from __future__ import annotations
@@ -38,11 +38,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("change_id"),
         sa.UniqueConstraint("local_no"),
     )
-    with op.batch_alter_table("change", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_change_record_id"), ["record_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_change_site_id"), ["site_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_change_state"), ["state"], unique=False)
-
     op.create_table(
         "grid",
         sa.Column("id", sa.String(), nullable=False),
@@ -60,9 +55,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("grid", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_grid_code"), ["code"], unique=False)
-        batch_op.create_index(batch_op.f("ix_grid_parent_id"), ["parent_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_grid_site_id"), ["site_id"], unique=False)
+        batch_op.create_index("ix_grid_site_code", ["site_id", "code"], unique=False)
 
     op.create_table(
         "grid_duty",
@@ -78,8 +71,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("grid_duty", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_grid_duty_grid_id"), ["grid_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_grid_duty_site_id"), ["site_id"], unique=False)
+        batch_op.create_index("ix_grid_duty_site_grid", ["site_id", "grid_id"], unique=False)
 
     op.create_table(
         "site",
@@ -96,8 +88,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("site", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_site_code"), ["code"], unique=False)
-        batch_op.create_index(batch_op.f("ix_site_site_id"), ["site_id"], unique=False)
+        batch_op.create_index("ix_site_code", ["code"], unique=False)
 
     op.create_table(
         "staff",
@@ -115,8 +106,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("staff", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_staff_code"), ["code"], unique=False)
-        batch_op.create_index(batch_op.f("ix_staff_site_id"), ["site_id"], unique=False)
+        batch_op.create_index("ix_staff_site_code", ["site_id", "code"], unique=False)
 
     op.create_table(
         "sync_state",
@@ -133,30 +123,20 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("sync_state")
     with op.batch_alter_table("staff", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_staff_site_id"))
-        batch_op.drop_index(batch_op.f("ix_staff_code"))
+        batch_op.drop_index("ix_staff_site_code")
 
     op.drop_table("staff")
     with op.batch_alter_table("site", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_site_site_id"))
-        batch_op.drop_index(batch_op.f("ix_site_code"))
+        batch_op.drop_index("ix_site_code")
 
     op.drop_table("site")
     with op.batch_alter_table("grid_duty", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_grid_duty_site_id"))
-        batch_op.drop_index(batch_op.f("ix_grid_duty_grid_id"))
+        batch_op.drop_index("ix_grid_duty_site_grid")
 
     op.drop_table("grid_duty")
     with op.batch_alter_table("grid", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_grid_site_id"))
-        batch_op.drop_index(batch_op.f("ix_grid_parent_id"))
-        batch_op.drop_index(batch_op.f("ix_grid_code"))
+        batch_op.drop_index("ix_grid_site_code")
 
     op.drop_table("grid")
-    with op.batch_alter_table("change", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_change_state"))
-        batch_op.drop_index(batch_op.f("ix_change_site_id"))
-        batch_op.drop_index(batch_op.f("ix_change_record_id"))
-
     op.drop_table("change")
     op.execute("PRAGMA user_version = 0")

@@ -1,0 +1,147 @@
+"""Import 100,000 grid rows (3 levels, Chinese names) with `pm import`, and compare with a
+whole stdlib process that reads the same CSV with `csv` and executemany-inserts it.
+
+    python bench/import_bench.py [--rows 100000] [--repeat 3]
+
+Prints wall time, rows/s and peak memory (max RSS) of each whole process, and the ratio.
+Targets (issue #3): within 3x of the stdlib process, change-log rows included; peak < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+PLACES = ["大堂", "电梯厅", "楼梯间", "设备间", "走廊", "消防通道", "配电室", "水泵房", "屋面",
+          "车位区"]
+
+BASELINE = textwrap.dedent(
+    """
+    import csv, sqlite3, sys, uuid
+    src, db = sys.argv[1], sys.argv[2]
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE grid (id TEXT PRIMARY KEY, code TEXT UNIQUE, name TEXT,"
+                " parent TEXT, owner TEXT, risk_level TEXT, tags TEXT, responsibilities TEXT)")
+    with open(src, encoding="utf-8-sig", newline="") as f:
+        r = csv.reader(f)
+        next(r)
+        rows = [(str(uuid.uuid4()), *row) for row in r]
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO grid VALUES (?,?,?,?,?,?,?,?)", rows)
+    con.execute("COMMIT")
+    """
+)
+
+MEASURE = textwrap.dedent(
+    """
+    import resource, subprocess, sys, time
+    t = time.perf_counter()
+    p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t
+    if p.returncode:
+        sys.stderr.write(p.stderr.decode()); sys.exit(p.returncode)
+    print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    """
+)
+
+
+def make_csv(path: Path, rows: int, owners: list[str]) -> None:
+    rnd = random.Random(7)
+    top = max(1, rows // 1000)
+    mid_per = 30
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["code", "name", "parent", "owner", "risk_level", "tags", "responsibilities"])
+        n = 0
+        mids: list[str] = []
+        for i in range(top):
+            code = f"B{i:03d}"
+            w.writerow([code, f"{i + 1}号楼", "", rnd.choice(owners), "major", "楼栋", ""])
+            n += 1
+            for j in range(mid_per):
+                mid = f"{code}-{j:02d}"
+                w.writerow([mid, f"{i + 1}号楼{j + 1}层", code, rnd.choice(owners), "minor",
+                            "楼层", "每日巡查"])
+                mids.append(mid)
+                n += 1
+        k = 0
+        while n < rows:
+            parent = mids[k % len(mids)]
+            place = rnd.choice(PLACES)
+            w.writerow([f"{parent}-{k:06d}", f"{place}{k}", parent, rnd.choice(owners),
+                        rnd.choice(["minor", "major", "critical"]), f"{place};巡检", ""])
+            k += 1
+            n += 1
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], env=env, check=True,
+                         capture_output=True, text=True)
+    secs, kb = out.stdout.split()
+    return float(secs), int(kb) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    pm = [sys.executable, "-m", "pm_cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        env = {**os.environ, "PM_CONFIG": str(t / "config.toml")}
+        staff = t / "staff.csv"
+        owners = [f"S{i:02d}" for i in range(20)]
+        with staff.open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["code", "name", "role"])
+            for i, code in enumerate(owners):
+                w.writerow([code, SURNAMES[i] + "师傅", "lead"])
+        src = t / "grids.csv"
+        make_csv(src, args.rows, owners)
+        pm_times, pm_mem, base_times, base_mem = [], [], [], []
+        for i in range(args.repeat):
+            db = t / f"pm{i}.db"
+            e = {**env, "PM_DB": str(db)}
+            subprocess.run([*pm, "init"], env=e, check=True, capture_output=True)
+            subprocess.run([*pm, "site", "add", "BENCH", "--name", "压测项目"], env=e, check=True,
+                           capture_output=True)
+            subprocess.run([*pm, "--site", "BENCH", "import", str(staff), "--kind", "staff"],
+                           env=e, check=True, capture_output=True)
+            secs, mb = measure([*pm, "--site", "BENCH", "import", str(src), "--kind", "grids"], e)
+            pm_times.append(secs)
+            pm_mem.append(mb)
+            bdb = t / f"base{i}.db"
+            secs, mb = measure([sys.executable, "-c", BASELINE, str(src), str(bdb)], env)
+            base_times.append(secs)
+            base_mem.append(mb)
+        import sqlite3
+
+        con = sqlite3.connect(t / "pm0.db")
+        grids = con.execute("SELECT count(*) FROM grid").fetchone()[0]
+        changes = con.execute("SELECT count(*) FROM change WHERE entity='grid'").fetchone()[0]
+        con.close()
+    pm_s, base_s = statistics.median(pm_times), statistics.median(base_times)
+    print(f"rows: {args.rows}  (grids stored: {grids}, grid change-log rows: {changes})")
+    print(f"pm import      : {pm_s:6.2f} s  {args.rows / pm_s:9,.0f} rows/s  peak "
+          f"{max(pm_mem):5.0f} MB   runs {', '.join(f'{x:.2f}' for x in pm_times)}")
+    print(f"stdlib baseline: {base_s:6.2f} s  {args.rows / base_s:9,.0f} rows/s  peak "
+          f"{max(base_mem):5.0f} MB   runs {', '.join(f'{x:.2f}' for x in base_times)}")
+    print(f"ratio pm/baseline: {pm_s / base_s:.2f}x   (target <= 3x; peak target < 300 MB)")
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"(bench took {time.perf_counter() - started:.0f} s)")

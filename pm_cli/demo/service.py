@@ -1,0 +1,297 @@
+"""The demo site `pm demo` builds: 翠湖花园 with its staff and grid hierarchy.
+
+Plain data plus `build_demo`, which writes it through the feature services only (so every row
+is stamped and logged like a user's). Later features append their own demo data here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from pm_cli.errors import ConflictError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from pm_cli.sites.models import Site
+
+SITE_CODE = "CH"
+SITE = {
+    "code": SITE_CODE,
+    "name": "翠湖花园 Cuihu Garden",
+    "tz": "Asia/Shanghai",
+    "address": "江苏省苏州市工业园区翠湖路88号",
+}
+
+
+class StaffRow(NamedTuple):
+    code: str
+    name: str
+    role: str  # admin | manager | lead | tech
+    phone: str
+    team: str
+
+
+class GridRow(NamedTuple):
+    code: str
+    name: str
+    parent: str | None
+    owner: str  # staff code: a manager for the buildings, else a lead or a tech
+    risk: str  # minor | major | critical
+    tags: tuple[str, ...]
+    duties: tuple[str, ...] = ()
+
+
+def _phone(n: int) -> str:
+    return f"1380013{n:04d}"
+
+
+STAFF: tuple[StaffRow, ...] = (
+    StaffRow("A01", "赵静", "admin", _phone(1), "管理处"),
+    StaffRow("M01", "陈建国", "manager", _phone(11), "管理处"),
+    StaffRow("M02", "刘芳", "manager", _phone(12), "客服部"),
+    StaffRow("M03", "周强", "manager", _phone(13), "工程部"),
+    StaffRow("L01", "王磊", "lead", _phone(21), "工程部"),
+    StaffRow("L02", "李娜", "lead", _phone(22), "秩序维护部"),
+    StaffRow("L03", "张伟", "lead", _phone(23), "环境部"),
+    StaffRow("L04", "吴涛", "lead", _phone(24), "消防中控室"),
+    StaffRow("L05", "孙敏", "lead", _phone(25), "环境部"),
+    StaffRow("T01", "杨帆", "tech", _phone(31), "工程部"),
+    StaffRow("T02", "马超", "tech", _phone(32), "工程部"),
+    StaffRow("T03", "胡军", "tech", _phone(33), "工程部"),
+    StaffRow("T04", "郭鹏", "tech", _phone(34), "工程部"),
+    StaffRow("T05", "何亮", "tech", _phone(35), "工程部"),
+    StaffRow("T06", "高翔", "tech", _phone(36), "秩序维护部"),
+    StaffRow("T07", "林峰", "tech", _phone(37), "消防中控室"),
+    StaffRow("T08", "罗洋", "tech", _phone(38), "秩序维护部"),
+    StaffRow("T09", "郑秀英", "tech", _phone(39), "环境部"),
+    StaffRow("T10", "梁红", "tech", _phone(40), "环境部"),
+    StaffRow("T11", "谢文", "tech", _phone(41), "环境部"),
+)
+
+# Parents come before their children. Three levels: building/area → floor/zone → spot.
+GRIDS: tuple[GridRow, ...] = (
+    # ---- 1号楼 -------------------------------------------------------------------------
+    GridRow("A", "1号楼 Building 1", None, "M01", "major", ("住宅", "高层"), (
+        "楼栋公共区域安全与服务品质总负责",
+        "每月组织一次楼栋综合检查并跟踪整改",
+    )),
+    GridRow("A-LB", "大堂 Lobby", "A", "L03", "minor", ("公共区域", "保洁", "门禁"), (
+        "每日两次大堂保洁，地面无污渍无积水",
+        "检查单元门禁与可视对讲正常",
+    )),
+    GridRow("A-LB-FC", "消防控制室 Fire control room", "A-LB", "L04", "critical",
+            ("消防", "值守"), (
+        "24小时双人值班，持证上岗",
+        "每日检查火灾报警控制器、联动控制器运行状态并记录",
+        "每班核对消防设施故障与误报处理情况",
+    )),
+    GridRow("A-EL", "电梯厅 Lift lobbies", "A", "T03", "major", ("电梯", "公共区域"), (
+        "每日巡查各层电梯厅照明与层门状态",
+    )),
+    GridRow("A-EL-1", "1#客梯 Passenger lift 1", "A-EL", "T03", "major", ("电梯", "特种设备"), (
+        "每日试运行，检查轿厢照明、应急电话与五方通话",
+        "督促维保单位半月保养并签字确认",
+    )),
+    GridRow("A-MEP", "设备层 Plant floor", "A", "L01", "major", ("设备", "机房"), (
+        "每日巡检设备层各机房门锁、照明与通风",
+    )),
+    GridRow("A-MEP-PD", "配电室 Switch room", "A-MEP", "T01", "critical",
+            ("供配电", "设备", "高压"), (
+        "每日抄录电压、电流与变压器温度",
+        "检查绝缘垫、绝缘手套和应急照明完好",
+        "停送电严格执行工作票与操作票",
+    )),
+    GridRow("A-MEP-PP", "生活水泵房 Domestic pump room", "A-MEP", "T05", "major",
+            ("给排水", "设备", "二次供水"), (
+        "每日检查水泵运行、出水压力与有无渗漏",
+        "每季度配合水箱清洗消毒并留存水质报告",
+    )),
+    GridRow("A-RF", "屋面 Roof", "A", "T02", "major", ("屋面", "防汛", "高处作业"), (
+        "每周检查屋面排水口无堵塞",
+        "台风暴雨前后专项检查屋面设施固定情况",
+    )),
+    GridRow("A-RF-LM", "电梯机房 Lift machine room", "A-RF", "T03", "critical",
+            ("电梯", "设备", "机房"), (
+        "每日检查机房温度、照明与门锁，严禁堆放杂物",
+        "核对盘车工具与救援操作规程在位",
+    )),
+    GridRow("A-RF-WT", "屋顶消防水箱 Roof fire tank", "A-RF", "T05", "major",
+            ("消防", "给排水"), (
+        "每周检查水位与补水阀、液位显示正常",
+    )),
+    GridRow("A-ST", "消防楼梯 Fire stairs", "A", "T06", "major", ("消防", "疏散"), (
+        "每日巡查疏散通道畅通，防火门常闭",
+        "检查应急照明与疏散指示标志完好",
+    )),
+    # ---- 2号楼 -------------------------------------------------------------------------
+    GridRow("B", "2号楼 Building 2", None, "M02", "major", ("住宅", "高层"), (
+        "楼栋公共区域安全与服务品质总负责",
+        "处理业主报事报修并按时回访",
+    )),
+    GridRow("B-LB", "大堂 Lobby", "B", "T09", "minor", ("公共区域", "保洁", "门禁"), (
+        "每日两次大堂保洁，信报箱与快递柜周边整洁",
+    )),
+    GridRow("B-EL", "电梯厅 Lift lobbies", "B", "T03", "major", ("电梯", "公共区域")),
+    GridRow("B-EL-1", "1#客梯 Passenger lift 1", "B-EL", "T03", "major", ("电梯", "特种设备"), (
+        "每日试运行，检查轿厢照明、应急电话与五方通话",
+    )),
+    GridRow("B-MEP", "设备层 Plant floor", "B", "L01", "major", ("设备", "机房")),
+    GridRow("B-MEP-PD", "配电室 Switch room", "B-MEP", "T01", "critical",
+            ("供配电", "设备"), (
+        "每日抄录电压、电流并检查配电柜指示",
+        "每月检测漏电保护装置并记录",
+    )),
+    GridRow("B-MEP-PP", "二次供水泵房 Booster pump room", "B-MEP", "T05", "major",
+            ("给排水", "设备", "二次供水"), (
+        "每日检查水泵运行与变频柜参数",
+        "泵房上锁，无关人员不得入内",
+    )),
+    GridRow("B-RF", "屋面 Roof", "B", "T02", "major", ("屋面", "防汛", "高处作业"), (
+        "每周检查屋面排水口与防雷接地",
+    )),
+    GridRow("B-RF-LM", "电梯机房 Lift machine room", "B-RF", "T03", "critical",
+            ("电梯", "设备", "机房"), (
+        "每日检查机房温度、照明与门锁，严禁堆放杂物",
+    )),
+    # ---- 地下车库 ----------------------------------------------------------------------
+    GridRow("P", "地下车库 Garage", None, "M03", "major", ("车库", "消防"), (
+        "车库整体安全、照明与通风总负责",
+        "汛期组织防倒灌演练",
+    )),
+    GridRow("P-EN", "出入口 Entrances & ramps", "P", "L02", "critical",
+            ("车辆", "道闸", "防汛"), (
+        "高峰时段岗亭值守疏导车辆",
+        "暴雨预警时备好挡水板与沙袋",
+    )),
+    GridRow("P-EN-1", "1号入口坡道 Ramp 1 (in)", "P-EN", "T08", "critical",
+            ("车辆", "坡道", "防汛"), (
+        "每日检查坡道防滑条、截水沟与反光镜",
+        "检查道闸起落与防砸功能正常",
+    )),
+    GridRow("P-EN-2", "2号出口坡道 Ramp 2 (out)", "P-EN", "T08", "critical",
+            ("车辆", "坡道", "防汛"), (
+        "每日检查坡道防滑条、截水沟与反光镜",
+    )),
+    GridRow("P-CH", "充电区 EV charging", "P", "T04", "critical", ("充电桩", "消防", "供配电"), (
+        "每日巡查充电桩外观、线缆与指示灯",
+        "检查区域灭火器与消防沙箱在位，严禁私拉电线",
+    )),
+    GridRow("P-CH-1", "快充桩 Fast chargers", "P-CH", "T04", "critical",
+            ("充电桩", "供配电"), (
+        "每月检测充电桩接地与漏电保护",
+    )),
+    GridRow("P-PK", "停车区 Parking bays", "P", "T06", "major", ("车库", "消防", "安防"), (
+        "每两小时巡逻一次，检查监控与照明",
+        "防火卷帘下方严禁停车堆物",
+    )),
+    GridRow("P-MEP", "设备区 Plant zone", "P", "L01", "critical", ("设备", "机房"), (
+        "每日巡检各机房并填写运行记录",
+    )),
+    GridRow("P-MEP-SUB", "高压配电房 HV substation", "P-MEP", "T01", "critical",
+            ("供配电", "高压", "设备"), (
+        "每班巡视高低压柜、变压器运行并抄表",
+        "持电工证上岗，倒闸操作双人监护",
+    )),
+    GridRow("P-MEP-FP", "消防泵房 Fire pump room", "P-MEP", "T07", "critical",
+            ("消防", "给排水", "设备"), (
+        "每日检查消防泵控制柜处于自动状态",
+        "每周低频巡检启泵并记录压力",
+    )),
+    GridRow("P-MEP-GEN", "柴油发电机房 Generator room", "P-MEP", "T02", "critical",
+            ("供配电", "设备", "消防"), (
+        "每月空载试机30分钟并记录",
+        "检查油位与蓄电池电压",
+    )),
+    GridRow("P-MEP-SP", "集水井 Sump pits", "P-MEP", "T05", "major",
+            ("给排水", "防汛", "有限空间"), (
+        "每日检查排污泵自动启停与液位浮球",
+        "进入井内按有限空间作业审批",
+    )),
+    # ---- 园区 --------------------------------------------------------------------------
+    GridRow("G", "园区 Grounds", None, "M01", "minor", ("园区", "公共区域"), (
+        "园区环境、秩序与绿化总负责",
+    )),
+    GridRow("G-EN", "出入口 Gates", "G", "L02", "major", ("安防", "门禁", "车辆"), (
+        "24小时门岗值守，访客登记",
+        "检查人行闸机与车行道闸运行正常",
+    )),
+    GridRow("G-EN-N", "北门岗 North gate", "G-EN", "T06", "major", ("安防", "门禁"), (
+        "交接班核对钥匙、对讲机与值班记录",
+    )),
+    GridRow("G-GD", "中心花园 Central garden", "G", "L05", "minor", ("绿化", "保洁"), (
+        "按季节修剪、浇灌与病虫害防治",
+        "每日清扫园路与休息座椅",
+    )),
+    GridRow("G-GD-P", "景观水池 Ornamental pond", "G-GD", "T11", "major",
+            ("绿化", "水体", "防溺水"), (
+        "每日检查救生圈与警示牌在位",
+        "每周清理水面漂浮物，检查水泵运行",
+    )),
+    GridRow("G-PL", "儿童游乐区 Playground", "G", "L05", "major", ("儿童安全", "公共区域"), (
+        "每日开园前检查游乐设施螺栓、焊缝与锐边",
+        "检查安全地垫完好，无积水",
+    )),
+    GridRow("G-FA", "消防通道 Fire access road", "G", "T06", "major", ("消防", "车辆"), (
+        "每日巡查消防车道与登高场地无占用",
+        "车道标线与禁停标识清晰",
+    )),
+    GridRow("G-WS", "垃圾分类站 Waste station", "G", "T10", "minor", ("保洁", "垃圾分类"), (
+        "每日定时清运并消杀",
+        "督导居民分类投放",
+    )),
+)
+
+
+def build_demo(session: Session) -> Site:
+    """Add the demo site, its staff and its grids; the caller owns the transaction."""
+    from pm_cli.grids import service as grids
+    from pm_cli.sites import service as sites
+    from pm_cli.staff import service as staff
+
+    site = sites.add_site(session, **SITE)
+    for p in STAFF:
+        staff.add_staff(session, site=site, code=p.code, name=p.name, role=p.role,
+                        phone=p.phone, team=p.team)
+    for g in GRIDS:
+        grids.add_grid(session, site=site, code=g.code, name=g.name, parent=g.parent,
+                       owner=g.owner, risk=g.risk, tags=list(g.tags), duties=list(g.duties))
+    return site
+
+
+def prepare(path: Path, *, force: bool) -> None:
+    """Make `path` ready for the demo: a pm database without site CH.
+
+    An existing CH is refused unless `force`; then the file is replaced, but only when CH is
+    all it holds (a file with real sites in it is never deleted for a demo).
+    """
+    from pm_cli.db.service import init_db
+    from pm_cli.sites import service as sites
+    from pm_cli.store.engine import make_engine, session_scope
+
+    if path.exists():
+        init_db(path)  # refuses a file that is not a pm database; brings an older one up to date
+        engine = make_engine(path)
+        try:
+            with session_scope(engine, path, write=False) as s:
+                codes = [x.code for x in sites.list_sites(s)]
+        finally:
+            engine.dispose()
+        if SITE_CODE in codes:
+            if not force:
+                raise ConflictError(
+                    f"site {SITE_CODE} already exists", where=str(path),
+                    hint=f"pm demo --force rebuilds it (replaces {path}); "
+                    "or pass --db with a new file",
+                )
+            others = [c for c in codes if c != SITE_CODE]
+            if others:
+                raise ConflictError(
+                    f"--force would replace the whole file, and it also holds site(s) "
+                    f"{', '.join(others)}", where=str(path),
+                    hint="build the demo in its own file: pm demo --db demo.db",
+                )
+            for p in (path, *(path.with_name(path.name + x) for x in ("-wal", "-shm"))):
+                p.unlink(missing_ok=True)
+    init_db(path)

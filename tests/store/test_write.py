@@ -1,0 +1,360 @@
+"""The write helpers, through a real SQLite file made by `pm init`: every write stamps its
+fields and appends to the change log in the same transaction (DESIGN §3, sync.md §1)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from pm_cli.store.hlc import is_stamp, parse
+
+
+@pytest.fixture
+def db(pm, isolated: Path) -> Path:
+    pm("init")
+    return isolated
+
+
+@pytest.fixture
+def engine(db: Path):
+    from pm_cli.store.engine import make_engine
+
+    e = make_engine(db)
+    yield e
+    e.dispose()
+
+
+@pytest.fixture
+def scope(engine, db: Path):
+    from pm_cli.store.engine import session_scope
+
+    def open_(write: bool = True):
+        return session_scope(engine, db, write=write)
+
+    return open_
+
+
+def changes(db: Path) -> list[dict]:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    try:
+        rows = con.execute("SELECT * FROM change ORDER BY local_no").fetchall()
+    finally:
+        con.close()
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["fields"], d["base"] = json.loads(d["fields"]), json.loads(d["base"])
+        out.append(d)
+    return out
+
+
+def raw_row(db: Path, table: str, row_id: str) -> dict | None:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    try:
+        r = con.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+    finally:
+        con.close()
+    if r is None:
+        return None
+    d = dict(r)
+    d["field_hlc"] = json.loads(d["field_hlc"])
+    return d
+
+
+def sync_state(db: Path) -> tuple[str, str]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT device_id, last_hlc FROM sync_state WHERE id = 1").fetchone()
+    finally:
+        con.close()
+
+
+def new_site(s, code: str = "CH", name: str = "翠湖花园", **extra):
+    from pm_cli.sites.models import Site
+    from pm_cli.store import write
+    from pm_cli.store.ids import new_id
+
+    sid = new_id()
+    values = {"tz": None, "address": None, **extra}
+    return write.create(s, Site, site_id=sid, id=sid, code=code, name=name, **values)
+
+
+def test_create_stamps_every_field_and_logs_one_change(db, scope):
+    with scope() as s:
+        site = new_site(s, tz="Asia/Shanghai")
+        site_id = site.id
+    row = raw_row(db, "site", site_id)
+    assert row is not None and row["name"] == "翠湖花园" and not row["deleted"]
+    assert set(row["field_hlc"]) == {"created_at", "code", "name", "tz", "address"}
+    (h,) = set(row["field_hlc"].values())
+    assert is_stamp(h) and row["updated_hlc"] == h
+    (c,) = changes(db)
+    device, last = sync_state(db)
+    assert c["local_no"] == 1
+    assert (c["entity"], c["record_id"], c["site_id"], c["op"]) == ("site", site_id, site_id,
+                                                                     "upsert")
+    assert c["fields"] == {"created_at": row["created_at"], "code": "CH", "name": "翠湖花园",
+                           "tz": "Asia/Shanghai", "address": None}
+    assert c["base"] == {}
+    assert c["hlc"] == h and c["device_id"] == device and parse(h).device == device
+    assert c["state"] == "pending"
+    assert last == h  # the clock is saved in the same transaction
+
+
+def test_update_logs_only_the_changed_fields_with_their_previous_stamps(db, scope):
+    from pm_cli.store import write
+
+    with scope() as s:
+        site = new_site(s)
+    created = raw_row(db, "site", site.id)
+    with scope() as s:
+        from pm_cli.sites.models import Site
+
+        row = s.get(Site, site.id)
+        assert write.update(s, row, name="翠湖花园二期", tz="Asia/Shanghai", code="CH") is True
+    after = raw_row(db, "site", site.id)
+    first, second = changes(db)
+    assert second["local_no"] == 2 and second["op"] == "upsert"
+    assert second["fields"] == {"name": "翠湖花园二期", "tz": "Asia/Shanghai"}
+    assert second["base"] == {"name": created["field_hlc"]["name"],
+                              "tz": created["field_hlc"]["tz"]}
+    assert second["hlc"] > first["hlc"]
+    # only the edited fields carry the new stamp; the rest keep theirs
+    assert after["field_hlc"]["name"] == after["field_hlc"]["tz"] == second["hlc"]
+    assert after["field_hlc"]["code"] == created["field_hlc"]["code"]
+    assert after["updated_hlc"] == second["hlc"]
+    assert (after["name"], after["tz"]) == ("翠湖花园二期", "Asia/Shanghai")
+
+
+def test_update_with_identical_values_writes_nothing(db, scope):
+    from pm_cli.sites.models import Site
+    from pm_cli.store import write
+
+    with scope() as s:
+        site = new_site(s)
+    before, state_before = raw_row(db, "site", site.id), sync_state(db)
+    with scope() as s:
+        row = s.get(Site, site.id)
+        assert write.update(s, row, name="翠湖花园", tz=None) is False
+    assert len(changes(db)) == 1
+    assert raw_row(db, "site", site.id) == before
+    assert sync_state(db) == state_before
+
+
+def test_delete_is_a_tombstone_and_restore_brings_it_back(db, scope):
+    from pm_cli.sites.models import Site
+    from pm_cli.store import write
+
+    with scope() as s:
+        site = new_site(s)
+    with scope() as s:
+        assert write.delete(s, s.get(Site, site.id)) is True
+    gone = raw_row(db, "site", site.id)
+    assert gone is not None and gone["deleted"]  # never physically deleted
+    with scope() as s:
+        assert write.delete(s, s.get(Site, site.id)) is False  # already gone: no change
+    with scope() as s:
+        assert write.restore(s, s.get(Site, site.id)) is True
+    back = raw_row(db, "site", site.id)
+    create, delete, restore = changes(db)
+    assert delete["op"] == "delete" and delete["fields"] == {"deleted": True}
+    assert delete["base"] == {}
+    assert restore["op"] == "restore" and restore["fields"] == {"deleted": False}
+    assert restore["base"] == {"deleted": delete["hlc"]}
+    assert not back["deleted"] and back["field_hlc"]["deleted"] == restore["hlc"]
+    assert create["hlc"] < delete["hlc"] < restore["hlc"]
+
+
+def test_update_refuses_fields_the_store_owns(db, scope):
+    from pm_cli.sites.models import Site
+    from pm_cli.store import write
+
+    with scope() as s:
+        site = new_site(s)
+    with pytest.raises(ValueError, match="not an editable field"), scope() as s:
+        write.update(s, s.get(Site, site.id), updated_hlc="x")
+    assert len(changes(db)) == 1
+
+
+def test_local_no_is_contiguous_and_hlc_rises_across_transactions(db, scope):
+    from pm_cli.sites.models import Site
+    from pm_cli.store import write
+
+    ids = []
+    with scope() as s:
+        for i in range(5):
+            ids.append(new_site(s, code=f"S{i}", name=f"站点{i}").id)
+    with scope() as s:
+        for i, sid in enumerate(ids):
+            write.update(s, s.get(Site, sid), name=f"站点{i}号")
+    with scope() as s:
+        write.delete(s, s.get(Site, ids[0]))
+    log = changes(db)
+    assert [c["local_no"] for c in log] == list(range(1, 12))
+    stamps = [c["hlc"] for c in log]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    assert len({c["change_id"] for c in log}) == 11
+    assert sync_state(db)[1] == stamps[-1]
+
+
+def test_a_failed_transaction_leaves_neither_row_nor_change(db, scope):
+    state_before = sync_state(db)
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), scope() as s:
+        site = new_site(s)
+        s.flush()  # the row reached SQLite inside the transaction
+        raise Boom
+    assert raw_row(db, "site", site.id) is None
+    assert changes(db) == []
+    assert sync_state(db) == state_before
+    # the next write still numbers from 1
+    with scope() as s:
+        new_site(s, code="OK")
+    assert [c["local_no"] for c in changes(db)] == [1]
+
+
+def test_a_read_session_does_not_commit_writes(db, scope):
+    with scope(write=False) as s:
+        new_site(s)
+    assert changes(db) == []
+
+
+def test_stamps_rise_across_sessions_when_the_clock_steps_back(db, scope, monkeypatch):
+    from pm_cli.sites.models import Site
+    from pm_cli.store import write
+
+    with scope() as s:
+        site = new_site(s)
+    old = changes(db)[-1]["hlc"]
+    assert sync_state(db)[1] == old
+    real = time.time_ns()
+    # the laptop's clock is set back a day (Clock's default reads time.time_ns)
+    monkeypatch.setattr("pm_cli.store.hlc.time.time_ns", lambda: real - 86_400 * 10**9)
+    with scope() as s:
+        write.update(s, s.get(Site, site.id), name="新名字")
+        new_site(s, code="B")
+    log = changes(db)
+    assert [c["local_no"] for c in log] == [1, 2, 3]
+    assert old < log[1]["hlc"] < log[2]["hlc"]
+    assert parse(log[1]["hlc"]).wall >= parse(old).wall
+    assert sync_state(db)[1] == log[2]["hlc"]
+
+
+def test_stamps_follow_the_wall_clock_when_it_moves_forward(db, scope, monkeypatch):
+    with scope() as s:
+        new_site(s)
+    old = parse(changes(db)[-1]["hlc"])
+    later = (old.wall + 3_600_000) * 1_000_000
+    monkeypatch.setattr("pm_cli.store.hlc.time.time_ns", lambda: later)
+    with scope() as s:
+        new_site(s, code="B")
+    new = parse(changes(db)[-1]["hlc"])
+    assert (new.wall, new.counter) == (old.wall + 3_600_000, 0)
+
+
+def test_clock_offset_in_sync_state_is_applied(db, scope, monkeypatch):
+    con = sqlite3.connect(db)
+    con.execute("UPDATE sync_state SET clock_offset_ms = 7200000")
+    con.commit()
+    con.close()
+    now_ms = parse(sync_state(db)[1]).wall + 10
+    monkeypatch.setattr("pm_cli.store.hlc.time.time_ns", lambda: now_ms * 1_000_000)
+    with scope() as s:
+        new_site(s)
+    assert parse(changes(db)[-1]["hlc"]).wall == now_ms + 7_200_000
+
+
+def test_bulk_create_stamps_every_row_and_logs_one_change_each(db, scope):
+    from pm_cli.grids.models import Grid
+    from pm_cli.store import write
+
+    with scope() as s:
+        site = new_site(s)
+        n = write.bulk_create(s, Grid, site_id=site.id, rows=[
+            {"code": f"G{i}", "name": f"网格{i}", "risk_level": "major", "tags": ["消防"]}
+            for i in range(3)
+        ])
+        assert n == 3
+    log = changes(db)
+    assert [c["local_no"] for c in log] == [1, 2, 3, 4]
+    assert [c["entity"] for c in log] == ["site", "grid", "grid", "grid"]
+    stamps = [c["hlc"] for c in log]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 4
+    assert sync_state(db)[1] == stamps[-1]
+    for i, c in enumerate(log[1:]):
+        row = raw_row(db, "grid", c["record_id"])
+        assert (row["code"], row["name"], row["site_id"]) == (f"G{i}", f"网格{i}", site.id)
+        assert json.loads(row["tags"]) == ["消防"]
+        assert c["op"] == "upsert" and c["base"] == {}
+        assert {k: c["fields"][k] for k in ("code", "name", "risk_level", "tags")} == {
+            "code": f"G{i}", "name": f"网格{i}", "risk_level": "major", "tags": ["消防"]}
+        # every stored field carries this row's own stamp
+        assert set(row["field_hlc"].values()) == {c["hlc"]}, row["field_hlc"]
+        assert {"created_at", "code", "name"} <= set(row["field_hlc"])
+        assert row["updated_hlc"] == c["hlc"]
+
+
+def test_bulk_update_logs_only_rows_and_fields_that_changed(db, scope):
+    from sqlmodel import select
+
+    from pm_cli.grids.models import Grid
+    from pm_cli.store import write
+
+    with scope() as s:
+        site = new_site(s)
+        for i in range(3):
+            write.create(s, Grid, site_id=site.id, code=f"G{i}", name=f"网格{i}",
+                         risk_level="minor", tags=["消防"])
+    with scope() as s:
+        grids = list(s.exec(select(Grid).order_by(Grid.code)))
+        edits = [(grids[0], {"name": "改名"}), (grids[1], {"name": "网格1"}),
+                 (grids[2], {"risk_level": "critical", "tags": ["消防", "电梯"]})]
+        assert write.bulk_update(s, Grid, edits) == 2
+        assert grids[0].name == "改名"  # loaded rows see the new values
+        ids = [g.id for g in grids]
+    log = changes(db)
+    assert [c["local_no"] for c in log] == [1, 2, 3, 4, 5, 6]
+    made = {c["record_id"]: c["hlc"] for c in log[1:4]}
+    upd0, upd2 = log[4], log[5]
+    assert upd0["record_id"] == ids[0] and upd2["record_id"] == ids[2]
+    assert upd0["fields"] == {"name": "改名"}
+    assert upd0["base"] == {"name": made[ids[0]]}
+    assert upd2["fields"] == {"risk_level": "critical", "tags": ["消防", "电梯"]}
+    assert upd2["base"] == dict.fromkeys(("risk_level", "tags"), made[ids[2]])
+    g0 = raw_row(db, "grid", ids[0])
+    assert g0["name"] == "改名" and g0["field_hlc"]["name"] == upd0["hlc"]
+    assert g0["field_hlc"]["code"] == made[ids[0]] and g0["updated_hlc"] == upd0["hlc"]
+    g1 = raw_row(db, "grid", ids[1])
+    assert g1["updated_hlc"] == made[ids[1]]
+    stamps = [c["hlc"] for c in log]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 6
+
+
+def test_writing_without_pm_init_state_is_refused(tmp_path):
+    """A file with the schema but no sync_state row cannot stamp: the user is told to init."""
+    from pm_cli.db import service
+    from pm_cli.errors import StoreError
+    from pm_cli.store.engine import make_engine, session_scope
+
+    path = tmp_path / "bare.db"
+    service.init_db(path)
+    con = sqlite3.connect(path)
+    con.execute("DELETE FROM sync_state")
+    con.commit()
+    con.close()
+    e = make_engine(path)
+    try:
+        with pytest.raises(StoreError, match="device id"), session_scope(e, path,
+                                                                        write=True) as s:
+            new_site(s)
+    finally:
+        e.dispose()
