@@ -170,31 +170,52 @@ def _resolve_headers(
     return keys, problems
 
 
-def _sniff_delimiter(first_line: str) -> str:
-    """Comma, unless the header has none and uses tabs or semicolons (Excel in some locales)."""
-    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
+def _sniff_delimiter(text: str) -> str:
+    """Comma, unless the first lines use none and use tabs or semicolons instead (Excel's
+    "Unicode text" and some locales' CSV)."""
+    head = text[:4096].splitlines()[:10]
+    counts = {d: max((line.count(d) for line in head), default=0) for d in (",", "\t", ";")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] and not counts[","] else ","
 
 
-def read_csv(text: str, columns: Sequence[Column], source: str) -> Table:
-    first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(first))
+def _find_header(
+    reader: Any, columns: Sequence[Column], source: str
+) -> tuple[int, list[str]]:
+    """The header row: the first row naming a code column, within the first ten non-blank
+    rows (spreadsheets often carry a title row or two above it); else the first row."""
+    mapping = header_map(columns)
+    seen: list[tuple[int, list[str]]] = []
+    row_no = 0
     try:
-        header = next(reader, None)
+        for cells in reader:
+            row_no += 1
+            if not any(c.strip() for c in cells):
+                continue
+            seen.append((row_no, cells))
+            if any(mapping.get(_norm_header(c)) == "code" for c in cells):
+                return row_no, cells
+            if len(seen) >= 10:
+                break
     except csv.Error as e:
-        raise InputError([Problem(f"{source}:1", f"cannot read the header: {e}")],
+        raise InputError([Problem(f"{source}:{row_no}", f"cannot read the header: {e}")],
                          source=source) from None
-    if header is None or not any(h.strip() for h in header):
+    if not seen:
         raise InputError([Problem(f"{source}:1", "the file is empty: expected a header row")],
                          source=source)
-    keys, problems = _resolve_headers(header, columns, f"{source}:1")
+    return seen[0]
+
+
+def read_csv(text: str, columns: Sequence[Column], source: str) -> Table:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    header_no, header = _find_header(reader, columns, source)
+    keys, problems = _resolve_headers(header, columns, f"{source}:{header_no}")
     table = Table(source, [k for k in keys if k])
     active = [(i, k) for i, k in enumerate(keys) if k]
     unheaded = {i for i, h in enumerate(header) if not h.strip()}
     width = len(header)
     rows = table.rows
-    row_no = 1
+    row_no = header_no
     try:
         for cells in reader:
             row_no += 1

@@ -182,3 +182,17 @@ def test_export_to_stdout_and_staff_round_trip_with_chinese_roles(pm, site, writ
     lines = r.stdout.lstrip("\ufeff").splitlines()
     assert lines[0] == "code,name,role,phone,team"
     assert "S3,王芳,lead,13800000000,白班" in lines
+
+
+def test_title_rows_above_the_header_and_utf16_tab_text(pm, site, write_file):
+    path = write_file("g.csv", "翠湖花园网格清单,,\n导出日期 2026-11-01,,\n\n"
+                               "编码,名称,责任人\nA,甲,S1\n")
+    pm("import", str(path), "--kind", "grids")
+    assert pm.json("grid", "show", "A")["owner"] == "S1"
+    bad = write_file("bad.csv", "标题\n\n编码,名称,责任人\nB,乙,S9\n")
+    r = pm("import", str(bad), "--kind", "grids", ok=False)
+    assert f"{bad}:4: owner: S9" in r.stderr  # rows keep their spreadsheet numbers
+    # Excel's "Unicode text": UTF-16 with a BOM, tab-separated
+    path = write_file("g.txt", "code\tname\ttags\r\nC\t丙\tx；y\r\n".encode("utf-16"))
+    pm("import", str(path), "--kind", "grids")
+    assert pm.json("grid", "show", "C")["tags"] == ["x", "y"]
