@@ -107,6 +107,20 @@ def tags(value: str | Iterable[str] | None) -> list[str]:
     return out
 
 
+def duty(text: str) -> str:
+    """One line of a grid's responsibility list (责任清单)."""
+    value = squash(text)
+    if not value:
+        raise ValueError("a responsibility needs some text")
+    if len(value) > 500:
+        raise ValueError("a responsibility has at most 500 characters")
+    return value
+
+
+def duties(value: str | Iterable[str] | None) -> list[str]:
+    return [duty(item) for item in split_list(value)]
+
+
 def tz(text: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

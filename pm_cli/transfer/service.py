@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from pm_cli import validate as v
 from pm_cli.errors import InputError, PmError, Problem, UsageError
 from pm_cli.grids.models import Grid, GridDuty
-from pm_cli.grids.service import SiteView
+from pm_cli.grids.service import SiteView, cycle_through
 from pm_cli.sites import service as sites_service
 from pm_cli.sites.models import Site
 from pm_cli.staff import service as staff_service
@@ -195,7 +195,7 @@ def _plan_grids(session: Session, table: Table, site: Site, progress: Progress |
                 values["tags"] = x
         duties = None
         if "responsibilities" in vals:
-            x = _cell(row, "responsibilities", _duty_list, problems, multi=True)
+            x = _cell(row, "responsibilities", v.duties, problems, multi=True)
             duties = None if x is _BAD else x
         if "owner" in vals:
             owner = _ref(row, "owner", problems)
@@ -242,9 +242,9 @@ def _plan_grids(session: Session, table: Table, site: Site, progress: Progress |
     # A cycle among the parent links that the file and the database make together
     done: set[str] = set()
     for row, code, _values, _duties in parsed:
-        path = _cycle_from(parents, ids[code], done)
+        path = cycle_through(parents, ids[code], done)
         if path:
-            chain = " → ".join(id_code.get(p, p) for p in path)
+            chain = " → ".join(id_code.get(p, p) for p in reversed(path))
             problems.append(Problem(row.where, f"parent links make a cycle: {chain}", "parent"))
 
     current_duties = view.duties
@@ -286,35 +286,6 @@ def _load_rows(session: Session, model: type[Any], updates: list[tuple[Any, dict
             select(model).where(model.id.in_([row.id for row, _ in chunk])))}
         out += [(rows[row.id], diff) for row, diff in chunk]
     return out
-
-
-def _cycle_from(parents: dict[str, str | None], start: str, done: set[str]) -> list[str]:
-    """The ids round a cycle through start (start first and last), or [].
-
-    `done` collects ids known to lead out of every cycle, so no chain is walked twice.
-    """
-    if start in done:
-        return []
-    seen: set[str] = set()
-    path: list[str] = []
-    node: str | None = start
-    while node is not None and node not in seen and node not in done:
-        seen.add(node)
-        path.append(node)
-        node = parents.get(node)
-    if node == start:
-        return [*path, start]
-    if node is None or node in done:
-        done.update(seen)
-    return []
-
-
-def _duty_list(value: Any) -> list[str]:
-    items = v.split_list(value)
-    for item in items:
-        if len(item) > 500:
-            raise ValueError("a responsibility has at most 500 characters")
-    return items
 
 
 def _apply_duties(session: Session, site: Site, wanted: list[tuple[str, list[str]]]) -> None:
