@@ -16,9 +16,6 @@ from pm_cli.staff.models import Staff
 from pm_cli.store import write
 from pm_cli.store.query import find_by_code, get_by_code, live
 
-FIELDS = ("code", "name", "parent", "owner", "risk_level", "tags", "responsibilities")
-
-
 # ---- reading ---------------------------------------------------------------------------
 
 

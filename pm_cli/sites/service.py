@@ -10,9 +10,8 @@ from pm_cli import validate as v
 from pm_cli.errors import ConflictError, NotFoundError, PmError
 from pm_cli.sites.models import Site
 from pm_cli.store import write
+from pm_cli.store.ids import new_id
 from pm_cli.store.query import find_by_code, get_by_code, live
-
-FIELDS = ("code", "name", "tz", "address")
 
 
 def record(site: Site) -> dict[str, Any]:
@@ -65,14 +64,8 @@ def add_site(
     }
     if find_by_code(session, Site, code, site_id=None, noun="site", where="sites"):
         raise ConflictError(f"site {code} already exists", hint=f"pm site edit {code} …")
-    site_id = _new_site_id()
+    site_id = new_id()  # a site is its own site_id
     return write.create(session, Site, site_id=site_id, id=site_id, **values)
-
-
-def _new_site_id() -> str:
-    from pm_cli.store.ids import new_id
-
-    return new_id()
 
 
 def edit_site(

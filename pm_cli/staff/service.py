@@ -13,8 +13,6 @@ from pm_cli.staff.models import Staff
 from pm_cli.store import write
 from pm_cli.store.query import find_by_code, get_by_code, live
 
-FIELDS = ("code", "name", "role", "phone", "team")
-
 
 def record(staff: Staff) -> dict[str, Any]:
     return {

@@ -135,7 +135,7 @@ def translate(e: BaseException, path: Path) -> StoreError | None:
     low = text.lower()
     if "database is locked" in low or "database is busy" in low:
         return StoreError(
-            "the database is busy: another pm kept it locked past the busy timeout",
+            "the database is busy: another process kept it locked past the busy timeout",
             where=str(path),
             hint="try again; PM_BUSY_TIMEOUT=SECONDS waits longer",
         )
