@@ -14,7 +14,8 @@ from sqlalchemy import update as sa_update
 from sqlmodel import Session, SQLModel
 
 from pm_cli.errors import StoreError
-from pm_cli.store.base import AppendOnly, Change, Mutable, SyncState
+from pm_cli.store.base import AppendOnly, Mutable
+from pm_cli.store.changes import Change, SyncState
 from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import Clock, new_device_id
 from pm_cli.store.ids import new_id, now_text

@@ -1,0 +1,44 @@
+"""The local-only tables the store keeps: the change log (outbox) and this device's clock.
+
+Apart from the synced bases so that read-only commands do not build them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
+
+
+class Change(SQLModel, table=True):
+    """The outbox: one row per local write, made in the write's own transaction (sync.md §1)."""
+
+    __tablename__ = "change"
+
+    change_id: str = Field(primary_key=True)
+    local_no: int = Field(unique=True)
+    site_id: str
+    entity: str
+    record_id: str
+    op: str  # upsert | delete | restore | append
+    fields: dict[str, Any] = Field(sa_type=JSON)
+    base: dict[str, str] = Field(sa_type=JSON)
+    hlc: str
+    device_id: str
+    schema_no: int = Field(sa_column_kwargs={"name": "schema"})
+    state: str = Field(default="pending")  # pending | sent | acked | rejected
+    seq: int | None = None
+    reason: str | None = None
+
+
+class SyncState(SQLModel, table=True):
+    """This database's device id and clock; one row, made by `pm init`."""
+
+    __tablename__ = "sync_state"
+
+    id: int = Field(default=1, primary_key=True)
+    device_id: str
+    last_hlc: str
+    clock_offset_ms: int = 0
+    server_epoch: str | None = None
