@@ -32,7 +32,7 @@ def demo(
     from pm_cli.context import AppContext
     from pm_cli.demo import service
     from pm_cli.grids import service as grids
-    from pm_cli.grids.cli import render_tree
+    from pm_cli.grids import view
 
     app = AppContext(db=str(db) if db else ctx.obj.db, site=service.SITE_CODE,
                      as_json=ctx.obj.as_json)
@@ -44,7 +44,7 @@ def demo(
         site = app.site(s)
         nodes = grids.tree(s, site=site)
     out = app.out(as_json)
-    render_tree(out, site, nodes)
+    out.tree(view.tree_display(nodes), title=f"{site.code} {site.name}", data=nodes)
     out.note(f"built demo site {site.code} ({site.name}): {len(service.STAFF)} staff, "
              f"{len(service.GRIDS)} grids")
     if not out.as_json:

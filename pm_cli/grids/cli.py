@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -149,23 +149,13 @@ def grid_tree(
     as_json: JsonOpt = False,
 ) -> None:
     """Draw the grid hierarchy with owners and risk colours."""
-    from pm_cli.grids import service
+    from pm_cli.grids import service, view
 
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         nodes = service.tree(s, site=site, root=root)
-    render_tree(ctx.obj.out(as_json), site, nodes)
-
-
-def render_tree(out: Any, site: Any, nodes: list[dict[str, Any]]) -> None:
-    """Draw grid-tree nodes: code and name, owner, risk colour (JSON: the nodes as they are)."""
-
-    def shape(n: dict[str, Any]) -> dict[str, Any]:
-        owner = f"{n['owner_name']} ({n['owner']})" if n["owner"] else "no owner"
-        return {"label": f"{n['code']} {n['name']}", "detail": owner,
-                "risk_level": n["risk_level"], "children": [shape(c) for c in n["children"]]}
-
-    out.tree([shape(n) for n in nodes], title=f"{site.code} {site.name}", data=nodes)
+    ctx.obj.out(as_json).tree(view.tree_display(nodes), title=f"{site.code} {site.name}",
+                              data=nodes)
 
 
 @duty_app.command("add")
