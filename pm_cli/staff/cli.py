@@ -53,14 +53,19 @@ def staff_list(
 @app.command("show")
 def staff_show(
     ctx: typer.Context,
-    code: Annotated[str, typer.Argument(help="Staff code")],
+    code: Annotated[
+        str | None, typer.Argument(help="Staff code [default: me, from `pm staff use`]")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show one staff member."""
+    """Show one staff member (yourself by default)."""
     from pm_cli.staff import service
 
     with ctx.obj.session() as s:
-        rec = service.record(service.get_staff(s, site=ctx.obj.site(s), code=code))
+        site = ctx.obj.site(s)
+        staff = (service.get_staff(s, site=site, code=code) if code
+                 else service.get_me(s, site=site, code=ctx.obj.me()))
+        rec = service.record(staff)
     ctx.obj.out(as_json).emit(rec)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from pm_cli import validate as v
-from pm_cli.errors import ConflictError
+from pm_cli.errors import ConflictError, NotFoundError
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.store import write
@@ -37,6 +37,19 @@ def get_staff(session: Session, *, site: Site, code: str) -> Staff:
         session, Staff, code, site_id=site.id, noun="staff member", where=site.code,
         hint=f"`pm staff list --site {site.code}` shows who is there",
     )
+
+
+def get_me(session: Session, *, site: Site, code: str | None) -> Staff:
+    """The staff member "me" names (PM_STAFF or `pm staff use`)."""
+    if not code:
+        raise NotFoundError("who are you? no staff member is set as me",
+                            hint="pm staff use CODE (or set PM_STAFF)")
+    staff = find_staff(session, site=site, code=code)
+    if staff is None:
+        raise NotFoundError(f"you are set as {code}, who is not staff of site {site.code}",
+                            where="PM_STAFF / pm staff use",
+                            hint="pm staff use CODE with a code from `pm staff list`")
+    return staff
 
 
 def add_staff(

@@ -145,3 +145,13 @@ def test_json_add_is_one_document(pm, site):
     r = pm("staff", "add", "S3", "--name", "赵六", "--role", "admin", "--json")
     assert json.loads(r.stdout)["role"] == "admin"
     assert r.stderr == ""
+
+
+def test_staff_show_defaults_to_me(pm, site, monkeypatch):
+    r = pm("staff", "show", ok=False)
+    assert r.exit_code == 3 and "pm staff use" in r.stderr
+    pm("staff", "use", "S2")
+    assert pm.json("staff", "show")["code"] == "S2"
+    monkeypatch.setenv("PM_STAFF", "NOBODY")
+    r = pm("staff", "show", ok=False)
+    assert r.exit_code == 3 and "NOBODY" in r.stderr
