@@ -48,13 +48,17 @@ def code(text: str) -> str:
     return value
 
 
-def name(text: str) -> str:
+def _required(text: str, noun: str, most: int) -> str:
     value = squash(text)
     if not value:
-        raise ValueError("a name is required")
-    if len(value) > 200:
-        raise ValueError("a name has at most 200 characters")
+        raise ValueError(f"a {noun} is required")
+    if len(value) > most:
+        raise ValueError(f"a {noun} has at most {most} characters (this one {len(value)})")
     return value
+
+
+def name(text: str) -> str:
+    return _required(text, "name", 200)
 
 
 def optional_text(text: str | None) -> str | None:
@@ -109,12 +113,7 @@ def tags(value: str | Iterable[str] | None) -> list[str]:
 
 def duty(text: str) -> str:
     """One line of a grid's responsibility list (责任清单)."""
-    value = squash(text)
-    if not value:
-        raise ValueError("a responsibility needs some text")
-    if len(value) > 500:
-        raise ValueError("a responsibility has at most 500 characters")
-    return value
+    return _required(text, "responsibility", 500)
 
 
 def duties(value: str | Iterable[str] | None) -> list[str]:
