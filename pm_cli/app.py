@@ -15,6 +15,8 @@ from pm_cli.db import cli as db_cli
 from pm_cli.demo import cli as demo_cli
 from pm_cli.errors import PmError
 from pm_cli.grids import cli as grids_cli
+from pm_cli.playbooks import cli as playbooks_cli
+from pm_cli.runs import cli as runs_cli
 from pm_cli.sites import cli as sites_cli
 from pm_cli.staff import cli as staff_cli
 from pm_cli.transfer import cli as transfer_cli
@@ -79,6 +81,8 @@ db_cli.register(app)
 app.add_typer(sites_cli.app, name="site")
 app.add_typer(staff_cli.app, name="staff")
 app.add_typer(grids_cli.app, name="grid")
+app.add_typer(playbooks_cli.app, name="playbook")
+app.add_typer(runs_cli.app, name="run")
 transfer_cli.register(app)
 demo_cli.register(app)
 app.add_typer(db_cli.app, name="db")

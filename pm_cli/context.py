@@ -36,6 +36,17 @@ class AppContext:
     def site_code(self) -> str | None:
         return config.current_site_code(self._site)
 
+    def db_path_if_ready(self) -> Path | None:
+        """The database path if a current pm database is there, else None (no error)."""
+        from pm_cli.errors import StoreError
+        from pm_cli.store import engine
+
+        try:
+            engine.check_current(self.db_path)
+        except StoreError:
+            return None
+        return self.db_path
+
     def out(self, as_json: bool = False) -> Output:
         return Output(self.as_json or as_json)
 

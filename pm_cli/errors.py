@@ -62,8 +62,10 @@ class Problem:
 class InputError(PmError):
     """Bulk input with problems: every one is listed, nothing was written."""
 
-    def __init__(self, problems: list[Problem], *, source: str, hint: str | None = None):
+    def __init__(self, problems: list[Problem], *, source: str, hint: str | None = None,
+                 outcome: str | None = "nothing was written"):
         n = len(problems)
         noun = "problem" if n == 1 else "problems"
-        super().__init__(f"{n} {noun} in {source}; nothing was written", hint=hint)
+        tail = f"; {outcome}" if outcome else ""
+        super().__init__(f"{n} {noun} in {source}{tail}", hint=hint)
         self.problems = problems

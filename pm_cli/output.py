@@ -21,9 +21,14 @@ NONE = "—"
 
 @cache
 def console(stderr: bool = False) -> Any:
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped or redirected output is read in files and pagers, not an 80-column terminal.
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else 160
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, width=width)
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -146,19 +151,30 @@ class Output:
                     stack.append((branch, node["children"]))
         console().print(top)
 
+    def say(self, text: str) -> None:
+        """Interactive text on stdout, as typed."""
+        console().print(text, soft_wrap=True)
+
+    def lines(self, lines: list[str]) -> None:
+        """Plain lines on stdout, as typed (no wrapping, no markup)."""
+        sys.stdout.write("".join(f"{line}\n" for line in lines))
+
     def done(self, message: str, obj: Any = None) -> None:
-        """A confirmation: the object as JSON under --json, else a line on stderr."""
+        """A confirmation: the object as JSON under --json, else a line on stderr.
+
+        Plain writes, not rich: a one-line confirmation should not cost rich's import on
+        commands scripts call in loops (`pm run record`)."""
         if self.as_json:
             self.json(obj if obj is not None else {"ok": True, "message": message})
         else:
-            console(stderr=True).print(message, soft_wrap=True)
+            _stderr_line(message)
 
     def note(self, message: str) -> None:
         if not self.as_json:
-            console(stderr=True).print(message, style="dim", soft_wrap=True)
+            _stderr_line(message)
 
     def warn(self, message: str) -> None:
-        console(stderr=True).print(f"warning: {message}", style="yellow", soft_wrap=True)
+        _stderr_line(f"warning: {message}")
 
     @contextmanager
     def progress(self, total: int, description: str) -> Iterator[Any]:
@@ -171,6 +187,11 @@ class Output:
         with Progress(console=console(stderr=True), transient=True) as p:
             task = p.add_task(description, total=total)
             yield lambda n=1: p.advance(task, n)
+
+
+def _stderr_line(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def error(err: PmError) -> None:

@@ -3,9 +3,12 @@
 from sqlmodel import SQLModel
 
 from pm_cli.grids import models as grids_models
+from pm_cli.playbooks import models as playbooks_models
+from pm_cli.runs import models as runs_models
 from pm_cli.sites import models as sites_models
 from pm_cli.staff import models as staff_models
 from pm_cli.store import changes as store_changes
 
 metadata = SQLModel.metadata
-MODULES = (store_changes, sites_models, staff_models, grids_models)
+MODULES = (store_changes, sites_models, staff_models, grids_models, playbooks_models,
+           runs_models)

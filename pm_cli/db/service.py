@@ -51,6 +51,9 @@ def _upgrade(path: Path) -> None:
             conn.exec_driver_sql(f"PRAGMA user_version = {store_engine.SCHEMA_VERSION}")
         with store_engine.session_scope(engine, path, write=True) as s:
             init_state(s)
+            from pm_cli.playbooks.service import install_bundled
+
+            install_bundled(s)  # new versions of the library shipped with this pm
     except Exception as e:
         err = store_engine.translate(e, path)
         if err:
@@ -127,6 +130,9 @@ REFERENCES = (
     ("grid", "parent_id", "grid"),
     ("grid", "owner_id", "staff"),
     ("grid_duty", "grid_id", "grid"),
+    ("run", "grid_id", "grid"),
+    ("run", "by_id", "staff"),
+    ("step_result", "run_id", "run"),
 )
 
 
@@ -147,7 +153,8 @@ def check(path: Path) -> CheckReport:
             ):
                 dangling.append(f"{table} {row_id}: {column} {ref} has no {target} row")
         counts = {}
-        for t in ("site", "staff", "grid", "grid_duty", "change"):
+        for t in ("site", "staff", "grid", "grid_duty", "playbook", "run", "step_result",
+                  "change"):
             if t in tables:
                 counts[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
     except sqlite3.DatabaseError as e:

@@ -38,14 +38,18 @@ def demo(
                      as_json=ctx.obj.as_json)
     path = app.db_path
     service.prepare(path, force=force)
+    from pm_cli.runs.evidence import evidence_dir
+
     with app.session(write=True) as s:
-        service.build_demo(s)
+        site = service.build_demo(s)
+        s.flush()
+        runs = service.build_demo_runs(s, site, store_dir=evidence_dir(path))
     with app.session() as s:
         site = app.site(s)
         nodes = grids.tree(s, site=site)
     out = app.out(as_json)
     out.tree(view.tree_display(nodes), title=f"{site.code} {site.name}", data=nodes)
     out.note(f"built demo site {site.code} ({site.name}): {len(service.STAFF)} staff, "
-             f"{len(service.GRIDS)} grids")
+             f"{len(service.GRIDS)} grids, {runs} checklist runs over the last week")
     if not out.as_json:
         out.note(f"next: pm --db {shlex.quote(str(path))} --site {site.code} grid list")

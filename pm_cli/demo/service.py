@@ -295,3 +295,102 @@ def prepare(path: Path, *, force: bool) -> None:
             for p in (path, *(path.with_name(path.name + x) for x in ("-wal", "-shm"))):
                 p.unlink(missing_ok=True)
     init_db(path)
+
+
+# ---- a week of checklist runs ----------------------------------------------------------
+
+# (service, grid, staff): who walks which checklist where, every day of the demo week
+ROUNDS = (
+    ("cleaning", "A-LB", "L03"),
+    ("cleaning", "B-LB", "T09"),
+    ("security", "G-EN-N", "T06"),
+    ("water", "B-MEP-PP", "T05"),
+    ("fire", "A-LB-FC", "L04"),
+    ("elevators", "A-EL-1", "T03"),
+    ("parking", "P-PK", "T06"),
+    ("equipment", "A-MEP-PD", "T01"),
+)
+FAIL_RATE = 0.04
+# The smallest valid JPEG: what a demo "photo" is.
+PHOTO = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c"
+    "0b0b0c1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e33"
+    "3432ffc0000b080001000101011100ffc4001f0000010501010101010100000000000000000102030405060708"
+    "090a0bffda0008010100003f00d2cf20ffd9")
+
+
+def _daily_playbook(rows: list[dict], service: str) -> str | None:
+    mine = [r for r in rows if r["service"] == service and r["schedule"]]
+    daily = [r for r in mine if "DAILY" in r["schedule"].upper() or
+             "HOURLY" in r["schedule"].upper()]
+    chosen = (daily or mine)
+    return chosen[0]["id"] if chosen else None
+
+
+def _answer_for(step, fail: bool, photo: Path):  # type: ignore[no-untyped-def]
+    from pm_cli.runs.service import Answer
+
+    a = Answer(step=step.id)
+    if step.kind == "reading":
+        lo, hi = step.range.min, step.range.max
+        if fail:
+            a.value = (hi * 1.5 + 1) if hi is not None else lo * 0.5
+        else:
+            a.value = round((lo + hi) / 2, 2) if lo is not None and hi is not None else (
+                round(lo * 1.2 + 0.1, 2) if lo is not None else round(hi * 0.6, 2))
+    else:
+        a.outcome = "fail" if fail else "pass"
+    if step.kind == "text":
+        a.note = "已记录 / logged"
+    elif fail:
+        a.note = "现场整改中 / being fixed on site"
+    failed = fail or False
+    if step.kind == "photo" or step.evidence == "photo" or (
+            step.evidence == "photo-on-fail" and failed):
+        a.photo = photo
+    return a
+
+
+def build_demo_runs(session: Session, site: Site, *, store_dir: Path, days: int = 7,
+                    seed: int = 7) -> int:
+    """A week of runs of the daily playbooks, some with failed steps; the newest left open."""
+    import random
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from pm_cli.playbooks import service as playbooks
+    from pm_cli.runs import service as runs
+    from pm_cli.store.ids import utc_text
+
+    rnd = random.Random(seed)
+    rows = playbooks.list_playbooks(session)
+    store_dir.mkdir(parents=True, exist_ok=True)
+    photo = store_dir / "demo-photo.jpg"
+    photo.write_bytes(PHOTO)
+    zone = ZoneInfo(site.tz or "Asia/Shanghai")
+    today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    made = 0
+    for day in range(days, 0, -1):
+        for k, (svc, grid, staff) in enumerate(ROUNDS):
+            playbook = _daily_playbook(rows, svc)
+            if playbook is None:
+                continue
+            start = today - timedelta(days=day - 1) + timedelta(hours=8, minutes=12 * k)
+            if start > datetime.now(zone):
+                continue
+            run = runs.start_run(session, site=site, playbook=playbook, grid=grid, by=staff,
+                                 started_at=utc_text(start))
+            session.flush()
+            steps = runs.view(session, run).steps
+            last = day == 1 and k == len(ROUNDS) - 1
+            for i, step in enumerate(steps):
+                if last and i >= len(steps) // 2:
+                    break  # the newest run is still being walked
+                answer = _answer_for(step, rnd.random() < FAIL_RATE, photo)
+                runs.record(session, site=site, run=run, answer=answer, store_dir=store_dir)
+            if not last:
+                minutes = sum(s.minutes or 2 for s in steps)
+                runs.finish(session, run=run, at=utc_text(start + timedelta(minutes=minutes)))
+            made += 1
+    photo.unlink(missing_ok=True)
+    return made

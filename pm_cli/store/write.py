@@ -180,8 +180,8 @@ def restore(session: Session, row: Mutable) -> bool:
     return update(session, row, op="restore", deleted=False)
 
 
-def append(session: Session, model: type[A], *, site_id: str, **values: Any) -> A:
-    """Insert an append-only row and log the whole row."""
+def append(session: Session, model: type[A], *, site_id: str | None, **values: Any) -> A:
+    """Insert an append-only row and log the whole row (site_id None: company-wide)."""
     w = writer(session)
     h = w.stamp()
     row_id = values.pop("id", None) or new_id()
@@ -190,7 +190,7 @@ def append(session: Session, model: type[A], *, site_id: str, **values: Any) -> 
     session.add(row)
     fields = {"created_at": created, **{k: _jsonable(v) for k, v in values.items()}}
     w.log(
-        site_id=site_id, entity=_entity(model), record_id=row_id, op="append",
+        site_id=site_id or "", entity=_entity(model), record_id=row_id, op="append",
         fields=fields, base={}, hlc=h,
     )
     return row

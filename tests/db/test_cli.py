@@ -31,8 +31,8 @@ def head() -> str:
     return service.head_revision()
 
 
-def downgrade_to_base(path: Path) -> None:
-    """What a file made before revision 0001 looks like: alembic at base, no tables."""
+def downgrade_to(path: Path, revision: str) -> None:
+    """What a file made by an older pm looks like: alembic at `revision`."""
     from alembic import command
 
     from pm_cli.db import service
@@ -41,9 +41,14 @@ def downgrade_to_base(path: Path) -> None:
     engine = make_engine(path)
     try:
         with engine.execution_options(pm_write=True).begin() as conn:
-            command.downgrade(service._alembic_config(conn), "base")
+            command.downgrade(service._alembic_config(conn), revision)
     finally:
         engine.dispose()
+
+
+def downgrade_to_base(path: Path) -> None:
+    """What a file made before revision 0001 looks like: alembic at base, no tables."""
+    downgrade_to(path, "base")
 
 
 # ---- pm init --------------------------------------------------------------------------
@@ -161,7 +166,11 @@ def test_a_file_at_the_first_revision_opens_after_migrate_with_its_data(pm, isol
     pm("site", "add", "CH", "--name", "翠湖花园")
     pm("staff", "add", "S1", "--name", "张伟", "--role", "lead")
     pm("grid", "add", "A", "--name", "A栋", "--owner", "S1")
+    downgrade_to(isolated, "0001")  # as the first release left it
     assert sql(isolated, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert sql(isolated, "PRAGMA user_version") == [(1,)]
+    r = pm("grid", "list", ok=False)
+    assert r.exit_code == 1 and "pm db migrate" in r.stderr
     pm("db", "migrate")
     pm("db", "migrate")  # twice is harmless
     assert pm.json("grid", "show", "A")["owner_name"] == "张伟"
@@ -191,7 +200,9 @@ def test_check_reports_ok_schema_and_revision(pm, isolated):
     assert report["schema_version"] == SCHEMA_VERSION
     assert report["revision"] == report["head"] == head()
     assert report["integrity"] == [] and report["dangling"] == []
-    assert report["counts"]["site"] == 1 and report["counts"]["change"] == 1
+    counts = report["counts"]
+    # one change for the site, one for each bundled playbook pm init installed
+    assert counts["site"] == 1 and counts["change"] == 1 + counts["playbook"]
     r = pm("db", "check")
     assert head() in r.stdout
 

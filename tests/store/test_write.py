@@ -15,7 +15,16 @@ from pm_cli.store.hlc import is_stamp, parse
 
 @pytest.fixture
 def db(pm, isolated: Path) -> Path:
+    """A fresh database whose change log starts empty: `pm init` logs the bundled playbooks it
+    installs, which these store tests set aside so local_no counts their own writes."""
     pm("init")
+    con = sqlite3.connect(isolated)
+    try:
+        con.execute("DELETE FROM change")
+        con.execute("DELETE FROM playbook")
+        con.commit()
+    finally:
+        con.close()
     return isolated
 
 

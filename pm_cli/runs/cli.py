@@ -1,0 +1,237 @@
+"""pm run …"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pm_cli.cli_common import JsonOpt
+
+app = typer.Typer(help="Checklist runs: start, answer step by step, finish, review.",
+                  no_args_is_help=True)
+
+RunArg = Annotated[str, typer.Argument(help="Run id, or its last 8 characters")]
+COLUMNS = ["run", "started", "playbook", "grid", "by", "status", "score", "done", "failed"]
+
+
+def _store_dir(ctx: typer.Context) -> Path:
+    from pm_cli.runs.evidence import evidence_dir
+
+    return evidence_dir(ctx.obj.db_path)
+
+
+def _show(ctx: typer.Context, out: Any, run_id: str) -> None:
+    from pm_cli.runs import service
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rec = service.run_record(s, site, service.view(s, service.get_run(s, site=site,
+                                                                          ref=run_id)))
+        tz = site.tz
+    if out.as_json:
+        out.json(rec)
+        return
+    score = "—" if rec["score"] is None else f"{rec['score']:g}"
+    from pm_cli.timefmt import local
+
+    out.record({"run": f"{rec['short']} ({rec['id']})", "playbook":
+                f"{rec['playbook']}@{rec['version']} {rec['title']}", "grid": rec["grid"],
+                "by": rec["by"], "started": local(rec["started_at"], tz),
+                "finished": local(rec["finished_at"], tz),
+                "status": rec["status"] + (f" ({rec['reason']})" if rec["reason"] else ""),
+                "score": score, "answered": f"{rec['answered']}/{rec['steps']}"})
+    rows = []
+    for r in rec["results"]:
+        val = f"{r['value']:g} {r['unit']}" if r["value"] is not None else ""
+        rows.append({"step": r["step"], "title": r["title"], "outcome": r["outcome"] or "·",
+                     "value": val, "note": r["reason"] or r["note"], "severity": r["severity"]})
+    out.table(rows, ["step", "title", "outcome", "value", "note", "severity"])
+
+
+def _interactive(ctx: typer.Context, run_id: str, out: Any) -> None:
+    from pm_cli.runs import flow, service
+
+    f = flow.Flow(ctx=ctx.obj, out=out, run_id=run_id, ask=input, store_dir=_store_dir(ctx))
+    interrupted = False
+    try:
+        rv = f.run()
+    except KeyboardInterrupt:
+        rv, interrupted = None, True
+        out.say("")
+    if rv is None:
+        out.say(f"paused: {f.saved} answer(s) saved this time. Continue with: "
+                f"pm run resume {run_id[-8:]}")
+        raise typer.Exit(130 if interrupted else 0)
+    try:
+        go = input("all steps answered. finish the run now? [Y/n] > ").strip().lower()
+    except (EOFError, KeyboardInterrupt):
+        go = "n"
+    if go in ("", "y", "yes"):
+        with ctx.obj.session(write=True) as s:
+            site = ctx.obj.site(s)
+            rv = service.finish(s, run=service.get_run(s, site=site, ref=run_id))
+        score = "—" if rv.score is None else f"{rv.score:g}"
+        out.say(f"finished: score {score} · {len(rv.failed)} failed step(s)")
+    else:
+        out.say(f"left open: pm run finish {run_id[-8:]}")
+
+
+@app.command("start")
+def run_start(
+    ctx: typer.Context,
+    playbook: Annotated[str, typer.Argument(help="Playbook id (or ID@VERSION)")],
+    version: Annotated[int | None, typer.Option("--version", help="Pin a stored version")] = None,
+    grid: Annotated[str | None, typer.Option("--grid", help="Grid code where it runs")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Staff code [default: me]")] = None,
+    answers: Annotated[
+        Path | None, typer.Option("--answers", help="YAML file with every answer (scripted)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a run: interactive on a terminal; with --json (or no terminal) print the run."""
+    from pm_cli.runs import service
+
+    out = ctx.obj.out(as_json)
+    parsed = service.read_answers(answers) if answers else None
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        run = service.start_run(s, site=site, playbook=playbook, version=version, grid=grid,
+                                by=by, me=ctx.obj.me())
+        if parsed is not None:
+            service.record_answers(s, site=site, run=run, answers=parsed,
+                                   store_dir=_store_dir(ctx), source=str(answers))
+            s.flush()
+            if not service.view(s, run).unanswered_required:
+                service.finish(s, run=run)
+        run_id = run.id
+    if parsed is None and not out.as_json and sys.stdin.isatty() and sys.stdout.isatty():
+        _interactive(ctx, run_id, out)
+        return
+    if out.as_json:
+        _show(ctx, out, run_id)
+        return
+    out.done(f"started run {run_id[-8:]} ({run_id})")
+    if parsed is None:
+        out.note(f"answer with: pm run record {run_id[-8:]} STEP pass|fail|na")
+    else:
+        _show(ctx, out, run_id)
+
+
+@app.command("record")
+def run_record(
+    ctx: typer.Context,
+    run: RunArg,
+    step: Annotated[str, typer.Argument(help="Step id")],
+    outcome: Annotated[
+        str | None, typer.Argument(help="pass|fail|na (a reading may give just --value)")
+    ] = None,
+    value: Annotated[str | None, typer.Option("--value", help="The reading")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note")] = None,
+    photo: Annotated[Path | None, typer.Option("--photo", help="Photo file (evidence)")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Staff code [default: the run's]")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record one answer; a newer answer to the same step replaces it (history is kept)."""
+    from pm_cli.runs import service
+    from pm_cli.staff.service import get_staff
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        r = service.get_run(s, site=site, ref=run)
+        staff = get_staff(s, site=site, code=by) if by else None
+        rec = service.record(s, site=site, run=r, store_dir=_store_dir(ctx), by=staff,
+                             answer=service.Answer(step=step, outcome=outcome, value=value,
+                                                   note=note, photo=photo))
+        res = rec.result
+        doc = {"run": r.id, "step": res.step_id, "outcome": res.outcome, "value": res.value,
+               "reason": res.reason, "note": res.note, "evidence_sha256": res.evidence_sha256,
+               "finding": rec.finding is not None}
+    msg = f"{step}: {res.outcome}" + (f" ({res.reason})" if res.reason else "")
+    if rec.finding:
+        msg += " · improvement item raised for the grid owner"
+    ctx.obj.out(as_json).done(msg, doc)
+
+
+@app.command("resume")
+def run_resume(ctx: typer.Context, run: RunArg) -> None:
+    """Continue a run at its first unanswered step (interactive)."""
+    from pm_cli.errors import UsageError
+    from pm_cli.runs import service
+
+    with ctx.obj.session() as s:
+        r = service.get_run(s, site=ctx.obj.site(s), ref=run)
+        if r.status != "open":
+            from pm_cli.errors import ConflictError
+
+            raise ConflictError(f"run {run} is {r.status}")
+        run_id = r.id
+    if not sys.stdin.isatty():
+        raise UsageError("resume is interactive and needs a terminal",
+                         hint=f"script it with pm run record {run_id[-8:]} STEP pass|fail|na")
+    _interactive(ctx, run_id, ctx.obj.out())
+
+
+@app.command("finish")
+def run_finish(
+    ctx: typer.Context,
+    run: RunArg,
+    incomplete: Annotated[
+        bool, typer.Option("--incomplete", help="Finish with required steps unanswered")
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is incomplete")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Finish a run and compute its score (weighted pass rate over applicable steps)."""
+    from pm_cli.runs import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        rv = service.finish(s, run=service.get_run(s, site=site, ref=run),
+                            incomplete=incomplete, reason=reason)
+        rec = service.run_record(s, site, rv)
+    score = "—" if rec["score"] is None else f"{rec['score']:g}"
+    ctx.obj.out(as_json).done(f"run {rec['short']} {rec['status']}: score {score}, "
+                              f"{len(rec['failed'])} failed", rec)
+
+
+@app.command("list")
+def run_list(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option("--from", help="From this date (site time)")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="To this date, inclusive")] = None,
+    grid: Annotated[str | None, typer.Option("--grid", help="Only at this grid")] = None,
+    playbook: Annotated[str | None, typer.Option("--playbook", help="Only this playbook")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="open|finished|incomplete")
+    ] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only runs with a failed step")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N runs")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List runs, newest first."""
+    from pm_cli.runs import service
+    from pm_cli.timefmt import local
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rows = service.list_runs(s, site=site, since=since, until=until, grid=grid,
+                                 playbook=playbook, status=status, failed=failed, limit=limit)
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(rows)
+        return
+    shown = [{"run": r["short"], "started": local(r["started_at"], site.tz, "%m-%d %H:%M"),
+              "playbook": r["playbook"], "grid": r["grid"], "by": r["by"],
+              "status": r["status"], "score": r["score"],
+              "done": f"{r['answered']}/{r['steps']}", "failed": r["failed"] or ""}
+             for r in rows]
+    out.table(shown, COLUMNS, title=f"runs at {site.code}")
+
+
+@app.command("show")
+def run_show(ctx: typer.Context, run: RunArg, as_json: JsonOpt = False) -> None:
+    """Show a run with every step's answer, status and score."""
+    _show(ctx, ctx.obj.out(as_json), run)

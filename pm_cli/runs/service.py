@@ -1,0 +1,497 @@
+"""Checklist runs: a playbook version executed at a grid by a staff member, one committed
+answer at a time. The score and status of steps are computed from the answers, never stored
+as the only truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from pm_cli import validate as v
+from pm_cli.errors import ConflictError, InputError, NotFoundError, PmError, Problem
+from pm_cli.findings.service import Finding, raise_finding
+from pm_cli.grids.models import Grid
+from pm_cli.grids.service import get_grid
+from pm_cli.playbooks import service as playbooks
+from pm_cli.playbooks.spec import Step
+from pm_cli.runs import evidence
+from pm_cli.runs.models import Run, StepResult
+from pm_cli.sites.models import Site
+from pm_cli.staff.models import Staff
+from pm_cli.staff.service import get_me, get_staff
+from pm_cli.store import write
+from pm_cli.store.ids import now_text, utc_text
+from pm_cli.store.query import live
+
+OUTCOMES = ("pass", "fail", "na")
+STATUSES = ("open", "finished", "incomplete")
+OUTCOME_ALIASES = {"p": "pass", "pass": "pass", "ok": "pass", "合格": "pass",
+                   "f": "fail", "fail": "fail", "不合格": "fail",
+                   "n": "na", "na": "na", "n/a": "na", "不适用": "na"}
+
+
+def short(run_id: str) -> str:
+    """What people type: the random tail of the id (a prefix would be the same minute)."""
+    return run_id[-8:]
+
+
+@dataclass
+class RunView:
+    """A run with its pinned playbook and its answers (the newest per step counts)."""
+
+    run: Run
+    pinned: playbooks.Pinned
+    latest: dict[str, StepResult]
+    history: list[StepResult]
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.pinned.playbook.steps
+
+    def answered(self, step_id: str) -> bool:
+        return step_id in self.latest
+
+    def first_unanswered(self, start: int = 0) -> int | None:
+        """Index of the first unanswered step at or after `start`, wrapping round."""
+        n = len(self.steps)
+        for k in range(n):
+            i = (start + k) % n
+            if self.steps[i].id not in self.latest:
+                return i
+        return None
+
+    @property
+    def unanswered_required(self) -> list[str]:
+        return [s.id for s in self.steps if s.required and s.id not in self.latest]
+
+    @property
+    def score(self) -> float | None:
+        """Weighted pass rate over applicable answered steps, 0–100 (None: none applicable)."""
+        passed = total = 0.0
+        for step in self.steps:
+            r = self.latest.get(step.id)
+            if r is None or r.outcome == "na":
+                continue
+            total += step.weight
+            if r.outcome == "pass":
+                passed += step.weight
+        return round(100 * passed / total, 1) if total else None
+
+    @property
+    def failed(self) -> list[str]:
+        return [s.id for s in self.steps if (r := self.latest.get(s.id)) and r.outcome == "fail"]
+
+
+def view(session: Session, run: Run) -> RunView:
+    pinned = playbooks.get_pinned(session, run.playbook_id, run.playbook_version,
+                                  run.playbook_sha256)
+    history = list(session.exec(
+        select(StepResult).where(StepResult.run_id == run.id).order_by(StepResult.hlc)))
+    latest = {r.step_id: r for r in history}  # ordered by stamp: the newest wins
+    return RunView(run, pinned, latest, history)
+
+
+# ---- finding runs ----------------------------------------------------------------------
+
+
+def get_run(session: Session, *, site: Site, ref: str) -> Run:
+    """A run by its id or the tail of it (≥ 6 characters, as `pm run list` shows)."""
+    key = ref.strip().lower()
+    if len(key) < 6:
+        raise PmError(f"run {ref!r} is too short to find", where="RUN",
+                      hint="give the id, or the last 8 characters `pm run list` shows")
+    stmt = live(Run, site.id)
+    stmt = stmt.where(Run.id == key) if len(key) == 36 else \
+        stmt.where(col(Run.id).endswith(key))
+    rows = list(session.exec(stmt.limit(3)))
+    if not rows:
+        raise NotFoundError(f"no run {ref} at {site.code}", hint="`pm run list` shows runs")
+    if len(rows) > 1:
+        raise PmError(f"run {ref} is ambiguous at {site.code}", hint="give more of the id")
+    return rows[0]
+
+
+# ---- starting, answering, finishing ----------------------------------------------------
+
+
+def _by(session: Session, site: Site, by: str | None, me: str | None) -> Staff:
+    if by:
+        return get_staff(session, site=site, code=by)
+    if me:
+        return get_me(session, site=site, code=me)
+    raise PmError("who is running it?", where="--by",
+                  hint="pass --by STAFF, or say who you are once: pm staff use CODE")
+
+
+def start_run(
+    session: Session, *, site: Site, playbook: str, version: int | None = None,
+    grid: str | None = None, by: str | None = None, me: str | None = None,
+    started_at: str | None = None,
+) -> Run:
+    """A new open run pinned to the playbook's version (the newest unless given).
+    `started_at` backfills a run done on paper (stored UTC text)."""
+    pinned = playbooks.get(session, playbook, version)
+    staff = _by(session, site, by, me)
+    grid_row = get_grid(session, site=site, code=grid) if grid else None
+    p = pinned.playbook
+    return write.create(
+        session, Run, site_id=site.id, playbook_id=p.id, playbook_version=pinned.version,
+        playbook_sha256=pinned.sha256, grid_id=grid_row.id if grid_row else None,
+        by_id=staff.id, started_at=started_at or now_text(), status="open",
+    )
+
+
+@dataclass
+class Answer:
+    """One answer as given, before the rules decide what is stored."""
+
+    step: str
+    outcome: str | None = None
+    value: float | str | None = None
+    note: str | None = None
+    photo: Path | None = None
+
+
+@dataclass
+class Recorded:
+    result: StepResult
+    step: Step
+    finding: Finding | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_outcome(text: str | None) -> str | None:
+    if text is None or not str(text).strip():
+        return None
+    key = str(text).strip().lower()
+    if key not in OUTCOME_ALIASES:
+        raise ValueError(f"unknown outcome {text!r}: use pass, fail or na (p/f/n)")
+    return OUTCOME_ALIASES[key]
+
+
+def parse_value(text: float | str | None) -> float | None:
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if isinstance(text, bool):
+        raise ValueError("a reading is a number")
+    if isinstance(text, int | float):
+        return float(text)
+    try:
+        return float(text.strip().replace("，", ".").replace(",", "."))
+    except ValueError:
+        raise ValueError(f"not a number: {text!r}") from None
+
+
+def judge_reading(step: Step, value: float) -> tuple[str, str | None]:
+    """pass, or fail with the reason, for a reading against the step's range."""
+    assert step.range is not None
+    if step.range.contains(value):
+        return "pass", None
+    return "fail", f"{value:g} {step.unit} is outside {step.range.describe(step.unit)}"
+
+
+def decide(step: Step, answer: Answer) -> tuple[str, float | None, str | None]:
+    """(outcome, value, reason) by the step's rules; ValueError says what is missing."""
+    outcome = parse_outcome(answer.outcome)
+    value = parse_value(answer.value)
+    reason = None
+    if outcome == "na":
+        if value is not None:
+            raise ValueError("a step that does not apply takes no value")
+        return "na", None, None
+    if step.kind == "reading":
+        if value is None:
+            raise ValueError(f"{step.id} is a reading: give its value in {step.unit}"
+                             + (" (or na)" if outcome is None else ""))
+        judged, reason = judge_reading(step, value)
+        if judged == "fail" and outcome == "pass":
+            raise ValueError(f"{reason}: it cannot pass (record it as fail, or fix the value)")
+        outcome = outcome or judged
+    else:
+        if value is not None:
+            raise ValueError(f"{step.id} is a {step.kind} step: it takes no value")
+        if outcome is None:
+            raise ValueError(f"{step.id}: say pass, fail or na")
+    if step.kind == "text" and not (answer.note or "").strip():
+        raise ValueError(f"{step.id} is a text step: write the entry as the note")
+    needs_photo = step.kind == "photo" or step.evidence == "photo" or (
+        step.evidence == "photo-on-fail" and outcome == "fail")
+    if needs_photo and answer.photo is None:
+        why = "on a fail" if step.evidence == "photo-on-fail" and step.kind != "photo" else ""
+        raise ValueError(f"{step.id} needs a photo {why}".rstrip() + ": pass --photo FILE")
+    return outcome, value, reason
+
+
+def record(
+    session: Session, *, site: Site, run: Run, answer: Answer, store_dir: Path,
+    by: Staff | None = None,
+) -> Recorded:
+    """Store one answer (a newer answer to the same step supersedes it); a failed step that
+    opens items raises a finding for the grid's owner."""
+    if run.status != "open":
+        raise ConflictError(f"run {short(run.id)} is {run.status}; answers are closed",
+                            hint="start a new run: pm run start PLAYBOOK")
+    pinned = playbooks.get_pinned(session, run.playbook_id, run.playbook_version,
+                                  run.playbook_sha256)
+    step = pinned.playbook.step(answer.step)
+    if step is None:
+        ids = ", ".join(s.id for s in pinned.playbook.steps)
+        raise NotFoundError(f"no step {answer.step!r} in {run.playbook_id}@"
+                            f"{run.playbook_version}", hint=f"steps: {ids}")
+    try:
+        outcome, value, reason = decide(step, answer)
+    except ValueError as e:
+        raise PmError(str(e), where=f"step {step.id}") from None
+    path = sha = None
+    if answer.photo is not None:
+        path, sha = evidence.store(answer.photo, store_dir)
+    note = v.optional_text(answer.note) if answer.note is not None else None
+    result = write.append(
+        session, StepResult, site_id=site.id, run_id=run.id, step_id=step.id,
+        outcome=outcome, value=value, note=note, reason=reason, evidence_path=path,
+        evidence_sha256=sha, by_id=(by.id if by else run.by_id),
+    )
+    finding = None
+    if outcome == "fail" and step.opens:
+        grid = session.get(Grid, run.grid_id) if run.grid_id else None
+        finding = raise_finding(
+            session, site_id=site.id, source="step", source_ref=result.id,
+            title=f"{step.title}: {reason or note or 'failed'}", severity=step.severity,
+            grid_id=run.grid_id, owner_id=grid.owner_id if grid else None,
+        )
+    return Recorded(result, step, finding)
+
+
+def finish(session: Session, *, run: Run, incomplete: bool = False,
+           reason: str | None = None, at: str | None = None) -> RunView:
+    if run.status != "open":
+        raise ConflictError(f"run {short(run.id)} is already {run.status}")
+    rv = view(session, run)
+    missing = rv.unanswered_required
+    if missing and not incomplete:
+        raise ConflictError(
+            f"{len(missing)} required step(s) unanswered: {', '.join(missing[:8])}"
+            + (" …" if len(missing) > 8 else ""),
+            hint=f"pm run resume {short(run.id)}, or pm run finish {short(run.id)} "
+            "--incomplete --reason TEXT",
+        )
+    if incomplete and not (reason or "").strip():
+        raise PmError("say why the run is incomplete", where="--reason")
+    write.update(session, run, status="incomplete" if incomplete else "finished",
+                 finished_at=at or now_text(),
+                 reason=v.optional_text(reason) if incomplete else None)
+    return view(session, run)
+
+
+# ---- answers files ---------------------------------------------------------------------
+
+
+def read_answers(path: Path) -> list[tuple[str, Answer]]:
+    """An answers file: a list of {step, outcome, value, note, photo}, or {step: outcome}.
+    Positions `FILE:LINE` for every problem; photos relative to the file."""
+    import yaml
+
+    from pm_cli.transfer.readers import decode, read_bytes
+
+    source = str(path)
+    text = decode(read_bytes(path), source, None)
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            items: list[tuple[str, Any]] = []
+            if isinstance(root, yaml.SequenceNode):
+                items = [(f"{source}:{n.start_mark.line + 1}", loader.construct_object(n, True))
+                         for n in root.value]
+            elif isinstance(root, yaml.MappingNode):
+                items = [(f"{source}:{k.start_mark.line + 1}",
+                          {"step": loader.construct_object(k), **_short_form(
+                              loader.construct_object(val, True))})
+                         for k, val in root.value]
+            elif root is not None:
+                raise InputError([Problem(f"{source}:1", "expected a list of answers")],
+                                 source=source)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise InputError([Problem(where, f"YAML syntax: {e.problem}")], source=source) from None
+    problems: list[Problem] = []
+    out: list[tuple[str, Answer]] = []
+    keys = {"step", "outcome", "value", "note", "photo"}
+    for where, item in items:
+        if not isinstance(item, dict):
+            problems.append(Problem(where, "expected step: outcome, or a mapping with step"))
+            continue
+        extra = sorted(set(map(str, item)) - keys)
+        if extra:
+            problems.append(Problem(where, f"unknown key(s) {', '.join(extra)}; known: "
+                                    "step, outcome, value, note, photo"))
+            continue
+        if not item.get("step"):
+            problems.append(Problem(where, "missing step"))
+            continue
+        photo = item.get("photo")
+        out.append((where, Answer(
+            step=str(item["step"]), outcome=None if item.get("outcome") is None
+            else str(item["outcome"]), value=item.get("value"),
+            note=None if item.get("note") is None else str(item["note"]),
+            photo=(path.parent / str(photo)) if photo else None,
+        )))
+    if problems:
+        raise InputError(problems, source=source)
+    return out
+
+
+def _short_form(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"value": value}
+    return {"outcome": value}
+
+
+def record_answers(
+    session: Session, *, site: Site, run: Run, answers: list[tuple[str, Answer]],
+    store_dir: Path, source: str,
+) -> list[Recorded]:
+    """Check every answer, then store them all (the caller's transaction: all or nothing)."""
+    pinned = playbooks.get_pinned(session, run.playbook_id, run.playbook_version,
+                                  run.playbook_sha256)
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for where, answer in answers:
+        step = pinned.playbook.step(answer.step)
+        if step is None:
+            problems.append(Problem(where, f"no step {answer.step!r} in "
+                                    f"{run.playbook_id}@{run.playbook_version}"))
+            continue
+        if answer.step in seen:
+            problems.append(Problem(where, f"step {answer.step} is answered twice (also at "
+                                    f"line {seen[answer.step].rsplit(':', 1)[-1]})"))
+        seen[answer.step] = where
+        try:
+            decide(step, answer)
+            if answer.photo is not None:
+                evidence.check_photo(answer.photo)
+        except ValueError as e:
+            problems.append(Problem(where, str(e)))
+        except PmError as e:
+            problems.append(Problem(where, f"{e.message} ({e.where})"))
+    if problems:
+        raise InputError(problems, source=source)
+    return [record(session, site=site, run=run, answer=a, store_dir=store_dir)
+            for _, a in answers]
+
+
+# ---- reading runs ----------------------------------------------------------------------
+
+
+def _codes(session: Session, site: Site) -> tuple[dict[str, str], dict[str, str]]:
+    grids = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
+    staff = dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
+    return grids, staff
+
+
+def run_record(session: Session, site: Site, rv: RunView) -> dict[str, Any]:
+    """The run as `pm run show --json` prints it."""
+    grids, staff = _codes(session, site)
+    r = rv.run
+    results = []
+    for step in rv.steps:
+        a = rv.latest.get(step.id)
+        results.append({
+            "step": step.id, "title": step.title, "kind": step.kind, "severity": step.severity,
+            "required": step.required, "weight": step.weight,
+            "range": step.range.model_dump() if step.range else None, "unit": step.unit,
+            "outcome": a.outcome if a else None, "value": a.value if a else None,
+            "note": a.note if a else None, "reason": a.reason if a else None,
+            "evidence": ({"path": a.evidence_path, "sha256": a.evidence_sha256}
+                         if a and a.evidence_path else None),
+            "by": staff.get(a.by_id) if a and a.by_id else None,
+            "at": a.created_at if a else None,
+            "answers": sum(1 for h in rv.history if h.step_id == step.id),
+        })
+    return {
+        "id": r.id, "short": short(r.id), "playbook": r.playbook_id,
+        "version": r.playbook_version, "sha256": r.playbook_sha256,
+        "title": rv.pinned.playbook.title,
+        "grid": grids.get(r.grid_id) if r.grid_id else None,
+        "by": staff.get(r.by_id) if r.by_id else None,
+        "started_at": r.started_at, "finished_at": r.finished_at, "status": r.status,
+        "reason": r.reason, "score": rv.score, "steps": len(rv.steps),
+        "answered": len(rv.latest), "failed": rv.failed,
+        "unanswered_required": rv.unanswered_required, "results": results,
+    }
+
+
+def _day_bound(text: str, tz: str | None, *, end: bool) -> str:
+    """A date (or date-time) in the site's zone → stored UTC text; a whole day for dates."""
+    from zoneinfo import ZoneInfo
+
+    from dateutil import parser as dateparser
+
+    try:
+        dt = dateparser.parse(text)
+    except (ValueError, OverflowError):
+        raise PmError(f"not a date: {text!r}", where="--from/--to",
+                      hint="e.g. 2026-11-01, 2026-11-01T08:00, 'Nov 1 2026'") from None
+    zone = ZoneInfo(tz) if tz else datetime.now().astimezone().tzinfo
+    date_only = len(text.strip()) <= 10 and dt.time() == time(0)
+    if date_only and end:
+        dt = dt + timedelta(days=1) - timedelta(milliseconds=1)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=zone)
+    return utc_text(dt)
+
+
+def list_runs(
+    session: Session, *, site: Site, since: str | None = None, until: str | None = None,
+    grid: str | None = None, playbook: str | None = None, status: str | None = None,
+    failed: bool = False, limit: int | None = None,
+) -> list[dict[str, Any]]:
+    stmt = live(Run, site.id)
+    if since:
+        stmt = stmt.where(Run.started_at >= _day_bound(since, site.tz, end=False))
+    if until:
+        stmt = stmt.where(Run.started_at <= _day_bound(until, site.tz, end=True))
+    if grid:
+        stmt = stmt.where(Run.grid_id == get_grid(session, site=site, code=grid).id)
+    if playbook:
+        stmt = stmt.where(Run.playbook_id == playbook)
+    if status:
+        if status not in STATUSES:
+            raise PmError(f"unknown status {status!r}", where="--status",
+                          hint="use " + ", ".join(STATUSES))
+        stmt = stmt.where(Run.status == status)
+    runs = list(session.exec(stmt.order_by(col(Run.started_at).desc())))
+    results: dict[str, list[StepResult]] = {}
+    ids = [r.id for r in runs]
+    for start in range(0, len(ids), 500):
+        for sr in session.exec(select(StepResult).where(
+                col(StepResult.run_id).in_(ids[start:start + 500])).order_by(StepResult.hlc)):
+            results.setdefault(sr.run_id, []).append(sr)
+    grids, staff = _codes(session, site)
+    out = []
+    for r in runs:
+        pinned = playbooks.get_pinned(session, r.playbook_id, r.playbook_version,
+                                      r.playbook_sha256)
+        history = results.get(r.id, [])
+        rv = RunView(r, pinned, {h.step_id: h for h in history}, history)
+        if failed and not rv.failed:
+            continue
+        out.append({
+            "id": r.id, "short": short(r.id), "playbook": r.playbook_id,
+            "version": r.playbook_version, "grid": grids.get(r.grid_id) if r.grid_id else None,
+            "by": staff.get(r.by_id) if r.by_id else None, "started_at": r.started_at,
+            "finished_at": r.finished_at, "status": r.status, "score": rv.score,
+            "answered": len(rv.latest), "steps": len(rv.steps), "failed": len(rv.failed),
+        })
+        if limit and len(out) >= limit:
+            break
+    return out
