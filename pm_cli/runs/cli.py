@@ -151,7 +151,7 @@ def run_record(
                "finding": rec.finding is not None}
     msg = f"{step}: {res.outcome}" + (f" ({res.reason})" if res.reason else "")
     if rec.finding:
-        msg += " · improvement item raised for the grid owner"
+        msg += " · finding raised for the grid owner"
     ctx.obj.out(as_json).done(msg, doc)
 
 

@@ -170,7 +170,7 @@ class Flow:
                 if rec.result.reason:
                     mark += f" ({rec.result.reason})"
                 if rec.finding:
-                    mark += " · improvement item raised for the grid owner"
+                    mark += " · finding raised for the grid owner"
                 self.out.say(mark)
                 rv = self._view()
                 i = self._next(rv, i)

@@ -160,3 +160,16 @@ def test_demo_refuses_a_file_that_is_not_a_pm_database(pm, tmp_path: Path):
 
 def test_demo_leaves_the_user_config_alone(pm, demo_db: Path, tmp_path: Path):
     assert not (tmp_path / "config.toml").exists()
+
+
+def test_demo_has_a_week_of_runs_with_some_failures(pm, tmp_path):
+    db = str(tmp_path / "week.db")
+    pm("demo", "--db", db)
+    runs = json.loads(pm("--db", db, "--site", "CH", "run", "list", "--json").stdout)
+    days = {r["started_at"][:10] for r in runs}
+    assert len(days) >= 7 and len(runs) >= 40
+    assert any(r["failed"] for r in runs) and any(r["status"] == "open" for r in runs)
+    assert sum(r["status"] == "finished" for r in runs) >= len(runs) - 1
+    failed = json.loads(pm("--db", db, "--site", "CH", "run", "list", "--failed",
+                           "--json").stdout)
+    assert 0 < len(failed) < len(runs)
