@@ -1,9 +1,6 @@
-"""Findings: a failed checklist step (or a drill finding) that needs an improvement item.
-
-One entry point, `raise_finding`, so the PDCA feature can make it open the real item
-(plan → do → check → act, owned by the grid's owner) without touching its callers.
-Until then the finding is returned to the caller and stays visible through the step result.
-"""
+"""Findings: a failed checklist step, a drill finding or a critical risk that needs an
+improvement item. One entry point, `raise_finding`, opens the PDCA item (routed to the grid's
+owner, else the site manager), or adds an occurrence to the open item of the same failure."""
 
 from __future__ import annotations
 
@@ -16,18 +13,30 @@ from sqlmodel import Session
 class Finding:
     site_id: str
     source: str  # step | drill | risk | complaint | audit | manual
-    source_ref: str  # the step_result (or drill event …) id
+    source_ref: str  # the step_result (or drill event, risk …) id
     title: str
     severity: str  # minor | major | critical
     grid_id: str | None
     owner_id: str | None
-    item_no: int | None = None  # the improvement item, once PDCA makes one
+    item_no: int | None = None  # the improvement item it opened or added to
+    new_item: bool = True  # False: an occurrence on an item already open
 
 
 def raise_finding(
-    session: Session,  # noqa: ARG001 (the PDCA item will be written in this transaction)
-    *, site_id: str, source: str, source_ref: str, title: str, severity: str,
-    grid_id: str | None, owner_id: str | None,
+    session: Session, *, site_id: str, source: str, source_ref: str, title: str,
+    severity: str, grid_id: str | None, key: str | None = None, by_id: str | None = None,
 ) -> Finding:
-    return Finding(site_id=site_id, source=source, source_ref=source_ref, title=title,
-                   severity=severity, grid_id=grid_id, owner_id=owner_id)
+    """`key` names the failure (e.g. step:GRID:PLAYBOOK:STEP): a repeat while its item is
+    open is an occurrence, not a new item."""
+    from pm_cli.pdca import service as pdca
+    from pm_cli.sites.models import Site
+
+    site = session.get(Site, site_id)
+    assert site is not None
+    opened = pdca.add_item(session, site=site, title=title[:200], severity=severity,
+                           grid_id=grid_id, source=source, source_ref=source_ref,
+                           by_id=by_id, dedup_key=key)
+    item = opened.item
+    return Finding(site_id=site_id, source=source, source_ref=source_ref, title=item.title,
+                   severity=item.severity, grid_id=item.grid_id, owner_id=item.owner_id,
+                   item_no=item.no, new_item=opened.created)

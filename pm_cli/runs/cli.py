@@ -148,10 +148,12 @@ def run_record(
         res = rec.result
         doc = {"run": r.id, "step": res.step_id, "outcome": res.outcome, "value": res.value,
                "reason": res.reason, "note": res.note, "evidence_sha256": res.evidence_sha256,
-               "finding": rec.finding is not None}
+               "item": rec.finding.item_no if rec.finding else None}
     msg = f"{step}: {res.outcome}" + (f" ({res.reason})" if res.reason else "")
     if rec.finding:
-        msg += " · finding raised for the grid owner"
+        f = rec.finding
+        msg += (f" · opened improvement item #{f.item_no}" if f.new_item
+                else f" · another occurrence on item #{f.item_no}")
     ctx.obj.out(as_json).done(msg, doc)
 
 

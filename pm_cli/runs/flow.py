@@ -170,7 +170,9 @@ class Flow:
                 if rec.result.reason:
                     mark += f" ({rec.result.reason})"
                 if rec.finding:
-                    mark += " · finding raised for the grid owner"
+                    f = rec.finding
+                    mark += (f" · opened improvement item #{f.item_no}" if f.new_item
+                             else f" · another occurrence on item #{f.item_no}")
                 self.out.say(mark)
                 rv = self._view()
                 i = self._next(rv, i)

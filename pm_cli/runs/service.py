@@ -257,11 +257,11 @@ def record(
     )
     finding = None
     if outcome == "fail" and step.opens:
-        grid = session.get(Grid, run.grid_id) if run.grid_id else None
         finding = raise_finding(
             session, site_id=site.id, source="step", source_ref=result.id,
             title=f"{step.title}: {reason or note or 'failed'}", severity=step.severity,
-            grid_id=run.grid_id, owner_id=grid.owner_id if grid else None,
+            grid_id=run.grid_id, by_id=result.by_id,
+            key=f"step:{run.grid_id or '-'}:{run.playbook_id}:{step.id}",
         )
     return Recorded(result, step, finding)
 

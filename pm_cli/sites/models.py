@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import Index
+from sqlalchemy import JSON, Index
+from sqlmodel import Field
 
 from pm_cli.store.base import Mutable
 
@@ -15,3 +16,5 @@ class Site(Mutable, table=True):
     name: str
     tz: str | None = None  # IANA name; None = the machine's zone
     address: str | None = None
+    # PDCA SLA per severity, hours: {"critical": [1, 24], …}; None = the defaults
+    sla: dict[str, list[float]] | None = Field(default=None, sa_type=JSON)

@@ -128,12 +128,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def create(session: Session, model: type[M], *, site_id: str, **values: Any) -> M:
-    """Insert a new mutable row, every given field stamped, and log it."""
+def create(session: Session, model: type[M], *, site_id: str, created_at: str | None = None,
+           **values: Any) -> M:
+    """Insert a new mutable row, every given field stamped, and log it. `created_at` backdates
+    a record of something that happened earlier (stored UTC text)."""
     w = writer(session)
     h = w.stamp()
     row_id = values.pop("id", None) or new_id()
-    created = now_text()
+    created = created_at or now_text()
     row = model(id=row_id, site_id=site_id, created_at=created, **values)
     fields = {"created_at": created, **{k: _jsonable(v) for k, v in values.items()}}
     row.field_hlc = dict.fromkeys(fields, h)

@@ -38,7 +38,7 @@ def test_record_rules(pm, started, photo, isolated):
     r = pm("run", "record", run, "access", "fail", ok=False)
     assert "needs a photo on a fail" in r.stderr
     r = pm("run", "record", run, "access", "fail", "--photo", str(photo), "--note", "锁坏了")
-    assert "finding raised" in r.stderr  # major: a finding for the grid owner
+    assert "opened improvement item #1" in r.stderr  # major: an item for the grid owner
     r = pm("run", "record", run, "nosuch", "pass", ok=False)
     assert r.exit_code == 3 and "steps: access, chlorine, turbidity, log" in r.stderr
 

@@ -1,0 +1,259 @@
+"""pm pdca …"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from pm_cli.cli_common import JsonOpt
+
+app = typer.Typer(help="PDCA improvement items: plan → do → check → act → closed, with SLAs.",
+                  no_args_is_help=True)
+
+NoArg = Annotated[str, typer.Argument(help="Item number, e.g. 17 or #17")]
+COLUMNS = ["no", "phase", "severity", "title", "grid", "owner", "due", "overdue"]
+
+
+def _me(ctx: typer.Context, s: Any, site: Any) -> str | None:
+    from pm_cli.staff.service import find_staff
+
+    code = ctx.obj.me()
+    staff = find_staff(s, site=site, code=code) if code else None
+    return staff.id if staff else None
+
+
+def _table(out: Any, rows: list[dict[str, Any]], tz: str | None, title: str) -> None:
+    from pm_cli.timefmt import local
+
+    shown = [{**r, "no": f"#{r['no']}",
+              "due": local(r["resolve_by"] if r["responded_at"] else r["respond_by"], tz,
+                           "%m-%d %H:%M"),
+              "overdue": ", ".join(r["overdue"])} for r in rows]
+    out.table(shown, COLUMNS, title=title)
+
+
+def _show(out: Any, rec: dict[str, Any], tz: str | None) -> None:
+    from pm_cli.timefmt import local
+
+    if out.as_json:
+        out.json(rec)
+        return
+    nxt = " or ".join(rec["next"]) or "— (closed; pm pdca reopen)"
+    out.record({
+        "item": f"#{rec['no']} {rec['title']}", "phase": f"{rec['phase']} (cycle {rec['cycle']})",
+        "next": nxt, "severity": rec["severity"],
+        "source": rec["source"] + (f" {rec['source_ref'][-8:]}" if rec["source_ref"] else ""),
+        "grid": rec["grid"], "owner": rec["owner"], "found": local(rec["found_at"], tz),
+        "respond by": local(rec["respond_by"], tz), "resolve by": local(rec["resolve_by"], tz),
+        "overdue": ", ".join(rec["overdue"]) or None, "occurrences": rec["occurrences"],
+        "plan": rec["plan"], "containment": rec["containment"], "root cause": rec["root_cause"],
+        "corrective": rec["corrective"], "preventive": rec["preventive"],
+    })
+    out.table([{"at": local(h["at"], tz, "%m-%d %H:%M"), "event": h["kind"],
+                "phase": f"{h['from']} → {h['to']}" if h["to"] else "", "by": h["by"],
+                "note": h["note"]} for h in rec["history"]],
+              ["at", "event", "phase", "by", "note"], title="history")
+
+
+@app.command("add")
+def pdca_add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="What is wrong, in a line")],
+    severity: Annotated[str, typer.Option("--severity", help="minor|major|critical")],
+    grid: Annotated[str | None, typer.Option("--grid", help="Grid code")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Staff code [default: the grid's owner]")
+    ] = None,
+    source: Annotated[
+        str, typer.Option("--source", help="KIND[:REF]: step|drill|risk|complaint|audit|manual")
+    ] = "manual",
+    description: Annotated[str | None, typer.Option("--description", help="5W2H")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open an improvement item (routed to the grid's owner, else the site manager)."""
+    from pm_cli.pdca import service
+
+    kind, _, ref = source.partition(":")
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        opened = service.add_item(s, site=site, title=title, severity=severity, grid=grid,
+                                  owner=owner, source=kind, source_ref=ref or None,
+                                  description=description, by_id=_me(ctx, s, site))
+        s.flush()
+        rec = service.show(s, site=site, no=opened.item.no or 0)
+    ctx.obj.out(as_json).done(f"opened #{rec['no']} ({rec['severity']}), owner "
+                              f"{rec['owner'] or 'nobody yet'}", rec)
+
+
+@app.command("list")
+def pdca_list(
+    ctx: typer.Context,
+    phase: Annotated[str | None, typer.Option("--phase", help="plan|do|check|act|closed")] = None,
+    severity: Annotated[str | None, typer.Option("--severity", help="Only this severity")] = None,
+    grid: Annotated[str | None, typer.Option("--grid", help="Only this grid")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include closed items")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List open items (with --all, closed ones too)."""
+    from pm_cli.pdca import service
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rows = service.list_items(s, site=site, phase=phase, severity=severity, grid=grid,
+                                  owner=owner, include_closed=all_)
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(rows)
+    else:
+        _table(out, rows, site.tz, f"improvement items at {site.code}")
+
+
+@app.command("overdue")
+def pdca_overdue(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Items past their respond-by or resolve-by time (SLA breaches)."""
+    from pm_cli.pdca import service
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rows = service.list_items(s, site=site, overdue_only=True)
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(rows)
+    else:
+        _table(out, rows, site.tz, f"overdue items at {site.code}")
+
+
+@app.command("show")
+def pdca_show(ctx: typer.Context, no: NoArg, as_json: JsonOpt = False) -> None:
+    """Show an item with its phase, SLA clocks and full history."""
+    from pm_cli.pdca import service
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rec = service.show(s, site=site, no=no)
+    _show(ctx.obj.out(as_json), rec, site.tz)
+
+
+@app.command("advance")
+def pdca_advance(
+    ctx: typer.Context,
+    no: NoArg,
+    to: Annotated[str, typer.Option("--to", help="do|check|act|closed|plan")],
+    plan: Annotated[str | None, typer.Option("--plan", help="The plan (to do)")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Completion (to check) or standardisation note")
+    ] = None,
+    result: Annotated[
+        str | None, typer.Option("--result", help="effective|not-effective (to act)")
+    ] = None,
+    playbook: Annotated[
+        str | None, typer.Option("--playbook", help="Playbook id@version it changed (to closed)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move an item to its next phase; a wrong move names the allowed ones."""
+    from pm_cli.pdca import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        service.advance(s, site=site, no=no, to=to, plan=plan, note=note, result=result,
+                        playbook=playbook, by_id=_me(ctx, s, site))
+        rec = service.show(s, site=site, no=no)
+    ctx.obj.out(as_json).done(f"#{rec['no']} is in {rec['phase']} (cycle {rec['cycle']})", rec)
+
+
+@app.command("reopen")
+def pdca_reopen(
+    ctx: typer.Context, no: NoArg,
+    note: Annotated[str | None, typer.Option("--note", help="Why")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take a closed item back to plan (the cycle count goes up)."""
+    from pm_cli.pdca import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        service.reopen(s, site=site, no=no, note=note, by_id=_me(ctx, s, site))
+        rec = service.show(s, site=site, no=no)
+    ctx.obj.out(as_json).done(f"#{rec['no']} reopened: plan, cycle {rec['cycle']}", rec)
+
+
+@app.command("assign")
+def pdca_assign(ctx: typer.Context, no: NoArg,
+                staff: Annotated[str, typer.Argument(help="Staff code of the new owner")],
+                as_json: JsonOpt = False) -> None:
+    """Give an item a new owner."""
+    from pm_cli.pdca import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        service.assign(s, site=site, no=no, staff=staff, by_id=_me(ctx, s, site))
+        rec = service.show(s, site=site, no=no)
+    ctx.obj.out(as_json).done(f"#{rec['no']} is now owned by {rec['owner']}", rec)
+
+
+@app.command("comment")
+def pdca_comment(ctx: typer.Context, no: NoArg,
+                 text: Annotated[str, typer.Argument(help="The comment")],
+                 as_json: JsonOpt = False) -> None:
+    """Add a comment to an item's history."""
+    from pm_cli.pdca import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        service.comment(s, site=site, no=no, text=text, by_id=_me(ctx, s, site))
+        rec = service.show(s, site=site, no=no)
+    ctx.obj.out(as_json).done(f"#{rec['no']}: comment added", rec)
+
+
+@app.command("edit")
+def pdca_edit(
+    ctx: typer.Context, no: NoArg,
+    title: Annotated[str | None, typer.Option("--title", help="Title")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="5W2H")] = None,
+    plan: Annotated[str | None, typer.Option("--plan", help="Plan")] = None,
+    containment: Annotated[
+        str | None, typer.Option("--containment", help="Containment (临时措施)")] = None,
+    root_cause: Annotated[str | None, typer.Option("--root-cause", help="Root cause")] = None,
+    corrective: Annotated[str | None, typer.Option("--corrective", help="Corrective")] = None,
+    preventive: Annotated[
+        str | None, typer.Option("--preventive", help="Preventive (举一反三)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write an item's plan, containment, root cause and corrective/preventive actions."""
+    from pm_cli.pdca import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        service.edit(s, site=site, no=no, by_id=_me(ctx, s, site), title=title,
+                     description=description, plan=plan, containment=containment,
+                     root_cause=root_cause, corrective=corrective, preventive=preventive)
+        rec = service.show(s, site=site, no=no)
+    ctx.obj.out(as_json).done(f"#{rec['no']} saved", rec)
+
+
+@app.command("sla")
+def pdca_sla(
+    ctx: typer.Context,
+    severity: Annotated[str | None, typer.Option("--severity", help="Severity to set")] = None,
+    respond: Annotated[str | None, typer.Option("--respond", help="e.g. 1h, 30m")] = None,
+    resolve: Annotated[str | None, typer.Option("--resolve", help="e.g. 24h, 7d")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the site's SLA (hours to respond and resolve by severity), or set one row."""
+    from pm_cli.errors import UsageError
+    from pm_cli.pdca import service
+
+    given = [x is not None for x in (severity, respond, resolve)]
+    if any(given) and not all(given):
+        raise UsageError("to set an SLA give --severity, --respond and --resolve")
+    with ctx.obj.session(write=all(given)) as s:
+        site = ctx.obj.site(s)
+        table = (service.set_sla(s, site=site, severity=severity or "", respond=respond or "",
+                                 resolve=resolve or "") if all(given) else service.sla(site))
+    rows = [{"severity": k, "respond_hours": r1, "resolve_hours": r2}
+            for k, (r1, r2) in table.items()]
+    ctx.obj.out(as_json).emit(rows, columns=["severity", "respond_hours", "resolve_hours"],
+                              title=f"SLA at {site.code}")

@@ -1,0 +1,414 @@
+"""PDCA improvement items: plan → do → check → act → closed, with SLA clocks, routing to
+the grid's owner and de-duplication of repeated failures (domain.md §6)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from pm_cli import validate as v
+from pm_cli.errors import ConflictError, NotFoundError, PmError
+from pm_cli.grids.models import Grid
+from pm_cli.pdca.models import Pdca, PdcaEvent
+from pm_cli.sites.models import Site
+from pm_cli.staff.models import Staff
+from pm_cli.store import write
+from pm_cli.store.ids import utc_text
+from pm_cli.store.query import live
+
+PHASES = ("plan", "do", "check", "act", "closed")
+RANK = {p: i for i, p in enumerate(PHASES)}
+SOURCES = ("step", "drill", "risk", "complaint", "audit", "manual")
+RESULTS = ("effective", "not-effective")
+# hours to respond, hours to resolve (domain.md §6 defaults; per site with `pm pdca sla`)
+DEFAULT_SLA: dict[str, tuple[float, float]] = {
+    "critical": (1, 24), "major": (4, 72), "minor": (24, 7 * 24)}
+
+
+# ---- SLA -------------------------------------------------------------------------------
+
+
+def sla(site: Site) -> dict[str, tuple[float, float]]:
+    out = dict(DEFAULT_SLA)
+    for sev, pair in (site.sla or {}).items():
+        if sev in out and isinstance(pair, list) and len(pair) == 2:
+            out[sev] = (float(pair[0]), float(pair[1]))
+    return out
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)?\s*$", re.I)
+
+
+def parse_hours(text: str) -> float:
+    """`90m`, `4h`, `7d`, `2.5` (hours) → hours."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 4h, 7d)")
+    n, unit = float(m[1]), (m[2] or "h").lower()
+    hours = n / 60 if unit in ("m", "min") else n * 24 if unit == "d" else n
+    if hours <= 0:
+        raise ValueError("a duration must be more than zero")
+    return hours
+
+
+def set_sla(session: Session, *, site: Site, severity: str, respond: str,
+            resolve: str) -> dict[str, tuple[float, float]]:
+    sev = v.check(v.risk_level, severity, field="--severity")
+    r1 = v.check(parse_hours, respond, field="--respond")
+    r2 = v.check(parse_hours, resolve, field="--resolve")
+    if r2 < r1:
+        raise PmError("resolve time is shorter than respond time", where="--resolve")
+    table = {k: list(val) for k, val in sla(site).items()}
+    table[sev] = [r1, r2]
+    write.update(session, site, sla=table)
+    return sla(site)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# ---- state derived from events ---------------------------------------------------------
+
+
+@dataclass
+class State:
+    phase: str = "plan"
+    cycle: int = 1
+    result: str | None = None  # the verification result that led into act
+    responded_at: str | None = None  # first time it left plan
+    checked_at: str | None = None  # first time it reached check
+    occurrences: int = 1
+    events: list[PdcaEvent] = field(default_factory=list)
+
+
+def state_of(events: list[PdcaEvent]) -> State:
+    """Phase = the target of the largest (cycle, rank) transition (sync.md §4)."""
+    st = State(events=events)
+    best: tuple[int, int] = (1, 0)
+    for e in sorted(events, key=lambda e: e.hlc):
+        if e.kind == "occurrence":
+            st.occurrences += 1
+        if e.kind != "transition" or e.to_phase not in RANK:
+            continue
+        key = (e.cycle or 1, RANK[e.to_phase])
+        if e.from_phase == "plan" and st.responded_at is None:
+            st.responded_at = e.created_at
+        if e.to_phase == "check" and st.checked_at is None:
+            st.checked_at = e.created_at
+        if key >= best:
+            best = key
+            st.phase, st.cycle = e.to_phase, key[0]
+            if e.to_phase == "act":
+                st.result = (e.data or {}).get("result")
+    return st
+
+
+def events_of(session: Session, item: Pdca) -> list[PdcaEvent]:
+    return list(session.exec(select(PdcaEvent).where(PdcaEvent.pdca_id == item.id)
+                             .order_by(PdcaEvent.hlc)))
+
+
+def allowed_next(st: State) -> list[str]:
+    if st.phase == "act":
+        return ["closed"] if st.result == "effective" else ["plan"]
+    if st.phase == "closed":
+        return []
+    return [PHASES[RANK[st.phase] + 1]]
+
+
+# ---- finding items ---------------------------------------------------------------------
+
+
+def get_item(session: Session, *, site: Site, no: str | int) -> Pdca:
+    text = str(no).strip().lstrip("#")
+    if not text.isdigit():
+        raise PmError(f"not an item number: {no!r}", where="N", hint="e.g. 17 or #17")
+    rows = list(session.exec(live(Pdca, site.id).where(Pdca.no == int(text))))
+    if not rows:
+        raise NotFoundError(f"no item #{text} at {site.code}", hint="`pm pdca list` shows them")
+    if len(rows) > 1:
+        raise ConflictError(f"item #{text} is ambiguous at {site.code}",
+                            hint="pm sync conflicts")
+    return rows[0]
+
+
+def _staff_id(session: Session, site: Site, code: str | None, where: str) -> str | None:
+    if not code:
+        return None
+    row = session.exec(live(Staff, site.id).where(Staff.code == code)).first()
+    if row is None:
+        raise PmError(f"{code} is not staff of site {site.code}", where=where,
+                      hint="`pm staff list` shows who is there")
+    return row.id
+
+
+def route_owner(session: Session, *, site: Site, grid_id: str | None) -> str | None:
+    """The grid's owner, else the site manager (first manager by code), else nobody."""
+    if grid_id:
+        grid = session.get(Grid, grid_id)
+        if grid is not None and grid.owner_id:
+            owner = session.get(Staff, grid.owner_id)
+            if owner is not None and not owner.deleted:
+                return owner.id
+    manager = session.exec(live(Staff, site.id).where(Staff.role == "manager")
+                           .order_by(Staff.code)).first()
+    return manager.id if manager else None
+
+
+def _next_no(session: Session, site: Site) -> int:
+    top = session.exec(select(func.max(Pdca.no)).where(Pdca.site_id == site.id)).one()
+    return (top or 0) + 1
+
+
+# ---- writing ---------------------------------------------------------------------------
+
+
+@dataclass
+class Opened:
+    item: Pdca
+    created: bool  # False: an occurrence was added to an open item
+
+
+def add_item(
+    session: Session, *, site: Site, title: str, severity: str, grid: str | None = None,
+    grid_id: str | None = None, owner: str | None = None, source: str = "manual",
+    source_ref: str | None = None, description: str | None = None, by_id: str | None = None,
+    dedup_key: str | None = None, now: datetime | None = None,
+) -> Opened:
+    """Open an item (routed to the grid's owner, else the site manager); a repeat of an open
+    item's failure (same dedup key) adds an occurrence to it instead."""
+    sev = v.check(v.risk_level, severity, field="--severity")
+    if source not in SOURCES:
+        raise PmError(f"unknown source {source!r}", where="--source",
+                      hint="use " + "|".join(SOURCES) + " (KIND:REF)")
+    if grid:
+        g = session.exec(live(Grid, site.id).where(Grid.code == grid)).first()
+        if g is None:
+            raise NotFoundError(f"no grid {grid} at {site.code}", where="--grid")
+        grid_id = g.id
+    if dedup_key:
+        for other in session.exec(live(Pdca, site.id).where(Pdca.dedup_key == dedup_key)):
+            if state_of(events_of(session, other)).phase != "closed":
+                write.append(session, PdcaEvent, site_id=site.id, pdca_id=other.id,
+                             kind="occurrence", by_id=by_id, note=v.optional_text(title),
+                             data={"source_ref": source_ref})
+                return Opened(other, False)
+    owner_id = _staff_id(session, site, owner, "--owner") if owner else \
+        route_owner(session, site=site, grid_id=grid_id)
+    respond_h, resolve_h = sla(site)[sev]
+    t = _now(now)
+    item = write.create(
+        session, Pdca, site_id=site.id, created_at=utc_text(t), no=_next_no(session, site),
+        title=v.check(v.name, title, field="TITLE"), description=v.optional_text(description),
+        source=source, source_ref=source_ref, dedup_key=dedup_key, grid_id=grid_id,
+        owner_id=owner_id, severity=sev,
+        respond_by=utc_text(t + timedelta(hours=respond_h)),
+        resolve_by=utc_text(t + timedelta(hours=resolve_h)),
+    )
+    return Opened(item, True)
+
+
+def advance(
+    session: Session, *, site: Site, no: str | int, to: str, plan: str | None = None,
+    note: str | None = None, result: str | None = None, playbook: str | None = None,
+    by_id: str | None = None,
+) -> State:
+    """Move an item along plan → do → check → act → closed (or act → plan when the fix was
+    not effective, raising the cycle). Each move needs what the phase is about."""
+    item = get_item(session, site=site, no=no)
+    st = state_of(events_of(session, item))
+    target = to.strip().lower()
+    if target not in PHASES:
+        raise PmError(f"unknown phase {to!r}", where="--to", hint="plan|do|check|act|closed")
+    allowed = allowed_next(st)
+    if target not in allowed:
+        if st.phase == "closed":
+            raise ConflictError(f"#{item.no} is closed", hint=f"pm pdca reopen {item.no}")
+        raise ConflictError(
+            f"#{item.no} cannot move from {st.phase} to {target}",
+            hint=f"from {st.phase} the next phase is {' or '.join(allowed)}")
+    data: dict[str, Any] = {}
+    cycle = st.cycle
+    if target == "do":
+        if plan:
+            write.update(session, item, plan=v.optional_text(plan))
+        if not item.owner_id:
+            raise PmError(f"#{item.no} has no owner", hint=f"pm pdca assign {item.no} STAFF")
+        if not item.plan:
+            raise PmError(f"#{item.no} needs a plan before do", where="--plan",
+                          hint="the containment and repair plan: --plan TEXT")
+    elif target == "check":
+        if not (note or "").strip():
+            raise PmError("say what was done: a completion note", where="--note")
+    elif target == "act":
+        if result is None or result.strip().lower() not in RESULTS:
+            raise PmError("give the verification result", where="--result",
+                          hint="--result effective|not-effective")
+        data["result"] = result.strip().lower()
+    elif target == "closed":
+        if not (note or "").strip():
+            raise PmError("say how it was standardised", where="--note",
+                          hint="e.g. the playbook step changed, training given")
+        missing = [k for k in ("root_cause", "preventive") if not getattr(item, k)]
+        if missing:
+            raise PmError(f"#{item.no} needs {' and '.join(m.replace('_', ' ') for m in missing)}"
+                          " before closing", hint=f"pm pdca edit {item.no} --root-cause TEXT "
+                          "--preventive TEXT")
+        if playbook:
+            from pm_cli.playbooks.service import get
+
+            pinned = get(session, playbook)
+            data["playbook"] = f"{pinned.playbook.id}@{pinned.version}"
+    elif target == "plan":  # act → plan: the fix was not effective
+        cycle += 1
+    write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="transition",
+                 from_phase=st.phase, to_phase=target, cycle=cycle, by_id=by_id,
+                 note=v.optional_text(note), data=data)
+    return state_of(events_of(session, item))
+
+
+def reopen(session: Session, *, site: Site, no: str | int, note: str | None = None,
+           by_id: str | None = None) -> State:
+    item = get_item(session, site=site, no=no)
+    st = state_of(events_of(session, item))
+    if st.phase != "closed":
+        raise ConflictError(f"#{item.no} is open (in {st.phase}); only a closed item reopens")
+    write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="transition",
+                 from_phase="closed", to_phase="plan", cycle=st.cycle + 1, by_id=by_id,
+                 note=v.optional_text(note), data={"reopen": True})
+    return state_of(events_of(session, item))
+
+
+def assign(session: Session, *, site: Site, no: str | int, staff: str,
+           by_id: str | None = None) -> Pdca:
+    item = get_item(session, site=site, no=no)
+    new = _staff_id(session, site, staff, "STAFF")
+    old = session.get(Staff, item.owner_id) if item.owner_id else None
+    if write.update(session, item, owner_id=new):
+        write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="assign",
+                     by_id=by_id, note=f"owner {old.code if old else '—'} → {staff}")
+    return item
+
+
+def comment(session: Session, *, site: Site, no: str | int, text: str,
+            by_id: str | None = None) -> PdcaEvent:
+    item = get_item(session, site=site, no=no)
+    body = v.optional_text(text)
+    if not body:
+        raise PmError("a comment needs some text", where="TEXT")
+    return write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="comment",
+                        by_id=by_id, note=body)
+
+
+EDITABLE = ("title", "description", "plan", "containment", "root_cause", "corrective",
+            "preventive")
+
+
+def edit(session: Session, *, site: Site, no: str | int, by_id: str | None = None,
+         **values: str | None) -> Pdca:
+    item = get_item(session, site=site, no=no)
+    changes = {k: (v.check(v.name, val, field="--title") if k == "title"
+                   else v.optional_text(val))
+               for k, val in values.items() if k in EDITABLE and val is not None}
+    if write.update(session, item, **changes):
+        write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="edit",
+                     by_id=by_id, note="edited " + ", ".join(sorted(changes)))
+    return item
+
+
+# ---- reading ---------------------------------------------------------------------------
+
+
+def _codes(session: Session, site: Site) -> tuple[dict[str, str], dict[str, str]]:
+    grids = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
+    staff = dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
+    return grids, staff
+
+
+def breaches(item: Pdca, st: State, now: datetime) -> list[str]:
+    """Current SLA breaches of an open item: response and/or resolution overdue."""
+    if st.phase == "closed":
+        return []
+    out = []
+    if st.responded_at is None and now > _parse(item.respond_by):
+        out.append("response")
+    if st.checked_at is None and now > _parse(item.resolve_by):
+        out.append("resolution")
+    return out
+
+
+def record(item: Pdca, st: State, codes: tuple[dict[str, str], dict[str, str]],
+           now: datetime | None = None, *, history: bool = False) -> dict[str, Any]:
+    grids, staff = codes
+    t = _now(now)
+    rec: dict[str, Any] = {
+        "no": item.no, "title": item.title, "phase": st.phase, "cycle": st.cycle,
+        "severity": item.severity, "source": item.source, "source_ref": item.source_ref,
+        "grid": grids.get(item.grid_id) if item.grid_id else None,
+        "owner": staff.get(item.owner_id) if item.owner_id else None,
+        "found_at": item.created_at, "respond_by": item.respond_by,
+        "resolve_by": item.resolve_by, "responded_at": st.responded_at,
+        "checked_at": st.checked_at, "occurrences": st.occurrences,
+        "overdue": breaches(item, st, t), "next": allowed_next(st),
+        "description": item.description, "plan": item.plan, "containment": item.containment,
+        "root_cause": item.root_cause, "corrective": item.corrective,
+        "preventive": item.preventive, "id": item.id,
+    }
+    if history:
+        rec["history"] = [{
+            "at": e.created_at, "kind": e.kind, "from": e.from_phase, "to": e.to_phase,
+            "cycle": e.cycle, "by": staff.get(e.by_id) if e.by_id else None, "note": e.note,
+            **({"data": e.data} if e.data else {}),
+        } for e in st.events]
+    return rec
+
+
+def show(session: Session, *, site: Site, no: str | int) -> dict[str, Any]:
+    item = get_item(session, site=site, no=no)
+    return record(item, state_of(events_of(session, item)), _codes(session, site),
+                  history=True)
+
+
+def list_items(
+    session: Session, *, site: Site, phase: str | None = None, severity: str | None = None,
+    grid: str | None = None, owner: str | None = None, include_closed: bool = False,
+    overdue_only: bool = False, now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    items = list(session.exec(live(Pdca, site.id).order_by(col(Pdca.no))))
+    events: dict[str, list[PdcaEvent]] = {}
+    ids = [i.id for i in items]
+    for start in range(0, len(ids), 500):
+        for e in session.exec(select(PdcaEvent).where(
+                col(PdcaEvent.pdca_id).in_(ids[start:start + 500])).order_by(PdcaEvent.hlc)):
+            events.setdefault(e.pdca_id, []).append(e)
+    codes = _codes(session, site)
+    if phase and phase not in PHASES:
+        raise PmError(f"unknown phase {phase!r}", where="--phase", hint="|".join(PHASES))
+    sev = v.check(v.risk_level, severity, field="--severity") if severity else None
+    out = []
+    for item in items:
+        st = state_of(events.get(item.id, []))
+        rec = record(item, st, codes, now)
+        if phase and st.phase != phase:
+            continue
+        if not phase and not include_closed and st.phase == "closed":
+            continue
+        if sev and item.severity != sev:
+            continue
+        if grid and rec["grid"] != grid:
+            continue
+        if owner and rec["owner"] != owner:
+            continue
+        if overdue_only and not rec["overdue"]:
+            continue
+        out.append(rec)
+    return out
