@@ -17,6 +17,7 @@ from pm_cli.errors import PmError
 from pm_cli.grids import cli as grids_cli
 from pm_cli.pdca import cli as pdca_cli
 from pm_cli.playbooks import cli as playbooks_cli
+from pm_cli.risks import cli as risks_cli
 from pm_cli.runs import cli as runs_cli
 from pm_cli.sites import cli as sites_cli
 from pm_cli.staff import cli as staff_cli
@@ -85,6 +86,7 @@ app.add_typer(grids_cli.app, name="grid")
 app.add_typer(playbooks_cli.app, name="playbook")
 app.add_typer(runs_cli.app, name="run")
 app.add_typer(pdca_cli.app, name="pdca")
+app.add_typer(risks_cli.app, name="risk")
 transfer_cli.register(app)
 demo_cli.register(app)
 app.add_typer(db_cli.app, name="db")

@@ -16,6 +16,8 @@ from uuid import UUID
 from pm_cli.errors import InputError, PmError
 
 RISK_STYLE = {"minor": "green", "major": "yellow", "critical": "bold red"}
+CELL_STYLE = {"minor": "black on green", "major": "black on yellow", "critical": "white on red"}
+LEVEL_COLUMNS = ("risk_level", "level", "severity", "risk")
 NONE = "—"
 
 
@@ -101,7 +103,7 @@ class Output:
             cells = []
             for col in columns:
                 text = Text(_cell(row.get(col)))
-                if col == "risk_level" and row.get(col) in RISK_STYLE:
+                if col in LEVEL_COLUMNS and row.get(col) in RISK_STYLE:
                     text.stylize(RISK_STYLE[row[col]])
                 cells.append(text)
             t.add_row(*cells)
@@ -122,6 +124,25 @@ class Output:
                 if key == "risk_level" and value in RISK_STYLE:
                     text.stylize(RISK_STYLE[value])
                 t.add_row(key, text)
+        console().print(t)
+
+    def matrix(self, rows: Sequence[Sequence[tuple[str, str | None]]], *,
+               row_labels: Sequence[str], col_labels: Sequence[str], title: str,
+               corner: str = "", data: Any = None) -> None:
+        """A grid of (text, level) cells coloured by level; under --json prints `data`."""
+        if self.as_json:
+            self.json(data)
+            return
+        from rich.table import Table
+        from rich.text import Text
+
+        t = Table(title=title, title_justify="left", show_lines=True, header_style="bold")
+        t.add_column(corner, style="bold")
+        for label in col_labels:
+            t.add_column(label, justify="center")
+        for label, cells in zip(row_labels, rows, strict=True):
+            t.add_row(label, *[Text(f" {text} ", style=CELL_STYLE.get(lvl or "", ""))
+                               for text, lvl in cells])
         console().print(t)
 
     def tree(self, roots: Sequence[dict[str, Any]], *, title: str, data: Any = None) -> None:

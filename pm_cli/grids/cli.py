@@ -158,6 +158,23 @@ def grid_tree(
                               data=nodes)
 
 
+@app.command("heatmap")
+def grid_heatmap(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", help="Failures over the last N days")] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """Grids coloured by open risks, recent failed steps and overdue improvement items."""
+    from pm_cli.risks import service
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rows = service.grid_heat(s, site=site, days=days)
+    ctx.obj.out(as_json).emit(rows, columns=["grid", "name", "level", "heat", "risk",
+                                             "failures", "overdue_items"],
+                              title=f"grid heat at {site.code} (last {days} days)")
+
+
 @duty_app.command("add")
 def duty_add(
     ctx: typer.Context,

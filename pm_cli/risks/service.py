@@ -1,0 +1,318 @@
+"""The risk register: likelihood × impact → level by the matrix of domain.md §4, controls,
+review schedules, and an improvement item when a risk is assessed critical."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from pm_cli import validate as v
+from pm_cli.errors import ConflictError, NotFoundError, PmError
+from pm_cli.grids.models import Grid
+from pm_cli.risks.models import Risk, RiskEvent
+from pm_cli.sites.models import Site
+from pm_cli.staff.models import Staff
+from pm_cli.store import write
+from pm_cli.store.query import find_by_code, get_by_code, live
+
+# Review schedule by level when a risk names none (domain.md §4: monthly, quarterly, yearly)
+REVIEW = {"critical": "FREQ=MONTHLY", "major": "FREQ=MONTHLY;INTERVAL=3", "minor": "FREQ=YEARLY"}
+LIBRARY = Path(__file__).resolve().parent / "library.yaml"
+
+
+def level(likelihood: int, impact: int, *, legal: bool = False) -> str:
+    """R = L × I: 1–6 minor, 8–12 major, 15–25 critical; impact 5 or an open legal
+    non-compliance is at least major."""
+    r = likelihood * impact
+    out = "critical" if r >= 15 else "major" if r >= 8 else "minor"
+    if out == "minor" and (impact == 5 or legal):
+        out = "major"
+    return out
+
+
+def _scale(value: int | str, name: str) -> int:
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise PmError(f"{name} must be a whole number 1–5, not {value!r}",
+                      where=f"--{name}") from None
+    if not 1 <= n <= 5:
+        raise PmError(f"{name} must be 1–5, not {n}", where=f"--{name}",
+                      hint="1 rarer than once in 10 years … 5 monthly or more (likelihood); "
+                      "1 no injury … 5 death or ≥ ¥1M (impact)")
+    return n
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def review_rule(risk: Risk) -> str:
+    return risk.review or REVIEW[level(risk.likelihood, risk.impact, legal=risk.legal)]
+
+
+@dataclass
+class RiskState:
+    risk: Risk
+    level: str
+    score: int
+    last_review: str | None
+    next_review: str | None
+    review_overdue: bool
+
+
+def state(risk: Risk, events: list[RiskEvent], now: datetime | None = None) -> RiskState:
+    from pm_cli.schedule import parse_rule
+    from pm_cli.store.ids import utc_text
+
+    lvl = level(risk.likelihood, risk.impact, legal=risk.legal)
+    reviews = [e.created_at for e in events if e.kind == "review"]
+    last = max(reviews) if reviews else None
+    since = _parse(last or risk.created_at).replace(tzinfo=None)
+    rule = parse_rule(review_rule(risk), dtstart=since)
+    nxt = rule.after(since)
+    next_text = utc_text(nxt.replace(tzinfo=UTC)) if nxt else None
+    t = now or datetime.now(UTC)
+    overdue = bool(nxt and risk.status == "open" and nxt.replace(tzinfo=UTC) < t)
+    return RiskState(risk, lvl, risk.likelihood * risk.impact, last, next_text, overdue)
+
+
+def _events(session: Session, risk: Risk) -> list[RiskEvent]:
+    return list(session.exec(select(RiskEvent).where(RiskEvent.risk_id == risk.id)
+                             .order_by(RiskEvent.hlc)))
+
+
+def get_risk(session: Session, *, site: Site, code: str) -> Risk:
+    return get_by_code(session, Risk, code, site_id=site.id, noun="risk", where=site.code,
+                       hint="`pm risk list` shows the register")
+
+
+def _owner_for(session: Session, site: Site, lvl: str, grid: Grid | None) -> str | None:
+    """minor: the grid's owner; major: the site manager; critical: an admin (company level),
+    else the manager (domain.md §4)."""
+    if lvl == "minor" and grid is not None and grid.owner_id:
+        return grid.owner_id
+    roles = ("admin", "manager") if lvl == "critical" else ("manager",)
+    for role in roles:
+        staff = session.exec(live(Staff, site.id).where(Staff.role == role)
+                             .order_by(Staff.code)).first()
+        if staff:
+            return staff.id
+    return grid.owner_id if grid is not None else None
+
+
+def _open_item_if_critical(session: Session, site: Site, risk: Risk, by_id: str | None) -> Any:
+    if level(risk.likelihood, risk.impact, legal=risk.legal) != "critical":
+        return None
+    from pm_cli.findings.service import raise_finding
+
+    return raise_finding(session, site_id=site.id, source="risk", source_ref=risk.id,
+                         title=f"重大风险 Critical risk {risk.code}: {risk.title}",
+                         severity="critical", grid_id=risk.grid_id, key=f"risk:{risk.id}",
+                         by_id=by_id)
+
+
+def add_risk(
+    session: Session, *, site: Site, code: str, title: str, likelihood: int | str,
+    impact: int | str, grid: str | None = None, controls: str | None = None,
+    review: str | None = None, cause: str | None = None, consequence: str | None = None,
+    area: str | None = None, owner: str | None = None, legal: bool = False,
+    playbook_steps: list[str] | None = None, by_id: str | None = None,
+) -> tuple[Risk, Any]:
+    code = v.check(v.code, code, field="CODE")
+    if find_by_code(session, Risk, code, site_id=site.id, noun="risk", where=site.code):
+        raise ConflictError(f"risk {code} already exists at {site.code}",
+                            hint=f"pm risk assess {code} …")
+    li, im = _scale(likelihood, "likelihood"), _scale(impact, "impact")
+    grid_row = None
+    if grid:
+        grid_row = session.exec(live(Grid, site.id).where(Grid.code == grid)).first()
+        if grid_row is None:
+            raise NotFoundError(f"no grid {grid} at {site.code}", where="--grid")
+    if review:
+        from pm_cli.schedule import expand_shortcut, parse_rule
+
+        v.check(parse_rule, review, field="--review")
+        review = expand_shortcut(review)
+    owner_id = None
+    if owner:
+        staff = find_by_code(session, Staff, owner, site_id=site.id, noun="staff member",
+                             where=site.code)
+        if staff is None:
+            raise PmError(f"{owner} is not staff of site {site.code}", where="--owner")
+        owner_id = staff.id
+    else:
+        owner_id = _owner_for(session, site, level(li, im, legal=legal), grid_row)
+    risk = write.create(
+        session, Risk, site_id=site.id, code=code, title=v.check(v.name, title, field="--title"),
+        area=area, grid_id=grid_row.id if grid_row else None, cause=v.optional_text(cause),
+        consequence=v.optional_text(consequence), likelihood=li, impact=im, legal=legal,
+        controls=v.optional_text(controls), playbook_steps=list(playbook_steps or []),
+        owner_id=owner_id, review=review, status="open",
+    )
+    write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="assess",
+                 likelihood=li, impact=im, by_id=by_id, note="registered")
+    return risk, _open_item_if_critical(session, site, risk, by_id)
+
+
+def assess(session: Session, *, site: Site, code: str, likelihood: int | str,
+           impact: int | str, note: str | None = None, legal: bool | None = None,
+           by_id: str | None = None) -> tuple[Risk, Any]:
+    risk = get_risk(session, site=site, code=code)
+    li, im = _scale(likelihood, "likelihood"), _scale(impact, "impact")
+    values: dict[str, Any] = {"likelihood": li, "impact": im}
+    if legal is not None:
+        values["legal"] = legal
+    write.update(session, risk, **values)
+    write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="assess",
+                 likelihood=li, impact=im, by_id=by_id, note=v.optional_text(note))
+    return risk, _open_item_if_critical(session, site, risk, by_id)
+
+
+def review_risk(session: Session, *, site: Site, code: str, note: str | None = None,
+                by_id: str | None = None) -> Risk:
+    risk = get_risk(session, site=site, code=code)
+    write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="review",
+                 likelihood=risk.likelihood, impact=risk.impact, by_id=by_id,
+                 note=v.optional_text(note))
+    return risk
+
+
+def record(session: Session, site: Site, rs: RiskState, *, history: bool = False,
+           codes: tuple[dict[str, str], dict[str, str]] | None = None) -> dict[str, Any]:
+    grids, staff = codes or _codes(session, site)
+    r = rs.risk
+    rec: dict[str, Any] = {
+        "code": r.code, "title": r.title, "area": r.area,
+        "grid": grids.get(r.grid_id) if r.grid_id else None, "likelihood": r.likelihood,
+        "impact": r.impact, "score": rs.score, "level": rs.level, "legal": r.legal,
+        "cause": r.cause, "consequence": r.consequence, "controls": r.controls,
+        "playbook_steps": list(r.playbook_steps or []),
+        "owner": staff.get(r.owner_id) if r.owner_id else None, "review": review_rule(r),
+        "last_review": rs.last_review, "next_review": rs.next_review,
+        "review_overdue": rs.review_overdue, "status": r.status,
+    }
+    if history:
+        rec["history"] = [{"at": e.created_at, "kind": e.kind, "likelihood": e.likelihood,
+                           "impact": e.impact, "by": staff.get(e.by_id) if e.by_id else None,
+                           "note": e.note} for e in _events(session, r)]
+    return rec
+
+
+def _codes(session: Session, site: Site) -> tuple[dict[str, str], dict[str, str]]:
+    grids = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
+    staff = dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
+    return grids, staff
+
+
+def show(session: Session, *, site: Site, code: str) -> dict[str, Any]:
+    risk = get_risk(session, site=site, code=code)
+    return record(session, site, state(risk, _events(session, risk)), history=True)
+
+
+def list_risks(session: Session, *, site: Site, level_: str | None = None,
+               grid: str | None = None, overdue: bool = False,
+               now: datetime | None = None) -> list[dict[str, Any]]:
+    risks = list(session.exec(live(Risk, site.id).order_by(col(Risk.code))))
+    events: dict[str, list[RiskEvent]] = {}
+    ids = [r.id for r in risks]
+    for start in range(0, len(ids), 500):
+        for e in session.exec(select(RiskEvent).where(
+                col(RiskEvent.risk_id).in_(ids[start:start + 500])).order_by(RiskEvent.hlc)):
+            events.setdefault(e.risk_id, []).append(e)
+    codes = _codes(session, site)
+    want = v.check(v.risk_level, level_, field="--level") if level_ else None
+    out = []
+    for r in risks:
+        rs = state(r, events.get(r.id, []), now)
+        rec = record(session, site, rs, codes=codes)
+        if want and rs.level != want:
+            continue
+        if grid and rec["grid"] != grid:
+            continue
+        if overdue and not rs.review_overdue:
+            continue
+        out.append(rec)
+    return out
+
+
+def heatmap(session: Session, *, site: Site) -> dict[str, Any]:
+    """Open risks counted in the likelihood × impact matrix (rows L 5→1, columns I 1→5)."""
+    cells = {(li, im): [] for li in range(1, 6) for im in range(1, 6)}
+    for r in session.exec(live(Risk, site.id).where(Risk.status == "open")):
+        cells[(r.likelihood, r.impact)].append(r.code)
+    return {"cells": [{"likelihood": li, "impact": im, "score": li * im,
+                       "level": level(li, im), "count": len(codes), "risks": sorted(codes)}
+                      for (li, im), codes in sorted(cells.items(), key=lambda kv: (-kv[0][0],
+                                                                                  kv[0][1]))]}
+
+
+def import_library(session: Session, *, site: Site, grid: str | None = None,
+                   by_id: str | None = None) -> dict[str, int]:
+    """Add the starter library's risks the site does not have yet (matched by code)."""
+    import yaml
+
+    items = yaml.safe_load(LIBRARY.read_text(encoding="utf-8")) or []
+    added = skipped = 0
+    have = {r.code for r in session.exec(live(Risk, site.id))}
+    for item in items:
+        if item["code"] in have:
+            skipped += 1
+            continue
+        add_risk(session, site=site, code=item["code"], title=item["title"],
+                 likelihood=item["likelihood"], impact=item["impact"], grid=grid,
+                 controls=item.get("controls"), cause=item.get("cause"),
+                 consequence=item.get("consequence"), area=item.get("area"),
+                 playbook_steps=item.get("playbook_steps"), by_id=by_id)
+        added += 1
+    return {"added": added, "skipped": skipped, "library": len(items)}
+
+
+def grid_heat(session: Session, *, site: Site, days: int = 30,
+              now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per grid: its worst open risk, failed steps in the last `days`, overdue items."""
+    from pm_cli.pdca import service as pdca
+    from pm_cli.runs.models import Run, StepResult
+    from pm_cli.store.ids import utc_text
+
+    t = now or datetime.now(UTC)
+    grids = list(session.exec(live(Grid, site.id).order_by(col(Grid.code))))
+    worst: dict[str, str] = {}
+    rank = {"minor": 1, "major": 2, "critical": 3}
+    for r in session.exec(live(Risk, site.id).where(Risk.status == "open")):
+        if r.grid_id:
+            lvl = level(r.likelihood, r.impact, legal=r.legal)
+            if rank[lvl] > rank.get(worst.get(r.grid_id, ""), 0):
+                worst[r.grid_id] = lvl
+    since = utc_text(t - timedelta(days=days))
+    runs = {r.id: r.grid_id for r in session.exec(
+        live(Run, site.id).where(Run.started_at >= since))}
+    latest: dict[tuple[str, str], StepResult] = {}
+    ids = list(runs)
+    for start in range(0, len(ids), 500):
+        for sr in session.exec(select(StepResult).where(
+                col(StepResult.run_id).in_(ids[start:start + 500])).order_by(StepResult.hlc)):
+            latest[(sr.run_id, sr.step_id)] = sr
+    failures: dict[str, int] = {}
+    for (run_id, _), sr in latest.items():
+        if sr.outcome == "fail" and runs.get(run_id):
+            failures[runs[run_id]] = failures.get(runs[run_id], 0) + 1
+    overdue: dict[str, int] = {}
+    grid_code = {g.id: g.code for g in grids}
+    for item in pdca.list_items(session, site=site, overdue_only=True, now=t):
+        gid = next((k for k, c in grid_code.items() if c == item["grid"]), None)
+        if gid:
+            overdue[gid] = overdue.get(gid, 0) + 1
+    out = []
+    for g in grids:
+        risk = worst.get(g.id)
+        heat = rank.get(risk or "", 0) * 3 + failures.get(g.id, 0) + overdue.get(g.id, 0) * 2
+        level_ = "critical" if heat >= 9 else "major" if heat >= 4 else "minor" if heat else None
+        out.append({"grid": g.code, "name": g.name, "risk": risk,
+                    "failures": failures.get(g.id, 0), "overdue_items": overdue.get(g.id, 0),
+                    "heat": heat, "level": level_})
+    return sorted(out, key=lambda r: (-r["heat"], r["grid"]))
