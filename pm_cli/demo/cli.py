@@ -44,12 +44,14 @@ def demo(
         site = service.build_demo(s)
         s.flush()
         runs = service.build_demo_runs(s, site, store_dir=evidence_dir(path))
+        extra = service.build_demo_items(s, site)
     with app.session() as s:
         site = app.site(s)
         nodes = grids.tree(s, site=site)
     out = app.out(as_json)
     out.tree(view.tree_display(nodes), title=f"{site.code} {site.name}", data=nodes)
     out.note(f"built demo site {site.code} ({site.name}): {len(service.STAFF)} staff, "
-             f"{len(service.GRIDS)} grids, {runs} checklist runs over the last week")
+             f"{len(service.GRIDS)} grids, {runs} checklist runs over the last week, "
+             f"{extra['risks']} risks, improvement items in every phase")
     if not out.as_json:
         out.note(f"next: pm --db {shlex.quote(str(path))} --site {site.code} grid list")

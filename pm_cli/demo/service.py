@@ -394,3 +394,68 @@ def build_demo_runs(session: Session, site: Site, *, store_dir: Path, days: int 
             made += 1
     photo.unlink(missing_ok=True)
     return made
+
+
+# ---- improvement items and the risk register -------------------------------------------
+
+SITE_RISKS = (
+    ("R-01", "配电室进水 Switch room flooding", "A-MEP-PD", 3, 5,
+     "挡水板、排水泵、雨季前演练 / flood boards, sump pump, pre-season drill"),
+    ("R-02", "坡道结冰车辆打滑 Icy ramp", "P-EN-1", 2, 4,
+     "融雪剂、防滑垫、限速 / de-icer, mats, speed limit"),
+    ("R-03", "儿童游乐设施松动 Loose play equipment", "G-PL", 3, 3,
+     "每日检查紧固件 / daily fastener check"),
+    ("R-04", "景观水池溺水 Drowning in the pond", "G-GD-P", 1, 5,
+     "护栏、警示牌、巡逻 / railings, signs, patrols"),
+)
+
+# (title, severity, grid, days ago, phase to reach, source)
+ITEMS = (
+    ("消防通道堆放杂物 Fire lane blocked by clutter", "critical", "G-FA", 2, "plan", "manual"),
+    ("2号楼大堂门禁失灵 Lobby door access failing", "major", "B-LB", 4, "do", "complaint"),
+    ("屋面排水口堵塞 Roof drain clogged", "major", "A-RF", 6, "check", "audit"),
+    ("车库照明不足 Garage lighting below 95%", "minor", "P-PK", 9, "act", "manual"),
+    ("电梯机房温度偏高 Lift machine room too hot", "major", "A-RF-LM", 12, "closed", "audit"),
+    ("水泵房渗漏复发 Pump room leak came back", "major", "A-MEP-PP", 15, "plan2", "complaint"),
+    ("北门岗登记不全 Gate log incomplete", "minor", "G-EN-N", 1, "plan", "manual"),
+)
+
+
+def build_demo_items(session: Session, site: Site) -> dict[str, int]:
+    """The 62-risk starter library, a few site risks on grids, and items in every phase —
+    two of them overdue."""
+    from datetime import UTC, datetime, timedelta
+
+    from pm_cli.pdca import service as pdca
+    from pm_cli.risks import service as risks
+
+    counts = risks.import_library(session, site=site)
+    for code, title, grid, li, im, controls in SITE_RISKS:
+        risks.add_risk(session, site=site, code=code, title=title, grid=grid, likelihood=li,
+                       impact=im, controls=controls)
+    now = datetime.now(UTC)
+    steps = {
+        "do": [("do", {"plan": "先隔离，再维修 / contain, then repair"})],
+        "check": [("do", {"plan": "清理并加装格栅 / clear and fit a grille"}),
+                  ("check", {"note": "已清理 / cleared"})],
+        "act": [("do", {"plan": "更换灯具 / replace fittings"}),
+                ("check", {"note": "已更换 12 盏 / 12 replaced"}),
+                ("act", {"result": "effective"})],
+        "closed": [("do", {"plan": "加装排风扇 / add an extract fan"}),
+                   ("check", {"note": "已安装 / installed"}),
+                   ("act", {"result": "effective"}),
+                   ("closed", {"note": "纳入电梯周检 / added to the weekly lift check",
+                               "playbook": "elevators.weekly"})],
+        "plan2": [("do", {"plan": "更换法兰垫 / new flange gasket"}),
+                  ("check", {"note": "已更换 / replaced"}),
+                  ("act", {"result": "not-effective"}), ("plan", {})],
+    }
+    for title, severity, grid, days, phase, source in ITEMS:
+        item = pdca.add_item(session, site=site, title=title, severity=severity, grid=grid,
+                             source=source, now=now - timedelta(days=days)).item
+        if phase in ("act", "closed", "plan2"):
+            pdca.edit(session, site=site, no=item.no or 0, root_cause="巡检频次不足 / checked "
+                      "too rarely", preventive="同类网格一并检查 / check similar grids too")
+        for to, kwargs in steps.get(phase, []):
+            pdca.advance(session, site=site, no=item.no or 0, to=to, **kwargs)
+    return {"risks": counts["added"] + len(SITE_RISKS), "items": len(ITEMS)}

@@ -164,6 +164,11 @@ def route_owner(session: Session, *, site: Site, grid_id: str | None) -> str | N
     return manager.id if manager else None
 
 
+def _taken(session: Session, site: Site, no: int) -> bool:
+    return session.exec(select(Pdca.id).where(Pdca.site_id == site.id, Pdca.no == no)).first() \
+        is not None
+
+
 def _next_no(session: Session, site: Site) -> int:
     top = session.exec(select(func.max(Pdca.no)).where(Pdca.site_id == site.id)).one()
     return (top or 0) + 1
@@ -182,7 +187,7 @@ def add_item(
     session: Session, *, site: Site, title: str, severity: str, grid: str | None = None,
     grid_id: str | None = None, owner: str | None = None, source: str = "manual",
     source_ref: str | None = None, description: str | None = None, by_id: str | None = None,
-    dedup_key: str | None = None, now: datetime | None = None,
+    dedup_key: str | None = None, now: datetime | None = None, no: int | None = None,
 ) -> Opened:
     """Open an item (routed to the grid's owner, else the site manager); a repeat of an open
     item's failure (same dedup key) adds an occurrence to it instead."""
@@ -207,7 +212,8 @@ def add_item(
     respond_h, resolve_h = sla(site)[sev]
     t = _now(now)
     item = write.create(
-        session, Pdca, site_id=site.id, created_at=utc_text(t), no=_next_no(session, site),
+        session, Pdca, site_id=site.id, created_at=utc_text(t),
+        no=no if no and not _taken(session, site, no) else _next_no(session, site),
         title=v.check(v.name, title, field="TITLE"), description=v.optional_text(description),
         source=source, source_ref=source_ref, dedup_key=dedup_key, grid_id=grid_id,
         owner_id=owner_id, severity=sev,

@@ -122,7 +122,10 @@ def add_risk(
     review: str | None = None, cause: str | None = None, consequence: str | None = None,
     area: str | None = None, owner: str | None = None, legal: bool = False,
     playbook_steps: list[str] | None = None, by_id: str | None = None,
+    open_item: bool = True,
 ) -> tuple[Risk, Any]:
+    """Register a risk; assessed critical, it opens an improvement item (unless `open_item`
+    is off: a bulk import moves a register whose items are imported on their own)."""
     code = v.check(v.code, code, field="CODE")
     if find_by_code(session, Risk, code, site_id=site.id, noun="risk", where=site.code):
         raise ConflictError(f"risk {code} already exists at {site.code}",
@@ -156,12 +159,12 @@ def add_risk(
     )
     write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="assess",
                  likelihood=li, impact=im, by_id=by_id, note="registered")
-    return risk, _open_item_if_critical(session, site, risk, by_id)
+    return risk, (_open_item_if_critical(session, site, risk, by_id) if open_item else None)
 
 
 def assess(session: Session, *, site: Site, code: str, likelihood: int | str,
            impact: int | str, note: str | None = None, legal: bool | None = None,
-           by_id: str | None = None) -> tuple[Risk, Any]:
+           by_id: str | None = None, open_item: bool = True) -> tuple[Risk, Any]:
     risk = get_risk(session, site=site, code=code)
     li, im = _scale(likelihood, "likelihood"), _scale(impact, "impact")
     values: dict[str, Any] = {"likelihood": li, "impact": im}
@@ -170,7 +173,7 @@ def assess(session: Session, *, site: Site, code: str, likelihood: int | str,
     write.update(session, risk, **values)
     write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="assess",
                  likelihood=li, impact=im, by_id=by_id, note=v.optional_text(note))
-    return risk, _open_item_if_critical(session, site, risk, by_id)
+    return risk, (_open_item_if_critical(session, site, risk, by_id) if open_item else None)
 
 
 def review_risk(session: Session, *, site: Site, code: str, note: str | None = None,
@@ -192,7 +195,8 @@ def record(session: Session, site: Site, rs: RiskState, *, history: bool = False
         "impact": r.impact, "score": rs.score, "level": rs.level, "legal": r.legal,
         "cause": r.cause, "consequence": r.consequence, "controls": r.controls,
         "playbook_steps": list(r.playbook_steps or []),
-        "owner": staff.get(r.owner_id) if r.owner_id else None, "review": review_rule(r),
+        "owner": staff.get(r.owner_id) if r.owner_id else None, "review": r.review,
+        "review_rule": review_rule(r),
         "last_review": rs.last_review, "next_review": rs.next_review,
         "review_overdue": rs.review_overdue, "status": r.status,
     }

@@ -17,6 +17,8 @@ class Kind(StrEnum):
     sites = "sites"
     staff = "staff"
     grids = "grids"
+    risks = "risks"
+    items = "items"
 
 
 class Format(StrEnum):
@@ -43,7 +45,7 @@ def import_(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Bulk-load sites, staff or grids from a spreadsheet (upsert by code, all or nothing)."""
+    """Bulk-load sites, staff, grids, risks or improvement items (upsert, all or nothing)."""
     from pm_cli.transfer import service
 
     out = ctx.obj.out(as_json)
@@ -66,13 +68,13 @@ def import_(
 
 def export(
     ctx: typer.Context,
-    kind: Annotated[Kind, typer.Argument(help="sites, staff or grids")],
+    kind: Annotated[Kind, typer.Argument(help="sites, staff, grids, risks or items")],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.csv,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout")
     ] = None,
 ) -> None:
-    """Write sites, staff or grids as CSV (UTF-8 with BOM, for Excel), JSON or YAML."""
+    """Write sites, staff, grids, risks or items as CSV (UTF-8 with BOM), JSON or YAML."""
     from pm_cli.transfer import service
 
     with ctx.obj.session() as s:

@@ -27,11 +27,56 @@ KINDS: dict[str, tuple[Column, ...]] = {
         Column("tags", ("标签",), multi=True),
         Column("responsibilities", ("责任清单", "职责", "duties"), multi=True),
     ),
+    "risks": (
+        Column("code", ("编码", "风险编码")),
+        Column("title", ("风险", "名称", "危险源")),
+        Column("grid", ("网格", "网格编码")),
+        Column("likelihood", ("可能性", "L")),
+        Column("impact", ("严重度", "影响", "I")),
+        Column("legal", ("违法违规", "合规")),
+        Column("area", ("领域", "专业")),
+        Column("cause", ("原因",)),
+        Column("consequence", ("后果",)),
+        Column("controls", ("控制措施",)),
+        Column("playbook_steps", ("控制步骤",), multi=True),
+        Column("owner", ("责任人",)),
+        Column("review", ("复查周期", "评审周期")),
+        Column("status", ("状态",)),
+        *(Column(k, derived=True) for k in ("score", "level", "review_rule", "last_review",
+                                            "next_review", "review_overdue", "history")),
+    ),
+    "items": (
+        Column("no", ("编号", "序号")),
+        Column("title", ("标题", "问题")),
+        Column("severity", ("严重程度", "等级")),
+        Column("grid", ("网格",)),
+        Column("owner", ("责任人",)),
+        Column("source", ("来源",)),
+        Column("source_ref", ("来源编号",)),
+        Column("description", ("描述", "问题描述")),
+        Column("plan", ("计划",)),
+        Column("containment", ("临时措施",)),
+        Column("root_cause", ("根本原因", "原因")),
+        Column("corrective", ("纠正措施",)),
+        Column("preventive", ("预防措施",)),
+        *(Column(k, derived=True) for k in (
+            "phase", "cycle", "found_at", "respond_by", "resolve_by", "responded_at",
+            "checked_at", "occurrences", "overdue", "next", "id", "history")),
+    ),
 }
 
 # Import order when a file references another kind: sites, then staff, then grids.
-ORDER = ("sites", "staff", "grids")
+ORDER = ("sites", "staff", "grids", "risks", "items")
+
+
+# The column rows are matched by; items may leave it out (a new item gets the next number).
+MATCH = {"items": ("no", False)}
+
+
+def match(kind: str) -> tuple[str, bool]:
+    return MATCH.get(kind, ("code", True))
 
 
 def keys(kind: str) -> list[str]:
-    return [c.key for c in KINDS[kind]]
+    """The columns a file of this kind has (what import reads; export writes these)."""
+    return [c.key for c in KINDS[kind] if not c.derived]

@@ -27,6 +27,7 @@ class Column:
     key: str
     aliases: tuple[str, ...] = ()
     multi: bool = False
+    derived: bool = False  # shown by export and --json, ignored by import (computed here)
 
 
 @dataclass(slots=True)
@@ -140,9 +141,11 @@ def decode(data: bytes, source: str, encoding: str | None) -> str:
 
 
 def _resolve_headers(
-    raw: list[str], columns: Sequence[Column], where_of: str
+    raw: list[str], columns: Sequence[Column], where_of: str, match: str = "code",
+    required: bool = True,
 ) -> tuple[list[str | None], list[Problem]]:
     mapping = header_map(columns)
+    derived = {c.key for c in columns if c.derived}
     keys: list[str | None] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
@@ -152,10 +155,14 @@ def _resolve_headers(
             keys.append(None)
             continue
         key = mapping.get(_norm_header(name))
+        if key in derived:
+            keys.append(None)
+            continue
         if key is None:
             problems.append(Problem(
                 where_of, f"unknown column {name!r}; known: "
-                + ", ".join(c.key for c in columns) + " (or their Chinese names)",
+                + ", ".join(c.key for c in columns if not c.derived)
+                + " (or their Chinese names)",
             ))
             keys.append(None)
             continue
@@ -165,8 +172,8 @@ def _resolve_headers(
             continue
         seen[key] = name
         keys.append(key)
-    if "code" not in seen:
-        problems.append(Problem(where_of, "no code column (code / 编码): rows are matched by it"))
+    if required and match not in seen:
+        problems.append(Problem(where_of, f"no {match} column: rows are matched by it"))
     return keys, problems
 
 
@@ -180,7 +187,7 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _find_header(
-    reader: Any, columns: Sequence[Column], source: str
+    reader: Any, columns: Sequence[Column], source: str, match: str = "code"
 ) -> tuple[int, list[str]]:
     """The header row: the first row naming a code column, within the first ten non-blank
     rows (spreadsheets often carry a title row or two above it); else the first row."""
@@ -193,7 +200,7 @@ def _find_header(
             if not any(c.strip() for c in cells):
                 continue
             seen.append((row_no, cells))
-            if any(mapping.get(_norm_header(c)) == "code" for c in cells):
+            if any(mapping.get(_norm_header(c)) in (match, "code") for c in cells):
                 return row_no, cells
             if len(seen) >= 10:
                 break
@@ -206,10 +213,12 @@ def _find_header(
     return seen[0]
 
 
-def read_csv(text: str, columns: Sequence[Column], source: str) -> Table:
+def read_csv(text: str, columns: Sequence[Column], source: str, match: str = "code",
+             required: bool = True) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
-    header_no, header = _find_header(reader, columns, source)
-    keys, problems = _resolve_headers(header, columns, f"{source}:{header_no}")
+    header_no, header = _find_header(reader, columns, source, match)
+    keys, problems = _resolve_headers(header, columns, f"{source}:{header_no}", match,
+                                      required)
     table = Table(source, [k for k in keys if k])
     active = [(i, k) for i, k in enumerate(keys) if k]
     unheaded = {i for i, h in enumerate(header) if not h.strip()}
@@ -251,9 +260,11 @@ def _scalar(value: Any) -> Any:
 
 
 def _records(
-    items: list[tuple[str, Any]], columns: Sequence[Column], source: str
+    items: list[tuple[str, Any]], columns: Sequence[Column], source: str, match: str = "code",
+    required: bool = True,
 ) -> Table:
-    keys = {c.key for c in columns}
+    keys = {c.key for c in columns if not c.derived}
+    derived = {c.key for c in columns if c.derived}
     problems: list[Problem] = []
     present: list[str] = []
     table = Table(source, present)
@@ -265,6 +276,8 @@ def _records(
             continue
         values = {}
         for k, val in item.items():
+            if k in derived:
+                continue
             if k not in keys:
                 problems.append(Problem(where, f"unknown key {k!r}; known: " + ", ".join(
                     c.key for c in columns)))
@@ -274,15 +287,16 @@ def _records(
             values[k] = _scalar(val)
             if isinstance(values[k], str):
                 values[k] = values[k].strip()
-        if "code" not in values:
-            problems.append(Problem(where, "no code: records are matched by it", "code"))
+        if required and match not in values:
+            problems.append(Problem(where, f"no {match}: records are matched by it", match))
         table.rows.append(Row(source, at, values))
     if problems:
         raise InputError(problems, source=source)
     return table
 
 
-def read_json(text: str, columns: Sequence[Column], source: str) -> Table:
+def read_json(text: str, columns: Sequence[Column], source: str, match: str = "code",
+              required: bool = True) -> Table:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
@@ -290,10 +304,12 @@ def read_json(text: str, columns: Sequence[Column], source: str) -> Table:
                          source=source) from None
     if not isinstance(doc, list):
         raise InputError([Problem(source, "expected a JSON array of objects")], source=source)
-    return _records([(f"#{i}", item) for i, item in enumerate(doc, 1)], columns, source)
+    return _records([(f"#{i}", item) for i, item in enumerate(doc, 1)], columns, source,
+                    match, required)
 
 
-def read_yaml(text: str, columns: Sequence[Column], source: str) -> Table:
+def read_yaml(text: str, columns: Sequence[Column], source: str, match: str = "code",
+              required: bool = True) -> Table:
     import yaml
 
     try:
@@ -319,18 +335,16 @@ def read_yaml(text: str, columns: Sequence[Column], source: str) -> Table:
                          source=source) from None
     except yaml.YAMLError as e:
         raise InputError([Problem(source, f"invalid YAML: {e}")], source=source) from None
-    return _records(items, columns, source)
+    return _records(items, columns, source, match, required)
 
 
 def read_table(
     path: Path, columns: Sequence[Column], *, encoding: str | None = None,
-    fmt: str | None = None,
+    fmt: str | None = None, match: str = "code", required: bool = True,
 ) -> Table:
+    """Rows of a file; `match` is the column rows are matched by (required unless told)."""
     fmt = detect_format(path, fmt)
     source = str(path)
     text = decode(read_bytes(path), source, encoding)
-    if fmt == "csv":
-        return read_csv(text, columns, source)
-    if fmt == "json":
-        return read_json(text, columns, source)
-    return read_yaml(text, columns, source)
+    reader = {"csv": read_csv, "json": read_json, "yaml": read_yaml}[fmt]
+    return reader(text, columns, source, match, required)

@@ -26,7 +26,7 @@ from pm_cli.staff.models import Staff
 from pm_cli.store import write
 from pm_cli.store.ids import new_id
 from pm_cli.store.query import live
-from pm_cli.transfer.kinds import KINDS, keys
+from pm_cli.transfer.kinds import KINDS, keys, match
 from pm_cli.transfer.readers import Row, Table, read_table
 
 Progress = Callable[[int], object]
@@ -34,7 +34,7 @@ Progress = Callable[[int], object]
 
 def _kind(kind: str) -> str:
     if kind not in KINDS:
-        raise UsageError(f"unknown kind {kind!r}", hint="use sites, staff or grids")
+        raise UsageError(f"unknown kind {kind!r}", hint="use " + ", ".join(KINDS))
     return kind
 
 
@@ -73,8 +73,9 @@ def _no_gc() -> Iterator[None]:
 
 
 def read(path: Path, *, kind: str, encoding: str | None = None) -> Table:
+    key, required = match(_kind(kind))
     with _no_gc():
-        return read_table(path, KINDS[_kind(kind)], encoding=encoding)
+        return read_table(path, KINDS[kind], encoding=encoding, match=key, required=required)
 
 
 _BAD = object()  # a cell that failed to parse (its problem is already recorded)
@@ -354,6 +355,15 @@ def import_table(
     Consumes `table.rows` (the plan keeps what is written, so the parsed file can go).
     """
     rows = len(table.rows)
+    if kind in ("risks", "items"):
+        from pm_cli.transfer import registers
+
+        if site is None:
+            raise UsageError(f"importing {kind} needs a site", hint="pass --site CODE")
+        run = registers.import_risks if kind == "risks" else registers.import_items
+        created, updated, unchanged = run(session, table, site=site, dry_run=dry_run)
+        return ImportReport(kind=kind, file=table.source, created=created, updated=updated,
+                            unchanged=unchanged, dry_run=dry_run, rows=rows)
     with _no_gc():
         plan = _plan(session, table, kind=kind, site=site, progress=progress)
         table.rows.clear()
@@ -399,6 +409,14 @@ def records(session: Session, *, kind: str, site: Site | None) -> list[dict[str,
     assert site is not None
     if kind == "staff":
         return [staff_service.record(s) for s in staff_service.list_staff(session, site=site)]
+    if kind == "risks":
+        from pm_cli.risks import service as risks
+
+        return risks.list_risks(session, site=site)
+    if kind == "items":
+        from pm_cli.pdca import service as pdca
+
+        return pdca.list_items(session, site=site, include_closed=True)
     return SiteView(session, site).records()
 
 

@@ -173,3 +173,15 @@ def test_demo_has_a_week_of_runs_with_some_failures(pm, tmp_path):
     failed = json.loads(pm("--db", db, "--site", "CH", "run", "list", "--failed",
                            "--json").stdout)
     assert 0 < len(failed) < len(runs)
+
+
+def test_demo_has_items_in_every_phase_some_overdue_and_a_register(pm, tmp_path):
+    db = str(tmp_path / "pdca.db")
+    pm("demo", "--db", db)
+    base = ("--db", db, "--site", "CH")
+    items = json.loads(pm(*base, "pdca", "list", "--all", "--json").stdout)
+    assert {i["phase"] for i in items} == {"plan", "do", "check", "act", "closed"}
+    assert any(i["cycle"] == 2 for i in items)
+    assert json.loads(pm(*base, "pdca", "overdue", "--json").stdout)
+    risks = json.loads(pm(*base, "risk", "list", "--json").stdout)
+    assert len(risks) >= 62 and {r["level"] for r in risks} == {"minor", "major", "critical"}

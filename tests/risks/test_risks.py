@@ -38,7 +38,7 @@ def test_add_assess_and_critical_opens_one_item(pm, site):
     rec = pm.json("risk", "add", "R-1", "--title", "车库进水 Garage flooding", "-l", "2", "-i",
                   "4", "--grid", "P", "--controls", "挡水板 / flood boards")
     assert (rec["level"], rec["score"], rec["owner"]) == ("major", 8, "S2")  # site manager
-    assert rec["review"] == "FREQ=MONTHLY;INTERVAL=3"
+    assert (rec["review"], rec["review_rule"]) == (None, "FREQ=MONTHLY;INTERVAL=3")
     assert pm.json("pdca", "list") == []
     r = pm("risk", "assess", "R-1", "-l", "4", "-i", "4", "--note", "暴雨季")
     assert "critical" in r.stderr and "opened improvement item #1" in r.stderr

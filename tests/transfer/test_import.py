@@ -196,3 +196,42 @@ def test_title_rows_above_the_header_and_utf16_tab_text(pm, site, write_file):
     path = write_file("g.txt", "code\tname\ttags\r\nC\t丙\tx；y\r\n".encode("utf-16"))
     pm("import", str(path), "--kind", "grids")
     assert pm.json("grid", "show", "C")["tags"] == ["x", "y"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_risks_and_items_round_trip(pm, tmp_path, fmt, monkeypatch):
+    pm("demo", "--db", str(tmp_path / "demo.db"))
+    monkeypatch.setenv("PM_DB", str(tmp_path / "demo.db"))
+    kinds = ("sites", "staff", "grids", "risks", "items")
+    for kind in kinds:
+        pm("--site", "CH", "export", kind, "--format", fmt, "-o", str(tmp_path / f"{kind}.{fmt}"))
+    monkeypatch.setenv("PM_DB", str(tmp_path / "empty.db"))
+    pm("init")
+    for kind in kinds:
+        pm("--site", "CH", "import", str(tmp_path / f"{kind}.{fmt}"), "--kind", kind)
+    again = json.loads(pm("--site", "CH", "import", str(tmp_path / f"risks.{fmt}"), "--kind",
+                          "risks", "--json").stdout)
+    assert again["created"] == again["updated"] == 0
+    for kind in ("risks", "items"):
+        out = tmp_path / f"again-{kind}.csv"
+        pm("--site", "CH", "export", kind, "-o", str(out))
+        first = tmp_path / f"first-{kind}.csv"
+        monkeypatch.setenv("PM_DB", str(tmp_path / "demo.db"))
+        pm("--site", "CH", "export", kind, "-o", str(first))
+        monkeypatch.setenv("PM_DB", str(tmp_path / "empty.db"))
+        assert out.read_bytes() == first.read_bytes(), kind
+
+
+def test_risk_and_item_rows_are_checked_first(pm, site, write_file, isolated):
+    before = counts(isolated)
+    path = write_file("risks.csv", "编码,风险,可能性,严重度,网格\nR1,电梯困人,3,3,\n"
+                                   "R2,,7,3,NOPE\n")
+    r = pm("import", str(path), "--kind", "risks", ok=False)
+    assert f"{path}:3: likelihood: must be a whole number 1–5, not '7'" in r.stderr
+    assert f"{path}:3: grid: no grid NOPE at site CH" in r.stderr
+    assert f"{path}:3: title: required for a new risk" in r.stderr
+    path = write_file("items.csv", "no,title,severity,source\n,漏水,huge,manual\n#x,t,minor,\n")
+    r = pm("import", str(path), "--kind", "items", ok=False)
+    assert f"{path}:2: severity: unknown risk level 'huge'" in r.stderr
+    assert f"{path}:3: no: an item number is a whole number" in r.stderr
+    assert counts(isolated) == before
