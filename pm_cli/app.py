@@ -13,6 +13,7 @@ from pm_cli import __version__
 from pm_cli.context import AppContext
 from pm_cli.db import cli as db_cli
 from pm_cli.demo import cli as demo_cli
+from pm_cli.drills import cli as drills_cli
 from pm_cli.errors import PmError
 from pm_cli.grids import cli as grids_cli
 from pm_cli.pdca import cli as pdca_cli
@@ -87,6 +88,7 @@ app.add_typer(playbooks_cli.app, name="playbook")
 app.add_typer(runs_cli.app, name="run")
 app.add_typer(pdca_cli.app, name="pdca")
 app.add_typer(risks_cli.app, name="risk")
+app.add_typer(drills_cli.app, name="drill")
 transfer_cli.register(app)
 demo_cli.register(app)
 app.add_typer(db_cli.app, name="db")

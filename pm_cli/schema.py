@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from pm_cli.drills import models as drills_models
 from pm_cli.grids import models as grids_models
 from pm_cli.pdca import models as pdca_models
 from pm_cli.playbooks import models as playbooks_models
@@ -13,4 +14,4 @@ from pm_cli.store import changes as store_changes
 
 metadata = SQLModel.metadata
 MODULES = (store_changes, sites_models, staff_models, grids_models, playbooks_models,
-           runs_models, pdca_models, risks_models)
+           runs_models, pdca_models, risks_models, drills_models)

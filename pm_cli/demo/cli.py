@@ -45,6 +45,7 @@ def demo(
         s.flush()
         runs = service.build_demo_runs(s, site, store_dir=evidence_dir(path))
         extra = service.build_demo_items(s, site)
+        drills = service.build_demo_drills(s, site)
     with app.session() as s:
         site = app.site(s)
         nodes = grids.tree(s, site=site)
@@ -52,6 +53,7 @@ def demo(
     out.tree(view.tree_display(nodes), title=f"{site.code} {site.name}", data=nodes)
     out.note(f"built demo site {site.code} ({site.name}): {len(service.STAFF)} staff, "
              f"{len(service.GRIDS)} grids, {runs} checklist runs over the last week, "
-             f"{extra['risks']} risks, improvement items in every phase")
+             f"{extra['risks']} risks, improvement items in every phase, {drills} drill runs "
+             "over the last year")
     if not out.as_json:
         out.note(f"next: pm --db {shlex.quote(str(path))} --site {site.code} grid list")
