@@ -10,6 +10,7 @@ import typer
 import typer.core
 
 from pm_cli import __version__
+from pm_cli.checkpoints import cli as checkpoints_cli
 from pm_cli.context import AppContext
 from pm_cli.db import cli as db_cli
 from pm_cli.demo import cli as demo_cli
@@ -84,6 +85,7 @@ db_cli.register(app)
 app.add_typer(sites_cli.app, name="site")
 app.add_typer(staff_cli.app, name="staff")
 app.add_typer(grids_cli.app, name="grid")
+app.add_typer(checkpoints_cli.app, name="checkpoint")
 app.add_typer(playbooks_cli.app, name="playbook")
 app.add_typer(runs_cli.app, name="run")
 app.add_typer(pdca_cli.app, name="pdca")

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from pm_cli.checkpoints import models as checkpoints_models
 from pm_cli.drills import models as drills_models
 from pm_cli.grids import models as grids_models
 from pm_cli.pdca import models as pdca_models
@@ -14,4 +15,4 @@ from pm_cli.store import changes as store_changes
 
 metadata = SQLModel.metadata
 MODULES = (store_changes, sites_models, staff_models, grids_models, playbooks_models,
-           runs_models, pdca_models, risks_models, drills_models)
+           runs_models, pdca_models, risks_models, drills_models, checkpoints_models)

@@ -133,6 +133,15 @@ REFERENCES = (
     ("run", "grid_id", "grid"),
     ("run", "by_id", "staff"),
     ("step_result", "run_id", "run"),
+    ("pdca", "grid_id", "grid"),
+    ("pdca", "owner_id", "staff"),
+    ("pdca_event", "pdca_id", "pdca"),
+    ("risk", "grid_id", "grid"),
+    ("risk_event", "risk_id", "risk"),
+    ("drill", "grid_id", "grid"),
+    ("drill_run", "drill_id", "drill"),
+    ("drill_event", "drill_run_id", "drill_run"),
+    ("checkpoint", "grid_id", "grid"),
 )
 
 
@@ -153,8 +162,8 @@ def check(path: Path) -> CheckReport:
             ):
                 dangling.append(f"{table} {row_id}: {column} {ref} has no {target} row")
         counts = {}
-        for t in ("site", "staff", "grid", "grid_duty", "playbook", "run", "step_result",
-                  "change"):
+        for t in ("site", "staff", "grid", "grid_duty", "checkpoint", "playbook", "run",
+                  "step_result", "pdca", "risk", "drill", "drill_run", "change"):
             if t in tables:
                 counts[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
     except sqlite3.DatabaseError as e:

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 # PRAGMA user_version written by the newest migration; bump with every revision.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Pm-Schema of sync.md §5: +1 per migration touching a synced table.
-SYNC_SCHEMA = 4
+SYNC_SCHEMA = 5
 DEFAULT_BUSY_MS = 30_000
 
 

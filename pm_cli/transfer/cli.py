@@ -17,6 +17,7 @@ class Kind(StrEnum):
     sites = "sites"
     staff = "staff"
     grids = "grids"
+    checkpoints = "checkpoints"
     risks = "risks"
     items = "items"
 
@@ -34,7 +35,9 @@ def register(root: typer.Typer) -> None:
 
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV, JSON or YAML file", show_default=False)],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, JSON, YAML (or TSPLIB .tsp) file", show_default=False)
+    ],
     kind: Annotated[Kind, typer.Option("--kind", help="What the file holds")],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every row and report; write nothing")
@@ -43,9 +46,13 @@ def import_(
         str | None,
         typer.Option("--encoding", help="Text encoding if not UTF-8, e.g. gb18030 (Chinese Excel)"),
     ] = None,
+    grid: Annotated[
+        str | None,
+        typer.Option("--grid", help="Checkpoints: the grid of rows that name none (and of .tsp)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Bulk-load sites, staff, grids, risks or improvement items (upsert, all or nothing)."""
+    """Bulk-load sites, staff, grids, checkpoints, risks or items (upsert, all or nothing)."""
     from pm_cli.transfer import service
 
     out = ctx.obj.out(as_json)
@@ -54,7 +61,7 @@ def import_(
         site = None if kind is Kind.sites else ctx.obj.site(s)
         with out.progress(len(table.rows), f"importing {kind.value}") as advance:
             report = service.import_table(s, table, kind=kind.value, site=site,
-                                          dry_run=dry_run, progress=advance)
+                                          dry_run=dry_run, progress=advance, grid=grid)
     if out.as_json:
         out.json(asdict(report))
         return
@@ -68,7 +75,7 @@ def import_(
 
 def export(
     ctx: typer.Context,
-    kind: Annotated[Kind, typer.Argument(help="sites, staff, grids, risks or items")],
+    kind: Annotated[Kind, typer.Argument(help="sites, staff, grids, checkpoints, risks or items")],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.csv,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout")

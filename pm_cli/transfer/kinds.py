@@ -45,6 +45,17 @@ KINDS: dict[str, tuple[Column, ...]] = {
         *(Column(k, derived=True) for k in ("score", "level", "review_rule", "last_review",
                                             "next_review", "review_overdue", "history")),
     ),
+    "checkpoints": (
+        Column("code", ("编码", "点位编码", "巡检点编码")),
+        Column("name", ("名称", "点位名称", "巡检点")),
+        Column("grid", ("网格", "网格编码")),
+        Column("x", ("X", "横坐标")),
+        Column("y", ("Y", "纵坐标")),
+        Column("lat", ("纬度", "latitude")),
+        Column("lon", ("经度", "longitude", "lng")),
+        Column("tag_uid", ("标签码", "二维码", "NFC", "tag")),
+        Column("tags", ("标签",), multi=True),
+    ),
     "items": (
         Column("no", ("编号", "序号")),
         Column("title", ("标题", "问题")),
@@ -66,7 +77,7 @@ KINDS: dict[str, tuple[Column, ...]] = {
 }
 
 # Import order when a file references another kind: sites, then staff, then grids.
-ORDER = ("sites", "staff", "grids", "risks", "items")
+ORDER = ("sites", "staff", "grids", "checkpoints", "risks", "items")
 
 
 # The column rows are matched by; items may leave it out (a new item gets the next number).

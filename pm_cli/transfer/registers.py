@@ -269,3 +269,85 @@ def _source(text: str, sources: tuple[str, ...]) -> str | None:
     if t not in sources:
         raise ValueError(f"unknown source {text!r}: use {'|'.join(sources)}")
     return t
+
+
+def import_checkpoints(session: Session, table: Table, *, site: Site, dry_run: bool,
+                       grid: str | None = None) -> tuple[int, int, int]:
+    """Checkpoints by code; `grid` is the grid of rows that name none (and of TSPLIB files)."""
+    from pm_cli.checkpoints import service as checkpoints
+    from pm_cli.checkpoints.models import Checkpoint
+
+    problems: list[Problem] = []
+    c = _Checker(problems)
+    grids, _staff = _refs(session, site)
+    if grid and grid not in grids:
+        raise InputError([Problem("--grid", f"no grid {grid} at site {site.code}")],
+                         source=table.source)
+    existing = {cp.code: cp for cp in session.exec(live(Checkpoint, site.id))}
+    tags_in_use = {cp.tag_uid: cp.code for cp in existing.values() if cp.tag_uid}
+    seen: dict[str, str] = {}
+    plans: list[tuple[str, Any, dict[str, Any]]] = []
+    for row in table.rows:
+        code = c.run(row, "code", v.code)
+        if code is _BAD:
+            continue
+        if code in seen:
+            problems.append(Problem(row.where, f"code {code} appears more than once "
+                                    f"({seen[code]}, {row.at})", "code"))
+            continue
+        seen[code] = row.at
+        values: dict[str, Any] = {
+            "name": c.run(row, "name", v.name), "tag_uid": c.run(row, "tag_uid",
+                                                                 v.optional_text),
+            "tags": c.run(row, "tags", v.tags),
+            **{k: c.run(row, k, checkpoints.number) for k in ("x", "y", "lat", "lon")},
+        }
+        g = c.ref(row, "grid", grids, "grid", site)
+        values = {k: val for k, val in values.items() if val is not _BAD}
+        current = existing.get(code)
+        grid_code = g if g not in (_BAD, None) else None
+        if grid_code is None and current is None:
+            grid_code = grid
+            if grid_code is None and ("grid" not in row.values or g is None):
+                problems.append(Problem(row.where, "required for a new checkpoint (or pass "
+                                        "--grid)", "grid"))
+        if grid_code:
+            values["grid_id"] = grids[grid_code]
+        pos = {k: values.get(k, getattr(current, k) if current else None)
+               for k in ("x", "y", "lat", "lon")}
+        try:
+            checkpoints.position(**pos)
+        except ValueError as e:
+            problems.append(Problem(row.where, str(e), "x"))
+        tag = values.get("tag_uid")
+        if tag and tags_in_use.get(tag, code) != code:
+            problems.append(Problem(row.where, f"tag {tag} is already on checkpoint "
+                                    f"{tags_in_use[tag]}", "tag_uid"))
+        elif tag:
+            tags_in_use[tag] = code
+        if current is None and "name" not in values:
+            problems.append(Problem(row.where, "required for a new checkpoint", "name"))
+        plans.append((code, current, values))
+    if problems:
+        raise InputError(problems, source=table.source)
+    created = updated = unchanged = 0
+    from pm_cli.store import write
+
+    for code, current, values in plans:
+        if current is None:
+            created += 1
+            if not dry_run:
+                write.create(session, Checkpoint, site_id=site.id, code=code,
+                             name=values["name"], grid_id=values["grid_id"],
+                             x=values.get("x"), y=values.get("y"), lat=values.get("lat"),
+                             lon=values.get("lon"), tag_uid=values.get("tag_uid"),
+                             tags=values.get("tags") or [])
+            continue
+        diff = {k: val for k, val in values.items() if getattr(current, k) != val}
+        if not diff:
+            unchanged += 1
+            continue
+        updated += 1
+        if not dry_run:
+            write.update(session, current, **diff)
+    return created, updated, unchanged

@@ -74,6 +74,10 @@ def _no_gc() -> Iterator[None]:
 
 def read(path: Path, *, kind: str, encoding: str | None = None) -> Table:
     key, required = match(_kind(kind))
+    if path.suffix.lower() == ".tsp":
+        if kind != "checkpoints":
+            raise UsageError("a TSPLIB file holds checkpoints", hint="--kind checkpoints")
+        return _read_tsp(path)
     with _no_gc():
         return read_table(path, KINDS[kind], encoding=encoding, match=key, required=required)
 
@@ -332,6 +336,27 @@ def _apply_duties(session: Session, site: Site, wanted: list[tuple[str, list[str
 # ---- entry points ----------------------------------------------------------------------
 
 
+def _read_tsp(path: Path) -> Table:
+    """A TSPLIB coordinate file (NODE_COORD_SECTION, EUC_2D) as checkpoint rows: codes
+    `<file stem>-<node>` (zero-padded, so code order is file order), x/y in metres."""
+    from pm_cli.routes.tsplib import read_tsplib
+    from pm_cli.transfer.readers import decode, read_bytes
+
+    source = str(path)
+    try:
+        nodes = read_tsplib(decode(read_bytes(path), source, None), source)
+    except ValueError as e:
+        raise InputError([Problem(source, str(e))], source=source) from None
+    width = len(str(len(nodes)))
+    table = Table(source, ["code", "name", "x", "y"])
+    for n, (node, x, y) in enumerate(nodes, 1):
+        label = node.zfill(width) if node.isdigit() else node
+        table.rows.append(Row(source, f"#{n}", {"code": f"{path.stem}-{label}",
+                                                 "name": f"{path.stem} {node}",
+                                                 "x": str(x), "y": str(y)}))
+    return table
+
+
 def _plan(session: Session, table: Table, *, kind: str, site: Site | None,
           progress: Progress | None) -> _Plan:
     if kind == "sites":
@@ -348,20 +373,24 @@ def _plan(session: Session, table: Table, *, kind: str, site: Site | None,
 
 def import_table(
     session: Session, table: Table, *, kind: str, site: Site | None, dry_run: bool = False,
-    progress: Progress | None = None,
+    progress: Progress | None = None, grid: str | None = None,
 ) -> ImportReport:
     """Validate every row, then (unless dry_run) write them all in the caller's transaction.
 
     Consumes `table.rows` (the plan keeps what is written, so the parsed file can go).
     """
     rows = len(table.rows)
-    if kind in ("risks", "items"):
+    if kind in ("risks", "items", "checkpoints"):
         from pm_cli.transfer import registers
 
         if site is None:
             raise UsageError(f"importing {kind} needs a site", hint="pass --site CODE")
-        run = registers.import_risks if kind == "risks" else registers.import_items
-        created, updated, unchanged = run(session, table, site=site, dry_run=dry_run)
+        if kind == "checkpoints":
+            created, updated, unchanged = registers.import_checkpoints(
+                session, table, site=site, dry_run=dry_run, grid=grid)
+        else:
+            run = registers.import_risks if kind == "risks" else registers.import_items
+            created, updated, unchanged = run(session, table, site=site, dry_run=dry_run)
         return ImportReport(kind=kind, file=table.source, created=created, updated=updated,
                             unchanged=unchanged, dry_run=dry_run, rows=rows)
     with _no_gc():
@@ -417,6 +446,10 @@ def records(session: Session, *, kind: str, site: Site | None) -> list[dict[str,
         from pm_cli.pdca import service as pdca
 
         return pdca.list_items(session, site=site, include_closed=True)
+    if kind == "checkpoints":
+        from pm_cli.checkpoints import service as checkpoints
+
+        return checkpoints.list_checkpoints(session, site=site)
     return SiteView(session, site).records()
 
 
