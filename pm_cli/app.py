@@ -20,6 +20,7 @@ from pm_cli.grids import cli as grids_cli
 from pm_cli.pdca import cli as pdca_cli
 from pm_cli.playbooks import cli as playbooks_cli
 from pm_cli.risks import cli as risks_cli
+from pm_cli.routes import cli as routes_cli
 from pm_cli.runs import cli as runs_cli
 from pm_cli.sites import cli as sites_cli
 from pm_cli.staff import cli as staff_cli
@@ -86,6 +87,7 @@ app.add_typer(sites_cli.app, name="site")
 app.add_typer(staff_cli.app, name="staff")
 app.add_typer(grids_cli.app, name="grid")
 app.add_typer(checkpoints_cli.app, name="checkpoint")
+app.add_typer(routes_cli.app, name="route")
 app.add_typer(playbooks_cli.app, name="playbook")
 app.add_typer(runs_cli.app, name="run")
 app.add_typer(pdca_cli.app, name="pdca")

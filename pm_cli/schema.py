@@ -8,6 +8,7 @@ from pm_cli.grids import models as grids_models
 from pm_cli.pdca import models as pdca_models
 from pm_cli.playbooks import models as playbooks_models
 from pm_cli.risks import models as risks_models
+from pm_cli.routes import models as routes_models
 from pm_cli.runs import models as runs_models
 from pm_cli.sites import models as sites_models
 from pm_cli.staff import models as staff_models
@@ -15,4 +16,5 @@ from pm_cli.store import changes as store_changes
 
 metadata = SQLModel.metadata
 MODULES = (store_changes, sites_models, staff_models, grids_models, playbooks_models,
-           runs_models, pdca_models, risks_models, drills_models, checkpoints_models)
+           runs_models, pdca_models, risks_models, drills_models, checkpoints_models,
+           routes_models)

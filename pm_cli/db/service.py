@@ -162,7 +162,7 @@ def check(path: Path) -> CheckReport:
             ):
                 dangling.append(f"{table} {row_id}: {column} {ref} has no {target} row")
         counts = {}
-        for t in ("site", "staff", "grid", "grid_duty", "checkpoint", "playbook", "run",
+        for t in ("site", "staff", "grid", "grid_duty", "checkpoint", "route", "playbook", "run",
                   "step_result", "pdca", "risk", "drill", "drill_run", "change"):
             if t in tables:
                 counts[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]

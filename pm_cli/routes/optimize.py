@@ -177,12 +177,13 @@ def solve(
     if m <= max(_EXACT_MAX, 7):  # the local search needs a few stops to move around
         cycle = _held_karp(work, m)
     else:
+        limit = time_limit
+        stall: int | None = None
         if time_limit is None and max_iterations is None:
-            deadline: float | None = t_start + default_time_limit(n)
-            stall: int | None = 50 * m + 1000
-        else:
-            deadline = None if time_limit is None else t_start + time_limit
-            stall = None
+            limit = default_time_limit(n)
+            stall = 50 * m + 1000
+        # stop searching a little early: finishing the current kick and the answer take time
+        deadline = None if limit is None else t_start + limit - min(0.05, 0.02 * limit)
         cycle, iterations = _search(
             work, m, sym, points if points is not None and sym else None, use_depot,
             random.Random(seed), max_iterations, deadline, stall, maxedge,

@@ -1,0 +1,156 @@
+"""pm route …"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pm_cli.cli_common import JsonOpt
+
+app = typer.Typer(help="Inspection routes: ordered checkpoints, schedules, optimization.",
+                  no_args_is_help=True)
+
+CodeArg = Annotated[str, typer.Argument(help="Route code, e.g. NIGHT-1")]
+
+
+def _split(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [c.strip() for c in text.replace("，", ",").split(",") if c.strip()]
+
+
+@app.command("add")
+def route_add(
+    ctx: typer.Context, code: CodeArg,
+    name: Annotated[str, typer.Option("--name", help="Display name")],
+    stops: Annotated[str | None, typer.Option("--stops", help="CP1,CP2,… in order")] = None,
+    from_grid: Annotated[
+        str | None, typer.Option("--from-grid", help="Every checkpoint of a grid and below")
+    ] = None,
+    playbook: Annotated[str | None, typer.Option("--playbook", help="Done at each stop")] =
+    None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help="RRULE or e.g. daily@08:00")] = None,
+    window: Annotated[str | None, typer.Option("--window", help="Shift window HH:MM-HH:MM")] =
+    None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a route."""
+    from pm_cli.routes import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        r = service.add_route(s, site=site, code=code, name=name, stops=_split(stops),
+                              from_grid=from_grid, playbook=playbook, schedule=schedule,
+                              window=window)
+        rec = service.record(s, site, r)
+    ctx.obj.out(as_json).done(f"added route {rec['code']} ({len(rec['stops'])} stops)", rec)
+
+
+@app.command("list")
+def route_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List routes."""
+    from pm_cli.routes import service
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rows = service.list_routes(s, site=site)
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(rows)
+        return
+    out.table([{**r, "stops": len(r["stops"])} for r in rows],
+              ["code", "name", "stops", "schedule", "window"], title=f"routes at {site.code}")
+
+
+@app.command("show")
+def route_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
+    """Show a route with its stops in order."""
+    from pm_cli.routes import service
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rec = service.record(s, site, service.get_route(s, site=site, code=code))
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(rec)
+        return
+    out.record({k: val for k, val in rec.items() if k != "stops"})
+    out.table([{"#": i, **st} for i, st in enumerate(rec["stops"], 1)],
+              ["#", "checkpoint", "playbook"], title="stops")
+
+
+@app.command("edit")
+def route_edit(
+    ctx: typer.Context, code: CodeArg,
+    name: Annotated[str | None, typer.Option("--name", help="New name")] = None,
+    stops: Annotated[str | None, typer.Option("--stops", help="Replace: CP1,CP2,…")] = None,
+    playbook: Annotated[str | None, typer.Option("--playbook", help="Playbook at each stop")] =
+    None,
+    schedule: Annotated[str | None, typer.Option("--schedule", help="RRULE ('' clears)")] =
+    None,
+    window: Annotated[str | None, typer.Option("--window", help="HH:MM-HH:MM ('' clears)")] =
+    None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a route."""
+    from pm_cli.routes import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        r = service.edit_route(s, site=site, code=code, name=name, stops=_split(stops),
+                               playbook=playbook, schedule=schedule, window=window)
+        rec = service.record(s, site, r)
+    ctx.obj.out(as_json).done(f"route {rec['code']} saved", rec)
+
+
+@app.command("remove")
+def route_remove(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
+    """Remove a route."""
+    from pm_cli.routes import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        rec = service.record(s, site, service.remove_route(s, site=site, code=code))
+    ctx.obj.out(as_json).done(f"removed route {rec['code']}", rec)
+
+
+@app.command("optimize")
+def route_optimize(
+    ctx: typer.Context, code: CodeArg,
+    start: Annotated[str | None, typer.Option("--start", help="First checkpoint")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last checkpoint (open routes)")] =
+    None,
+    open_route: Annotated[
+        bool, typer.Option("--open", help="A path, not a loop back to the start")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Save the new order")] = False,
+    matrix: Annotated[
+        Path | None, typer.Option("--matrix", help="CSV of walking metres (codes on both axes)")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds [default: by stop count]")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reorder a route's stops to shorten the walk; show the saving (--apply saves it)."""
+    from pm_cli.routes import service
+
+    with ctx.obj.session(write=apply) as s:
+        site = ctx.obj.site(s)
+        res = service.optimize(s, site=site, code=code, start=start, end=end,
+                               open_route=open_route, matrix=matrix, time_limit=time_limit,
+                               apply=apply)
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(res)
+        return
+    out.lines([f"route {res['route']} ({res['metric']}, "
+               f"{'loop' if res['closed'] else 'open path'}): {res['before_m']:g} m → "
+               f"{res['after_m']:g} m, saving {res['saving_pct']:g}%",
+               "order: " + " → ".join(res["order"])])
+    if res["applied"]:
+        out.done("saved the new order")
+    elif not apply and res["saving_pct"] > 0:
+        out.note(f"pm route optimize {code} --apply saves it")
