@@ -510,3 +510,56 @@ def build_demo_drills(session: Session, site: Site, *, seed: int = 11) -> int:
             drills.finish(session, site=site, run=run, at=t0 + timedelta(minutes=last + 10))
             made += 1
     return made
+
+
+# ---- checkpoints and two routes --------------------------------------------------------
+
+# (code, name, grid, x, y) in metres on the site plan, origin at the south-west gate
+CHECKPOINTS = (
+    ("CP-A01", "1号楼大堂 Bldg 1 lobby", "A-LB", 40, 60),
+    ("CP-A02", "1号楼消防控制室 Fire control room", "A-LB-FC", 46, 62),
+    ("CP-A03", "1号楼电梯厅 Bldg 1 lift lobby", "A-EL", 42, 70),
+    ("CP-A04", "1号楼配电室 Bldg 1 switch room", "A-MEP-PD", 30, 58),
+    ("CP-A05", "1号楼水泵房 Bldg 1 pump room", "A-MEP-PP", 34, 52),
+    ("CP-A06", "1号楼消防楼梯 Bldg 1 fire stairs", "A-ST", 50, 74),
+    ("CP-B01", "2号楼大堂 Bldg 2 lobby", "B-LB", 110, 62),
+    ("CP-B02", "2号楼电梯厅 Bldg 2 lift lobby", "B-EL", 112, 72),
+    ("CP-B03", "2号楼配电室 Bldg 2 switch room", "B-MEP-PD", 100, 56),
+    ("CP-B04", "2号楼二次供水泵房 Booster pumps", "B-MEP-PP", 104, 50),
+    ("CP-P01", "车库1号入口坡道 Ramp 1", "P-EN-1", 70, 20),
+    ("CP-P02", "车库2号出口坡道 Ramp 2", "P-EN-2", 90, 20),
+    ("CP-P03", "充电区 EV charging", "P-CH-1", 60, 35),
+    ("CP-P04", "消防泵房 Fire pump room", "P-MEP-FP", 85, 38),
+    ("CP-P05", "柴油发电机房 Generator room", "P-MEP-GEN", 95, 33),
+    ("CP-P06", "集水井 Sump pits", "P-MEP-SP", 75, 30),
+    ("CP-G01", "北门岗 North gate", "G-EN-N", 75, 120),
+    ("CP-G02", "中心花园 Central garden", "G-GD", 75, 85),
+    ("CP-G03", "景观水池 Pond", "G-GD-P", 80, 92),
+    ("CP-G04", "儿童游乐区 Playground", "G-PL", 60, 95),
+    ("CP-G05", "消防通道 Fire access road", "G-FA", 130, 90),
+    ("CP-G06", "垃圾分类站 Waste station", "G-WS", 20, 100),
+)
+# (code, name, checkpoints in a walking order nobody optimised, playbook, schedule, window)
+ROUTES = (
+    ("DAY-1", "白班巡检 Day round", ("CP-G06", "CP-B01", "CP-A01", "CP-G05", "CP-A03",
+                                     "CP-B02", "CP-G04", "CP-A06", "CP-G02", "CP-G03",
+                                     "CP-G01"), "security.patrol", "daily@09:00",
+     "09:00-11:00"),
+    ("NIGHT-1", "夜班巡检 Night round", ("CP-P05", "CP-A02", "CP-P01", "CP-B04", "CP-P03",
+                                         "CP-A04", "CP-P06", "CP-B03", "CP-P02", "CP-A05",
+                                         "CP-P04", "CP-G01"), "security.patrol",
+     "daily@21:00", "21:00-23:30"),
+)
+
+
+def build_demo_routes(session: Session, site: Site) -> int:
+    from pm_cli.checkpoints import service as checkpoints
+    from pm_cli.routes import service as routes
+
+    for code, name, grid, x, y in CHECKPOINTS:
+        checkpoints.add_checkpoint(session, site=site, code=code, name=name, grid=grid,
+                                   x=x, y=y, tag_uid=f"QR-{code}")
+    for code, name, stops, playbook, schedule, window in ROUTES:
+        routes.add_route(session, site=site, code=code, name=name, stops=list(stops),
+                         playbook=playbook, schedule=schedule, window=window)
+    return len(ROUTES)

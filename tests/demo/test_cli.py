@@ -185,3 +185,14 @@ def test_demo_has_items_in_every_phase_some_overdue_and_a_register(pm, tmp_path)
     assert json.loads(pm(*base, "pdca", "overdue", "--json").stdout)
     risks = json.loads(pm(*base, "risk", "list", "--json").stdout)
     assert len(risks) >= 62 and {r["level"] for r in risks} == {"minor", "major", "critical"}
+
+
+def test_demo_has_checkpoints_and_a_day_and_a_night_route(pm, tmp_path):
+    db = str(tmp_path / "routes.db")
+    pm("demo", "--db", db)
+    base = ("--db", db, "--site", "CH")
+    routes = json.loads(pm(*base, "route", "list", "--json").stdout)
+    assert [r["code"] for r in routes] == ["DAY-1", "NIGHT-1"]
+    assert all(r["schedule"] and r["window"] for r in routes)
+    res = json.loads(pm(*base, "route", "optimize", "NIGHT-1", "--json").stdout)
+    assert res["after_m"] < res["before_m"]
