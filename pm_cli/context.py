@@ -74,3 +74,11 @@ class AppContext:
 
     def me(self) -> str | None:
         return config.current_staff_code()
+
+    def me_id(self, session: Session, site: Site) -> str | None:
+        """The id of "me" at this site, if set and known (for `by` on history events)."""
+        from pm_cli.staff.service import find_staff
+
+        code = self.me()
+        staff = find_staff(session, site=site, code=code) if code else None
+        return staff.id if staff else None

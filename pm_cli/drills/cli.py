@@ -23,13 +23,6 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
-def _me(ctx: typer.Context, s: Any, site: Any) -> str | None:
-    from pm_cli.staff.service import find_staff
-
-    code = ctx.obj.me()
-    staff = find_staff(s, site=site, code=code) if code else None
-    return staff.id if staff else None
-
 
 def _at(text: str | None, tz: str | None, day_of: Any = None) -> Any:
     from pm_cli.drills.service import parse_time
@@ -219,7 +212,7 @@ def drill_finish(
         service.finish(s, site=site, run=r, at=_at(at, site.tz,
                                                    service.parse_time(r.started_at, "UTC")),
                        incomplete=incomplete,
-                       by_id=_me(ctx, s, site))
+                       by_id=ctx.obj.me_id(s, site))
         rec = service.run_record(s, site, r)
     ctx.obj.out(as_json).done(f"drill run {rec['short']}: {rec['result']}"
                               + (f" · items {', '.join('#' + str(i['no']) for i in rec['items'])}"
@@ -238,7 +231,7 @@ def drill_record(
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
         run, _ = service.record(s, site=site, code=code, path=timeline,
-                                by_id=_me(ctx, s, site))
+                                by_id=ctx.obj.me_id(s, site))
         rec = service.run_record(s, site, run)
     ctx.obj.out(as_json).done(f"recorded drill run {rec['short']}: {rec['result']}", rec)
 
@@ -259,7 +252,7 @@ def drill_finding(
         site = ctx.obj.site(s)
         r = service.get_run(s, site=site, ref=run)
         f = service.finding(s, site=site, run=r, text=text, severity=severity, grid=grid,
-                            by_id=_me(ctx, s, site))
+                            by_id=ctx.obj.me_id(s, site))
     ctx.obj.out(as_json).done(f"opened improvement item #{f.item_no}",
                               {"item": f.item_no, "new": f.new_item})
 

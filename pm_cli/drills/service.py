@@ -18,7 +18,7 @@ from pm_cli.grids.models import Grid
 from pm_cli.sites.models import Site
 from pm_cli.store import write
 from pm_cli.store.ids import utc_text
-from pm_cli.store.query import find_by_code, get_by_code, live
+from pm_cli.store.query import find_by_code, get_by_code, get_by_tail, live
 
 KINDS = ("tabletop", "functional", "full-scale")
 SKEW = timedelta(minutes=5)  # a laptop clock a little fast is not "the future"
@@ -98,19 +98,8 @@ def set_schedule(session: Session, *, site: Site, code: str, schedule: str | Non
 
 
 def get_run(session: Session, *, site: Site, ref: str) -> DrillRun:
-    key = ref.strip().lower()
-    if len(key) < 6:
-        raise PmError(f"drill run {ref!r} is too short to find", where="RUN",
-                      hint="give the last 8 characters `pm drill list` shows")
-    stmt = live(DrillRun, site.id)
-    stmt = stmt.where(DrillRun.id == key) if len(key) == 36 else \
-        stmt.where(col(DrillRun.id).endswith(key))
-    rows = list(session.exec(stmt.limit(3)))
-    if not rows:
-        raise NotFoundError(f"no drill run {ref} at {site.code}")
-    if len(rows) > 1:
-        raise PmError(f"drill run {ref} is ambiguous", hint="give more of the id")
-    return rows[0]
+    return get_by_tail(session, DrillRun, ref, site_id=site.id, noun="drill run",
+                       where=site.code, hint="`pm drill runs` shows them")
 
 
 def start(session: Session, *, site: Site, code: str, at: datetime | None = None,

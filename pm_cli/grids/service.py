@@ -66,6 +66,13 @@ class SiteView:
         return out
 
 
+def id_codes(session: Session, site: Site) -> tuple[dict[str, str], dict[str, str]]:
+    """Grid and staff codes by id (deleted rows too, so history still names them)."""
+    grids = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
+    staff = dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
+    return grids, staff
+
+
 def list_grids(
     session: Session, *, site: Site, parent: str | None = None, owner: str | None = None,
     risk: str | None = None, tag: str | None = None,

@@ -15,13 +15,6 @@ NoArg = Annotated[str, typer.Argument(help="Item number, e.g. 17 or #17")]
 COLUMNS = ["no", "phase", "severity", "title", "grid", "owner", "due", "overdue"]
 
 
-def _me(ctx: typer.Context, s: Any, site: Any) -> str | None:
-    from pm_cli.staff.service import find_staff
-
-    code = ctx.obj.me()
-    staff = find_staff(s, site=site, code=code) if code else None
-    return staff.id if staff else None
-
 
 def _table(out: Any, rows: list[dict[str, Any]], tz: str | None, title: str) -> None:
     from pm_cli.timefmt import local
@@ -79,7 +72,7 @@ def pdca_add(
         site = ctx.obj.site(s)
         opened = service.add_item(s, site=site, title=title, severity=severity, grid=grid,
                                   owner=owner, source=kind, source_ref=ref or None,
-                                  description=description, by_id=_me(ctx, s, site))
+                                  description=description, by_id=ctx.obj.me_id(s, site))
         s.flush()
         rec = service.show(s, site=site, no=opened.item.no or 0)
     ctx.obj.out(as_json).done(f"opened #{rec['no']} ({rec['severity']}), owner "
@@ -159,7 +152,7 @@ def pdca_advance(
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
         service.advance(s, site=site, no=no, to=to, plan=plan, note=note, result=result,
-                        playbook=playbook, by_id=_me(ctx, s, site))
+                        playbook=playbook, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"#{rec['no']} is in {rec['phase']} (cycle {rec['cycle']})", rec)
 
@@ -175,7 +168,7 @@ def pdca_reopen(
 
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
-        service.reopen(s, site=site, no=no, note=note, by_id=_me(ctx, s, site))
+        service.reopen(s, site=site, no=no, note=note, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"#{rec['no']} reopened: plan, cycle {rec['cycle']}", rec)
 
@@ -189,7 +182,7 @@ def pdca_assign(ctx: typer.Context, no: NoArg,
 
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
-        service.assign(s, site=site, no=no, staff=staff, by_id=_me(ctx, s, site))
+        service.assign(s, site=site, no=no, staff=staff, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"#{rec['no']} is now owned by {rec['owner']}", rec)
 
@@ -203,7 +196,7 @@ def pdca_comment(ctx: typer.Context, no: NoArg,
 
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
-        service.comment(s, site=site, no=no, text=text, by_id=_me(ctx, s, site))
+        service.comment(s, site=site, no=no, text=text, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"#{rec['no']}: comment added", rec)
 
@@ -227,7 +220,7 @@ def pdca_edit(
 
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
-        service.edit(s, site=site, no=no, by_id=_me(ctx, s, site), title=title,
+        service.edit(s, site=site, no=no, by_id=ctx.obj.me_id(s, site), title=title,
                      description=description, plan=plan, containment=containment,
                      root_cause=root_cause, corrective=corrective, preventive=preventive)
         rec = service.show(s, site=site, no=no)

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, select
 from pm_cli import validate as v
 from pm_cli.errors import ConflictError, NotFoundError, PmError
 from pm_cli.grids.models import Grid
+from pm_cli.grids.service import id_codes
 from pm_cli.pdca.models import Pdca, PdcaEvent
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
@@ -334,11 +335,6 @@ def edit(session: Session, *, site: Site, no: str | int, by_id: str | None = Non
 # ---- reading ---------------------------------------------------------------------------
 
 
-def _codes(session: Session, site: Site) -> tuple[dict[str, str], dict[str, str]]:
-    grids = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
-    staff = dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
-    return grids, staff
-
 
 def breaches(item: Pdca, st: State, now: datetime) -> list[str]:
     """Current SLA breaches of an open item: response and/or resolution overdue."""
@@ -380,7 +376,7 @@ def record(item: Pdca, st: State, codes: tuple[dict[str, str], dict[str, str]],
 
 def show(session: Session, *, site: Site, no: str | int) -> dict[str, Any]:
     item = get_item(session, site=site, no=no)
-    return record(item, state_of(events_of(session, item)), _codes(session, site),
+    return record(item, state_of(events_of(session, item)), id_codes(session, site),
                   history=True)
 
 
@@ -396,7 +392,7 @@ def list_items(
         for e in session.exec(select(PdcaEvent).where(
                 col(PdcaEvent.pdca_id).in_(ids[start:start + 500])).order_by(PdcaEvent.hlc)):
             events.setdefault(e.pdca_id, []).append(e)
-    codes = _codes(session, site)
+    codes = id_codes(session, site)
     if phase and phase not in PHASES:
         raise PmError(f"unknown phase {phase!r}", where="--phase", hint="|".join(PHASES))
     sev = v.check(v.risk_level, severity, field="--severity") if severity else None

@@ -16,13 +16,6 @@ COLUMNS = ["code", "level", "score", "likelihood", "impact", "title", "grid", "o
            "next_review"]
 
 
-def _me(ctx: typer.Context, s: Any, site: Any) -> str | None:
-    from pm_cli.staff.service import find_staff
-
-    code = ctx.obj.me()
-    staff = find_staff(s, site=site, code=code) if code else None
-    return staff.id if staff else None
-
 
 def _done(ctx: typer.Context, out: Any, rec: dict[str, Any], finding: Any, verb: str) -> None:
     msg = f"risk {rec['code']} {verb}: {rec['level']} (L{rec['likelihood']} × I{rec['impact']}" \
@@ -62,7 +55,7 @@ def risk_add(
         risk, finding = service.add_risk(
             s, site=site, code=code, title=title, likelihood=likelihood, impact=impact,
             grid=grid, controls=controls, review=review, cause=cause,
-            consequence=consequence, owner=owner, legal=legal, by_id=_me(ctx, s, site))
+            consequence=consequence, owner=owner, legal=legal, by_id=ctx.obj.me_id(s, site))
         s.flush()
         rec = service.show(s, site=site, code=risk.code)
     _done(ctx, ctx.obj.out(as_json), rec, finding, "registered")
@@ -83,7 +76,7 @@ def risk_assess(
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
         _risk, finding = service.assess(s, site=site, code=code, likelihood=likelihood,
-                                        impact=impact, note=note, by_id=_me(ctx, s, site))
+                                        impact=impact, note=note, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, code=code)
     _done(ctx, ctx.obj.out(as_json), rec, finding, "assessed")
 
@@ -99,7 +92,7 @@ def risk_review(
 
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
-        service.review_risk(s, site=site, code=code, note=note, by_id=_me(ctx, s, site))
+        service.review_risk(s, site=site, code=code, note=note, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, code=code)
     ctx.obj.out(as_json).done(f"risk {rec['code']} reviewed; next review {rec['next_review']}",
                               rec)
@@ -153,7 +146,7 @@ def risk_import_library(
 
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
-        counts = service.import_library(s, site=site, grid=grid, by_id=_me(ctx, s, site))
+        counts = service.import_library(s, site=site, grid=grid, by_id=ctx.obj.me_id(s, site))
     ctx.obj.out(as_json).done(f"added {counts['added']} risks from the starter library "
                               f"({counts['skipped']} already there)", counts)
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from pm_cli import validate as v
 from pm_cli.errors import ConflictError, NotFoundError, PmError
 from pm_cli.grids.models import Grid
+from pm_cli.grids.service import id_codes
 from pm_cli.risks.models import Risk, RiskEvent
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
@@ -187,7 +188,7 @@ def review_risk(session: Session, *, site: Site, code: str, note: str | None = N
 
 def record(session: Session, site: Site, rs: RiskState, *, history: bool = False,
            codes: tuple[dict[str, str], dict[str, str]] | None = None) -> dict[str, Any]:
-    grids, staff = codes or _codes(session, site)
+    grids, staff = codes or id_codes(session, site)
     r = rs.risk
     rec: dict[str, Any] = {
         "code": r.code, "title": r.title, "area": r.area,
@@ -207,11 +208,6 @@ def record(session: Session, site: Site, rs: RiskState, *, history: bool = False
     return rec
 
 
-def _codes(session: Session, site: Site) -> tuple[dict[str, str], dict[str, str]]:
-    grids = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
-    staff = dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
-    return grids, staff
-
 
 def show(session: Session, *, site: Site, code: str) -> dict[str, Any]:
     risk = get_risk(session, site=site, code=code)
@@ -228,7 +224,7 @@ def list_risks(session: Session, *, site: Site, level_: str | None = None,
         for e in session.exec(select(RiskEvent).where(
                 col(RiskEvent.risk_id).in_(ids[start:start + 500])).order_by(RiskEvent.hlc)):
             events.setdefault(e.risk_id, []).append(e)
-    codes = _codes(session, site)
+    codes = id_codes(session, site)
     want = v.check(v.risk_level, level_, field="--level") if level_ else None
     out = []
     for r in risks:

@@ -14,8 +14,7 @@ from sqlmodel import Session, col, select
 from pm_cli import validate as v
 from pm_cli.errors import ConflictError, InputError, NotFoundError, PmError, Problem
 from pm_cli.findings.service import Finding, raise_finding
-from pm_cli.grids.models import Grid
-from pm_cli.grids.service import get_grid
+from pm_cli.grids.service import get_grid, id_codes
 from pm_cli.playbooks import service as playbooks
 from pm_cli.playbooks.spec import Step
 from pm_cli.runs import evidence
@@ -25,7 +24,7 @@ from pm_cli.staff.models import Staff
 from pm_cli.staff.service import get_me, get_staff
 from pm_cli.store import write
 from pm_cli.store.ids import now_text, utc_text
-from pm_cli.store.query import live
+from pm_cli.store.query import get_by_tail, live
 
 OUTCOMES = ("pass", "fail", "na")
 STATUSES = ("open", "finished", "incomplete")
@@ -100,19 +99,8 @@ def view(session: Session, run: Run) -> RunView:
 
 def get_run(session: Session, *, site: Site, ref: str) -> Run:
     """A run by its id or the tail of it (≥ 6 characters, as `pm run list` shows)."""
-    key = ref.strip().lower()
-    if len(key) < 6:
-        raise PmError(f"run {ref!r} is too short to find", where="RUN",
-                      hint="give the id, or the last 8 characters `pm run list` shows")
-    stmt = live(Run, site.id)
-    stmt = stmt.where(Run.id == key) if len(key) == 36 else \
-        stmt.where(col(Run.id).endswith(key))
-    rows = list(session.exec(stmt.limit(3)))
-    if not rows:
-        raise NotFoundError(f"no run {ref} at {site.code}", hint="`pm run list` shows runs")
-    if len(rows) > 1:
-        raise PmError(f"run {ref} is ambiguous at {site.code}", hint="give more of the id")
-    return rows[0]
+    return get_by_tail(session, Run, ref, site_id=site.id, noun="run", where=site.code,
+                       hint="`pm run list` shows runs")
 
 
 # ---- starting, answering, finishing ----------------------------------------------------
@@ -392,15 +380,10 @@ def record_answers(
 # ---- reading runs ----------------------------------------------------------------------
 
 
-def _codes(session: Session, site: Site) -> tuple[dict[str, str], dict[str, str]]:
-    grids = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
-    staff = dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
-    return grids, staff
-
 
 def run_record(session: Session, site: Site, rv: RunView) -> dict[str, Any]:
     """The run as `pm run show --json` prints it."""
-    grids, staff = _codes(session, site)
+    grids, staff = id_codes(session, site)
     r = rv.run
     results = []
     for step in rv.steps:
@@ -476,7 +459,7 @@ def list_runs(
         for sr in session.exec(select(StepResult).where(
                 col(StepResult.run_id).in_(ids[start:start + 500])).order_by(StepResult.hlc)):
             results.setdefault(sr.run_id, []).append(sr)
-    grids, staff = _codes(session, site)
+    grids, staff = id_codes(session, site)
     out = []
     for r in runs:
         pinned = playbooks.get_pinned(session, r.playbook_id, r.playbook_version,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from pm_cli.errors import ConflictError, NotFoundError
+from pm_cli.errors import ConflictError, NotFoundError, PmError
 from pm_cli.store.base import Synced
 
 T = TypeVar("T", bound=Synced)
@@ -40,3 +40,22 @@ def get_by_code(
     if row is None:
         raise NotFoundError(f"no {noun} {code}", where=where, hint=hint)
     return row
+
+
+def get_by_tail(session: Session, model: type[T], ref: str, *, site_id: str, noun: str,
+                where: str, hint: str) -> T:
+    """A row by its id or the tail of it (≥ 6 characters: a UUIDv7's random end, since its
+    start is the same for everything made in one minute)."""
+    key = ref.strip().lower()
+    if len(key) < 6:
+        raise PmError(f"{noun} {ref!r} is too short to find", where=noun.upper().replace(" ", "_"),
+                      hint="give the id, or its last 8 characters as lists show them")
+    stmt = live(model, site_id)
+    stmt = stmt.where(model.id == key) if len(key) == 36 else \
+        stmt.where(col(model.id).endswith(key))
+    rows = list(session.exec(stmt.limit(3)))
+    if not rows:
+        raise NotFoundError(f"no {noun} {ref} at {where}", hint=hint)
+    if len(rows) > 1:
+        raise PmError(f"{noun} {ref} is ambiguous at {where}", hint="give more of the id")
+    return rows[0]
