@@ -26,7 +26,7 @@ def demo(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build a demo site (翠湖花园, CH) with staff and grids, then draw its grid tree."""
+    """Build a demo site (翠湖花园, CH): staff, grids, runs, items, risks, drills, routes."""
     import shlex
 
     from pm_cli.context import AppContext

@@ -81,7 +81,7 @@ def export(
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout")
     ] = None,
 ) -> None:
-    """Write sites, staff, grids, risks or items as CSV (UTF-8 with BOM), JSON or YAML."""
+    """Write sites, staff, grids, checkpoints, risks or items as CSV (BOM), JSON or YAML."""
     from pm_cli.transfer import service
 
     with ctx.obj.session() as s:
