@@ -19,7 +19,7 @@ from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.store import write
 from pm_cli.store.ids import utc_text
-from pm_cli.store.query import live
+from pm_cli.store.query import children, live
 
 PHASES = ("plan", "do", "check", "act", "closed")
 RANK = {p: i for i, p in enumerate(PHASES)}
@@ -386,12 +386,7 @@ def list_items(
     overdue_only: bool = False, now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     items = list(session.exec(live(Pdca, site.id).order_by(col(Pdca.no))))
-    events: dict[str, list[PdcaEvent]] = {}
-    ids = [i.id for i in items]
-    for start in range(0, len(ids), 500):
-        for e in session.exec(select(PdcaEvent).where(
-                col(PdcaEvent.pdca_id).in_(ids[start:start + 500])).order_by(PdcaEvent.hlc)):
-            events.setdefault(e.pdca_id, []).append(e)
+    events = children(session, PdcaEvent, "pdca_id", [i.id for i in items])
     codes = id_codes(session, site)
     if phase and phase not in PHASES:
         raise PmError(f"unknown phase {phase!r}", where="--phase", hint="|".join(PHASES))

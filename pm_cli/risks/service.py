@@ -18,7 +18,7 @@ from pm_cli.risks.models import Risk, RiskEvent
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.store import write
-from pm_cli.store.query import find_by_code, get_by_code, live
+from pm_cli.store.query import children, find_by_code, get_by_code, live
 
 # Review schedule by level when a risk names none (domain.md §4: monthly, quarterly, yearly)
 REVIEW = {"critical": "FREQ=MONTHLY", "major": "FREQ=MONTHLY;INTERVAL=3", "minor": "FREQ=YEARLY"}
@@ -218,12 +218,7 @@ def list_risks(session: Session, *, site: Site, level_: str | None = None,
                grid: str | None = None, overdue: bool = False,
                now: datetime | None = None) -> list[dict[str, Any]]:
     risks = list(session.exec(live(Risk, site.id).order_by(col(Risk.code))))
-    events: dict[str, list[RiskEvent]] = {}
-    ids = [r.id for r in risks]
-    for start in range(0, len(ids), 500):
-        for e in session.exec(select(RiskEvent).where(
-                col(RiskEvent.risk_id).in_(ids[start:start + 500])).order_by(RiskEvent.hlc)):
-            events.setdefault(e.risk_id, []).append(e)
+    events = children(session, RiskEvent, "risk_id", [r.id for r in risks])
     codes = id_codes(session, site)
     want = v.check(v.risk_level, level_, field="--level") if level_ else None
     out = []
@@ -292,10 +287,8 @@ def grid_heat(session: Session, *, site: Site, days: int = 30,
     runs = {r.id: r.grid_id for r in session.exec(
         live(Run, site.id).where(Run.started_at >= since))}
     latest: dict[tuple[str, str], StepResult] = {}
-    ids = list(runs)
-    for start in range(0, len(ids), 500):
-        for sr in session.exec(select(StepResult).where(
-                col(StepResult.run_id).in_(ids[start:start + 500])).order_by(StepResult.hlc)):
+    for results in children(session, StepResult, "run_id", list(runs)).values():
+        for sr in results:  # in stamp order: the newest answer to a step counts
             latest[(sr.run_id, sr.step_id)] = sr
     failures: dict[str, int] = {}
     for (run_id, _), sr in latest.items():

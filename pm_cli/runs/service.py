@@ -24,7 +24,7 @@ from pm_cli.staff.models import Staff
 from pm_cli.staff.service import get_me, get_staff
 from pm_cli.store import write
 from pm_cli.store.ids import now_text, utc_text
-from pm_cli.store.query import get_by_tail, live
+from pm_cli.store.query import children, get_by_tail, live
 
 OUTCOMES = ("pass", "fail", "na")
 STATUSES = ("open", "finished", "incomplete")
@@ -453,12 +453,7 @@ def list_runs(
                           hint="use " + ", ".join(STATUSES))
         stmt = stmt.where(Run.status == status)
     runs = list(session.exec(stmt.order_by(col(Run.started_at).desc())))
-    results: dict[str, list[StepResult]] = {}
-    ids = [r.id for r in runs]
-    for start in range(0, len(ids), 500):
-        for sr in session.exec(select(StepResult).where(
-                col(StepResult.run_id).in_(ids[start:start + 500])).order_by(StepResult.hlc)):
-            results.setdefault(sr.run_id, []).append(sr)
+    results = children(session, StepResult, "run_id", [r.id for r in runs])
     grids, staff = id_codes(session, site)
     out = []
     for r in runs:

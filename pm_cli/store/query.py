@@ -59,3 +59,16 @@ def get_by_tail(session: Session, model: type[T], ref: str, *, site_id: str, nou
     if len(rows) > 1:
         raise PmError(f"{noun} {ref} is ambiguous at {where}", hint="give more of the id")
     return rows[0]
+
+
+def children(session: Session, model: type[T], parent: str, ids: list[str],
+             chunk: int = 500) -> dict[str, list[T]]:
+    """Append-only rows of many parents (events, step results) grouped by parent id, each
+    list in stamp order; queried in chunks so the IN list stays within SQLite's limits."""
+    key = getattr(model, parent)
+    out: dict[str, list[T]] = {}
+    for start in range(0, len(ids), chunk):
+        for row in session.exec(select(model).where(col(key).in_(ids[start:start + chunk]))
+                                .order_by(model.hlc)):  # type: ignore[attr-defined]
+            out.setdefault(getattr(row, parent), []).append(row)
+    return out
