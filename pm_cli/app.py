@@ -22,6 +22,7 @@ from pm_cli.playbooks import cli as playbooks_cli
 from pm_cli.risks import cli as risks_cli
 from pm_cli.routes import cli as routes_cli
 from pm_cli.runs import cli as runs_cli
+from pm_cli.schedules import cli as schedules_cli
 from pm_cli.sites import cli as sites_cli
 from pm_cli.staff import cli as staff_cli
 from pm_cli.transfer import cli as transfer_cli
@@ -93,6 +94,7 @@ app.add_typer(runs_cli.app, name="run")
 app.add_typer(pdca_cli.app, name="pdca")
 app.add_typer(risks_cli.app, name="risk")
 app.add_typer(drills_cli.app, name="drill")
+schedules_cli.register(app)
 transfer_cli.register(app)
 demo_cli.register(app)
 app.add_typer(db_cli.app, name="db")

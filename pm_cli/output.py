@@ -18,6 +18,8 @@ from pm_cli.errors import InputError, PmError
 RISK_STYLE = {"minor": "green", "major": "yellow", "critical": "bold red"}
 CELL_STYLE = {"minor": "black on green", "major": "black on yellow", "critical": "white on red"}
 LEVEL_COLUMNS = ("risk_level", "level", "severity", "risk")
+STATUS_STYLE = {"done": "green", "finished": "green", "missed": "bold red", "overdue": "bold red",
+                "in progress": "yellow", "incomplete": "yellow"}
 NONE = "—"
 
 
@@ -105,6 +107,8 @@ class Output:
                 text = Text(_cell(row.get(col)))
                 if col in LEVEL_COLUMNS and row.get(col) in RISK_STYLE:
                     text.stylize(RISK_STYLE[row[col]])
+                elif col in ("status", "state") and row.get(col) in STATUS_STYLE:
+                    text.stylize(STATUS_STYLE[row[col]])
                 cells.append(text)
             t.add_row(*cells)
         console().print(t)

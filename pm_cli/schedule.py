@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 _DAYS = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA",
          "sun": "SU"}
@@ -51,3 +52,75 @@ def parse_rule(text: str, dtstart: datetime | None = None):  # type: ignore[no-u
         return rrulestr(body, dtstart=dtstart or datetime(2026, 1, 1))
     except (ValueError, TypeError) as e:
         raise ValueError(f"invalid RRULE {text!r}: {e}") from None
+
+
+# ---- occurrences and their windows -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """One scheduled occurrence: `due` is when it is due, [start, end) when doing it counts.
+    All three are aware datetimes in the site's zone."""
+
+    due: datetime
+    start: datetime
+    end: datetime
+
+
+def zone_of(tz: str | None) -> tzinfo:
+    from zoneinfo import ZoneInfo
+
+    if tz:
+        return ZoneInfo(tz)
+    local = datetime.now().astimezone().tzinfo
+    assert local is not None
+    return local
+
+
+def _aware(naive: datetime, zone: tzinfo) -> datetime:
+    """Wall-clock time → aware. A time in a spring-forward gap moves forward by the gap
+    (02:30 → 03:30); an ambiguous autumn time is the first of the two (fold 0)."""
+    return naive.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
+def _hhmm(text: str) -> time:
+    hh, mm = text.split(":")
+    return time(int(hh), int(mm))
+
+
+def windows(rule: str, tz: str | None, *, anchor: date, since: datetime, until: datetime,
+            window: tuple[str, str] | None = None) -> list[Window]:
+    """The occurrences of `rule` (wall-clock times in zone `tz`, counted from local midnight
+    of `anchor`) whose windows overlap [since, until).
+
+    With a shift window `HH:MM-HH:MM` (past midnight allowed, e.g. 22:00-02:00) an
+    occurrence's window is the first shift that has not ended by the occurrence; it is due
+    at the later of the two. Without one, the window runs from the occurrence to the next
+    occurrence, at most one day. Occurrences sharing a shift count once."""
+    zone = zone_of(tz)
+    rr = parse_rule(rule, dtstart=datetime.combine(anchor, time(0)))
+    lo = since.astimezone(zone).replace(tzinfo=None) - timedelta(days=2)
+    hi = until.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+    times = rr.between(max(lo, datetime.combine(anchor, time(0))), hi, inc=True)
+    nxt = rr.after(times[-1]) if times else None
+    out: list[Window] = []
+    seen: set[datetime] = set()
+    for i, occ in enumerate(times):
+        if window:
+            ws, we = _hhmm(window[0]), _hhmm(window[1])
+            for day in (occ.date() - timedelta(days=1), occ.date(), occ.date() + timedelta(1)):
+                s = datetime.combine(day, ws)
+                e = datetime.combine(day if we > ws else day + timedelta(days=1), we)
+                if e > occ:
+                    break
+            due = max(occ, s)
+        else:
+            following = times[i + 1] if i + 1 < len(times) else nxt
+            s, due = occ, occ
+            e = min(following, occ + timedelta(days=1)) if following else occ + timedelta(1)
+        w = Window(_aware(due, zone), _aware(s, zone), _aware(e, zone))
+        if w.start in seen or w.end <= since or w.start >= until:
+            continue
+        seen.add(w.start)
+        out.append(w)
+    return out

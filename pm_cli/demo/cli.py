@@ -46,7 +46,7 @@ def demo(
         runs = service.build_demo_runs(s, site, store_dir=evidence_dir(path))
         extra = service.build_demo_items(s, site)
         drills = service.build_demo_drills(s, site)
-        service.build_demo_routes(s, site)
+        service.build_demo_routes(s, site, store_dir=evidence_dir(path))
     with app.session() as s:
         site = app.site(s)
         nodes = grids.tree(s, site=site)
@@ -55,6 +55,7 @@ def demo(
     out.note(f"built demo site {site.code} ({site.name}): {len(service.STAFF)} staff, "
              f"{len(service.GRIDS)} grids, {runs} checklist runs over the last week, "
              f"{extra['risks']} risks, improvement items in every phase, {drills} drill runs "
-             f"over the last year, {len(service.CHECKPOINTS)} checkpoints on 2 routes")
+             f"over the last year, {len(service.CHECKPOINTS)} checkpoints on 2 routes walked "
+             "each day (one night missed)")
     if not out.as_json:
         out.note(f"next: pm --db {shlex.quote(str(path))} --site {site.code} grid list")

@@ -552,14 +552,59 @@ ROUTES = (
 )
 
 
-def build_demo_routes(session: Session, site: Site) -> int:
+# walks the demo leaves undone (days ago → route → why): one missed, one cut short
+DEMO_MISSED = {2: ("NIGHT-1", None), 4: ("NIGHT-1", "门锁未开 / door locked")}
+WALKERS = {"DAY-1": "T06", "NIGHT-1": "T07"}
+
+
+def build_demo_routes(session: Session, site: Site, *, store_dir: Path, days: int = 6) -> int:
+    """Checkpoints, a day and a night route (created `days` ago) and their walks since:
+    every stop's checklist done, except one night missed and one night with a stop skipped
+    (and today's walks that are not over yet)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
     from pm_cli.checkpoints import service as checkpoints
     from pm_cli.routes import service as routes
+    from pm_cli.routes import walks
+    from pm_cli.runs import service as runs
+    from pm_cli.staff.service import get_staff
+    from pm_cli.store.ids import utc_text
 
+    zone = ZoneInfo(site.tz or "Asia/Shanghai")
+    today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     for code, name, grid, x, y in CHECKPOINTS:
         checkpoints.add_checkpoint(session, site=site, code=code, name=name, grid=grid,
                                    x=x, y=y, tag_uid=f"QR-{code}")
     for code, name, stops, playbook, schedule, window in ROUTES:
         routes.add_route(session, site=site, code=code, name=name, stops=list(stops),
-                         playbook=playbook, schedule=schedule, window=window)
+                         playbook=playbook, schedule=schedule, window=window,
+                         created_at=utc_text(today - timedelta(days=days)))
+    session.flush()
+    for day in range(days, -1, -1):
+        for code, *_, window in ROUTES:
+            missed_route, skip_reason = DEMO_MISSED.get(day, (None, None))
+            if code == missed_route and skip_reason is None:
+                continue
+            at = today - timedelta(days=day) + timedelta(
+                hours=int(window[:2]), minutes=int(window[3:5]) + 4)
+            if at + timedelta(hours=2) > datetime.now(zone):
+                continue  # today's walk not done yet
+            by = get_staff(session, site=site, code=WALKERS[code])
+            walk, _ = walks.start(session, site=site, code=code, by=by, at=at)
+            wv = walks.view(session, walk)
+            for stop in wv.stops:
+                at += timedelta(minutes=5)
+                if code == missed_route and stop.index == len(wv.stops) // 2:
+                    walks.skip(session, site=site, walk=walk, stop=stop.index,
+                               reason=skip_reason or "", at=at)
+                    continue
+                st = walks.arrive(session, site=site, walk=walk, stop=stop.index, at=at)
+                session.flush()
+                assert st.run is not None
+                for step in runs.view(session, st.run).steps:
+                    runs.record(session, site=site, run=st.run, store_dir=store_dir,
+                                answer=_answer_for(step, False, store_dir / "none.jpg"))
+                runs.finish(session, run=st.run, at=utc_text(at + timedelta(minutes=3)))
+            walks.finish(session, walk=walk, at=at + timedelta(minutes=4))
     return len(ROUTES)

@@ -35,6 +35,9 @@ def route_add(
         str | None, typer.Option("--schedule", help="RRULE or e.g. daily@08:00")] = None,
     window: Annotated[str | None, typer.Option("--window", help="Shift window HH:MM-HH:MM")] =
     None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Staff who walks it [default: whoever is on "
+                                 "shift]")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a route."""
@@ -44,7 +47,7 @@ def route_add(
         site = ctx.obj.site(s)
         r = service.add_route(s, site=site, code=code, name=name, stops=_split(stops),
                               from_grid=from_grid, playbook=playbook, schedule=schedule,
-                              window=window)
+                              window=window, owner=owner)
         rec = service.record(s, site, r)
     ctx.obj.out(as_json).done(f"added route {rec['code']} ({len(rec['stops'])} stops)", rec)
 
@@ -62,7 +65,8 @@ def route_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         out.json(rows)
         return
     out.table([{**r, "stops": len(r["stops"])} for r in rows],
-              ["code", "name", "stops", "schedule", "window"], title=f"routes at {site.code}")
+              ["code", "name", "stops", "schedule", "window", "owner"],
+              title=f"routes at {site.code}")
 
 
 @app.command("show")
@@ -93,6 +97,7 @@ def route_edit(
     None,
     window: Annotated[str | None, typer.Option("--window", help="HH:MM-HH:MM ('' clears)")] =
     None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Staff code ('' clears)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a route."""
@@ -101,7 +106,8 @@ def route_edit(
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
         r = service.edit_route(s, site=site, code=code, name=name, stops=_split(stops),
-                               playbook=playbook, schedule=schedule, window=window)
+                               playbook=playbook, schedule=schedule, window=window,
+                               owner=owner)
         rec = service.record(s, site, r)
     ctx.obj.out(as_json).done(f"route {rec['code']} saved", rec)
 
@@ -154,3 +160,69 @@ def route_optimize(
         out.done("saved the new order")
     elif not apply and res["saving_pct"] > 0:
         out.note(f"pm route optimize {code} --apply saves it")
+
+
+@app.command("run")
+def route_run(
+    ctx: typer.Context, code: CodeArg,
+    by: Annotated[str | None, typer.Option("--by", help="Staff code [default: me]")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Walk a route: stop k of n in order, arrival on Enter (or the tag), then that stop's
+    checklist step by step. Quit any time; running it again continues the walk."""
+    from pm_cli.routes import walks
+    from pm_cli.routes.flow import WalkFlow
+    from pm_cli.runs.evidence import evidence_dir
+    from pm_cli.staff.service import get_me, get_staff
+
+    out = ctx.obj.out(as_json)
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        staff = get_staff(s, site=site, code=by) if by else get_me(s, site=site, code=ctx.obj.me())
+        walk, resumed = walks.start(s, site=site, code=code, by=staff)
+        walk_id, tz = walk.id, site.tz
+    flow = WalkFlow(ctx=ctx.obj, out=out, walk_id=walk_id, ask=input,
+                    store_dir=evidence_dir(ctx.obj.db_path), tz=tz)
+    interrupted = False
+    try:
+        wv = flow.run()
+    except KeyboardInterrupt:
+        wv, interrupted = None, True
+        out.say("")
+    if wv is None:
+        out.say(f"paused walk {walks.short(walk_id)}; continue with: pm route run {code}")
+        raise typer.Exit(130 if interrupted else 0)
+    with ctx.obj.session() as s:
+        rec = walks.record(s, wv)
+    if out.as_json:
+        out.json(rec)
+        return
+    skipped = sum(1 for st in rec["stops"] if st["skipped"] is not None)
+    out.done(f"walk {rec['walk']} {rec['status']}: {rec['visited']}/{len(rec['stops'])} stops "
+             f"visited" + (f", {skipped} skipped" if skipped else ""))
+
+
+@app.command("missed")
+def route_missed(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this day [default: 7 days ago]")] = None,
+    route: Annotated[str | None, typer.Option("--route", help="Only this route")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Scheduled walks whose window ended with no completed walk."""
+    from pm_cli.schedules import service
+    from pm_cli.timefmt import local
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rows = service.missed(s, site=site, since=since, route=route)
+        tz = site.tz
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(rows)
+        return
+    out.table([{**r, "due": local(r["due"], tz),
+                "window": f"{local(r['window_start'], tz, '%H:%M')}–"
+                          f"{local(r['window_end'], tz, '%H:%M')}"} for r in rows],
+              ["due", "code", "name", "window", "detail"], title="missed walks")

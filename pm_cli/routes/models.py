@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field
 
-from pm_cli.store.base import Mutable
+from pm_cli.store.base import AppendOnly, Mutable
 
 
 class Route(Mutable, table=True):
@@ -23,3 +23,35 @@ class Route(Mutable, table=True):
     schedule: str | None = None  # RRULE (RFC 5545)
     window_start: str | None = None  # "HH:MM" in the site's zone
     window_end: str | None = None
+    owner_id: str | None = None  # the staff member who walks it; None = whoever is on shift
+
+
+class RouteWalk(Mutable, table=True):
+    """One walk of a route (`pm route run`): the stops' arrivals are `RouteVisit` rows and
+    each stop's checklist is a `Run` with this walk's route and the stop's checkpoint."""
+
+    __tablename__ = "route_walk"
+    __table_args__ = (Index("ix_route_walk_route", "route_id", "started_at"),)
+
+    route_id: str
+    by_id: str | None = None
+    started_at: str
+    finished_at: str | None = None
+    status: str = "open"  # open | finished | incomplete
+    reason: str | None = None  # what was skipped
+
+
+class RouteVisit(AppendOnly, table=True):
+    """Arrival at (or a skip of) one stop of a walk; never changed."""
+
+    __tablename__ = "route_visit"
+    __table_args__ = (Index("ix_route_visit_walk", "walk_id"),)
+
+    walk_id: str
+    stop: int  # 0-based position in the route's stops when walked
+    checkpoint_id: str
+    kind: str  # arrive | skip
+    at: str  # stored UTC text
+    run_id: str | None = None  # the stop's checklist run
+    note: str | None = None  # why skipped
+    by_id: str | None = None

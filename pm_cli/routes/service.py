@@ -69,6 +69,15 @@ def _stops(session: Session, site: Site, codes: list[str], playbook: str | None,
     return [{"checkpoint": cps[c].id, "playbook": pb} for c in codes]
 
 
+def _owner(session: Session, site: Site, code: str | None) -> str | None:
+    """The staff member who walks the route ('' or None: whoever is on shift)."""
+    if not code:
+        return None
+    from pm_cli.staff.service import get_staff
+
+    return get_staff(session, site=site, code=code).id
+
+
 def grid_checkpoints(session: Session, site: Site, grid: str) -> list[str]:
     from pm_cli.checkpoints.service import list_checkpoints
 
@@ -78,7 +87,9 @@ def grid_checkpoints(session: Session, site: Site, grid: str) -> list[str]:
 def add_route(session: Session, *, site: Site, code: str, name: str,
               stops: list[str] | None = None, from_grid: str | None = None,
               playbook: str | None = None, schedule: str | None = None,
-              window: str | None = None) -> Route:
+              window: str | None = None, owner: str | None = None,
+              created_at: str | None = None) -> Route:
+    """A new route (`created_at` backdates it: walks are due from that day)."""
     code = v.check(v.code, code, field="CODE")
     if find_by_code(session, Route, code, site_id=site.id, noun="route", where=site.code):
         raise ConflictError(f"route {code} already exists at {site.code}",
@@ -88,17 +99,21 @@ def add_route(session: Session, *, site: Site, code: str, name: str,
                       where="--stops/--from-grid")
     codes = stops or grid_checkpoints(session, site, from_grid or "")
     start, end = v.check(_window, window, field="--window")
-    return write.create(session, Route, site_id=site.id, code=code,
+    return write.create(session, Route, site_id=site.id, code=code, created_at=created_at,
                         name=v.check(v.name, name, field="--name"),
                         stops=_stops(session, site, codes, playbook, "--stops"),
-                        schedule=_schedule(schedule), window_start=start, window_end=end)
+                        schedule=_schedule(schedule), window_start=start, window_end=end,
+                        owner_id=_owner(session, site, owner))
 
 
 def edit_route(session: Session, *, site: Site, code: str, name: str | None = None,
                stops: list[str] | None = None, playbook: str | None = None,
-               schedule: str | None = None, window: str | None = None) -> Route:
+               schedule: str | None = None, window: str | None = None,
+               owner: str | None = None) -> Route:
     route = get_route(session, site=site, code=code)
     values: dict[str, Any] = {}
+    if owner is not None:
+        values["owner_id"] = _owner(session, site, owner)
     if name is not None:
         values["name"] = v.check(v.name, name, field="--name")
     if stops is not None:
@@ -126,7 +141,13 @@ def remove_route(session: Session, *, site: Site, code: str) -> Route:
 def record(session: Session, site: Site, route: Route) -> dict[str, Any]:
     ids = {cp.id: cp.code for cp in session.exec(select(Checkpoint).where(
         Checkpoint.site_id == site.id))}
-    return {"code": route.code, "name": route.name,
+    owner = None
+    if route.owner_id:
+        from pm_cli.staff.models import Staff
+
+        staff = session.get(Staff, route.owner_id)
+        owner = staff.code if staff else None
+    return {"code": route.code, "name": route.name, "owner": owner,
             "stops": [{"checkpoint": ids.get(s["checkpoint"]), "playbook": s.get("playbook")}
                       for s in route.stops],
             "schedule": route.schedule,

@@ -118,18 +118,22 @@ def _by(session: Session, site: Site, by: str | None, me: str | None) -> Staff:
 def start_run(
     session: Session, *, site: Site, playbook: str, version: int | None = None,
     grid: str | None = None, by: str | None = None, me: str | None = None,
-    started_at: str | None = None,
+    started_at: str | None = None, at_stop: tuple[str, str, str | None] | None = None,
 ) -> Run:
     """A new open run pinned to the playbook's version (the newest unless given).
-    `started_at` backfills a run done on paper (stored UTC text)."""
+    `started_at` backfills a run done on paper (stored UTC text); `at_stop` is (route id,
+    checkpoint id, grid id) for a run at a stop of a route walk."""
     pinned = playbooks.get(session, playbook, version)
     staff = _by(session, site, by, me)
-    grid_row = get_grid(session, site=site, code=grid) if grid else None
+    grid_id = get_grid(session, site=site, code=grid).id if grid else None
+    route_id = checkpoint_id = None
+    if at_stop:
+        route_id, checkpoint_id, grid_id = at_stop
     p = pinned.playbook
     return write.create(
         session, Run, site_id=site.id, playbook_id=p.id, playbook_version=pinned.version,
-        playbook_sha256=pinned.sha256, grid_id=grid_row.id if grid_row else None,
-        by_id=staff.id, started_at=started_at or now_text(), status="open",
+        playbook_sha256=pinned.sha256, grid_id=grid_id, checkpoint_id=checkpoint_id,
+        route_id=route_id, by_id=staff.id, started_at=started_at or now_text(), status="open",
     )
 
 

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 # PRAGMA user_version written by the newest migration; bump with every revision.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # Pm-Schema of sync.md §5: +1 per migration touching a synced table.
-SYNC_SCHEMA = 6
+SYNC_SCHEMA = 7
 DEFAULT_BUSY_MS = 30_000
 
 

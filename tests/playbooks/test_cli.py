@@ -31,7 +31,7 @@ def test_bundled_library_has_12_services_98_steps_and_lints_clean(pm, db):
 
 def test_lint_clean_file(pm):
     r = pm("playbook", "lint", str(FIXTURE))
-    assert r.exit_code == 0 and "1 playbook file(s) clean" in r.stderr
+    assert r.exit_code == 0 and "2 playbook file(s) clean" in r.stderr
 
 
 BAD = {

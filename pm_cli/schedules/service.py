@@ -1,0 +1,245 @@
+"""What is due when: route walks and scheduled checklists by their windows (done, in
+progress, to do, missed), and `pm today`, the shift lead's home screen.
+
+A scheduled occurrence is *done* when a walk of the route (a run of the playbook) finished
+with everything done and started in its window; *missed* when its window has ended without
+one. A scheduled playbook is due at the sites that run it outside routes (its schedule is
+the manual's cadence, for the sites that use that manual)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from pm_cli.errors import PmError
+from pm_cli.routes.models import Route, RouteVisit, RouteWalk
+from pm_cli.runs.models import Run
+from pm_cli.schedule import Window, windows, zone_of
+from pm_cli.sites.models import Site
+from pm_cli.staff.models import Staff
+from pm_cli.store.ids import utc_text
+from pm_cli.store.query import live
+
+IN_USE_DAYS = 90  # a scheduled playbook is due at a site that ran it in this many days
+LOOKBACK_DAYS = 7  # `pm today` shows what was missed this many days back
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class Occurrence:
+    kind: str  # route | playbook
+    code: str
+    name: str
+    window: Window
+    status: str = "to do"  # done | in progress | to do | upcoming | missed
+    detail: str | None = None
+    by: list[str] = field(default_factory=list)
+
+    def record(self) -> dict[str, Any]:
+        w = self.window
+        return {"kind": self.kind, "code": self.code, "name": self.name,
+                "due": utc_text(w.due), "window_start": utc_text(w.start),
+                "window_end": utc_text(w.end), "status": self.status,
+                "detail": self.detail, "by": self.by}
+
+
+def parse_day(text: str | None, tz: str | None, *, where: str = "--date") -> date:
+    """A date in the site's zone: YYYY-MM-DD, a human date, today/yesterday, or -N days."""
+    if text is None or text.strip().lower() in ("", "today"):
+        return datetime.now(zone_of(tz)).date()
+    t = text.strip().lower()
+    if t == "yesterday":
+        return datetime.now(zone_of(tz)).date() - timedelta(days=1)
+    if t.startswith("-") and t[1:].rstrip("d").isdigit():
+        return datetime.now(zone_of(tz)).date() - timedelta(days=int(t[1:].rstrip("d")))
+    from dateutil import parser as dateparser
+
+    try:
+        return dateparser.parse(text).date()
+    except (ValueError, OverflowError):
+        raise PmError(f"not a date: {text!r}", where=where,
+                      hint="e.g. 2026-11-25, 'Nov 25', yesterday, -7 (days ago)") from None
+
+
+def day_bounds(day: date, tz: str | None) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) of a day, as aware datetimes (23 or 25 hours
+    on a DST change)."""
+    zone = zone_of(tz)
+    return (datetime.combine(day, time(0), zone).astimezone(UTC),
+            datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC))
+
+
+def _status(occ: Occurrence, now: datetime, done: bool, open_: bool) -> None:
+    w = occ.window
+    if done:
+        occ.status = "done"
+    elif w.end <= now:
+        occ.status = "missed"
+    elif open_:
+        occ.status = "in progress"
+    elif w.start > now:
+        occ.status = "upcoming"
+    else:
+        occ.status = "to do"
+
+
+def _staff_codes(session: Session, site: Site) -> dict[str, str]:
+    return dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
+
+
+def route_occurrences(session: Session, *, site: Site, since: datetime, until: datetime,
+                      now: datetime, route: str | None = None,
+                      owner_id: str | None = None) -> list[Occurrence]:
+    """Every scheduled walk of the site's routes whose window overlaps [since, until)."""
+    stmt = live(Route, site.id).where(col(Route.schedule).is_not(None)).order_by(Route.code)
+    if route:
+        from pm_cli.routes.service import get_route
+
+        stmt = stmt.where(Route.id == get_route(session, site=site, code=route).id)
+    routes = [r for r in session.exec(stmt)
+              if owner_id is None or r.owner_id in (None, owner_id)]
+    if not routes:
+        return []
+    lo, hi = utc_text(since - timedelta(days=2)), utc_text(until + timedelta(days=1))
+    walk_rows = list(session.exec(live(RouteWalk, site.id).where(
+        col(RouteWalk.route_id).in_([r.id for r in routes]),
+        RouteWalk.started_at >= lo, RouteWalk.started_at < hi)))
+    visits: dict[str, set[int]] = {}
+    if walk_rows:
+        for wid, stop in session.exec(select(RouteVisit.walk_id, RouteVisit.stop).where(
+                col(RouteVisit.walk_id).in_([w.id for w in walk_rows]))):
+            visits.setdefault(wid, set()).add(stop)
+    staff = _staff_codes(session, site)
+    out = []
+    for r in routes:
+        assert r.schedule is not None
+        created = _utc(r.created_at)
+        mine = [w for w in walk_rows if w.route_id == r.id]
+        window = (r.window_start, r.window_end) if r.window_start and r.window_end else None
+        for w in windows(r.schedule, site.tz, anchor=created.astimezone(zone_of(site.tz)).date(),
+                         since=since, until=until, window=window):
+            if w.end <= created:
+                continue  # before the route existed
+            inside = [x for x in mine if w.start <= _utc(x.started_at) < w.end]
+            occ = Occurrence("route", r.code, r.name, w,
+                             by=sorted({staff.get(x.by_id, "?") for x in inside if x.by_id}))
+            done = any(x.status == "finished" for x in inside)
+            open_ = [x for x in inside if x.status == "open"]
+            _status(occ, now, done, bool(open_))
+            n = len(r.stops)
+            if open_ and not done:
+                occ.detail = f"{max(len(visits.get(x.id, ())) for x in open_)}/{n} stops"
+            elif not done and (bad := [x for x in inside if x.status == "incomplete"]):
+                occ.detail = f"incomplete: {bad[-1].reason}"
+            elif occ.status == "missed":
+                occ.detail = "no walk"
+            out.append(occ)
+    return out
+
+
+def playbooks_in_use(session: Session, site: Site, now: datetime) -> dict[str, Any]:
+    from pm_cli.playbooks import service as playbooks
+
+    since = utc_text(now - timedelta(days=IN_USE_DAYS))
+    ids = sorted(set(session.exec(select(Run.playbook_id).where(
+        Run.site_id == site.id, col(Run.route_id).is_(None), Run.deleted == False,  # noqa: E712
+        Run.started_at >= since)).all()))
+    out = {}
+    for pid in ids:
+        try:
+            pb = playbooks.get(session, pid).playbook
+        except PmError:
+            continue
+        if pb.schedule:
+            out[pid] = pb
+    return out
+
+
+def playbook_occurrences(session: Session, *, site: Site, since: datetime, until: datetime,
+                         now: datetime) -> list[Occurrence]:
+    """Scheduled checklists the site runs (outside routes) whose windows overlap the span."""
+    in_use = playbooks_in_use(session, site, now)
+    if not in_use:
+        return []
+    runs = list(session.exec(live(Run, site.id).where(
+        col(Run.playbook_id).in_(list(in_use)), col(Run.route_id).is_(None),
+        Run.started_at >= utc_text(since - timedelta(days=2)),
+        Run.started_at < utc_text(until + timedelta(days=1)))))
+    staff = _staff_codes(session, site)
+    anchor = _utc(site.created_at).astimezone(zone_of(site.tz)).date()
+    out = []
+    for pid, pb in in_use.items():
+        mine = [r for r in runs if r.playbook_id == pid]
+        for w in windows(pb.schedule, site.tz, anchor=anchor, since=since, until=until):
+            inside = [r for r in mine if w.start <= _utc(r.started_at) < w.end]
+            occ = Occurrence("playbook", pid, pb.title, w,
+                             by=sorted({staff.get(r.by_id, "?") for r in inside if r.by_id}))
+            _status(occ, now, any(r.status == "finished" for r in inside),
+                    any(r.status == "open" for r in inside))
+            if occ.status == "missed":
+                occ.detail = ("incomplete" if any(r.status == "incomplete" for r in inside)
+                              else "no run")
+            out.append(occ)
+    return out
+
+
+def missed(session: Session, *, site: Site, since: str | None = None,
+           route: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Route walks missed since a day (default: a week back) up to now, oldest first."""
+    t = now or datetime.now(UTC)
+    start, _ = day_bounds(parse_day(since or f"-{LOOKBACK_DAYS}", site.tz, where="--since"),
+                          site.tz)
+    if start >= t:
+        return []
+    occs = route_occurrences(session, site=site, since=start, until=t, now=t, route=route)
+    return [o.record() for o in sorted(occs, key=lambda o: (o.window.due, o.code))
+            if o.status == "missed" and o.window.due >= start]
+
+
+def today(session: Session, *, site: Site, by: str | None = None, day: str | None = None,
+          now: datetime | None = None) -> dict[str, Any]:
+    """The shift lead's day: walks and checklists due, what was missed the week before,
+    drills due, risk reviews due, and improvement items due or overdue for the person."""
+    from pm_cli.drills import service as drills
+    from pm_cli.pdca import service as pdca
+    from pm_cli.risks import service as risks
+    from pm_cli.staff.service import get_staff
+
+    t = now or datetime.now(UTC)
+    d = parse_day(day, site.tz)
+    start, end = day_bounds(d, site.tz)
+    person = get_staff(session, site=site, code=by) if by else None
+    owner_id = person.id if person else None
+    back = day_bounds(d - timedelta(days=LOOKBACK_DAYS), site.tz)[0]
+    occs = (route_occurrences(session, site=site, since=back, until=end, now=t,
+                              owner_id=owner_id)
+            + playbook_occurrences(session, site=site, since=back, until=end, now=t))
+    occs.sort(key=lambda o: (o.window.due, o.kind, o.code))
+    due = [o.record() for o in occs if start <= o.window.due < end]
+    earlier = [o.record() for o in occs if back <= o.window.due < start and o.status == "missed"]
+    end_text = utc_text(end)
+    drills_due = [x for x in drills.due(session, site=site, now=t)
+                  if x["due"] and x["due"] < end_text]
+    items = []
+    for it in pdca.list_items(session, site=site, owner=person.code if person else None, now=t):
+        deadline = it["resolve_by"] if it["checked_at"] is None else None
+        if it["responded_at"] is None:
+            deadline = it["respond_by"]
+        if deadline and deadline < end_text:
+            items.append({**it, "deadline": deadline,
+                          "state": "overdue" if it["overdue"] else "due"})
+    reviews = [r for r in risks.list_risks(session, site=site, now=t)
+               if r["status"] == "open" and r["next_review"] and r["next_review"] < end_text
+               and (person is None or r.get("owner") == person.code)]
+    counts: dict[str, int] = {}
+    for o in due:
+        counts[o["status"]] = counts.get(o["status"], 0) + 1
+    return {"site": site.code, "date": d.isoformat(), "by": person.code if person else None,
+            "tz": site.tz, "due": due, "counts": counts, "missed_earlier": earlier,
+            "drills": drills_due, "items": items, "reviews": reviews}
