@@ -23,8 +23,10 @@ from pm_cli.risks import cli as risks_cli
 from pm_cli.routes import cli as routes_cli
 from pm_cli.runs import cli as runs_cli
 from pm_cli.schedules import cli as schedules_cli
+from pm_cli.server import cli as server_cli
 from pm_cli.sites import cli as sites_cli
 from pm_cli.staff import cli as staff_cli
+from pm_cli.sync import cli as sync_cli
 from pm_cli.transfer import cli as transfer_cli
 
 
@@ -98,6 +100,8 @@ schedules_cli.register(app)
 transfer_cli.register(app)
 demo_cli.register(app)
 app.add_typer(db_cli.app, name="db")
+app.add_typer(sync_cli.app, name="sync")
+app.add_typer(server_cli.app, name="server")
 
 
 def main() -> None:

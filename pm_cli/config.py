@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pm_cli.errors import PmError
 
-CONFIG_KEYS = ("site", "me", "server")
+CONFIG_KEYS = ("site", "me", "server", "token")
 
 
 def _dirs():  # platformdirs is small, but only the commands that need a path load it
@@ -67,7 +67,11 @@ def write_config(**values: str | None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
     body = "".join(f"{k} = {_toml_string(v)}\n" for k, v in sorted(data.items()))
-    tmp.write_text("# pm user settings (pm site use / pm staff use)\n" + body, encoding="utf-8")
+    # mode 0600 from the start: the file may hold a sync token (pm sync login)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("# pm user settings (pm site use / pm staff use / pm sync login)\n" + body)
+    os.chmod(tmp, 0o600)
     tmp.replace(path)
     return path
 

@@ -13,8 +13,9 @@ from pm_cli.runs import models as runs_models
 from pm_cli.sites import models as sites_models
 from pm_cli.staff import models as staff_models
 from pm_cli.store import changes as store_changes
+from pm_cli.sync import models as sync_models
 
 metadata = SQLModel.metadata
 MODULES = (store_changes, sites_models, staff_models, grids_models, playbooks_models,
            runs_models, pdca_models, risks_models, drills_models, checkpoints_models,
-           routes_models)
+           routes_models, sync_models)

@@ -4,6 +4,7 @@ so a run pinned to it reads exactly what its inspector followed."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,8 @@ from pm_cli.errors import ConflictError, InputError, NotFoundError, Problem
 from pm_cli.playbooks.models import PlaybookRow
 from pm_cli.playbooks.spec import Playbook
 from pm_cli.store import write
+
+_NAMESPACE = uuid.UUID("6f1e2d3c-4b5a-5968-8776-a5b4c3d2e1f0")
 
 
 def schema_path() -> Path:
@@ -98,6 +101,13 @@ class Installed:
     file: str
 
 
+def content_id(playbook_id: str, version: int, sha256: str) -> str:
+    """A playbook version's row id, the same on every laptop and the server (UUIDv5 of
+    id@version#sha256): installing the bundled library everywhere makes one row, not one
+    per laptop, and another content under the same id@version gets another id."""
+    return str(uuid.uuid5(_NAMESPACE, f"{playbook_id}@{version}#{sha256}"))
+
+
 def install(session: Session, items: list[loader.Loaded]) -> list[Installed]:
     """Store each new id@version; the same content again is a no-op; other content refused."""
     stored: dict[tuple[str, int], set[str]] = {}
@@ -119,7 +129,8 @@ def install(session: Session, items: list[loader.Loaded]) -> list[Installed]:
             out.append(Installed(p.id, p.version, "unchanged", item.path))
             continue
         write.append(
-            session, PlaybookRow, site_id=None, playbook_id=p.id, version=p.version,
+            session, PlaybookRow, site_id=None, id=content_id(p.id, p.version, p.sha256()),
+            playbook_id=p.id, version=p.version,
             sha256=p.sha256(), title=p.title, service=p.service, schedule=p.schedule,
             yaml=item.text, spec=p.canonical(),
         )

@@ -42,3 +42,16 @@ class SyncState(SQLModel, table=True):
     last_hlc: str
     clock_offset_ms: int = 0
     server_epoch: str | None = None
+    cursor: int = 0  # the last server seq applied here (saved with what it applied)
+    last_sync_at: str | None = None
+
+
+class SyncParked(SQLModel, table=True):
+    """A pulled change this pm cannot apply yet (an entity or field from a newer pm), kept
+    to replay after the upgrade that knows it (sync.md §5)."""
+
+    __tablename__ = "sync_parked"
+
+    seq: int = Field(primary_key=True)
+    change: dict[str, Any] = Field(sa_type=JSON)
+    reason: str

@@ -1,0 +1,122 @@
+"""The sync server over HTTP (FastAPI): sync.md §7. Stateless: every request reads its token,
+grants and the sequence from the database, so several workers behave as one."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from pm_cli import __version__
+from pm_cli.server import db, service
+from pm_cli.server.service import ApiError
+from pm_cli.store.engine import SYNC_SCHEMA
+
+ID = r"^[0-9a-zA-Z-]{1,64}$"
+STAMP = r"^[0-9a-f]{12}-[0-9a-f]{4}-[0-9a-f]{16}$"
+
+
+class Hello(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    device_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    numbers_left: dict[str, int] = Field(default_factory=dict)
+
+
+class ChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    change_id: Annotated[str, Field(pattern=ID)]
+    site_id: Annotated[str, Field(pattern=r"^[0-9a-zA-Z-]{0,64}$")]
+    entity: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
+    record_id: Annotated[str, Field(pattern=ID)]
+    op: Annotated[str, Field(pattern=r"^(upsert|delete|restore|append)$")]
+    fields: dict[str, Any]
+    base: dict[str, Annotated[str, Field(pattern=STAMP)]] = Field(default_factory=dict)
+    hlc: Annotated[str, Field(pattern=STAMP)]
+
+
+class Push(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    changes: list[ChangeIn]
+
+
+def create_app(database_url: str) -> FastAPI:
+    engine = db.make_engine(database_url)
+    clock = service.ServerClock()
+    app = FastAPI(title="pm sync server", version=__version__,
+                  description="Offline-first sync for pm laptops (sync.md).")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, e: ApiError) -> JSONResponse:
+        return JSONResponse(e.body(), status_code=e.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, e: RequestValidationError) -> JSONResponse:
+        where = [".".join(str(p) for p in err["loc"][1:] if p != "body") + ": " + err["msg"]
+                 for err in e.errors()]
+        return JSONResponse(ApiError(422, "invalid_request", "the request is not valid",
+                                     where=where).body(), status_code=422)
+
+    @app.middleware("http")
+    async def _limit(request: Request, call_next):  # type: ignore[no-untyped-def]
+        size = request.headers.get("content-length")
+        if size and size.isdigit() and int(size) > service.MAX_BYTES:
+            e = ApiError(413, "too_large", f"the request is {int(size)} bytes; at most "
+                         f"{service.MAX_BYTES}", hint="send smaller batches")
+            return JSONResponse(e.body(), status_code=413)
+        return await call_next(request)
+
+    def auth(authorization: str | None, protocol: str | None, schema: str | None
+             ) -> service.Auth:
+        service.check_versions(protocol, schema)
+        with engine.connect() as conn:
+            return service.authenticate(conn, authorization)
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return JSONResponse({"status": "unavailable", "database": "unreachable"},
+                                status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__, "schema": SYNC_SCHEMA})
+
+    @app.post("/sync/hello")
+    def hello(body: Hello, authorization: Annotated[str | None, Header()] = None,
+              pm_protocol: Annotated[str | None, Header()] = None,
+              pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        a = auth(authorization, pm_protocol, pm_schema)
+        with engine.begin() as conn:
+            return service.hello(conn, a, clock, body.device_id)
+
+    @app.post("/sync/push")
+    def push(body: Push, authorization: Annotated[str | None, Header()] = None,
+             pm_protocol: Annotated[str | None, Header()] = None,
+             pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        a = auth(authorization, pm_protocol, pm_schema)
+        return service.push(engine, a, clock, [c.model_dump() for c in body.changes],
+                            int(pm_schema or SYNC_SCHEMA))
+
+    @app.get("/sync/pull")
+    def pull(cursor: Annotated[int, Query(ge=0)] = 0,
+             limit: Annotated[int, Query(ge=1, le=service.PULL_MAX)] = service.PULL_DEFAULT,
+             authorization: Annotated[str | None, Header()] = None,
+             pm_protocol: Annotated[str | None, Header()] = None,
+             pm_schema: Annotated[str | None, Header()] = None) -> StreamingResponse:
+        a = auth(authorization, pm_protocol, pm_schema)
+        lines = service.pull(engine, a, clock, cursor, limit)
+        first = next(lines)  # errors (410) before the response starts
+
+        def body():  # type: ignore[no-untyped-def]
+            yield json.dumps(first, ensure_ascii=False) + "\n"
+            for line in lines:
+                yield json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+        return StreamingResponse(body(), media_type="application/x-ndjson")
+
+    return app

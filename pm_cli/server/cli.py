@@ -1,0 +1,160 @@
+"""pm server … — run the sync server and manage its users, tokens and sites."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pm_cli.cli_common import JsonOpt
+
+app = typer.Typer(help="The sync server: run it, migrate it, users, tokens, sites.",
+                  no_args_is_help=True)
+user_app = typer.Typer(help="Server users and the sites granted to them.", no_args_is_help=True)
+token_app = typer.Typer(help="Device tokens: issue (printed once) and revoke.",
+                        no_args_is_help=True)
+site_app = typer.Typer(help="Sites on the server.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(site_app, name="site")
+
+UrlOpt = Annotated[str, typer.Option(
+    "--database-url", envvar="PM_SERVER_DATABASE_URL",
+    help="postgresql://user@host/db or sqlite:///path/server.db")]
+
+
+def _engine(url: str):  # type: ignore[no-untyped-def]
+    from pm_cli.server import db
+
+    return db.make_engine(url)
+
+
+def _ready(url: str):  # type: ignore[no-untyped-def]
+    """The engine of a migrated server database, else a clear error."""
+    from pm_cli.errors import StoreError
+    from pm_cli.server import db
+
+    engine = _engine(url)
+    try:
+        rev = db.revision(engine)
+    except Exception as e:  # noqa: BLE001 - any driver error: the database is unreachable
+        raise StoreError(f"cannot reach the server database: {str(e).splitlines()[0]}",
+                         where="--database-url") from None
+    if rev != db.HEAD:
+        raise StoreError(f"the server database is at revision {rev or 'none'}, this pm needs "
+                         f"{db.HEAD}", hint="pm server migrate --database-url URL")
+    return engine
+
+
+@app.command("migrate")
+def server_migrate(database_url: UrlOpt, as_json: JsonOpt = False) -> None:
+    """Create or upgrade the server database (Alembic)."""
+    from pm_cli.server import db
+
+    before, after = db.migrate(_engine(database_url))
+    msg = (f"server database at revision {after}" if before == after
+           else f"migrated the server database: {before or 'empty'} → {after}")
+    typer_ctx_out(as_json).done(msg, {"before": before, "after": after})
+
+
+def typer_ctx_out(as_json: bool):  # type: ignore[no-untyped-def]
+    from pm_cli.output import Output
+
+    return Output(as_json)
+
+
+@app.command("run")
+def server_run(
+    database_url: UrlOpt,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port")] = 8765,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes")] = 1,
+) -> None:
+    """Serve the sync API (FastAPI under uvicorn); OpenAPI at /openapi.json."""
+    import os
+
+    import uvicorn
+
+    _ready(database_url).dispose()
+    os.environ["PM_SERVER_DATABASE_URL"] = database_url
+    uvicorn.run("pm_cli.server.asgi:app", host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name")],
+    database_url: UrlOpt,
+    sites: Annotated[str, typer.Option("--sites", help="Site codes granted: CH,XY")] = "",
+    role: Annotated[str, typer.Option("--role", help="lead|manager|admin")] = "lead",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a user with the sites they may read and write."""
+    from pm_cli.server import service
+
+    with _ready(database_url).begin() as conn:
+        rec = service.add_user(conn, name=name, role=role,
+                               sites=sites.replace("，", ",").split(","))
+    typer_ctx_out(as_json).done(f"added user {rec['user']} ({rec['role']}; sites: "
+                                f"{', '.join(rec['sites']) or 'none'})", rec)
+
+
+@user_app.command("list")
+def user_list(database_url: UrlOpt, as_json: JsonOpt = False) -> None:
+    """List users and their sites."""
+    from pm_cli.server import service
+
+    with _ready(database_url).connect() as conn:
+        rows = service.list_users(conn)
+    typer_ctx_out(as_json).emit(rows, columns=["user", "role", "sites"], title="users")
+
+
+@token_app.command("issue")
+def token_issue(
+    user: Annotated[str, typer.Argument(help="User name")],
+    database_url: UrlOpt,
+    device: Annotated[str, typer.Option("--device", help="Which laptop, e.g. lead-laptop-3")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A token for one device of a user; printed once, alone on the last line."""
+    from pm_cli.server import service
+
+    with _ready(database_url).begin() as conn:
+        rec = service.issue_token(conn, user=user, device=device)
+    out = typer_ctx_out(as_json)
+    if out.as_json:
+        out.json(rec)
+        return
+    out.say(f"token for {rec['user']} on {rec['device']} (shown once; the server keeps only "
+            "its hash):")
+    print(rec["token"])  # noqa: T201 - the token alone on the last line, for scripts
+
+
+@token_app.command("revoke")
+def token_revoke(
+    user: Annotated[str, typer.Argument(help="User name")],
+    database_url: UrlOpt,
+    device: Annotated[str | None, typer.Option("--device", help="Only this device's")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke a user's tokens (one device's with --device); refused at the next request."""
+    from pm_cli.server import service
+
+    with _ready(database_url).begin() as conn:
+        n = service.revoke_token(conn, user=user, device=device)
+    typer_ctx_out(as_json).done(f"revoked {n} token(s) of {user}", {"revoked": n})
+
+
+@site_app.command("add")
+def site_add(
+    code: Annotated[str, typer.Argument(help="Site code")],
+    database_url: UrlOpt,
+    name: Annotated[str | None, typer.Option("--name", help="Name")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put a site on the server before any laptop pushes it."""
+    from pm_cli.server import service
+
+    with _ready(database_url).begin() as conn:
+        rec = service.add_site(conn, code=code, name=name)
+    typer_ctx_out(as_json).done(f"added site {code} to the server", rec)

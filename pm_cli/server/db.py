@@ -1,0 +1,151 @@
+"""The server's database: PostgreSQL (psycopg 3) in production, SQLite for one office and
+for tests. SQLAlchemy Core only: the server merges JSON field maps, it builds no ORM objects.
+
+Records are stored generically (`sync_record`: entity, id, site, the fields as JSON and their
+stamps), so a laptop's schema can grow fields without a server migration; the change log
+(`sync_change`) carries a gap-free sequence in commit order (sync.md §3.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+metadata = sa.MetaData()
+
+server_site = sa.Table(
+    "server_site", metadata,
+    sa.Column("site_id", sa.String, primary_key=True),
+    sa.Column("code", sa.String, nullable=False, unique=True),
+    sa.Column("name", sa.String),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+server_user = sa.Table(
+    "server_user", metadata,
+    sa.Column("user_id", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False, unique=True),
+    sa.Column("role", sa.String, nullable=False),  # lead | manager | admin
+    sa.Column("created_at", sa.String, nullable=False),
+)
+user_grant = sa.Table(
+    "user_grant", metadata,
+    sa.Column("user_id", sa.String, primary_key=True),
+    sa.Column("site_code", sa.String, primary_key=True),
+)
+token = sa.Table(
+    "token", metadata,
+    sa.Column("token_id", sa.String, primary_key=True),
+    sa.Column("sha256", sa.String, nullable=False, unique=True),
+    sa.Column("user_id", sa.String, nullable=False),
+    sa.Column("device_name", sa.String, nullable=False),
+    sa.Column("device_id", sa.String),  # bound by the first hello
+    sa.Column("created_at", sa.String, nullable=False),
+    sa.Column("last_used_at", sa.String),
+    sa.Column("revoked_at", sa.String),
+)
+sync_seq = sa.Table(
+    "sync_seq", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("last", sa.BigInteger, nullable=False),
+    sa.Column("epoch", sa.String, nullable=False),
+    sa.Column("min_retained", sa.BigInteger, nullable=False),
+)
+sync_change = sa.Table(
+    "sync_change", metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("change_id", sa.String, nullable=False, unique=True),
+    sa.Column("site_id", sa.String, nullable=False),
+    sa.Column("entity", sa.String, nullable=False),
+    sa.Column("record_id", sa.String, nullable=False),
+    sa.Column("op", sa.String, nullable=False),
+    sa.Column("fields", JSON, nullable=False),
+    sa.Column("base", JSON, nullable=False),
+    sa.Column("hlc", sa.String, nullable=False),
+    sa.Column("device_id", sa.String, nullable=False),
+    sa.Column("schema", sa.Integer, nullable=False),
+    sa.Column("status", sa.String, nullable=False),  # applied | superseded | server
+    sa.Column("token_id", sa.String),
+    sa.Column("received_at", sa.String, nullable=False),
+    sa.Index("ix_sync_change_site_seq", "site_id", "seq"),
+)
+sync_record = sa.Table(
+    "sync_record", metadata,
+    sa.Column("entity", sa.String, primary_key=True),
+    sa.Column("record_id", sa.String, primary_key=True),
+    sa.Column("site_id", sa.String, nullable=False),
+    sa.Column("fields", JSON, nullable=False),
+    sa.Column("field_hlc", JSON, nullable=False),
+    sa.Column("updated_hlc", sa.String, nullable=False),
+    sa.Index("ix_sync_record_site", "site_id", "entity", "record_id"),
+)
+
+HEAD = "0001"
+
+
+def sa_url(url: str) -> str:
+    """`postgresql://…` → the psycopg 3 driver; `sqlite:///path` as it is."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str, **kw: Any) -> sa.Engine:
+    from pm_cli.errors import UsageError
+
+    full = sa_url(url)
+    if not full.startswith(("postgresql+psycopg://", "sqlite://")):
+        raise UsageError(f"unsupported database URL {url!r}",
+                         hint="postgresql://user@host/db or sqlite:///path/to/server.db")
+    if full.startswith("sqlite"):
+        engine = sa.create_engine(full, connect_args={"timeout": 30}, **kw)
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None  # we say BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(
+                "pm_write") else "BEGIN")
+
+        return engine
+    engine = sa.create_engine(full, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                              connect_args={"prepare_threshold": None}, **kw)
+
+    @sa.event.listens_for(engine, "connect")
+    def _timeouts(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # a stuck push must not hold the counter row for ever (sync.md §8)
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET statement_timeout = 60000; SET lock_timeout = 30000")
+        dbapi_conn.commit()
+
+    return engine
+
+
+def revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(engine: sa.Engine) -> tuple[str | None, str]:
+    """Upgrade the server database to the newest revision; (before, after)."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    before = revision(engine)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return before, HEAD

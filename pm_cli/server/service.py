@@ -1,0 +1,489 @@
+"""The sync server's rules (sync.md §3, §6), over SQLAlchemy Core connections: users, grants
+and tokens; hello; push (idempotent, all or nothing, a gap-free sequence in commit order);
+pull (only granted sites). No FastAPI here: `pm_cli.server.app` maps these to HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from pm_cli.server import db
+from pm_cli.store.engine import SYNC_SCHEMA
+from pm_cli.store.hlc import Clock, new_device_id, parse
+from pm_cli.store.ids import new_id, now_text
+from pm_cli.sync import merge as m
+from pm_cli.sync.entities import ROLES, may_write, registry
+
+PROTOCOL = 1
+MIN_CLIENT_SCHEMA = 8  # the first schema that speaks this protocol
+MAX_BATCH = 500
+MAX_BYTES = 4 * 1024 * 1024
+MAX_AHEAD = timedelta(hours=24)
+PULL_DEFAULT, PULL_MAX = 1000, 10_000
+
+
+class ApiError(Exception):
+    """An answer other than 200: status, machine code, message, where, hint (sync.md §6)."""
+
+    def __init__(self, status: int, error: str, message: str, *, where: list[str] | None = None,
+                 hint: str | None = None):
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+        self.where, self.hint = where or [], hint
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "message": self.message, "where": self.where,
+                "hint": self.hint}
+
+
+# ---- administration (pm server user|token|site) ----------------------------------------
+
+
+def _hash(tok: str) -> str:
+    return hashlib.sha256(tok.encode()).hexdigest()
+
+
+def add_user(conn: sa.Connection, *, name: str, role: str, sites: list[str]) -> dict[str, Any]:
+    from pm_cli.errors import ConflictError, UsageError
+
+    if role not in ROLES:
+        raise UsageError(f"unknown role {role!r}", where="--role", hint="|".join(ROLES))
+    name = name.strip()
+    if not name:
+        raise UsageError("a user needs a name", where="NAME")
+    if conn.execute(sa.select(db.server_user.c.user_id).where(
+            db.server_user.c.name == name)).first():
+        raise ConflictError(f"user {name} already exists",
+                            hint=f"pm server token issue {name} --device NAME")
+    user_id = new_id()
+    conn.execute(db.server_user.insert().values(user_id=user_id, name=name, role=role,
+                                                created_at=now_text()))
+    codes = sorted({s.strip() for s in sites if s.strip()})
+    if codes:
+        conn.execute(db.user_grant.insert(), [{"user_id": user_id, "site_code": c}
+                                              for c in codes])
+    return {"user": name, "role": role, "sites": codes}
+
+
+def _user(conn: sa.Connection, name: str) -> Any:
+    from pm_cli.errors import NotFoundError
+
+    row = conn.execute(sa.select(db.server_user).where(db.server_user.c.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"no user {name}", hint="pm server user add NAME --sites … --role …")
+    return row
+
+
+def list_users(conn: sa.Connection) -> list[dict[str, Any]]:
+    grants: dict[str, list[str]] = {}
+    for uid, code in conn.execute(sa.select(db.user_grant.c.user_id, db.user_grant.c.site_code)):
+        grants.setdefault(uid, []).append(code)
+    return [{"user": r.name, "role": r.role, "sites": sorted(grants.get(r.user_id, []))}
+            for r in conn.execute(sa.select(db.server_user).order_by(db.server_user.c.name))]
+
+
+def issue_token(conn: sa.Connection, *, user: str, device: str) -> dict[str, Any]:
+    """A new token for a user's device: `pmt_` + 256 random bits, stored only as its hash."""
+    u = _user(conn, user)
+    tok = "pmt_" + secrets.token_urlsafe(32)
+    token_id = new_id()
+    conn.execute(db.token.insert().values(token_id=token_id, sha256=_hash(tok), user_id=u.user_id,
+                                          device_name=device, created_at=now_text()))
+    return {"token_id": token_id, "user": user, "device": device, "token": tok}
+
+
+def revoke_token(conn: sa.Connection, *, user: str, device: str | None = None,
+                 token_id: str | None = None) -> int:
+    u = _user(conn, user)
+    stmt = db.token.update().where(db.token.c.user_id == u.user_id,
+                                   db.token.c.revoked_at.is_(None))
+    if device:
+        stmt = stmt.where(db.token.c.device_name == device)
+    if token_id:
+        stmt = stmt.where(db.token.c.token_id == token_id)
+    return conn.execute(stmt.values(revoked_at=now_text())).rowcount
+
+
+def add_site(conn: sa.Connection, *, code: str, name: str | None = None) -> dict[str, Any]:
+    from pm_cli.errors import ConflictError
+
+    if conn.execute(sa.select(db.server_site).where(db.server_site.c.code == code)).first():
+        raise ConflictError(f"site {code} already exists on the server")
+    site_id = new_id()
+    created = now_text()
+    conn.execute(db.server_site.insert().values(site_id=site_id, code=code, name=name,
+                                                created_at=created))
+    # the site record itself, as a change every granted laptop pulls
+    clock = ServerClock()
+    hlc = clock.now()
+    fields = {"created_at": created, "code": code, "name": name or code}
+    conn.execute(db.sync_record.insert().values(
+        entity="site", record_id=site_id, site_id=site_id, fields=fields,
+        field_hlc=dict.fromkeys(fields, hlc), updated_hlc=hlc))
+    _log(conn, [{"change_id": new_id(), "site_id": site_id, "entity": "site",
+                 "record_id": site_id, "op": "upsert", "fields": fields, "base": {},
+                 "hlc": hlc, "device_id": parse(hlc).device, "schema": SYNC_SCHEMA,
+                 "token_id": None, "received_at": created, "status": "server"}])
+    return {"site_id": site_id, "code": code, "name": name}
+
+
+def _log(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """Number the rows with the counter (its lock held to COMMIT) and insert them; the last
+    seq. Called last in a transaction: seq order is commit order."""
+    last = conn.execute(db.sync_seq.update().where(db.sync_seq.c.id == 1)
+                        .values(last=db.sync_seq.c.last + len(rows))
+                        .returning(db.sync_seq.c.last)).scalar_one()
+    first = last - len(rows) + 1
+    for n, row in enumerate(rows):
+        row["seq"] = first + n
+    conn.execute(db.sync_change.insert(), rows)
+    return int(last)
+
+
+# ---- requests ---------------------------------------------------------------------------
+
+
+@dataclass
+class Auth:
+    token_id: str
+    user_id: str
+    user: str
+    role: str
+    device_id: str | None
+    sites: dict[str, str] = field(default_factory=dict)  # granted site id → code
+    codes: set[str] = field(default_factory=set)  # granted codes (some not on the server yet)
+
+
+def authenticate(conn: sa.Connection, header: str | None) -> Auth:
+    """The bearer token → user, device and grants, read fresh on every request."""
+    hint = "pm sync login URL --token TOKEN (ask an admin: pm server token issue USER)"
+    if not header or not header.startswith("Bearer "):
+        raise ApiError(401, "unauthorized", "no bearer token", hint=hint)
+    tok = header[7:].strip()
+    if not tok.startswith("pmt_"):
+        raise ApiError(401, "unauthorized", "malformed token", hint=hint)
+    row = conn.execute(sa.select(db.token, db.server_user.c.name, db.server_user.c.role)
+                       .join(db.server_user, db.server_user.c.user_id == db.token.c.user_id)
+                       .where(db.token.c.sha256 == _hash(tok))).first()
+    if row is None:
+        raise ApiError(401, "unauthorized", "unknown token", hint=hint)
+    if row.revoked_at is not None:
+        raise ApiError(401, "unauthorized", "this token was revoked", hint=hint)
+    codes = set(conn.execute(sa.select(db.user_grant.c.site_code).where(
+        db.user_grant.c.user_id == row.user_id)).scalars())
+    stmt = sa.select(db.server_site.c.site_id, db.server_site.c.code)
+    if row.role != "admin" or codes:
+        stmt = stmt.where(db.server_site.c.code.in_(codes))
+    sites = dict(conn.execute(stmt).all())
+    return Auth(row.token_id, row.user_id, row.name, row.role, row.device_id, sites,
+                codes if codes or row.role != "admin" else {"*"})
+
+
+def check_versions(protocol: str | None, schema: str | None) -> None:
+    if protocol is not None and protocol != str(PROTOCOL):
+        raise ApiError(426, "upgrade_pm", f"this server speaks sync protocol {PROTOCOL}, not "
+                       f"{protocol}", hint="upgrade pm (pip install -U pm-cli)")
+    try:
+        n = int(schema or "")
+    except ValueError:
+        raise ApiError(426, "upgrade_pm", "no Pm-Schema header: this client is too old",
+                       hint="upgrade pm") from None
+    if n < MIN_CLIENT_SCHEMA:
+        raise ApiError(426, "upgrade_pm", f"this pm (schema {n}) is older than the server "
+                       f"accepts ({MIN_CLIENT_SCHEMA}): upgrade pm", hint="pip install -U pm-cli")
+    if n > SYNC_SCHEMA:
+        raise ApiError(426, "upgrade_server", f"this pm (schema {n}) is newer than the server "
+                       f"({SYNC_SCHEMA}): upgrade the server", hint="pm server migrate after "
+                       "upgrading pm on the server")
+
+
+class ServerClock:
+    """The server's stamps: a random device id per process (sync.md §8)."""
+
+    def __init__(self) -> None:
+        self.clock = Clock(new_device_id())
+
+    def now(self) -> str:
+        return self.clock.now()
+
+    def seen(self, stamp: str) -> None:
+        self.clock.recv(stamp)
+
+
+def hello(conn: sa.Connection, auth: Auth, clock: ServerClock, device_id: str) -> dict[str, Any]:
+    if auth.device_id is None:
+        conn.execute(db.token.update().where(db.token.c.token_id == auth.token_id)
+                     .values(device_id=device_id))
+    elif auth.device_id != device_id:
+        raise ApiError(403, "wrong_device", "this token belongs to another device",
+                       hint="a copied database? run pm sync reset-device, or ask for a token "
+                       "for this laptop")
+    conn.execute(db.token.update().where(db.token.c.token_id == auth.token_id)
+                 .values(last_used_at=now_text()))
+    seq = conn.execute(sa.select(db.sync_seq).where(db.sync_seq.c.id == 1)).one()
+    return {"schema": SYNC_SCHEMA, "min_client_schema": MIN_CLIENT_SCHEMA,
+            "protocol": PROTOCOL, "server_epoch": seq.epoch, "server_hlc": clock.now(),
+            "server_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "user": auth.user, "role": auth.role, "head": seq.last,
+            "sites": [{"site_id": k, "code": v, "role": auth.role}
+                      for k, v in sorted(auth.sites.items(), key=lambda kv: kv[1])]}
+
+
+# ---- push -------------------------------------------------------------------------------
+
+
+def _check_shape(changes: list[dict[str, Any]], auth: Auth, now: datetime) -> None:
+    """422 for what no server state can make right: unknown entity or field, bad op or stamp,
+    a stamp more than 24 h ahead; 403 for a stamp of another device."""
+    reg = registry()
+    problems: list[str] = []
+    ahead: list[tuple[int, float]] = []
+    for i, ch in enumerate(changes):
+        where = f"changes[{i}]"
+        ent = reg.get(ch["entity"])
+        if ent is None:
+            problems.append(f"{where}.entity: unknown entity {ch['entity']!r}")
+            continue
+        ops = ("append",) if ent.kind == "append" else m.MUTABLE_OPS
+        if ch["op"] not in ops:
+            problems.append(f"{where}.op: {ch['entity']} takes {'|'.join(ops)}")
+        extra = sorted(set(ch["fields"]) - ent.fields)
+        if extra:
+            problems.append(f"{where}.fields: unknown field(s) {', '.join(extra)} of "
+                            f"{ch['entity']}")
+        try:
+            st = parse(ch["hlc"])
+            for v in (ch.get("base") or {}).values():
+                parse(v)
+        except ValueError as e:
+            problems.append(f"{where}.hlc: {e}")
+            continue
+        lead = st.wall - now.timestamp() * 1000
+        if lead > MAX_AHEAD.total_seconds() * 1000:
+            ahead.append((i, lead / 3_600_000))
+    if problems:
+        raise ApiError(422, "invalid_change", f"{len(problems)} invalid change(s)",
+                       where=problems)
+    if ahead:
+        i, hours = ahead[0]
+        raise ApiError(422, "clock_ahead", f"this laptop's clock is {hours:.0f} h ahead: fix it "
+                       "and run pm sync again", where=[f"changes[{j}].hlc" for j, _ in ahead],
+                       hint="set the date and time (automatic time), then pm sync")
+    wrong = [f"changes[{i}].hlc" for i, ch in enumerate(changes)
+             if auth.device_id and parse(ch["hlc"]).device != auth.device_id]
+    if wrong:
+        raise ApiError(403, "wrong_device", "changes stamped by another device", where=wrong)
+
+
+def _authorize(conn: sa.Connection, auth: Auth, changes: list[dict[str, Any]],
+               records: dict[tuple[str, str], Any]) -> list[dict[str, Any]]:
+    """403 naming each change the token may not make; new site bindings to insert."""
+    problems: list[str] = []
+    binds: list[dict[str, Any]] = []
+    bound = dict(conn.execute(sa.select(db.server_site.c.site_id, db.server_site.c.code))
+                 .all())
+    codes = {v: k for k, v in bound.items()}
+    for i, ch in enumerate(changes):
+        where = f"changes[{i}]"
+        ent, site_id = ch["entity"], ch["site_id"]
+        if not may_write(auth.role, ent) and not (
+                ent == "playbook" and _bundled_playbook(ch)):
+            problems.append(f"{where}: a {auth.role} may not write {ent}")
+            continue
+        if ent == "playbook":
+            if site_id:
+                problems.append(f"{where}.site_id: playbooks are company-wide (site_id '')")
+            continue
+        stored = records.get((ent, ch["record_id"]))
+        if stored is not None and stored.site_id != site_id:
+            problems.append(f"{where}.site_id: the record belongs to another site")
+            continue
+        if ent == "site" and ch["record_id"] != site_id:
+            problems.append(f"{where}.site_id: a site's site_id is its own id")
+            continue
+        if site_id in bound:
+            if site_id not in auth.sites:
+                problems.append(f"{where}: site {bound[site_id]} is not granted to "
+                                f"{auth.user}")
+            continue
+        code = ch["fields"].get("code") if ent == "site" else None
+        if code is None:
+            problems.append(f"{where}: site {site_id} is not on the server")
+            continue
+        if code not in auth.codes and "*" not in auth.codes:
+            problems.append(f"{where}: site {code} is not granted to {auth.user}")
+            continue
+        if code in codes:
+            raise ApiError(409, "site_exists", f"the server already has a site {code} (another "
+                           "record)", where=[where],
+                           hint=f"rename the local site (pm site edit {code} --code NEW), or "
+                           f"start from the server's copy: pm sync clone {code}")
+        binds.append({"site_id": site_id, "code": code, "name": ch["fields"].get("name"),
+                      "created_at": now_text()})
+        bound[site_id], codes[code] = code, site_id  # later changes of the batch see it
+        auth.sites[site_id] = code
+    if problems:
+        raise ApiError(403, "forbidden", f"{len(problems)} change(s) refused; nothing applied",
+                       where=problems)
+    return binds
+
+
+def _bundled_playbook(ch: dict[str, Any]) -> bool:
+    """A playbook version from the library shipped with pm (its id is the content address)."""
+    from pm_cli.playbooks.service import content_id
+
+    f = ch["fields"]
+    try:
+        return ch["record_id"] == content_id(f["playbook_id"], int(f["version"]), f["sha256"])
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[str, Any]],
+         schema: int) -> dict[str, Any]:
+    """One batch, one transaction: all applied (or answered as duplicates) or none."""
+    now = datetime.now(UTC)
+    if len(changes) > MAX_BATCH:
+        raise ApiError(413, "too_large", f"{len(changes)} changes in one batch; at most "
+                       f"{MAX_BATCH}", hint="send smaller batches")
+    _check_shape(changes, auth, now)
+    reg = registry()
+    with engine.connect().execution_options(pm_write=True) as conn, conn.begin():
+        tok = conn.execute(sa.select(db.token.c.device_id, db.token.c.revoked_at)
+                           .where(db.token.c.token_id == auth.token_id)
+                           .with_for_update()).one()
+        if tok.revoked_at is not None:
+            raise ApiError(401, "unauthorized", "this token was revoked")
+        if tok.device_id is None:
+            raise ApiError(403, "no_hello", "say hello first (POST /sync/hello)")
+        ids = [c["change_id"] for c in changes]
+        seen = dict(conn.execute(sa.select(db.sync_change.c.change_id, db.sync_change.c.seq)
+                                 .where(db.sync_change.c.change_id.in_(ids))).all())
+        fresh = [c for c in changes if c["change_id"] not in seen]
+        keys = sorted({(c["entity"], c["record_id"]) for c in fresh})
+        records: dict[tuple[str, str], Any] = {}
+        for ent, rid in keys:  # lock in (entity, id) order: no deadlock between pushes
+            row = conn.execute(sa.select(db.sync_record).where(
+                db.sync_record.c.entity == ent, db.sync_record.c.record_id == rid)
+                .with_for_update()).first()
+            if row is not None:
+                records[(ent, rid)] = row
+        binds = _authorize(conn, auth, fresh, records)
+        if binds:
+            conn.execute(db.server_site.insert(), binds)
+        states: dict[tuple[str, str], m.State | None] = {
+            k: m.State(dict(r.fields), dict(r.field_hlc)) for k, r in records.items()}
+        site_of = {k: r.site_id for k, r in records.items()}
+        results: dict[str, dict[str, Any]] = {}
+        logged: list[dict[str, Any]] = []
+        received = now_text()
+        for ch in fresh:
+            if ch["change_id"] in results:  # the same change twice in one batch
+                continue
+            key = (ch["entity"], ch["record_id"])
+            clock.seen(ch["hlc"])
+            merged = m.merge(reg[ch["entity"]].kind, states.get(key), ch)
+            states[key] = merged.state
+            site_of[key] = ch["site_id"]
+            results[ch["change_id"]] = {"change_id": ch["change_id"], "status": merged.outcome}
+            if merged.outcome == "superseded" and reg[ch["entity"]].kind == "append":
+                continue  # the same row again (a playbook every laptop installs): nothing new
+            logged.append({**_change_row(ch, received, auth.token_id, schema),
+                           "status": merged.outcome})
+            for c in merged.conflicts:
+                logged.append(_conflict_change(ch, c, clock, received))
+        for key, state in states.items():
+            if state is None or key not in site_of:
+                continue
+            values = {"fields": state.fields, "field_hlc": state.stamps,
+                      "updated_hlc": state.updated_hlc, "site_id": site_of[key]}
+            if key in records:
+                conn.execute(db.sync_record.update().where(
+                    db.sync_record.c.entity == key[0], db.sync_record.c.record_id == key[1])
+                    .values(**values))
+            else:
+                conn.execute(db.sync_record.insert().values(entity=key[0], record_id=key[1],
+                                                            **values))
+        conn.execute(db.token.update().where(db.token.c.token_id == auth.token_id)
+                     .values(last_used_at=received))
+        if logged:  # the counter last, its row lock held to COMMIT
+            _log(conn, logged)
+            for row in logged:
+                if row["change_id"] in results:
+                    results[row["change_id"]]["seq"] = row["seq"]
+    out = []
+    for c in changes:
+        if c["change_id"] in seen:
+            out.append({"change_id": c["change_id"], "status": "duplicate",
+                        "seq": seen[c["change_id"]]})
+        else:
+            out.append(results[c["change_id"]])
+    return {"results": out, "server_hlc": clock.now()}
+
+
+def _change_row(ch: dict[str, Any], received: str, token_id: str | None,
+                schema: int) -> dict[str, Any]:
+    return {"change_id": ch["change_id"], "site_id": ch["site_id"], "entity": ch["entity"],
+            "record_id": ch["record_id"], "op": ch["op"], "fields": ch["fields"],
+            "base": ch.get("base") or {}, "hlc": ch["hlc"],
+            "device_id": parse(ch["hlc"]).device, "schema": schema, "token_id": token_id,
+            "received_at": received}
+
+
+def _conflict_change(ch: dict[str, Any], c: m.Conflict, clock: ServerClock,
+                     received: str) -> dict[str, Any]:
+    """A conflict the server found, as a change every laptop of the site pulls."""
+    hlc = clock.now()
+    fields = {"created_at": received, "entity": ch["entity"], "record_id": ch["record_id"],
+              "field": c.field, "kind": c.kind, "winner_value": c.winner_value,
+              "loser_value": c.loser_value, "winner_hlc": c.winner_hlc,
+              "loser_hlc": c.loser_hlc,
+              "winner_change": None if c.loser_is_change else ch["change_id"],
+              "loser_change": ch["change_id"] if c.loser_is_change else None}
+    return {"change_id": new_id(), "site_id": ch["site_id"], "entity": "conflict",
+            "record_id": new_id(), "op": "upsert", "fields": fields, "base": {}, "hlc": hlc,
+            "device_id": parse(hlc).device, "schema": SYNC_SCHEMA, "token_id": None,
+            "received_at": received, "status": "server"}
+
+
+# ---- pull -------------------------------------------------------------------------------
+
+
+def pull(engine: sa.Engine, auth: Auth, clock: ServerClock, cursor: int,
+         limit: int) -> Iterator[dict[str, Any]]:
+    """A page of changes after `cursor` for the granted sites (and company-wide playbooks),
+    from one snapshot: header, changes, end line with the next cursor."""
+    if cursor < 0:
+        raise ApiError(422, "invalid_cursor", "the cursor is a seq ≥ 0", where=["cursor"])
+    limit = max(1, min(limit or PULL_DEFAULT, PULL_MAX))
+    sites = [*auth.sites, ""]
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    try:
+        with conn.begin():
+            seq = conn.execute(sa.select(db.sync_seq).where(db.sync_seq.c.id == 1)).one()
+            if cursor and cursor < seq.min_retained:
+                raise ApiError(410, "resync_required", "the server no longer holds changes "
+                               "this far back", hint="pm sync --resync")
+            yield {"type": "page", "server_epoch": seq.epoch, "server_hlc": clock.now(),
+                   "cursor": cursor}
+            c = db.sync_change.c
+            stmt = (sa.select(c.seq, c.change_id, c.site_id, c.entity, c.record_id, c.op,
+                              c.fields, c.base, c.hlc)
+                    .where(c.seq > cursor, c.site_id.in_(sites)).order_by(c.seq).limit(limit))
+            n, last = 0, cursor
+            for row in conn.execution_options(yield_per=500).execute(stmt):
+                n, last = n + 1, row.seq
+                yield {"type": "change", **row._asdict()}
+            has_more = n == limit
+            yield {"type": "end", "next_cursor": last if has_more else max(last, seq.last),
+                   "has_more": has_more}
+    finally:
+        conn.close()

@@ -1,0 +1,103 @@
+"""pm sync … — the laptop's side of sync."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pm_cli.cli_common import JsonOpt
+
+app = typer.Typer(help="Sync with the central server: push this laptop's changes, pull "
+                  "everyone else's.", invoke_without_command=True)
+
+
+def _server() -> tuple[str | None, str | None]:
+    from pm_cli import config
+
+    cfg = config.read_config()
+    return cfg.get("server"), cfg.get("token")
+
+
+@app.callback()
+def sync(
+    ctx: typer.Context,
+    push_only: Annotated[bool, typer.Option("--push", help="Only push")] = False,
+    pull_only: Annotated[bool, typer.Option("--pull", help="Only pull")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Push pending changes, then pull the server's (resumes where a cut sync stopped)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pm_cli.sync import client
+
+    obj = ctx.obj
+    out = obj.out(as_json)
+    url, token = _server()
+    path = obj.db_path
+    def progress(stage: str, done: int, total: int) -> None:
+        if not out.as_json:
+            out.note(f"{stage}: {done:,}" + (f"/{total:,}" if stage == "push" else "")
+                     + " changes")
+
+    rep = client.sync(path, url=url, token=token, push_only=push_only, pull_only=pull_only,
+                      progress=progress)
+    rec = {"pushed": rep.pushed, "duplicates": rep.duplicates, "rejected": rep.rejected,
+           "pulled": rep.pulled, "applied": rep.applied, "parked": rep.parked,
+           "cursor": rep.cursor, "clock_offset_ms": rep.offset_ms, "warnings": rep.warnings}
+    if out.as_json:
+        out.json(rec)
+        return
+    for w in rep.warnings:
+        out.warn(w)
+    for r in rep.rejected:
+        out.warn(f"rejected {r['entity']} change {r['change_id'][-8:]}: {r['reason']}")
+    out.done(f"synced with {url}: pushed {rep.pushed}"
+             + (f" ({rep.duplicates} already there)" if rep.duplicates else "")
+             + f", pulled {rep.pulled} (applied {rep.applied})"
+             + (f", {len(rep.rejected)} rejected" if rep.rejected else "")
+             + (f", {rep.parked} parked for a newer pm" if rep.parked else ""))
+
+
+@app.command("login")
+def sync_login(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="Server URL, e.g. https://pm.example.com")],
+    token: Annotated[str, typer.Option("--token", help="From pm server token issue")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the token with the server and keep it in the user config (mode 0600)."""
+    from pm_cli.sync import client
+
+    rec = client.login(ctx.obj.db_path, url, token)
+    ctx.obj.out(as_json).done(f"logged in to {rec['server']} as {rec['user']} ({rec['role']}; "
+                              f"sites: {', '.join(rec['sites']) or 'none yet'})", rec)
+
+
+@app.command("status")
+def sync_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Pending and rejected changes, last sync, server, cursor."""
+    from pm_cli.sync import client
+
+    url, _ = _server()
+    rec = client.status(ctx.obj.db_path, url=url)
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(rec)
+        return
+    out.record({k: v for k, v in rec.items() if k != "rejected_changes"})
+    if rec["rejected_changes"]:
+        out.table(rec["rejected_changes"], ["change_id", "entity", "reason"],
+                  title="rejected changes")
+
+
+@app.command("conflicts")
+def sync_conflicts(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Values that lost to a concurrent edit, edits made after a delete: still open."""
+    from pm_cli.sync import conflicts
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rows = conflicts.list_open(s, site=site)
+    ctx.obj.out(as_json).emit(rows, columns=["id", "entity", "record", "field", "kind",
+                                             "kept", "lost", "at"], title="open conflicts")

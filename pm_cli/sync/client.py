@@ -1,0 +1,349 @@
+"""`pm sync`: hello (versions, clock offset), push the change log in batches, pull the
+server's changes after the cursor (sync.md §3). Each pulled page is applied with its cursor
+in one SQLite transaction, so a cut connection or a killed process resumes where it stopped;
+a batch whose answer was lost is sent again and answered `duplicate`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from pm_cli.errors import PmError, SyncError
+from pm_cli.store.changes import Change, SyncState
+from pm_cli.store.engine import SYNC_SCHEMA, check_current, make_engine, session_scope
+from pm_cli.store.hlc import Clock
+from pm_cli.store.ids import now_text
+
+PROTOCOL = 1
+BATCH = 500
+PAGE = 1000
+COMMIT_EVERY = 1000
+RETRIES = 4
+SKEW_WARN_MS = 5 * 60 * 1000
+
+
+@dataclass
+class Report:
+    pushed: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    pulled: int = 0
+    applied: int = 0
+    parked: int = 0
+    cursor: int = 0
+    offset_ms: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _server(url: str | None, token: str | None) -> tuple[str, str]:
+    if not url or not token:
+        raise PmError("this laptop is not logged in to a sync server",
+                      hint="pm sync login URL --token TOKEN")
+    return url.rstrip("/"), token
+
+
+def _client(url: str, token: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+    import httpx
+
+    return httpx.Client(base_url=url, timeout=timeout, headers={
+        "Authorization": f"Bearer {token}", "Pm-Protocol": str(PROTOCOL),
+        "Pm-Schema": str(SYNC_SCHEMA), "User-Agent": "pm-sync"})
+
+
+def _error(r: Any) -> SyncError:
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    msg = body.get("message") or f"the server answered {r.status_code}"
+    where = body.get("where") or []
+    return SyncError(f"{msg} (HTTP {r.status_code})",
+                     where="; ".join(where[:5]) + (" …" if len(where) > 5 else "") or None,
+                     hint=body.get("hint"))
+
+
+def _request(send: Callable[[], Any], what: str) -> Any:
+    """Send with backoff on network errors, 5xx and 429; the response otherwise."""
+    import httpx
+
+    delay = 0.5
+    for attempt in range(RETRIES + 1):
+        try:
+            r = send()
+        except httpx.TransportError as e:
+            if attempt == RETRIES:
+                raise SyncError(f"cannot reach the sync server ({what}): {e}",
+                                hint="nothing is lost: pending changes stay queued; run pm "
+                                "sync again when online") from None
+        else:
+            if r.status_code < 500 and r.status_code != 429:
+                return r
+            if attempt == RETRIES:
+                raise _error(r)
+        time.sleep(delay)
+        delay = min(delay * 2, 8)
+    raise AssertionError("unreachable")
+
+
+def login(db_path: Path, url: str, token: str) -> dict[str, Any]:
+    """Check the token with a hello, then keep server and token in the user config (0600)."""
+    from pm_cli import config
+
+    url = url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise PmError(f"not a server URL: {url!r}", where="URL", hint="e.g. https://pm.example.com")
+    check_current(db_path)
+    engine = make_engine(db_path)
+    try:
+        with _client(url, token) as http:
+            info = _hello(engine, db_path, http)
+    finally:
+        engine.dispose()
+    path = config.write_config(server=url, token=token)
+    return {"server": url, "user": info.get("user"), "role": info.get("role"),
+            "sites": [s["code"] for s in info.get("sites", [])], "config": str(path)}
+
+
+def _state(session: Any) -> SyncState:
+    st = session.get(SyncState, 1)
+    if st is None:
+        raise PmError("this database has no device id", hint="run pm init on it")
+    return st
+
+
+def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
+    with session_scope(engine, db_path, write=False) as s:
+        device = _state(s).device_id
+    t0 = time.time()
+    r = _request(lambda: http.post("/sync/hello", json={"device_id": device}), "hello")
+    if r.status_code != 200:
+        raise _error(r)
+    info = r.json()
+    t1 = time.time()
+    server_ms = datetime.fromisoformat(info["server_time"].replace("Z", "+00:00")).timestamp()
+    offset = int((server_ms - (t0 + t1) / 2) * 1000)
+    with session_scope(engine, db_path, write=True) as s:
+        st = _state(s)
+        clock = Clock(st.device_id, st.last_hlc, offset_ms=offset)
+        clock.recv(info["server_hlc"])
+        st.clock_offset_ms, st.last_hlc = offset, clock.last
+        st.server_epoch = info["server_epoch"]
+        s.add(st)
+    info["offset_ms"] = offset
+    return info
+
+
+def _seen(engine: sa.Engine, db_path: Path, stamp: str) -> None:
+    with session_scope(engine, db_path, write=True) as s:
+        st = _state(s)
+        clock = Clock(st.device_id, st.last_hlc, offset_ms=st.clock_offset_ms)
+        clock.recv(stamp)
+        st.last_hlc = clock.last
+        s.add(st)
+
+
+def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
+          progress: Callable[[str, int, int], None] | None) -> None:
+    t = Change.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(t).where(
+            t.c.state.in_(("pending", "sent")))).scalar_one()
+    done, size, after = 0, BATCH, 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(t).where(t.c.state.in_(("pending", "sent")),
+                                                   t.c.local_no > after)
+                                .order_by(t.c.local_no).limit(size)).mappings().all()
+        if not rows:
+            return
+        batch = [{"change_id": r["change_id"], "site_id": r["site_id"], "entity": r["entity"],
+                  "record_id": r["record_id"], "op": r["op"], "fields": r["fields"],
+                  "base": r["base"], "hlc": r["hlc"]} for r in rows]
+        r = _request(lambda b=batch: http.post("/sync/push", json={"changes": b}), "push")
+        if r.status_code == 413 and size > 1:
+            size = max(1, size // 2)
+            continue
+        if r.status_code in (403, 422) and _reject(engine, db_path, r, rows, report):
+            continue  # the named changes are set aside; send the rest
+        if r.status_code != 200:
+            raise _error(r)
+        body = r.json()
+        with session_scope(engine, db_path, write=True) as s:
+            conn = s.connection()
+            for res in body["results"]:
+                conn.execute(t.update().where(t.c.change_id == res["change_id"]).values(
+                    state="acked", seq=res.get("seq")))
+                if res["status"] == "duplicate":
+                    report.duplicates += 1
+                else:
+                    report.pushed += 1
+        _seen(engine, db_path, body["server_hlc"])
+        done += len(rows)
+        after = rows[-1]["local_no"]
+        if progress:
+            progress("push", done, total)
+
+
+def _reject(engine: sa.Engine, db_path: Path, r: Any, rows: list[Any], report: Report) -> bool:
+    """Mark the changes a 403/422 names as rejected (sync.md §3.2); False if it names none."""
+    import re
+
+    try:
+        body = r.json()
+    except ValueError:
+        return False
+    bad: dict[int, str] = {}
+    for w in body.get("where") or []:
+        hit = re.match(r"^changes\[(\d+)\]", w)
+        if hit and int(hit[1]) < len(rows):
+            bad.setdefault(int(hit[1]), w)
+    if not bad or body.get("error") in ("clock_ahead", "wrong_device"):
+        return False
+    t = Change.__table__  # type: ignore[attr-defined]
+    with session_scope(engine, db_path, write=True) as s:
+        conn = s.connection()
+        for i, why in bad.items():
+            conn.execute(t.update().where(t.c.change_id == rows[i]["change_id"]).values(
+                state="rejected", reason=f"{body.get('message')}: {why}"))
+            report.rejected.append({"change_id": rows[i]["change_id"],
+                                    "entity": rows[i]["entity"], "reason": why})
+    return True
+
+
+def _pull(engine: sa.Engine, db_path: Path, http: Any, report: Report,
+          progress: Callable[[str, int, int], None] | None) -> None:
+    from pm_cli.sync.apply import Applier
+
+    while True:
+        with session_scope(engine, db_path, write=False) as s:
+            cursor = _state(s).cursor
+        has_more = False
+        pending: list[dict[str, Any]] = []
+        try:
+            has_more, top = _page(engine, db_path, http, cursor, pending, report, Applier)
+        except httpx.TransportError as e:
+            if pending:  # keep what arrived whole; the cursor moves past it
+                _apply(engine, db_path, pending, pending[-1]["seq"], report, Applier)
+            raise SyncError(f"the connection was cut during the pull ({type(e).__name__})",
+                            hint="nothing is lost: run pm sync again; it resumes at the "
+                            "saved cursor") from None
+        if top:
+            _seen(engine, db_path, top)
+        if progress:
+            progress("pull", report.pulled, report.pulled)
+        if not has_more:
+            return
+
+
+def _page(engine: sa.Engine, db_path: Path, http: Any, cursor: int,
+          pending: list[dict[str, Any]], report: Report, Applier: Any
+          ) -> tuple[bool, str | None]:
+    """Stream one page, applying every COMMIT_EVERY changes; (has_more, top stamp)."""
+    has_more, top = False, None
+    with http.stream("GET", "/sync/pull", params={"cursor": cursor, "limit": PAGE}) as r:
+        if r.status_code != 200:
+            r.read()
+            raise _error(r)
+        ended = False
+        for line in r.iter_lines():
+            if not line.strip():
+                continue
+            try:
+                msg = json.loads(line)
+            except ValueError:  # half a line: the connection broke mid-change
+                raise httpx.RemoteProtocolError("a cut line in the pull stream") from None
+            if msg["type"] == "change":
+                pending.append(msg)
+                if len(pending) >= COMMIT_EVERY:
+                    _apply(engine, db_path, pending, pending[-1]["seq"], report, Applier)
+                    pending.clear()
+            elif msg["type"] == "page":
+                top = msg["server_hlc"]
+            elif msg["type"] == "end":
+                _apply(engine, db_path, pending, msg["next_cursor"], report, Applier)
+                pending.clear()
+                has_more, ended = msg["has_more"], True
+                report.cursor = msg["next_cursor"]
+        if not ended:  # closed before its end line
+            raise httpx.RemoteProtocolError("the pull stream ended early")
+    return has_more, top
+
+
+def _apply(engine: sa.Engine, db_path: Path, changes: list[dict[str, Any]], cursor: int,
+           report: Report, applier_cls: Any) -> None:
+    """Apply a run of pulled changes and save the cursor, in one transaction."""
+    with session_scope(engine, db_path, write=True) as s:
+        conn = s.connection()
+        applier = applier_cls(conn)
+        own = applier.own([c["change_id"] for c in changes]) if changes else set()
+        top = None
+        for ch in changes:
+            if ch["change_id"] not in own:
+                applier.apply(ch)
+            top = ch["hlc"] if top is None or ch["hlc"] > top else top
+        st = _state(s)
+        st.cursor = max(st.cursor, cursor)
+        st.last_sync_at = now_text()
+        if top:
+            clock = Clock(st.device_id, st.last_hlc, offset_ms=st.clock_offset_ms)
+            clock.recv(top)
+            st.last_hlc = clock.last
+        s.add(st)
+    report.pulled += len(changes)
+    report.applied += applier.applied
+    report.parked += applier.parked
+
+
+def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool = False,
+         pull_only: bool = False,
+         progress: Callable[[str, int, int], None] | None = None) -> Report:
+    url, token = _server(url, token)
+    report = Report()
+    check_current(db_path)
+    engine = make_engine(db_path)
+    try:
+        with _client(url, token) as http:
+            info = _hello(engine, db_path, http)
+            report.offset_ms = info["offset_ms"]
+            if abs(report.offset_ms) > SKEW_WARN_MS:
+                report.warnings.append(
+                    f"this laptop's clock is {report.offset_ms / 60000:+.0f} min off the "
+                    "server's; pm stamps by the server's time, but fix the clock")
+            if not pull_only:
+                _push(engine, db_path, http, report, progress)
+            if not push_only:
+                _pull(engine, db_path, http, report, progress)
+    finally:
+        engine.dispose()
+    return report
+
+
+def status(db_path: Path, *, url: str | None) -> dict[str, Any]:
+    check_current(db_path)
+    engine = make_engine(db_path)
+    t = Change.__table__  # type: ignore[attr-defined]
+    try:
+        with session_scope(engine, db_path, write=False) as s:
+            st = _state(s)
+            conn = s.connection()
+            counts = dict(conn.execute(sa.select(t.c.state, sa.func.count()).group_by(
+                t.c.state)).all())
+            rejected = [dict(r) for r in conn.execute(
+                sa.select(t.c.change_id, t.c.entity, t.c.record_id, t.c.reason)
+                .where(t.c.state == "rejected").order_by(t.c.local_no).limit(20)).mappings()]
+            return {"server": url, "pending": counts.get("pending", 0) + counts.get("sent", 0),
+                    "acked": counts.get("acked", 0), "rejected": counts.get("rejected", 0),
+                    "rejected_changes": rejected, "last_sync": st.last_sync_at,
+                    "cursor": st.cursor, "device_id": st.device_id,
+                    "clock_offset_ms": st.clock_offset_ms, "server_epoch": st.server_epoch}
+    finally:
+        engine.dispose()
+
