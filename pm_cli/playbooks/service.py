@@ -148,6 +148,12 @@ def _bundled() -> list[loader.Loaded]:
     return load_files([bundled_dir()])  # the same files for the life of the process
 
 
+def bundled_ids() -> frozenset[str]:
+    """The row ids (content addresses) of the library shipped with this pm."""
+    return frozenset(content_id(i.playbook.id, i.playbook.version, i.playbook.sha256())
+                     for i in _bundled())
+
+
 def _rows(session: Session, playbook_id: str | None = None) -> list[PlaybookRow]:
     stmt = select(PlaybookRow).where(PlaybookRow.deleted == False)  # noqa: E712
     if playbook_id:

@@ -7,7 +7,7 @@ import json
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +44,43 @@ class Push(BaseModel):
     changes: list[ChangeIn]
 
 
+class BodyTooLarge(HTTPException):
+    def __init__(self, size: int, limit: int):
+        super().__init__(413)
+        self.error = ApiError(413, "too_large", f"the request is over {limit} bytes "
+                              f"({size} read)", hint="send smaller batches")
+
+
+class BodyLimit:
+    """Refuse a request body over the limit, declared (Content-Length) or streamed
+    (chunked), before it is all read into memory."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            e = BodyTooLarge(int(declared), self.limit).error
+            await JSONResponse(e.body(), status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge(seen, self.limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
 def create_app(database_url: str) -> FastAPI:
     engine = db.make_engine(database_url)
     clock = service.ServerClock()
@@ -61,14 +98,11 @@ def create_app(database_url: str) -> FastAPI:
         return JSONResponse(ApiError(422, "invalid_request", "the request is not valid",
                                      where=where).body(), status_code=422)
 
-    @app.middleware("http")
-    async def _limit(request: Request, call_next):  # type: ignore[no-untyped-def]
-        size = request.headers.get("content-length")
-        if size and size.isdigit() and int(size) > service.MAX_BYTES:
-            e = ApiError(413, "too_large", f"the request is {int(size)} bytes; at most "
-                         f"{service.MAX_BYTES}", hint="send smaller batches")
-            return JSONResponse(e.body(), status_code=413)
-        return await call_next(request)
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_request: Request, e: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(e.error.body(), status_code=413)
+
+    app.add_middleware(BodyLimit, limit=service.MAX_BYTES)
 
     def auth(authorization: str | None, protocol: str | None, schema: str | None
              ) -> service.Auth:
@@ -109,14 +143,36 @@ def create_app(database_url: str) -> FastAPI:
              pm_protocol: Annotated[str | None, Header()] = None,
              pm_schema: Annotated[str | None, Header()] = None) -> StreamingResponse:
         a = auth(authorization, pm_protocol, pm_schema)
-        lines = service.pull(engine, a, clock, cursor, limit)
-        first = next(lines)  # errors (410) before the response starts
+        return _ndjson(service.pull(engine, a, clock, cursor, limit))
 
-        def body():  # type: ignore[no-untyped-def]
-            yield json.dumps(first, ensure_ascii=False) + "\n"
-            for line in lines:
-                yield json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
-
-        return StreamingResponse(body(), media_type="application/x-ndjson")
+    @app.get("/sync/snapshot")
+    def snapshot(after: str | None = None, site: Annotated[list[str] | None, Query()] = None,
+                 limit: Annotated[int, Query(ge=1, le=service.SNAPSHOT_PAGE)] =
+                 service.SNAPSHOT_PAGE,
+                 authorization: Annotated[str | None, Header()] = None,
+                 pm_protocol: Annotated[str | None, Header()] = None,
+                 pm_schema: Annotated[str | None, Header()] = None) -> StreamingResponse:
+        a = auth(authorization, pm_protocol, pm_schema)
+        return _ndjson(service.snapshot(engine, a, clock, after=after, sites=site,
+                                        limit=limit))
 
     return app
+
+
+def _ndjson(lines: Any) -> StreamingResponse:
+    first = next(lines)  # errors before the response starts
+
+    def body():  # type: ignore[no-untyped-def]
+        # a few hundred lines per chunk: Starlette runs each next() of a sync generator in
+        # the thread pool, so a chunk per line would cost a thread hop per row
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        buf = [dumps(first)]
+        for line in lines:
+            buf.append(dumps(line))
+            if len(buf) >= 500:
+                yield "\n".join(buf) + "\n"
+                buf = []
+        if buf:
+            yield "\n".join(buf) + "\n"
+
+    return StreamingResponse(body(), media_type="application/x-ndjson")

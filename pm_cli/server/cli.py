@@ -99,6 +99,25 @@ def user_add(
                                 f"{', '.join(rec['sites']) or 'none'})", rec)
 
 
+@user_app.command("grant")
+def user_grant(
+    name: Annotated[str, typer.Argument(help="User name")],
+    database_url: UrlOpt,
+    sites: Annotated[str, typer.Option("--sites", help="Site codes to grant: CH,XY")] = "",
+    revoke: Annotated[str, typer.Option("--revoke", help="Site codes to withdraw")] = "",
+    role: Annotated[str | None, typer.Option("--role", help="New role")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Grant or withdraw sites (and change the role); effective at the next request."""
+    from pm_cli.server import service
+
+    with _ready(database_url).begin() as conn:
+        rec = service.set_grants(conn, name=name, add=sites.replace("，", ",").split(","),
+                                 remove=revoke.replace("，", ",").split(","), role=role)
+    typer_ctx_out(as_json).done(f"{rec['user']} ({rec['role']}): sites "
+                                f"{', '.join(rec['sites']) or 'none'}", rec)
+
+
 @user_app.command("list")
 def user_list(database_url: UrlOpt, as_json: JsonOpt = False) -> None:
     """List users and their sites."""

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,6 +79,30 @@ def _user(conn: sa.Connection, name: str) -> Any:
     if row is None:
         raise NotFoundError(f"no user {name}", hint="pm server user add NAME --sites … --role …")
     return row
+
+
+def set_grants(conn: sa.Connection, *, name: str, add: list[str], remove: list[str],
+               role: str | None = None) -> dict[str, Any]:
+    """Grant or withdraw site codes (and change the role); effective at the next request."""
+    from pm_cli.errors import UsageError
+
+    u = _user(conn, name)
+    if role is not None:
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r}", where="--role", hint="|".join(ROLES))
+        conn.execute(db.server_user.update().where(db.server_user.c.user_id == u.user_id)
+                     .values(role=role))
+    have = set(conn.execute(sa.select(db.user_grant.c.site_code).where(
+        db.user_grant.c.user_id == u.user_id)).scalars())
+    new = sorted({c.strip() for c in add if c.strip()} - have)
+    if new:
+        conn.execute(db.user_grant.insert(), [{"user_id": u.user_id, "site_code": c}
+                                              for c in new])
+    gone = [c.strip() for c in remove if c.strip()]
+    if gone:
+        conn.execute(db.user_grant.delete().where(db.user_grant.c.user_id == u.user_id,
+                                                  db.user_grant.c.site_code.in_(gone)))
+    return next(x for x in list_users(conn) if x["user"] == name)
 
 
 def list_users(conn: sa.Connection) -> list[dict[str, Any]]:
@@ -289,6 +314,10 @@ def _authorize(conn: sa.Connection, auth: Auth, changes: list[dict[str, Any]],
     bound = dict(conn.execute(sa.select(db.server_site.c.site_id, db.server_site.c.code))
                  .all())
     codes = {v: k for k, v in bound.items()}
+    final: dict[str, str] = {}  # a new site's code as the batch leaves it (a rename counts)
+    for ch in changes:
+        if ch["entity"] == "site" and "code" in ch["fields"]:
+            final[ch["record_id"]] = ch["fields"]["code"]
     for i, ch in enumerate(changes):
         where = f"changes[{i}]"
         ent, site_id = ch["entity"], ch["site_id"]
@@ -312,7 +341,7 @@ def _authorize(conn: sa.Connection, auth: Auth, changes: list[dict[str, Any]],
                 problems.append(f"{where}: site {bound[site_id]} is not granted to "
                                 f"{auth.user}")
             continue
-        code = ch["fields"].get("code") if ent == "site" else None
+        code = final.get(site_id) if ent == "site" else None
         if code is None:
             problems.append(f"{where}: site {site_id} is not on the server")
             continue
@@ -322,8 +351,9 @@ def _authorize(conn: sa.Connection, auth: Auth, changes: list[dict[str, Any]],
         if code in codes:
             raise ApiError(409, "site_exists", f"the server already has a site {code} (another "
                            "record)", where=[where],
-                           hint=f"rename the local site (pm site edit {code} --code NEW), or "
-                           f"start from the server's copy: pm sync clone {code}")
+                           hint=f"rename the local site (pm site edit {code} --code NEW) and "
+                           "pm sync again; or take the server's copy into a new database "
+                           "(pm --db NEW.db init, then pm sync login and pm sync there)")
         binds.append({"site_id": site_id, "code": code, "name": ch["fields"].get("name"),
                       "created_at": now_text()})
         bound[site_id], codes[code] = code, site_id  # later changes of the batch see it
@@ -335,14 +365,16 @@ def _authorize(conn: sa.Connection, auth: Auth, changes: list[dict[str, Any]],
 
 
 def _bundled_playbook(ch: dict[str, Any]) -> bool:
-    """A playbook version from the library shipped with pm (its id is the content address)."""
-    from pm_cli.playbooks.service import content_id
+    """A playbook version from the library shipped with this pm (the same row id, its
+    content address, on every laptop): any role may push it, since `pm init` installs it."""
+    return ch["record_id"] in _bundled_ids()
 
-    f = ch["fields"]
-    try:
-        return ch["record_id"] == content_id(f["playbook_id"], int(f["version"]), f["sha256"])
-    except (KeyError, TypeError, ValueError):
-        return False
+
+@cache
+def _bundled_ids() -> frozenset[str]:
+    from pm_cli.playbooks import service as playbooks
+
+    return playbooks.bundled_ids()
 
 
 def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[str, Any]],
@@ -366,14 +398,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
         seen = dict(conn.execute(sa.select(db.sync_change.c.change_id, db.sync_change.c.seq)
                                  .where(db.sync_change.c.change_id.in_(ids))).all())
         fresh = [c for c in changes if c["change_id"] not in seen]
-        keys = sorted({(c["entity"], c["record_id"]) for c in fresh})
-        records: dict[tuple[str, str], Any] = {}
-        for ent, rid in keys:  # lock in (entity, id) order: no deadlock between pushes
-            row = conn.execute(sa.select(db.sync_record).where(
-                db.sync_record.c.entity == ent, db.sync_record.c.record_id == rid)
-                .with_for_update()).first()
-            if row is not None:
-                records[(ent, rid)] = row
+        records = _lock_records(conn, {(c["entity"], c["record_id"]) for c in fresh})
         binds = _authorize(conn, auth, fresh, records)
         if binds:
             conn.execute(db.server_site.insert(), binds)
@@ -398,18 +423,25 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
                            "status": merged.outcome})
             for c in merged.conflicts:
                 logged.append(_conflict_change(ch, c, clock, received))
+        logged += _duplicate_codes(conn, fresh, states, site_of, clock, received)
+        new_rows, changed_rows = [], []
         for key, state in states.items():
             if state is None or key not in site_of:
                 continue
-            values = {"fields": state.fields, "field_hlc": state.stamps,
-                      "updated_hlc": state.updated_hlc, "site_id": site_of[key]}
-            if key in records:
-                conn.execute(db.sync_record.update().where(
-                    db.sync_record.c.entity == key[0], db.sync_record.c.record_id == key[1])
-                    .values(**values))
-            else:
-                conn.execute(db.sync_record.insert().values(entity=key[0], record_id=key[1],
-                                                            **values))
+            values = {"e": key[0], "r": key[1], "fields": state.fields,
+                      "field_hlc": state.stamps, "updated_hlc": state.updated_hlc,
+                      "site_id": site_of[key]}
+            (changed_rows if key in records else new_rows).append(values)
+        if new_rows:
+            conn.execute(db.sync_record.insert().values(
+                entity=sa.bindparam("e"), record_id=sa.bindparam("r")), new_rows)
+        if changed_rows:
+            r = db.sync_record.c
+            conn.execute(db.sync_record.update().where(
+                r.entity == sa.bindparam("e"), r.record_id == sa.bindparam("r")).values(
+                fields=sa.bindparam("fields"), field_hlc=sa.bindparam("field_hlc"),
+                updated_hlc=sa.bindparam("updated_hlc")),
+                [{k: v for k, v in row.items() if k != "site_id"} for row in changed_rows])
         conn.execute(db.token.update().where(db.token.c.token_id == auth.token_id)
                      .values(last_used_at=received))
         if logged:  # the counter last, its row lock held to COMMIT
@@ -425,6 +457,56 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
         else:
             out.append(results[c["change_id"]])
     return {"results": out, "server_hlc": clock.now()}
+
+
+def _duplicate_codes(conn: sa.Connection, changes: list[dict[str, Any]],
+                     states: dict[tuple[str, str], m.State | None],
+                     site_of: dict[tuple[str, str], str], clock: ServerClock,
+                     received: str) -> list[dict[str, Any]]:
+    """A create or code edit whose code another live record of the site already has: both
+    stay, a `duplicate_code` conflict names both (sync.md §2)."""
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for ch in changes:
+        key = (ch["entity"], ch["record_id"])
+        code = ch["fields"].get("code")
+        state = states.get(key)
+        if (code is None or ch["entity"] == "site" or key in seen or state is None
+                or state.fields.get("code") != code or state.deleted):
+            continue
+        seen.add(key)
+        r = db.sync_record.c
+        others = [row.record_id for row in conn.execute(
+            sa.select(r.record_id, r.fields).where(
+                r.entity == ch["entity"], r.site_id == site_of[key],
+                r.record_id != ch["record_id"], r.fields["code"].as_string() == code))
+            if not row.fields.get("deleted")]
+        others += [k[1] for k, st in states.items() if k != key and k[0] == ch["entity"]
+                   and st is not None and st.fields.get("code") == code and not st.deleted
+                   and site_of.get(k) == site_of[key] and k[1] not in others]
+        for other in others:
+            out.append(_conflict_change(ch, m.Conflict(
+                "duplicate_code", "code", code, {"other": other}, None, None,
+                loser_is_change=True), clock, received))
+    return out
+
+
+def _lock_records(conn: sa.Connection, keys: set[tuple[str, str]]
+                  ) -> dict[tuple[str, str], Any]:
+    """The stored records a batch touches, locked FOR UPDATE in (entity, id) order, so two
+    pushes touching the same records cannot deadlock."""
+    by_entity: dict[str, list[str]] = {}
+    for ent, rid in sorted(keys):
+        by_entity.setdefault(ent, []).append(rid)
+    out: dict[tuple[str, str], Any] = {}
+    r = db.sync_record.c
+    for ent, ids in by_entity.items():
+        for i in range(0, len(ids), 500):
+            for row in conn.execute(sa.select(db.sync_record).where(
+                    r.entity == ent, r.record_id.in_(ids[i:i + 500]))
+                    .order_by(r.record_id).with_for_update()):
+                out[(ent, row.record_id)] = row
+    return out
 
 
 def _change_row(ch: dict[str, Any], received: str, token_id: str | None,
@@ -485,5 +567,57 @@ def pull(engine: sa.Engine, auth: Auth, clock: ServerClock, cursor: int,
             has_more = n == limit
             yield {"type": "end", "next_cursor": last if has_more else max(last, seq.last),
                    "has_more": has_more}
+    finally:
+        conn.close()
+
+
+# ---- snapshot (first sync) ---------------------------------------------------------------
+
+SNAPSHOT_PAGE = 5000
+
+
+def snapshot(engine: sa.Engine, auth: Auth, clock: ServerClock, *, after: str | None,
+             sites: list[str] | None, limit: int = SNAPSHOT_PAGE) -> Iterator[dict[str, Any]]:
+    """One keyset page of current records of the granted sites (and company-wide playbooks),
+    with their field stamps, from one snapshot whose sequence head is the cursor to pull
+    from afterwards (sync.md §3.4)."""
+    granted = [*auth.sites, ""]
+    if sites:
+        codes = {v: k for k, v in auth.sites.items()}
+        unknown = [s for s in sites if s not in codes]
+        if unknown:
+            raise ApiError(403, "forbidden", f"site(s) {', '.join(unknown)} not granted to "
+                           f"{auth.user}", where=["site"])
+        granted = [codes[s] for s in sites] + [""]
+    key = None
+    if after:
+        parts = after.split(":")
+        if len(parts) != 3:
+            raise ApiError(422, "invalid_after", "after is SITE_ID:ENTITY:RECORD_ID",
+                           where=["after"])
+        key = tuple(parts)
+    limit = max(1, min(limit, SNAPSHOT_PAGE))
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    try:
+        with conn.begin():
+            seq = conn.execute(sa.select(db.sync_seq).where(db.sync_seq.c.id == 1)).one()
+            yield {"type": "page", "server_epoch": seq.epoch, "server_hlc": clock.now(),
+                   "cursor": seq.last}
+            r = db.sync_record.c
+            stmt = sa.select(r.site_id, r.entity, r.record_id, r.fields, r.field_hlc).where(
+                r.site_id.in_(granted))
+            if key:
+                stmt = stmt.where(sa.tuple_(r.site_id, r.entity, r.record_id) > sa.tuple_(
+                    *(sa.literal(k) for k in key)))
+            stmt = stmt.order_by(r.site_id, r.entity, r.record_id).limit(limit)
+            n, last = 0, None
+            for row in conn.execution_options(yield_per=1000).execute(stmt):
+                n += 1
+                last = f"{row.site_id}:{row.entity}:{row.record_id}"
+                yield {"type": "record", **row._asdict()}
+            yield {"type": "end", "after": last, "has_more": n == limit,
+                   "cursor": seq.last}
     finally:
         conn.close()

@@ -1,8 +1,12 @@
-"""Applying pulled changes to the laptop's SQLite file: the same merge as the server, plain
-Core statements (no ORM object per row), never logged (they are not this laptop's writes)."""
+"""Applying pulled changes (and snapshot rows) to the laptop's SQLite file: the same merge as
+the server, a page at a time — one SELECT per entity for the rows a page touches, the merge in
+memory, then one executemany per entity for new rows and one for changed rows. No ORM object
+per row, nothing logged (these are not this laptop's writes)."""
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,10 +15,12 @@ from pm_cli.store.changes import Change, SyncParked
 from pm_cli.sync import merge as m
 from pm_cli.sync.entities import Entity, registry
 
+CHUNK = 500  # ids per IN (…) list
+
 
 def _blank(col: sa.Column) -> Any:  # type: ignore[type-arg]
     """A value for a NOT NULL column a partial record does not carry yet."""
-    if col.server_default is not None or col.nullable:
+    if col.nullable:
         return None
     t = col.type
     if isinstance(t, sa.JSON):
@@ -27,72 +33,163 @@ def _blank(col: sa.Column) -> Any:  # type: ignore[type-arg]
 
 
 class Applier:
-    """Applies one pulled change at a time on a connection inside the caller's transaction."""
+    """Applies pages of pulled changes on a connection inside the caller's transaction."""
 
     def __init__(self, conn: sa.Connection):
         self.conn = conn
         self.reg = registry()
         self.applied = self.skipped = self.parked = 0
 
+    # ---- reading ------------------------------------------------------------------------
+
     def own(self, change_ids: list[str]) -> set[str]:
         t = Change.__table__  # type: ignore[attr-defined]
-        return set(self.conn.execute(sa.select(t.c.change_id).where(
-            t.c.change_id.in_(change_ids))).scalars())
+        out: set[str] = set()
+        for i in range(0, len(change_ids), CHUNK):
+            out |= set(self.conn.execute(sa.select(t.c.change_id).where(
+                t.c.change_id.in_(change_ids[i:i + CHUNK]))).scalars())
+        return out
 
-    def park(self, ch: dict[str, Any], reason: str) -> None:
+    def _load(self, ent: Entity, ids: list[str]) -> dict[str, m.State]:
+        t = ent.table
+        out: dict[str, m.State] = {}
+        for i in range(0, len(ids), CHUNK):
+            for row in self.conn.execute(sa.select(t).where(t.c.id.in_(ids[i:i + CHUNK]))):
+                data = row._asdict()
+                stamps = ({"hlc": data["hlc"]} if ent.kind == "append"
+                          else dict(data["field_hlc"] or {}))
+                out[data["id"]] = m.State({k: data[k] for k in ent.fields}, stamps)
+        return out
+
+    def park(self, item: dict[str, Any], reason: str) -> None:
+        """Keep what this pm cannot apply (a change by its seq; a snapshot row below 0)."""
         t = SyncParked.__table__  # type: ignore[attr-defined]
-        if not self.conn.execute(sa.select(t.c.seq).where(t.c.seq == ch["seq"])).first():
-            self.conn.execute(t.insert().values(seq=ch["seq"], change=ch, reason=reason))
+        seq = item.get("seq")
+        if seq is None:
+            low = self.conn.execute(sa.select(sa.func.min(t.c.seq))).scalar()
+            seq = min(low or 0, 0) - 1
+        if not self.conn.execute(sa.select(t.c.seq).where(t.c.seq == seq)).first():
+            self.conn.execute(t.insert().values(seq=seq, change=item, reason=reason))
         self.parked += 1
 
-    def apply(self, ch: dict[str, Any]) -> None:
-        ent = self.reg.get(ch["entity"])
+    def _known(self, entity: str, fields: Any, item: dict[str, Any]) -> Entity | None:
+        ent = self.reg.get(entity)
         if ent is None:
-            self.park(ch, f"unknown entity {ch['entity']} (a newer pm wrote it)")
-            return
-        unknown = set(ch["fields"]) - ent.fields
+            self.park(item, f"unknown entity {entity} (a newer pm wrote it)")
+            return None
+        unknown = set(fields) - ent.fields
         if unknown:
-            self.park(ch, f"unknown field(s) {', '.join(sorted(unknown))} of {ent.name}")
-            return
-        if ent.kind == "append":
-            self._append(ent, ch)
-        else:
-            self._mutable(ent, ch)
+            self.park(item, f"unknown field(s) {', '.join(sorted(unknown))} of {ent.name}")
+            return None
+        return ent
 
-    def _append(self, ent: Entity, ch: dict[str, Any]) -> None:
-        t = ent.table
-        if self.conn.execute(sa.select(t.c.id).where(t.c.id == ch["record_id"])).first():
-            self.skipped += 1
-            return
-        row = {c.name: _blank(c) for c in t.c if c.name not in ("id",)}
-        row = {k: v for k, v in row.items() if v is not None}
-        row.update(ch["fields"])
-        row.update(id=ch["record_id"], site_id=ch["site_id"] or None, hlc=ch["hlc"])
-        self.conn.execute(t.insert().values(**row))
-        self.applied += 1
+    # ---- applying -----------------------------------------------------------------------
 
-    def _mutable(self, ent: Entity, ch: dict[str, Any]) -> None:
+    def apply_changes(self, changes: list[dict[str, Any]]) -> None:
+        """A page of pulled changes, in seq order (this laptop's own are no-ops)."""
+        own = self.own([c["change_id"] for c in changes])
+        self.skipped += len(own)
+        todo = [(c, ent) for c in changes if c["change_id"] not in own
+                and (ent := self._known(c["entity"], c["fields"], c)) is not None]
+        self._fold([(ent, c["record_id"], c["site_id"], c) for c, ent in todo],
+                   lambda ent, state, c: m.merge(ent.kind, state, c))
+
+    def apply_records(self, records: list[dict[str, Any]]) -> None:
+        """A page of snapshot rows: whole records with their per-field stamps."""
+        todo = []
+        for r in records:
+            ent = self._known(r["entity"], r["fields"], r)
+            if ent is not None:
+                todo.append((ent, r["record_id"], r["site_id"], r))
+
+        def fold(ent: Entity, state: m.State | None, r: dict[str, Any]) -> m.Merged:
+            remote = m.State(r["fields"], r["field_hlc"])
+            new = m.merge_state(ent.kind, state, remote)
+            return m.Merged(new, "superseded" if state is not None and (
+                new.stamps == state.stamps) else "applied", [])
+
+        self._fold(todo, fold)
+
+    def _fold(self, items: list[tuple[Entity, str, str, dict[str, Any]]], fold: Any) -> None:
+        by_ent: dict[str, list[str]] = defaultdict(list)
+        ents: dict[str, Entity] = {}
+        for ent, rid, _site, _x in items:
+            by_ent[ent.name].append(rid)
+            ents[ent.name] = ent
+        stored = {name: self._load(ents[name], ids) for name, ids in by_ent.items()}
+        states: dict[tuple[str, str], m.State] = {}
+        sites: dict[tuple[str, str], str] = {}
+        dirty: set[tuple[str, str]] = set()
+        for ent, rid, site, item in items:
+            key = (ent.name, rid)
+            state = states.get(key) or stored[ent.name].get(rid)
+            merged = fold(ent, state, item)
+            if merged.outcome != "applied":
+                self.skipped += 1
+                continue
+            states[key], sites[key] = merged.state, site
+            dirty.add(key)
+            self.applied += 1
+        inserts: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        updates: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for key in dirty:
+            name, rid = key
+            ent, state = ents[name], states[key]
+            plan = _plan(ent)
+            if rid in stored[name]:
+                if ent.kind == "mutable":
+                    updates[name].append(plan.update_row(rid, state))
+            else:
+                inserts[name].append(plan.insert_row(rid, sites[key], state))
+        # plain DBAPI executemany with the JSON already text: no per-row SQLAlchemy work
+        for name, rows in inserts.items():
+            self.conn.exec_driver_sql(_plan(ents[name]).insert_sql, rows)
+        for name, rows in updates.items():
+            self.conn.exec_driver_sql(_plan(ents[name]).update_sql, rows)
+
+
+class _Plan:
+    """How rows of one entity are written: column order, blanks, JSON columns."""
+
+    def __init__(self, ent: Entity):
         t = ent.table
-        row = self.conn.execute(sa.select(t).where(t.c.id == ch["record_id"])).first()
-        state = None
-        if row is not None:
-            data = row._asdict()
-            state = m.State({k: data[k] for k in ent.fields}, dict(data["field_hlc"] or {}))
-        merged = m.merge("mutable", state, ch)
-        if merged.outcome != "applied":
-            self.skipped += 1
-            return
-        new = merged.state
-        if row is None:
-            values = {c.name: _blank(c) for c in t.c}
-            values = {k: v for k, v in values.items() if v is not None}
-            values.update({k: v for k, v in new.fields.items() if k in ent.fields})
-            values.update(id=ch["record_id"], site_id=ch["site_id"] or None,
-                          field_hlc=new.stamps, updated_hlc=new.updated_hlc)
-            self.conn.execute(t.insert().values(**values))
+        self.kind = ent.kind
+        self.cols = [c.name for c in t.c]
+        self.blank = {c.name: _blank(c) for c in t.c}
+        self.json = {c.name for c in t.c if isinstance(c.type, sa.JSON)}
+        self.fields = [c for c in self.cols if c in ent.fields]
+        self.insert_sql = (f"INSERT INTO {t.name} ({', '.join(self.cols)}) "
+                           f"VALUES ({', '.join('?' * len(self.cols))})")
+        self.upd = [*self.fields, "field_hlc", "updated_hlc"]
+        self.update_sql = (f"UPDATE {t.name} SET {', '.join(f'{c} = ?' for c in self.upd)} "
+                           "WHERE id = ?")
+
+    def _cell(self, col: str, value: Any) -> Any:
+        if col in self.json:
+            return None if value is None else json.dumps(value, ensure_ascii=False,
+                                                         separators=(",", ":"))
+        return value
+
+    def insert_row(self, rid: str, site: str, state: m.State) -> tuple[Any, ...]:
+        values = {**self.blank, **{k: v for k, v in state.fields.items()
+                                   if k in self.blank}, "id": rid, "site_id": site or None}
+        if self.kind == "append":
+            values["hlc"] = state.stamps.get("hlc", "")
         else:
-            changed = {k: new.fields[k] for k in ch["fields"]
-                       if new.stamps.get(k) == ch["hlc"]}
-            self.conn.execute(t.update().where(t.c.id == ch["record_id"]).values(
-                **changed, field_hlc=new.stamps, updated_hlc=new.updated_hlc))
-        self.applied += 1
+            values["field_hlc"], values["updated_hlc"] = state.stamps, state.updated_hlc
+        return tuple(self._cell(c, values[c]) for c in self.cols)
+
+    def update_row(self, rid: str, state: m.State) -> tuple[Any, ...]:
+        f = state.fields
+        return (*(self._cell(c, f.get(c, self.blank[c])) for c in self.fields),
+                self._cell("field_hlc", state.stamps), state.updated_hlc, rid)
+
+
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(ent: Entity) -> _Plan:
+    plan = _PLANS.get(ent.name)
+    if plan is None:
+        plan = _PLANS[ent.name] = _Plan(ent)
+    return plan

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +25,9 @@ def sync(
     ctx: typer.Context,
     push_only: Annotated[bool, typer.Option("--push", help="Only push")] = False,
     pull_only: Annotated[bool, typer.Option("--pull", help="Only pull")] = False,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Send rejected changes again (after a fix)")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Push pending changes, then pull the server's (resumes where a cut sync stopped)."""
@@ -35,13 +39,21 @@ def sync(
     out = obj.out(as_json)
     url, token = _server()
     path = obj.db_path
-    def progress(stage: str, done: int, total: int) -> None:
-        if not out.as_json:
-            out.note(f"{stage}: {done:,}" + (f"/{total:,}" if stage == "push" else "")
-                     + " changes")
+    if retry:
+        n = client.requeue_rejected(path)
+        out.note(f"{n} rejected change(s) queued again")
+    bars: dict[str, tuple[Any, list[int]]] = {}
+    with contextlib.ExitStack() as stack:
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in bars:
+                advance = stack.enter_context(out.progress(total, f"{stage}ing changes"))
+                bars[stage] = (advance, [0])
+            advance, seen = bars[stage]
+            advance(done - seen[0])
+            seen[0] = done
 
-    rep = client.sync(path, url=url, token=token, push_only=push_only, pull_only=pull_only,
-                      progress=progress)
+        rep = client.sync(path, url=url, token=token, push_only=push_only,
+                          pull_only=pull_only, progress=progress)
     rec = {"pushed": rep.pushed, "duplicates": rep.duplicates, "rejected": rep.rejected,
            "pulled": rep.pulled, "applied": rep.applied, "parked": rep.parked,
            "cursor": rep.cursor, "clock_offset_ms": rep.offset_ms, "warnings": rep.warnings}
@@ -101,3 +113,23 @@ def sync_conflicts(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         rows = conflicts.list_open(s, site=site)
     ctx.obj.out(as_json).emit(rows, columns=["id", "entity", "record", "field", "kind",
                                              "kept", "lost", "at"], title="open conflicts")
+
+
+@app.command("resolve")
+def sync_resolve(
+    ctx: typer.Context,
+    conflict: Annotated[str, typer.Argument(help="Conflict id (its last 8 characters)")],
+    keep: Annotated[
+        str | None, typer.Option("--keep", help="mine|theirs|winner|loser|VALUE")] = None,
+    restore: Annotated[
+        bool, typer.Option("--restore", help="Undelete after an edit made after a delete")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Settle a conflict: keep one value (an ordinary edit, synced like any)."""
+    from pm_cli.sync import conflicts
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        rec = conflicts.resolve(s, site=site, ref=conflict, keep=keep, restore=restore)
+    ctx.obj.out(as_json).done(f"conflict {rec['id']} resolved: {rec['resolution']}", rec)

@@ -39,6 +39,7 @@ class Report:
     applied: int = 0
     parked: int = 0
     cursor: int = 0
+    expected: int = 0  # changes the server holds past our cursor (an upper bound)
     offset_ms: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -150,9 +151,57 @@ def _seen(engine: sa.Engine, db_path: Path, stamp: str) -> None:
         s.add(st)
 
 
-def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
-          progress: Callable[[str, int, int], None] | None) -> None:
+def _error_code(r: Any) -> str | None:
+    try:
+        return r.json().get("error")
+    except ValueError:
+        return None
+
+
+def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str) -> int:
+    """Give every pending change (and the fields and rows it stamped) a new stamp from a
+    clock reset to the server's, keeping their order (sync.md §1: after a clock_ahead)."""
+    from pm_cli.sync.entities import registry
+
     t = Change.__table__  # type: ignore[attr-defined]
+    reg = registry()
+    with session_scope(engine, db_path, write=True) as s:
+        conn = s.connection()
+        st = _state(s)
+        clock = Clock(st.device_id, server_hlc, offset_ms=st.clock_offset_ms)
+        renamed: dict[str, str] = {}
+        rows = conn.execute(sa.select(t).where(t.c.state.in_(("pending", "sent")))
+                            .order_by(t.c.local_no)).mappings().all()
+        for ch in rows:
+            new = clock.now()
+            renamed[ch["hlc"]] = new
+            base = {k: renamed.get(v, v) for k, v in (ch["base"] or {}).items()}
+            conn.execute(t.update().where(t.c.change_id == ch["change_id"]).values(
+                hlc=new, base=base))
+            ent = reg.get(ch["entity"])
+            if ent is None:
+                continue
+            et = ent.table
+            if ent.kind == "append":
+                conn.execute(et.update().where(et.c.id == ch["record_id"],
+                                               et.c.hlc == ch["hlc"]).values(hlc=new))
+                continue
+            row = conn.execute(sa.select(et.c.field_hlc).where(
+                et.c.id == ch["record_id"])).first()
+            if row is None:
+                continue
+            stamps = {k: renamed.get(v, v) for k, v in (row.field_hlc or {}).items()}
+            conn.execute(et.update().where(et.c.id == ch["record_id"]).values(
+                field_hlc=stamps, updated_hlc=max(stamps.values(), default="")))
+        st.last_hlc = clock.last
+        s.add(st)
+    return len(rows)
+
+
+def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
+          progress: Callable[[str, int, int], None] | None, server_hlc: str = "") -> None:
+    t = Change.__table__  # type: ignore[attr-defined]
+    restamped = False
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(
             t.c.state.in_(("pending", "sent")))).scalar_one()
@@ -170,6 +219,13 @@ def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
         r = _request(lambda b=batch: http.post("/sync/push", json={"changes": b}), "push")
         if r.status_code == 413 and size > 1:
             size = max(1, size // 2)
+            continue
+        if r.status_code == 422 and _error_code(r) == "clock_ahead" and not restamped:
+            # this laptop's clock ran ahead: stamp what no server holds by the server's time
+            report.warnings.append(_error(r).message + "; re-stamped the pending changes "
+                                   "by the server's clock")
+            _restamp(engine, db_path, server_hlc)
+            restamped = True
             continue
         if r.status_code in (403, 422) and _reject(engine, db_path, r, rows, report):
             continue  # the named changes are set aside; send the rest
@@ -238,7 +294,7 @@ def _pull(engine: sa.Engine, db_path: Path, http: Any, report: Report,
         if top:
             _seen(engine, db_path, top)
         if progress:
-            progress("pull", report.pulled, report.pulled)
+            progress("pull", report.pulled, max(report.pulled, report.expected))
         if not has_more:
             return
 
@@ -277,18 +333,126 @@ def _page(engine: sa.Engine, db_path: Path, http: Any, cursor: int,
     return has_more, top
 
 
+def _snapshot(engine: sa.Engine, db_path: Path, http: Any, report: Report,
+              progress: Callable[[str, int, int], None] | None,
+              sites: list[str] | None = None) -> None:
+    """A first sync: the current rows of every granted site, a page (≤ 5,000) per local
+    transaction, then the cursor = the oldest page's sequence head (the overlap with the
+    pull that follows is harmless: merges are idempotent). The next page downloads while
+    this one is written (two pages in memory at most). Cut midway, it starts again.
+
+    With `sites` (codes newly granted to a laptop that has synced before) only those sites,
+    and the cursor stays: the pull after it brings everything else."""
+    import queue
+    import threading
+
+    from pm_cli.sync.apply import Applier
+
+    pages: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        after: str | None = None
+        try:
+            while not stop.is_set():
+                page = _snapshot_page(http, after, sites)
+                pages.put(page)
+                if not page[2]["has_more"]:
+                    return
+                after = page[2]["after"]
+        except BaseException as e:  # noqa: BLE001 - handed to the writer
+            pages.put(e)
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    cursor: int | None = None
+    try:
+        while True:
+            page = pages.get()
+            if isinstance(page, BaseException):
+                raise page
+            records, head, end, top = page
+            cursor = head if cursor is None else min(cursor, head)
+            with session_scope(engine, db_path, write=True) as s:
+                applier = Applier(s.connection())
+                applier.apply_records(records)
+                st = _state(s)
+                if not end["has_more"] and not sites:
+                    st.cursor = max(st.cursor, cursor)
+                    report.cursor = st.cursor
+                clock = Clock(st.device_id, st.last_hlc, offset_ms=st.clock_offset_ms)
+                clock.recv(top)
+                st.last_hlc = clock.last
+                st.last_sync_at = now_text()
+                s.add(st)
+            report.pulled += len(records)
+            report.applied += applier.applied
+            report.parked += applier.parked
+            if progress:
+                progress("pull", report.pulled, max(report.pulled, report.expected))
+            if not end["has_more"]:
+                return
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a blocked put() finish
+            try:
+                pages.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+
+
+def _new_grants(engine: sa.Engine, info: dict[str, Any]) -> list[str]:
+    from pm_cli.sites.models import Site
+
+    t = Site.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        have = set(conn.execute(sa.select(t.c.id)).scalars())
+    return [s["code"] for s in info.get("sites", []) if s["site_id"] not in have]
+
+
+def _snapshot_page(http: Any, after: str | None, sites: list[str] | None = None
+                   ) -> tuple[list[dict[str, Any]], int, dict[str, Any], str]:
+    params: dict[str, Any] = {"after": after} if after else {}
+    if sites:
+        params["site"] = sites
+    records: list[dict[str, Any]] = []
+    end: dict[str, Any] | None = None
+    head, top = 0, ""
+    try:
+        with http.stream("GET", "/sync/snapshot", params=params) as r:
+            if r.status_code != 200:
+                r.read()
+                raise _error(r)
+            for line in r.iter_lines():
+                if not line.strip():
+                    continue
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    raise httpx.RemoteProtocolError("a cut line") from None
+                if msg["type"] == "record":
+                    records.append(msg)
+                elif msg["type"] == "page":
+                    head, top = msg["cursor"], msg["server_hlc"]
+                elif msg["type"] == "end":
+                    end = msg
+    except httpx.TransportError as e:
+        raise SyncError(f"the connection was cut during the first sync ({type(e).__name__})",
+                        hint="run pm sync again: what arrived is kept") from None
+    if end is None:
+        raise SyncError("the snapshot stream ended early", hint="run pm sync again")
+    return records, head, end, top
+
+
 def _apply(engine: sa.Engine, db_path: Path, changes: list[dict[str, Any]], cursor: int,
            report: Report, applier_cls: Any) -> None:
     """Apply a run of pulled changes and save the cursor, in one transaction."""
     with session_scope(engine, db_path, write=True) as s:
         conn = s.connection()
         applier = applier_cls(conn)
-        own = applier.own([c["change_id"] for c in changes]) if changes else set()
-        top = None
-        for ch in changes:
-            if ch["change_id"] not in own:
-                applier.apply(ch)
-            top = ch["hlc"] if top is None or ch["hlc"] > top else top
+        if changes:
+            applier.apply_changes(changes)
+        top = max((ch["hlc"] for ch in changes), default=None)
         st = _state(s)
         st.cursor = max(st.cursor, cursor)
         st.last_sync_at = now_text()
@@ -302,6 +466,19 @@ def _apply(engine: sa.Engine, db_path: Path, changes: list[dict[str, Any]], curs
     report.parked += applier.parked
 
 
+def requeue_rejected(db_path: Path) -> int:
+    """Put rejected changes back in the queue (after the cause is fixed: a grant, a role)."""
+    check_current(db_path)
+    engine = make_engine(db_path)
+    t = Change.__table__  # type: ignore[attr-defined]
+    try:
+        with session_scope(engine, db_path, write=True) as s:
+            return int(s.connection().execute(t.update().where(t.c.state == "rejected")
+                                              .values(state="pending", reason=None)).rowcount)
+    finally:
+        engine.dispose()
+
+
 def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool = False,
          pull_only: bool = False,
          progress: Callable[[str, int, int], None] | None = None) -> Report:
@@ -313,13 +490,23 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
         with _client(url, token) as http:
             info = _hello(engine, db_path, http)
             report.offset_ms = info["offset_ms"]
+            with session_scope(engine, db_path, write=False) as s:
+                report.expected = max(0, int(info.get("head", 0)) - _state(s).cursor)
             if abs(report.offset_ms) > SKEW_WARN_MS:
                 report.warnings.append(
                     f"this laptop's clock is {report.offset_ms / 60000:+.0f} min off the "
                     "server's; pm stamps by the server's time, but fix the clock")
             if not pull_only:
-                _push(engine, db_path, http, report, progress)
+                _push(engine, db_path, http, report, progress, info["server_hlc"])
             if not push_only:
+                with session_scope(engine, db_path, write=False) as s:
+                    first = _state(s).cursor == 0
+                if first:
+                    _snapshot(engine, db_path, http, report, progress)
+                else:
+                    new = _new_grants(engine, info)
+                    if new:  # granted since the last sync: their past is behind our cursor
+                        _snapshot(engine, db_path, http, report, progress, sites=new)
                 _pull(engine, db_path, http, report, progress)
     finally:
         engine.dispose()

@@ -90,3 +90,17 @@ def merge(kind: str, state: State | None, change: dict[str, Any]) -> Merged:
                                   {k: values[k] for k in values if k != "deleted"},
                                   deleted_at, hlc, loser_is_change=True))
     return Merged(State(fields, stamps), "applied" if won else "superseded", conflicts)
+
+
+def merge_state(kind: str, state: State | None, remote: State) -> State:
+    """Fold a whole record as another replica holds it (a snapshot row) into ours: per field
+    the larger stamp wins; an append-only row is kept as first stored."""
+    if state is None:
+        return State(dict(remote.fields), dict(remote.stamps))
+    if kind == "append":
+        return state
+    fields, stamps = dict(state.fields), dict(state.stamps)
+    for name, stamp in remote.stamps.items():
+        if name in remote.fields and (name not in stamps or stamp > stamps[name]):
+            fields[name], stamps[name] = remote.fields[name], stamp
+    return State(fields, stamps)

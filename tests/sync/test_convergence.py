@@ -52,7 +52,7 @@ def test_three_laptops_converge(root, tmp_path_factory, data):
     for _ in range(data.draw(st.integers(6, 14), label="steps")):
         lp = data.draw(st.sampled_from(laptops), label="laptop")
         op = data.draw(st.sampled_from(["add", "name", "level", "remove", "item", "comment",
-                                        "answer", "sync"]), label="op")
+                                        "advance", "answer", "sync"]), label="op")
         grids = [g["code"] for g in json.loads(pm(lp, "grid", "list", "--json").stdout)]
         leaves = [g for g in grids if g != "G0"]
         if op == "add":
@@ -72,6 +72,12 @@ def test_three_laptops_converge(root, tmp_path_factory, data):
             items = json.loads(pm(lp, "pdca", "list", "--json").stdout)
             if items:
                 pm(lp, "pdca", "comment", str(items[0]["no"]), "跟进 follow-up")
+        elif op == "advance":
+            items = json.loads(pm(lp, "pdca", "list", "--json").stdout)
+            step = {"plan": ("do", "--plan", "修 fix"), "do": ("check", "--note", "好了 done")}
+            if items and items[0]["phase"] in step:
+                to, flag, text = step[items[0]["phase"]]
+                pm(lp, "pdca", "advance", str(items[0]["no"]), "--to", to, flag, text)
         elif op == "answer":
             run = json.loads(pm(lp, "run", "start", "water.daily", "--grid",
                                               "G0", "--by", "S1", "--json").stdout)
@@ -85,3 +91,25 @@ def test_three_laptops_converge(root, tmp_path_factory, data):
     for lp in laptops[1:]:
         assert snapshot(lp) == ref
     assert_log_clean(root)
+    # and the server holds the same records, field by field, stamp by stamp
+    held = server_records(root, "grid")
+    mine = {rid: (code, name, bool(deleted), json.loads(stamps))
+            for rid, code, name, deleted, stamps in a.rows(
+                "grid", "id", "code", "name", "deleted", "field_hlc")}
+    assert {rid: v for rid, v in held.items() if rid in mine} == mine
+
+
+def server_records(server, entity: str) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from pm_cli.server import db
+
+    engine = db.make_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            return {r.record_id: (r.fields.get("code"), r.fields.get("name"),
+                                  bool(r.fields.get("deleted")), dict(r.field_hlc))
+                    for r in conn.execute(sa.select(db.sync_record).where(
+                        db.sync_record.c.entity == entity))}
+    finally:
+        engine.dispose()

@@ -69,21 +69,36 @@ def test_a_push_whose_answer_is_lost_is_resent_and_answered_duplicate(laptop, se
 
 
 def test_a_pull_cut_midway_resumes_at_the_saved_cursor(laptop, server, proxy):
+    a, b = laptop("a", "alice"), laptop("b", "bob")
+    setup_site(a)
+    a("sync")
+    b("sync")  # b's first sync (a snapshot); what follows comes by pull
+    # more than one commit of the pull (every 1,000 changes)
+    a("import", str(_grid_file(a, 1500)), "--kind", "grids")
+    a("sync")
+    via(b, proxy.url)
+    before = b.json("sync", "status")["cursor"]
+    proxy.cut(down=250_000, path="/sync/pull")  # the pull dies after ~250 kB
+    r = b("sync", ok=False)
+    assert r.exit_code != 0 and "cut during the pull" in r.output
+    assert b.json("sync", "status")["cursor"] > before  # what arrived is kept, with its cursor
+    b("sync")
+    assert snapshot(a) == snapshot(b)
+    assert_log_clean(server)
+
+
+def test_a_first_sync_cut_midway_starts_again_and_converges(laptop, server, proxy):
     a = laptop("a", "alice")
     setup_site(a)
-    # more than one commit of the pull (every 1,000 changes)
     a("import", str(_grid_file(a, 1500)), "--kind", "grids")
     a("sync")
     b = laptop("b", "bob")
     via(b, proxy.url)
-    proxy.cut(down=250_000, path="/sync/pull")  # the pull dies after ~250 kB
+    proxy.cut(down=150_000, path="/sync/snapshot")
     r = b("sync", ok=False)
-    assert r.exit_code != 0 and "cut during the pull" in r.output
-    got = b.json("sync", "status")["cursor"]
-    assert got > 0  # the part that arrived is kept, with its cursor
+    assert r.exit_code != 0 and "cut during the first sync" in r.output
     b("sync")
     assert snapshot(a) == snapshot(b)
-    assert_log_clean(server)
 
 
 def _grid_file(lp, n: int):  # type: ignore[no-untyped-def]

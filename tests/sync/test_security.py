@@ -110,9 +110,22 @@ def test_a_second_site_with_a_taken_code_is_409_site_exists(synced, laptop, serv
     c("site", "add", "CH", "--name", "另一个 Another")
     r = c("sync", ok=False)
     assert r.exit_code != 0 and "already has a site CH" in r.output
-    assert "pm sync clone CH" in r.output
+    assert "pm site edit CH --code NEW" in r.output
     b("sync")
     assert b.json("site", "show", "CH")["name"] == "翠湖花园"
+    c("site", "edit", "CH", "--code", "CH2")  # the fix the hint names
+    r = c("sync")
+    assert "not granted" in r.output  # CH2 is a new site code: carol needs it granted
+    assert c.json("sync", "status")["rejected"] > 0
+    admin(server.database_url, "user", "grant", "carol", "--sites", "CH2")
+    r = c("sync", "--retry")
+    assert "2 rejected change(s) queued again" in r.output and "warning" not in r.output
+    assert c.json("sync", "status")["pending"] == c.json("sync", "status")["rejected"] == 0
+    b("sync")
+    assert [s["code"] for s in b.json("site", "list")] == ["CH"]  # bob has CH only
+    admin(server.database_url, "user", "grant", "bob", "--sites", "CH2")
+    b("sync")
+    assert [s["code"] for s in b.json("site", "list")] == ["CH", "CH2"]
 
 
 def test_pull_returns_only_granted_sites(synced, laptop, server):
@@ -201,3 +214,33 @@ def test_tokens_are_stored_only_as_hashes_and_health_and_openapi_answer(synced, 
     assert httpx.get(server.url + "/health").json()["status"] == "ok"
     spec = httpx.get(server.url + "/openapi.json").json()
     assert {"/sync/hello", "/sync/push", "/sync/pull", "/health"} <= set(spec["paths"])
+
+
+def test_a_chunked_body_over_the_limit_is_413_too(synced, server):
+    h, device = creds(synced)
+    sid = site_id_of(synced)
+    big = json.dumps({"changes": [change(sid, device, fields={"name": "门" * 2_000_000})]})
+
+    def chunks():  # no Content-Length: the server must count as it reads
+        data = big.encode()
+        for i in range(0, len(data), 65536):
+            yield data[i:i + 65536]
+
+    r = httpx.post(server.url + "/sync/push", content=chunks(),
+                   headers={**h, "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
+
+
+def test_a_lead_pushes_the_bundled_playbooks_but_not_a_custom_one(synced, laptop):
+    from pathlib import Path
+
+    b = laptop("b", "bob")  # a lead
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "playbooks"
+    b("playbook", "import", str(fixture / "test.gate-check.yaml"))
+    r = b("sync")
+    assert "rejected playbook change" in r.output and "a lead may not write playbook" in r.output
+    st = b.json("sync", "status")
+    assert st["rejected"] == 1 and st["pending"] == 0  # the 56 bundled ones went through
+    synced("sync")
+    ids = {p["id"] for p in synced.json("playbook", "list")}
+    assert "test.gate-check" not in ids

@@ -134,3 +134,87 @@ def test_sync_without_login_says_how(tmp_path):
     lp("init")
     r = lp("sync", ok=False)
     assert r.exit_code != 0 and "pm sync login" in r.output
+
+
+def test_a_laptop_clock_a_day_ahead_is_refused_then_restamped_and_converges(laptop):
+    import sqlite3
+
+    a, b = laptop("a", "alice"), laptop("b", "bob")
+    setup_site(a)
+    a("sync")
+    b("sync")
+    con = sqlite3.connect(a.db)  # a's clock runs 25 h fast: what it stamps is a day ahead
+    con.execute("UPDATE sync_state SET clock_offset_ms = ?", (25 * 3600 * 1000,))
+    con.commit()
+    con.close()
+    a("grid", "edit", "A", "--name", "快钟 fast clock")
+    r = a("sync")
+    assert "25 h ahead" in r.output and "re-stamped" in r.output
+    b("sync")
+    assert b.json("grid", "show", "A")["name"] == "快钟 fast clock"
+    b("grid", "edit", "A", "--name", "后来 later")  # a's stamp no longer outranks a day
+    b("sync")
+    a("sync")
+    assert a.json("grid", "show", "A")["name"] == "后来 later"
+    assert snapshot(a) == snapshot(b)
+
+
+def test_resolving_a_conflict_keeps_my_value_everywhere(laptop):
+    a, b = laptop("a", "alice"), laptop("b", "bob")
+    setup_site(a)
+    a("sync")
+    b("sync")
+    a("grid", "edit", "A-1", "--name", "甲的 A's")
+    b("grid", "edit", "A-1", "--name", "乙的 B's")  # later: wins
+    for lp in (a, b, a):
+        lp("sync")
+    [c] = a.json("sync", "conflicts")
+    r = a("sync", "resolve", c["id"], ok=False)
+    assert r.exit_code != 0 and "--keep" in r.output
+    rec = a.json("sync", "resolve", c["id"], "--keep", "mine")
+    assert rec["resolution"] == "kept the loser"
+    assert a.json("grid", "show", "A-1")["name"] == "甲的 A's"
+    for lp in (a, b):
+        lp("sync")
+    assert b.json("grid", "show", "A-1")["name"] == "甲的 A's"
+    assert a.json("sync", "conflicts") == b.json("sync", "conflicts") == []
+    r = b("sync", "resolve", c["id"], "--keep", "theirs", ok=False)
+    assert r.exit_code != 0 and "already resolved" in r.output
+    assert snapshot(a) == snapshot(b)
+
+
+def test_one_code_made_on_two_laptops_keeps_both_and_names_the_clash(laptop):
+    a, b = laptop("a", "alice"), laptop("b", "bob")
+    setup_site(a)
+    a("sync")
+    b("sync")
+    a("grid", "add", "G-12", "--name", "甲建的 made on A")
+    b("grid", "add", "G-12", "--name", "乙建的 made on B")
+    for lp in (a, b, a):
+        lp("sync")
+    for lp in (a, b):
+        rows = lp.json("sync", "conflicts")
+        assert [(c["kind"], c["field"], c["kept"]) for c in rows] == [
+            ("duplicate_code", "code", "G-12")]
+        r = lp("grid", "show", "G-12", ok=False)
+        assert r.exit_code != 0 and "ambiguous" in r.output and "pm sync conflicts" in r.output
+    assert snapshot(a) == snapshot(b)
+
+
+def test_pdca_phase_only_moves_forward_whatever_the_delivery_order(laptop):
+    a, b = laptop("a", "alice"), laptop("b", "bob")
+    setup_site(a)
+    a("pdca", "add", "北门门禁失灵 Door fails", "--severity", "major", "--grid", "A")
+    a("sync")
+    b("sync")
+    # a moves the item on to check; b, offline, only starts it (plan → do) afterwards
+    a("pdca", "advance", "1", "--to", "do", "--plan", "换读卡器 replace the reader")
+    a("pdca", "advance", "1", "--to", "check", "--note", "已更换 replaced")
+    b("pdca", "advance", "1", "--to", "do", "--plan", "先查线路 check the wiring")
+    for lp in (a, b, a, b):
+        lp("sync")
+    for lp in (a, b):
+        item = lp.json("pdca", "show", "1")
+        assert item["phase"] == "check"  # b's later plan → do does not pull it back
+        assert [h["to"] for h in item["history"] if h["kind"] == "transition"].count("do") == 2
+    assert snapshot(a) == snapshot(b)

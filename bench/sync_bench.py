@@ -1,0 +1,231 @@
+"""Sync against PostgreSQL: a first sync (pull) of a site of 100,000 rows, an incremental sync
+of 100 changes, and (with --load) concurrent laptops pushing at once.
+
+    python bench/sync_bench.py [--rows 100000] [--load 50x1000] [--workers 4]
+
+Run it at two sizes (e.g. --rows 20000 and 100000) to see the client's memory stay flat.
+
+Needs PostgreSQL at PM_TEST_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test);
+works in a schema of its own and drops it. Prints seconds, rows/s and the client's peak memory
+(max RSS of the `pm sync` process), and the ratio to a plain pipeline in the same run that
+reads the same rows from PostgreSQL with psycopg and executemany-inserts them into SQLite (no
+HTTP, no merge, no stamps). Targets (issue #8): first sync within 3x of that pipeline with flat
+client memory; incremental sync under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from import_bench import MEASURE, make_csv  # noqa: E402
+
+PG = os.environ.get("PM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PM = [sys.executable, "-m", "pm_cli"]
+
+PIPELINE = textwrap.dedent(
+    """
+    import json, sqlite3, sys, psycopg
+    url, schema, site, db = sys.argv[1:5]
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE grid (id TEXT PRIMARY KEY, site_id TEXT, code TEXT, name TEXT,"
+                " parent_id TEXT, owner_id TEXT, risk_level TEXT, tags TEXT, created_at TEXT,"
+                " deleted INTEGER, field_hlc TEXT, updated_hlc TEXT)")
+    con.execute("BEGIN")
+    with psycopg.connect(url, options=f"-csearch_path={schema}") as pg:
+        with pg.cursor(name="rows") as cur:
+            cur.itersize = 5000
+            cur.execute("SELECT record_id, site_id, fields, field_hlc, updated_hlc FROM "
+                        "sync_record WHERE site_id = %s AND entity = 'grid'", (site,))
+            while batch := cur.fetchmany(5000):
+                con.executemany("INSERT INTO grid VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
+                    (r[0], r[1], f.get("code"), f.get("name"), f.get("parent_id"),
+                     f.get("owner_id"), f.get("risk_level"), json.dumps(f.get("tags")),
+                     f.get("created_at"), int(bool(f.get("deleted"))), json.dumps(r[3]), r[4])
+                    for r in batch for f in (r[2],)])
+    con.execute("COMMIT")
+    """
+)
+
+
+def run(cmd: list[str], env: dict[str, str]) -> str:
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode:
+        sys.exit(f"{' '.join(cmd)} failed:\n{p.stdout}\n{p.stderr}")
+    return p.stdout
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    out = run([sys.executable, "-c", MEASURE, *cmd], env)
+    secs, kb = out.split()
+    return float(secs), int(kb) / 1024
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--load", default="", help="CLIENTSxCHANGES, e.g. 50x1000")
+    ap.add_argument("--workers", type=int, default=4)
+    args = ap.parse_args()
+    import psycopg
+
+    schema = f"pm_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG, autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{schema}"
+    server = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            t = Path(tmp)
+            env = {**os.environ, "PM_SERVER_DATABASE_URL": url}
+            run([*PM, "server", "migrate"], env)
+            run([*PM, "server", "user", "add", "root", "--role", "admin"], env)
+
+            def token(device: str) -> str:
+                return run([*PM, "server", "token", "issue", "root", "--device", device],
+                           env).strip().splitlines()[-1]
+
+            port = free_port()
+            server = subprocess.Popen([*PM, "server", "run", "--port", str(port), "--workers",
+                                       str(args.workers)], env=env)
+            base = f"http://127.0.0.1:{port}"
+            import httpx
+
+            for _ in range(100):
+                try:
+                    httpx.get(base + "/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+
+            def laptop(name: str) -> dict[str, str]:
+                e = {**os.environ, "PM_DB": str(t / f"{name}.db"),
+                     "PM_CONFIG": str(t / f"{name}.toml"), "PM_SITE": "BENCH"}
+                run([*PM, "init"], e)
+                run([*PM, "sync", "login", base, "--token", token(name)], e)
+                return e
+
+            a = laptop("a")
+            run([*PM, "site", "add", "BENCH", "--name", "压测项目"], a)
+            owners = [f"S{i:02d}" for i in range(20)]
+            staff = t / "staff.csv"
+            staff.write_text("code,name,role\n" + "".join(f"{o},师傅{o},lead\n" for o in owners),
+                             encoding="utf-8")
+            run([*PM, "import", str(staff), "--kind", "staff"], a)
+            src = t / "grids.csv"
+            make_csv(src, args.rows, owners)
+            run([*PM, "import", str(src), "--kind", "grids"], a)
+            t0 = time.perf_counter()
+            run([*PM, "sync"], a)
+            push_s = time.perf_counter() - t0
+            print(f"setup: pushed {args.rows:,} grid rows (+ staff, site, playbooks) in "
+                  f"{push_s:.1f} s ({args.rows / push_s:,.0f} changes/s)")
+
+            b = laptop("b")
+            secs, mb = measure([*PM, "sync"], b)
+            con = sqlite3.connect(t / "b.db")
+            got = con.execute("SELECT count(*) FROM grid").fetchone()[0]
+            con.close()
+            site_id = sqlite3.connect(t / "a.db").execute(
+                "SELECT id FROM site WHERE code='BENCH'").fetchone()[0]
+            base_runs = []
+            for i in range(3):
+                bs, bmb = measure([sys.executable, "-c", PIPELINE, PG, schema, site_id,
+                                   str(t / f"pipe{i}.db")], env)
+                base_runs.append((bs, bmb))
+            bs = statistics.median(x for x, _ in base_runs)
+            print(f"first sync (pull) : {secs:6.2f} s  {got / secs:9,.0f} rows/s  client peak "
+                  f"{mb:5.0f} MB  ({got:,} grids)")
+            print(f"psycopg→SQLite    : {bs:6.2f} s  {got / bs:9,.0f} rows/s  peak "
+                  f"{max(m for _, m in base_runs):5.0f} MB")
+            print(f"ratio             : {secs / bs:.2f}x  (target ≤ 3x)")
+
+            # incremental: 100 edits on a, pushed; b pulls them
+            edits = t / "edits.csv"
+            with src.open(encoding="utf-8-sig") as f:
+                lines = f.read().splitlines()
+            edits.write_text(lines[0] + "\n" + "\n".join(
+                ln.replace("号楼", "号楼改") for ln in lines[1:101]) + "\n", encoding="utf-8")
+            run([*PM, "import", str(edits), "--kind", "grids"], a)
+            run([*PM, "sync"], a)
+            inc, _ = measure([*PM, "sync"], b)
+            print(f"incremental sync of 100 changes: {inc:.2f} s (target < 1 s, whole process "
+                  "incl. start-up)")
+            if args.load:
+                load(args.load, base, t, laptop, a)
+    finally:
+        if server:
+            server.terminate()
+            server.wait(10)
+        with psycopg.connect(PG, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def load(spec: str, base: str, t: Path, laptop, a: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    from pm_cli.sync import client
+
+    clients, changes = (int(x) for x in spec.lower().split("x"))
+    print(f"load: {clients} laptops × {changes} changes, pushing at once")
+    envs = []
+    for k in range(clients):
+        e = laptop(f"l{k}")
+        run([*PM, "sync"], e)
+        csv_ = t / f"l{k}.csv"
+        csv_.write_text("code,name\n" + "".join(f"L{k}-{i:05d},负载 {i}\n"
+                                                for i in range(changes)), encoding="utf-8")
+        run([*PM, "import", str(csv_), "--kind", "grids"], e)
+        envs.append(e)
+    times: list[float] = []
+    errors: list[BaseException] = []
+
+    def push(e: dict[str, str]) -> None:
+        tok = Path(e["PM_CONFIG"]).read_text().split('token = "')[1].split('"')[0]
+        t0 = time.perf_counter()
+        try:
+            client.sync(Path(e["PM_DB"]), url=base, token=tok, push_only=True)
+        except BaseException as ex:  # noqa: BLE001
+            errors.append(ex)
+        times.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=push, args=(e,)) for e in envs]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        sys.exit(f"errors: {errors[:3]}")
+    times.sort()
+    total = clients * changes
+    print(f"  all pushed in {wall:.1f} s ({total / wall:,.0f} changes/s); per laptop p50 "
+          f"{statistics.median(times):.1f} s, p95 {times[int(len(times) * 0.95) - 1]:.1f} s")
+    t0 = time.perf_counter()
+    run([*PM, "sync"], a)
+    con = sqlite3.connect(a["PM_DB"])
+    n = con.execute("SELECT count(*) FROM grid WHERE code LIKE 'L%'").fetchone()[0]
+    con.close()
+    print(f"  a pulled them all: {n:,} of {total:,} in {time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
