@@ -65,6 +65,21 @@ def site(pm: Pm) -> str:
 
 
 @pytest.fixture
+def scope(isolated: Path, site: str):  # type: ignore[no-untyped-def]
+    """`with scope() as s:` a write session on the test's database (`scope(write=False)` to
+    read), for rules tested through services after a CLI set-up."""
+    from pm_cli.store.engine import make_engine, session_scope
+
+    engine = make_engine(isolated)
+
+    def open_(write: bool = True):  # type: ignore[no-untyped-def]
+        return session_scope(engine, isolated, write=write)
+
+    yield open_
+    engine.dispose()
+
+
+@pytest.fixture
 def write_file(tmp_path: Path) -> Callable[..., Path]:
     def write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
         path = tmp_path / name

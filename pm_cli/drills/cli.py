@@ -253,7 +253,7 @@ def drill_finding(
         r = service.get_run(s, site=site, ref=run)
         f = service.finding(s, site=site, run=r, text=text, severity=severity, grid=grid,
                             by_id=ctx.obj.me_id(s, site))
-    ctx.obj.out(as_json).done(f"opened improvement item #{f.item_no}",
+    ctx.obj.out(as_json).done(f"opened improvement item {f.item_label}",
                               {"item": f.item_no, "new": f.new_item})
 
 

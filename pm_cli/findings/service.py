@@ -20,6 +20,7 @@ class Finding:
     owner_id: str | None
     item_no: int | None = None  # the improvement item it opened or added to
     new_item: bool = True  # False: an occurrence on an item already open
+    item_label: str = ""  # `#17`, or `#~a1b2c3d4` until the server numbers it
 
 
 def raise_finding(
@@ -39,4 +40,4 @@ def raise_finding(
     item = opened.item
     return Finding(site_id=site_id, source=source, source_ref=source_ref, title=item.title,
                    severity=item.severity, grid_id=item.grid_id, owner_id=item.owner_id,
-                   item_no=item.no, new_item=opened.created)
+                   item_no=item.no, new_item=opened.created, item_label=pdca.label(item))

@@ -19,7 +19,7 @@ COLUMNS = ["no", "phase", "severity", "title", "grid", "owner", "due", "overdue"
 def _table(out: Any, rows: list[dict[str, Any]], tz: str | None, title: str) -> None:
     from pm_cli.timefmt import local
 
-    shown = [{**r, "no": f"#{r['no']}",
+    shown = [{**r, "no": r["label"],
               "due": local(r["resolve_by"] if r["responded_at"] else r["respond_by"], tz,
                            "%m-%d %H:%M"),
               "overdue": ", ".join(r["overdue"])} for r in rows]
@@ -34,7 +34,7 @@ def _show(out: Any, rec: dict[str, Any], tz: str | None) -> None:
         return
     nxt = " or ".join(rec["next"]) or "— (closed; pm pdca reopen)"
     out.record({
-        "item": f"#{rec['no']} {rec['title']}", "phase": f"{rec['phase']} (cycle {rec['cycle']})",
+        "item": f"{rec['label']} {rec['title']}", "phase": f"{rec['phase']} (cycle {rec['cycle']})",
         "next": nxt, "severity": rec["severity"],
         "source": rec["source"] + (f" {rec['source_ref'][-8:]}" if rec["source_ref"] else ""),
         "grid": rec["grid"], "owner": rec["owner"], "found": local(rec["found_at"], tz),
@@ -74,8 +74,8 @@ def pdca_add(
                                   owner=owner, source=kind, source_ref=ref or None,
                                   description=description, by_id=ctx.obj.me_id(s, site))
         s.flush()
-        rec = service.show(s, site=site, no=opened.item.no or 0)
-    ctx.obj.out(as_json).done(f"opened #{rec['no']} ({rec['severity']}), owner "
+        rec = service.show(s, site=site, no=service.ref(opened.item))
+    ctx.obj.out(as_json).done(f"opened {rec['label']} ({rec['severity']}), owner "
                               f"{rec['owner'] or 'nobody yet'}", rec)
 
 
@@ -154,7 +154,7 @@ def pdca_advance(
         service.advance(s, site=site, no=no, to=to, plan=plan, note=note, result=result,
                         playbook=playbook, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, no=no)
-    ctx.obj.out(as_json).done(f"#{rec['no']} is in {rec['phase']} (cycle {rec['cycle']})", rec)
+    ctx.obj.out(as_json).done(f"{rec['label']} is in {rec['phase']} (cycle {rec['cycle']})", rec)
 
 
 @app.command("reopen")
@@ -170,7 +170,7 @@ def pdca_reopen(
         site = ctx.obj.site(s)
         service.reopen(s, site=site, no=no, note=note, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, no=no)
-    ctx.obj.out(as_json).done(f"#{rec['no']} reopened: plan, cycle {rec['cycle']}", rec)
+    ctx.obj.out(as_json).done(f"{rec['label']} reopened: plan, cycle {rec['cycle']}", rec)
 
 
 @app.command("assign")
@@ -184,7 +184,7 @@ def pdca_assign(ctx: typer.Context, no: NoArg,
         site = ctx.obj.site(s)
         service.assign(s, site=site, no=no, staff=staff, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, no=no)
-    ctx.obj.out(as_json).done(f"#{rec['no']} is now owned by {rec['owner']}", rec)
+    ctx.obj.out(as_json).done(f"{rec['label']} is now owned by {rec['owner']}", rec)
 
 
 @app.command("comment")
@@ -198,7 +198,7 @@ def pdca_comment(ctx: typer.Context, no: NoArg,
         site = ctx.obj.site(s)
         service.comment(s, site=site, no=no, text=text, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, no=no)
-    ctx.obj.out(as_json).done(f"#{rec['no']}: comment added", rec)
+    ctx.obj.out(as_json).done(f"{rec['label']}: comment added", rec)
 
 
 @app.command("edit")
@@ -224,7 +224,7 @@ def pdca_edit(
                      description=description, plan=plan, containment=containment,
                      root_cause=root_cause, corrective=corrective, preventive=preventive)
         rec = service.show(s, site=site, no=no)
-    ctx.obj.out(as_json).done(f"#{rec['no']} saved", rec)
+    ctx.obj.out(as_json).done(f"{rec['label']} saved", rec)
 
 
 @app.command("sla")

@@ -129,10 +129,25 @@ def allowed_next(st: State) -> list[str]:
 # ---- finding items ---------------------------------------------------------------------
 
 
+def label(item: Pdca) -> str:
+    """How people name an item: `#17`, or `#~a1b2c3d4` until the server numbers it."""
+    return f"#{item.no}" if item.no is not None else f"#~{item.id[-8:]}"
+
+
+def ref(item: Pdca) -> str:
+    """What commands take to find it again (the number, else `~` and the id's tail)."""
+    return str(item.no) if item.no is not None else f"~{item.id[-8:]}"
+
+
 def get_item(session: Session, *, site: Site, no: str | int) -> Pdca:
     text = str(no).strip().lstrip("#")
+    if text.startswith("~"):  # not numbered yet: its id's tail
+        from pm_cli.store.query import get_by_tail
+
+        return get_by_tail(session, Pdca, text[1:], site_id=site.id, noun="item",
+                           where=site.code, hint="`pm pdca list` shows them")
     if not text.isdigit():
-        raise PmError(f"not an item number: {no!r}", where="N", hint="e.g. 17 or #17")
+        raise PmError(f"not an item number: {no!r}", where="N", hint="e.g. 17, #17 or ~a1b2c3d4")
     rows = list(session.exec(live(Pdca, site.id).where(Pdca.no == int(text))))
     if not rows:
         raise NotFoundError(f"no item #{text} at {site.code}", hint="`pm pdca list` shows them")
@@ -170,9 +185,33 @@ def _taken(session: Session, site: Site, no: int) -> bool:
         is not None
 
 
-def _next_no(session: Session, site: Site) -> int:
+def _next_no(session: Session, site: Site) -> int | None:
+    """The lowest unused number of this laptop's blocks for the site; for a site that has
+    never synced (this database is its only authority) max + 1; else None: the item is
+    numbered by the server at the next sync (sync.md §2)."""
+    from pm_cli.store.changes import NumberBlock
+
+    block = session.exec(select(NumberBlock).where(
+        NumberBlock.site_id == site.id, NumberBlock.next_no <= NumberBlock.last)
+        .order_by(col(NumberBlock.first))).first()
+    if block is not None:
+        n = block.next_no
+        block.next_no += 1
+        session.add(block)
+        return n
+    if _site_synced(session, site):
+        return None
     top = session.exec(select(func.max(Pdca.no)).where(Pdca.site_id == site.id)).one()
     return (top or 0) + 1
+
+
+def _site_synced(session: Session, site: Site) -> bool:
+    """Has the server seen this site? (it came from the server, or its creation was pushed)"""
+    from pm_cli.store.changes import Change
+
+    states = set(session.exec(select(Change.state).where(
+        Change.entity == "site", Change.record_id == site.id)).all())
+    return not states or "acked" in states
 
 
 # ---- writing ---------------------------------------------------------------------------
@@ -239,9 +278,9 @@ def advance(
     allowed = allowed_next(st)
     if target not in allowed:
         if st.phase == "closed":
-            raise ConflictError(f"#{item.no} is closed", hint=f"pm pdca reopen {item.no}")
+            raise ConflictError(f"{label(item)} is closed", hint=f"pm pdca reopen {ref(item)}")
         raise ConflictError(
-            f"#{item.no} cannot move from {st.phase} to {target}",
+            f"{label(item)} cannot move from {st.phase} to {target}",
             hint=f"from {st.phase} the next phase is {' or '.join(allowed)}")
     data: dict[str, Any] = {}
     cycle = st.cycle
@@ -249,9 +288,9 @@ def advance(
         if plan:
             write.update(session, item, plan=v.optional_text(plan))
         if not item.owner_id:
-            raise PmError(f"#{item.no} has no owner", hint=f"pm pdca assign {item.no} STAFF")
+            raise PmError(f"{label(item)} has no owner", hint=f"pm pdca assign {ref(item)} STAFF")
         if not item.plan:
-            raise PmError(f"#{item.no} needs a plan before do", where="--plan",
+            raise PmError(f"{label(item)} needs a plan before do", where="--plan",
                           hint="the containment and repair plan: --plan TEXT")
     elif target == "check":
         if not (note or "").strip():
@@ -267,9 +306,9 @@ def advance(
                           hint="e.g. the playbook step changed, training given")
         missing = [k for k in ("root_cause", "preventive") if not getattr(item, k)]
         if missing:
-            raise PmError(f"#{item.no} needs {' and '.join(m.replace('_', ' ') for m in missing)}"
-                          " before closing", hint=f"pm pdca edit {item.no} --root-cause TEXT "
-                          "--preventive TEXT")
+            needs = " and ".join(m.replace("_", " ") for m in missing)
+            raise PmError(f"{label(item)} needs {needs} before closing",
+                          hint=f"pm pdca edit {ref(item)} --root-cause TEXT --preventive TEXT")
         if playbook:
             from pm_cli.playbooks.service import get
 
@@ -288,7 +327,7 @@ def reopen(session: Session, *, site: Site, no: str | int, note: str | None = No
     item = get_item(session, site=site, no=no)
     st = state_of(events_of(session, item))
     if st.phase != "closed":
-        raise ConflictError(f"#{item.no} is open (in {st.phase}); only a closed item reopens")
+        raise ConflictError(f"{label(item)} is open (in {st.phase}); only a closed item reopens")
     write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="transition",
                  from_phase="closed", to_phase="plan", cycle=st.cycle + 1, by_id=by_id,
                  note=v.optional_text(note), data={"reopen": True})
@@ -353,7 +392,8 @@ def record(item: Pdca, st: State, codes: tuple[dict[str, str], dict[str, str]],
     grids, staff = codes
     t = _now(now)
     rec: dict[str, Any] = {
-        "no": item.no, "title": item.title, "phase": st.phase, "cycle": st.cycle,
+        "no": item.no, "ref": ref(item), "label": label(item), "title": item.title,
+        "phase": st.phase, "cycle": st.cycle,
         "severity": item.severity, "source": item.source, "source_ref": item.source_ref,
         "grid": grids.get(item.grid_id) if item.grid_id else None,
         "owner": staff.get(item.owner_id) if item.owner_id else None,

@@ -21,8 +21,8 @@ def _done(ctx: typer.Context, out: Any, rec: dict[str, Any], finding: Any, verb:
     msg = f"risk {rec['code']} {verb}: {rec['level']} (L{rec['likelihood']} × I{rec['impact']}" \
           f" = {rec['score']})"
     if finding is not None:
-        msg += (f" · opened improvement item #{finding.item_no}" if finding.new_item
-                else f" · item #{finding.item_no} is already open")
+        msg += (f" · opened improvement item {finding.item_label}" if finding.new_item
+                else f" · item {finding.item_label} is already open")
     _ = ctx
     out.done(msg, rec)
 

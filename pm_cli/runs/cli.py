@@ -152,8 +152,8 @@ def run_record(
     msg = f"{step}: {res.outcome}" + (f" ({res.reason})" if res.reason else "")
     if rec.finding:
         f = rec.finding
-        msg += (f" · opened improvement item #{f.item_no}" if f.new_item
-                else f" · another occurrence on item #{f.item_no}")
+        msg += (f" · opened improvement item {f.item_label}" if f.new_item
+                else f" · another occurrence on item {f.item_label}")
     ctx.obj.out(as_json).done(msg, doc)
 
 

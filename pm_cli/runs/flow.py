@@ -171,8 +171,8 @@ class Flow:
                     mark += f" ({rec.result.reason})"
                 if rec.finding:
                     f = rec.finding
-                    mark += (f" · opened improvement item #{f.item_no}" if f.new_item
-                             else f" · another occurrence on item #{f.item_no}")
+                    mark += (f" · opened improvement item {f.item_label}" if f.new_item
+                             else f" · another occurrence on item {f.item_label}")
                 self.out.say(mark)
                 rv = self._view()
                 i = self._next(rv, i)

@@ -75,7 +75,8 @@ def today(
                     "status": "overdue" if r["review_overdue"] else "due"}
                    for r in rec["reviews"]],
                   ["code", "title", "level", "owner", "due", "status"], title="risk reviews due")
-    out.table([{**i, "deadline": local(i["deadline"], tz, "%m-%d %H:%M")} for i in rec["items"]],
+    out.table([{**i, "no": i["label"], "deadline": local(i["deadline"], tz, "%m-%d %H:%M")}
+               for i in rec["items"]],
               ["no", "title", "severity", "phase", "owner", "deadline", "state"],
               title="improvement items due or overdue")
 

@@ -125,8 +125,8 @@ def create_app(database_url: str) -> FastAPI:
               pm_protocol: Annotated[str | None, Header()] = None,
               pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         a = auth(authorization, pm_protocol, pm_schema)
-        with engine.begin() as conn:
-            return service.hello(conn, a, clock, body.device_id)
+        with engine.connect().execution_options(pm_write=True) as conn, conn.begin():
+            return service.hello(conn, a, clock, body.device_id, body.numbers_left)
 
     @app.post("/sync/push")
     def push(body: Push, authorization: Annotated[str | None, Header()] = None,

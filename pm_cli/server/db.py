@@ -81,7 +81,21 @@ sync_record = sa.Table(
     sa.Index("ix_sync_record_site", "site_id", "entity", "record_id"),
 )
 
-HEAD = "0001"
+site_number = sa.Table(
+    "site_number", metadata,
+    sa.Column("site_id", sa.String, primary_key=True),
+    sa.Column("next_no", sa.BigInteger, nullable=False),  # above every number handed or seen
+)
+number_block = sa.Table(
+    "number_block", metadata,
+    sa.Column("site_id", sa.String, primary_key=True),
+    sa.Column("first", sa.BigInteger, primary_key=True),
+    sa.Column("last", sa.BigInteger, nullable=False),
+    sa.Column("device_id", sa.String, nullable=False),
+    sa.Column("created_at", sa.String, nullable=False),
+)
+
+HEAD = "0002"
 
 
 def sa_url(url: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -241,7 +242,31 @@ class ServerClock:
         self.clock.recv(stamp)
 
 
-def hello(conn: sa.Connection, auth: Auth, clock: ServerClock, device_id: str) -> dict[str, Any]:
+BLOCK, LOW_WATER = 50, 10  # numbers per block; a laptop below this many gets another
+
+
+def _numbers(conn: sa.Connection, site_id: str, *, at_least: int = 1, take: int = 0) -> int:
+    """Move the site's next item number to at least `at_least`, then take `take` numbers;
+    the first one taken (the row's lock is held to COMMIT)."""
+    t = db.site_number
+    row = conn.execute(sa.select(t.c.next_no).where(t.c.site_id == site_id)
+                       .with_for_update()).first()
+    if row is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(t.insert().values(site_id=site_id, next_no=max(1, at_least)))
+        except sa.exc.IntegrityError:
+            pass  # another request made it first
+        row = conn.execute(sa.select(t.c.next_no).where(t.c.site_id == site_id)
+                           .with_for_update()).one()
+    first = max(int(row.next_no), at_least)
+    if first + take != row.next_no:
+        conn.execute(t.update().where(t.c.site_id == site_id).values(next_no=first + take))
+    return first
+
+
+def hello(conn: sa.Connection, auth: Auth, clock: ServerClock, device_id: str,
+          numbers_left: dict[str, int] | None = None) -> dict[str, Any]:
     if auth.device_id is None:
         conn.execute(db.token.update().where(db.token.c.token_id == auth.token_id)
                      .values(device_id=device_id))
@@ -251,8 +276,18 @@ def hello(conn: sa.Connection, auth: Auth, clock: ServerClock, device_id: str) -
                        "for this laptop")
     conn.execute(db.token.update().where(db.token.c.token_id == auth.token_id)
                  .values(last_used_at=now_text()))
+    blocks = []
+    for site_id in sorted(auth.sites):
+        if (numbers_left or {}).get(site_id, 0) >= LOW_WATER:
+            continue
+        first = _numbers(conn, site_id, take=BLOCK)
+        conn.execute(db.number_block.insert().values(
+            site_id=site_id, first=first, last=first + BLOCK - 1, device_id=device_id,
+            created_at=now_text()))
+        blocks.append({"site_id": site_id, "first": first, "last": first + BLOCK - 1})
     seq = conn.execute(sa.select(db.sync_seq).where(db.sync_seq.c.id == 1)).one()
     return {"schema": SYNC_SCHEMA, "min_client_schema": MIN_CLIENT_SCHEMA,
+            "number_blocks": blocks,
             "protocol": PROTOCOL, "server_epoch": seq.epoch, "server_hlc": clock.now(),
             "server_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "user": auth.user, "role": auth.role, "head": seq.last,
@@ -423,6 +458,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
                            "status": merged.outcome})
             for c in merged.conflicts:
                 logged.append(_conflict_change(ch, c, clock, received))
+        logged += _item_numbers(conn, fresh, states, clock, received)
         logged += _duplicate_codes(conn, fresh, states, site_of, clock, received)
         new_rows, changed_rows = [], []
         for key, state in states.items():
@@ -459,6 +495,32 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
     return {"results": out, "server_hlc": clock.now()}
 
 
+def _item_numbers(conn: sa.Connection, changes: list[dict[str, Any]],
+                  states: dict[tuple[str, str], m.State | None], clock: ServerClock,
+                  received: str) -> list[dict[str, Any]]:
+    """Keep each site's next number above every item number pushed (a database that never
+    synced numbered its items 1, 2, 3 itself), and number an item made without one (a laptop
+    out of numbers offline) with a server change every laptop pulls."""
+    out: list[dict[str, Any]] = []
+    for ch in changes:
+        if ch["entity"] != "pdca" or "no" not in ch["fields"]:
+            continue
+        no = ch["fields"]["no"]
+        key = (ch["entity"], ch["record_id"])
+        state = states.get(key)
+        if isinstance(no, int) and not isinstance(no, bool):
+            _numbers(conn, ch["site_id"], at_least=no + 1)
+        elif no is None and state is not None and state.fields.get("no") is None:
+            n = _numbers(conn, ch["site_id"], take=1)
+            hlc = clock.now()
+            fix = {"change_id": new_id(), "site_id": ch["site_id"], "entity": "pdca",
+                   "record_id": ch["record_id"], "op": "upsert", "fields": {"no": n},
+                   "base": {k: v for k, v in state.stamps.items() if k == "no"}, "hlc": hlc}
+            states[key] = m.merge("mutable", state, fix).state
+            out.append({**_change_row(fix, received, None, SYNC_SCHEMA), "status": "server"})
+    return out
+
+
 def _duplicate_codes(conn: sa.Connection, changes: list[dict[str, Any]],
                      states: dict[tuple[str, str], m.State | None],
                      site_of: dict[tuple[str, str], str], clock: ServerClock,
@@ -469,24 +531,27 @@ def _duplicate_codes(conn: sa.Connection, changes: list[dict[str, Any]],
     seen: set[tuple[str, str]] = set()
     for ch in changes:
         key = (ch["entity"], ch["record_id"])
-        code = ch["fields"].get("code")
+        name = "no" if ch["entity"] == "pdca" else "code"
+        code = ch["fields"].get(name)
         state = states.get(key)
         if (code is None or ch["entity"] == "site" or key in seen or state is None
-                or state.fields.get("code") != code or state.deleted):
+                or state.fields.get(name) != code or state.deleted):
             continue
         seen.add(key)
         r = db.sync_record.c
         others = [row.record_id for row in conn.execute(
             sa.select(r.record_id, r.fields).where(
                 r.entity == ch["entity"], r.site_id == site_of[key],
-                r.record_id != ch["record_id"], r.fields["code"].as_string() == code))
+                r.record_id != ch["record_id"],
+                (r.fields[name].as_integer() == code) if name == "no"
+                else (r.fields[name].as_string() == code)))
             if not row.fields.get("deleted")]
         others += [k[1] for k, st in states.items() if k != key and k[0] == ch["entity"]
-                   and st is not None and st.fields.get("code") == code and not st.deleted
+                   and st is not None and st.fields.get(name) == code and not st.deleted
                    and site_of.get(k) == site_of[key] and k[1] not in others]
         for other in others:
             out.append(_conflict_change(ch, m.Conflict(
-                "duplicate_code", "code", code, {"other": other}, None, None,
+                f"duplicate_{name}", name, code, {"other": other}, None, None,
                 loser_is_change=True), clock, received))
     return out
 
@@ -537,6 +602,20 @@ def _conflict_change(ch: dict[str, Any], c: m.Conflict, clock: ServerClock,
 # ---- pull -------------------------------------------------------------------------------
 
 
+@contextmanager
+def _read_snapshot(engine: sa.Engine) -> Iterator[tuple[sa.Connection, Any]]:
+    """A read-only transaction that sees one snapshot (REPEATABLE READ on PostgreSQL; a
+    SQLite read transaction is one), and the sequence row as of it."""
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    try:
+        with conn.begin():
+            yield conn, conn.execute(sa.select(db.sync_seq).where(db.sync_seq.c.id == 1)).one()
+    finally:
+        conn.close()
+
+
 def pull(engine: sa.Engine, auth: Auth, clock: ServerClock, cursor: int,
          limit: int) -> Iterator[dict[str, Any]]:
     """A page of changes after `cursor` for the granted sites (and company-wide playbooks),
@@ -545,30 +624,23 @@ def pull(engine: sa.Engine, auth: Auth, clock: ServerClock, cursor: int,
         raise ApiError(422, "invalid_cursor", "the cursor is a seq ≥ 0", where=["cursor"])
     limit = max(1, min(limit or PULL_DEFAULT, PULL_MAX))
     sites = [*auth.sites, ""]
-    conn = engine.connect()
-    if engine.dialect.name == "postgresql":
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
-    try:
-        with conn.begin():
-            seq = conn.execute(sa.select(db.sync_seq).where(db.sync_seq.c.id == 1)).one()
-            if cursor and cursor < seq.min_retained:
-                raise ApiError(410, "resync_required", "the server no longer holds changes "
-                               "this far back", hint="pm sync --resync")
-            yield {"type": "page", "server_epoch": seq.epoch, "server_hlc": clock.now(),
-                   "cursor": cursor}
-            c = db.sync_change.c
-            stmt = (sa.select(c.seq, c.change_id, c.site_id, c.entity, c.record_id, c.op,
-                              c.fields, c.base, c.hlc)
-                    .where(c.seq > cursor, c.site_id.in_(sites)).order_by(c.seq).limit(limit))
-            n, last = 0, cursor
-            for row in conn.execution_options(yield_per=500).execute(stmt):
-                n, last = n + 1, row.seq
-                yield {"type": "change", **row._asdict()}
-            has_more = n == limit
-            yield {"type": "end", "next_cursor": last if has_more else max(last, seq.last),
-                   "has_more": has_more}
-    finally:
-        conn.close()
+    with _read_snapshot(engine) as (conn, seq):
+        if cursor and cursor < seq.min_retained:
+            raise ApiError(410, "resync_required", "the server no longer holds changes "
+                           "this far back", hint="pm sync again: it takes a snapshot")
+        yield {"type": "page", "server_epoch": seq.epoch, "server_hlc": clock.now(),
+               "cursor": cursor}
+        c = db.sync_change.c
+        stmt = (sa.select(c.seq, c.change_id, c.site_id, c.entity, c.record_id, c.op,
+                          c.fields, c.base, c.hlc)
+                .where(c.seq > cursor, c.site_id.in_(sites)).order_by(c.seq).limit(limit))
+        n, last = 0, cursor
+        for row in conn.execution_options(yield_per=500).execute(stmt):
+            n, last = n + 1, row.seq
+            yield {"type": "change", **row._asdict()}
+        has_more = n == limit
+        yield {"type": "end", "next_cursor": last if has_more else max(last, seq.last),
+               "has_more": has_more}
 
 
 # ---- snapshot (first sync) ---------------------------------------------------------------
@@ -597,27 +669,20 @@ def snapshot(engine: sa.Engine, auth: Auth, clock: ServerClock, *, after: str | 
                            where=["after"])
         key = tuple(parts)
     limit = max(1, min(limit, SNAPSHOT_PAGE))
-    conn = engine.connect()
-    if engine.dialect.name == "postgresql":
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
-    try:
-        with conn.begin():
-            seq = conn.execute(sa.select(db.sync_seq).where(db.sync_seq.c.id == 1)).one()
-            yield {"type": "page", "server_epoch": seq.epoch, "server_hlc": clock.now(),
-                   "cursor": seq.last}
-            r = db.sync_record.c
-            stmt = sa.select(r.site_id, r.entity, r.record_id, r.fields, r.field_hlc).where(
-                r.site_id.in_(granted))
-            if key:
-                stmt = stmt.where(sa.tuple_(r.site_id, r.entity, r.record_id) > sa.tuple_(
-                    *(sa.literal(k) for k in key)))
-            stmt = stmt.order_by(r.site_id, r.entity, r.record_id).limit(limit)
-            n, last = 0, None
-            for row in conn.execution_options(yield_per=1000).execute(stmt):
-                n += 1
-                last = f"{row.site_id}:{row.entity}:{row.record_id}"
-                yield {"type": "record", **row._asdict()}
-            yield {"type": "end", "after": last, "has_more": n == limit,
-                   "cursor": seq.last}
-    finally:
-        conn.close()
+    with _read_snapshot(engine) as (conn, seq):
+        yield {"type": "page", "server_epoch": seq.epoch, "server_hlc": clock.now(),
+               "cursor": seq.last}
+        r = db.sync_record.c
+        stmt = sa.select(r.site_id, r.entity, r.record_id, r.fields, r.field_hlc).where(
+            r.site_id.in_(granted))
+        if key:
+            stmt = stmt.where(sa.tuple_(r.site_id, r.entity, r.record_id) > sa.tuple_(
+                *(sa.literal(k) for k in key)))
+        stmt = stmt.order_by(r.site_id, r.entity, r.record_id).limit(limit)
+        n, last = 0, None
+        for row in conn.execution_options(yield_per=1000).execute(stmt):
+            n += 1
+            last = f"{row.site_id}:{row.entity}:{row.record_id}"
+            yield {"type": "record", **row._asdict()}
+        yield {"type": "end", "after": last, "has_more": n == limit,
+               "cursor": seq.last}

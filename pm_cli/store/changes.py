@@ -55,3 +55,15 @@ class SyncParked(SQLModel, table=True):
     seq: int = Field(primary_key=True)
     change: dict[str, Any] = Field(sa_type=JSON)
     reason: str
+
+
+class NumberBlock(SQLModel, table=True):
+    """Improvement-item numbers the server set aside for this laptop at one site (sync.md
+    §2): an item made offline takes the lowest unused, so `#17` never changes."""
+
+    __tablename__ = "number_block"
+
+    site_id: str = Field(primary_key=True)
+    first: int = Field(primary_key=True)
+    last: int
+    next_no: int  # the next unused number of the block (> last: used up)

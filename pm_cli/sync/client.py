@@ -121,10 +121,19 @@ def _state(session: Any) -> SyncState:
 
 
 def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
+    from pm_cli.store.changes import NumberBlock
+
+    nb = NumberBlock.__table__  # type: ignore[attr-defined]
     with session_scope(engine, db_path, write=False) as s:
         device = _state(s).device_id
+        left: dict[str, int] = {}
+        for site_id, n in s.connection().execute(sa.select(
+                nb.c.site_id, sa.func.sum(nb.c.last - nb.c.next_no + 1)).where(
+                nb.c.next_no <= nb.c.last).group_by(nb.c.site_id)):
+            left[site_id] = int(n)
     t0 = time.time()
-    r = _request(lambda: http.post("/sync/hello", json={"device_id": device}), "hello")
+    r = _request(lambda: http.post("/sync/hello", json={"device_id": device,
+                                                        "numbers_left": left}), "hello")
     if r.status_code != 200:
         raise _error(r)
     info = r.json()
@@ -138,6 +147,9 @@ def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
         st.clock_offset_ms, st.last_hlc = offset, clock.last
         st.server_epoch = info["server_epoch"]
         s.add(st)
+        for b in info.get("number_blocks", []):
+            s.connection().execute(nb.insert().values(
+                site_id=b["site_id"], first=b["first"], last=b["last"], next_no=b["first"]))
     info["offset_ms"] = offset
     return info
 
@@ -299,12 +311,18 @@ def _pull(engine: sa.Engine, db_path: Path, http: Any, report: Report,
             return
 
 
+class _Resync(Exception):
+    pass
+
+
 def _page(engine: sa.Engine, db_path: Path, http: Any, cursor: int,
           pending: list[dict[str, Any]], report: Report, Applier: Any
           ) -> tuple[bool, str | None]:
     """Stream one page, applying every COMMIT_EVERY changes; (has_more, top stamp)."""
     has_more, top = False, None
     with http.stream("GET", "/sync/pull", params={"cursor": cursor, "limit": PAGE}) as r:
+        if r.status_code == 410:  # the server compacted its log below our cursor
+            raise _Resync
         if r.status_code != 200:
             r.read()
             raise _error(r)
@@ -507,7 +525,15 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
                     new = _new_grants(engine, info)
                     if new:  # granted since the last sync: their past is behind our cursor
                         _snapshot(engine, db_path, http, report, progress, sites=new)
-                _pull(engine, db_path, http, report, progress)
+                try:
+                    _pull(engine, db_path, http, report, progress)
+                except _Resync:  # start again from a snapshot; pending changes stay queued
+                    report.warnings.append("the server asked for a fresh start: took a "
+                                           "snapshot")
+                    with session_scope(engine, db_path, write=True) as s:
+                        _state(s).cursor = 0
+                    _snapshot(engine, db_path, http, report, progress)
+                    _pull(engine, db_path, http, report, progress)
     finally:
         engine.dispose()
     return report

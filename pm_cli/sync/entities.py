@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-LOCAL_ONLY = frozenset({"change", "sync_state", "sync_parked"})
+LOCAL_ONLY = frozenset({"change", "sync_state", "sync_parked", "number_block"})
 BOOKKEEPING = frozenset({"id", "site_id", "field_hlc", "updated_hlc", "hlc"})
 # who may write what (sync.md §6): a lead runs the site's work, not its set-up
 SETUP = frozenset({"site", "staff", "playbook"})

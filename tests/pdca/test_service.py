@@ -11,7 +11,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from pm_cli.errors import ConflictError, PmError
 from pm_cli.pdca import service
-from pm_cli.store.engine import make_engine, session_scope
 
 
 @pytest.fixture
@@ -25,14 +24,8 @@ def db(pm, site):
 
 
 @pytest.fixture
-def scope(db):
-    engine = make_engine(db)
-
-    def open_(write: bool = True):
-        return session_scope(engine, db, write=write)
-
-    yield open_
-    engine.dispose()
+def scope(scope, db):  # the shared session fixture, after this module's set-up
+    return scope
 
 
 def site_of(s):

@@ -15,7 +15,6 @@ from pm_cli.routes import service as routes
 from pm_cli.routes import walks
 from pm_cli.runs import service as runs
 from pm_cli.schedules import service
-from pm_cli.store.engine import make_engine, session_scope
 from pm_cli.store.ids import utc_text
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -35,14 +34,8 @@ def db(pm, site):
 
 
 @pytest.fixture
-def scope(db):
-    engine = make_engine(db)
-
-    def open_(write: bool = True):
-        return session_scope(engine, db, write=write)
-
-    yield open_
-    engine.dispose()
+def scope(scope, db):  # the shared session fixture, after this module's set-up
+    return scope
 
 
 def site_of(s):

@@ -138,3 +138,23 @@ def test_pull_lines_are_ndjson_with_a_header_and_an_end(laptop, server):
     assert r.headers["content-type"].startswith("application/x-ndjson")
     assert [x["type"] for x in lines] == ["page", "change", "change", "change", "end"]
     assert lines[-1] == {"type": "end", "next_cursor": 3, "has_more": True}
+
+
+def test_a_cursor_below_what_the_server_keeps_takes_a_fresh_snapshot(laptop, server):
+
+    from pm_cli.server import db
+
+    a, b = laptop("a", "alice"), laptop("b", "bob")
+    setup_site(a)
+    a("sync")
+    b("sync")
+    a("grid", "edit", "A", "--name", "压缩后 after compaction")
+    a("sync")
+    engine = db.make_engine(server.database_url)
+    with engine.begin() as conn:  # as if the log had been compacted past b's cursor
+        conn.execute(db.sync_seq.update().values(min_retained=db.sync_seq.c.last))
+    engine.dispose()
+    r = b("sync")
+    assert "fresh start" in r.output
+    assert b.json("grid", "show", "A")["name"] == "压缩后 after compaction"
+    assert snapshot(a) == snapshot(b)

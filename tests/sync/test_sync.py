@@ -218,3 +218,42 @@ def test_pdca_phase_only_moves_forward_whatever_the_delivery_order(laptop):
         assert item["phase"] == "check"  # b's later plan → do does not pull it back
         assert [h["to"] for h in item["history"] if h["kind"] == "transition"].count("do") == 2
     assert snapshot(a) == snapshot(b)
+
+
+def test_items_made_offline_on_two_laptops_get_different_numbers(laptop):
+    a, b = laptop("a", "alice"), laptop("b", "bob")
+    setup_site(a)
+    a("pdca", "add", "一 first", "--severity", "minor")  # never synced: a numbers it, #1
+    a("sync")
+    b("sync")
+    a("sync")  # now a holds a block of numbers too
+    ra = a.json("pdca", "add", "甲 offline on A", "--severity", "minor")
+    rb = b.json("pdca", "add", "乙 offline on B", "--severity", "minor")
+    assert ra["no"] != rb["no"] and ra["no"] > 1 and rb["no"] > 1
+    for lp in (a, b, a):
+        lp("sync")
+    nos = sorted(i["no"] for i in a.json("pdca", "list"))
+    assert nos == sorted({1, ra["no"], rb["no"]})
+    assert a.json("sync", "conflicts") == []
+    assert snapshot(a) == snapshot(b)
+
+
+def test_a_laptop_out_of_numbers_saves_the_item_unnumbered_and_the_server_numbers_it(laptop):
+    import sqlite3
+
+    a, b = laptop("a", "alice"), laptop("b", "bob")
+    setup_site(a)
+    a("sync")
+    b("sync")
+    con = sqlite3.connect(b.db)  # b used up its numbers offline
+    con.execute("UPDATE number_block SET next_no = last + 1")
+    con.commit()
+    con.close()
+    rec = b.json("pdca", "add", "没号了 no numbers left", "--severity", "major")
+    assert rec["no"] is None and rec["label"].startswith("#~")
+    assert b.json("pdca", "show", rec["ref"])["title"] == "没号了 no numbers left"
+    b("sync")
+    numbered = b.json("pdca", "show", rec["ref"])
+    assert isinstance(numbered["no"], int)
+    a("sync")
+    assert a.json("pdca", "show", str(numbered["no"]))["title"] == "没号了 no numbers left"
