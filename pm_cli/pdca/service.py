@@ -206,12 +206,17 @@ def _next_no(session: Session, site: Site) -> int | None:
 
 
 def _site_synced(session: Session, site: Site) -> bool:
-    """Has the server seen this site? (it came from the server, or its creation was pushed)"""
-    from pm_cli.store.changes import Change
+    """Has the server seen this site? It was made on another device (its creation stamp
+    names that device), or its creation here was pushed and acknowledged."""
+    from pm_cli.store.changes import Change, SyncState
 
-    states = set(session.exec(select(Change.state).where(
-        Change.entity == "site", Change.record_id == site.id)).all())
-    return not states or "acked" in states
+    state = session.get(SyncState, 1)
+    made = (site.field_hlc or {}).get("created_at") or site.updated_hlc
+    if state is not None and made and not made.endswith("-" + state.device_id):
+        return True
+    return session.exec(select(Change.change_id).where(
+        Change.entity == "site", Change.record_id == site.id,
+        Change.state == "acked")).first() is not None
 
 
 # ---- writing ---------------------------------------------------------------------------

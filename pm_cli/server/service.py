@@ -268,6 +268,14 @@ def _numbers(conn: sa.Connection, site_id: str, *, at_least: int = 1, take: int 
 def hello(conn: sa.Connection, auth: Auth, clock: ServerClock, device_id: str,
           numbers_left: dict[str, int] | None = None) -> dict[str, Any]:
     if auth.device_id is None:
+        twin = conn.execute(sa.select(db.token.c.token_id).where(
+            db.token.c.device_id == device_id, db.token.c.token_id != auth.token_id,
+            db.token.c.revoked_at.is_(None))).first()
+        if twin is not None:
+            raise ApiError(403, "device_in_use", "another token already speaks for this "
+                           "device id: a copied database?",
+                           hint="on a copy: pm sync reset-device, then log in again; on the "
+                           "same laptop: revoke its old token (pm server token revoke)")
         conn.execute(db.token.update().where(db.token.c.token_id == auth.token_id)
                      .values(device_id=device_id))
     elif auth.device_id != device_id:

@@ -133,3 +133,15 @@ def sync_resolve(
         site = ctx.obj.site(s)
         rec = conflicts.resolve(s, site=site, ref=conflict, keep=keep, restore=restore)
     ctx.obj.out(as_json).done(f"conflict {rec['id']} resolved: {rec['resolution']}", rec)
+
+
+@app.command("reset-device")
+def sync_reset_device(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Make a copied database a device of its own (new device id, pending changes
+    re-stamped); then log in with a token issued for this laptop."""
+    from pm_cli.sync import client
+
+    rec = client.reset_device(ctx.obj.db_path)
+    ctx.obj.out(as_json).done(f"this database is now device {rec['device_id']} "
+                              f"({rec['restamped']} pending change(s) re-stamped); next: pm "
+                              "sync login URL --token NEW_TOKEN", rec)

@@ -145,6 +145,14 @@ def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
         clock = Clock(st.device_id, st.last_hlc, offset_ms=offset)
         clock.recv(info["server_hlc"])
         st.clock_offset_ms, st.last_hlc = offset, clock.last
+        if st.server_epoch and st.server_epoch != info["server_epoch"]:
+            # a restored (or new) server database: send again what it may have lost (the
+            # rest is answered `duplicate`) and start over from a snapshot (sync.md §3.5)
+            t = Change.__table__  # type: ignore[attr-defined]
+            s.connection().execute(t.update().where(t.c.state == "acked").values(
+                state="pending", seq=None))
+            st.cursor = 0
+            info["epoch_changed"] = True
         st.server_epoch = info["server_epoch"]
         s.add(st)
         for b in info.get("number_blocks", []):
@@ -170,9 +178,11 @@ def _error_code(r: Any) -> str | None:
         return None
 
 
-def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str) -> int:
+def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str | None,
+             new_device: str | None = None) -> int:
     """Give every pending change (and the fields and rows it stamped) a new stamp from a
-    clock reset to the server's, keeping their order (sync.md §1: after a clock_ahead)."""
+    clock reset to the server's, keeping their order (sync.md §1: after a clock_ahead);
+    with `new_device`, this database becomes another device (a copied file)."""
     from pm_cli.sync.entities import registry
 
     t = Change.__table__  # type: ignore[attr-defined]
@@ -180,7 +190,9 @@ def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str) -> int:
     with session_scope(engine, db_path, write=True) as s:
         conn = s.connection()
         st = _state(s)
-        clock = Clock(st.device_id, server_hlc, offset_ms=st.clock_offset_ms)
+        if new_device:
+            st.device_id = new_device
+        clock = Clock(st.device_id, server_hlc or st.last_hlc, offset_ms=st.clock_offset_ms)
         renamed: dict[str, str] = {}
         rows = conn.execute(sa.select(t).where(t.c.state.in_(("pending", "sent")))
                             .order_by(t.c.local_no)).mappings().all()
@@ -189,7 +201,7 @@ def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str) -> int:
             renamed[ch["hlc"]] = new
             base = {k: renamed.get(v, v) for k, v in (ch["base"] or {}).items()}
             conn.execute(t.update().where(t.c.change_id == ch["change_id"]).values(
-                hlc=new, base=base))
+                hlc=new, base=base, device_id=st.device_id))
             ent = reg.get(ch["entity"])
             if ent is None:
                 continue
@@ -484,6 +496,23 @@ def _apply(engine: sa.Engine, db_path: Path, changes: list[dict[str, Any]], curs
     report.parked += applier.parked
 
 
+def reset_device(db_path: Path) -> dict[str, Any]:
+    """Make a copied database its own device: a new device id, pending changes re-stamped
+    with it. Its token belonged to the original: log in again with a new one."""
+    from pm_cli import config
+    from pm_cli.store.hlc import new_device_id
+
+    check_current(db_path)
+    engine = make_engine(db_path)
+    try:
+        device = new_device_id()
+        n = _restamp(engine, db_path, None, new_device=device)
+    finally:
+        engine.dispose()
+    config.write_config(token=None)
+    return {"device_id": device, "restamped": n}
+
+
 def requeue_rejected(db_path: Path) -> int:
     """Put rejected changes back in the queue (after the cause is fixed: a grant, a role)."""
     check_current(db_path)
@@ -508,6 +537,9 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
         with _client(url, token) as http:
             info = _hello(engine, db_path, http)
             report.offset_ms = info["offset_ms"]
+            if info.get("epoch_changed"):
+                report.warnings.append("the server's database is new or restored: sending "
+                                       "this laptop's changes again and taking a snapshot")
             with session_scope(engine, db_path, write=False) as s:
                 report.expected = max(0, int(info.get("head", 0)) - _state(s).cursor)
             if abs(report.offset_ms) > SKEW_WARN_MS:

@@ -72,7 +72,7 @@ KINDS: dict[str, tuple[Column, ...]] = {
         Column("preventive", ("预防措施",)),
         *(Column(k, derived=True) for k in (
             "phase", "cycle", "found_at", "respond_by", "resolve_by", "responded_at",
-            "checked_at", "occurrences", "overdue", "next", "id", "history")),
+            "checked_at", "occurrences", "overdue", "next", "id", "history", "ref", "label")),
     ),
 }
 

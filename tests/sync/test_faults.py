@@ -158,3 +158,44 @@ def test_a_cursor_below_what_the_server_keeps_takes_a_fresh_snapshot(laptop, ser
     assert "fresh start" in r.output
     assert b.json("grid", "show", "A")["name"] == "压缩后 after compaction"
     assert snapshot(a) == snapshot(b)
+
+
+def test_a_restored_server_gets_the_laptops_changes_again(laptop, server):
+    a, b = laptop("a", "alice"), laptop("b", "bob")
+    setup_site(a)
+    a("sync")
+    b("sync")
+    from pm_cli.server import db
+
+    engine = db.make_engine(server.database_url)
+    with engine.begin() as conn:  # a new epoch: as after a restore from a backup
+        conn.execute(db.sync_seq.update().values(epoch="restored-epoch"))
+    engine.dispose()
+    r = a("sync")
+    assert "new or restored" in r.output and "already there" in r.output
+    assert a.json("sync", "status")["pending"] == 0
+    b("sync")
+    assert snapshot(a) == snapshot(b)
+    assert_log_clean(server)
+
+
+def test_a_copied_database_must_become_its_own_device(laptop, server, tmp_path):
+    import shutil
+
+    from tests.sync.conftest import Laptop
+
+    a = laptop("a", "alice")
+    setup_site(a)
+    a("sync")
+    c = Laptop("c", tmp_path)
+    shutil.copy(a.db, c.db)  # a copy of a's file, on another laptop
+    c("grid", "add", "COPY-1", "--name", "副本 copy")
+    r = c("sync", "login", server.url, "--token", server.token("alice", "c"), ok=False)
+    assert r.exit_code != 0 and "copied database" in r.output
+    assert "pm sync reset-device" in r.output
+    c("sync", "reset-device")
+    c("sync", "login", server.url, "--token", server.token("alice", "c2"))
+    c("sync")
+    a("sync")
+    assert a.json("grid", "show", "COPY-1")["name"] == "副本 copy"
+    assert snapshot(a) == snapshot(c)
