@@ -78,7 +78,10 @@ sync_record = sa.Table(
     sa.Column("fields", JSON, nullable=False),
     sa.Column("field_hlc", JSON, nullable=False),
     sa.Column("updated_hlc", sa.String, nullable=False),
+    # the record's code (an item's number for pdca) as text: the duplicate check's index
+    sa.Column("code", sa.String),
     sa.Index("ix_sync_record_site", "site_id", "entity", "record_id"),
+    sa.Index("ix_sync_record_code", "entity", "site_id", "code"),
 )
 
 site_number = sa.Table(
@@ -95,7 +98,7 @@ number_block = sa.Table(
     sa.Column("created_at", sa.String, nullable=False),
 )
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def sa_url(url: str) -> str:

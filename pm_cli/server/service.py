@@ -151,7 +151,7 @@ def add_site(conn: sa.Connection, *, code: str, name: str | None = None) -> dict
     fields = {"created_at": created, "code": code, "name": name or code}
     conn.execute(db.sync_record.insert().values(
         entity="site", record_id=site_id, site_id=site_id, fields=fields,
-        field_hlc=dict.fromkeys(fields, hlc), updated_hlc=hlc))
+        field_hlc=dict.fromkeys(fields, hlc), updated_hlc=hlc, code=code))
     _log(conn, [{"change_id": new_id(), "site_id": site_id, "entity": "site",
                  "record_id": site_id, "op": "upsert", "fields": fields, "base": {},
                  "hlc": hlc, "device_id": parse(hlc).device, "schema": SYNC_SCHEMA,
@@ -474,7 +474,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
                 continue
             values = {"e": key[0], "r": key[1], "fields": state.fields,
                       "field_hlc": state.stamps, "updated_hlc": state.updated_hlc,
-                      "site_id": site_of[key]}
+                      "site_id": site_of[key], "code": _code_of(key[0], state)}
             (changed_rows if key in records else new_rows).append(values)
         if new_rows:
             conn.execute(db.sync_record.insert().values(
@@ -484,7 +484,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
             conn.execute(db.sync_record.update().where(
                 r.entity == sa.bindparam("e"), r.record_id == sa.bindparam("r")).values(
                 fields=sa.bindparam("fields"), field_hlc=sa.bindparam("field_hlc"),
-                updated_hlc=sa.bindparam("updated_hlc")),
+                updated_hlc=sa.bindparam("updated_hlc"), code=sa.bindparam("code")),
                 [{k: v for k, v in row.items() if k != "site_id"} for row in changed_rows])
         conn.execute(db.token.update().where(db.token.c.token_id == auth.token_id)
                      .values(last_used_at=received))
@@ -529,13 +529,19 @@ def _item_numbers(conn: sa.Connection, changes: list[dict[str, Any]],
     return out
 
 
+def _code_of(entity: str, state: m.State) -> str | None:
+    value = state.fields.get("no" if entity == "pdca" else "code")
+    return None if value is None else str(value)
+
+
 def _duplicate_codes(conn: sa.Connection, changes: list[dict[str, Any]],
                      states: dict[tuple[str, str], m.State | None],
                      site_of: dict[tuple[str, str], str], clock: ServerClock,
                      received: str) -> list[dict[str, Any]]:
     """A create or code edit whose code another live record of the site already has: both
-    stay, a `duplicate_code` conflict names both (sync.md §2)."""
-    out: list[dict[str, Any]] = []
+    stay, a `duplicate_code` conflict names both (sync.md §2). One indexed query per entity
+    and site for the whole batch."""
+    todo: list[tuple[dict[str, Any], tuple[str, str], str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for ch in changes:
         key = (ch["entity"], ch["record_id"])
@@ -546,18 +552,29 @@ def _duplicate_codes(conn: sa.Connection, changes: list[dict[str, Any]],
                 or state.fields.get(name) != code or state.deleted):
             continue
         seen.add(key)
-        r = db.sync_record.c
-        others = [row.record_id for row in conn.execute(
-            sa.select(r.record_id, r.fields).where(
-                r.entity == ch["entity"], r.site_id == site_of[key],
-                r.record_id != ch["record_id"],
-                (r.fields[name].as_integer() == code) if name == "no"
-                else (r.fields[name].as_string() == code)))
-            if not row.fields.get("deleted")]
-        others += [k[1] for k, st in states.items() if k != key and k[0] == ch["entity"]
-                   and st is not None and st.fields.get(name) == code and not st.deleted
-                   and site_of.get(k) == site_of[key] and k[1] not in others]
-        for other in others:
+        todo.append((ch, key, name, code))
+    if not todo:
+        return []
+    holders: dict[tuple[str, str, str], set[str]] = {}  # (entity, site, code) → record ids
+    for (ent, rid), st in states.items():  # the batch's own view wins for what it touched
+        code = _code_of(ent, st) if st is not None and not st.deleted else None
+        if code is not None:
+            holders.setdefault((ent, site_of.get((ent, rid), ""), code), set()).add(rid)
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for _ch, key, _name, code in todo:
+        wanted.setdefault((key[0], site_of[key]), set()).add(str(code))
+    r = db.sync_record.c
+    for (ent, site), codes in wanted.items():
+        codes_l = sorted(codes)
+        for i in range(0, len(codes_l), 500):
+            for row in conn.execute(sa.select(r.record_id, r.code, r.fields).where(
+                    r.entity == ent, r.site_id == site, r.code.in_(codes_l[i:i + 500]))):
+                if (ent, row.record_id) in states or row.fields.get("deleted"):
+                    continue
+                holders.setdefault((ent, site, row.code), set()).add(row.record_id)
+    out: list[dict[str, Any]] = []
+    for ch, key, name, code in todo:
+        for other in sorted(holders.get((key[0], site_of[key], str(code)), set()) - {key[1]}):
             out.append(_conflict_change(ch, m.Conflict(
                 f"duplicate_{name}", name, code, {"other": other}, None, None,
                 loser_is_change=True), clock, received))

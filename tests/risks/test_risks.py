@@ -75,12 +75,18 @@ def test_review_schedule_and_overdue(pm, site):
                                                       now=later)]
     assert late == ["R-W"]
     pm("risk", "review", "R-W", "--note", "ok")
+    shown = pm.json("risk", "show", "R-W")
+    assert shown["last_review"] is not None
+    # the next review is the first Monday 09:00 after this one: due then, not before
+    due = datetime.fromisoformat(shown["next_review"].replace("Z", "+00:00"))
+    assert due.weekday() == 0 and timedelta(0) < due - datetime.now(UTC) <= timedelta(days=7)
     with ctx.session() as s:
         site_row = ctx.site(s)
-        late = [r["code"] for r in service.list_risks(s, site=site_row, overdue=True,
-                                                      now=datetime.now(UTC) + timedelta(days=2))]
-    assert late == []
-    assert pm.json("risk", "show", "R-W")["last_review"] is not None
+        before_due = [r["code"] for r in service.list_risks(
+            s, site=site_row, overdue=True, now=due - timedelta(minutes=1))]
+        after_due = [r["code"] for r in service.list_risks(
+            s, site=site_row, overdue=True, now=due + timedelta(minutes=1))]
+    assert before_due == [] and after_due == ["R-W"]
 
 
 def test_starter_library_is_62_bilingual_risks_added_once(pm, site):

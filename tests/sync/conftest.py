@@ -79,9 +79,14 @@ class Server:
                      device).output.strip().splitlines()[-1]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        """SIGKILL the server and its workers (the whole process group), as a host dying."""
+        import signal
+
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(10)
 
     def start(self) -> None:
         self.proc = _spawn(self.database_url, int(self.url.rsplit(":", 1)[1]), self.log)
@@ -93,7 +98,8 @@ def _spawn(database_url: str, port: int, log: Path, workers: int = 1
     env = {**os.environ, "PM_SERVER_DATABASE_URL": database_url}
     return subprocess.Popen([sys.executable, "-m", "pm_cli", "server", "run", "--port",
                              str(port), "--workers", str(workers)], env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
 
 
 def _wait(server: Server) -> None:
