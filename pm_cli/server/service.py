@@ -468,6 +468,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
                 logged.append(_conflict_change(ch, c, clock, received))
         logged += _item_numbers(conn, fresh, states, clock, received)
         logged += _duplicate_codes(conn, fresh, states, site_of, clock, received)
+        logged += _structure_checks(conn, fresh, states, clock, received)
         new_rows, changed_rows = [], []
         for key, state in states.items():
             if state is None or key not in site_of:
@@ -530,7 +531,9 @@ def _item_numbers(conn: sa.Connection, changes: list[dict[str, Any]],
 
 
 def _code_of(entity: str, state: m.State) -> str | None:
-    value = state.fields.get("no" if entity == "pdca" else "code")
+    """The indexed lookup key of a record: its code, an item's number, an event's item."""
+    name = {"pdca": "no", "pdca_event": "pdca_id"}.get(entity, "code")
+    value = state.fields.get(name)
     return None if value is None else str(value)
 
 
@@ -608,11 +611,181 @@ def _change_row(ch: dict[str, Any], received: str, token_id: str | None,
             "received_at": received}
 
 
+def _structure_checks(conn: sa.Connection, changes: list[dict[str, Any]],
+                      states: dict[tuple[str, str], m.State | None], clock: ServerClock,
+                      received: str) -> list[dict[str, Any]]:
+    """What per-field merging can break, checked after it (sync.md §4): a grid cycle from two
+    moves, a grid under a deleted parent, two transitions of an item out of one phase. The
+    data stays as merged (readers cope); an `invariant` or `phase_race` conflict says so.
+
+    Pushes that move or delete grids or move items take their sites' row locks first, so a
+    concurrent push doing the same waits and then sees this one's result."""
+    moves = [ch for ch in changes if ch["entity"] == "grid"
+             and ("parent_id" in ch["fields"] or "deleted" in ch["fields"])]
+    steps = [ch for ch in changes if ch["entity"] == "pdca_event"
+             and ch["fields"].get("kind") == "transition"]
+    if not moves and not steps:
+        return []
+    sites = sorted({ch["site_id"] for ch in moves + steps})
+    conn.execute(sa.select(db.server_site.c.site_id).where(db.server_site.c.site_id.in_(sites))
+                 .order_by(db.server_site.c.site_id).with_for_update()).all()
+    return (_grid_invariants(conn, moves, states, clock, received)
+            + _phase_races(conn, steps, states, clock, received))
+
+
+def _record_state(conn: sa.Connection, states: dict[tuple[str, str], m.State | None],
+                  key: tuple[str, str]) -> m.State | None:
+    """A record as this batch leaves it: the batch's merge, else the stored row."""
+    if key in states:
+        return states[key]
+    r = db.sync_record.c
+    row = conn.execute(sa.select(r.fields, r.field_hlc).where(
+        r.entity == key[0], r.record_id == key[1])).one_or_none()
+    states[key] = None if row is None else m.State(dict(row.fields), dict(row.field_hlc))
+    return states[key]
+
+
+def _prefetch_ancestors(conn: sa.Connection, moves: list[dict[str, Any]],
+                        states: dict[tuple[str, str], m.State | None]) -> None:
+    """Load the moved grids' ancestors a level at a time, one query per level (and 500
+    ids), so the walks below read memory: a bulk push of grids stays one query per level."""
+    r = db.sync_record.c
+    frontier = {st.fields.get("parent_id") for ch in moves
+                for st in [states.get(("grid", ch["record_id"]))] if st is not None}
+    for _level in range(64):
+        todo = sorted(g for g in frontier if g and ("grid", g) not in states)
+        if not todo:
+            return
+        frontier = set()
+        for i in range(0, len(todo), 500):
+            found = {row.record_id: row for row in conn.execute(
+                sa.select(r.record_id, r.fields, r.field_hlc).where(
+                    r.entity == "grid", r.record_id.in_(todo[i:i + 500])))}
+            for gid in todo[i:i + 500]:
+                row = found.get(gid)
+                states[("grid", gid)] = None if row is None else m.State(
+                    dict(row.fields), dict(row.field_hlc))
+                if row is not None:
+                    frontier.add(row.fields.get("parent_id"))
+
+
+def _grid_invariants(conn: sa.Connection, moves: list[dict[str, Any]],
+                     states: dict[tuple[str, str], m.State | None], clock: ServerClock,
+                     received: str) -> list[dict[str, Any]]:
+    _prefetch_ancestors(conn, moves, states)
+    out: list[dict[str, Any]] = []
+    reported: set[frozenset[str]] = set()
+    done: set[str] = set()
+    rooted: set[str] = set()
+    for ch in moves:
+        gid = ch["record_id"]
+        if gid in done:
+            continue
+        done.add(gid)
+        state = states.get(("grid", gid))
+        if state is None:
+            continue
+        if state.deleted:  # live children of a grid deleted now are orphans
+            r = db.sync_record.c
+            kids = {row.record_id for row in conn.execute(sa.select(r.record_id).where(
+                r.entity == "grid", r.site_id == ch["site_id"],
+                r.fields["parent_id"].as_string() == gid))}
+            kids |= {k[1] for k, st in states.items() if k[0] == "grid" and st is not None
+                     and st.fields.get("parent_id") == gid}
+            for kid in sorted(kids):
+                kst = _record_state(conn, states, ("grid", kid))
+                if kst is not None and not kst.deleted and kst.fields.get("parent_id") == gid:
+                    out.append(_conflict_change(ch, m.Conflict(
+                        "invariant", "parent_id", gid,
+                        {"rule": "parent_deleted", "parent": gid}, None, ch["hlc"],
+                        loser_is_change=True), clock, received, about=("grid", kid)))
+            continue
+        parent = state.fields.get("parent_id")
+        if not parent:
+            continue
+        pst = _record_state(conn, states, ("grid", parent))
+        if pst is None or pst.deleted:
+            rule = "parent_missing" if pst is None else "parent_deleted"
+            out.append(_conflict_change(ch, m.Conflict(
+                "invariant", "parent_id", parent, {"rule": rule, "parent": parent},
+                None, ch["hlc"], loser_is_change=True), clock, received))
+            continue
+        chain, node = [gid], parent
+        while node and node not in chain and node not in rooted and len(chain) <= 10_000:
+            chain.append(node)
+            nst = _record_state(conn, states, ("grid", node))
+            node = None if nst is None else nst.fields.get("parent_id")
+        if not node or node in rooted:
+            rooted.update(chain)  # leads to a root: later walks stop here
+        elif node == gid and frozenset(chain) not in reported:
+            reported.add(frozenset(chain))
+            out.append(_conflict_change(ch, m.Conflict(
+                "invariant", "parent_id", parent, {"rule": "cycle", "grids": chain},
+                None, ch["hlc"], loser_is_change=True), clock, received))
+    return out
+
+
+def _phase_races(conn: sa.Connection, steps: list[dict[str, Any]],
+                 states: dict[tuple[str, str], m.State | None], clock: ServerClock,
+                 received: str) -> list[dict[str, Any]]:
+    """Two transitions of one item from the same phase and cycle to different phases (one
+    lead closes it, another sends it back to plan): both events stay; the phase is the one
+    that ranks higher; a `phase_race` conflict asks somebody to look."""
+    out: list[dict[str, Any]] = []
+    by_item: dict[tuple[str, str], set[str]] = {}
+    for ch in steps:
+        by_item.setdefault((ch["site_id"], ch["fields"].get("pdca_id") or ""), set()).add(
+            ch["record_id"])
+    r = db.sync_record.c
+    reported: set[frozenset[str]] = set()
+    for (site, item), mine in by_item.items():
+        events: dict[str, dict[str, Any]] = {}
+        for row in conn.execute(sa.select(r.record_id, r.fields).where(
+                r.entity == "pdca_event", r.site_id == site, r.code == item)):
+            events[row.record_id] = row.fields
+        for (ent, rid), st in states.items():
+            if ent == "pdca_event" and st is not None and st.fields.get("pdca_id") == item:
+                events[rid] = st.fields
+        moves = {rid: f for rid, f in events.items() if f.get("kind") == "transition"}
+        for rid in sorted(mine):
+            f = moves.get(rid)
+            if f is None:
+                continue
+            if not f.get("from_phase"):
+                continue
+            rivals = sorted(o for o, g in moves.items() if o != rid
+                            and g.get("from_phase") == f.get("from_phase")
+                            and _from_cycle(g) == _from_cycle(f)
+                            and g.get("to_phase") != f.get("to_phase"))
+            for other in rivals:
+                pair = frozenset((rid, other))
+                if pair in reported:
+                    continue
+                reported.add(pair)
+                ch = next(c for c in steps if c["record_id"] == rid)
+                out.append(_conflict_change(ch, m.Conflict(
+                    "phase_race", "phase", moves[other].get("to_phase"),
+                    {"rule": "phase_race", "from": f.get("from_phase"),
+                     "to": [f.get("to_phase"), moves[other].get("to_phase")],
+                     "events": [rid, other]}, None, ch["hlc"], loser_is_change=True),
+                    clock, received, about=("pdca", item)))
+    return out
+
+
+def _from_cycle(event: dict[str, Any]) -> int:
+    """The cycle a transition leaves (a move back to plan starts the next cycle)."""
+    cycle = int(event.get("cycle") or 1)
+    return cycle - 1 if event.get("to_phase") == "plan" and event.get("from_phase") else cycle
+
+
 def _conflict_change(ch: dict[str, Any], c: m.Conflict, clock: ServerClock,
-                     received: str) -> dict[str, Any]:
-    """A conflict the server found, as a change every laptop of the site pulls."""
+                     received: str, about: tuple[str, str] | None = None) -> dict[str, Any]:
+    """A conflict the server found, as a change every laptop of the site pulls; about the
+    change's own record unless `about` names another (entity, id): a child the change
+    orphaned, the item of a transition."""
     hlc = clock.now()
-    fields = {"created_at": received, "entity": ch["entity"], "record_id": ch["record_id"],
+    entity, record_id = about or (ch["entity"], ch["record_id"])
+    fields = {"created_at": received, "entity": entity, "record_id": record_id,
               "field": c.field, "kind": c.kind, "winner_value": c.winner_value,
               "loser_value": c.loser_value, "winner_hlc": c.winner_hlc,
               "loser_hlc": c.loser_hlc,

@@ -105,14 +105,16 @@ def sync_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 @app.command("conflicts")
 def sync_conflicts(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Values that lost to a concurrent edit, edits made after a delete: still open."""
+    """Values that lost to a concurrent edit, edits made after a delete, shared codes, grid
+    cycles and phase races: the ones still open."""
     from pm_cli.sync import conflicts
 
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rows = conflicts.list_open(s, site=site)
     ctx.obj.out(as_json).emit(rows, columns=["id", "entity", "record", "field", "kind",
-                                             "kept", "lost", "at"], title="open conflicts")
+                                             "kept", "lost", "note", "at"],
+                                    title="open conflicts")
 
 
 @app.command("resolve")
@@ -124,14 +126,19 @@ def sync_resolve(
     restore: Annotated[
         bool, typer.Option("--restore", help="Undelete after an edit made after a delete")
     ] = False,
+    rename: Annotated[
+        str | None, typer.Option("--rename", help="A new code (item number) for this record, "
+                                 "when two share one")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Settle a conflict: keep one value (an ordinary edit, synced like any)."""
+    """Settle a conflict: keep one value, restore, or rename (an ordinary edit, synced like
+    any); --keep winner accepts what the server merged after a grid cycle or phase race."""
     from pm_cli.sync import conflicts
 
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
-        rec = conflicts.resolve(s, site=site, ref=conflict, keep=keep, restore=restore)
+        rec = conflicts.resolve(s, site=site, ref=conflict, keep=keep, restore=restore,
+                                rename=rename)
     ctx.obj.out(as_json).done(f"conflict {rec['id']} resolved: {rec['resolution']}", rec)
 
 

@@ -23,16 +23,87 @@ def _model(entity: str) -> type[SQLModel]:
     raise PmError(f"this pm does not know {entity} records", hint="upgrade pm")
 
 
-def record(r: ConflictRow) -> dict[str, Any]:
+STRUCTURE = ("invariant", "phase_race")  # the server's findings about merged data
+
+
+def record(r: ConflictRow, note: str | None = None) -> dict[str, Any]:
     return {"id": r.id[-8:], "entity": r.entity, "record": r.record_id[-8:], "field": r.field,
             "kind": r.kind, "kept": r.winner_value, "lost": r.loser_value,
-            "at": r.created_at, "resolution": r.resolution}
+            "note": note, "at": r.created_at, "resolution": r.resolution}
+
+
+def _label(session: Session, entity: str, record_id: str | None) -> str:
+    """A record as people name it: its code (an item's #number), else its id's tail."""
+    if not record_id:
+        return "?"
+    try:
+        row = session.get(_model(entity), record_id)
+    except PmError:
+        row = None
+    if row is not None:
+        if getattr(row, "code", None):
+            return str(row.code)
+        if getattr(row, "no", None) is not None:
+            return f"#{row.no}"
+    return record_id[-8:]
+
+
+def _live(row: Any) -> bool:
+    return row is not None and not getattr(row, "deleted", False)
+
+
+def describe(session: Session, c: ConflictRow) -> tuple[str | None, bool]:
+    """(what happened in words, whether it still holds). A duplicate code somebody renamed
+    since, or a grid cycle a later move undid, no longer holds: it leaves the open list."""
+    lost = c.loser_value if isinstance(c.loser_value, dict) else {}
+    if c.kind.startswith("duplicate_"):
+        model = _model(c.entity)
+        row, other = session.get(model, c.record_id), session.get(model, lost.get("other", ""))
+        name = c.field or "code"
+        holds = (_live(row) and _live(other) and getattr(row, name) == c.winner_value
+                 and getattr(other, name) == c.winner_value)
+        shown = f"#{c.winner_value}" if name == "no" else str(c.winner_value)
+        twin = _label(session, c.entity, lost.get("other"))
+        return f"{shown} is also on another {c.entity} ({twin}): rename one (--rename NEW)", holds
+    if c.kind == "invariant":
+        from pm_cli.grids.models import Grid
+
+        grid = session.get(Grid, c.record_id)
+        if lost.get("rule") == "cycle":
+            ids = list(lost.get("grids") or [])
+            parents = {g: (session.get(Grid, g).parent_id if session.get(Grid, g) else None)
+                       for g in ids}
+            holds = all(parents.get(g) == ids[(i + 1) % len(ids)] for i, g in enumerate(ids))
+            path = " → ".join(_label(session, "grid", g) for g in [*ids, ids[0]]) if ids else "?"
+            return (f"grids moved under each other form a cycle {path}: they show at the top "
+                    "level until one moves (pm grid edit CODE --parent P)", holds)
+        parent = lost.get("parent")
+        holds = _live(grid) and grid is not None and grid.parent_id == parent and not _live(
+            session.get(Grid, parent or ""))
+        return (f"its parent grid ({_label(session, 'grid', parent)}) was deleted: it shows at "
+                "the top level until it moves (pm grid edit CODE --parent P)", holds)
+    if c.kind == "phase_race":
+        from pm_cli.pdca import service as pdca
+        from pm_cli.pdca.models import Pdca
+
+        to = lost.get("to") or []
+        item = session.get(Pdca, c.record_id)
+        now = f"it is in {pdca.state_of(pdca.events_of(session, item)).phase}" if item else ""
+        return (f"{_label(session, 'pdca', c.record_id)} moved from {lost.get('from')} to "
+                f"{' and to '.join(map(str, to))} at once; {now} (the higher phase stands): "
+                "check its history (pm pdca show)", True)
+    return None, True
 
 
 def list_open(session: Session, *, site: Site) -> list[dict[str, Any]]:
     rows = session.exec(live(ConflictRow, site.id).where(col(ConflictRow.resolved_hlc).is_(None))
                         .order_by(ConflictRow.created_at))
-    return [record(r) for r in rows]
+    out = []
+    for r in rows:
+        note, holds = describe(session, r)
+        if holds:
+            out.append(record(r, note))
+    return out
 
 
 def _mine(session: Session, stamp: str | None) -> bool:
@@ -46,9 +117,11 @@ def _mine(session: Session, stamp: str | None) -> bool:
 
 
 def resolve(session: Session, *, site: Site, ref: str, keep: str | None = None,
-            restore: bool = False) -> dict[str, Any]:
+            restore: bool = False, rename: str | None = None) -> dict[str, Any]:
     """Keep one value (mine, theirs, winner, loser, or a value typed now) for a field
-    conflict; restore the record, or leave it deleted (theirs), after an edit_after_delete."""
+    conflict; restore the record, or leave it deleted (theirs), after an edit_after_delete;
+    rename one of two records with the same code; accept what the server merged (--keep
+    winner) after a grid cycle or a phase race."""
     c = get_by_tail(session, ConflictRow, ref, site_id=site.id, noun="conflict",
                     where=site.code, hint="`pm sync conflicts` lists the open ones")
     if c.resolved_hlc:
@@ -58,7 +131,24 @@ def resolve(session: Session, *, site: Site, ref: str, keep: str | None = None,
     if row is None:
         raise PmError(f"the {c.entity} of conflict {ref} is not on this laptop",
                       hint="pm sync, then try again")
-    if c.kind == "edit_after_delete":
+    note, holds = describe(session, c)
+    if rename is not None and not c.kind.startswith("duplicate_"):
+        raise PmError(f"--rename settles a duplicate code; this conflict is {c.kind}",
+                      where="--rename")
+    if c.kind.startswith("duplicate_"):
+        if rename is None:
+            if holds:
+                raise PmError(f"two records share a code: {note}", where="--rename",
+                              hint=f"pm sync resolve {ref} --rename NEW")
+            resolution = "no longer applies"
+        else:
+            resolution = _rename(session, site, row, c.field or "code", rename)
+    elif c.kind in STRUCTURE:
+        if keep != "winner" or restore:
+            raise PmError(f"the server kept both ({note}); fix it with the command named, then "
+                          "accept: --keep winner", where="--keep")
+        resolution = "accepted"
+    elif c.kind == "edit_after_delete":
         if restore:
             write.restore(session, row)  # type: ignore[arg-type]
             resolution = "restored"
@@ -92,4 +182,28 @@ def resolve(session: Session, *, site: Site, ref: str, keep: str | None = None,
         write.update(session, row, **{c.field: value})  # type: ignore[arg-type]
     write.update(session, c, resolved_hlc=write.writer(session).stamp(),
                  resolution=resolution)
-    return {**record(c), "resolution": resolution}
+    return {**record(c, note), "resolution": resolution}
+
+
+def _rename(session: Session, site: Site, row: Any, name: str, value: str) -> str:
+    """Give one of two records sharing a code (an item's number) a new one, unused here."""
+    from pm_cli import validate as v
+
+    model = type(row)
+    new: str | int
+    if name == "no":
+        try:
+            new = int(value.strip().lstrip("#"))
+        except ValueError:
+            raise PmError(f"{value!r} is not an item number", where="--rename",
+                          hint="a number such as 42") from None
+    else:
+        new = v.check(v.code, value, field="--rename")
+    taken = session.exec(live(model, site.id).where(getattr(model, name) == new)
+                         .where(model.id != row.id).limit(1)).first()
+    if taken is not None:
+        raise ConflictError(f"{'#' if name == 'no' else ''}{new} is taken by another "
+                            f"{model.__tablename__}", where="--rename",
+                            hint="pick a code nobody has")
+    write.update(session, row, **{name: new})
+    return f"renamed to {'#' if name == 'no' else ''}{new}"

@@ -18,7 +18,7 @@ class ConflictRow(Mutable, table=True):
     entity: str
     record_id: str
     field: str | None = None
-    kind: str  # field | edit_after_delete | duplicate_code | version_clash
+    kind: str  # field | edit_after_delete | duplicate_code | duplicate_no | invariant | phase_race
     winner_value: Any = Field(default=None, sa_type=JSON, nullable=True)
     loser_value: Any = Field(default=None, sa_type=JSON, nullable=True)
     winner_change: str | None = None

@@ -71,13 +71,13 @@ def test_three_laptops_converge(root, tmp_path_factory, data):
         elif op == "comment":
             items = json.loads(pm(lp, "pdca", "list", "--json").stdout)
             if items:
-                pm(lp, "pdca", "comment", str(items[0]["no"]), "跟进 follow-up")
+                pm(lp, "pdca", "comment", items[0]["ref"], "跟进 follow-up")
         elif op == "advance":
             items = json.loads(pm(lp, "pdca", "list", "--json").stdout)
             step = {"plan": ("do", "--plan", "修 fix"), "do": ("check", "--note", "好了 done")}
             if items and items[0]["phase"] in step:
                 to, flag, text = step[items[0]["phase"]]
-                pm(lp, "pdca", "advance", str(items[0]["no"]), "--to", to, flag, text)
+                pm(lp, "pdca", "advance", items[0]["ref"], "--to", to, flag, text)
         elif op == "answer":
             run = json.loads(pm(lp, "run", "start", "water.daily", "--grid",
                                               "G0", "--by", "S1", "--json").stdout)

@@ -1,4 +1,5 @@
-"""an indexed `code` on records, for the duplicate-code check of each create
+"""an indexed `code` on records (an item's number, an event's item): the duplicate-code
+and phase-race checks
 
 Revision ID: 0003
 Revises: 0002
@@ -19,14 +20,15 @@ def upgrade() -> None:
     with op.batch_alter_table("sync_record") as batch:
         batch.add_column(sa.Column("code", sa.String(), nullable=True))
     op.create_index("ix_sync_record_code", "sync_record", ["entity", "site_id", "code"])
-    # backfill from the records already held: a code (an item's number for pdca) as text
+    # backfill from the records already held: a code, an item's number, an event's item
     rec = sa.table("sync_record", sa.column("entity", sa.String), sa.column("record_id", sa.String),
                    sa.column("fields", sa.JSON), sa.column("code", sa.String))
     conn = op.get_bind()
     rows = conn.execute(sa.select(rec.c.entity, rec.c.record_id, rec.c.fields)).all()
     updates = []
     for row in rows:
-        value = (row.fields or {}).get("no" if row.entity == "pdca" else "code")
+        name = {"pdca": "no", "pdca_event": "pdca_id"}.get(row.entity, "code")
+        value = (row.fields or {}).get(name)
         if value is not None:
             updates.append({"e": row.entity, "r": row.record_id, "c": str(value)})
     if updates:
