@@ -25,6 +25,9 @@ class Hello(BaseModel):
     model_config = ConfigDict(extra="forbid")
     device_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
     numbers_left: dict[str, int] = Field(default_factory=dict)
+    # the sites this laptop holds: the answer names those on the server it may no longer see
+    sites_held: Annotated[list[Annotated[str, Field(pattern=ID)]], Field(max_length=10_000)] = \
+        Field(default_factory=list)
 
 
 class ChangeIn(BaseModel):
@@ -126,7 +129,8 @@ def create_app(database_url: str) -> FastAPI:
               pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         a = auth(authorization, pm_protocol, pm_schema)
         with engine.connect().execution_options(pm_write=True) as conn, conn.begin():
-            return service.hello(conn, a, clock, body.device_id, body.numbers_left)
+            return service.hello(conn, a, clock, body.device_id, body.numbers_left,
+                                 body.sites_held)
 
     @app.post("/sync/push")
     def push(body: Push, authorization: Annotated[str | None, Header()] = None,

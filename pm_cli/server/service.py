@@ -266,7 +266,8 @@ def _numbers(conn: sa.Connection, site_id: str, *, at_least: int = 1, take: int 
 
 
 def hello(conn: sa.Connection, auth: Auth, clock: ServerClock, device_id: str,
-          numbers_left: dict[str, int] | None = None) -> dict[str, Any]:
+          numbers_left: dict[str, int] | None = None,
+          sites_held: list[str] | None = None) -> dict[str, Any]:
     if auth.device_id is None:
         twin = conn.execute(sa.select(db.token.c.token_id).where(
             db.token.c.device_id == device_id, db.token.c.token_id != auth.token_id,
@@ -294,7 +295,15 @@ def hello(conn: sa.Connection, auth: Auth, clock: ServerClock, device_id: str,
             created_at=now_text()))
         blocks.append({"site_id": site_id, "first": first, "last": first + BLOCK - 1})
     seq = conn.execute(sa.select(db.sync_seq).where(db.sync_seq.c.id == 1)).one()
+    # sites the laptop holds that are on the server but not granted (any more): it purges
+    # them; only ids it already has are named, so nothing leaks
+    held = sorted(set(sites_held or []) - set(auth.sites))
+    revoked: list[str] = []
+    for i in range(0, len(held), 500):
+        revoked += conn.execute(sa.select(db.server_site.c.site_id).where(
+            db.server_site.c.site_id.in_(held[i:i + 500]))).scalars().all()
     return {"schema": SYNC_SCHEMA, "min_client_schema": MIN_CLIENT_SCHEMA,
+            "not_granted": sorted(revoked),
             "number_blocks": blocks,
             "protocol": PROTOCOL, "server_epoch": seq.epoch, "server_hlc": clock.now(),
             "server_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
@@ -620,8 +629,11 @@ def _structure_checks(conn: sa.Connection, changes: list[dict[str, Any]],
 
     Pushes that move or delete grids or move items take their sites' row locks first, so a
     concurrent push doing the same waits and then sees this one's result."""
+    # only a move under a parent, a delete or a restore can break a grid invariant (a grid
+    # made or moved at the top level cannot)
     moves = [ch for ch in changes if ch["entity"] == "grid"
-             and ("parent_id" in ch["fields"] or "deleted" in ch["fields"])]
+             and (ch["fields"].get("parent_id") or ch["fields"].get("deleted")
+                  or ch["op"] in ("delete", "restore"))]
     steps = [ch for ch in changes if ch["entity"] == "pdca_event"
              and ch["fields"].get("kind") == "transition"]
     if not moves and not steps:

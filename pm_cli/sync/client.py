@@ -124,16 +124,20 @@ def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
     from pm_cli.store.changes import NumberBlock
 
     nb = NumberBlock.__table__  # type: ignore[attr-defined]
+    from pm_cli.sites.models import Site
+
     with session_scope(engine, db_path, write=False) as s:
         device = _state(s).device_id
+        held = list(s.connection().execute(
+            sa.select(Site.__table__.c.id)).scalars())  # type: ignore[attr-defined]
         left: dict[str, int] = {}
         for site_id, n in s.connection().execute(sa.select(
                 nb.c.site_id, sa.func.sum(nb.c.last - nb.c.next_no + 1)).where(
                 nb.c.next_no <= nb.c.last).group_by(nb.c.site_id)):
             left[site_id] = int(n)
     t0 = time.time()
-    r = _request(lambda: http.post("/sync/hello", json={"device_id": device,
-                                                        "numbers_left": left}), "hello")
+    r = _request(lambda: http.post("/sync/hello", json={
+        "device_id": device, "numbers_left": left, "sites_held": held}), "hello")
     if r.status_code != 200:
         raise _error(r)
     info = r.json()
@@ -431,6 +435,45 @@ def _snapshot(engine: sa.Engine, db_path: Path, http: Any, report: Report,
                 worker.join(0.05)
 
 
+KEEP_ACKED_DAYS = 90
+
+
+def _prune(engine: sa.Engine, db_path: Path) -> int:
+    """Forget acked changes older than 90 days (sync.md §3.5): the server holds them, and a
+    restored server gets back only what it may have lost. Stamps are fixed-width hex, so
+    their text order is their time order."""
+    cutoff = int((time.time() - KEEP_ACKED_DAYS * 86400) * 1000)
+    t = Change.__table__  # type: ignore[attr-defined]
+    with session_scope(engine, db_path, write=True) as s:
+        res = s.connection().execute(t.delete().where(t.c.state == "acked",
+                                                      t.c.hlc < f"{cutoff:012x}"))
+    return int(res.rowcount or 0)
+
+
+def _purge(engine: sa.Engine, db_path: Path, site_ids: list[str]) -> list[str]:
+    """Remove every record of sites the server no longer shows this user (sync.md §3.3), in
+    one transaction and outside the change log: nothing of it is sent anywhere. The change
+    log itself stays, so the refused changes can be sent again if the grant comes back."""
+    from pm_cli.store.changes import NumberBlock, SyncParked
+    from pm_cli.sync.entities import registry
+
+    reg = registry()
+    site_t = reg["site"].table
+    with session_scope(engine, db_path, write=True) as s:
+        conn = s.connection()
+        codes = list(conn.execute(sa.select(site_t.c.code).where(site_t.c.id.in_(site_ids))
+                                  .order_by(site_t.c.code)).scalars())
+        for ent in reg.values():
+            conn.execute(ent.table.delete().where(ent.table.c.site_id.in_(site_ids)))
+        nb = NumberBlock.__table__  # type: ignore[attr-defined]
+        conn.execute(nb.delete().where(nb.c.site_id.in_(site_ids)))
+        parked = SyncParked.__table__  # type: ignore[attr-defined]
+        for seq, change in conn.execute(sa.select(parked.c.seq, parked.c.change)).all():
+            if (change or {}).get("site_id") in site_ids:
+                conn.execute(parked.delete().where(parked.c.seq == seq))
+    return codes
+
+
 def _new_grants(engine: sa.Engine, info: dict[str, Any]) -> list[str]:
     from pm_cli.sites.models import Site
 
@@ -548,6 +591,14 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
                     "server's; pm stamps by the server's time, but fix the clock")
             if not pull_only:
                 _push(engine, db_path, http, report, progress, info["server_hlc"])
+                _prune(engine, db_path)
+                revoked = info.get("not_granted") or []
+                if revoked and not info.get("epoch_changed"):
+                    # its pending changes went (403 → rejected, kept); now its rows go
+                    for code in _purge(engine, db_path, revoked):
+                        report.warnings.append(
+                            f"site {code} is no longer granted to you: its records were "
+                            "removed from this laptop (refused changes stay: pm sync status)")
             if not push_only:
                 with session_scope(engine, db_path, write=False) as s:
                     first = _state(s).cursor == 0

@@ -143,6 +143,37 @@ def test_pull_returns_only_granted_sites(synced, laptop, server):
     assert all(li.get("site_id") != xy for li in lines)
 
 
+def test_a_withdrawn_site_leaves_the_laptop_after_its_changes_are_refused(synced, laptop,
+                                                                          server):
+    b = laptop("b", "bob")
+    b("sync")
+    b("site", "add", "ZZ", "--name", "本机的 only here")  # never on the server: it stays
+    b("--site", "ZZ", "grid", "add", "Z1", "--name", "Z区")
+    b("grid", "edit", "A", "--name", "离线改的 edited offline")
+    admin(server.database_url, "user", "grant", "bob", "--revoke", "CH")
+    r = b("sync")
+    assert "site CH is no longer granted to you" in r.output
+    assert [x["code"] for x in b.json("site", "list")] == ["ZZ"]
+    assert [g["code"] for g in b.json("--site", "ZZ", "grid", "list")] == ["Z1"]
+    con = sqlite3.connect(b.db)
+    ch = site_id_of(synced)
+    assert con.execute("SELECT count(*) FROM grid WHERE site_id = ?", (ch,)).fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM number_block WHERE site_id = ?",
+                       (ch,)).fetchone() == (0,)
+    con.close()
+    assert b.json("sync", "status")["rejected"] >= 1  # the refused edit is kept
+    synced("sync")
+    assert synced.json("grid", "show", "A")["name"] == "A区 Zone A"  # nothing of it applied
+    b("sync")  # a second sync has nothing more to say
+    # the grant comes back: a snapshot brings the site back, --retry sends the kept edit
+    admin(server.database_url, "user", "grant", "bob", "--sites", "CH")
+    b("sync", "--retry")
+    assert sorted(x["code"] for x in b.json("site", "list")) == ["CH", "ZZ"]
+    assert b.json("grid", "show", "A")["name"] == "离线改的 edited offline"
+    synced("sync")
+    assert synced.json("grid", "show", "A")["name"] == "离线改的 edited offline"
+
+
 def test_invalid_changes_are_422_with_their_paths_and_nothing_written(synced, server):
     h, device = creds(synced)
     sid = site_id_of(synced)

@@ -257,3 +257,27 @@ def test_a_laptop_out_of_numbers_saves_the_item_unnumbered_and_the_server_number
     assert isinstance(numbered["no"], int)
     a("sync")
     assert a.json("pdca", "show", str(numbered["no"]))["title"] == "没号了 no numbers left"
+
+
+def test_acked_changes_older_than_90_days_are_forgotten_and_the_rest_kept(laptop):
+    import sqlite3
+    import time
+
+    a = laptop("a", "alice")
+    setup_site(a)
+    a("sync")
+    con = sqlite3.connect(a.db)
+    acked = con.execute("SELECT change_id, hlc FROM change WHERE state = 'acked' "
+                        "ORDER BY local_no").fetchall()
+    assert len(acked) >= 5
+    old = int((time.time() - 91 * 86400) * 1000)
+    con.execute("UPDATE change SET hlc = ? WHERE change_id = ?",
+                (f"{old:012x}" + acked[0][1][12:], acked[0][0]))
+    con.commit()
+    a("grid", "edit", "A", "--name", "新名字 renamed")
+    a("sync")
+    left = {r[0]: r[1] for r in con.execute("SELECT change_id, state FROM change")}
+    con.close()
+    assert acked[0][0] not in left  # 91 days old and acked: forgotten
+    assert all(left[cid] == "acked" for cid, _ in acked[1:])  # the rest stay
+    assert a.json("sync", "status")["pending"] == 0
