@@ -121,11 +121,10 @@ def _state(session: Any) -> SyncState:
 
 
 def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
+    from pm_cli.sites.models import Site
     from pm_cli.store.changes import NumberBlock
 
     nb = NumberBlock.__table__  # type: ignore[attr-defined]
-    from pm_cli.sites.models import Site
-
     with session_scope(engine, db_path, write=False) as s:
         device = _state(s).device_id
         held = list(s.connection().execute(
