@@ -72,16 +72,24 @@ class Applier:
             self.conn.execute(t.insert().values(seq=seq, change=item, reason=reason))
         self.parked += 1
 
-    def _known(self, entity: str, fields: Any, item: dict[str, Any]) -> Entity | None:
-        ent = self.reg.get(entity)
+    def _known(self, item: dict[str, Any], *stamp_maps: str
+               ) -> tuple[Entity, dict[str, Any]] | None:
+        """The entity and what of the item this pm knows. An unknown entity is parked whole;
+        unknown fields park the whole item too, and the known ones apply now (sync.md §5):
+        a replay after the upgrade merges the rest, the stamps making the repeat a no-op."""
+        ent = self.reg.get(item["entity"])
         if ent is None:
-            self.park(item, f"unknown entity {entity} (a newer pm wrote it)")
+            self.park(item, f"unknown entity {item['entity']} (a newer pm wrote it)")
             return None
-        unknown = set(fields) - ent.fields
-        if unknown:
-            self.park(item, f"unknown field(s) {', '.join(sorted(unknown))} of {ent.name}")
-            return None
-        return ent
+        unknown = set(item["fields"]) - ent.fields
+        if not unknown:
+            return ent, item
+        self.park(item, f"unknown field(s) {', '.join(sorted(unknown))} of {ent.name}")
+        known = {**item, "fields": {k: v for k, v in item["fields"].items() if k in ent.fields}}
+        for name in stamp_maps:
+            known[name] = {k: v for k, v in (item.get(name) or {}).items()
+                           if k not in unknown}
+        return ent, known
 
     # ---- applying -----------------------------------------------------------------------
 
@@ -89,18 +97,37 @@ class Applier:
         """A page of pulled changes, in seq order (this laptop's own are no-ops)."""
         own = self.own([c["change_id"] for c in changes])
         self.skipped += len(own)
-        todo = [(c, ent) for c in changes if c["change_id"] not in own
-                and (ent := self._known(c["entity"], c["fields"], c)) is not None]
-        self._fold([(ent, c["record_id"], c["site_id"], c) for c, ent in todo],
+        todo = [hit for c in changes if c["change_id"] not in own
+                and (hit := self._known(c, "base")) is not None]
+        self._fold([(ent, c["record_id"], c["site_id"], c) for ent, c in todo],
                    lambda ent, state, c: m.merge(ent.kind, state, c))
+
+    def replay_parked(self) -> int:
+        """Apply the parked changes and snapshot rows this pm now knows whole (an upgrade
+        added their entity or field), in seq order; the rest stay parked."""
+        t = SyncParked.__table__  # type: ignore[attr-defined]
+        rows = self.conn.execute(sa.select(t.c.seq, t.c.change).order_by(t.c.seq)).all()
+        ready = [(seq, item) for seq, item in rows
+                 if (ent := self.reg.get(item.get("entity"))) is not None
+                 and not set(item.get("fields") or {}) - ent.fields]
+        if not ready:
+            return 0
+        before = self.parked
+        for i in range(0, len(ready), CHUNK):
+            page = [item for _seq, item in ready[i:i + CHUNK]]
+            self.apply_records([x for x in page if "change_id" not in x])
+            self.apply_changes([x for x in page if "change_id" in x])
+            self.conn.execute(t.delete().where(t.c.seq.in_([q for q, _ in ready[i:i + CHUNK]])))
+        assert self.parked == before  # all known: nothing parked again
+        return len(ready)
 
     def apply_records(self, records: list[dict[str, Any]]) -> None:
         """A page of snapshot rows: whole records with their per-field stamps."""
         todo = []
         for r in records:
-            ent = self._known(r["entity"], r["fields"], r)
-            if ent is not None:
-                todo.append((ent, r["record_id"], r["site_id"], r))
+            hit = self._known(r, "field_hlc")
+            if hit is not None:
+                todo.append((hit[0], r["record_id"], r["site_id"], hit[1]))
 
         def fold(ent: Entity, state: m.State | None, r: dict[str, Any]) -> m.Merged:
             remote = m.State(r["fields"], r["field_hlc"])

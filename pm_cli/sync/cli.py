@@ -56,7 +56,8 @@ def sync(
                           pull_only=pull_only, progress=progress)
     rec = {"pushed": rep.pushed, "duplicates": rep.duplicates, "rejected": rep.rejected,
            "pulled": rep.pulled, "applied": rep.applied, "parked": rep.parked,
-           "cursor": rep.cursor, "clock_offset_ms": rep.offset_ms, "warnings": rep.warnings}
+           "replayed": rep.replayed, "cursor": rep.cursor, "clock_offset_ms": rep.offset_ms,
+           "warnings": rep.warnings}
     if out.as_json:
         out.json(rec)
         return
@@ -68,7 +69,8 @@ def sync(
              + (f" ({rep.duplicates} already there)" if rep.duplicates else "")
              + f", pulled {rep.pulled} (applied {rep.applied})"
              + (f", {len(rep.rejected)} rejected" if rep.rejected else "")
-             + (f", {rep.parked} parked for a newer pm" if rep.parked else ""))
+             + (f", {rep.parked} parked for a newer pm" if rep.parked else "")
+             + (f", {rep.replayed} parked applied now" if rep.replayed else ""))
 
 
 @app.command("login")

@@ -38,6 +38,7 @@ class Report:
     pulled: int = 0
     applied: int = 0
     parked: int = 0
+    replayed: int = 0  # parked changes this pm now knows, applied
     cursor: int = 0
     expected: int = 0  # changes the server holds past our cursor (an upper bound)
     offset_ms: int = 0
@@ -599,6 +600,10 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
                             f"site {code} is no longer granted to you: its records were "
                             "removed from this laptop (refused changes stay: pm sync status)")
             if not push_only:
+                from pm_cli.sync.apply import Applier
+
+                with session_scope(engine, db_path, write=True) as s:
+                    report.replayed = Applier(s.connection()).replay_parked()
                 with session_scope(engine, db_path, write=False) as s:
                     first = _state(s).cursor == 0
                 if first:
