@@ -199,12 +199,15 @@ def get(session: Session, playbook_id: str, version: int | None = None) -> Pinne
         raise NotFoundError(f"no playbook {playbook_id}",
                             hint="`pm playbook list` shows the installed ones")
     if version is None:
-        row = rows[-1]
-    else:
-        row = next((r for r in rows if r.version == version), None)
-        if row is None:
-            have = ", ".join(str(r.version) for r in rows)
-            raise NotFoundError(f"no version {version} of {playbook_id} (have {have})")
+        version = rows[-1].version
+    same = [r for r in rows if r.version == version]
+    if not same:
+        have = ", ".join(str(r.version) for r in rows)
+        raise NotFoundError(f"no version {version} of {playbook_id} (have {have})")
+    # two laptops may have published one id@version with other content (a version_clash
+    # conflict): every laptop takes the same one (by content hash, which no laptop's own
+    # stamps can change), so they all run the same steps until a new version settles it
+    row = min(same, key=lambda r: r.sha256)
     return pinned_from(row)
 
 

@@ -385,6 +385,10 @@ def _authorize(conn: sa.Connection, auth: Auth, changes: list[dict[str, Any]],
         if stored is not None and stored.site_id != site_id:
             problems.append(f"{where}.site_id: the record belongs to another site")
             continue
+        if ent == "conflict" and not site_id:  # settling a company-wide (playbook) conflict
+            if not may_write(auth.role, "playbook"):
+                problems.append(f"{where}: a {auth.role} may not settle a playbook conflict")
+            continue
         if ent == "site" and ch["record_id"] != site_id:
             problems.append(f"{where}.site_id: a site's site_id is its own id")
             continue
@@ -478,6 +482,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
         logged += _item_numbers(conn, fresh, states, clock, received)
         logged += _duplicate_codes(conn, fresh, states, site_of, clock, received)
         logged += _structure_checks(conn, fresh, states, clock, received)
+        logged += _version_clashes(conn, fresh, states, records, clock, received)
         new_rows, changed_rows = [], []
         for key, state in states.items():
             if state is None or key not in site_of:
@@ -540,10 +545,50 @@ def _item_numbers(conn: sa.Connection, changes: list[dict[str, Any]],
 
 
 def _code_of(entity: str, state: m.State) -> str | None:
-    """The indexed lookup key of a record: its code, an item's number, an event's item."""
+    """The indexed lookup key of a record: its code, an item's number, an event's item, a
+    playbook's id@version."""
+    if entity == "playbook":
+        f = state.fields
+        return f"{f.get('playbook_id')}@{f.get('version')}" if f.get("playbook_id") else None
     name = {"pdca": "no", "pdca_event": "pdca_id"}.get(entity, "code")
     value = state.fields.get(name)
     return None if value is None else str(value)
+
+
+def _version_clashes(conn: sa.Connection, changes: list[dict[str, Any]],
+                     states: dict[tuple[str, str], m.State | None],
+                     records: dict[tuple[str, str], Any], clock: ServerClock,
+                     received: str) -> list[dict[str, Any]]:
+    """A playbook id@version stored with other content than one already here (two laptops
+    published the same version number): both rows stay (runs pin the sha256), and a
+    `version_clash` conflict asks for a new version (sync.md §4)."""
+    r = db.sync_record.c
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for ch in changes:
+        key = ("playbook", ch["record_id"])
+        if ch["entity"] != "playbook" or key in records or ch["record_id"] in seen:
+            continue
+        seen.add(ch["record_id"])
+        state = states.get(key)
+        label = _code_of("playbook", state) if state is not None else None
+        if label is None or state is None:
+            continue
+        sha = state.fields.get("sha256")
+        others = {row.record_id: row.fields.get("sha256") for row in conn.execute(
+            sa.select(r.record_id, r.fields).where(
+                r.entity == "playbook", r.site_id == "", r.code == label))}
+        others.update({k[1]: st.fields.get("sha256") for k, st in states.items()
+                       if k[0] == "playbook" and st is not None and k[1] in seen
+                       and _code_of("playbook", st) == label})
+        for other, their in sorted(others.items()):
+            if other != ch["record_id"] and their != sha:
+                out.append(_conflict_change(ch, m.Conflict(
+                    "version_clash", "sha256", their,
+                    {"rule": "version_clash", "playbook": label, "other": other,
+                     "sha256": sha}, None, ch["hlc"], loser_is_change=True), clock, received))
+                break
+    return out
 
 
 def _duplicate_codes(conn: sa.Connection, changes: list[dict[str, Any]],

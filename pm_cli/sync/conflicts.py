@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import false as sa_false
+from sqlalchemy import or_
 from sqlmodel import Session, SQLModel, col
 
-from pm_cli.errors import ConflictError, PmError
+from pm_cli.errors import ConflictError, NotFoundError, PmError
 from pm_cli.sites.models import Site
 from pm_cli.store import write
 from pm_cli.store.query import get_by_tail, live
@@ -23,7 +25,7 @@ def _model(entity: str) -> type[SQLModel]:
     raise PmError(f"this pm does not know {entity} records", hint="upgrade pm")
 
 
-STRUCTURE = ("invariant", "phase_race")  # the server's findings about merged data
+STRUCTURE = ("invariant", "phase_race", "version_clash")  # the server's findings
 
 
 def record(r: ConflictRow, note: str | None = None) -> dict[str, Any]:
@@ -82,6 +84,16 @@ def describe(session: Session, c: ConflictRow) -> tuple[str | None, bool]:
             session.get(Grid, parent or ""))
         return (f"its parent grid ({_label(session, 'grid', parent)}) was deleted: it shows at "
                 "the top level until it moves (pm grid edit CODE --parent P)", holds)
+    if c.kind == "version_clash":
+        from pm_cli.playbooks import service as playbooks
+
+        label = str(lost.get("playbook") or "?")
+        try:
+            used = playbooks.get(session, label).sha256[:12]
+        except PmError:
+            used = "?"
+        return (f"{label} was published twice with different content; every laptop uses "
+                f"the same one ({used}): import the right one as a new version", True)
     if c.kind == "phase_race":
         from pm_cli.pdca import service as pdca
         from pm_cli.pdca.models import Pdca
@@ -95,8 +107,16 @@ def describe(session: Session, c: ConflictRow) -> tuple[str | None, bool]:
     return None, True
 
 
+def _here(site: Site) -> Any:
+    """This site's conflicts and the company-wide ones (playbooks: no site)."""
+    sid = col(ConflictRow.site_id)
+    return or_(sid == site.id, sid == "", sid.is_(None))
+
+
 def list_open(session: Session, *, site: Site) -> list[dict[str, Any]]:
-    rows = session.exec(live(ConflictRow, site.id).where(col(ConflictRow.resolved_hlc).is_(None))
+    """The site's open conflicts and the company-wide ones (playbooks)."""
+    rows = session.exec(live(ConflictRow).where(_here(site))
+                        .where(col(ConflictRow.resolved_hlc).is_(None))
                         .order_by(ConflictRow.created_at))
     out = []
     for r in rows:
@@ -122,8 +142,16 @@ def resolve(session: Session, *, site: Site, ref: str, keep: str | None = None,
     conflict; restore the record, or leave it deleted (theirs), after an edit_after_delete;
     rename one of two records with the same code; accept what the server merged (--keep
     winner) after a grid cycle or a phase race."""
-    c = get_by_tail(session, ConflictRow, ref, site_id=site.id, noun="conflict",
-                    where=site.code, hint="`pm sync conflicts` lists the open ones")
+    try:
+        c = get_by_tail(session, ConflictRow, ref, site_id=site.id, noun="conflict",
+                        where=site.code, hint="`pm sync conflicts` lists the open ones")
+    except NotFoundError:  # a company-wide one (a playbook)?
+        key = ref.strip().lower()
+        shared = list(session.exec(live(ConflictRow).where(_here(site)).where(
+            col(ConflictRow.id).endswith(key) if len(key) >= 6 else sa_false()).limit(2)))
+        if len(shared) != 1:
+            raise
+        c = shared[0]
     if c.resolved_hlc:
         raise ConflictError(f"conflict {ref} is already resolved ({c.resolution})")
     model = _model(c.entity)

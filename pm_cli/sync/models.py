@@ -18,7 +18,9 @@ class ConflictRow(Mutable, table=True):
     entity: str
     record_id: str
     field: str | None = None
-    kind: str  # field | edit_after_delete | duplicate_code | duplicate_no | invariant | phase_race
+    # field | edit_after_delete | duplicate_code | duplicate_no | invariant | phase_race |
+    # version_clash
+    kind: str
     winner_value: Any = Field(default=None, sa_type=JSON, nullable=True)
     loser_value: Any = Field(default=None, sa_type=JSON, nullable=True)
     winner_change: str | None = None

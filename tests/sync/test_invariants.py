@@ -133,3 +133,35 @@ def test_the_same_move_made_twice_is_no_race(laptop):
         assert [(c["kind"], c["field"]) for c in lp.json("sync", "conflicts")] == [
             ("field", "plan")]
         assert lp.json("pdca", "show", "1")["phase"] == "do"
+
+
+def test_one_playbook_version_published_twice_is_a_version_clash_both_run_the_same(
+        laptop, server, tmp_path):
+    from pathlib import Path
+
+    from tests.sync.conftest import admin
+
+    admin(server.database_url, "user", "add", "carol", "--sites", "CH", "--role", "manager")
+    a, c = laptop("a", "alice"), laptop("c", "carol")
+    setup_site(a)
+    a("sync")
+    c("sync")
+    src = (Path(__file__).parents[1] / "fixtures" / "playbooks" / "test.gate-check.yaml"
+           ).read_text(encoding="utf-8")
+    mine, theirs = tmp_path / "a.yaml", tmp_path / "c.yaml"
+    mine.write_text(src, encoding="utf-8")
+    theirs.write_text(src.replace("检查门禁 / Check the door", "检查门禁和摄像头 / Check the "
+                                  "door and camera"), encoding="utf-8")
+    a("playbook", "import", str(mine))
+    c("playbook", "import", str(theirs))
+    _synced(a, c)
+    c("sync")
+    shas = set()
+    for lp in (a, c):
+        [k] = [x for x in lp.json("sync", "conflicts") if x["kind"] == "version_clash"]
+        assert "test.gate-check@1" in k["note"] and "new version" in k["note"]
+        shas.add(lp.json("playbook", "show", "test.gate-check@1")["sha256"])
+    assert len(shas) == 1  # both laptops run the same content
+    assert c.json("sync", "resolve", k["id"], "--keep", "winner")["resolution"] == "accepted"
+    _synced(a, c)
+    assert [x for x in a.json("sync", "conflicts") if x["kind"] == "version_clash"] == []
