@@ -459,7 +459,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
         if binds:
             conn.execute(db.server_site.insert(), binds)
         states: dict[tuple[str, str], m.State | None] = {
-            k: m.State(dict(r.fields), dict(r.field_hlc)) for k, r in records.items()}
+            k: _state_of(r) for k, r in records.items()}
         site_of = {k: r.site_id for k, r in records.items()}
         results: dict[str, dict[str, Any]] = {}
         logged: list[dict[str, Any]] = []
@@ -690,6 +690,11 @@ def _structure_checks(conn: sa.Connection, changes: list[dict[str, Any]],
             + _phase_races(conn, steps, states, clock, received))
 
 
+def _state_of(row: Any) -> m.State:
+    """A stored record as the merge sees it."""
+    return m.State(dict(row.fields), dict(row.field_hlc))
+
+
 def _record_state(conn: sa.Connection, states: dict[tuple[str, str], m.State | None],
                   key: tuple[str, str]) -> m.State | None:
     """A record as this batch leaves it: the batch's merge, else the stored row."""
@@ -698,7 +703,7 @@ def _record_state(conn: sa.Connection, states: dict[tuple[str, str], m.State | N
     r = db.sync_record.c
     row = conn.execute(sa.select(r.fields, r.field_hlc).where(
         r.entity == key[0], r.record_id == key[1])).one_or_none()
-    states[key] = None if row is None else m.State(dict(row.fields), dict(row.field_hlc))
+    states[key] = None if row is None else _state_of(row)
     return states[key]
 
 
@@ -720,8 +725,7 @@ def _prefetch_ancestors(conn: sa.Connection, moves: list[dict[str, Any]],
                     r.entity == "grid", r.record_id.in_(todo[i:i + 500])))}
             for gid in todo[i:i + 500]:
                 row = found.get(gid)
-                states[("grid", gid)] = None if row is None else m.State(
-                    dict(row.fields), dict(row.field_hlc))
+                states[("grid", gid)] = None if row is None else _state_of(row)
                 if row is not None:
                     frontier.add(row.fields.get("parent_id"))
 
@@ -789,6 +793,7 @@ def _phase_races(conn: sa.Connection, steps: list[dict[str, Any]],
     lead closes it, another sends it back to plan): both events stay; the phase is the one
     that ranks higher; a `phase_race` conflict asks somebody to look."""
     out: list[dict[str, Any]] = []
+    step_of = {ch["record_id"]: ch for ch in steps}
     by_item: dict[tuple[str, str], set[str]] = {}
     for ch in steps:
         by_item.setdefault((ch["site_id"], ch["fields"].get("pdca_id") or ""), set()).add(
@@ -806,9 +811,7 @@ def _phase_races(conn: sa.Connection, steps: list[dict[str, Any]],
         moves = {rid: f for rid, f in events.items() if f.get("kind") == "transition"}
         for rid in sorted(mine):
             f = moves.get(rid)
-            if f is None:
-                continue
-            if not f.get("from_phase"):
+            if f is None or not f.get("from_phase"):  # an item's first event: no rival
                 continue
             rivals = sorted(o for o, g in moves.items() if o != rid
                             and g.get("from_phase") == f.get("from_phase")
@@ -819,7 +822,7 @@ def _phase_races(conn: sa.Connection, steps: list[dict[str, Any]],
                 if pair in reported:
                     continue
                 reported.add(pair)
-                ch = next(c for c in steps if c["record_id"] == rid)
+                ch = step_of[rid]
                 out.append(_conflict_change(ch, m.Conflict(
                     "phase_race", "phase", moves[other].get("to_phase"),
                     {"rule": "phase_race", "from": f.get("from_phase"),

@@ -43,14 +43,15 @@ def get_by_code(
 
 
 def get_by_tail(session: Session, model: type[T], ref: str, *, site_id: str, noun: str,
-                where: str, hint: str) -> T:
+                where: str, hint: str, scope: Any = None) -> T:
     """A row by its id or the tail of it (≥ 6 characters: a UUIDv7's random end, since its
-    start is the same for everything made in one minute)."""
+    start is the same for everything made in one minute). `scope`, a WHERE clause, widens
+    the site filter (a site's rows and the company-wide ones)."""
     key = ref.strip().lower()
     if len(key) < 6:
         raise PmError(f"{noun} {ref!r} is too short to find", where=noun.upper().replace(" ", "_"),
                       hint="give the id, or its last 8 characters as lists show them")
-    stmt = live(model, site_id)
+    stmt = live(model, site_id) if scope is None else live(model).where(scope)
     stmt = stmt.where(model.id == key) if len(key) == 36 else \
         stmt.where(col(model.id).endswith(key))
     rows = list(session.exec(stmt.limit(3)))

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import false as sa_false
 from sqlalchemy import or_
 from sqlmodel import Session, SQLModel, col
 
-from pm_cli.errors import ConflictError, NotFoundError, PmError
+from pm_cli.errors import ConflictError, PmError
 from pm_cli.sites.models import Site
 from pm_cli.store import write
 from pm_cli.store.query import get_by_tail, live
@@ -73,8 +72,7 @@ def describe(session: Session, c: ConflictRow) -> tuple[str | None, bool]:
         grid = session.get(Grid, c.record_id)
         if lost.get("rule") == "cycle":
             ids = list(lost.get("grids") or [])
-            parents = {g: (session.get(Grid, g).parent_id if session.get(Grid, g) else None)
-                       for g in ids}
+            parents = {g: getattr(session.get(Grid, g), "parent_id", None) for g in ids}
             holds = all(parents.get(g) == ids[(i + 1) % len(ids)] for i, g in enumerate(ids))
             path = " → ".join(_label(session, "grid", g) for g in [*ids, ids[0]]) if ids else "?"
             return (f"grids moved under each other form a cycle {path}: they show at the top "
@@ -142,16 +140,9 @@ def resolve(session: Session, *, site: Site, ref: str, keep: str | None = None,
     conflict; restore the record, or leave it deleted (theirs), after an edit_after_delete;
     rename one of two records with the same code; accept what the server merged (--keep
     winner) after a grid cycle or a phase race."""
-    try:
-        c = get_by_tail(session, ConflictRow, ref, site_id=site.id, noun="conflict",
-                        where=site.code, hint="`pm sync conflicts` lists the open ones")
-    except NotFoundError:  # a company-wide one (a playbook)?
-        key = ref.strip().lower()
-        shared = list(session.exec(live(ConflictRow).where(_here(site)).where(
-            col(ConflictRow.id).endswith(key) if len(key) >= 6 else sa_false()).limit(2)))
-        if len(shared) != 1:
-            raise
-        c = shared[0]
+    c = get_by_tail(session, ConflictRow, ref, site_id=site.id, noun="conflict",
+                    where=site.code, hint="`pm sync conflicts` lists the open ones",
+                    scope=_here(site))
     if c.resolved_hlc:
         raise ConflictError(f"conflict {ref} is already resolved ({c.resolution})")
     model = _model(c.entity)
