@@ -18,10 +18,14 @@ KEEP = ("mine", "theirs", "winner", "loser")
 
 
 def _model(entity: str) -> type[SQLModel]:
-    for mapper in SQLModel._sa_registry.mappers:  # type: ignore[attr-defined]
-        if getattr(mapper.local_table, "name", None) == entity:
-            return mapper.class_  # type: ignore[no-any-return]
-    raise PmError(f"this pm does not know {entity} records", hint="upgrade pm")
+    """The model of a synced entity, from the schema's own map (not from whatever models
+    this process happened to import)."""
+    from pm_cli.schema import model_of
+
+    model = model_of(entity)
+    if model is None:
+        raise PmError(f"this pm does not know {entity} records", hint="upgrade pm")
+    return model
 
 
 STRUCTURE = ("invariant", "phase_race", "version_clash")  # the server's findings
