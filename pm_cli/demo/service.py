@@ -368,30 +368,36 @@ def build_demo_runs(session: Session, site: Site, *, store_dir: Path, days: int 
     photo = store_dir / "demo-photo.jpg"
     photo.write_bytes(PHOTO)
     zone = ZoneInfo(site.tz or "Asia/Shanghai")
-    today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    made = 0
-    for day in range(days, 0, -1):
+    now = datetime.now(zone)
+    # The week is the `days` site days up to the newest one whose first round has begun:
+    # before 08:00 site time that is yesterday, so the demo shows a full week at any hour.
+    newest = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if now < newest + timedelta(hours=8):
+        newest -= timedelta(days=1)
+    rounds = []
+    for day in range(days - 1, -1, -1):
         for k, (svc, grid, staff) in enumerate(ROUNDS):
             playbook = _daily_playbook(rows, svc)
-            if playbook is None:
-                continue
-            start = today - timedelta(days=day - 1) + timedelta(hours=8, minutes=12 * k)
-            if start > datetime.now(zone):
-                continue
-            run = runs.start_run(session, site=site, playbook=playbook, grid=grid, by=staff,
-                                 started_at=utc_text(start))
-            session.flush()
-            steps = runs.view(session, run).steps
-            last = day == 1 and k == len(ROUNDS) - 1
-            for i, step in enumerate(steps):
-                if last and i >= len(steps) // 2:
-                    break  # the newest run is still being walked
-                answer = _answer_for(step, rnd.random() < FAIL_RATE, photo)
-                runs.record(session, site=site, run=run, answer=answer, store_dir=store_dir)
-            if not last:
-                minutes = sum(s.minutes or 2 for s in steps)
-                runs.finish(session, run=run, at=utc_text(start + timedelta(minutes=minutes)))
-            made += 1
+            start = newest - timedelta(days=day) + timedelta(hours=8, minutes=12 * k)
+            if playbook is not None and start <= now:
+                rounds.append((start, playbook, grid, staff))
+    made = 0
+    for n, (start, playbook, grid, staff) in enumerate(rounds):
+        run = runs.start_run(session, site=site, playbook=playbook, grid=grid, by=staff,
+                             started_at=utc_text(start))
+        session.flush()
+        steps = runs.view(session, run).steps
+        last = n == len(rounds) - 1
+        for i, step in enumerate(steps):
+            if last and i >= len(steps) // 2:
+                break  # the newest run is still being walked
+            answer = _answer_for(step, rnd.random() < FAIL_RATE, photo)
+            runs.record(session, site=site, run=run, answer=answer, store_dir=store_dir)
+        if not last:
+            minutes = sum(s.minutes or 2 for s in steps)
+            done = min(start + timedelta(minutes=minutes), now)  # never finished in the future
+            runs.finish(session, run=run, at=utc_text(done))
+        made += 1
     photo.unlink(missing_ok=True)
     return made
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+
+pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -34,17 +38,12 @@ def _depths(grids: list[dict]) -> dict[str, int]:
 
 
 @pytest.fixture
-def demo_db(pm, tmp_path: Path) -> Path:
-    db = tmp_path / "fresh" / "demo.db"  # neither the file nor its folder exists yet
-    r = pm("demo", "--db", str(db))
-    assert db.exists()
-    assert "CH 翠湖花园 Cuihu Garden" in r.stdout
-    assert f"next: pm --db {db} --site CH grid list" in r.stderr
-    return db
+def demo_db(demo_copy) -> Path:
+    """A fresh copy of the demo (built once per session by `pm demo`)."""
+    return demo_copy()
 
 
-def test_demo_builds_site_staff_and_three_level_grids(pm, demo_db: Path, isolated: Path):
-    assert not isolated.exists()  # --db on the command wins over PM_DB
+def test_demo_builds_site_staff_and_three_level_grids(pm, demo_db: Path):
     site = json.loads(pm("--db", str(demo_db), "site", "show", "CH", "--json").stdout)
     assert site["tz"] == "Asia/Shanghai" and HAN.search(site["address"])
 
@@ -77,9 +76,15 @@ def test_demo_builds_site_staff_and_three_level_grids(pm, demo_db: Path, isolate
         assert by_name[spot]["risk_level"] == "critical", spot
 
 
-def test_demo_prints_the_same_tree_as_grid_tree(pm, demo_db: Path):
-    r = pm("demo", "--db", str(demo_db.with_name("again.db")))
-    tree = pm("--db", str(demo_db), "--site", "CH", "grid", "tree")
+def test_demo_prints_the_same_tree_as_grid_tree(pm, tmp_path: Path, isolated: Path):
+    db = tmp_path / "fresh" / "demo.db"  # neither the file nor its folder exists yet
+    r = pm("demo", "--db", str(db))
+    assert db.exists()
+    assert not isolated.exists()  # --db on the command wins over PM_DB
+    assert not (tmp_path / "config.toml").exists()  # the user config is left alone
+    assert "CH 翠湖花园 Cuihu Garden" in r.stdout
+    assert f"next: pm --db {db} --site CH grid list" in r.stderr
+    tree = pm("--db", str(db), "--site", "CH", "grid", "tree")
     assert r.stdout == tree.stdout
     for line in ("A 1号楼 Building 1", "A-MEP-PD 配电室", "P-EN-1 1号入口坡道", "G-PL 儿童游乐区"):
         assert line in r.stdout
@@ -158,16 +163,16 @@ def test_demo_refuses_a_file_that_is_not_a_pm_database(pm, tmp_path: Path):
     assert db.exists()
 
 
-def test_demo_leaves_the_user_config_alone(pm, demo_db: Path, tmp_path: Path):
-    assert not (tmp_path / "config.toml").exists()
-
-
-def test_demo_has_a_week_of_runs_with_some_failures(pm, tmp_path):
-    db = str(tmp_path / "week.db")
-    pm("demo", "--db", db)
+def test_demo_has_a_week_of_runs_with_some_failures(pm, demo_db: Path):
+    db = str(demo_db)
     runs = json.loads(pm("--db", db, "--site", "CH", "run", "list", "--json").stdout)
-    days = {r["started_at"][:10] for r in runs}
-    assert len(days) >= 7 and len(runs) >= 40
+    zone = ZoneInfo("Asia/Shanghai")  # the demo site's days, not UTC's
+    days = {datetime.fromisoformat(r["started_at"]).astimezone(zone).date() for r in runs}
+    newest = max(days)
+    assert days == {newest - timedelta(days=d) for d in range(7)}, days
+    assert newest >= datetime.now(zone).date() - timedelta(days=1)
+    assert len(runs) >= 40
+    assert max(datetime.fromisoformat(r["started_at"]) for r in runs) <= datetime.now(UTC)
     assert any(r["failed"] for r in runs) and any(r["status"] == "open" for r in runs)
     assert sum(r["status"] == "finished" for r in runs) >= len(runs) - 1
     failed = json.loads(pm("--db", db, "--site", "CH", "run", "list", "--failed",
@@ -175,9 +180,8 @@ def test_demo_has_a_week_of_runs_with_some_failures(pm, tmp_path):
     assert 0 < len(failed) < len(runs)
 
 
-def test_demo_has_items_in_every_phase_some_overdue_and_a_register(pm, tmp_path):
-    db = str(tmp_path / "pdca.db")
-    pm("demo", "--db", db)
+def test_demo_has_items_in_every_phase_some_overdue_and_a_register(pm, demo_db: Path):
+    db = str(demo_db)
     base = ("--db", db, "--site", "CH")
     items = json.loads(pm(*base, "pdca", "list", "--all", "--json").stdout)
     assert {i["phase"] for i in items} == {"plan", "do", "check", "act", "closed"}
@@ -187,9 +191,8 @@ def test_demo_has_items_in_every_phase_some_overdue_and_a_register(pm, tmp_path)
     assert len(risks) >= 62 and {r["level"] for r in risks} == {"minor", "major", "critical"}
 
 
-def test_demo_has_checkpoints_and_a_day_and_a_night_route(pm, tmp_path):
-    db = str(tmp_path / "routes.db")
-    pm("demo", "--db", db)
+def test_demo_has_checkpoints_and_a_day_and_a_night_route(pm, demo_db: Path):
+    db = str(demo_db)
     base = ("--db", db, "--site", "CH")
     routes = json.loads(pm(*base, "route", "list", "--json").stdout)
     assert [r["code"] for r in routes] == ["DAY-1", "NIGHT-1"]
