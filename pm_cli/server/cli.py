@@ -23,7 +23,23 @@ UrlOpt = Annotated[str, typer.Option(
     help="postgresql://user@host/db or sqlite:///path/server.db")]
 
 
+SERVER_EXTRA = ("fastapi", "uvicorn", "psycopg")
+
+
+def _need_extra() -> None:
+    """Every server command needs the [server] extra: say so instead of a traceback."""
+    from importlib.util import find_spec
+
+    from pm_cli.errors import UsageError
+
+    missing = [m for m in SERVER_EXTRA if find_spec(m) is None]
+    if missing:
+        raise UsageError("the sync server needs the server extra",
+                         hint="pip install 'pm-cli[server]'")
+
+
 def _engine(url: str):  # type: ignore[no-untyped-def]
+    _need_extra()
     from pm_cli.server import db
 
     return db.make_engine(url)
@@ -73,9 +89,9 @@ def server_run(
     """Serve the sync API (FastAPI under uvicorn); OpenAPI at /openapi.json."""
     import os
 
+    _ready(database_url).dispose()
     import uvicorn
 
-    _ready(database_url).dispose()
     os.environ["PM_SERVER_DATABASE_URL"] = database_url
     uvicorn.run("pm_cli.server.asgi:app", host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)
