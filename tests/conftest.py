@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
+import typer.testing
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
 from pm_cli.app import app
+
+# typer's CliRunner turns the Typer app into a click command on every invoke (~0.1-0.5 s, most
+# of an in-process command's cost); the tree is the same every time, so build it once.
+assert hasattr(typer.testing, "_get_command"), "typer.testing changed: update tests/conftest.py"
+_typer_get_command = typer.testing._get_command
+_commands: dict[int, Any] = {}
+
+
+def _get_command_once(typer_app: typer.Typer) -> Any:
+    key = id(typer_app)
+    if key not in _commands:
+        _commands[key] = _typer_get_command(typer_app)
+    return _commands[key]
+
+
+typer.testing._get_command = _get_command_once
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -53,10 +73,31 @@ def pm() -> Pm:
     return Pm()
 
 
+def copy_db(src: Path, dst: Path) -> None:
+    """A consistent copy of a SQLite file (WAL included), by SQLite's backup API."""
+    import sqlite3
+
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    a.close()
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def init_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database made by `pm init` once per session (migrations and the bundled playbooks),
+    for fixtures that need an initialised file but do not test `pm init` itself."""
+    db = tmp_path_factory.mktemp("init-template") / "pm.db"
+    r = CliRunner().invoke(app, ["--db", str(db), "init"], catch_exceptions=False,
+                           env={"PM_CONFIG": str(db.with_name("config.toml"))})
+    assert r.exit_code == 0, r.output
+    return db
+
+
 @pytest.fixture
-def site(pm: Pm) -> str:
+def site(pm: Pm, init_template: Path, isolated: Path) -> str:
     """An initialised database with site CH, two staff members, and CH current."""
-    pm("init")
+    copy_db(init_template, isolated)  # as `pm init` leaves it, without the wait
     pm("site", "add", "CH", "--name", "翠湖花园", "--tz", "Asia/Shanghai")
     pm("site", "use", "CH")
     pm("staff", "add", "S1", "--name", "张伟", "--role", "lead")
@@ -89,3 +130,29 @@ def write_file(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`pm demo` built once per session (its database and evidence folder); tests take a
+    copy with `demo_copy`, so each one starts from a fresh demo without paying for it."""
+    root = tmp_path_factory.mktemp("demo-template")
+    db = root / "demo.db"
+    env: dict[str, str | None] = {"PM_CONFIG": str(root / "config.toml"), "PM_EVIDENCE": None}
+    r = CliRunner().invoke(app, ["demo", "--db", str(db)], env=env, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return db
+
+
+@pytest.fixture
+def demo_copy(demo_template: Path, tmp_path: Path) -> Callable[..., Path]:
+    """demo_copy() -> the path of a fresh copy of the demo database (with its evidence)."""
+
+    def copy(name: str = "demo") -> Path:
+        folder = tmp_path / name
+        shutil.copytree(demo_template.parent, folder,
+                        ignore=shutil.ignore_patterns("config.toml", "demo.db*"))
+        copy_db(demo_template, folder / "demo.db")
+        return folder / "demo.db"
+
+    return copy

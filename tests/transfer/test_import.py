@@ -154,10 +154,10 @@ def test_unreadable_inputs_are_clear_errors(pm, site, tmp_path, write_file):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "yaml"])
-def test_export_import_export_is_byte_identical(pm, tmp_path, fmt, monkeypatch):
-    pm("demo", "--db", str(tmp_path / "demo.db"))
+def test_export_import_export_is_byte_identical(pm, tmp_path, fmt, monkeypatch, demo_copy):
+    demo = demo_copy()
     files = {}
-    monkeypatch.setenv("PM_DB", str(tmp_path / "demo.db"))
+    monkeypatch.setenv("PM_DB", str(demo))
     for kind in ("sites", "staff", "grids"):
         files[kind] = tmp_path / f"{kind}.{fmt}"
         pm("--site", "CH", "export", kind, "--format", fmt, "-o", str(files[kind]))
@@ -199,9 +199,9 @@ def test_title_rows_above_the_header_and_utf16_tab_text(pm, site, write_file):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_risks_and_items_round_trip(pm, tmp_path, fmt, monkeypatch):
-    pm("demo", "--db", str(tmp_path / "demo.db"))
-    monkeypatch.setenv("PM_DB", str(tmp_path / "demo.db"))
+def test_risks_and_items_round_trip(pm, tmp_path, fmt, monkeypatch, demo_copy):
+    demo = demo_copy()
+    monkeypatch.setenv("PM_DB", str(demo))
     kinds = ("sites", "staff", "grids", "risks", "items")
     for kind in kinds:
         pm("--site", "CH", "export", kind, "--format", fmt, "-o", str(tmp_path / f"{kind}.{fmt}"))
@@ -216,7 +216,7 @@ def test_risks_and_items_round_trip(pm, tmp_path, fmt, monkeypatch):
         out = tmp_path / f"again-{kind}.csv"
         pm("--site", "CH", "export", kind, "-o", str(out))
         first = tmp_path / f"first-{kind}.csv"
-        monkeypatch.setenv("PM_DB", str(tmp_path / "demo.db"))
+        monkeypatch.setenv("PM_DB", str(demo))
         pm("--site", "CH", "export", kind, "-o", str(first))
         monkeypatch.setenv("PM_DB", str(tmp_path / "empty.db"))
         assert out.read_bytes() == first.read_bytes(), kind
