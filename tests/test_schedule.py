@@ -10,6 +10,8 @@ import pytest
 
 from pm_cli.schedule import expand_shortcut, parse_rule
 
+pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
+
 NY = ZoneInfo("America/New_York")
 
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
+
 
 @pytest.fixture
 def fire(pm, site):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
+
 
 def test_add_show_json_and_a_full_cycle(pm, site):
     pm("grid", "add", "W", "--name", "水泵房", "--owner", "S1")

@@ -12,6 +12,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from pm_cli.errors import ConflictError, PmError
 from pm_cli.pdca import service
 
+pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
+
 
 @pytest.fixture
 def db(pm, site):

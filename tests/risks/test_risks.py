@@ -58,6 +58,7 @@ def test_add_assess_and_critical_opens_one_item(pm, site):
     assert r.exit_code == 1 and "RRULE" in r.stderr
 
 
+@pytest.mark.clock
 def test_review_schedule_and_overdue(pm, site):
     from datetime import UTC, datetime, timedelta
 

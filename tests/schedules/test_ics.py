@@ -13,6 +13,8 @@ from icalendar import Calendar
 
 from pm_cli.schedule import windows
 
+pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 

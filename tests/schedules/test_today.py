@@ -17,6 +17,8 @@ from pm_cli.runs import service as runs
 from pm_cli.schedules import service
 from pm_cli.store.ids import utc_text
 
+pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
+
 SH = ZoneInfo("Asia/Shanghai")
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "playbooks"
 

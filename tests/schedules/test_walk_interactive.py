@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
+
+pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "playbooks"
 

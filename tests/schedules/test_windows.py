@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from pm_cli.schedule import windows
+
+pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SH = ZoneInfo("Asia/Shanghai")
