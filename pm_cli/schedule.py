@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dateutil.rrule import rrule, rruleset
 
 _DAYS = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA",
          "sun": "SU"}
@@ -40,7 +44,7 @@ def expand_shortcut(text: str) -> str:
     return rule
 
 
-def parse_rule(text: str, dtstart: datetime | None = None):  # type: ignore[no-untyped-def]
+def parse_rule(text: str, dtstart: datetime | None = None) -> rrule | rruleset:
     """The dateutil rrule for an RRULE or shortcut; ValueError with the reason if invalid."""
     from dateutil.rrule import rrulestr
 

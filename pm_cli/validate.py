@@ -4,7 +4,10 @@ or raises ValueError with a reason a user can act on. Standard library only."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 CODE_MAX = 64
 _CODE_BAD = re.compile(r"[\s;；,，/\\]")
@@ -133,7 +136,7 @@ def tz(text: str) -> str:
     return value
 
 
-def check(parse, value, *, field: str):  # type: ignore[no-untyped-def]
+def check(parse: Callable[[Any], T], value: Any, *, field: str) -> T:
     """Run a parser for a single command's option; a ValueError becomes a PmError."""
     from pm_cli.errors import PmError
 

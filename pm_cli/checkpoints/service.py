@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlmodel import Session, col, select
 
@@ -17,8 +17,15 @@ from pm_cli.store import write
 from pm_cli.store.query import find_by_code, get_by_code, live
 
 
+class Position(TypedDict):
+    x: float | None
+    y: float | None
+    lat: float | None
+    lon: float | None
+
+
 def position(x: float | None, y: float | None, lat: float | None,
-             lon: float | None) -> dict[str, float | None]:
+             lon: float | None) -> Position:
     """Both of x/y or neither, both of lat/lon or neither, lat/lon in range; ValueError."""
     if (x is None) != (y is None):
         raise ValueError("give both x and y (metres on the site plan), or neither")
@@ -141,7 +148,7 @@ def show(session: Session, *, site: Site, code: str) -> dict[str, Any]:
     return record(get_checkpoint(session, site=site, code=code), grid_codes(session, site))
 
 
-def check_position(x: Any, y: Any, lat: Any, lon: Any) -> dict[str, float | None]:
+def check_position(x: Any, y: Any, lat: Any, lon: Any) -> Position:
     """Parse and check a position given as text (bulk import)."""
     try:
         return position(number(x), number(y), number(lat), number(lon))

@@ -5,6 +5,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Connection
 
 from pm_cli.errors import PmError, StoreError
 from pm_cli.store import engine as store_engine
@@ -12,7 +17,7 @@ from pm_cli.store import engine as store_engine
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _alembic_config(connection):  # type: ignore[no-untyped-def]
+def _alembic_config(connection: Connection | None) -> Config:
     from alembic.config import Config
 
     cfg = Config()

@@ -14,6 +14,8 @@ from pm_cli.errors import ConflictError
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from pm_cli.playbooks.spec import Step
+    from pm_cli.runs.service import Answer
     from pm_cli.sites.models import Site
 
 SITE_CODE = "CH"
@@ -327,17 +329,19 @@ def _daily_playbook(rows: list[dict], service: str) -> str | None:
     return chosen[0]["id"] if chosen else None
 
 
-def _answer_for(step, fail: bool, photo: Path):  # type: ignore[no-untyped-def]
+def _answer_for(step: Step, fail: bool, photo: Path) -> Answer:
     from pm_cli.runs.service import Answer
 
     a = Answer(step=step.id)
     if step.kind == "reading":
-        lo, hi = step.range.min, step.range.max
-        if fail:
-            a.value = (hi * 1.5 + 1) if hi is not None else lo * 0.5
-        else:
-            a.value = round((lo + hi) / 2, 2) if lo is not None and hi is not None else (
-                round(lo * 1.2 + 0.1, 2) if lo is not None else round(hi * 0.6, 2))
+        assert step.range is not None  # Step._reading: a reading has a range
+        lo, hi = step.range.min, step.range.max  # Range: at least one of them
+        if lo is not None and hi is not None:
+            a.value = (hi * 1.5 + 1) if fail else round((lo + hi) / 2, 2)
+        elif lo is not None:
+            a.value = lo * 0.5 if fail else round(lo * 1.2 + 0.1, 2)
+        elif hi is not None:
+            a.value = (hi * 1.5 + 1) if fail else round(hi * 0.6, 2)
     else:
         a.outcome = "fail" if fail else "pass"
     if step.kind == "text":

@@ -37,7 +37,7 @@ def drill_scenarios(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     out = ctx.obj.out(as_json)
     lib = scenario.library()
-    rows = [{"id": sc.id, "title": sc.title, "frequency": sc.frequency,
+    rows: list[dict[str, Any]] = [{"id": sc.id, "title": sc.title, "frequency": sc.frequency,
              "roles": [r.code for r in sc.roles],
              "milestones": [{"id": m.id, "target": m.target} for m in sc.milestones]}
             for sc in lib.values()]

@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from pm_cli import validate as v
 from pm_cli.errors import ConflictError, PmError
@@ -25,11 +26,12 @@ class SiteView:
     def __init__(self, session: Session, site: Site):
         self.site = site
         # Plain rows, not ORM objects: a site may have 100 k grids and this only reads them.
-        cols = (Grid.id, Grid.site_id, Grid.code, Grid.name, Grid.parent_id, Grid.owner_id,
-                Grid.risk_level, Grid.tags)
+        # (sqlalchemy's select: sqlmodel's is typed for at most four columns)
+        cols = (col(Grid.id), col(Grid.site_id), col(Grid.code), col(Grid.name),
+                col(Grid.parent_id), col(Grid.owner_id), col(Grid.risk_level), col(Grid.tags))
         self.grids: list[Any] = list(session.execute(
-            select(*cols).where(Grid.site_id == site.id, Grid.deleted == False)  # noqa: E712
-            .order_by(Grid.code)
+            sa_select(*cols).where(col(Grid.site_id) == site.id, col(Grid.deleted) == False)  # noqa: E712
+            .order_by(col(Grid.code))
         ))
         self.by_id = {g.id: g for g in self.grids}
         self.staff_code: dict[str, str] = dict(
@@ -37,8 +39,8 @@ class SiteView:
         )
         self.duties: dict[str, list[str]] = defaultdict(list)
         duty_rows = session.exec(
-            live(GridDuty, site.id).order_by(GridDuty.grid_id, GridDuty.position,
-                                             GridDuty.created_at)
+            live(GridDuty, site.id).order_by(col(GridDuty.grid_id), col(GridDuty.position),
+                                             col(GridDuty.created_at))
         )
         for d in duty_rows:
             self.duties[d.grid_id].append(d.text)
@@ -310,9 +312,9 @@ def remove_grid(session: Session, *, site: Site, code: str, recursive: bool = Fa
     ids = [g.id for g in branch]
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        for d in session.exec(live(GridDuty, site.id).where(GridDuty.grid_id.in_(chunk))):  # type: ignore[attr-defined]
+        for d in session.exec(live(GridDuty, site.id).where(col(GridDuty.grid_id).in_(chunk))):
             write.delete(session, d)
-        rows = {g.id: g for g in session.exec(select(Grid).where(Grid.id.in_(chunk)))}  # type: ignore[attr-defined]
+        rows = {g.id: g for g in session.exec(select(Grid).where(col(Grid.id).in_(chunk)))}
         for gid in chunk:
             write.delete(session, rows[gid])
     return [g.code for g in branch]
@@ -324,7 +326,7 @@ def remove_grid(session: Session, *, site: Site, code: str, recursive: bool = Fa
 def duties(session: Session, *, grid: Grid) -> list[GridDuty]:
     return list(session.exec(
         live(GridDuty, grid.site_id).where(GridDuty.grid_id == grid.id)
-        .order_by(GridDuty.position, GridDuty.created_at)
+        .order_by(col(GridDuty.position), col(GridDuty.created_at))
     ))
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from pm_cli.errors import Problem
 from pm_cli.playbooks.spec import Playbook
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 
 @dataclass
@@ -59,7 +62,7 @@ def _node_at(root: Any, loc: tuple[Any, ...]) -> tuple[Any, Any]:
     return node, key_node
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     kind = err["type"]
     loc = err["loc"]
     name = str(loc[-1]) if loc else "playbook"

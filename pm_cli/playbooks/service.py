@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 if TYPE_CHECKING:
     from pm_cli.playbooks import loader
@@ -158,7 +158,7 @@ def _rows(session: Session, playbook_id: str | None = None) -> list[PlaybookRow]
     stmt = select(PlaybookRow).where(PlaybookRow.deleted == False)  # noqa: E712
     if playbook_id:
         stmt = stmt.where(PlaybookRow.playbook_id == playbook_id)
-    return list(session.exec(stmt.order_by(PlaybookRow.playbook_id, PlaybookRow.version)))
+    return list(session.exec(stmt.order_by(col(PlaybookRow.playbook_id), col(PlaybookRow.version))))
 
 
 def list_playbooks(session: Session, *, service: str | None = None,

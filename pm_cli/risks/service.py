@@ -237,7 +237,8 @@ def list_risks(session: Session, *, site: Site, level_: str | None = None,
 
 def heatmap(session: Session, *, site: Site) -> dict[str, Any]:
     """Open risks counted in the likelihood × impact matrix (rows L 5→1, columns I 1→5)."""
-    cells = {(li, im): [] for li in range(1, 6) for im in range(1, 6)}
+    cells: dict[tuple[int, int], list[str]] = {
+        (li, im): [] for li in range(1, 6) for im in range(1, 6)}
     for r in session.exec(live(Risk, site.id).where(Risk.status == "open")):
         cells[(r.likelihood, r.impact)].append(r.code)
     return {"cells": [{"likelihood": li, "impact": im, "score": li * im,
@@ -292,8 +293,9 @@ def grid_heat(session: Session, *, site: Site, days: int = 30,
             latest[(sr.run_id, sr.step_id)] = sr
     failures: dict[str, int] = {}
     for (run_id, _), sr in latest.items():
-        if sr.outcome == "fail" and runs.get(run_id):
-            failures[runs[run_id]] = failures.get(runs[run_id], 0) + 1
+        run_grid = runs.get(run_id)
+        if sr.outcome == "fail" and run_grid:
+            failures[run_grid] = failures.get(run_grid, 0) + 1
     overdue: dict[str, int] = {}
     grid_code = {g.id: g.code for g in grids}
     for item in pdca.list_items(session, site=site, overdue_only=True, now=t):

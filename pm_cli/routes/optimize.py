@@ -213,7 +213,7 @@ class _LazyRow:
         self.extra: float | None = None
 
     def __getitem__(self, j: int) -> float:
-        if j == len(self.xs):
+        if j == len(self.xs):  # the depot's column: only rows _with_depot made have it, set
             return self.extra  # type: ignore[return-value]
         d = math.hypot(self.x - self.xs[j], self.y - self.ys[j])
         return math.floor(d + 0.5) if self.rounded else d

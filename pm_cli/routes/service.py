@@ -40,7 +40,8 @@ def _window(text: str | None) -> tuple[str | None, str | None]:
         raise ValueError(f"a shift window is HH:MM-HH:MM, not {text!r}")
     if parts[0] == parts[1]:
         raise ValueError("the window starts and ends at the same time")
-    return tuple(f"{int(p[:-3]):02d}:{p[-2:]}" for p in parts)  # type: ignore[return-value]
+    start, end = (f"{int(p[:-3]):02d}:{p[-2:]}" for p in parts)
+    return start, end
 
 
 def _schedule(text: str | None) -> str | None:
@@ -226,14 +227,16 @@ def optimize(session: Session, *, site: Site, code: str, start: str | None = Non
         return codes.index(c)
 
     kwargs: dict[str, Any] = {}
+    plan = [(cp.x, cp.y) for cp in cps if cp.x is not None and cp.y is not None]
+    globe = [(cp.lat, cp.lon) for cp in cps if cp.lat is not None and cp.lon is not None]
     if matrix is not None:
         kwargs["matrix"] = read_matrix(matrix, codes)
         metric = "matrix"
-    elif all(cp.x is not None for cp in cps):
-        kwargs["points"] = [(cp.x, cp.y) for cp in cps]
+    elif len(plan) == len(cps):  # every stop has x/y
+        kwargs["points"] = plan
         metric = "euclidean"
-    elif all(cp.lat is not None for cp in cps):
-        kwargs["dist"] = opt.haversine([(cp.lat, cp.lon) for cp in cps])
+    elif len(globe) == len(cps):  # every stop has lat/lon
+        kwargs["dist"] = opt.haversine(globe)
         metric = "haversine"
     else:
         no_pos = [cp.code for cp in cps if cp.x is None and cp.lat is None]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pm_cli.cli_common import JsonOpt
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from pm_cli.output import Output
 
 app = typer.Typer(help="The sync server: run it, migrate it, users, tokens, sites.",
                   no_args_is_help=True)
@@ -38,14 +43,14 @@ def _need_extra() -> None:
                          hint="pip install 'pm-cli[server]'")
 
 
-def _engine(url: str):  # type: ignore[no-untyped-def]
+def _engine(url: str) -> Engine:
     _need_extra()
     from pm_cli.server import db
 
     return db.make_engine(url)
 
 
-def _ready(url: str):  # type: ignore[no-untyped-def]
+def _ready(url: str) -> Engine:
     """The engine of a migrated server database, else a clear error."""
     from pm_cli.errors import StoreError
     from pm_cli.server import db
@@ -73,7 +78,7 @@ def server_migrate(database_url: UrlOpt, as_json: JsonOpt = False) -> None:
     typer_ctx_out(as_json).done(msg, {"before": before, "after": after})
 
 
-def typer_ctx_out(as_json: bool):  # type: ignore[no-untyped-def]
+def typer_ctx_out(as_json: bool) -> Output:
     from pm_cli.output import Output
 
     return Output(as_json)

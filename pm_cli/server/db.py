@@ -119,7 +119,7 @@ def make_engine(url: str, **kw: Any) -> sa.Engine:
         engine = sa.create_engine(full, connect_args={"timeout": 30}, **kw)
 
         @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we say BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -127,7 +127,7 @@ def make_engine(url: str, **kw: Any) -> sa.Engine:
             cur.close()
 
         @sa.event.listens_for(engine, "begin")
-        def _begin(conn):  # type: ignore[no-untyped-def]
+        def _begin(conn: sa.Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(
                 "pm_write") else "BEGIN")
 
@@ -136,7 +136,7 @@ def make_engine(url: str, **kw: Any) -> sa.Engine:
                               connect_args={"prepare_threshold": None}, **kw)
 
     @sa.event.listens_for(engine, "connect")
-    def _timeouts(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _timeouts(dbapi_conn: Any, _record: Any) -> None:
         # a stuck push must not hold the counter row for ever (sync.md §8)
         with dbapi_conn.cursor() as cur:
             cur.execute("SET statement_timeout = 60000; SET lock_timeout = 30000")

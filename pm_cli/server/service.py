@@ -477,13 +477,14 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
                 continue  # the same row again (a playbook every laptop installs): nothing new
             logged.append({**_change_row(ch, received, auth.token_id, schema),
                            "status": merged.outcome})
-            for c in merged.conflicts:
-                logged.append(_conflict_change(ch, c, clock, received))
+            for conflict in merged.conflicts:
+                logged.append(_conflict_change(ch, conflict, clock, received))
         logged += _item_numbers(conn, fresh, states, clock, received)
         logged += _duplicate_codes(conn, fresh, states, site_of, clock, received)
         logged += _structure_checks(conn, fresh, states, clock, received)
         logged += _version_clashes(conn, fresh, states, records, clock, received)
-        new_rows, changed_rows = [], []
+        new_rows: list[dict[str, Any]] = []
+        changed_rows: list[dict[str, Any]] = []
         for key, state in states.items():
             if state is None or key not in site_of:
                 continue

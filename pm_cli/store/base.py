@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 
 class Synced(SQLModel):
     """Columns every synced row has. No FOREIGN KEYs: sync may deliver a child first."""
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     id: str = Field(primary_key=True)
     site_id: str | None = Field(default=None)  # indexed per table, with what it is read by

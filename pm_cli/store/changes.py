@@ -5,16 +5,22 @@ Apart from the synced bases so that read-only commands do not build them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 
 class Change(SQLModel, table=True):
     """The outbox: one row per local write, made in the write's own transaction (sync.md §1)."""
 
     __tablename__ = "change"
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     change_id: str = Field(primary_key=True)
     local_no: int = Field(unique=True)
@@ -37,6 +43,9 @@ class SyncState(SQLModel, table=True):
 
     __tablename__ = "sync_state"
 
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
+
     id: int = Field(default=1, primary_key=True)
     device_id: str
     last_hlc: str
@@ -52,6 +61,9 @@ class SyncParked(SQLModel, table=True):
 
     __tablename__ = "sync_parked"
 
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
+
     seq: int = Field(primary_key=True)
     change: dict[str, Any] = Field(sa_type=JSON)
     reason: str
@@ -62,6 +74,9 @@ class NumberBlock(SQLModel, table=True):
     §2): an item made offline takes the lowest unused, so `#17` never changes."""
 
     __tablename__ = "number_block"
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
 
     site_id: str = Field(primary_key=True)
     first: int = Field(primary_key=True)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from pm_cli.errors import ConflictError, NotFoundError, PmError
-from pm_cli.store.base import Synced
+from pm_cli.store.base import AppendOnly, Synced
 
 T = TypeVar("T", bound=Synced)
+A = TypeVar("A", bound=AppendOnly)
 
 
-def live(model: type[T], site_id: str | None = None) -> Any:
+def live(model: type[T], site_id: str | None = None) -> SelectOfScalar[T]:
     stmt = select(model).where(model.deleted == False)  # noqa: E712
     if site_id is not None:
         stmt = stmt.where(model.site_id == site_id)
@@ -23,6 +25,7 @@ def find_by_code(
     session: Session, model: type[T], code: str, *, site_id: str | None, noun: str, where: str
 ) -> T | None:
     """The one live row with this code, None if there is none; two is an ambiguity error."""
+    # every model given here has a `code` column, which the Synced bound cannot say
     rows = list(session.exec(live(model, site_id).where(model.code == code)))  # type: ignore[attr-defined]
     if len(rows) > 1:
         raise ConflictError(
@@ -62,14 +65,14 @@ def get_by_tail(session: Session, model: type[T], ref: str, *, site_id: str, nou
     return rows[0]
 
 
-def children(session: Session, model: type[T], parent: str, ids: list[str],
-             chunk: int = 500) -> dict[str, list[T]]:
+def children(session: Session, model: type[A], parent: str, ids: list[str],
+             chunk: int = 500) -> dict[str, list[A]]:
     """Append-only rows of many parents (events, step results) grouped by parent id, each
     list in stamp order; queried in chunks so the IN list stays within SQLite's limits."""
     key = getattr(model, parent)
-    out: dict[str, list[T]] = {}
+    out: dict[str, list[A]] = {}
     for start in range(0, len(ids), chunk):
         for row in session.exec(select(model).where(col(key).in_(ids[start:start + chunk]))
-                                .order_by(model.hlc)):  # type: ignore[attr-defined]
+                                .order_by(col(model.hlc))):
             out.setdefault(getattr(row, parent), []).append(row)
     return out

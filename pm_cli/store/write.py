@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy import update as sa_update
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from pm_cli.errors import StoreError
 from pm_cli.store.base import AppendOnly, Mutable
@@ -77,14 +77,14 @@ class Writer:
 
     def flush_changes(self) -> None:
         if self._changes:
-            self.session.execute(Change.__table__.insert(), self._changes)  # type: ignore[attr-defined]
+            self.session.execute(Change.__table__.insert(), self._changes)
             self._changes = []
 
     def flush(self) -> None:
         """Insert the logged changes and save the clock (called before commit)."""
         self.flush_changes()
         self.session.execute(
-            sa_update(SyncState).where(SyncState.id == 1).values(last_hlc=self.clock.last)
+            sa_update(SyncState).where(col(SyncState.id) == 1).values(last_hlc=self.clock.last)
         )
 
 
@@ -148,8 +148,14 @@ def create(session: Session, model: type[M], *, site_id: str, created_at: str | 
     return row
 
 
-def update(session: Session, row: Mutable, *, op: str = "upsert", **values: Any) -> bool:
+def update(session: Session, row: Mutable, **values: Any) -> bool:
     """Set the fields that differ; stamp and log only those. False when nothing changed."""
+    return _update(session, row, "upsert", values)
+
+
+def _update(session: Session, row: Mutable, op: str, values: Mapping[str, Any]) -> bool:
+    """`update` logged as `op` (upsert, delete, restore); the fields are never mixed up with
+    the op, whatever they are called."""
     changed = {k: v for k, v in values.items() if getattr(row, k) != v}
     if not changed:
         return False
@@ -175,11 +181,11 @@ def update(session: Session, row: Mutable, *, op: str = "upsert", **values: Any)
 
 def delete(session: Session, row: Mutable) -> bool:
     """Tombstone a row (rows are never physically deleted)."""
-    return update(session, row, op="delete", deleted=True)
+    return _update(session, row, "delete", {"deleted": True})
 
 
 def restore(session: Session, row: Mutable) -> bool:
-    return update(session, row, op="restore", deleted=False)
+    return _update(session, row, "restore", {"deleted": False})
 
 
 def append(session: Session, model: type[A], *, site_id: str | None, **values: Any) -> A:
@@ -222,7 +228,7 @@ def bulk_create(
     w = writer(session)
     session.flush()
     conn = session.connection()
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     entity = _entity(model)
     created = now_text()
     names = [n for n in model.model_fields if n not in _SKIP and n not in ("created_at", "deleted")]
@@ -302,16 +308,16 @@ def bulk_update(
         groups.setdefault(tuple(sorted(changed)), []).append(params)
         n += 1
     session.flush()
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     from sqlalchemy import bindparam
 
-    for keys, params in groups.items():
+    for keys, group in groups.items():
         stmt = (
             table.update()
             .where(table.c.id == bindparam("b_id"))
             .values({k: bindparam(k) for k in (*keys, "field_hlc", "updated_hlc")})
         )
-        session.execute(stmt, params)
+        session.execute(stmt, group)
     if n:
         session.expire_all()
     return n

@@ -18,7 +18,7 @@ from pm_cli.sync.entities import Entity, registry
 CHUNK = 500  # ids per IN (…) list
 
 
-def _blank(col: sa.Column) -> Any:  # type: ignore[type-arg]
+def _blank(col: sa.Column[Any]) -> Any:
     """A value for a NOT NULL column a partial record does not carry yet."""
     if col.nullable:
         return None
@@ -43,7 +43,7 @@ class Applier:
     # ---- reading ------------------------------------------------------------------------
 
     def own(self, change_ids: list[str]) -> set[str]:
-        t = Change.__table__  # type: ignore[attr-defined]
+        t = Change.__table__
         out: set[str] = set()
         for i in range(0, len(change_ids), CHUNK):
             out |= set(self.conn.execute(sa.select(t.c.change_id).where(
@@ -63,7 +63,7 @@ class Applier:
 
     def park(self, item: dict[str, Any], reason: str) -> None:
         """Keep what this pm cannot apply (a change by its seq; a snapshot row below 0)."""
-        t = SyncParked.__table__  # type: ignore[attr-defined]
+        t = SyncParked.__table__
         seq = item.get("seq")
         if seq is None:
             low = self.conn.execute(sa.select(sa.func.min(t.c.seq))).scalar()
@@ -105,7 +105,7 @@ class Applier:
     def replay_parked(self) -> int:
         """Apply the parked changes and snapshot rows this pm now knows whole (an upgrade
         added their entity or field), in seq order; the rest stay parked."""
-        t = SyncParked.__table__  # type: ignore[attr-defined]
+        t = SyncParked.__table__
         rows = self.conn.execute(sa.select(t.c.seq, t.c.change).order_by(t.c.seq)).all()
         ready = [(seq, item) for seq, item in rows
                  if (ent := self.reg.get(item.get("entity"))) is not None

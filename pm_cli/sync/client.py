@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,7 @@ def _server(url: str | None, token: str | None) -> tuple[str, str]:
     return url.rstrip("/"), token
 
 
-def _client(url: str, token: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    import httpx
-
+def _client(url: str, token: str, timeout: float = 60.0) -> httpx.Client:
     return httpx.Client(base_url=url, timeout=timeout, headers={
         "Authorization": f"Bearer {token}", "Pm-Protocol": str(PROTOCOL),
         "Pm-Schema": str(SYNC_SCHEMA), "User-Agent": "pm-sync"})
@@ -125,11 +124,11 @@ def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
     from pm_cli.sites.models import Site
     from pm_cli.store.changes import NumberBlock
 
-    nb = NumberBlock.__table__  # type: ignore[attr-defined]
+    nb = NumberBlock.__table__
     with session_scope(engine, db_path, write=False) as s:
         device = _state(s).device_id
         held = list(s.connection().execute(
-            sa.select(Site.__table__.c.id)).scalars())  # type: ignore[attr-defined]
+            sa.select(Site.__table__.c.id)).scalars())
         left: dict[str, int] = {}
         for site_id, n in s.connection().execute(sa.select(
                 nb.c.site_id, sa.func.sum(nb.c.last - nb.c.next_no + 1)).where(
@@ -152,7 +151,7 @@ def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
         if st.server_epoch and st.server_epoch != info["server_epoch"]:
             # a restored (or new) server database: send again what it may have lost (the
             # rest is answered `duplicate`) and start over from a snapshot (sync.md §3.5)
-            t = Change.__table__  # type: ignore[attr-defined]
+            t = Change.__table__
             s.connection().execute(t.update().where(t.c.state == "acked").values(
                 state="pending", seq=None))
             st.cursor = 0
@@ -189,7 +188,7 @@ def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str | None,
     with `new_device`, this database becomes another device (a copied file)."""
     from pm_cli.sync.entities import registry
 
-    t = Change.__table__  # type: ignore[attr-defined]
+    t = Change.__table__
     reg = registry()
     with session_scope(engine, db_path, write=True) as s:
         conn = s.connection()
@@ -228,7 +227,7 @@ def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str | None,
 
 def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
           progress: Callable[[str, int, int], None] | None, server_hlc: str = "") -> None:
-    t = Change.__table__  # type: ignore[attr-defined]
+    t = Change.__table__
     restamped = False
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(
@@ -244,7 +243,7 @@ def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
         batch = [{"change_id": r["change_id"], "site_id": r["site_id"], "entity": r["entity"],
                   "record_id": r["record_id"], "op": r["op"], "fields": r["fields"],
                   "base": r["base"], "hlc": r["hlc"]} for r in rows]
-        r = _request(lambda b=batch: http.post("/sync/push", json={"changes": b}), "push")
+        r = _request(partial(http.post, "/sync/push", json={"changes": batch}), "push")
         if r.status_code == 413 and size > 1:
             size = max(1, size // 2)
             continue
@@ -276,7 +275,8 @@ def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
             progress("push", done, total)
 
 
-def _reject(engine: sa.Engine, db_path: Path, r: Any, rows: list[Any], report: Report) -> bool:
+def _reject(engine: sa.Engine, db_path: Path, r: Any, rows: Sequence[sa.RowMapping],
+            report: Report) -> bool:
     """Mark the changes a 403/422 names as rejected (sync.md §3.2); False if it names none."""
     import re
 
@@ -291,7 +291,7 @@ def _reject(engine: sa.Engine, db_path: Path, r: Any, rows: list[Any], report: R
             bad.setdefault(int(hit[1]), w)
     if not bad or body.get("error") in ("clock_ahead", "wrong_device"):
         return False
-    t = Change.__table__  # type: ignore[attr-defined]
+    t = Change.__table__
     with session_scope(engine, db_path, write=True) as s:
         conn = s.connection()
         for i, why in bad.items():
@@ -443,7 +443,7 @@ def _prune(engine: sa.Engine, db_path: Path) -> int:
     restored server gets back only what it may have lost. Stamps are fixed-width hex, so
     their text order is their time order."""
     cutoff = int((time.time() - KEEP_ACKED_DAYS * 86400) * 1000)
-    t = Change.__table__  # type: ignore[attr-defined]
+    t = Change.__table__
     with session_scope(engine, db_path, write=True) as s:
         res = s.connection().execute(t.delete().where(t.c.state == "acked",
                                                       t.c.hlc < f"{cutoff:012x}"))
@@ -465,9 +465,9 @@ def _purge(engine: sa.Engine, db_path: Path, site_ids: list[str]) -> list[str]:
                                   .order_by(site_t.c.code)).scalars())
         for ent in reg.values():
             conn.execute(ent.table.delete().where(ent.table.c.site_id.in_(site_ids)))
-        nb = NumberBlock.__table__  # type: ignore[attr-defined]
+        nb = NumberBlock.__table__
         conn.execute(nb.delete().where(nb.c.site_id.in_(site_ids)))
-        parked = SyncParked.__table__  # type: ignore[attr-defined]
+        parked = SyncParked.__table__
         for seq, change in conn.execute(sa.select(parked.c.seq, parked.c.change)).all():
             if (change or {}).get("site_id") in site_ids:
                 conn.execute(parked.delete().where(parked.c.seq == seq))
@@ -477,7 +477,7 @@ def _purge(engine: sa.Engine, db_path: Path, site_ids: list[str]) -> list[str]:
 def _new_grants(engine: sa.Engine, info: dict[str, Any]) -> list[str]:
     from pm_cli.sites.models import Site
 
-    t = Site.__table__  # type: ignore[attr-defined]
+    t = Site.__table__
     with engine.connect() as conn:
         have = set(conn.execute(sa.select(t.c.id)).scalars())
     return [s["code"] for s in info.get("sites", []) if s["site_id"] not in have]
@@ -560,7 +560,7 @@ def requeue_rejected(db_path: Path) -> int:
     """Put rejected changes back in the queue (after the cause is fixed: a grant, a role)."""
     check_current(db_path)
     engine = make_engine(db_path)
-    t = Change.__table__  # type: ignore[attr-defined]
+    t = Change.__table__
     try:
         with session_scope(engine, db_path, write=True) as s:
             return int(s.connection().execute(t.update().where(t.c.state == "rejected")
@@ -629,13 +629,13 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
 def status(db_path: Path, *, url: str | None) -> dict[str, Any]:
     check_current(db_path)
     engine = make_engine(db_path)
-    t = Change.__table__  # type: ignore[attr-defined]
+    t = Change.__table__
     try:
         with session_scope(engine, db_path, write=False) as s:
             st = _state(s)
             conn = s.connection()
-            counts = dict(conn.execute(sa.select(t.c.state, sa.func.count()).group_by(
-                t.c.state)).all())
+            counts: dict[str, int] = dict(conn.execute(
+                sa.select(t.c.state, sa.func.count()).group_by(t.c.state)).all())
             rejected = [dict(r) for r in conn.execute(
                 sa.select(t.c.change_id, t.c.entity, t.c.record_id, t.c.reason)
                 .where(t.c.state == "rejected").order_by(t.c.local_no).limit(20)).mappings()]

@@ -11,6 +11,7 @@ from sqlmodel import Session, SQLModel, col
 from pm_cli.errors import ConflictError, PmError
 from pm_cli.sites.models import Site
 from pm_cli.store import write
+from pm_cli.store.base import Mutable
 from pm_cli.store.query import get_by_tail, live
 from pm_cli.sync.models import ConflictRow
 
@@ -46,10 +47,10 @@ def _label(session: Session, entity: str, record_id: str | None) -> str:
     except PmError:
         row = None
     if row is not None:
-        if getattr(row, "code", None):
-            return str(row.code)
-        if getattr(row, "no", None) is not None:
-            return f"#{row.no}"
+        if code := getattr(row, "code", None):
+            return str(code)
+        if (no := getattr(row, "no", None)) is not None:
+            return f"#{no}"
     return record_id[-8:]
 
 
@@ -173,7 +174,8 @@ def resolve(session: Session, *, site: Site, ref: str, keep: str | None = None,
         resolution = "accepted"
     elif c.kind == "edit_after_delete":
         if restore:
-            write.restore(session, row)  # type: ignore[arg-type]
+            assert isinstance(row, Mutable)  # only a mutable record is edited after a delete
+            write.restore(session, row)
             resolution = "restored"
         elif keep in ("theirs", "winner"):
             resolution = "left deleted"
@@ -202,7 +204,8 @@ def resolve(session: Session, *, site: Site, ref: str, keep: str | None = None,
         assert c.field is not None
         if c.field not in type(row).model_fields:
             raise PmError(f"{c.entity} has no field {c.field}")
-        write.update(session, row, **{c.field: value})  # type: ignore[arg-type]
+        assert isinstance(row, Mutable)  # field conflicts are on mutable records only
+        write.update(session, row, **{c.field: value})
     write.update(session, c, resolved_hlc=write.writer(session).stamp(),
                  resolution=resolution)
     return {**record(c, note), "resolution": resolution}

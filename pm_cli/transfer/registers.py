@@ -239,17 +239,17 @@ def import_items(session: Session, table: Table, *, site: Site,
             continue
         texts = {k: values[k] for k in ("title", *ITEM_TEXT) if k in values
                  and getattr(current, k) != values[k]}
-        owner = values.get("owner")
-        owner_changed = "owner" in values and owner and staff.get(owner) != current.owner_id
-        if not texts and not owner_changed:
+        owner = values.get("owner")  # a staff code; None or absent: the owner stays
+        new_owner: str | None = owner if owner and staff.get(owner) != current.owner_id else None
+        if not texts and new_owner is None:
             unchanged += 1
             continue
         updated += 1
         if not dry_run:
             if texts:
                 pdca.edit(session, site=site, no=no or 0, **texts)
-            if owner_changed:
-                pdca.assign(session, site=site, no=no or 0, staff=owner)
+            if new_owner is not None:
+                pdca.assign(session, site=site, no=no or 0, staff=new_owner)
     return created, updated, unchanged
 
 

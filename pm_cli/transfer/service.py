@@ -4,16 +4,17 @@ transaction; upsert by code, so importing the same file twice changes nothing.""
 from __future__ import annotations
 
 import csv
+import enum
 import gc
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from pm_cli import validate as v
 from pm_cli.errors import InputError, PmError, Problem, UsageError
@@ -82,7 +83,13 @@ def read(path: Path, *, kind: str, encoding: str | None = None) -> Table:
         return read_table(path, KINDS[kind], encoding=encoding, match=key, required=required)
 
 
-_BAD = object()  # a cell that failed to parse (its problem is already recorded)
+class _Bad(enum.Enum):
+    """A cell that failed to parse (its problem is already recorded)."""
+
+    BAD = enum.auto()
+
+
+_BAD: Final = _Bad.BAD  # a one-member enum, so `x is _BAD` narrows x for the type checker
 
 
 def _cell(row: Row, key: str, parse: Callable[[Any], Any], problems: list[Problem],
@@ -122,7 +129,8 @@ def _duplicates(rows: list[Row], problems: list[Problem]) -> dict[str, Row]:
     return seen
 
 
-def _values(row: Row, specs: dict[str, Callable[[str], Any]], problems: list[Problem]) -> dict:
+def _values(row: Row, specs: Mapping[str, Callable[[str], Any]],
+            problems: list[Problem]) -> dict:
     out = {}
     for key, parse in specs.items():
         if key in row.values:
@@ -144,7 +152,7 @@ def _diff(row: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plan_simple(
-    table: Table, existing: dict[str, Any], specs: dict[str, Callable[[str], Any]],
+    table: Table, existing: dict[str, Any], specs: Mapping[str, Callable[[str], Any]],
     required: tuple[str, ...], noun: str, progress: Progress | None,
 ) -> _Plan:
     """Sites and staff: plain fields, matched by code."""
@@ -315,7 +323,7 @@ def _apply_duties(session: Session, site: Site, wanted: list[tuple[str, list[str
     have: dict[str, list[GridDuty]] = {}
     for chunk_start in range(0, len(grid_ids), 500):
         chunk = grid_ids[chunk_start:chunk_start + 500]
-        for d in session.exec(live(GridDuty, site.id).where(GridDuty.grid_id.in_(chunk))):  # type: ignore[attr-defined]
+        for d in session.exec(live(GridDuty, site.id).where(col(GridDuty.grid_id).in_(chunk))):
             have.setdefault(d.grid_id, []).append(d)
     creates: list[dict[str, Any]] = []
     moves: list[tuple[Any, dict[str, Any]]] = []
