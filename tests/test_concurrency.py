@@ -18,9 +18,12 @@ N = 30
 DRIVER = """
 import json, sys, time
 from pathlib import Path
+import typer.main, typer.testing
 from typer.testing import CliRunner
 from pm_cli.app import app
 
+command = typer.main.get_command(app)  # built once, as in tests/conftest.py
+typer.testing._get_command = lambda _app: command
 prefix, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 runner = CliRunner()
 ready.touch()

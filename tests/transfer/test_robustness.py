@@ -13,12 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pm_cli.errors import InputError
 from pm_cli.store.engine import make_engine, session_scope
 from pm_cli.transfer import service
+from tests.conftest import copy_db
 
 NAMES = st.text(alphabet="甲乙丙丁大堂电梯机房 abcXYZ-·（）", min_size=1, max_size=12).filter(
     lambda s: s.strip())
@@ -59,16 +61,18 @@ def change_count(db: Path) -> int:
         con.close()
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=grid_files())
-def test_import_is_idempotent_and_round_trips(pm, tmp_path, monkeypatch, rows):
+def test_import_is_idempotent_and_round_trips(pm, tmp_path, monkeypatch, init_template, rows):
     case = tmp_path / f"case{abs(hash(json.dumps(rows, ensure_ascii=False)))}"
     case.mkdir(exist_ok=True)
     db = case / "pm.db"
-    db.unlink(missing_ok=True)
+    for stale in (db, db.with_name("pm.db-wal"), db.with_name("pm.db-shm")):
+        stale.unlink(missing_ok=True)
     monkeypatch.setenv("PM_DB", str(db))
-    pm("init")
+    copy_db(init_template, db)  # a fresh `pm init` database
     pm("site", "add", "CH", "--name", "站")
     for s in ("S1", "S2"):
         pm("--site", "CH", "staff", "add", s, "--name", s, "--role", "lead")
