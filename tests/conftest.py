@@ -46,7 +46,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    for var in ("PM_SITE", "PM_STAFF", "PM_BUSY_TIMEOUT", "PM_DEBUG"):
+    # COLUMNS/LINES: a terminal size from the runner (pytest-xdist sets COLUMNS=80) would cut
+    # the tables that users read in files and pipes at 160 columns
+    for var in ("PM_SITE", "PM_STAFF", "PM_BUSY_TIMEOUT", "PM_DEBUG", "COLUMNS", "LINES"):
         monkeypatch.delenv(var, raising=False)
     return db
 
