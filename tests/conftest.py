@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,20 @@ settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _command_built_once() -> Iterator[None]:
+    """typer's CliRunner builds pm's whole click command tree again at every invoke (a few
+    tenths of a second: most of what a short command costs in these tests, and they run
+    thousands); a `pm` process builds it once, and so do the tests."""
+    import functools
+
+    import typer.testing
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(typer.testing, "_get_command", functools.cache(typer.testing._get_command))
+        yield
 
 
 @pytest.fixture(autouse=True)
