@@ -52,10 +52,13 @@ def _server(url: str | None, token: str | None) -> tuple[str, str]:
     return url.rstrip("/"), token
 
 
-def _client(url: str, token: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    import httpx
+TRANSPORT: httpx.BaseTransport | None = None
+"""Where every request of `pm sync` goes instead of the network when set (the tests: the server
+app in-process); None, the default, is HTTP."""
 
-    return httpx.Client(base_url=url, timeout=timeout, headers={
+
+def _client(url: str, token: str, timeout: float = 60.0) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=timeout, transport=TRANSPORT, headers={
         "Authorization": f"Bearer {token}", "Pm-Protocol": str(PROTOCOL),
         "Pm-Schema": str(SYNC_SCHEMA), "User-Agent": "pm-sync"})
 
