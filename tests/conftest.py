@@ -4,38 +4,33 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import typer
-import typer.testing
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
 from pm_cli.app import app
 
-# typer's CliRunner turns the Typer app into a click command on every invoke (~0.1-0.5 s, most
-# of an in-process command's cost); the tree is the same every time, so build it once.
-assert hasattr(typer.testing, "_get_command"), "typer.testing changed: update tests/conftest.py"
-_typer_get_command = typer.testing._get_command
-_commands: dict[int, Any] = {}
-
-
-def _get_command_once(typer_app: typer.Typer) -> Any:
-    key = id(typer_app)
-    if key not in _commands:
-        _commands[key] = _typer_get_command(typer_app)
-    return _commands[key]
-
-
-typer.testing._get_command = _get_command_once
-
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _command_built_once() -> Iterator[None]:
+    """typer's CliRunner builds pm's whole click command tree again at every invoke (a few
+    tenths of a second: most of what a short command costs in these tests, and they run
+    thousands); a `pm` process builds it once, and so do the tests."""
+    import functools
+
+    import typer.testing
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(typer.testing, "_get_command", functools.cache(typer.testing._get_command))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -53,8 +53,13 @@ def _server(url: str | None, token: str | None) -> tuple[str, str]:
     return url.rstrip("/"), token
 
 
+TRANSPORT: httpx.BaseTransport | None = None
+"""Where every request of `pm sync` goes instead of the network when set (the tests: the server
+app in-process); None, the default, is HTTP."""
+
+
 def _client(url: str, token: str, timeout: float = 60.0) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=timeout, headers={
+    return httpx.Client(base_url=url, timeout=timeout, transport=TRANSPORT, headers={
         "Authorization": f"Bearer {token}", "Pm-Protocol": str(PROTOCOL),
         "Pm-Schema": str(SYNC_SCHEMA), "User-Agent": "pm-sync"})
 

@@ -1,5 +1,11 @@
-"""A real sync server on loopback (uvicorn in a subprocess) over SQLite or PostgreSQL, and
-laptops: separate pm databases and config files driven through the CLI."""
+"""The sync server over SQLite or PostgreSQL, and laptops: separate pm databases and config
+files driven through the CLI.
+
+The server is the real app (`create_app`) over a real database, reached in-process: Starlette's
+TestClient is the transport of every `pm sync` request, so each request goes through the app's
+HTTP handling (status codes, headers, streamed NDJSON) without a socket. Tests marked `live`
+get a real uvicorn process on loopback instead: the ones that cut connections, kill the server,
+run several workers or send a chunked body."""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from typer.testing import CliRunner
 from pm_cli.app import app
 
 PG_URL = os.environ.get("PM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+APP_URL = "http://testserver"  # the in-process server's address (no socket behind it)
 
 
 def free_port() -> int:
@@ -40,6 +47,18 @@ def pg_available() -> bool:
         return False
 
 
+def pg_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def admin(url: str, *args: str) -> Any:
+    r = CliRunner().invoke(app, ["server", *args, "--database-url", url],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh server database: a SQLite file, or a PostgreSQL schema of its own."""
@@ -54,29 +73,28 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     schema = f"pm_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    yield pg_url(schema)
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-def admin(url: str, *args: str) -> Any:
-    r = CliRunner().invoke(app, ["server", *args, "--database-url", url],
-                           catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return r
 
 
 @dataclass
 class Server:
     url: str
     database_url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
+    http: httpx.Client  # requests to this server (`server.http.post(server.url + "/sync/…")`)
 
     def token(self, user: str, device: str) -> str:
         return admin(self.database_url, "token", "issue", user, "--device",
                      device).output.strip().splitlines()[-1]
+
+
+@dataclass
+class LiveServer(Server):
+    """`pm server run` in a process of its own, on loopback."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
 
     def stop(self) -> None:
         """SIGKILL the server and its workers (the whole process group), as a host dying."""
@@ -102,7 +120,7 @@ def _spawn(database_url: str, port: int, log: Path, workers: int = 1
                             start_new_session=True)
 
 
-def _wait(server: Server) -> None:
+def _wait(server: LiveServer) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
@@ -121,21 +139,68 @@ def workers() -> int:
 
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path, workers: int) -> Iterator[Server]:
-    """Migrated, with users alice (manager of CH) and bob (lead of CH), running."""
+def server(request: pytest.FixtureRequest, database_url: str, tmp_path: Path, workers: int,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """Migrated, with users alice (manager of CH) and bob (lead of CH), running: the app
+    in-process, or (marked `live`) a real server process on loopback."""
     admin(database_url, "migrate")
     admin(database_url, "user", "add", "alice", "--sites", "CH", "--role", "manager")
     admin(database_url, "user", "add", "bob", "--sites", "CH", "--role", "lead")
     admin(database_url, "user", "add", "xavier", "--sites", "XY", "--role", "manager")
+    if request.node.get_closest_marker("live"):
+        yield from _live(database_url, tmp_path, workers)
+    else:
+        yield from _in_process(database_url, monkeypatch)
+
+
+def _live(database_url: str, tmp_path: Path, workers: int) -> Iterator[LiveServer]:
     port = free_port()
     log = tmp_path / "server.log"
-    srv = Server(f"http://127.0.0.1:{port}", database_url,
-                 _spawn(database_url, port, log, workers), log)
+    url = f"http://127.0.0.1:{port}"
+    with httpx.Client() as http:
+        srv = LiveServer(url, database_url, http, _spawn(database_url, port, log, workers), log)
+        try:
+            _wait(srv)
+            yield srv
+        finally:
+            srv.stop()
+
+
+def _in_process(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    import warnings
+
+    from pm_cli.server import app as server_app
+    from pm_cli.server import db
+    from pm_cli.sync import client
+
+    with warnings.catch_warnings():
+        # Starlette's TestClient would rather speak httpx2; pm speaks httpx, and the TestClient's
+        # transport must be an httpx one to carry pm's requests
+        warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+
+    # create_app keeps its engine to itself: caught here to be disposed of at the end, as a
+    # stopping server closes its connections
+    engines: list[Any] = []
+
+    def make_engine(url: str, **kw: Any) -> Any:
+        engines.append(real_make_engine(url, **kw))
+        return engines[-1]
+
+    real_make_engine = db.make_engine
+    with monkeypatch.context() as m:
+        m.setattr(db, "make_engine", make_engine)
+        asgi = server_app.create_app(database_url)
     try:
-        _wait(srv)
-        yield srv
+        with TestClient(asgi, base_url=APP_URL, raise_server_exceptions=False,
+                        follow_redirects=False) as http:
+            transport = http._transport
+            assert isinstance(transport, httpx.BaseTransport), "the TestClient is not httpx's"
+            monkeypatch.setattr(client, "TRANSPORT", transport)
+            yield Server(APP_URL, database_url, http)
     finally:
-        srv.stop()
+        for e in engines:
+            e.dispose()
 
 
 class Laptop:

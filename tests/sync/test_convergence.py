@@ -24,6 +24,7 @@ def root(server):  # type: ignore[no-untyped-def]
     return server
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 @settings(max_examples=3, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
 from tests.sync.conftest import snapshot
@@ -49,6 +48,7 @@ def assert_log_clean(server) -> None:  # type: ignore[no-untyped-def]
     assert [r[1] for r in rows] == list(range(1, len(rows) + 1))
 
 
+@pytest.mark.live
 def test_a_push_whose_answer_is_lost_is_resent_and_answered_duplicate(laptop, server, proxy):
     a = laptop("a", "alice")
     setup_site(a)
@@ -68,6 +68,7 @@ def test_a_push_whose_answer_is_lost_is_resent_and_answered_duplicate(laptop, se
     assert snapshot(a) == snapshot(b)
 
 
+@pytest.mark.live
 def test_a_pull_cut_midway_resumes_at_the_saved_cursor(laptop, server, proxy):
     a, b = laptop("a", "alice"), laptop("b", "bob")
     setup_site(a)
@@ -87,6 +88,7 @@ def test_a_pull_cut_midway_resumes_at_the_saved_cursor(laptop, server, proxy):
     assert_log_clean(server)
 
 
+@pytest.mark.live
 def test_a_first_sync_cut_midway_starts_again_and_converges(laptop, server, proxy):
     a = laptop("a", "alice")
     setup_site(a)
@@ -108,6 +110,7 @@ def _grid_file(lp, n: int):  # type: ignore[no-untyped-def]
     return path
 
 
+@pytest.mark.live
 def test_the_server_killed_and_restarted_loses_nothing(laptop, server):
     a, b = laptop("a", "alice"), laptop("b", "bob")
     setup_site(a)
@@ -131,9 +134,9 @@ def test_pull_lines_are_ndjson_with_a_header_and_an_end(laptop, server):
     setup_site(a)
     a("sync")
     token = a.config.read_text().split('token = "')[1].split('"')[0]
-    r = httpx.get(server.url + "/sync/pull", params={"cursor": 0, "limit": 3},
-                  headers={"Authorization": f"Bearer {token}", "Pm-Protocol": "1",
-                           "Pm-Schema": "8"})
+    r = server.http.get(server.url + "/sync/pull", params={"cursor": 0, "limit": 3},
+                        headers={"Authorization": f"Bearer {token}", "Pm-Protocol": "1",
+                                 "Pm-Schema": "8"})
     lines = [json.loads(x) for x in r.text.splitlines()]
     assert r.headers["content-type"].startswith("application/x-ndjson")
     assert [x["type"] for x in lines] == ["page", "change", "change", "change", "end"]

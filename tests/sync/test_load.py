@@ -20,6 +20,8 @@ def workers() -> int:
     return 2
 
 
+@pytest.mark.slow
+@pytest.mark.live  # two worker processes behind one port
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_concurrent_pushes_store_each_change_once_and_everyone_gets_all(laptop, server):
     from pm_cli.sync import client

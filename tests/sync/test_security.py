@@ -7,7 +7,6 @@ import json
 import sqlite3
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.sync.conftest import admin
@@ -74,7 +73,7 @@ def test_no_wrong_or_malformed_token_is_401(server):
         for method, path, body in (("POST", "/sync/hello", {"device_id": "0" * 16}),
                                    ("POST", "/sync/push", {"changes": []}),
                                    ("GET", "/sync/pull", None)):
-            r = httpx.request(method, server.url + path, json=body, headers={**H, **h})
+            r = server.http.request(method, server.url + path, json=body, headers={**H, **h})
             assert r.status_code == 401, (h, path, r.text)
             assert set(r.json()) == {"error", "message", "where", "hint"}
 
@@ -88,10 +87,10 @@ def test_a_revoked_token_fails_at_once(synced, server):
 def test_a_change_for_a_site_not_granted_refuses_the_whole_batch(synced, laptop, server):
     x = laptop("x", "xavier")  # manager of XY only
     h, device = creds(x)
-    httpx.post(server.url + "/sync/hello", json={"device_id": device}, headers=h)
+    server.http.post(server.url + "/sync/hello", json={"device_id": device}, headers=h)
     before = count(server)
     ok = change(site_id_of(synced), device)
-    r = httpx.post(server.url + "/sync/push", json={"changes": [ok, ok | {
+    r = server.http.post(server.url + "/sync/push", json={"changes": [ok, ok | {
         "change_id": "c2", "record_id": "r2"}]}, headers=h)
     assert r.status_code == 403
     assert r.json()["where"][0].startswith("changes[0]: site CH is not granted to xavier")
@@ -137,8 +136,8 @@ def test_pull_returns_only_granted_sites(synced, laptop, server):
     assert [s["code"] for s in synced.json("site", "list")] == ["CH"]
     assert [s["code"] for s in x.json("site", "list")] == ["XY"]
     h, _ = creds(synced)
-    lines = [json.loads(x) for x in httpx.get(server.url + "/sync/pull",
-                                               headers=h).text.splitlines()]
+    lines = [json.loads(x) for x in server.http.get(server.url + "/sync/pull",
+                                                     headers=h).text.splitlines()]
     xy = site_id_of(x, "XY")
     assert all(li.get("site_id") != xy for li in lines)
 
@@ -185,11 +184,11 @@ def test_invalid_changes_are_422_with_their_paths_and_nothing_written(synced, se
         (change(sid, device, op="append"), "grid takes upsert|delete|restore"),
     ]
     for bad, text in cases:
-        r = httpx.post(server.url + "/sync/push", json={"changes": [bad]}, headers=h)
+        r = server.http.post(server.url + "/sync/push", json={"changes": [bad]}, headers=h)
         assert r.status_code == 422, r.text
         assert any(text in w for w in r.json()["where"]), r.json()
-    r = httpx.post(server.url + "/sync/push", json={"changes": [change(sid, device,
-                   hlc=stamp(device, hours_ahead=26))]}, headers=h)
+    r = server.http.post(server.url + "/sync/push", json={"changes": [change(sid, device,
+                         hlc=stamp(device, hours_ahead=26))]}, headers=h)
     assert r.status_code == 422 and r.json()["error"] == "clock_ahead"
     assert "26 h ahead" in r.json()["message"]
     assert count(server) == before
@@ -199,26 +198,26 @@ def test_size_limits_are_413(synced, server):
     h, device = creds(synced)
     sid = site_id_of(synced)
     many = [change(sid, device) for _ in range(501)]
-    assert httpx.post(server.url + "/sync/push", json={"changes": many},
-                      headers=h).status_code == 413
+    assert server.http.post(server.url + "/sync/push", json={"changes": many},
+                            headers=h).status_code == 413
     big = change(sid, device, fields={"name": "x" * (5 * 1024 * 1024)})
-    assert httpx.post(server.url + "/sync/push", json={"changes": [big]},
-                      headers=h).status_code == 413
+    assert server.http.post(server.url + "/sync/push", json={"changes": [big]},
+                            headers=h).status_code == 413
 
 
 def test_versions_too_old_or_too_new_are_426_with_the_fix(synced, server):
     h, device = creds(synced)
-    old = httpx.post(server.url + "/sync/hello", json={"device_id": device},
-                     headers={**h, "Pm-Schema": "3"})
+    old = server.http.post(server.url + "/sync/hello", json={"device_id": device},
+                           headers={**h, "Pm-Schema": "3"})
     assert old.status_code == 426 and "upgrade pm" in old.json()["message"]
-    new = httpx.post(server.url + "/sync/hello", json={"device_id": device},
-                     headers={**h, "Pm-Schema": "99"})
+    new = server.http.post(server.url + "/sync/hello", json={"device_id": device},
+                           headers={**h, "Pm-Schema": "99"})
     assert new.status_code == 426 and new.json()["error"] == "upgrade_server"
 
 
 def test_another_device_with_the_same_token_is_refused(synced, server):
     h, _ = creds(synced)
-    r = httpx.post(server.url + "/sync/hello", json={"device_id": "f" * 16}, headers=h)
+    r = server.http.post(server.url + "/sync/hello", json={"device_id": "f" * 16}, headers=h)
     assert r.status_code == 403 and r.json()["error"] == "wrong_device"
 
 
@@ -242,11 +241,12 @@ def test_tokens_are_stored_only_as_hashes_and_health_and_openapi_answer(synced, 
         stored = [tuple(r) for r in conn.execute(sa.select(db.token))]
     engine.dispose()
     assert stored and not any(token in str(v) for row in stored for v in row)
-    assert httpx.get(server.url + "/health").json()["status"] == "ok"
-    spec = httpx.get(server.url + "/openapi.json").json()
+    assert server.http.get(server.url + "/health").json()["status"] == "ok"
+    spec = server.http.get(server.url + "/openapi.json").json()
     assert {"/sync/hello", "/sync/push", "/sync/pull", "/health"} <= set(spec["paths"])
 
 
+@pytest.mark.live  # a chunked upload needs a real HTTP server reading a socket
 def test_a_chunked_body_over_the_limit_is_413_too(synced, server):
     h, device = creds(synced)
     sid = site_id_of(synced)
@@ -257,8 +257,8 @@ def test_a_chunked_body_over_the_limit_is_413_too(synced, server):
         for i in range(0, len(data), 65536):
             yield data[i:i + 65536]
 
-    r = httpx.post(server.url + "/sync/push", content=chunks(),
-                   headers={**h, "Content-Type": "application/json"})
+    r = server.http.post(server.url + "/sync/push", content=chunks(),
+                         headers={**h, "Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["error"] == "too_large"
 
 

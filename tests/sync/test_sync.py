@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import stat
 
-import httpx
-
 from tests.sync.conftest import snapshot
 
 
@@ -103,11 +101,11 @@ def test_a_resent_batch_changes_nothing(laptop, server):
              for r in rows]
     token = a.config.read_text().split('token = "')[1].split('"')[0]
     h = {"Authorization": f"Bearer {token}", "Pm-Protocol": "1", "Pm-Schema": "8"}
-    httpx.post(server.url + "/sync/hello", json={"device_id": device}, headers=h)
-    again = httpx.post(server.url + "/sync/push", json={"changes": batch[::-1]}, headers=h)
+    server.http.post(server.url + "/sync/hello", json={"device_id": device}, headers=h)
+    again = server.http.post(server.url + "/sync/push", json={"changes": batch[::-1]}, headers=h)
     assert again.status_code == 200
     assert {r["status"] for r in again.json()["results"]} == {"duplicate"}
-    pulled = httpx.get(server.url + "/sync/pull", params={"cursor": 0}, headers=h)
+    pulled = server.http.get(server.url + "/sync/pull", params={"cursor": 0}, headers=h)
     lines = [json.loads(x) for x in pulled.text.splitlines()]
     ids = [x["change_id"] for x in lines if x["type"] == "change"]
     assert len(ids) == len(set(ids))  # each change stored once
