@@ -77,14 +77,34 @@ def sync(
 def sync_login(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="Server URL, e.g. https://pm.example.com")],
-    token: Annotated[str, typer.Option("--token", help="From pm server token issue")],
+    token: Annotated[str | None, typer.Option(
+        "--token", envvar="PM_TOKEN",
+        help="From pm server token issue [env PM_TOKEN]; '-' or none: read from stdin "
+             "(prompted, hidden, on a terminal), so it stays out of the shell history")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the token with the server and keep it in the user config (mode 0600)."""
+    import sys
+
+    from pm_cli.errors import UsageError
     from pm_cli.sync import client
 
+    if token is None or token == "-":
+        if sys.stdin.isatty():
+            token = typer.prompt("token", hide_input=True)
+        else:
+            token = sys.stdin.readline()
+    token = token.strip()
+    if not token:
+        raise UsageError("no token given", where="--token",
+                         hint="--token T, PM_TOKEN=T, or the token on stdin "
+                              "(from pm server token issue)")
+    out = ctx.obj.out(as_json)
+    if client.plain_http_to_another_host(url):
+        out.warn(f"{url} is plain http to another machine: the token travels unencrypted "
+                 "(use https:// behind the TLS proxy)")
     rec = client.login(ctx.obj.db_path, url, token)
-    ctx.obj.out(as_json).done(f"logged in to {rec['server']} as {rec['user']} ({rec['role']}; "
+    out.done(f"logged in to {rec['server']} as {rec['user']} ({rec['role']}; "
                               f"sites: {', '.join(rec['sites']) or 'none yet'})", rec)
 
 

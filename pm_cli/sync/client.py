@@ -99,6 +99,23 @@ def _request(send: Callable[[], Any], what: str) -> Any:
     raise AssertionError("unreachable")
 
 
+def plain_http_to_another_host(url: str) -> bool:
+    """True for http:// to anything but this machine (a token would cross the network bare)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name: another machine, as far as we can tell
+
+
 def login(db_path: Path, url: str, token: str) -> dict[str, Any]:
     """Check the token with a hello, then keep server and token in the user config (0600)."""
     from pm_cli import config

@@ -125,6 +125,55 @@ def test_login_keeps_the_token_in_a_private_file_and_status_reports(laptop):
     assert st["pending"] == 0 and st["cursor"] > 0 and st["last_sync"]
 
 
+def test_login_takes_the_token_from_pm_token_or_stdin_never_only_argv(server, tmp_path):
+    from pm_cli.app import app
+    from tests.sync.conftest import Laptop
+
+    def login(lp: Laptop, *extra: str, env: dict[str, str] | None = None,
+              stdin: str | None = None):  # type: ignore[no-untyped-def]
+        base = {"PM_CONFIG": str(lp.config), "PM_DB": str(lp.db)}
+        return lp.runner.invoke(app, ["sync", "login", server.url, *extra],
+                                env={**base, **(env or {})}, input=stdin)
+
+    by_env, by_stdin, by_dash, none = (Laptop(n, tmp_path) for n in ("e", "s", "d", "n"))
+    for lp in (by_env, by_stdin, by_dash, none):
+        lp("init")
+    r = login(by_env, env={"PM_TOKEN": server.token("alice", "e")})
+    assert r.exit_code == 0, r.output
+    r = login(by_stdin, stdin=server.token("alice", "s") + "\n")
+    assert r.exit_code == 0, r.output
+    r = login(by_dash, "--token", "-", stdin=server.token("bob", "d") + "\n")
+    assert r.exit_code == 0, r.output
+    for lp in (by_env, by_stdin, by_dash):
+        assert "token = \"pmt_" in lp.config.read_text(), lp.name
+        lp("sync")  # the kept token works
+    r = login(none, stdin="")
+    assert r.exit_code == 2 and "error: no token given (--token)" in r.stderr
+    assert not none.config.exists()  # nothing half-kept
+
+
+def test_plain_http_to_another_machine_is_warned_about(server, tmp_path):
+    from pm_cli.app import app
+    from pm_cli.sync.client import plain_http_to_another_host as bare
+    from tests.sync.conftest import Laptop
+
+    assert bare("http://pm.example.com") and bare("http://10.0.0.5:8765")
+    assert not any(map(bare, ("https://pm.example.com", "http://127.0.0.1:8765",
+                              "http://localhost:8765", "http://[::1]:8765")))
+    lp = Laptop("w", tmp_path)
+    lp("init")
+    # the in-process server answers every URL: nothing leaves this machine
+    token = server.token("alice", "w")
+    env = {"PM_CONFIG": str(lp.config), "PM_DB": str(lp.db)}
+    quiet = lp.runner.invoke(app, ["sync", "login", "https://pm.example.com", "--token", token],
+                             env=env)
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr, quiet.output
+    r = lp.runner.invoke(app, ["sync", "login", "http://pm.example.com", "--token", token],
+                         env=env)
+    assert r.exit_code == 0, r.output
+    assert "warning: http://pm.example.com is plain http to another machine" in r.stderr
+
+
 def test_sync_without_login_says_how(tmp_path):
     from tests.sync.conftest import Laptop
 
