@@ -5,21 +5,15 @@ extra it needs. The installed `pm` runs in a fresh process with the extra's modu
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_installed import pm_executable
+
 EXTRA = ("fastapi", "uvicorn", "psycopg")
-
-
-def installed_pm() -> str:
-    here = Path(sys.executable).parent / ("pm.exe" if os.name == "nt" else "pm")
-    found = str(here) if here.exists() else shutil.which("pm")
-    assert found, "the pm console script is not installed in this environment"
-    return found
 
 
 @pytest.fixture
@@ -33,7 +27,7 @@ def run_bare(tmp_path: Path):  # type: ignore[no-untyped-def]
     env.pop("PM_SERVER_DATABASE_URL", None)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([installed_pm(), *args], env=env, capture_output=True,
+        return subprocess.run([pm_executable(), *args], env=env, capture_output=True,
                               text=True, encoding="utf-8", timeout=120, cwd=tmp_path)
 
     # the hiding works: the extra is really gone for this interpreter
