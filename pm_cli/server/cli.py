@@ -37,8 +37,7 @@ def _need_extra() -> None:
 
     from pm_cli.errors import UsageError
 
-    missing = [m for m in SERVER_EXTRA if find_spec(m) is None]
-    if missing:
+    if any(find_spec(m) is None for m in SERVER_EXTRA):
         raise UsageError("the sync server needs the server extra",
                          hint="pip install 'pm-cli[server]'")
 
