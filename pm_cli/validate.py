@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 
 CODE_MAX = 64
 _CODE_BAD = re.compile(r"[\s;；,，/\\]")
 
-RISK_LEVELS = ("minor", "major", "critical")
+Level = Literal["minor", "major", "critical"]
+RISK_LEVELS: tuple[Level, ...] = ("minor", "major", "critical")
 RISK_ALIASES = {
     "minor": "minor", "一般": "minor", "low": "minor", "低": "minor",
     "major": "major", "重要": "major", "medium": "major", "中": "major",
@@ -20,7 +21,8 @@ RISK_ALIASES = {
 }
 RISK_LABEL = {"minor": "一般", "major": "重要", "critical": "重大"}
 
-ROLES = ("admin", "manager", "lead", "tech")
+Role = Literal["admin", "manager", "lead", "tech"]
+ROLES: tuple[Role, ...] = ("admin", "manager", "lead", "tech")
 ROLE_ALIASES = {
     "admin": "admin", "管理员": "admin",
     "manager": "manager", "经理": "manager", "项目经理": "manager", "主管": "manager",

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import JSON, Index
-from sqlmodel import Field
+from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import AppendOnly, Mutable
+
+DrillKind = Literal["tabletop", "functional", "full-scale"]
+DrillStatus = Literal["open", "finished", "incomplete"]
 
 
 class Drill(Mutable, table=True):
@@ -27,10 +32,10 @@ class DrillRun(Mutable, table=True):
 
     drill_id: str
     scenario: str
-    kind: str = "functional"  # tabletop | functional | full-scale
+    kind: DrillKind = Field("functional", sa_type=AutoString)
     started_at: str
     finished_at: str | None = None
-    status: str = "open"  # open | finished | incomplete
+    status: DrillStatus = Field("open", sa_type=AutoString)
     participants: int | None = None
     roster: list[str] = Field(default_factory=list, sa_type=JSON)
     observers: str | None = None

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from sqlalchemy import JSON, Index
-from sqlmodel import Field
+from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import Mutable
+from pm_cli.validate import Level
 
 
 class Grid(Mutable, table=True):
@@ -16,7 +17,7 @@ class Grid(Mutable, table=True):
     name: str
     parent_id: str | None = None
     owner_id: str | None = None
-    risk_level: str = "minor"  # minor | major | critical
+    risk_level: Level = Field("minor", sa_type=AutoString)
     tags: list[str] = Field(default_factory=list, sa_type=JSON)
 
 

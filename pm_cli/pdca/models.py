@@ -1,11 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Index
-from sqlmodel import Field
+from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import AppendOnly, Mutable
+from pm_cli.validate import Level
+
+Source = Literal["step", "drill", "risk", "complaint", "audit", "manual"]
+Phase = Literal["plan", "do", "check", "act", "closed"]
+EventKind = Literal["transition", "comment", "occurrence", "assign", "edit"]
 
 
 class Pdca(Mutable, table=True):
@@ -18,12 +23,12 @@ class Pdca(Mutable, table=True):
     no: int | None = None  # per site: #17
     title: str
     description: str | None = None
-    source: str = "manual"  # step | drill | risk | complaint | audit | manual
+    source: Source = Field("manual", sa_type=AutoString)
     source_ref: str | None = None  # what raised it (a step result, drill event, risk …)
     dedup_key: str | None = None  # a repeat of the same failure while open adds an occurrence
     grid_id: str | None = None
     owner_id: str | None = None
-    severity: str = "minor"  # minor | major | critical
+    severity: Level = Field("minor", sa_type=AutoString)
     respond_by: str
     resolve_by: str
     plan: str | None = None
@@ -40,9 +45,9 @@ class PdcaEvent(AppendOnly, table=True):
     __table_args__ = (Index("ix_pdca_event_item", "pdca_id"),)
 
     pdca_id: str
-    kind: str  # transition | comment | occurrence | assign | edit
-    from_phase: str | None = None
-    to_phase: str | None = None
+    kind: EventKind = Field(sa_type=AutoString)
+    from_phase: Phase | None = Field(None, sa_type=AutoString)
+    to_phase: Phase | None = Field(None, sa_type=AutoString)
     cycle: int | None = None
     by_id: str | None = None
     note: str | None = None

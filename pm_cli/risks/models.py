@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import JSON, Index
-from sqlmodel import Field
+from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import AppendOnly, Mutable
+
+RiskStatus = Literal["open", "closed"]
+RiskEventKind = Literal["assess", "review"]
 
 
 class Risk(Mutable, table=True):
@@ -26,7 +31,7 @@ class Risk(Mutable, table=True):
     playbook_steps: list[str] = Field(default_factory=list, sa_type=JSON)
     owner_id: str | None = None
     review: str | None = None  # RRULE; None = by level (monthly / quarterly / yearly)
-    status: str = "open"  # open | closed
+    status: RiskStatus = Field("open", sa_type=AutoString)
 
 
 class RiskEvent(AppendOnly, table=True):
@@ -36,7 +41,7 @@ class RiskEvent(AppendOnly, table=True):
     __table_args__ = (Index("ix_risk_event_risk", "risk_id"),)
 
     risk_id: str
-    kind: str  # assess | review
+    kind: RiskEventKind = Field(sa_type=AutoString)
     likelihood: int | None = None
     impact: int | None = None
     by_id: str | None = None

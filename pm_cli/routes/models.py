@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Index
-from sqlmodel import Field
+from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import AppendOnly, Mutable
+
+WalkStatus = Literal["open", "finished", "incomplete"]
+VisitKind = Literal["arrive", "skip"]
 
 
 class Route(Mutable, table=True):
@@ -37,7 +40,7 @@ class RouteWalk(Mutable, table=True):
     by_id: str | None = None
     started_at: str
     finished_at: str | None = None
-    status: str = "open"  # open | finished | incomplete
+    status: WalkStatus = Field("open", sa_type=AutoString)
     reason: str | None = None  # what was skipped
 
 
@@ -50,7 +53,7 @@ class RouteVisit(AppendOnly, table=True):
     walk_id: str
     stop: int  # 0-based position in the route's stops when walked
     checkpoint_id: str
-    kind: str  # arrive | skip
+    kind: VisitKind = Field(sa_type=AutoString)
     at: str  # stored UTC text
     run_id: str | None = None  # the stop's checklist run
     note: str | None = None  # why skipped

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import Index
+from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import AppendOnly, Mutable
+
+RunStatus = Literal["open", "finished", "incomplete", "aborted"]
+Outcome = Literal["pass", "fail", "na"]
 
 
 class Run(Mutable, table=True):
@@ -20,7 +26,7 @@ class Run(Mutable, table=True):
     by_id: str | None = None  # staff
     started_at: str
     finished_at: str | None = None
-    status: str = "open"  # open | finished | incomplete | aborted
+    status: RunStatus = Field("open", sa_type=AutoString)
     reason: str | None = None  # why finished incomplete or aborted
 
 
@@ -32,7 +38,7 @@ class StepResult(AppendOnly, table=True):
 
     run_id: str
     step_id: str
-    outcome: str  # pass | fail | na
+    outcome: Outcome = Field(sa_type=AutoString)
     value: float | None = None
     note: str | None = None
     reason: str | None = None  # why it failed when pm decided (out of range)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from sqlalchemy import Index
+from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import Mutable
+from pm_cli.validate import Role
 
 
 class Staff(Mutable, table=True):
@@ -11,6 +13,6 @@ class Staff(Mutable, table=True):
 
     code: str  # unique per site to people, not in the schema (sync may bring a twin)
     name: str
-    role: str  # admin | manager | lead | tech
+    role: Role = Field(sa_type=AutoString)
     phone: str | None = None
     team: str | None = None

@@ -128,16 +128,29 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def check(model: type[SQLModel], fields: Mapping[str, Any], *, create: bool = False) -> None:
+    """Refuse values the record's table cannot hold (store.fields: types, enums, caps), the
+    same rules the server applies to every pushed change."""
+    from pm_cli.errors import UsageError
+    from pm_cli.store.fields import describe, fields_of
+
+    problems = fields_of(model).problems(fields, create=create)
+    if problems:
+        raise UsageError(f"cannot save this {_entity(model).replace('_', ' ')}: "
+                         f"{describe(problems)}", where=problems[0][0])
+
+
 def create(session: Session, model: type[M], *, site_id: str, created_at: str | None = None,
            **values: Any) -> M:
     """Insert a new mutable row, every given field stamped, and log it. `created_at` backdates
     a record of something that happened earlier (stored UTC text)."""
     w = writer(session)
-    h = w.stamp()
     row_id = values.pop("id", None) or new_id()
     created = created_at or now_text()
-    row = model(id=row_id, site_id=site_id, created_at=created, **values)
     fields = {"created_at": created, **{k: _jsonable(v) for k, v in values.items()}}
+    check(model, fields, create=True)
+    h = w.stamp()
+    row = model(id=row_id, site_id=site_id, created_at=created, **values)
     row.field_hlc = dict.fromkeys(fields, h)
     row.updated_hlc = h
     session.add(row)
@@ -162,6 +175,7 @@ def _update(session: Session, row: Mutable, op: str, values: Mapping[str, Any]) 
     unknown = [k for k in changed if k in _SKIP or k not in type(row).model_fields]
     if unknown:
         raise ValueError(f"not an editable field of {_entity(type(row))}: {unknown}")
+    check(type(row), {k: _jsonable(v) for k, v in changed.items()})
     w = writer(session)
     h = w.stamp()
     stamps = dict(row.field_hlc or {})
@@ -191,12 +205,13 @@ def restore(session: Session, row: Mutable) -> bool:
 def append(session: Session, model: type[A], *, site_id: str | None, **values: Any) -> A:
     """Insert an append-only row and log the whole row (site_id None: company-wide)."""
     w = writer(session)
-    h = w.stamp()
     row_id = values.pop("id", None) or new_id()
     created = now_text()
+    fields = {"created_at": created, **{k: _jsonable(v) for k, v in values.items()}}
+    check(model, fields, create=True)
+    h = w.stamp()
     row = model(id=row_id, site_id=site_id, created_at=created, hlc=h, **values)
     session.add(row)
-    fields = {"created_at": created, **{k: _jsonable(v) for k, v in values.items()}}
     w.log(
         site_id=site_id or "", entity=_entity(model), record_id=row_id, op="append",
         fields=fields, base={}, hlc=h,

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Index
-from sqlmodel import Field
+from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import Mutable
+
+ConflictKind = Literal["field", "edit_after_delete", "duplicate_code", "duplicate_no",
+                       "invariant", "phase_race", "version_clash"]
 
 
 class ConflictRow(Mutable, table=True):
@@ -18,9 +21,7 @@ class ConflictRow(Mutable, table=True):
     entity: str
     record_id: str
     field: str | None = None
-    # field | edit_after_delete | duplicate_code | duplicate_no | invariant | phase_race |
-    # version_clash
-    kind: str
+    kind: ConflictKind = Field(sa_type=AutoString)
     winner_value: Any = Field(default=None, sa_type=JSON, nullable=True)
     loser_value: Any = Field(default=None, sa_type=JSON, nullable=True)
     winner_change: str | None = None
