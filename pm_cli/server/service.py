@@ -10,17 +10,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 
-from pm_cli.server import db
+from pm_cli.protocol import merge as m
+from pm_cli.protocol import rules
+from pm_cli.protocol.entities import ROLES, registry
+from pm_cli.server import checks, db
 from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import Clock, new_device_id, parse
 from pm_cli.store.ids import new_id, now_text
-from pm_cli.sync import merge as m
-from pm_cli.sync.entities import ROLES, may_write, registry
 
 PROTOCOL = 1
 MIN_CLIENT_SCHEMA = 8  # the first schema that speaks this protocol
@@ -34,14 +34,14 @@ class ApiError(Exception):
     """An answer other than 200: status, machine code, message, where, hint (sync.md §6)."""
 
     def __init__(self, status: int, error: str, message: str, *, where: list[str] | None = None,
-                 hint: str | None = None):
+                 hint: str | None = None, extra: dict[str, Any] | None = None):
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
-        self.where, self.hint = where or [], hint
+        self.where, self.hint, self.extra = where or [], hint, extra or {}
 
     def body(self) -> dict[str, Any]:
         return {"error": self.error, "message": self.message, "where": self.where,
-                "hint": self.hint}
+                "hint": self.hint, **self.extra}
 
 
 # ---- administration (pm server user|token|site) ----------------------------------------
@@ -315,132 +315,70 @@ def hello(conn: sa.Connection, auth: Auth, clock: ServerClock, device_id: str,
 # ---- push -------------------------------------------------------------------------------
 
 
-def _check_shape(changes: list[dict[str, Any]], auth: Auth, now: datetime) -> None:
-    """422 for what no server state can make right: unknown entity or field, bad op or stamp,
-    a stamp more than 24 h ahead; 403 for a stamp of another device."""
-    reg = registry()
-    problems: list[str] = []
+def _check_stamps(changes: list[dict[str, Any]], auth: Auth, now: datetime) -> dict[int, str]:
+    """Whole-batch refusals about the laptop, not a change: a stamp more than 24 h ahead
+    (422 clock_ahead: the laptop re-stamps and sends again), a stamp of another device (403).
+    Per change: a stamp that does not parse (index → where)."""
+    bad: dict[int, str] = {}
     ahead: list[tuple[int, float]] = []
     for i, ch in enumerate(changes):
-        where = f"changes[{i}]"
-        ent = reg.get(ch["entity"])
-        if ent is None:
-            problems.append(f"{where}.entity: unknown entity {ch['entity']!r}")
-            continue
-        ops = ("append",) if ent.kind == "append" else m.MUTABLE_OPS
-        if ch["op"] not in ops:
-            problems.append(f"{where}.op: {ch['entity']} takes {'|'.join(ops)}")
-        extra = sorted(set(ch["fields"]) - ent.fields)
-        if extra:
-            problems.append(f"{where}.fields: unknown field(s) {', '.join(extra)} of "
-                            f"{ch['entity']}")
         try:
             st = parse(ch["hlc"])
             for v in (ch.get("base") or {}).values():
                 parse(v)
         except ValueError as e:
-            problems.append(f"{where}.hlc: {e}")
+            bad[i] = f"changes[{i}].hlc: {e}"
             continue
         lead = st.wall - now.timestamp() * 1000
         if lead > MAX_AHEAD.total_seconds() * 1000:
             ahead.append((i, lead / 3_600_000))
-    if problems:
-        raise ApiError(422, "invalid_change", f"{len(problems)} invalid change(s)",
-                       where=problems)
     if ahead:
         i, hours = ahead[0]
         raise ApiError(422, "clock_ahead", f"this laptop's clock is {hours:.0f} h ahead: fix it "
                        "and run pm sync again", where=[f"changes[{j}].hlc" for j, _ in ahead],
                        hint="set the date and time (automatic time), then pm sync")
     wrong = [f"changes[{i}].hlc" for i, ch in enumerate(changes)
-             if auth.device_id and parse(ch["hlc"]).device != auth.device_id]
+             if i not in bad and auth.device_id and parse(ch["hlc"]).device != auth.device_id]
     if wrong:
         raise ApiError(403, "wrong_device", "changes stamped by another device", where=wrong)
+    return bad
 
 
-def _authorize(conn: sa.Connection, auth: Auth, changes: list[dict[str, Any]],
-               records: dict[tuple[str, str], Any]) -> list[dict[str, Any]]:
-    """403 naming each change the token may not make; new site bindings to insert."""
-    problems: list[str] = []
-    binds: list[dict[str, Any]] = []
-    bound = dict(conn.execute(sa.select(db.server_site.c.site_id, db.server_site.c.code))
-                 .all())
-    codes = {v: k for k, v in bound.items()}
-    final: dict[str, str] = {}  # a new site's code as the batch leaves it (a rename counts)
+def _new_sites(auth: Auth, changes: list[dict[str, Any]],
+               bound: dict[str, str]) -> dict[str, str]:
+    """Sites this batch brings to the server (id → code as the batch leaves them); 409 when
+    the server already has another site of that code (nothing applied)."""
+    final: dict[str, str] = {}
     for ch in changes:
-        if ch["entity"] == "site" and "code" in ch["fields"]:
+        if (ch["entity"] == "site" and isinstance(ch["fields"], dict)
+                and isinstance(ch["fields"].get("code"), str)
+                and ch["record_id"] == ch["site_id"] and ch["site_id"] not in bound):
             final[ch["record_id"]] = ch["fields"]["code"]
+    codes = {v: k for k, v in bound.items()}
     for i, ch in enumerate(changes):
-        where = f"changes[{i}]"
-        ent, site_id = ch["entity"], ch["site_id"]
-        if not may_write(auth.role, ent) and not (
-                ent == "playbook" and _bundled_playbook(ch)):
-            problems.append(f"{where}: a {auth.role} may not write {ent}")
-            continue
-        if ent == "playbook":
-            if site_id:
-                problems.append(f"{where}.site_id: playbooks are company-wide (site_id '')")
-            continue
-        stored = records.get((ent, ch["record_id"]))
-        if stored is not None and stored.site_id != site_id:
-            problems.append(f"{where}.site_id: the record belongs to another site")
-            continue
-        if ent == "conflict" and not site_id:  # settling a company-wide (playbook) conflict
-            if not may_write(auth.role, "playbook"):
-                problems.append(f"{where}: a {auth.role} may not settle a playbook conflict")
-            continue
-        if ent == "site" and ch["record_id"] != site_id:
-            problems.append(f"{where}.site_id: a site's site_id is its own id")
-            continue
-        if site_id in bound:
-            if site_id not in auth.sites:
-                problems.append(f"{where}: site {bound[site_id]} is not granted to "
-                                f"{auth.user}")
-            continue
-        code = final.get(site_id) if ent == "site" else None
-        if code is None:
-            problems.append(f"{where}: site {site_id} is not on the server")
-            continue
-        if code not in auth.codes and "*" not in auth.codes:
-            problems.append(f"{where}: site {code} is not granted to {auth.user}")
-            continue
-        if code in codes:
+        code = final.get(ch["record_id"]) if ch["entity"] == "site" else None
+        if code is not None and code in codes and codes[code] != ch["record_id"] and (
+                code in auth.codes or "*" in auth.codes):
             raise ApiError(409, "site_exists", f"the server already has a site {code} (another "
-                           "record)", where=[where],
+                           "record)", where=[f"changes[{i}]"],
                            hint=f"rename the local site (pm site edit {code} --code NEW) and "
                            "pm sync again; or take the server's copy into a new database "
                            "(pm --db NEW.db init, then pm sync login and pm sync there)")
-        binds.append({"site_id": site_id, "code": code, "name": ch["fields"].get("name"),
-                      "created_at": now_text()})
-        bound[site_id], codes[code] = code, site_id  # later changes of the batch see it
-        auth.sites[site_id] = code
-    if problems:
-        raise ApiError(403, "forbidden", f"{len(problems)} change(s) refused; nothing applied",
-                       where=problems)
-    return binds
-
-
-def _bundled_playbook(ch: dict[str, Any]) -> bool:
-    """A playbook version from the library shipped with this pm (the same row id, its
-    content address, on every laptop): any role may push it, since `pm init` installs it."""
-    return ch["record_id"] in _bundled_ids()
-
-
-@cache
-def _bundled_ids() -> frozenset[str]:
-    from pm_cli.playbooks import service as playbooks
-
-    return playbooks.bundled_ids()
+    return final
 
 
 def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[str, Any]],
          schema: int) -> dict[str, Any]:
-    """One batch, one transaction: all applied (or answered as duplicates) or none."""
+    """One batch, one transaction. Each change is checked by itself (checks.Batch): a refused
+    one is answered `rejected` with its reasons and the server's copy of its record, never
+    stored; the rest apply. When every new change of the batch is refused the answer is the
+    error itself (403 or 422, each `changes[i]` named)."""
     now = datetime.now(UTC)
     if len(changes) > MAX_BATCH:
         raise ApiError(413, "too_large", f"{len(changes)} changes in one batch; at most "
                        f"{MAX_BATCH}", hint="send smaller batches")
-    _check_shape(changes, auth, now)
+    refused: dict[int, checks.Refusal] = {
+        i: checks.Refusal(i, 422, [w]) for i, w in _check_stamps(changes, auth, now).items()}
     reg = registry()
     with engine.connect().execution_options(pm_write=True) as conn, conn.begin():
         tok = conn.execute(sa.select(db.token.c.device_id, db.token.c.revoked_at)
@@ -453,21 +391,49 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
         ids = [c["change_id"] for c in changes]
         seen = dict(conn.execute(sa.select(db.sync_change.c.change_id, db.sync_change.c.seq)
                                  .where(db.sync_change.c.change_id.in_(ids))).all())
-        fresh = [c for c in changes if c["change_id"] not in seen]
-        records = _lock_records(conn, {(c["entity"], c["record_id"]) for c in fresh})
-        binds = _authorize(conn, auth, fresh, records)
-        if binds:
-            conn.execute(db.server_site.insert(), binds)
+        fresh_at = [i for i, c in enumerate(changes) if c["change_id"] not in seen]
+        records = _lock_records(conn, {(changes[i]["entity"], changes[i]["record_id"])
+                                       for i in fresh_at})
+        batch = checks.Batch.load(conn, auth, [changes[i] for i in fresh_at], records)
+        new_sites = _new_sites(auth, [changes[i] for i in fresh_at], batch.bound)
         states: dict[tuple[str, str], m.State | None] = {
             k: _state_of(r) for k, r in records.items()}
         site_of = {k: r.site_id for k, r in records.items()}
         results: dict[str, dict[str, Any]] = {}
         logged: list[dict[str, Any]] = []
+        fresh: list[dict[str, Any]] = []
+        binds: list[dict[str, Any]] = []
         received = now_text()
-        for ch in fresh:
+        for i in fresh_at:
+            ch = changes[i]
             if ch["change_id"] in results:  # the same change twice in one batch
                 continue
             key = (ch["entity"], ch["record_id"])
+            why = refused[i].where if i in refused else []
+            status = 422
+            if not why and ch["entity"] not in reg:
+                why = [f"changes[{i}].entity: unknown entity {ch['entity']!r}"]
+            if not why:
+                why = [f"changes[{i}].{w}" for w in batch.authority(ch, new_sites)]
+                status = 403
+            if not why:
+                status = 422
+                create = states.get(key) is None
+                why = [f"changes[{i}].{w}" for w in rules.problems(ch, create=create)]
+                if not why and ch["entity"] != "conflict":
+                    why = [f"changes[{i}].{w}" for w in
+                           batch.references(ch, site_of) + batch.number(ch, new_sites)]
+            if why:
+                refused[i] = checks.Refusal(i, status, why)
+                results[ch["change_id"]] = {"change_id": ch["change_id"], "status": "rejected"}
+                continue
+            if ch["entity"] == "site" and ch["site_id"] in new_sites and not any(
+                    b["site_id"] == ch["site_id"] for b in binds):
+                binds.append({"site_id": ch["site_id"], "code": new_sites[ch["site_id"]],
+                              "name": ch["fields"].get("name"), "created_at": received})
+                batch.bound[ch["site_id"]] = new_sites[ch["site_id"]]
+                auth.sites[ch["site_id"]] = new_sites[ch["site_id"]]
+            fresh.append(ch)
             clock.seen(ch["hlc"])
             merged = m.merge(reg[ch["entity"]].kind, states.get(key), ch)
             states[key] = merged.state
@@ -477,12 +443,30 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
                 continue  # the same row again (a playbook every laptop installs): nothing new
             logged.append({**_change_row(ch, received, auth.token_id, schema),
                            "status": merged.outcome})
+            if ch["entity"] == "conflict":
+                continue  # two people settling one conflict: no conflict about the conflict
             for conflict in merged.conflicts:
                 logged.append(_conflict_change(ch, conflict, clock, received))
+        if refused and not fresh and not any(c["change_id"] in seen for c in changes):
+            status = 403 if all(r.status == 403 for r in refused.values()) else 422
+            where = [w for i in sorted(refused) for w in refused[i].where]
+            raise ApiError(status, "forbidden" if status == 403 else "invalid_change",
+                           f"{len(refused)} change(s) refused; nothing applied", where=where,
+                           hint=_refusal_hint(refused.values()),
+                           extra={"rejected": _rejected(conn, auth, changes, refused,
+                                                        states)})
+        if binds:
+            conn.execute(db.server_site.insert(), binds)
         logged += _item_numbers(conn, fresh, states, clock, received)
         logged += _duplicate_codes(conn, fresh, states, site_of, clock, received)
         logged += _structure_checks(conn, fresh, states, clock, received)
         logged += _version_clashes(conn, fresh, states, records, clock, received)
+        conflict_rows = [row for row in logged if row["entity"] == "conflict"
+                         and row["status"] == "server"]
+        for row in conflict_rows:  # conflicts are records: served in snapshots too
+            key = ("conflict", row["record_id"])
+            states[key] = m.merge("mutable", None, row).state
+            site_of[key] = row["site_id"]
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[dict[str, Any]] = []
         for key, state in states.items():
@@ -509,14 +493,46 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
             for row in logged:
                 if row["change_id"] in results:
                     results[row["change_id"]]["seq"] = row["seq"]
+        rejected = {x["change_id"]: x for x in _rejected(conn, auth, changes, refused, states)}
     out = []
     for c in changes:
         if c["change_id"] in seen:
             out.append({"change_id": c["change_id"], "status": "duplicate",
                         "seq": seen[c["change_id"]]})
+        elif c["change_id"] in rejected:
+            out.append({**rejected[c["change_id"]], "status": "rejected"})
         else:
             out.append(results[c["change_id"]])
     return {"results": out, "server_hlc": clock.now()}
+
+
+def _refusal_hint(refusals: Any) -> str:
+    codes = {r.status for r in refusals}
+    if codes == {403}:
+        return "ask an admin for the grant or role (pm server user grant), or undo the change"
+    return "these changes stay on this laptop as rejected: pm sync status lists them"
+
+
+def _rejected(conn: sa.Connection, auth: Auth, changes: list[dict[str, Any]],
+              refused: dict[int, checks.Refusal],
+              states: dict[tuple[str, str], m.State | None]) -> list[dict[str, Any]]:
+    """Each refused change with its reasons and the server's copy of its record (`record`:
+    null when the server holds none), so the laptop can roll back; the copy only for a
+    record of a site the user may read."""
+    out = []
+    for i in sorted(refused):
+        ch, ref = changes[i], refused[i]
+        item: dict[str, Any] = {"change_id": ch["change_id"], "index": i,
+                                "code": ref.status, "error": ref.error, "where": ref.where}
+        key = (ch["entity"], ch["record_id"])
+        readable = ch["site_id"] in auth.sites or (not ch["site_id"]
+                                                   and ch["entity"] == "playbook")
+        if readable:
+            state = states.get(key) if key in states else _record_state(conn, states, key)
+            item["record"] = None if state is None else {"fields": state.fields,
+                                                         "field_hlc": state.stamps}
+        out.append(item)
+    return out
 
 
 def _item_numbers(conn: sa.Connection, changes: list[dict[str, Any]],

@@ -86,7 +86,7 @@ class Fields:
         out: list[tuple[str, str]] = []
         unknown = sorted(set(values) - self.names)
         for name in unknown:
-            out.append((name, f"{self.entity} has no field {name!r}"))
+            out.append((name, f"unknown field {name} of {self.entity}"))
         known = {k: v for k, v in values.items() if k in self.names}
         try:
             self.model.model_validate(known)
@@ -159,7 +159,7 @@ def fields_of(model: type[SQLModel]) -> Fields:
             formats[name] = _zone
         elif name.startswith("window_"):
             formats[name] = _hhmm
-    checker = create_model(  # type: ignore[call-overload]
+    checker = create_model(
         f"{model.__name__}Fields",
         __config__=ConfigDict(strict=True, extra="ignore", allow_inf_nan=False),
         **spec)

@@ -11,9 +11,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from pm_cli.protocol import merge as m
+from pm_cli.protocol.entities import Entity, registry
 from pm_cli.store.changes import Change, SyncParked
-from pm_cli.sync import merge as m
-from pm_cli.sync.entities import Entity, registry
 
 CHUNK = 500  # ids per IN (…) list
 

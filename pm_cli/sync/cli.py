@@ -60,17 +60,27 @@ def sync(
            "warnings": rep.warnings}
     if out.as_json:
         out.json(rec)
-        return
-    for w in rep.warnings:
-        out.warn(w)
-    for r in rep.rejected:
-        out.warn(f"rejected {r['entity']} change {r['change_id'][-8:]}: {r['reason']}")
-    out.done(f"synced with {url}: pushed {rep.pushed}"
-             + (f" ({rep.duplicates} already there)" if rep.duplicates else "")
-             + f", pulled {rep.pulled} (applied {rep.applied})"
-             + (f", {len(rep.rejected)} rejected" if rep.rejected else "")
-             + (f", {rep.parked} parked for a newer pm" if rep.parked else "")
-             + (f", {rep.replayed} parked applied now" if rep.replayed else ""))
+    else:
+        for w in rep.warnings:
+            out.warn(w)
+        for (entity, reason), n in client.refusals(rep.rejected):
+            out.warn(f"refused: {n} {entity} change{'s' if n > 1 else ''}: {reason}")
+        out.done(f"synced with {url}: pushed {rep.pushed}"
+                 + (f" ({rep.duplicates} already there)" if rep.duplicates else "")
+                 + f", pulled {rep.pulled} (applied {rep.applied})"
+                 + (f", {len(rep.rejected)} refused" if rep.rejected else "")
+                 + (f", {rep.parked} parked for a newer pm" if rep.parked else "")
+                 + (f", {rep.replayed} parked applied now" if rep.replayed else ""))
+        if rep.rejected:
+            out.note("hint: refused changes were rolled back to the server's copy and kept "
+                     "as rejected (pm sync status); "
+                     + ("ask an admin for the role or grant, then pm sync --retry"
+                        if any(r.get("code") == 403 for r in rep.rejected)
+                        else "correct the record and sync again"))
+    if rep.rejected:
+        from pm_cli.errors import ExitCode
+
+        raise typer.Exit(int(ExitCode.FAILED))
 
 
 @app.command("login")

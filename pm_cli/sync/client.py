@@ -6,6 +6,7 @@ a batch whose answer was lost is sent again and answered `duplicate`."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -211,7 +212,7 @@ def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str | None,
     """Give every pending change (and the fields and rows it stamped) a new stamp from a
     clock reset to the server's, keeping their order (sync.md §1: after a clock_ahead);
     with `new_device`, this database becomes another device (a copied file)."""
-    from pm_cli.sync.entities import registry
+    from pm_cli.protocol.entities import registry
 
     t = Change.__table__
     reg = registry()
@@ -272,6 +273,13 @@ def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
         if r.status_code == 413 and size > 1:
             size = max(1, size // 2)
             continue
+        if r.status_code == 413:  # one change over the server's limit: it can never go
+            _roll_back(engine, db_path, [{
+                "change_id": rows[0]["change_id"], "code": 413, "error": "too_large",
+                "where": [f"over the server's request size limit ({_error(r).message})"]}],
+                rows, report)
+            size = BATCH
+            continue
         if r.status_code == 422 and _error_code(r) == "clock_ahead" and not restamped:
             # this laptop's clock ran ahead: stamp what no server holds by the server's time
             report.warnings.append(_error(r).message + "; re-stamped the pending changes "
@@ -284,9 +292,14 @@ def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
         if r.status_code != 200:
             raise _error(r)
         body = r.json()
+        refused = [res for res in body["results"] if res["status"] == "rejected"]
+        if refused:
+            _roll_back(engine, db_path, refused, rows, report)
         with session_scope(engine, db_path, write=True) as s:
             conn = s.connection()
             for res in body["results"]:
+                if res["status"] == "rejected":
+                    continue
                 conn.execute(t.update().where(t.c.change_id == res["change_id"]).values(
                     state="acked", seq=res.get("seq")))
                 if res["status"] == "duplicate":
@@ -302,29 +315,99 @@ def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
 
 def _reject(engine: sa.Engine, db_path: Path, r: Any, rows: Sequence[sa.RowMapping],
             report: Report) -> bool:
-    """Mark the changes a 403/422 names as rejected (sync.md §3.2); False if it names none."""
-    import re
-
+    """Mark the changes a 403/422 names as rejected and roll their records back to the
+    server's copy (sync.md §3.2); False if it names none."""
     try:
         body = r.json()
     except ValueError:
         return False
-    bad: dict[int, str] = {}
+    if body.get("error") in ("clock_ahead", "wrong_device"):
+        return False
+    items: dict[int, dict[str, Any]] = {}
+    for item in body.get("rejected") or []:
+        if isinstance(item, dict) and isinstance(item.get("index"), int):
+            items[item["index"]] = item
     for w in body.get("where") or []:
         hit = re.match(r"^changes\[(\d+)\]", w)
-        if hit and int(hit[1]) < len(rows):
-            bad.setdefault(int(hit[1]), w)
-    if not bad or body.get("error") in ("clock_ahead", "wrong_device"):
+        if hit and int(hit[1]) < len(rows) and int(hit[1]) not in items:
+            items[int(hit[1])] = {"index": int(hit[1]), "where": [w], "code": r.status_code}
+    items = {i: {**it, "change_id": rows[i]["change_id"]} for i, it in items.items()
+             if i < len(rows)}
+    if not items:
         return False
+    _roll_back(engine, db_path, list(items.values()), rows, report)
+    return True
+
+
+_ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|#\d+")
+
+
+def refusals(rejected: list[dict[str, Any]]) -> list[tuple[tuple[str, str], int]]:
+    """Refused changes summarised: (entity, reason with record ids and numbers left out) →
+    how many, most first."""
+    from collections import Counter
+
+    counts = Counter((r["entity"], _ID.sub("…", r["reason"])) for r in rejected)
+    return counts.most_common()
+
+
+def _roll_back(engine: sa.Engine, db_path: Path, refused: list[dict[str, Any]],
+               rows: Sequence[sa.RowMapping], report: Report) -> None:
+    """Mark refused changes `rejected` (with why), and put their records back as the server
+    holds them, so this laptop does not keep what nobody else will ever see: a field this
+    change set takes the server's value and stamp (unless a later edit or pull holds it now);
+    a record the server never accepted is hidden (a row) or removed (an append-only row)."""
+    from pm_cli.protocol.entities import registry
+
     t = Change.__table__
+    by_id = {row["change_id"]: row for row in rows}
+    reg = registry()
     with session_scope(engine, db_path, write=True) as s:
         conn = s.connection()
-        for i, why in bad.items():
-            conn.execute(t.update().where(t.c.change_id == rows[i]["change_id"]).values(
-                state="rejected", reason=f"{body.get('message')}: {why}"))
-            report.rejected.append({"change_id": rows[i]["change_id"],
-                                    "entity": rows[i]["entity"], "reason": why})
-    return True
+        for item in refused:
+            row = by_id.get(item["change_id"])
+            if row is None:
+                continue
+            where = [re.sub(r"^changes\[\d+\]\.?", "", w) for w in item.get("where") or []]
+            why = "; ".join(w for w in where if w) or item.get("error") or "refused"
+            conn.execute(t.update().where(t.c.change_id == row["change_id"]).values(
+                state="rejected", reason=why))
+            report.rejected.append({"change_id": row["change_id"], "entity": row["entity"],
+                                    "record_id": row["record_id"], "reason": why,
+                                    "code": item.get("code")})
+            ent = reg.get(row["entity"])
+            if ent is None or "record" not in item:
+                continue  # the server did not say what it holds (a site not granted)
+            _restore_record(conn, ent, row, item["record"])
+
+
+def _restore_record(conn: sa.Connection, ent: Any, change: sa.RowMapping,
+                    record: dict[str, Any] | None) -> None:
+    et = ent.table
+    rid = change["record_id"]
+    if ent.kind == "append":
+        if record is None:  # never stored on the server: nobody else will see it
+            conn.execute(et.delete().where(et.c.id == rid))
+        return
+    local = conn.execute(sa.select(et).where(et.c.id == rid)).mappings().first()
+    if local is None:
+        return
+    stamps = dict(local["field_hlc"] or {})
+    values: dict[str, Any] = {}
+    for name in change["fields"]:
+        if stamps.get(name) != change["hlc"] or name not in et.c:
+            continue  # a later edit here, or a pulled value, holds this field now
+        if record is None:
+            values["deleted"] = True  # a record the server never accepted: hidden here
+            continue
+        if name in (record.get("field_hlc") or {}):
+            values[name] = record["fields"].get(name)
+            stamps[name] = record["field_hlc"][name]
+        else:
+            stamps.pop(name, None)
+    if values or stamps != dict(local["field_hlc"] or {}):
+        conn.execute(et.update().where(et.c.id == rid).values(
+            **values, field_hlc=stamps, updated_hlc=max(stamps.values(), default="")))
 
 
 def _pull(engine: sa.Engine, db_path: Path, http: Any, report: Report,
@@ -479,8 +562,8 @@ def _purge(engine: sa.Engine, db_path: Path, site_ids: list[str]) -> list[str]:
     """Remove every record of sites the server no longer shows this user (sync.md §3.3), in
     one transaction and outside the change log: nothing of it is sent anywhere. The change
     log itself stays, so the refused changes can be sent again if the grant comes back."""
+    from pm_cli.protocol.entities import registry
     from pm_cli.store.changes import NumberBlock, SyncParked
-    from pm_cli.sync.entities import registry
 
     reg = registry()
     site_t = reg["site"].table

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pm_cli.sync.merge import State, merge
+from pm_cli.protocol.merge import State, merge
 
 DEVICES = ("aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc")
 FIELDS = ("name", "owner_id", "risk_level", "deleted")

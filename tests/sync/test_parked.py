@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from pm_cli.app import app
+from pm_cli.protocol.entities import registry
 from pm_cli.store.engine import make_engine, session_scope
 from pm_cli.store.hlc import parse
 from pm_cli.sync import apply
 from pm_cli.sync.apply import Applier
-from pm_cli.sync.entities import registry
 
 
 @pytest.fixture

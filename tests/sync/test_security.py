@@ -84,7 +84,7 @@ def test_a_revoked_token_fails_at_once(synced, server):
     assert r.exit_code != 0 and "revoked" in r.output and "401" in r.output
 
 
-def test_a_change_for_a_site_not_granted_refuses_the_whole_batch(synced, laptop, server):
+def test_changes_for_a_site_not_granted_are_each_refused(synced, laptop, server):
     x = laptop("x", "xavier")  # manager of XY only
     h, device = creds(x)
     server.http.post(server.url + "/sync/hello", json={"device_id": device}, headers=h)
@@ -93,12 +93,15 @@ def test_a_change_for_a_site_not_granted_refuses_the_whole_batch(synced, laptop,
     r = server.http.post(server.url + "/sync/push", json={"changes": [ok, ok | {
         "change_id": "c2", "record_id": "r2"}]}, headers=h)
     assert r.status_code == 403
-    assert r.json()["where"][0].startswith("changes[0]: site CH is not granted to xavier")
+    assert r.json()["where"][0].startswith("changes[0].site_id: site CH is not granted to "
+                                           "xavier")
+    assert r.json()["where"][1].startswith("changes[1].site_id: site CH is not granted")
+    assert [x.get("record", "not shown") for x in r.json()["rejected"]] == ["not shown"] * 2
     assert count(server) == before  # nothing applied
     # on the laptop: a site of its own named CH is refused as not granted, and set aside
     x("site", "add", "CH", "--name", "冒名 Impostor")
-    out = x("sync")
-    assert "rejected" in out.output and "not granted" in out.output
+    out = x("sync", ok=False)
+    assert out.exit_code == 1 and "refused" in out.output and "not granted" in out.output
     assert x.json("sync", "status")["rejected"] >= 1
 
 
@@ -113,7 +116,8 @@ def test_a_second_site_with_a_taken_code_is_409_site_exists(synced, laptop, serv
     b("sync")
     assert b.json("site", "show", "CH")["name"] == "翠湖花园"
     c("site", "edit", "CH", "--code", "CH2")  # the fix the hint names
-    r = c("sync")
+    r = c("sync", ok=False)
+    assert r.exit_code == 1
     assert "not granted" in r.output  # CH2 is a new site code: carol needs it granted
     assert c.json("sync", "status")["rejected"] > 0
     admin(server.database_url, "user", "grant", "carol", "--sites", "CH2")
@@ -150,7 +154,8 @@ def test_a_withdrawn_site_leaves_the_laptop_after_its_changes_are_refused(synced
     b("--site", "ZZ", "grid", "add", "Z1", "--name", "Z区")
     b("grid", "edit", "A", "--name", "离线改的 edited offline")
     admin(server.database_url, "user", "grant", "bob", "--revoke", "CH")
-    r = b("sync")
+    r = b("sync", ok=False)
+    assert r.exit_code == 1  # its changes of CH were refused
     assert "site CH is no longer granted to you" in r.output
     assert [x["code"] for x in b.json("site", "list")] == ["ZZ"]
     assert [g["code"] for g in b.json("--site", "ZZ", "grid", "list")] == ["Z1"]
@@ -166,7 +171,8 @@ def test_a_withdrawn_site_leaves_the_laptop_after_its_changes_are_refused(synced
     b("sync")  # a second sync has nothing more to say
     # the grant comes back: a snapshot brings the site back, --retry sends the kept edit
     admin(server.database_url, "user", "grant", "bob", "--sites", "CH")
-    b("sync", "--retry")
+    r = b("sync", "--retry", ok=False)  # bob, a lead, still may not bring site ZZ
+    assert r.exit_code == 1 and "a lead may not write site" in r.output
     assert sorted(x["code"] for x in b.json("site", "list")) == ["CH", "ZZ"]
     assert b.json("grid", "show", "A")["name"] == "离线改的 edited offline"
     synced("sync")
@@ -178,7 +184,8 @@ def test_invalid_changes_are_422_with_their_paths_and_nothing_written(synced, se
     sid = site_id_of(synced)
     before = count(server)
     cases = [
-        (change(sid, device, fields={"colour": "red"}), "unknown field(s) colour"),
+        (change(sid, device, fields={"colour": "red"}),
+         "fields.colour: unknown field colour of grid"),
         (change(sid, device, hlc="yesterday"), "changes.0.hlc"),
         (change(sid, device, entity="no_such"), "unknown entity"),
         (change(sid, device, op="append"), "grid takes upsert|delete|restore"),
@@ -268,8 +275,9 @@ def test_a_lead_pushes_the_bundled_playbooks_but_not_a_custom_one(synced, laptop
     b = laptop("b", "bob")  # a lead
     fixture = Path(__file__).resolve().parent.parent / "fixtures" / "playbooks"
     b("playbook", "import", str(fixture / "test.gate-check.yaml"))
-    r = b("sync")
-    assert "rejected playbook change" in r.output and "a lead may not write playbook" in r.output
+    r = b("sync", ok=False)
+    assert r.exit_code == 1 and "refused: 1 playbook change" in r.output
+    assert "a lead may not write playbook" in r.output
     st = b.json("sync", "status")
     assert st["rejected"] == 1 and st["pending"] == 0  # the 56 bundled ones went through
     synced("sync")
