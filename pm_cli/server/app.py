@@ -90,6 +90,7 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+log = logging.getLogger("pm.server")
 access_log = logging.getLogger("pm.server.access")
 
 # what the access log learns inside a request (the token_id, once authenticated): a dict per
@@ -159,6 +160,27 @@ def _note_token(token_id: str) -> None:
         note["token_id"] = token_id
 
 
+DB_RETRY_AFTER_S = 2  # a restart or failover takes seconds; laptops add their own jitter
+
+
+def _database_unavailable() -> ApiError:
+    return ApiError(503, "database_unavailable", "the server's database is unreachable",
+                    hint="nothing is lost: pending changes stay queued on the laptop; run pm "
+                    "sync again in a few minutes")
+
+
+def _connection_level(e: BaseException) -> bool:
+    """A failure to reach or keep the database, not a wrong statement: the driver's
+    OperationalError/InterfaceError, a connection SQLAlchemy found dead, a pool timeout."""
+    return isinstance(e, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError
+                      ) or bool(getattr(e, "connection_invalidated", False))
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(getattr(e, "orig", None) or e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def create_app(database_url: str) -> FastAPI:
     engine = db.make_engine(database_url)
     clock = service.ServerClock()
@@ -180,6 +202,18 @@ def create_app(database_url: str) -> FastAPI:
     async def _too_large(_request: Request, e: BodyTooLarge) -> JSONResponse:
         return JSONResponse(e.error.body(), status_code=413)
 
+    async def _database_down(_request: Request, e: Exception) -> JSONResponse:
+        """The database unreachable (stopped, a dead port, a dropped connection): 503 with
+        Retry-After from every endpoint, a warning line in the log, no traceback."""
+        if not _connection_level(e):
+            raise e  # a bug, not an outage: the usual 500 and its traceback in the log
+        log.warning("database unreachable: %s", _first_line(e))
+        return JSONResponse(_database_unavailable().body(), status_code=503,
+                            headers={"Retry-After": str(DB_RETRY_AFTER_S)})
+
+    # one handler; DBAPIError is the parent of OperationalError and InterfaceError
+    app.add_exception_handler(sa.exc.DBAPIError, _database_down)
+    app.add_exception_handler(sa.exc.TimeoutError, _database_down)
     app.add_middleware(BodyLimit, limit=service.MAX_BYTES)
     app.add_middleware(AccessLog)  # added last: outermost, so it times and sees every answer
 
@@ -197,8 +231,10 @@ def create_app(database_url: str) -> FastAPI:
             with engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError:
-            return JSONResponse({"status": "unavailable", "database": "unreachable"},
-                                status_code=503)
+            # sync.md §7's body for monitors, with the usual error fields beside it
+            return JSONResponse({"status": "unavailable", "database": "unreachable",
+                                 **_database_unavailable().body()}, status_code=503,
+                                headers={"Retry-After": str(DB_RETRY_AFTER_S)})
         return JSONResponse({"status": "ok", "version": __version__, "schema": SYNC_SCHEMA})
 
     @app.post("/sync/hello")

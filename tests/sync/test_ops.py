@@ -6,19 +6,26 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
 
 from pm_cli.server.service import ServerClock
 from pm_cli.store.hlc import Clock, new_device_id, wall_ms
 from tests.sync.conftest import (
     LiveServer,
+    _spawn,
+    _wait,
     admin,
+    free_port,
 )
 
 HEADERS = {"Pm-Protocol": "1", "Pm-Schema": "8"}
@@ -104,6 +111,141 @@ def test_several_workers_say_listening_once(server):
     assert len(listening) == 1, lines
     assert listening[0].endswith(f"listening on {server.url} (2 workers)")
     assert wait_for(lambda: sum(" GET /health 200 " in ln for ln in log_lines(server)) >= 5)
+
+
+# ---- the database down ----------------------------------------------------------------
+
+
+class Forwarder:
+    """A TCP forwarder on a fixed loopback port in front of PostgreSQL: `stop()` is the
+    database going away (listener closed, live connections cut: connection refused from then
+    on), `start()` it coming back on the same address."""
+
+    def __init__(self, upstream: tuple[str, int]):
+        self.upstream = upstream
+        self.port = free_port()
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.sock: socket.socket | None = None
+        self.start()
+
+    def start(self) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(16)
+        self.sock = sock
+        threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+
+    def _accept(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                a, _ = sock.accept()
+            except OSError:
+                return
+            b = socket.create_connection(self.upstream)
+            with self.lock:
+                self.conns += [a, b]
+            for src, dst in ((a, b), (b, a)):
+                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        assert self.sock is not None
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked on it
+        except OSError:
+            pass
+        self.sock.close()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def url(self, database_url: str) -> str:
+        """`database_url` with this forwarder's address instead of PostgreSQL's."""
+        parts = urlsplit(database_url)
+        user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{self.port}"))
+
+
+@pytest.fixture
+def pg_behind_forwarder(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer,
+                                                                            Forwarder]]:
+    """`pm server run` whose PostgreSQL is reached through a Forwarder (users as in the
+    `server` fixture); the test stops and starts the database's address."""
+    parts = urlsplit(database_url)
+    fwd = Forwarder((parts.hostname or "127.0.0.1", parts.port or 5432))
+    url = fwd.url(database_url)
+    admin(url, "migrate")
+    admin(url, "user", "add", "alice", "--sites", "CH", "--role", "manager")
+    port, log = free_port(), tmp_path / "server.log"
+    with httpx.Client() as http:
+        srv = LiveServer(f"http://127.0.0.1:{port}", url, http, _spawn(url, port, log), log)
+        try:
+            _wait(srv)
+            yield srv, fwd
+        finally:
+            srv.stop()
+            fwd.stop()
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_with_its_database_down_every_endpoint_answers_503_with_retry_after(
+        pg_behind_forwarder):
+    server, fwd = pg_behind_forwarder
+    tok = issue(server.database_url, "alice", "lead-laptop-1")["token"]
+    auth = {**HEADERS, "Authorization": f"Bearer {tok}"}
+    device = new_device_id()
+    stamp = Clock(device).now()
+    calls = [
+        ("GET", "/health", {}),
+        ("POST", "/sync/hello", {"json": {"device_id": device}}),
+        ("POST", "/sync/push", {"json": {"changes": [{
+            "change_id": "0193a4f2-c1d8-7a10-8e1f-2b3c4d5e6f70", "site_id": "s1",
+            "entity": "site", "record_id": "s1", "op": "upsert",
+            "fields": {"code": "CH", "name": "CH"}, "hlc": stamp}]}}),
+        ("GET", "/sync/pull", {"params": {"cursor": 0}}),
+        ("GET", "/sync/snapshot", {}),
+    ]
+    assert server.http.post(server.url + "/sync/hello", headers=auth,
+                            json={"device_id": device}).status_code == 200
+    fwd.stop()
+    for method, path, kw in calls:
+        r = server.http.request(method, server.url + path, headers=auth, **kw)
+        assert r.status_code == 503, (path, r.text)
+        assert int(r.headers["Retry-After"]) > 0, path
+        body = r.json()
+        assert {"error", "message", "where", "hint"} <= body.keys(), (path, body)
+        assert body["error"] == "database_unavailable", path
+        assert body["message"] == "the server's database is unreachable"
+    text = server.log.read_text()
+    assert TRACEBACK not in text and " 500 " not in text
+    assert "warning: database unreachable: " in text  # the cause, one line, for the operator
+    assert wait_for(lambda: " GET /sync/snapshot 503 " in server.log.read_text())
+
+    fwd.start()  # the database is back: the same server answers again, no restart
+    r = wait_for(lambda: (x := server.http.post(server.url + "/sync/hello", headers=auth,
+                                                json={"device_id": device})
+                          ).status_code == 200 and x)
+    assert r, "the server did not recover when its database came back"
 
 
 # ---- the server's clock under threads -------------------------------------------------
