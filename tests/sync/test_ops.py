@@ -5,12 +5,16 @@ when the server's database is unreachable."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -18,9 +22,13 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
+from pm_cli.errors import SyncError
 from pm_cli.server.service import ServerClock
 from pm_cli.store.hlc import Clock, new_device_id, wall_ms
+from pm_cli.sync import client
+from tests.e2e.test_installed import pm_executable
 from tests.sync.conftest import (
+    Laptop,
     LiveServer,
     _spawn,
     _wait,
@@ -246,6 +254,133 @@ def test_with_its_database_down_every_endpoint_answers_503_with_retry_after(
                                                 json={"device_id": device})
                           ).status_code == 200 and x)
     assert r, "the server did not recover when its database came back"
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_pm_sync_says_the_servers_database_is_unreachable_and_keeps_the_changes(
+        pg_behind_forwarder, tmp_path):
+    server, fwd = pg_behind_forwarder
+    lp = Laptop("a", tmp_path)
+    lp("init")
+    lp("sync", "login", server.url, "--token", server.token("alice", "a"))
+    lp("site", "add", "CH", "--name", "翠湖花园")
+    lp("grid", "add", "A", "--name", "A区")
+    pending = lp.json("sync", "status")["pending"]
+    assert pending > 0
+    env = {**os.environ, "PM_CONFIG": str(lp.config), "PM_SITE": "CH", "PM_DB": str(lp.db),
+           "PM_SYNC_RETRIES": "1"}
+    fwd.stop()
+    before = len(log_lines(server))
+    r = subprocess.run([pm_executable(), "sync"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 4, r.stderr  # as other sync errors (network)
+    assert "error: the server's database is unreachable; nothing is lost\n" in r.stderr
+    assert re.search(r"^hint: pending changes stay queued.*run pm sync again", r.stderr,
+                     re.M), r.stderr
+    assert TRACEBACK not in r.stderr + r.stdout
+    # it tried again before giving up (PM_SYNC_RETRIES=1: two attempts)
+    assert wait_for(lambda: sum(" POST /sync/hello 503 " in ln
+                                for ln in log_lines(server)[before:]) == 2)
+    assert lp.json("sync", "status")["pending"] == pending
+
+    fwd.start()
+    r = subprocess.run([pm_executable(), "sync"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert lp.json("sync", "status")["pending"] == 0
+
+
+# ---- the laptop's retries -------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_database_server() -> Iterator[httpx.Client]:
+    """The server app over a PostgreSQL URL where nothing listens, reached in-process."""
+    import warnings
+
+    from pm_cli.server.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+
+    app = create_app("postgresql://postgres@127.0.0.1:1/test")
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False,
+                    headers={**HEADERS, "Authorization": "Bearer pmt_x"}) as http:
+        yield http
+
+
+def test_retries_wait_at_least_retry_after_and_fifty_laptops_spread_out(dead_database_server,
+                                                                       monkeypatch):
+    http = dead_database_server
+    assert http.get("/health").headers["Retry-After"] == "2"
+    monkeypatch.delenv("PM_SYNC_RETRIES", raising=False)
+    first_waits = []
+    for _ in range(50):
+        waits: list[float] = []
+        with pytest.raises(SyncError) as e:
+            client._request(lambda: http.post("/sync/hello", json={
+                "device_id": "0123456789abcdef"}), "hello", wait=waits.append)
+        assert e.value.message == "the server's database is unreachable; nothing is lost"
+        assert "pending changes stay queued" in (e.value.hint or "")
+        assert len(waits) == client.RETRIES
+        assert all(2 <= w <= client.RETRY_AFTER_MAX_S for w in waits), waits
+        first_waits.append(waits[0])
+    # not in lock-step: 50 different first waits, spread over more than a second
+    assert len(set(first_waits)) == 50
+    assert max(first_waits) - min(first_waits) > 1, first_waits
+
+
+def scripted(*answers: httpx.Response) -> Callable[[], httpx.Response]:
+    """A server that gives these answers in turn (only the timing rules are under test)."""
+    left = list(answers)
+    return lambda: left.pop(0)
+
+
+@pytest.mark.parametrize(("header", "low", "high"), [
+    ("7", 7, 14),
+    ("HTTP-DATE+30", 28, 60),  # an HTTP date 30 s from now
+    ("86400", 60, 60),  # a day asked: capped
+    ("HTTP-DATE-30", 0, 0.5),  # a date gone by: no wait asked, the first window's jitter
+    ("soon", 0, 0.5),  # not a number nor a date: ignored
+])
+def test_retry_after_seconds_or_http_date_is_honoured_up_to_a_cap(header, low, high):
+    if header.startswith("HTTP-DATE"):
+        header = format_datetime(datetime.now(UTC) + timedelta(seconds=int(header[9:])),
+                                 usegmt=True)
+    for status in (429, 503):
+        waits: list[float] = []
+        r = client._request(scripted(httpx.Response(status, headers={"Retry-After": header}),
+                                     httpx.Response(200, json={})), "hello",
+                            wait=waits.append)
+        assert r.status_code == 200
+        assert len(waits) == 1 and low <= waits[0] <= high, (status, header, waits)
+
+
+def test_without_retry_after_the_wait_is_jittered_in_a_doubling_window(monkeypatch):
+    monkeypatch.delenv("PM_SYNC_RETRIES", raising=False)
+    runs = []
+    for _ in range(30):
+        waits: list[float] = []
+        with pytest.raises(SyncError):
+            client._request(scripted(*[httpx.Response(502)] * 5), "push", wait=waits.append)
+        assert len(waits) == 4
+        assert all(0 <= w <= client.BACKOFF_BASE_S * 2 ** i for i, w in enumerate(waits))
+        runs.append(waits)
+    assert len({tuple(w) for w in runs}) == 30  # no two laptops wait alike
+    assert max(w[3] for w in runs) > client.BACKOFF_BASE_S * 2 ** 2  # the window did grow
+
+
+def test_network_errors_are_retried_then_reported_without_sleeping_in_the_test(monkeypatch):
+    port = free_port()  # nothing listens there
+    waits: list[float] = []
+    monkeypatch.setattr(client, "sleep", waits.append)  # the default waiter, patched
+    monkeypatch.setenv("PM_SYNC_RETRIES", "2")
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http, \
+            pytest.raises(SyncError, match="cannot reach the sync server"):
+        client._request(lambda: http.post("/sync/hello"), "hello")
+    assert len(waits) == 2
 
 
 # ---- the server's clock under threads -------------------------------------------------
