@@ -105,6 +105,10 @@ def init_db(path: Path) -> InitResult:
             raise StoreError(
                 f"cannot create the folder: {e.strerror}", where=str(path.parent)
             ) from e
+        try:
+            store_engine.create_private(path)  # owner only (0600), before SQLite makes it
+        except OSError as e:
+            raise StoreError(f"cannot create the database: {e.strerror}", where=str(path)) from e
     _upgrade(path)
     return InitResult(str(path), created, before, store_engine.inspect_file(path))
 
@@ -196,6 +200,8 @@ def backup(path: Path, dest: Path, *, force: bool = False) -> Path:
     tmp = dest.with_name(dest.name + ".part")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)  # a .part left by a killed backup
+        store_engine.create_private(tmp)  # a copy of the data: owner only, as the database
         src = sqlite3.connect(path, timeout=store_engine.busy_timeout_ms() / 1000)
         try:
             out = sqlite3.connect(tmp)

@@ -4,8 +4,13 @@ grants and the sequence from the database, so several workers behave as one."""
 from __future__ import annotations
 
 import json
+import logging
+import re
+import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Header, HTTPException, Query, Request
@@ -85,6 +90,97 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+log = logging.getLogger("pm.server")
+access_log = logging.getLogger("pm.server.access")
+
+# what the access log learns inside a request (the token_id, once authenticated): a dict per
+# request, set by AccessLog; sync endpoints run in the thread pool on a copy of the context,
+# which still holds this same dict
+_request_note: ContextVar[dict[str, str] | None] = ContextVar("pm_request_note", default=None)
+LOGGED_QUERY = frozenset({"cursor", "limit", "after", "site"})  # other values are hidden
+_TOKEN_TEXT = re.compile(r"pmt_[A-Za-z0-9_\-]+")
+
+
+def _logged_target(scope: Any) -> str:
+    """The request's path as sent, with the query's values kept only for the parameters pm
+    defines (a token pasted into a URL never reaches the log)."""
+    raw = scope.get("raw_path") or scope.get("path", "").encode()
+    target = raw.decode("ascii", "backslashreplace")
+    query = scope.get("query_string", b"").decode("ascii", "backslashreplace")
+    if query:
+        target += "?" + "&".join(f"{k}={v}" if k in LOGGED_QUERY else f"{k}=…"
+                                 for k, v in parse_qsl(query, keep_blank_values=True))
+    return _TOKEN_TEXT.sub("pmt_…", target)
+
+
+class AccessLog:
+    """One line per request once its answer is sent: client, method, path, status, time
+    taken and the token_id that authenticated it (never the token)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        note: dict[str, str] = {}
+        token = _request_note.set(note)
+        status = 0
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        failed = False
+        try:
+            await self.app(scope, receive, sending)
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            _request_note.reset(token)
+            ms = (time.perf_counter() - start) * 1000
+            client = (scope.get("client") or ("-",))[0]
+            line = (f"{client} {scope['method']} {_logged_target(scope)} {status or 500} "
+                    f"{ms:.1f} ms")
+            if "token_id" in note:
+                line += f" token_id={note['token_id']}"
+            if failed and status:
+                line += " (answer cut short)"
+            access_log.info(line)
+
+
+def _note_token(token_id: str) -> None:
+    note = _request_note.get()
+    if note is not None:
+        note["token_id"] = token_id
+
+
+DB_RETRY_AFTER_S = 2  # a restart or failover takes seconds; laptops add their own jitter
+
+
+def _database_unavailable() -> ApiError:
+    return ApiError(503, "database_unavailable", "the server's database is unreachable",
+                    hint="nothing is lost: pending changes stay queued on the laptop; run pm "
+                    "sync again in a few minutes")
+
+
+def _connection_level(e: BaseException) -> bool:
+    """A failure to reach or keep the database, not a wrong statement: the driver's
+    OperationalError/InterfaceError, a connection SQLAlchemy found dead, a pool timeout."""
+    return isinstance(e, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError
+                      ) or bool(getattr(e, "connection_invalidated", False))
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(getattr(e, "orig", None) or e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def create_app(database_url: str) -> FastAPI:
     engine = db.make_engine(database_url)
     clock = service.ServerClock()
@@ -106,13 +202,28 @@ def create_app(database_url: str) -> FastAPI:
     async def _too_large(_request: Request, e: BodyTooLarge) -> JSONResponse:
         return JSONResponse(e.error.body(), status_code=413)
 
+    async def _database_down(_request: Request, e: Exception) -> JSONResponse:
+        """The database unreachable (stopped, a dead port, a dropped connection): 503 with
+        Retry-After from every endpoint, a warning line in the log, no traceback."""
+        if not _connection_level(e):
+            raise e  # a bug, not an outage: the usual 500 and its traceback in the log
+        log.warning("database unreachable: %s", _first_line(e))
+        return JSONResponse(_database_unavailable().body(), status_code=503,
+                            headers={"Retry-After": str(DB_RETRY_AFTER_S)})
+
+    # one handler; DBAPIError is the parent of OperationalError and InterfaceError
+    app.add_exception_handler(sa.exc.DBAPIError, _database_down)
+    app.add_exception_handler(sa.exc.TimeoutError, _database_down)
     app.add_middleware(BodyLimit, limit=service.MAX_BYTES)
+    app.add_middleware(AccessLog)  # added last: outermost, so it times and sees every answer
 
     def auth(authorization: str | None, protocol: str | None, schema: str | None
              ) -> service.Auth:
         service.check_versions(protocol, schema)
         with engine.connect() as conn:
-            return service.authenticate(conn, authorization)
+            a = service.authenticate(conn, authorization)
+        _note_token(a.token_id)
+        return a
 
     @app.get("/health")
     def health() -> JSONResponse:
@@ -120,8 +231,10 @@ def create_app(database_url: str) -> FastAPI:
             with engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError:
-            return JSONResponse({"status": "unavailable", "database": "unreachable"},
-                                status_code=503)
+            # sync.md §7's body for monitors, with the usual error fields beside it
+            return JSONResponse({"status": "unavailable", "database": "unreachable",
+                                 **_database_unavailable().body()}, status_code=503,
+                                headers={"Retry-After": str(DB_RETRY_AFTER_S)})
         return JSONResponse({"status": "ok", "version": __version__, "schema": SYNC_SCHEMA})
 
     @app.post("/sync/hello")

@@ -90,15 +90,16 @@ def server_run(
     port: Annotated[int, typer.Option("--port", help="TCP port")] = 8765,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes")] = 1,
 ) -> None:
-    """Serve the sync API (FastAPI under uvicorn); OpenAPI at /openapi.json."""
+    """Serve the sync API (FastAPI under uvicorn); OpenAPI at /openapi.json. Logs on stderr:
+    "listening on URL" once it serves, then one line per request."""
     import os
 
     _ready(database_url).dispose()
-    import uvicorn
+    from pm_cli.server import run
 
     os.environ["PM_SERVER_DATABASE_URL"] = database_url
-    uvicorn.run("pm_cli.server.asgi:app", host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    if not run.serve(host=host, port=port, workers=workers):
+        raise typer.Exit(1)  # it never served; uvicorn logged why
 
 
 @user_app.command("add")

@@ -99,6 +99,7 @@ number_block = sa.Table(
 )
 
 HEAD = "0003"
+CONNECT_TIMEOUT_S = 10  # seconds; a connect_timeout in the URL wins
 
 
 def sa_url(url: str) -> str:
@@ -132,8 +133,13 @@ def make_engine(url: str, **kw: Any) -> sa.Engine:
                 "pm_write") else "BEGIN")
 
         return engine
+    connect: dict[str, Any] = {"prepare_threshold": None}
+    if "connect_timeout" not in full:
+        # a database host that vanished answers nothing: give up in seconds (the request
+        # gets its 503), not after the system's TCP timeout of minutes
+        connect["connect_timeout"] = CONNECT_TIMEOUT_S
     engine = sa.create_engine(full, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                              connect_args={"prepare_threshold": None}, **kw)
+                              connect_args=connect, **kw)
 
     @sa.event.listens_for(engine, "connect")
     def _timeouts(dbapi_conn: Any, _record: Any) -> None:

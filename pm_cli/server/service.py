@@ -230,16 +230,23 @@ def check_versions(protocol: str | None, schema: str | None) -> None:
 
 
 class ServerClock:
-    """The server's stamps: a random device id per process (sync.md §8)."""
+    """The server's stamps: a random device id per process (sync.md §8). One clock serves
+    every thread of the pool FastAPI runs sync endpoints in, so each read-modify-write of it
+    holds a lock: no two requests get the same stamp, none one below a stamp handed out."""
 
     def __init__(self) -> None:
+        import threading
+
         self.clock = Clock(new_device_id())
+        self._lock = threading.Lock()
 
     def now(self) -> str:
-        return self.clock.now()
+        with self._lock:
+            return self.clock.now()
 
     def seen(self, stamp: str) -> None:
-        self.clock.recv(stamp)
+        with self._lock:
+            self.clock.recv(stamp)
 
 
 BLOCK, LOW_WATER = 50, 10  # numbers per block; a laptop below this many gets another

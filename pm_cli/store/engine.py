@@ -96,6 +96,21 @@ def check_current(path: Path) -> None:
         )
 
 
+def create_private(path: Path) -> bool:
+    """Create the database file empty with mode 0600 (owner only) before SQLite opens it, so
+    it is never readable by others, even for a moment; SQLite gives its -wal and -shm files
+    the mode of the database. True if made here. An existing file is left as it is (its mode
+    is the user's choice), and on Windows nothing is done (no POSIX modes there)."""
+    if os.name == "nt":
+        return False
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
 def make_engine(path: Path) -> Engine:
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool

@@ -78,26 +78,83 @@ def _error(r: Any) -> SyncError:
                      hint=body.get("hint"))
 
 
-def _request(send: Callable[[], Any], what: str) -> Any:
-    """Send with backoff on network errors, 5xx and 429; the response otherwise."""
+BACKOFF_BASE_S = 0.5  # the first retry's window; it doubles each time
+BACKOFF_MAX_S = 8.0  # the window grows no wider than this
+RETRY_AFTER_MAX_S = 60.0  # a server's Retry-After is honoured up to this long
+sleep: Callable[[float], None] = time.sleep
+"""How `_request` waits between attempts (a test may set a recorder here or pass one)."""
+
+
+def retries() -> int:
+    """RETRIES, or PM_SYNC_RETRIES (0 for one attempt only, e.g. in scripts)."""
+    import os
+
+    raw = os.environ.get("PM_SYNC_RETRIES", "")
+    return max(0, int(raw)) if raw.strip().isdigit() else RETRIES
+
+
+def retry_after(r: Any) -> float | None:
+    """The seconds a 429/503 asks to wait: `Retry-After: 120` or an HTTP date; None if it
+    says nothing usable."""
+    from email.utils import parsedate_to_datetime
+
+    if r.status_code not in (429, 503):
+        return None
+    raw = (r.headers.get("retry-after") or "").strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT
+        from datetime import UTC
+
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - time.time())
+
+
+def backoff(attempt: int, asked: float | None = None) -> float:
+    """Seconds to wait before retry `attempt` (0 first): "full jitter", a random time in a
+    window that doubles each attempt, so laptops that failed together do not come back
+    together; after a Retry-After, that long plus a random part of as long again (or of the
+    window, if wider). Never over RETRY_AFTER_MAX_S."""
+    import random
+
+    window = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** attempt)
+    if asked is None:
+        return random.uniform(0.0, window)
+    asked = min(asked, RETRY_AFTER_MAX_S)
+    return min(RETRY_AFTER_MAX_S, asked + random.uniform(0.0, max(window, asked)))
+
+
+def _request(send: Callable[[], Any], what: str,
+             wait: Callable[[float], None] | None = None) -> Any:
+    """Send with backoff (`backoff`) on network errors, 429 and 5xx; the response otherwise.
+    `wait` (default `sleep`) is how it waits."""
     import httpx
 
-    delay = 0.5
-    for attempt in range(RETRIES + 1):
+    tries = retries()
+    for attempt in range(tries + 1):
+        asked = None
         try:
             r = send()
         except httpx.TransportError as e:
-            if attempt == RETRIES:
+            if attempt == tries:
                 raise SyncError(f"cannot reach the sync server ({what}): {e}",
                                 hint="nothing is lost: pending changes stay queued; run pm "
                                 "sync again when online") from None
         else:
             if r.status_code < 500 and r.status_code != 429:
                 return r
-            if attempt == RETRIES:
+            if attempt == tries:
+                if r.status_code == 503 and _error_code(r) == "database_unavailable":
+                    raise SyncError("the server's database is unreachable; nothing is lost",
+                                    hint="pending changes stay queued on this laptop; run "
+                                    "pm sync again in a few minutes")
                 raise _error(r)
-        time.sleep(delay)
-        delay = min(delay * 2, 8)
+            asked = retry_after(r)
+        (wait or sleep)(backoff(attempt, asked))
     raise AssertionError("unreachable")
 
 
