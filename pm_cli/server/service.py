@@ -110,7 +110,10 @@ def list_users(conn: sa.Connection) -> list[dict[str, Any]]:
     grants: dict[str, list[str]] = {}
     for uid, code in conn.execute(sa.select(db.user_grant.c.user_id, db.user_grant.c.site_code)):
         grants.setdefault(uid, []).append(code)
-    return [{"user": r.name, "role": r.role, "sites": sorted(grants.get(r.user_id, []))}
+    # an admin granted no site reaches every site (authenticate): say so, not "none"
+    return [{"user": r.name, "role": r.role,
+             "sites": sorted(grants.get(r.user_id, [])) or (["all sites"]
+                                                            if r.role == "admin" else [])}
             for r in conn.execute(sa.select(db.server_user).order_by(db.server_user.c.name))]
 
 
@@ -316,7 +319,9 @@ def hello(conn: sa.Connection, auth: Auth, clock: ServerClock, device_id: str,
             "server_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "user": auth.user, "role": auth.role, "head": seq.last,
             "sites": [{"site_id": k, "code": v, "role": auth.role}
-                      for k, v in sorted(auth.sites.items(), key=lambda kv: kv[1])]}
+                      for k, v in sorted(auth.sites.items(), key=lambda kv: kv[1])],
+            # what the user may bring or read, on the server yet or not ("*": every site)
+            "granted": sorted(auth.codes)}
 
 
 # ---- push -------------------------------------------------------------------------------
@@ -916,6 +921,8 @@ def pull(engine: sa.Engine, auth: Auth, clock: ServerClock, cursor: int,
         stmt = (sa.select(c.seq, c.change_id, c.site_id, c.entity, c.record_id, c.op,
                           c.fields, c.base, c.hlc)
                 .where(c.seq > cursor, c.site_id.in_(sites)).order_by(c.seq).limit(limit))
+        if not checks.may_write(auth.role, "playbook"):  # company-wide conflicts: not a lead's
+            stmt = stmt.where(sa.or_(c.site_id != "", c.entity != "conflict"))
         n, last = 0, cursor
         for row in conn.execution_options(yield_per=500).execute(stmt):
             n, last = n + 1, row.seq
@@ -957,6 +964,8 @@ def snapshot(engine: sa.Engine, auth: Auth, clock: ServerClock, *, after: str | 
         r = db.sync_record.c
         stmt = sa.select(r.site_id, r.entity, r.record_id, r.fields, r.field_hlc).where(
             r.site_id.in_(granted))
+        if not checks.may_write(auth.role, "playbook"):
+            stmt = stmt.where(sa.or_(r.site_id != "", r.entity != "conflict"))
         if key:
             stmt = stmt.where(sa.tuple_(r.site_id, r.entity, r.record_id) > sa.tuple_(
                 *(sa.literal(k) for k in key)))

@@ -114,8 +114,9 @@ def sync_login(
         out.warn(f"{url} is plain http to another machine: the token travels unencrypted "
                  "(use https:// behind the TLS proxy)")
     rec = client.login(ctx.obj.db_path, url, token)
+    granted = rec.get("granted") or rec["sites"]
     out.done(f"logged in to {rec['server']} as {rec['user']} ({rec['role']}; "
-                              f"sites: {', '.join(rec['sites']) or 'none yet'})", rec)
+             f"granted: {', '.join(granted) or 'no site yet: ask an admin'})", rec)
 
 
 @app.command("status")

@@ -191,7 +191,9 @@ def login(db_path: Path, url: str, token: str) -> dict[str, Any]:
         engine.dispose()
     path = config.write_config(server=url, token=token)
     return {"server": url, "user": info.get("user"), "role": info.get("role"),
-            "sites": [s["code"] for s in info.get("sites", [])], "config": str(path)}
+            "sites": [s["code"] for s in info.get("sites", [])],
+            "granted": ["all sites" if c == "*" else c for c in info.get("granted", [])],
+            "config": str(path)}
 
 
 def _state(session: Any) -> SyncState:

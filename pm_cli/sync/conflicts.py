@@ -32,8 +32,10 @@ def _model(entity: str) -> type[SQLModel]:
 STRUCTURE = ("invariant", "phase_race", "version_clash")  # the server's findings
 
 
-def record(r: ConflictRow, note: str | None = None) -> dict[str, Any]:
-    return {"id": r.id[-8:], "entity": r.entity, "record": r.record_id[-8:], "field": r.field,
+def record(r: ConflictRow, note: str | None = None, label: str | None = None
+           ) -> dict[str, Any]:
+    return {"id": r.id[-8:], "entity": r.entity, "record": label or r.record_id[-8:],
+            "field": r.field,
             "kind": r.kind, "kept": r.winner_value, "lost": r.loser_value,
             "note": note, "at": r.created_at, "resolution": r.resolution}
 
@@ -107,7 +109,50 @@ def describe(session: Session, c: ConflictRow) -> tuple[str | None, bool]:
         return (f"{_label(session, 'pdca', c.record_id)} moved from {lost.get('from')} to "
                 f"{' and to '.join(map(str, to))} at once; {now} (the higher phase stands): "
                 "check its history (pm pdca show)", True)
+    what = f"{c.entity.replace('_', ' ')} {_label(session, c.entity, c.record_id)}"
+    if c.kind == "edit_after_delete":
+        return (f"{what} was edited after it was deleted on another laptop; the edit is kept "
+                "in the hidden record: --restore brings it back, --keep theirs leaves it "
+                "deleted", True)
+    if c.kind == "field":
+        return (f"{c.field} of {what} was edited on two laptops at once: {c.winner_value!r} "
+                f"stands, {c.loser_value!r} was overwritten (--keep loser brings it back)", True)
     return None, True
+
+
+def typed(model: type[SQLModel], name: str, text: str) -> Any:
+    """A value typed for `--keep`, as the field holds it: a list for a tag list (JSON or
+    `a;b`), a number for a number, yes/no for a flag, else the text."""
+    import json
+
+    import sqlalchemy as sa
+
+    from pm_cli import validate as v
+
+    col = model.__table__.c[name]  # type: ignore[attr-defined]
+    kind = col.type
+    try:
+        if isinstance(kind, sa.JSON):
+            try:
+                return json.loads(text)
+            except ValueError:
+                if text.lstrip()[:1] in "[{":
+                    raise
+                return [t.strip() for t in v.TAG_SPLIT.split(text) if t.strip()]
+        if isinstance(kind, sa.Boolean):
+            flag = text.strip().lower()
+            if flag not in ("yes", "no", "true", "false", "1", "0"):
+                raise ValueError(text)
+            return flag in ("yes", "true", "1")
+        if isinstance(kind, sa.Integer):
+            return int(text.strip())
+        if isinstance(kind, sa.Float | sa.Numeric):
+            return float(text.strip())
+    except ValueError:
+        raise PmError(f"{text!r} is not a value of {name} ({kind})", where="--keep",
+                      hint="mine, theirs, winner, loser, or a value of the field's type") \
+            from None
+    return text
 
 
 def _here(site: Site) -> Any:
@@ -125,7 +170,7 @@ def list_open(session: Session, *, site: Site) -> list[dict[str, Any]]:
     for r in rows:
         note, holds = describe(session, r)
         if holds:
-            out.append(record(r, note))
+            out.append(record(r, note, _label(session, r.entity, r.record_id)))
     return out
 
 
@@ -200,15 +245,18 @@ def resolve(session: Session, *, site: Site, ref: str, keep: str | None = None,
         elif keep == "loser":
             value, resolution = c.loser_value, "kept the loser"
         else:
-            value, resolution = keep, f"set to {keep!r}"
+            assert c.field is not None
+            if c.field not in type(row).model_fields:
+                raise PmError(f"{c.entity} has no field {c.field}")
+            value = typed(type(row), c.field, keep)
+            resolution = f"set to {value!r}"
         assert c.field is not None
-        if c.field not in type(row).model_fields:
-            raise PmError(f"{c.entity} has no field {c.field}")
         assert isinstance(row, Mutable)  # field conflicts are on mutable records only
         write.update(session, row, **{c.field: value})
     write.update(session, c, resolved_hlc=write.writer(session).stamp(),
                  resolution=resolution)
-    return {**record(c, note), "resolution": resolution}
+    return {**record(c, note, _label(session, c.entity, c.record_id)),
+            "resolution": resolution}
 
 
 def _rename(session: Session, site: Site, row: Any, name: str, value: str) -> str:

@@ -4,6 +4,7 @@ a laptop whose change is refused rolls its record back to the server's copy."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from typing import Any
@@ -258,3 +259,60 @@ def test_two_people_settling_one_conflict_converge_without_a_new_conflict(site):
         lp("sync")
     assert a.json("sync", "conflicts") == b.json("sync", "conflicts") == []
     assert snapshot(a)["conflict"] == snapshot(b)["conflict"]
+
+
+def test_conflicts_name_their_record_and_keep_value_takes_the_fields_type(site):
+    a, b = site
+    a("grid", "edit", "A-1", "--tags", "东;west")
+    b("grid", "edit", "A-1", "--tags", "北;north")
+    for lp in (a, b, a, b):
+        lp("sync")
+    [c] = b.json("sync", "conflicts")
+    assert c["record"] == "A-1" and c["field"] == "tags"
+    assert "edited on two laptops at once" in c["note"]
+    r = b.json("sync", "resolve", c["id"], "--keep", "南;south")
+    assert r["resolution"] == "set to ['南', 'south']"
+    for lp in (b, a):
+        lp("sync")
+    assert a.json("grid", "show", "A-1")["tags"] == ["南", "south"]
+    r = b("sync", "resolve", c["id"], "--keep", "x", ok=False)
+    assert r.exit_code != 0 and "already resolved" in r.output
+
+
+def test_an_admin_without_grants_is_shown_reaching_all_sites_and_login_names_grants(
+        server, tmp_path):
+    from tests.sync.conftest import Laptop, admin
+
+    admin(server.database_url, "user", "add", "root", "--role", "admin")
+    users = {u["user"]: u for u in json.loads(admin(server.database_url, "user", "list",
+                                                    "--json").stdout)}
+    assert users["root"]["sites"] == ["all sites"] and users["bob"]["sites"] == ["CH"]
+    lp = Laptop("n", tmp_path)
+    lp("init")
+    r = lp("sync", "login", server.url, "--token", server.token("bob", "n"))
+    assert "granted: CH" in r.output  # CH is not on the server yet, but granted
+
+
+def test_a_lead_does_not_pull_company_wide_conflicts(laptop, server, tmp_path):
+    from pathlib import Path
+
+    from tests.sync.conftest import admin
+
+    admin(server.database_url, "user", "add", "carol", "--sites", "CH", "--role", "manager")
+    a, c, b = laptop("a", "alice"), laptop("c", "carol"), laptop("b", "bob")
+    setup_site(a)
+    a("sync")
+    src = (Path(__file__).parents[1] / "fixtures" / "playbooks" / "test.gate-check.yaml"
+           ).read_text(encoding="utf-8")
+    mine, theirs = tmp_path / "a.yaml", tmp_path / "c.yaml"
+    mine.write_text(src, encoding="utf-8")
+    theirs.write_text(src.replace("检查门禁", "检查门禁和摄像头"), encoding="utf-8")
+    a("playbook", "import", str(mine))
+    c("playbook", "import", str(theirs))
+    for lp in (a, c, a):
+        lp("sync")
+    assert [x["kind"] for x in a.json("sync", "conflicts")] == ["version_clash"]
+    b("sync")  # first sync: snapshot
+    b("sync")  # and a pull
+    assert b.json("sync", "conflicts") == []
+    assert "test.gate-check" in {p["id"] for p in b.json("playbook", "list")}
