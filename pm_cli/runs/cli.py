@@ -29,7 +29,8 @@ def _show(ctx: typer.Context, out: Any, run_id: str) -> None:
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rec = service.run_record(s, site, service.view(s, service.get_run(s, site=site,
-                                                                          ref=run_id)))
+                                                                          ref=run_id)),
+                                 store_dir=_store_dir(ctx))
         tz = site.tz
     if out.as_json:
         out.json(rec)
@@ -193,7 +194,7 @@ def run_finish(
         site = ctx.obj.site(s)
         rv = service.finish(s, run=service.get_run(s, site=site, ref=run),
                             incomplete=incomplete, reason=reason)
-        rec = service.run_record(s, site, rv)
+        rec = service.run_record(s, site, rv, store_dir=_store_dir(ctx))
     score = "—" if rec["score"] is None else f"{rec['score']:g}"
     ctx.obj.out(as_json).done(f"run {rec['short']} {rec['status']}: score {score}, "
                               f"{len(rec['failed'])} failed", rec)
