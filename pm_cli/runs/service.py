@@ -385,7 +385,7 @@ def record_answers(
 
 
 
-PHOTO_HERE = "uploaded"
+PHOTO_UPLOADED = "uploaded"
 PHOTO_NOT_UPLOADED = "not yet uploaded"
 PHOTO_NOT_DOWNLOADED = "not downloaded"
 
@@ -412,7 +412,7 @@ def photo(result: StepResult, store_dir: Path, state: str | None) -> dict[str, A
     local = evidence.local_file(store_dir, result.evidence_path, result.evidence_sha256)
     on_server = state in ("uploaded", "downloaded")
     if local is not None:
-        status = PHOTO_HERE if on_server else PHOTO_NOT_UPLOADED
+        status = PHOTO_UPLOADED if on_server else PHOTO_NOT_UPLOADED
     else:
         status = PHOTO_NOT_UPLOADED if state == "absent" else PHOTO_NOT_DOWNLOADED
     return {"file": addr, "sha256": result.evidence_sha256,
