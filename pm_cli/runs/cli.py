@@ -23,13 +23,44 @@ def _store_dir(ctx: typer.Context) -> Path:
     return evidence_dir(ctx.obj.db_path)
 
 
+def _fetch_photos(ctx: typer.Context, out: Any, run_id: str) -> None:
+    """Download the run's photos this laptop lacks; offline, say so and show what is here."""
+    from pm_cli import config
+    from pm_cli.runs import service
+    from pm_cli.sync import photos
+
+    with ctx.obj.session() as s:
+        full_id = service.get_run(s, site=ctx.obj.site(s), ref=run_id).id
+    cfg = config.read_config()
+    got = photos.fetch(ctx.obj.db_path, url=cfg.get("server"), token=cfg.get("token"),
+                       run_id=full_id)
+    for why in got.refused:
+        out.warn(f"photo not downloaded: {why}")
+    if got.offline:
+        out.warn(f"offline: photos not downloaded: {got.offline}; showing what this laptop "
+                 "has")
+    elif got.downloaded or got.not_uploaded:
+        out.note(f"photos: {got.downloaded} downloaded"
+                 + (f", {got.not_uploaded} not yet uploaded by the laptop that took them"
+                    if got.not_uploaded else ""))
+
+
+def _photo_cell(ev: dict[str, Any], short: str) -> str:
+    if ev["path"]:
+        return ev["path"] + ("" if ev["status"] == "uploaded" else f" ({ev['status']})")
+    if ev["status"] == "not downloaded":
+        return f"not downloaded: pm run show {short} --photos"
+    return ev["status"]
+
+
 def _show(ctx: typer.Context, out: Any, run_id: str) -> None:
     from pm_cli.runs import service
 
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rec = service.run_record(s, site, service.view(s, service.get_run(s, site=site,
-                                                                          ref=run_id)))
+                                                                          ref=run_id)),
+                                 store_dir=_store_dir(ctx))
         tz = site.tz
     if out.as_json:
         out.json(rec)
@@ -49,6 +80,10 @@ def _show(ctx: typer.Context, out: Any, run_id: str) -> None:
         rows.append({"step": r["step"], "title": r["title"], "outcome": r["outcome"] or "·",
                      "value": val, "note": r["reason"] or r["note"], "severity": r["severity"]})
     out.table(rows, ["step", "title", "outcome", "value", "note", "severity"])
+    shots = [{"step": r["step"], "photo": _photo_cell(r["evidence"], rec["short"])}
+             for r in rec["results"] if r["evidence"]]
+    if shots:
+        out.table(shots, ["step", "photo"], title="photos")
 
 
 def _interactive(ctx: typer.Context, run_id: str, out: Any) -> None:
@@ -193,7 +228,7 @@ def run_finish(
         site = ctx.obj.site(s)
         rv = service.finish(s, run=service.get_run(s, site=site, ref=run),
                             incomplete=incomplete, reason=reason)
-        rec = service.run_record(s, site, rv)
+        rec = service.run_record(s, site, rv, store_dir=_store_dir(ctx))
     score = "—" if rec["score"] is None else f"{rec['score']:g}"
     ctx.obj.out(as_json).done(f"run {rec['short']} {rec['status']}: score {score}, "
                               f"{len(rec['failed'])} failed", rec)
@@ -234,6 +269,15 @@ def run_list(
 
 
 @app.command("show")
-def run_show(ctx: typer.Context, run: RunArg, as_json: JsonOpt = False) -> None:
-    """Show a run with every step's answer, status and score."""
-    _show(ctx, ctx.obj.out(as_json), run)
+def run_show(
+    ctx: typer.Context,
+    run: RunArg,
+    photos: Annotated[bool, typer.Option(
+        "--photos", help="First download the run's photos this laptop lacks (logged in)")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a run with every step's answer, status and score, and where its photos are."""
+    out = ctx.obj.out(as_json)
+    if photos:
+        _fetch_photos(ctx, out, run)
+    _show(ctx, out, run)

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from sqlalchemy import Index
-from sqlmodel import AutoString, Field
+from sqlmodel import AutoString, Field, SQLModel
 
 from pm_cli.store.base import AppendOnly, Mutable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 RunStatus = Literal["open", "finished", "incomplete", "aborted"]
 Outcome = Literal["pass", "fail", "na"]
@@ -42,6 +45,22 @@ class StepResult(AppendOnly, table=True):
     value: float | None = None
     note: str | None = None
     reason: str | None = None  # why it failed when pm decided (out of range)
-    evidence_path: str | None = None
+    evidence_path: str | None = None  # content address `<sha256>.<ext>` (runs/evidence.py)
     evidence_sha256: str | None = None
     by_id: str | None = None  # created_at is when it was answered; hlc orders answers
+
+
+class EvidenceCopy(SQLModel, table=True):
+    """Local only (never synced): what this laptop knows of the server's copy of a photo,
+    by sha256. `uploaded` (sent from here) and `downloaded` (fetched from there) both mean
+    the server holds the bytes; `absent`: the server had none at the last fetch (the author
+    has not synced it yet). No row: never sent, never fetched."""
+
+    __tablename__ = "evidence_copy"
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[Table]
+
+    sha256: str = Field(primary_key=True)
+    state: str  # uploaded | downloaded | absent
+    at: str

@@ -18,7 +18,7 @@ from pm_cli.grids.service import get_grid, id_codes
 from pm_cli.playbooks import service as playbooks
 from pm_cli.playbooks.spec import Step
 from pm_cli.runs import evidence
-from pm_cli.runs.models import Run, StepResult
+from pm_cli.runs.models import EvidenceCopy, Run, StepResult
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.staff.service import get_me, get_staff
@@ -385,11 +385,48 @@ def record_answers(
 
 
 
-def run_record(session: Session, site: Site, rv: RunView) -> dict[str, Any]:
+PHOTO_UPLOADED = "uploaded"
+PHOTO_NOT_UPLOADED = "not yet uploaded"
+PHOTO_NOT_DOWNLOADED = "not downloaded"
+
+
+def photo_states(session: Session, shas: list[str]) -> dict[str, str]:
+    """What this laptop knows of the server's copy of each photo (evidence_copy)."""
+    out: dict[str, str] = {}
+    for i in range(0, len(shas), 500):
+        for row in session.exec(select(EvidenceCopy).where(
+                col(EvidenceCopy.sha256).in_(shas[i:i + 500]))):
+            out[row.sha256] = row.state
+    return out
+
+
+def photo(result: StepResult, store_dir: Path, state: str | None) -> dict[str, Any] | None:
+    """A step result's photo as people and scripts see it: its content address, its file
+    when the bytes are on this laptop (`path`, else null: never a path that is not there),
+    and `status`: uploaded (the server holds it), not yet uploaded (the author's laptop has
+    not sent it, as far as this laptop knows), not downloaded (on the server, or maybe: not
+    fetched here; `pm run show RUN --photos`)."""
+    if not (result.evidence_path or result.evidence_sha256):
+        return None
+    addr = evidence.address_of(result.evidence_path, result.evidence_sha256)
+    local = evidence.local_file(store_dir, result.evidence_path, result.evidence_sha256)
+    on_server = state in ("uploaded", "downloaded")
+    if local is not None:
+        status = PHOTO_UPLOADED if on_server else PHOTO_NOT_UPLOADED
+    else:
+        status = PHOTO_NOT_UPLOADED if state == "absent" else PHOTO_NOT_DOWNLOADED
+    return {"file": addr, "sha256": result.evidence_sha256,
+            "path": str(local) if local else None, "status": status}
+
+
+def run_record(session: Session, site: Site, rv: RunView, *,
+               store_dir: Path) -> dict[str, Any]:
     """The run as `pm run show --json` prints it."""
     grids, staff = id_codes(session, site)
     r = rv.run
     results = []
+    states = photo_states(session, sorted({a.evidence_sha256 for a in rv.latest.values()
+                                           if a.evidence_sha256}))
     for step in rv.steps:
         a = rv.latest.get(step.id)
         results.append({
@@ -398,8 +435,8 @@ def run_record(session: Session, site: Site, rv: RunView) -> dict[str, Any]:
             "range": step.range.model_dump() if step.range else None, "unit": step.unit,
             "outcome": a.outcome if a else None, "value": a.value if a else None,
             "note": a.note if a else None, "reason": a.reason if a else None,
-            "evidence": ({"path": a.evidence_path, "sha256": a.evidence_sha256}
-                         if a and a.evidence_path else None),
+            "evidence": (photo(a, store_dir, states.get(a.evidence_sha256 or ""))
+                         if a else None),
             "by": staff.get(a.by_id) if a and a.by_id else None,
             "at": a.created_at if a else None,
             "answers": sum(1 for h in rv.history if h.step_id == step.id),

@@ -15,11 +15,11 @@ from urllib.parse import parse_qsl
 import sqlalchemy as sa
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pm_cli import __version__
-from pm_cli.server import db, service
+from pm_cli.server import db, evidence, service
 from pm_cli.server.service import ApiError
 from pm_cli.store.engine import SYNC_SCHEMA
 
@@ -54,26 +54,32 @@ class Push(BaseModel):
 
 
 class BodyTooLarge(HTTPException):
-    def __init__(self, size: int, limit: int):
+    def __init__(self, size: int, limit: int, path: str = ""):
         super().__init__(413)
-        self.error = ApiError(413, "too_large", f"the request is over {limit} bytes "
-                              f"({size} read)", hint="send smaller batches")
+        self.error = (evidence.too_large(size) if path.startswith(EVIDENCE) else
+                      ApiError(413, "too_large", f"the request is over {limit} bytes "
+                               f"({size} read)", hint="send smaller batches"))
+
+
+EVIDENCE = "/evidence/"
 
 
 class BodyLimit:
     """Refuse a request body over the limit, declared (Content-Length) or streamed
-    (chunked), before it is all read into memory."""
+    (chunked), before it is all read into memory. A photo upload has a limit of its own."""
 
-    def __init__(self, app: Any, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: int, evidence_limit: int = evidence.MAX_BYTES):
+        self.app, self.limit, self.evidence_limit = app, limit, evidence_limit
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = self.evidence_limit if path.startswith(EVIDENCE) else self.limit
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            e = BodyTooLarge(int(declared), self.limit).error
+        if declared.isdigit() and int(declared) > limit:
+            e = BodyTooLarge(int(declared), limit, path).error
             await JSONResponse(e.body(), status_code=413)(scope, receive, send)
             return
         seen = 0
@@ -83,8 +89,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge(seen, self.limit)
+                if seen > limit:
+                    raise BodyTooLarge(seen, limit, path)
             return message
 
         await self.app(scope, limited, send)
@@ -273,6 +279,31 @@ def create_app(database_url: str) -> FastAPI:
         a = auth(authorization, pm_protocol, pm_schema)
         return _ndjson(service.snapshot(engine, a, clock, after=after, sites=site,
                                         limit=limit))
+
+    @app.put("/evidence/{sha256}")
+    async def evidence_put(sha256: str, request: Request,
+                           authorization: Annotated[str | None, Header()] = None,
+                           pm_protocol: Annotated[str | None, Header()] = None,
+                           pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+        """Upload a photo's bytes (idempotent): 422 unless they hash to `sha256`, 413 over
+        the photo limit, 403 unless a step result of a granted site names it."""
+        from starlette.concurrency import run_in_threadpool
+
+        a = await run_in_threadpool(auth, authorization, pm_protocol, pm_schema)
+        evidence.check_sha(sha256)
+        body = await request.body()  # at most the photo limit: BodyLimit counts it
+        result: dict[str, Any] = await run_in_threadpool(evidence.put, engine, a, sha256, body)
+        return result
+
+    @app.get("/evidence/{sha256}")
+    def evidence_get(sha256: str, authorization: Annotated[str | None, Header()] = None,
+                     pm_protocol: Annotated[str | None, Header()] = None,
+                     pm_schema: Annotated[str | None, Header()] = None) -> Response:
+        """A photo's bytes: 404 when unknown or not uploaded yet, 403 when it belongs only to
+        sites not granted."""
+        a = auth(authorization, pm_protocol, pm_schema)
+        return Response(evidence.get(engine, a, sha256), media_type="application/octet-stream",
+                        headers={"Cache-Control": "private, max-age=31536000, immutable"})
 
     return app
 

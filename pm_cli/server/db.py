@@ -98,7 +98,20 @@ number_block = sa.Table(
     sa.Column("created_at", sa.String, nullable=False),
 )
 
-HEAD = "0003"
+# evidence photos by sha256 (pm_cli.server.evidence): bytea on PostgreSQL, BLOB on SQLite, so
+# both backends keep them in the one database that is backed up and restored. The step
+# results naming a sha256 are found by an expression index on sync_record's JSON
+# (migration 0004; expressions differ by dialect, so it is not declared here).
+evidence_blob = sa.Table(
+    "evidence_blob", metadata,
+    sa.Column("sha256", sa.String, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("token_id", sa.String),  # who sent it
+    sa.Column("uploaded_at", sa.String, nullable=False),
+)
+
+HEAD = "0004"
 CONNECT_TIMEOUT_S = 10  # seconds; a connect_timeout in the URL wins
 
 

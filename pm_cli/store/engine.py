@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 # PRAGMA user_version written by the newest migration; bump with every revision.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # Pm-Schema of sync.md §5: +1 per migration touching a synced table.
 SYNC_SCHEMA = 8
 DEFAULT_BUSY_MS = 30_000

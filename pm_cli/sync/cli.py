@@ -28,12 +28,18 @@ def sync(
     retry: Annotated[
         bool, typer.Option("--retry", help="Send rejected changes again (after a fix)")
     ] = False,
+    photos: Annotated[
+        bool, typer.Option("--photos", help="Also download every photo of the granted sites "
+                           "this laptop lacks")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Push pending changes, then pull the server's (resumes where a cut sync stopped)."""
+    """Push pending changes and upload their photos, then pull the server's (resumes where
+    a cut sync stopped)."""
     if ctx.invoked_subcommand is not None:
         return
     from pm_cli.sync import client
+    from pm_cli.sync import photos as sync_photos
 
     obj = ctx.obj
     out = obj.out(as_json)
@@ -54,9 +60,18 @@ def sync(
 
         rep = client.sync(path, url=url, token=token, push_only=push_only,
                           pull_only=pull_only, progress=progress)
+    fetched = sync_photos.fetch(path, url=url, token=token) if photos else None
+    if fetched is not None:
+        rep.warnings += [f"photo not downloaded: {why}" for why in fetched.refused]
+        if fetched.offline:
+            rep.warnings.append(f"photos not downloaded: {fetched.offline}")
+    waiting = sync_photos.waiting(path)
     rec = {"pushed": rep.pushed, "duplicates": rep.duplicates, "rejected": rep.rejected,
            "pulled": rep.pulled, "applied": rep.applied, "parked": rep.parked,
            "replayed": rep.replayed, "cursor": rep.cursor, "clock_offset_ms": rep.offset_ms,
+           "photos": {"waiting_upload": waiting,
+                      **({"downloaded": fetched.downloaded,
+                          "not_uploaded": fetched.not_uploaded} if fetched else {})},
            "warnings": rep.warnings}
     if out.as_json:
         out.json(rec)
@@ -70,7 +85,11 @@ def sync(
                  + f", pulled {rep.pulled} (applied {rep.applied})"
                  + (f", {len(rep.rejected)} refused" if rep.rejected else "")
                  + (f", {rep.parked} parked for a newer pm" if rep.parked else "")
-                 + (f", {rep.replayed} parked applied now" if rep.replayed else ""))
+                 + (f", {rep.replayed} parked applied now" if rep.replayed else "")
+                 + (f"; photos: {fetched.downloaded} downloaded" if fetched else "")
+                 + (f", {fetched.not_uploaded} not yet uploaded by their laptop"
+                    if fetched and fetched.not_uploaded else "")
+                 + (f"; {waiting} photo(s) of this laptop not yet uploaded" if waiting else ""))
         if rep.rejected:
             out.note("hint: refused changes were rolled back to the server's copy and kept "
                      "as rejected (pm sync status); "

@@ -758,6 +758,9 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
                     "server's; pm stamps by the server's time, but fix the clock")
             if not pull_only:
                 _push(engine, db_path, http, report, progress, info["server_hlc"])
+                from pm_cli.sync import photos  # the pushed step results' photos, after them
+
+                photos.upload_pushed(engine, db_path, http, report)
                 _prune(engine, db_path)
                 revoked = info.get("not_granted") or []
                 if revoked and not info.get("epoch_changed"):
