@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pm_cli.protocol import rules
-from pm_cli.protocol.entities import SETUP
+from pm_cli.protocol.entities import may_write
 from pm_cli.server import db
 
 CHUNK = 500
@@ -32,11 +32,6 @@ class Refusal:
     @property
     def error(self) -> str:
         return "forbidden" if self.status == 403 else "invalid_change"
-
-
-def may_write(role: str, entity: str) -> bool:
-    """Leads write the site's work; managers and admins its set-up too (sync.md §6)."""
-    return role in ("manager", "admin") or entity not in SETUP
 
 
 @dataclass

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from pm_cli.protocol import merge as m
 from pm_cli.protocol import rules
-from pm_cli.protocol.entities import ROLES, registry
+from pm_cli.protocol.entities import ROLES, may_write, registry
 from pm_cli.server import checks, db
 from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import Clock, new_device_id, parse
@@ -921,7 +921,7 @@ def pull(engine: sa.Engine, auth: Auth, clock: ServerClock, cursor: int,
         stmt = (sa.select(c.seq, c.change_id, c.site_id, c.entity, c.record_id, c.op,
                           c.fields, c.base, c.hlc)
                 .where(c.seq > cursor, c.site_id.in_(sites)).order_by(c.seq).limit(limit))
-        if not checks.may_write(auth.role, "playbook"):  # company-wide conflicts: not a lead's
+        if not may_write(auth.role, "playbook"):  # company-wide conflicts: not a lead's
             stmt = stmt.where(sa.or_(c.site_id != "", c.entity != "conflict"))
         n, last = 0, cursor
         for row in conn.execution_options(yield_per=500).execute(stmt):
@@ -964,7 +964,7 @@ def snapshot(engine: sa.Engine, auth: Auth, clock: ServerClock, *, after: str | 
         r = db.sync_record.c
         stmt = sa.select(r.site_id, r.entity, r.record_id, r.fields, r.field_hlc).where(
             r.site_id.in_(granted))
-        if not checks.may_write(auth.role, "playbook"):
+        if not may_write(auth.role, "playbook"):
             stmt = stmt.where(sa.or_(r.site_id != "", r.entity != "conflict"))
         if key:
             stmt = stmt.where(sa.tuple_(r.site_id, r.entity, r.record_id) > sa.tuple_(
