@@ -16,41 +16,14 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from pm_cli import __version__
-from pm_cli.server import db, evidence, service
-from pm_cli.server.service import ApiError
+from pm_cli.protocol import shapes
+from pm_cli.protocol.shapes import ApiError, Hello, Push
+from pm_cli.server import auth as server_auth
+from pm_cli.server import db, evidence, feed
+from pm_cli.server import push as server_push
 from pm_cli.store.engine import SYNC_SCHEMA
-
-ID = r"^[0-9a-zA-Z-]{1,64}$"
-STAMP = r"^[0-9a-f]{12}-[0-9a-f]{4}-[0-9a-f]{16}$"
-
-
-class Hello(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    device_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
-    numbers_left: dict[str, int] = Field(default_factory=dict)
-    # the sites this laptop holds: the answer names those on the server it may no longer see
-    sites_held: Annotated[list[Annotated[str, Field(pattern=ID)]], Field(max_length=10_000)] = \
-        Field(default_factory=list)
-
-
-class ChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    change_id: Annotated[str, Field(pattern=ID)]
-    site_id: Annotated[str, Field(pattern=r"^[0-9a-zA-Z-]{0,64}$")]
-    entity: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
-    record_id: Annotated[str, Field(pattern=ID)]
-    op: Annotated[str, Field(pattern=r"^(upsert|delete|restore|append)$")]
-    fields: dict[str, Any]
-    base: dict[str, Annotated[str, Field(pattern=STAMP)]] = Field(default_factory=dict)
-    hlc: Annotated[str, Field(pattern=STAMP)]
-
-
-class Push(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    changes: list[ChangeIn]
 
 
 class BodyTooLarge(HTTPException):
@@ -189,7 +162,7 @@ def _first_line(e: BaseException) -> str:
 
 def create_app(database_url: str) -> FastAPI:
     engine = db.make_engine(database_url)
-    clock = service.ServerClock()
+    clock = server_auth.ServerClock()
     app = FastAPI(title="pm sync server", version=__version__,
                   description="Offline-first sync for pm laptops (sync.md).")
 
@@ -220,14 +193,14 @@ def create_app(database_url: str) -> FastAPI:
     # one handler; DBAPIError is the parent of OperationalError and InterfaceError
     app.add_exception_handler(sa.exc.DBAPIError, _database_down)
     app.add_exception_handler(sa.exc.TimeoutError, _database_down)
-    app.add_middleware(BodyLimit, limit=service.MAX_BYTES)
+    app.add_middleware(BodyLimit, limit=shapes.MAX_BYTES)
     app.add_middleware(AccessLog)  # added last: outermost, so it times and sees every answer
 
     def auth(authorization: str | None, protocol: str | None, schema: str | None
-             ) -> service.Auth:
-        service.check_versions(protocol, schema)
+             ) -> server_auth.Auth:
+        server_auth.check_versions(protocol, schema)
         with engine.connect() as conn:
-            a = service.authenticate(conn, authorization)
+            a = server_auth.authenticate(conn, authorization)
         _note_token(a.token_id)
         return a
 
@@ -249,7 +222,7 @@ def create_app(database_url: str) -> FastAPI:
               pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         a = auth(authorization, pm_protocol, pm_schema)
         with engine.connect().execution_options(pm_write=True) as conn, conn.begin():
-            return service.hello(conn, a, clock, body.device_id, body.numbers_left,
+            return server_auth.hello(conn, a, clock, body.device_id, body.numbers_left,
                                  body.sites_held)
 
     @app.post("/sync/push")
@@ -257,27 +230,27 @@ def create_app(database_url: str) -> FastAPI:
              pm_protocol: Annotated[str | None, Header()] = None,
              pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         a = auth(authorization, pm_protocol, pm_schema)
-        return service.push(engine, a, clock, [c.model_dump() for c in body.changes],
+        return server_push.push(engine, a, clock, [c.model_dump() for c in body.changes],
                             int(pm_schema or SYNC_SCHEMA))
 
     @app.get("/sync/pull")
     def pull(cursor: Annotated[int, Query(ge=0)] = 0,
-             limit: Annotated[int, Query(ge=1, le=service.PULL_MAX)] = service.PULL_DEFAULT,
+             limit: Annotated[int, Query(ge=1, le=shapes.PULL_MAX)] = shapes.PULL_DEFAULT,
              authorization: Annotated[str | None, Header()] = None,
              pm_protocol: Annotated[str | None, Header()] = None,
              pm_schema: Annotated[str | None, Header()] = None) -> StreamingResponse:
         a = auth(authorization, pm_protocol, pm_schema)
-        return _ndjson(service.pull(engine, a, clock, cursor, limit))
+        return _ndjson(feed.pull(engine, a, clock, cursor, limit))
 
     @app.get("/sync/snapshot")
     def snapshot(after: str | None = None, site: Annotated[list[str] | None, Query()] = None,
-                 limit: Annotated[int, Query(ge=1, le=service.SNAPSHOT_PAGE)] =
-                 service.SNAPSHOT_PAGE,
+                 limit: Annotated[int, Query(ge=1, le=shapes.SNAPSHOT_PAGE)] =
+                 shapes.SNAPSHOT_PAGE,
                  authorization: Annotated[str | None, Header()] = None,
                  pm_protocol: Annotated[str | None, Header()] = None,
                  pm_schema: Annotated[str | None, Header()] = None) -> StreamingResponse:
         a = auth(authorization, pm_protocol, pm_schema)
-        return _ndjson(service.snapshot(engine, a, clock, after=after, sites=site,
+        return _ndjson(feed.snapshot(engine, a, clock, after=after, sites=site,
                                         limit=limit))
 
     @app.put("/evidence/{sha256}")

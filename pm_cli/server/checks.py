@@ -40,7 +40,7 @@ class Batch:
     server, the records its changes name, the number blocks of this device."""
 
     conn: sa.Connection
-    auth: Any  # service.Auth
+    auth: Any  # server.auth.Auth
     records: dict[tuple[str, str], Any]  # the records the batch changes, as stored
     bound: dict[str, str] = field(default_factory=dict)  # site id → code on the server
     named: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)

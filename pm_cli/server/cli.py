@@ -111,7 +111,7 @@ def user_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a user with the sites they may read and write."""
-    from pm_cli.server import service
+    from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
         rec = service.add_user(conn, name=name, role=role,
@@ -130,7 +130,7 @@ def user_grant(
     as_json: JsonOpt = False,
 ) -> None:
     """Grant or withdraw sites (and change the role); effective at the next request."""
-    from pm_cli.server import service
+    from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
         rec = service.set_grants(conn, name=name, add=sites.replace("，", ",").split(","),
@@ -142,7 +142,7 @@ def user_grant(
 @user_app.command("list")
 def user_list(database_url: UrlOpt, as_json: JsonOpt = False) -> None:
     """List users and their sites."""
-    from pm_cli.server import service
+    from pm_cli.server import admin as service
 
     with _ready(database_url).connect() as conn:
         rows = service.list_users(conn)
@@ -157,7 +157,7 @@ def token_issue(
     as_json: JsonOpt = False,
 ) -> None:
     """A token for one device of a user; printed once, alone on the last line."""
-    from pm_cli.server import service
+    from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
         rec = service.issue_token(conn, user=user, device=device)
@@ -178,7 +178,7 @@ def token_revoke(
     as_json: JsonOpt = False,
 ) -> None:
     """Revoke a user's tokens (one device's with --device); refused at the next request."""
-    from pm_cli.server import service
+    from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
         n = service.revoke_token(conn, user=user, device=device)
@@ -193,7 +193,7 @@ def site_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Put a site on the server before any laptop pushes it."""
-    from pm_cli.server import service
+    from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
         rec = service.add_site(conn, code=code, name=name)

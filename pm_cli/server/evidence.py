@@ -15,8 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from pm_cli.protocol.entities import may_write
+from pm_cli.protocol.shapes import ApiError
 from pm_cli.server import db
-from pm_cli.server.service import ApiError, Auth
+from pm_cli.server.auth import Auth
 from pm_cli.store.ids import now_text
 
 MAX_BYTES = 20 * 1024 * 1024  # keep pm_cli.runs.evidence.MAX_BYTES equal: laptops refuse more

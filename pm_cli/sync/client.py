@@ -19,12 +19,12 @@ import httpx
 import sqlalchemy as sa
 
 from pm_cli.errors import PmError, SyncError
+from pm_cli.protocol.shapes import PROTOCOL
 from pm_cli.store.changes import Change, SyncState
 from pm_cli.store.engine import SYNC_SCHEMA, check_current, make_engine, session_scope
 from pm_cli.store.hlc import Clock
 from pm_cli.store.ids import now_text
 
-PROTOCOL = 1
 BATCH = 500
 PAGE = 1000
 COMMIT_EVERY = 1000
