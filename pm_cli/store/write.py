@@ -274,10 +274,19 @@ def bulk_create(
         if progress:
             progress(len(batch))
 
+    from pm_cli.errors import UsageError
+    from pm_cli.store.fields import fields_of
+
+    caps = [fields_of(model).caps.get(k) for k in names]
     for values in rows:
         h = clock.now()
         row_id = values.get("id") or new_id()
         vals = [values.get(k, defaults[k]) for k in names]
+        for k, x, cap in zip(names, vals, caps, strict=True):  # the text caps, cheaply
+            if cap is not None and type(x) is str and len(x) > cap:
+                raise UsageError(f"cannot save {entity.replace('_', ' ')} {n + len(batch) + 1}"
+                                 f": {k}: at most {cap:,} characters (this one {len(x):,})",
+                                 where=k)
         fields = {"created_at": created}
         fields.update(zip(names, vals, strict=True))
         batch.append((

@@ -235,3 +235,13 @@ def test_risk_and_item_rows_are_checked_first(pm, site, write_file, isolated):
     assert f"{path}:2: severity: unknown risk level 'huge'" in r.stderr
     assert f"{path}:3: no: an item number is a whole number" in r.stderr
     assert counts(isolated) == before
+
+
+def test_a_responsibility_over_the_text_cap_is_refused_and_nothing_written(pm, site,
+                                                                         write_file):
+    path = write_file("grids.csv", ("编码,名称,责任清单\r\nQ,区,短\r\nR,区," + "长" * 20_001
+                                    + "\r\n").encode())
+    r = pm("import", str(path), "--kind", "grids", ok=False)
+    assert r.exit_code != 0 and "grids.csv:3: responsibilities" in r.output
+    assert "nothing was written" in r.output
+    assert not {"Q", "R"} & {g["code"] for g in pm.json("grid", "list")}
