@@ -62,18 +62,20 @@ def _check_stamps(changes: list[dict[str, Any]], auth: Auth, now: datetime) -> d
     return bad
 
 
-def _new_sites(auth: Auth, changes: list[dict[str, Any]],
+def _new_sites(auth: Auth, changes: list[dict[str, Any]], at: list[int],
                bound: dict[str, str]) -> dict[str, str]:
     """Sites this batch brings to the server (id → code as the batch leaves them); 409 when
-    the server already has another site of that code (nothing applied)."""
+    the server already has another site of that code (nothing applied). `at`: the changes
+    to look at, by their position in the request."""
     final: dict[str, str] = {}
-    for ch in changes:
+    for ch in (changes[i] for i in at):
         if (ch["entity"] == "site" and isinstance(ch["fields"], dict)
                 and isinstance(ch["fields"].get("code"), str)
                 and ch["record_id"] == ch["site_id"] and ch["site_id"] not in bound):
             final[ch["record_id"]] = ch["fields"]["code"]
     codes = {v: k for k, v in bound.items()}
-    for i, ch in enumerate(changes):
+    for i in at:
+        ch = changes[i]
         code = final.get(ch["record_id"]) if ch["entity"] == "site" else None
         if code is not None and code in codes and codes[code] != ch["record_id"] and (
                 code in auth.codes or "*" in auth.codes):
@@ -113,7 +115,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
         records = lock_records(conn, {(changes[i]["entity"], changes[i]["record_id"])
                                        for i in fresh_at})
         batch = checks.Batch.load(conn, auth, [changes[i] for i in fresh_at], records)
-        new_sites = _new_sites(auth, [changes[i] for i in fresh_at], batch.bound)
+        new_sites = _new_sites(auth, changes, fresh_at, batch.bound)
         states: dict[tuple[str, str], m.State | None] = {
             k: state_of(r) for k, r in records.items()}
         site_of = {k: r.site_id for k, r in records.items()}

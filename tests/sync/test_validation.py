@@ -87,8 +87,6 @@ def test_forged_changes_from_a_lead_are_refused_one_by_one_and_no_laptop_breaks(
         change(ch, device, record_id=grids["A"], fields={"tags": "not-a-list"}),
         change(ch, device, record_id=grids["A"], fields={"name": None}),
     ]
-    import json
-
     held = {i: json.loads(f) for i, f in a.rows("grid", "id", "field_hlc")}[grids["A"]]
     good = change(ch, device, record_id=grids["A"], base={"name": held["name"]},
                   fields={"name": "A区 改名"})
@@ -219,12 +217,19 @@ def test_an_oversized_change_from_an_older_pm_is_set_aside_not_blocking_the_queu
     assert a.json("grid", "show", "A-1")["name"] == "后来的 later edit"
 
 
+def _both_edit(a, b, option: str, mine: str, theirs: str,  # type: ignore[no-untyped-def]
+               rounds: str = "abab") -> None:
+    """Grid A-1's `option` set to `mine` on laptop a, to `theirs` on b, then a sync of
+    each laptop in `rounds` order."""
+    a("grid", "edit", "A-1", option, mine)
+    b("grid", "edit", "A-1", option, theirs)
+    for name in rounds:
+        {"a": a, "b": b}[name]("sync")
+
+
 def test_conflicts_are_records_a_laptop_joining_later_sees(site, laptop):
     a, b = site
-    a("grid", "edit", "A-1", "--name", "A's name")
-    b("grid", "edit", "A-1", "--name", "B's name")
-    for lp in (a, b, a):
-        lp("sync")
+    _both_edit(a, b, "--name", "A's name", "B's name", rounds="aba")
     assert [c["kind"] for c in a.json("sync", "conflicts")] == ["field"]
     late = laptop("late", "alice")  # first sync by snapshot
     late("sync")
@@ -247,10 +252,7 @@ def test_an_edit_after_a_delete_is_a_conflict_whichever_arrives_first(site):
 
 def test_two_people_settling_one_conflict_converge_without_a_new_conflict(site):
     a, b = site
-    a("grid", "edit", "A-1", "--name", "A's")
-    b("grid", "edit", "A-1", "--name", "B's")
-    for lp in (a, b, a, b):
-        lp("sync")
+    _both_edit(a, b, "--name", "A's", "B's")
     [ca] = a.json("sync", "conflicts")
     [cb] = b.json("sync", "conflicts")
     a("sync", "resolve", ca["id"], "--keep", "winner")
@@ -263,10 +265,7 @@ def test_two_people_settling_one_conflict_converge_without_a_new_conflict(site):
 
 def test_conflicts_name_their_record_and_keep_value_takes_the_fields_type(site):
     a, b = site
-    a("grid", "edit", "A-1", "--tags", "东;west")
-    b("grid", "edit", "A-1", "--tags", "北;north")
-    for lp in (a, b, a, b):
-        lp("sync")
+    _both_edit(a, b, "--tags", "东;west", "北;north")
     [c] = b.json("sync", "conflicts")
     assert c["record"] == "A-1" and c["field"] == "tags"
     assert "edited on two laptops at once" in c["note"]
