@@ -48,14 +48,13 @@ PIPELINE = textwrap.dedent(
     with psycopg.connect(url, options=f"-csearch_path={schema}") as pg:
         with pg.cursor(name="rows") as cur:
             cur.itersize = 5000
-            cur.execute("SELECT record_id, site_id, fields, field_hlc, updated_hlc FROM "
-                        "sync_record WHERE site_id = %s AND entity = 'grid'", (site,))
+            cur.execute("SELECT id, site_id, code, name, parent_id, owner_id, risk_level, "
+                        "tags, created_at, deleted, field_hlc, updated_hlc FROM grid "
+                        "WHERE site_id = %s", (site,))
             while batch := cur.fetchmany(5000):
                 con.executemany("INSERT INTO grid VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
-                    (r[0], r[1], f.get("code"), f.get("name"), f.get("parent_id"),
-                     f.get("owner_id"), f.get("risk_level"), json.dumps(f.get("tags")),
-                     f.get("created_at"), int(bool(f.get("deleted"))), json.dumps(r[3]), r[4])
-                    for r in batch for f in (r[2],)])
+                    (*r[:7], json.dumps(r[7]), r[8], int(bool(r[9])), json.dumps(r[10]),
+                     r[11]) for r in batch])
     con.execute("COMMIT")
     """
 )

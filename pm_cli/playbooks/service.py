@@ -4,7 +4,6 @@ so a run pinned to it reads exactly what its inspector followed."""
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,9 +17,8 @@ if TYPE_CHECKING:
 from pm_cli.errors import ConflictError, InputError, NotFoundError, Problem
 from pm_cli.playbooks.models import PlaybookRow
 from pm_cli.playbooks.spec import Playbook
+from pm_cli.protocol.content import content_id
 from pm_cli.store import write
-
-_NAMESPACE = uuid.UUID("6f1e2d3c-4b5a-5968-8776-a5b4c3d2e1f0")
 
 
 def schema_path() -> Path:
@@ -99,13 +97,6 @@ class Installed:
     version: int
     status: str  # installed | unchanged
     file: str
-
-
-def content_id(playbook_id: str, version: int, sha256: str) -> str:
-    """A playbook version's row id, the same on every laptop and the server (UUIDv5 of
-    id@version#sha256): installing the bundled library everywhere makes one row, not one
-    per laptop, and another content under the same id@version gets another id."""
-    return str(uuid.uuid5(_NAMESPACE, f"{playbook_id}@{version}#{sha256}"))
 
 
 def install(session: Session, items: list[loader.Loaded]) -> list[Installed]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pm_cli.protocol import content
 from pm_cli.protocol.entities import registry
 from pm_cli.protocol.merge import MUTABLE_OPS
 
@@ -53,6 +54,8 @@ def problems(ch: dict[str, Any], *, create: bool) -> list[str]:
             fields_of(model).problems(values, create=create and ch["op"] != "delete")]
     if not out and ch["entity"] == "pdca_event":
         out += _pdca_event(values)
+    if not out and ch["entity"] == "playbook":
+        out += content.problems(ch.get("record_id"), values)
     return out
 
 

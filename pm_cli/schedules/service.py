@@ -24,6 +24,7 @@ from pm_cli.store.ids import utc_text
 from pm_cli.store.query import live
 
 IN_USE_DAYS = 90  # a scheduled playbook is due at a site that ran it in this many days
+DUE_SOON = timedelta(hours=2)  # pm today: items due this soon count as today's
 LOOKBACK_DAYS = 7  # `pm today` shows what was missed this many days back
 
 
@@ -227,11 +228,14 @@ def today(session: Session, *, site: Site, by: str | None = None, day: str | Non
     drills_due = [x for x in drills.due(session, site=site, now=t)
                   if x["due"] and x["due"] < end_text]
     items = []
+    # on the day itself, also what falls due in the next hours (an item opened at 23:40 must
+    # be answered by 00:40: the late shift sees it now, not tomorrow)
+    reach = utc_text(max(end, t + DUE_SOON)) if start <= t < end else end_text
     for it in pdca.list_items(session, site=site, owner=person.code if person else None, now=t):
         deadline = it["resolve_by"] if it["checked_at"] is None else None
         if it["responded_at"] is None:
             deadline = it["respond_by"]
-        if deadline and deadline < end_text:
+        if deadline and deadline < reach:
             items.append({**it, "deadline": deadline,
                           "state": "overdue" if it["overdue"] else "due"})
     reviews = [r for r in risks.list_risks(session, site=site, now=t)

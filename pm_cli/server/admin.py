@@ -9,11 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from pm_cli.protocol.entities import ROLES
+from pm_cli.protocol.merge import State
 from pm_cli.server import db
 from pm_cli.server.auth import ServerClock, token_hash
-from pm_cli.server.records import (
-    log_changes,
-)
+from pm_cli.server.records import log_changes, save
 from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import parse
 from pm_cli.store.ids import new_id, now_text
@@ -121,9 +120,8 @@ def add_site(conn: sa.Connection, *, code: str, name: str | None = None) -> dict
     clock = ServerClock()
     hlc = clock.now()
     fields = {"created_at": created, "code": code, "name": name or code}
-    conn.execute(db.sync_record.insert().values(
-        entity="site", record_id=site_id, site_id=site_id, fields=fields,
-        field_hlc=dict.fromkeys(fields, hlc), updated_hlc=hlc, code=code))
+    save(conn, {("site", site_id): State(fields, dict.fromkeys(fields, hlc))},
+         {("site", site_id): site_id}, ())
     log_changes(conn, [{"change_id": new_id(), "site_id": site_id, "entity": "site",
                  "record_id": site_id, "op": "upsert", "fields": fields, "base": {},
                  "hlc": hlc, "device_id": parse(hlc).device, "schema": SYNC_SCHEMA,

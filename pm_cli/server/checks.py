@@ -7,12 +7,11 @@ goes on. Nothing here writes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 
-from pm_cli.protocol import rules
+from pm_cli.protocol import bundled, rules
 from pm_cli.protocol.entities import may_write
 from pm_cli.server import db
 
@@ -59,14 +58,14 @@ class Batch:
                 continue
             for _where, ent, rid in rules.references(ch):
                 wanted.setdefault(ent, set()).add(rid)
-        r = db.sync_record.c
         for ent, ids in wanted.items():
+            t = db.records[ent].c
             todo = sorted(ids)
             for i in range(0, len(todo), CHUNK):
-                for row in conn.execute(sa.select(r.record_id, r.site_id, r.fields).where(
-                        r.entity == ent, r.record_id.in_(todo[i:i + CHUNK]))):
-                    b.named[(ent, row.record_id)] = (row.site_id,
-                                                     bool(row.fields.get("deleted")))
+                for rid, site_id, deleted in conn.execute(
+                        sa.select(t.id, t.site_id, t.deleted).where(
+                            t.id.in_(todo[i:i + CHUNK]))):
+                    b.named[(ent, rid)] = (site_id, bool(deleted))
         if any(ch["entity"] == "pdca" and "no" in ch["fields"] for ch in changes):
             nb = db.number_block.c
             for site_id, first, last in conn.execute(
@@ -168,15 +167,8 @@ class Batch:
         return self.founders[site_id]
 
 
-@cache
-def _bundled_ids() -> frozenset[str]:
-    from pm_cli.playbooks import service as playbooks
-
-    return playbooks.bundled_ids()
-
-
 def _bundled(record_id: str) -> bool:
-    """A playbook version from the library shipped with pm (its id is the content address
-    of that content, the same on every laptop): any role may push it, since `pm init`
+    """A playbook version of the library shipped with pm (its id is the content address of
+    that content, checked by `protocol.rules`): any role may push it, since `pm init`
     installs it everywhere."""
-    return record_id in _bundled_ids()
+    return record_id in bundled.IDS

@@ -71,10 +71,16 @@ def server_migrate(database_url: UrlOpt, as_json: JsonOpt = False) -> None:
     """Create or upgrade the server database (Alembic)."""
     from pm_cli.server import db
 
-    before, after = db.migrate(_engine(database_url))
+    engine = _engine(database_url)
+    before, after = db.migrate(engine)
+    held = db.quarantined(engine)
     msg = (f"server database at revision {after}" if before == after
            else f"migrated the server database: {before or 'empty'} → {after}")
-    typer_ctx_out(as_json).done(msg, {"before": before, "after": after})
+    out = typer_ctx_out(as_json)
+    if held:
+        out.warn(f"{held} record(s) of the old store broke the field rules: kept in the "
+                 "table record_quarantine with the reasons, not served to any laptop")
+    out.done(msg, {"before": before, "after": after, "quarantined": held})
 
 
 def typer_ctx_out(as_json: bool) -> Output:

@@ -1,9 +1,13 @@
 """The server's database: PostgreSQL (psycopg 3) in production, SQLite for one office and
-for tests. SQLAlchemy Core only: the server merges JSON field maps, it builds no ORM objects.
+for tests. SQLAlchemy Core only: the server merges field maps, it builds no ORM objects.
 
-Records are stored generically (`sync_record`: entity, id, site, the fields as JSON and their
-stamps), so a laptop's schema can grow fields without a server migration; the change log
-(`sync_change`) carries a gap-free sequence in commit order (sync.md §3.1)."""
+Records are stored in the laptops' own tables (`grid`, `pdca`, `step_result`, …: the same
+columns and types, read from the same SQLModel models, `field_hlc` or `hlc` beside them), so
+head office can query them with SQL; a new synced field is a migration on both sides (sync.md
+§5), and `tests/server/test_schema.py` fails while the server's migrations lag the models.
+Beside them the server's own tables: sites, users, grants, tokens, the change log
+(`sync_change`, a gap-free sequence in commit order, sync.md §3.1), number blocks, photo
+blobs, and the records the move to typed tables could not take (`record_quarantine`)."""
 
 from __future__ import annotations
 
@@ -65,23 +69,24 @@ sync_change = sa.Table(
     sa.Column("hlc", sa.String, nullable=False),
     sa.Column("device_id", sa.String, nullable=False),
     sa.Column("schema", sa.Integer, nullable=False),
-    sa.Column("status", sa.String, nullable=False),  # applied | superseded | server
+    # applied | superseded | server | withheld (broke the rules before they were checked:
+    # never served, migration 0006)
+    sa.Column("status", sa.String, nullable=False),
     sa.Column("token_id", sa.String),
     sa.Column("received_at", sa.String, nullable=False),
     sa.Index("ix_sync_change_site_seq", "site_id", "seq"),
 )
-sync_record = sa.Table(
-    "sync_record", metadata,
+# records of the generic store (before 0005) that do not fit their typed table: kept, with
+# the reasons, never served (server migration 0006)
+record_quarantine = sa.Table(
+    "record_quarantine", metadata,
     sa.Column("entity", sa.String, primary_key=True),
     sa.Column("record_id", sa.String, primary_key=True),
     sa.Column("site_id", sa.String, nullable=False),
     sa.Column("fields", JSON, nullable=False),
     sa.Column("field_hlc", JSON, nullable=False),
-    sa.Column("updated_hlc", sa.String, nullable=False),
-    # the record's code (an item's number for pdca) as text: the duplicate check's index
-    sa.Column("code", sa.String),
-    sa.Index("ix_sync_record_site", "site_id", "entity", "record_id"),
-    sa.Index("ix_sync_record_code", "entity", "site_id", "code"),
+    sa.Column("reasons", JSON, nullable=False),
+    sa.Column("moved_at", sa.String, nullable=False),
 )
 
 site_number = sa.Table(
@@ -99,9 +104,7 @@ number_block = sa.Table(
 )
 
 # evidence photos by sha256 (pm_cli.server.evidence): bytea on PostgreSQL, BLOB on SQLite, so
-# both backends keep them in the one database that is backed up and restored. The step
-# results naming a sha256 are found by an expression index on sync_record's JSON
-# (migration 0004; expressions differ by dialect, so it is not declared here).
+# both backends keep them in the one database that is backed up and restored.
 evidence_blob = sa.Table(
     "evidence_blob", metadata,
     sa.Column("sha256", sa.String, primary_key=True),
@@ -111,7 +114,37 @@ evidence_blob = sa.Table(
     sa.Column("uploaded_at", sa.String, nullable=False),
 )
 
-HEAD = "0004"
+# the server's indexes on the typed tables beyond the models' own: the snapshot's keyset,
+# the photo lookup, a deleted grid's children
+SERVER_INDEXES: dict[str, dict[str, tuple[str, ...]]] = {
+    "step_result": {"ix_step_result_evidence": ("evidence_sha256",)},
+    "grid": {"ix_grid_parent": ("site_id", "parent_id")},
+}
+
+
+def _typed_tables() -> dict[str, sa.Table]:
+    """The synced entities' tables, column for column as the laptops' models declare them,
+    without their foreign keys (the server checks references per change, same site) and with
+    `site_id` NOT NULL ('' for company-wide rows: playbooks, their conflicts)."""
+    from pm_cli.protocol.entities import registry
+
+    out = {}
+    for name, ent in sorted(registry().items()):
+        cols = [sa.Column(c.name, c.type, primary_key=c.primary_key,
+                          nullable=False if c.name == "site_id" else c.nullable)
+                for c in ent.table.c]
+        indexes = [sa.Index(ix.name, *[c.name for c in ix.columns])
+                   for ix in sorted(ent.table.indexes, key=lambda ix: ix.name or "")]
+        indexes.append(sa.Index(f"ix_{name}_server_site", "site_id", "id"))
+        indexes += [sa.Index(ix_name, *ix_cols)
+                    for ix_name, ix_cols in SERVER_INDEXES.get(name, {}).items()]
+        out[name] = sa.Table(name, metadata, *cols, *indexes)
+    return out
+
+
+records = _typed_tables()
+
+HEAD = "0006"
 CONNECT_TIMEOUT_S = 10  # seconds; a connect_timeout in the URL wins
 
 
@@ -185,3 +218,10 @@ def migrate(engine: sa.Engine) -> tuple[str | None, str]:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return before, HEAD
+
+
+def quarantined(engine: sa.Engine) -> int:
+    """How many records the move to typed tables (0006) kept aside."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(
+            record_quarantine)).scalar_one())

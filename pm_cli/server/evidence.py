@@ -4,7 +4,7 @@ has a step result naming that sha256. No FastAPI here: `pm_cli.server.app` maps 
 
 The bytes are content-addressed, so an upload is idempotent and a photo shared by two step
 results (two sites, even) is stored once. The step results naming a sha256 are found through
-an expression index on `sync_record` (server migration 0004): one indexed lookup a request."""
+the index on `step_result.evidence_sha256`: one indexed lookup a request."""
 
 from __future__ import annotations
 
@@ -33,14 +33,9 @@ def check_sha(sha256: str) -> str:
 
 def _named_by(conn: sa.Connection, sha256: str) -> set[str]:
     """The sites of the step results that name this photo."""
-    r = db.sync_record.c
-    if conn.dialect.name == "postgresql":
-        expr: Any = r.fields.op("->>", return_type=sa.Text)(
-            sa.literal_column("'evidence_sha256'"))
-    else:
-        expr = sa.func.json_extract(r.fields, sa.literal_column("'$.evidence_sha256'"))
+    r = db.records["step_result"].c
     return set(conn.execute(sa.select(r.site_id).distinct().where(
-        expr == sha256, r.entity == "step_result")).scalars())
+        r.evidence_sha256 == sha256)).scalars())
 
 
 def _granted(conn: sa.Connection, auth: Auth, sha256: str, *, write: bool) -> None:

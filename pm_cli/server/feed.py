@@ -9,7 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pm_cli.protocol.entities import may_write
+from pm_cli.protocol import rows
+from pm_cli.protocol.entities import may_write, registry
 from pm_cli.protocol.shapes import (
     PULL_DEFAULT,
     PULL_MAX,
@@ -51,7 +52,8 @@ def pull(engine: sa.Engine, auth: Auth, clock: ServerClock, cursor: int,
         c = db.sync_change.c
         stmt = (sa.select(c.seq, c.change_id, c.site_id, c.entity, c.record_id, c.op,
                           c.fields, c.base, c.hlc)
-                .where(c.seq > cursor, c.site_id.in_(sites)).order_by(c.seq).limit(limit))
+                .where(c.seq > cursor, c.site_id.in_(sites), c.status != "withheld")
+                .order_by(c.seq).limit(limit))
         if not may_write(auth.role, "playbook"):  # company-wide conflicts: not a lead's
             stmt = stmt.where(sa.or_(c.site_id != "", c.entity != "conflict"))
         n, last = 0, cursor
@@ -76,30 +78,37 @@ def snapshot(engine: sa.Engine, auth: Auth, clock: ServerClock, *, after: str | 
             raise ApiError(403, "forbidden", f"site(s) {', '.join(unknown)} not granted to "
                            f"{auth.user}", where=["site"])
         granted = [codes[s] for s in sites] + [""]
-    key = None
+    start: tuple[str, str, str] | None = None
     if after:
-        parts = after.split(":")
-        if len(parts) != 3:
-            raise ApiError(422, "invalid_after", "after is SITE_ID:ENTITY:RECORD_ID",
-                           where=["after"])
-        key = tuple(parts)
+        parts = after.split("/")
+        if len(parts) != 3 or parts[0] not in db.records:
+            raise ApiError(422, "invalid_after", "after is ENTITY/SITE_ID/RECORD_ID, as the "
+                           "previous page's end line gave it", where=["after"],
+                           hint="pm sync again: the snapshot starts over")
+        start = (parts[0], parts[1], parts[2])
     limit = max(1, min(limit, SNAPSHOT_PAGE))
+    reg = registry()
     with read_snapshot(engine) as (conn, seq):
         yield {"type": "page", "server_epoch": seq.epoch, "server_hlc": clock.now(),
                "cursor": seq.last}
-        r = db.sync_record.c
-        stmt = sa.select(r.site_id, r.entity, r.record_id, r.fields, r.field_hlc).where(
-            r.site_id.in_(granted))
-        if not may_write(auth.role, "playbook"):
-            stmt = stmt.where(sa.or_(r.site_id != "", r.entity != "conflict"))
-        if key:
-            stmt = stmt.where(sa.tuple_(r.site_id, r.entity, r.record_id) > sa.tuple_(
-                *(sa.literal(k) for k in key)))
-        stmt = stmt.order_by(r.site_id, r.entity, r.record_id).limit(limit)
         n, last = 0, None
-        for row in conn.execution_options(yield_per=1000).execute(stmt):
-            n += 1
-            last = f"{row.site_id}:{row.entity}:{row.record_id}"
-            yield {"type": "record", **row._asdict()}
+        for name in sorted(db.records):  # entity by entity, each by (site, id)
+            if n == limit or (start and name < start[0]):
+                continue
+            t = db.records[name]
+            stmt = sa.select(t).where(t.c.site_id.in_(granted))
+            if name == "conflict" and not may_write(auth.role, "playbook"):
+                stmt = stmt.where(t.c.site_id != "")  # company-wide conflicts: not a lead's
+            if start and name == start[0]:
+                stmt = stmt.where(sa.tuple_(t.c.site_id, t.c.id) > sa.tuple_(
+                    sa.literal(start[1]), sa.literal(start[2])))
+            stmt = stmt.order_by(t.c.site_id, t.c.id).limit(limit - n)
+            for row in conn.execution_options(yield_per=1000).execute(stmt).mappings():
+                n += 1
+                last = f"{name}/{row['site_id']}/{row['id']}"
+                state = rows.state_of(reg[name], row)
+                yield {"type": "record", "site_id": row["site_id"], "entity": name,
+                       "record_id": row["id"], "fields": state.fields,
+                       "field_hlc": state.stamps}
         yield {"type": "end", "after": last, "has_more": n == limit,
                "cursor": seq.last}

@@ -20,12 +20,11 @@ from pm_cli.server import checks, db
 from pm_cli.server.auth import Auth, ServerClock, take_numbers
 from pm_cli.server.records import (
     change_row,
-    code_of,
     conflict_change,
     lock_records,
     log_changes,
     record_state,
-    state_of,
+    save,
 )
 from pm_cli.server.structure import duplicate_codes, structure_checks, version_clashes
 from pm_cli.store.engine import SYNC_SCHEMA
@@ -117,7 +116,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
         batch = checks.Batch.load(conn, auth, [changes[i] for i in fresh_at], records)
         new_sites = _new_sites(auth, changes, fresh_at, batch.bound)
         states: dict[tuple[str, str], m.State | None] = {
-            k: state_of(r) for k, r in records.items()}
+            k: r.state for k, r in records.items()}
         site_of = {k: r.site_id for k, r in records.items()}
         results: dict[str, dict[str, Any]] = {}
         logged: list[dict[str, Any]] = []
@@ -187,25 +186,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
             key = ("conflict", row["record_id"])
             states[key] = m.merge("mutable", None, row).state
             site_of[key] = row["site_id"]
-        new_rows: list[dict[str, Any]] = []
-        changed_rows: list[dict[str, Any]] = []
-        for key, state in states.items():
-            if state is None or key not in site_of:
-                continue
-            values = {"e": key[0], "r": key[1], "fields": state.fields,
-                      "field_hlc": state.stamps, "updated_hlc": state.updated_hlc,
-                      "site_id": site_of[key], "code": code_of(key[0], state)}
-            (changed_rows if key in records else new_rows).append(values)
-        if new_rows:
-            conn.execute(db.sync_record.insert().values(
-                entity=sa.bindparam("e"), record_id=sa.bindparam("r")), new_rows)
-        if changed_rows:
-            r = db.sync_record.c
-            conn.execute(db.sync_record.update().where(
-                r.entity == sa.bindparam("e"), r.record_id == sa.bindparam("r")).values(
-                fields=sa.bindparam("fields"), field_hlc=sa.bindparam("field_hlc"),
-                updated_hlc=sa.bindparam("updated_hlc"), code=sa.bindparam("code")),
-                [{k: v for k, v in row.items() if k != "site_id"} for row in changed_rows])
+        save(conn, states, site_of, records)
         conn.execute(db.token.update().where(db.token.c.token_id == auth.token_id)
                      .values(last_used_at=received))
         if logged:  # the counter last, its row lock held to COMMIT

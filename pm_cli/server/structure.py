@@ -12,11 +12,22 @@ from pm_cli.protocol import merge as m
 from pm_cli.server import db
 from pm_cli.server.auth import ServerClock
 from pm_cli.server.records import (
-    code_of,
+    CHUNK,
     conflict_change,
+    load,
     record_state,
-    state_of,
+    table,
 )
+
+
+def code_of(entity: str, state: m.State) -> str | None:
+    """What must be unique among a site's live records: its code, an item's number, a
+    playbook's id@version (company-wide)."""
+    f = state.fields
+    if entity == "playbook":
+        return f"{f.get('playbook_id')}@{f.get('version')}" if f.get("playbook_id") else None
+    value = f.get("no" if entity == "pdca" else "code")
+    return None if value is None else str(value)
 
 
 def version_clashes(conn: sa.Connection, changes: list[dict[str, Any]],
@@ -26,7 +37,7 @@ def version_clashes(conn: sa.Connection, changes: list[dict[str, Any]],
     """A playbook id@version stored with other content than one already here (two laptops
     published the same version number): both rows stay (runs pin the sha256), and a
     `version_clash` conflict asks for a new version (sync.md §4)."""
-    r = db.sync_record.c
+    t = table("playbook").c
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for ch in changes:
@@ -39,9 +50,9 @@ def version_clashes(conn: sa.Connection, changes: list[dict[str, Any]],
         if label is None or state is None:
             continue
         sha = state.fields.get("sha256")
-        others = {row.record_id: row.fields.get("sha256") for row in conn.execute(
-            sa.select(r.record_id, r.fields).where(
-                r.entity == "playbook", r.site_id == "", r.code == label))}
+        others = dict(conn.execute(sa.select(t.id, t.sha256).where(
+            t.site_id == "", t.playbook_id == state.fields.get("playbook_id"),
+            t.version == state.fields.get("version"))).all())
         others.update({k[1]: st.fields.get("sha256") for k, st in states.items()
                        if k[0] == "playbook" and st is not None and k[1] in seen
                        and code_of("playbook", st) == label})
@@ -84,15 +95,15 @@ def duplicate_codes(conn: sa.Connection, changes: list[dict[str, Any]],
     wanted: dict[tuple[str, str], set[str]] = {}
     for _ch, key, _name, code in todo:
         wanted.setdefault((key[0], site_of[key]), set()).add(str(code))
-    r = db.sync_record.c
     for (ent, site), codes in wanted.items():
-        codes_l = sorted(codes)
-        for i in range(0, len(codes_l), 500):
-            for row in conn.execute(sa.select(r.record_id, r.code, r.fields).where(
-                    r.entity == ent, r.site_id == site, r.code.in_(codes_l[i:i + 500]))):
-                if (ent, row.record_id) in states or row.fields.get("deleted"):
-                    continue
-                holders.setdefault((ent, site, row.code), set()).add(row.record_id)
+        t = table(ent).c
+        col = t.no if ent == "pdca" else t.code
+        keys: list[Any] = sorted(int(c) for c in codes) if ent == "pdca" else sorted(codes)
+        for i in range(0, len(keys), CHUNK):
+            for rid, code in conn.execute(sa.select(t.id, col).where(
+                    t.site_id == site, col.in_(keys[i:i + CHUNK]), t.deleted.is_(False))):
+                if (ent, rid) not in states:
+                    holders.setdefault((ent, site, str(code)), set()).add(rid)
     out: list[dict[str, Any]] = []
     for ch, key, name, code in todo:
         for other in sorted(holders.get((key[0], site_of[key], str(code)), set()) - {key[1]}):
@@ -131,7 +142,6 @@ def _prefetch_ancestors(conn: sa.Connection, moves: list[dict[str, Any]],
                         states: dict[tuple[str, str], m.State | None]) -> None:
     """Load the moved grids' ancestors a level at a time, one query per level (and 500
     ids), so the walks below read memory: a bulk push of grids stays one query per level."""
-    r = db.sync_record.c
     frontier = {st.fields.get("parent_id") for ch in moves
                 for st in [states.get(("grid", ch["record_id"]))] if st is not None}
     for _level in range(64):
@@ -139,15 +149,12 @@ def _prefetch_ancestors(conn: sa.Connection, moves: list[dict[str, Any]],
         if not todo:
             return
         frontier = set()
-        for i in range(0, len(todo), 500):
-            found = {row.record_id: row for row in conn.execute(
-                sa.select(r.record_id, r.fields, r.field_hlc).where(
-                    r.entity == "grid", r.record_id.in_(todo[i:i + 500])))}
-            for gid in todo[i:i + 500]:
-                row = found.get(gid)
-                states[("grid", gid)] = None if row is None else state_of(row)
-                if row is not None:
-                    frontier.add(row.fields.get("parent_id"))
+        found = load(conn, "grid", todo)
+        for gid in todo:
+            got = found.get(gid)
+            states[("grid", gid)] = None if got is None else got.state
+            if got is not None:
+                frontier.add(got.state.fields.get("parent_id"))
 
 
 def _grid_invariants(conn: sa.Connection, moves: list[dict[str, Any]],
@@ -167,10 +174,9 @@ def _grid_invariants(conn: sa.Connection, moves: list[dict[str, Any]],
         if state is None:
             continue
         if state.deleted:  # live children of a grid deleted now are orphans
-            r = db.sync_record.c
-            kids = {row.record_id for row in conn.execute(sa.select(r.record_id).where(
-                r.entity == "grid", r.site_id == ch["site_id"],
-                r.fields["parent_id"].as_string() == gid))}
+            g = table("grid").c
+            kids = set(conn.execute(sa.select(g.id).where(
+                g.site_id == ch["site_id"], g.parent_id == gid)).scalars())
             kids |= {k[1] for k, st in states.items() if k[0] == "grid" and st is not None
                      and st.fields.get("parent_id") == gid}
             for kid in sorted(kids):
@@ -218,13 +224,13 @@ def _phase_races(conn: sa.Connection, steps: list[dict[str, Any]],
     for ch in steps:
         by_item.setdefault((ch["site_id"], ch["fields"].get("pdca_id") or ""), set()).add(
             ch["record_id"])
-    r = db.sync_record.c
+    e = table("pdca_event").c
     reported: set[frozenset[str]] = set()
     for (site, item), mine in by_item.items():
         events: dict[str, dict[str, Any]] = {}
-        for row in conn.execute(sa.select(r.record_id, r.fields).where(
-                r.entity == "pdca_event", r.site_id == site, r.code == item)):
-            events[row.record_id] = row.fields
+        for row in conn.execute(sa.select(e.id, e.kind, e.from_phase, e.to_phase, e.cycle)
+                                .where(e.site_id == site, e.pdca_id == item)).mappings():
+            events[row["id"]] = dict(row)
         for (ent, rid), st in states.items():
             if ent == "pdca_event" and st is not None and st.fields.get("pdca_id") == item:
                 events[rid] = st.fields

@@ -12,24 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from pm_cli.protocol import merge as m
+from pm_cli.protocol import rows
 from pm_cli.protocol.entities import Entity, registry
 from pm_cli.store.changes import Change, SyncParked
 
 CHUNK = 500  # ids per IN (…) list
-
-
-def _blank(col: sa.Column[Any]) -> Any:
-    """A value for a NOT NULL column a partial record does not carry yet."""
-    if col.nullable:
-        return None
-    t = col.type
-    if isinstance(t, sa.JSON):
-        return {}
-    if isinstance(t, sa.Boolean):
-        return False
-    if isinstance(t, sa.Integer | sa.Float | sa.Numeric):
-        return 0
-    return ""
 
 
 class Applier:
@@ -169,20 +156,20 @@ class Applier:
             else:
                 inserts[name].append(plan.insert_row(rid, sites[key], state))
         # plain DBAPI executemany with the JSON already text: no per-row SQLAlchemy work
-        for name, rows in inserts.items():
-            self.conn.exec_driver_sql(_plan(ents[name]).insert_sql, rows)
-        for name, rows in updates.items():
-            self.conn.exec_driver_sql(_plan(ents[name]).update_sql, rows)
+        for name, batch in inserts.items():
+            self.conn.exec_driver_sql(_plan(ents[name]).insert_sql, batch)
+        for name, batch in updates.items():
+            self.conn.exec_driver_sql(_plan(ents[name]).update_sql, batch)
 
 
 class _Plan:
     """How rows of one entity are written: column order, blanks, JSON columns."""
 
     def __init__(self, ent: Entity):
-        t = ent.table
-        self.kind = ent.kind
+        t = self.table = ent.table
+        self.ent = ent
         self.cols = [c.name for c in t.c]
-        self.blank = {c.name: _blank(c) for c in t.c}
+        self.blank = {c.name: rows.blank(c) for c in t.c}
         self.json = {c.name for c in t.c if isinstance(c.type, sa.JSON)}
         self.fields = [c for c in self.cols if c in ent.fields]
         self.insert_sql = (f"INSERT INTO {t.name} ({', '.join(self.cols)}) "
@@ -198,12 +185,8 @@ class _Plan:
         return value
 
     def insert_row(self, rid: str, site: str, state: m.State) -> tuple[Any, ...]:
-        values = {**self.blank, **{k: v for k, v in state.fields.items()
-                                   if k in self.blank}, "id": rid, "site_id": site or None}
-        if self.kind == "append":
-            values["hlc"] = state.stamps.get("hlc", "")
-        else:
-            values["field_hlc"], values["updated_hlc"] = state.stamps, state.updated_hlc
+        # a company-wide row (a playbook) has site_id '' on the wire, NULL here
+        values = rows.row_of(self.ent, self.table, rid, site or None, state)
         return tuple(self._cell(c, values[c]) for c in self.cols)
 
     def update_row(self, rid: str, state: m.State) -> tuple[Any, ...]:

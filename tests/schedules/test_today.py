@@ -105,6 +105,26 @@ def test_each_occurrence_is_done_missed_in_progress_to_do_or_upcoming(scope):
     assert rec["counts"] == {"in progress": 1, "to do": 1, "upcoming": 1}
 
 
+def test_an_item_due_just_after_midnight_is_on_the_late_shifts_today(scope):
+    from pm_cli.pdca import service as pdca
+
+    late = datetime(2026, 6, 3, 23, 40, tzinfo=SH)
+    with scope() as s:
+        pdca.add_item(s, site=site_of(s), title="北门门禁失灵 North door fails",
+                      severity="critical", now=late)  # respond by 00:40 on the 4th
+        pdca.add_item(s, site=site_of(s), title="路灯 Lamp out", severity="minor",
+                      now=datetime(2026, 6, 3, 9, 0, tzinfo=SH))
+
+    def titles(day: str, now: datetime) -> list[str]:
+        with scope(write=False) as s:
+            rec = service.today(s, site=site_of(s), day=day, now=now)
+        return sorted(i["title"] for i in rec["items"])
+
+    assert "北门门禁失灵 North door fails" in titles("2026-06-03", late)
+    # looking back at another day: that day's deadlines only
+    assert "北门门禁失灵 North door fails" not in titles("2026-06-02", late)
+
+
 def test_a_walk_outside_the_window_or_cut_short_does_not_count(scope):
     add_route(scope, "DAY", datetime(2026, 6, 1, tzinfo=SH))
     walk(scope, "DAY", datetime(2026, 6, 1, 11, 30, tzinfo=SH))  # after the shift

@@ -108,9 +108,8 @@ def server_records(server, entity: str) -> dict[str, tuple]:  # type: ignore[no-
     engine = db.make_engine(server.database_url)
     try:
         with engine.connect() as conn:
-            return {r.record_id: (r.fields.get("code"), r.fields.get("name"),
-                                  bool(r.fields.get("deleted")), dict(r.field_hlc))
-                    for r in conn.execute(sa.select(db.sync_record).where(
-                        db.sync_record.c.entity == entity))}
+            t = db.records[entity]
+            return {r.id: (r.code, r.name, bool(r.deleted), dict(r.field_hlc))
+                    for r in conn.execute(sa.select(t))}
     finally:
         engine.dispose()
