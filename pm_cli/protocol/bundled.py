@@ -1,7 +1,7 @@
 """The playbook versions shipped with this pm, by content address (`content.content_id`):
 any role may push these rows, since `pm init` installs them on every laptop. The server
 authorises them by this list, not by a copy of the library; tests/playbooks/test_bundled.py
-fails when the list and the library (`pm_cli/playbooks/bundled_playbooks`) disagree, and
+fails when the list and the bundled library (`playbooks/` of the source) disagree, and
 prints the list to put here."""
 
 IDS = frozenset({

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from pm_cli.protocol.entities import ROLES
 from pm_cli.protocol.merge import State
+from pm_cli.protocol.shapes import SYNC_SCHEMA
 from pm_cli.server import db
 from pm_cli.server.auth import ServerClock, token_hash
 from pm_cli.server.records import log_changes, save
-from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import parse
 from pm_cli.store.ids import new_id, now_text
 

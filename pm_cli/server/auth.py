@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from pm_cli.protocol.shapes import (
     MIN_CLIENT_SCHEMA,
     PROTOCOL,
+    SYNC_SCHEMA,
     ApiError,
 )
 from pm_cli.server import db
-from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import Clock, new_device_id
 from pm_cli.store.ids import now_text
 

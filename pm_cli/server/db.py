@@ -4,7 +4,7 @@ for tests. SQLAlchemy Core only: the server merges field maps, it builds no ORM 
 Records are stored in the laptops' own tables (`grid`, `pdca`, `step_result`, …: the same
 columns and types, read from the same SQLModel models, `field_hlc` or `hlc` beside them), so
 head office can query them with SQL; a new synced field is a migration on both sides (sync.md
-§5), and `tests/server/test_schema.py` fails while the server's migrations lag the models.
+§5), and `tests/sync/test_migration.py` fails while the server's migrations lag the models.
 Beside them the server's own tables: sites, users, grants, tokens, the change log
 (`sync_change`, a gap-free sequence in commit order, sync.md §3.1), number blocks, photo
 blobs, and the records the move to typed tables could not take (`record_quarantine`)."""

@@ -14,6 +14,7 @@ from pm_cli.protocol.entities import registry
 from pm_cli.protocol.shapes import (
     MAX_AHEAD,
     MAX_BATCH,
+    SYNC_SCHEMA,
     ApiError,
 )
 from pm_cli.server import checks, db
@@ -27,7 +28,6 @@ from pm_cli.server.records import (
     save,
 )
 from pm_cli.server.structure import duplicate_codes, structure_checks, version_clashes
-from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import parse
 from pm_cli.store.ids import new_id, now_text
 

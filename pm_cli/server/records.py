@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from pm_cli.protocol import merge as m
 from pm_cli.protocol import rows
 from pm_cli.protocol.entities import registry
+from pm_cli.protocol.shapes import SYNC_SCHEMA
 from pm_cli.server import db
 from pm_cli.server.auth import ServerClock
-from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import parse
 from pm_cli.store.ids import new_id
 

@@ -3,7 +3,7 @@ records in them instead of JSON field maps; a quarantine for records that do not
 
 Written once from the models (alembic autogenerate, AutoString as String); from here on a
 new synced field is a migration here and one on the laptop (sync.md §5), and
-tests/server/test_schema.py fails while the two disagree.
+tests/sync/test_migration.py fails while the two disagree.
 
 Revision ID: 0005
 Revises: 0004
