@@ -466,8 +466,9 @@ def build_demo_items(session: Session, site: Site) -> dict[str, int]:
         if phase in ("act", "closed", "plan2"):
             pdca.edit(session, site=site, no=item.no or 0, root_cause="巡检频次不足 / checked "
                       "too rarely", preventive="同类网格一并检查 / check similar grids too")
-        for to, kwargs in steps.get(phase, []):
-            pdca.advance(session, site=site, no=item.no or 0, to=to, **kwargs)
+        for k, (to, kwargs) in enumerate(steps.get(phase, [])):  # a move every 2 hours
+            pdca.advance(session, site=site, no=item.no or 0, to=to,
+                         now=now - timedelta(days=days, hours=-2 * (k + 1)), **kwargs)
     return {"risks": counts["added"] + len(SITE_RISKS), "items": len(ITEMS)}
 
 

@@ -32,7 +32,9 @@ def _show(out: Any, rec: dict[str, Any], tz: str | None) -> None:
     if out.as_json:
         out.json(rec)
         return
-    nxt = " or ".join(rec["next"]) or "— (closed; pm pdca reopen)"
+    w = rec["withdrawn"]
+    nxt = (" or ".join(rec["next"]) or
+           ("— (withdrawn)" if w else "— (closed; pm pdca reopen)"))
     out.record({
         "item": f"{rec['label']} {rec['title']}", "phase": f"{rec['phase']} (cycle {rec['cycle']})",
         "next": nxt, "severity": rec["severity"],
@@ -40,9 +42,20 @@ def _show(out: Any, rec: dict[str, Any], tz: str | None) -> None:
         "grid": rec["grid"], "owner": rec["owner"], "found": local(rec["found_at"], tz),
         "respond by": local(rec["respond_by"], tz), "resolve by": local(rec["resolve_by"], tz),
         "overdue": ", ".join(rec["overdue"]) or None, "occurrences": rec["occurrences"],
+        "withdrawn": (f"{local(w['at'], tz)} by {w['by'] or '—'} in {w['phase']}: "
+                      f"{w['reason']}") if w else None,
         "plan": rec["plan"], "containment": rec["containment"], "root cause": rec["root_cause"],
         "corrective": rec["corrective"], "preventive": rec["preventive"],
     })
+    if len(rec["cycles"]) > 1:
+        out.table([{"cycle": c["cycle"], "started": local(c["started_at"], tz, "%m-%d %H:%M"),
+                    "respond by": local(c["respond_by"], tz, "%m-%d %H:%M"),
+                    "responded": local(c["responded_at"], tz, "%m-%d %H:%M"),
+                    "resolve by": local(c["resolve_by"], tz, "%m-%d %H:%M"),
+                    "checked": local(c["checked_at"], tz, "%m-%d %H:%M")}
+                   for c in rec["cycles"]],
+                  ["cycle", "started", "respond by", "responded", "resolve by", "checked"],
+                  title="SLA per cycle")
     out.table([{"at": local(h["at"], tz, "%m-%d %H:%M"), "event": h["kind"],
                 "phase": f"{h['from']} → {h['to']}" if h["to"] else "", "by": h["by"],
                 "note": h["note"]} for h in rec["history"]],
@@ -82,11 +95,14 @@ def pdca_add(
 @app.command("list")
 def pdca_list(
     ctx: typer.Context,
-    phase: Annotated[str | None, typer.Option("--phase", help="plan|do|check|act|closed")] = None,
+    phase: Annotated[
+        str | None, typer.Option("--phase", help="plan|do|check|act|closed|withdrawn")
+    ] = None,
     severity: Annotated[str | None, typer.Option("--severity", help="Only this severity")] = None,
     grid: Annotated[str | None, typer.Option("--grid", help="Only this grid")] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Only this owner")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Include closed items")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Include closed and withdrawn items")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List open items (with --all, closed ones too)."""
@@ -171,6 +187,23 @@ def pdca_reopen(
         service.reopen(s, site=site, no=no, note=note, by_id=ctx.obj.me_id(s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"{rec['label']} reopened: plan, cycle {rec['cycle']}", rec)
+
+
+@app.command("cancel")
+def pdca_cancel(
+    ctx: typer.Context, no: NoArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it was raised in error")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw an item raised in error: kept in history, out of every open/overdue list."""
+    from pm_cli.pdca import service
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        service.cancel(s, site=site, no=no, reason=reason, by_id=ctx.obj.me_id(s, site))
+        rec = service.show(s, site=site, no=no)
+    ctx.obj.out(as_json).done(f"{rec['label']} withdrawn (was in {rec['withdrawn']['phase']}); "
+                              "it stays in history: pm pdca show " + rec["ref"], rec)
 
 
 @app.command("assign")

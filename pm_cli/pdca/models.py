@@ -10,7 +10,8 @@ from pm_cli.validate import Level
 
 Source = Literal["step", "drill", "risk", "complaint", "audit", "manual"]
 Phase = Literal["plan", "do", "check", "act", "closed"]
-EventKind = Literal["transition", "comment", "occurrence", "assign", "edit"]
+# withdraw: the item (or, with data.occurrence, one occurrence of it) was raised in error
+EventKind = Literal["transition", "comment", "occurrence", "assign", "edit", "withdraw"]
 
 
 class Pdca(Mutable, table=True):

@@ -81,36 +81,80 @@ def _parse(text: str) -> datetime:
 
 
 @dataclass
+class Cycle:
+    """One turn of plan → … → act: when it started and when it was answered and resolved."""
+
+    no: int
+    started_at: str | None = None  # None for cycle 1: the item's own found time
+    responded_at: str | None = None  # when it left plan in this cycle
+    checked_at: str | None = None  # when it reached check in this cycle
+
+
+@dataclass
 class State:
     phase: str = "plan"
     cycle: int = 1
     result: str | None = None  # the verification result that led into act
-    responded_at: str | None = None  # first time it left plan
-    checked_at: str | None = None  # first time it reached check
+    responded_at: str | None = None  # when the current cycle left plan
+    checked_at: str | None = None  # when the current cycle reached check
     occurrences: int = 1
     events: list[PdcaEvent] = field(default_factory=list)
+    cycles: list[Cycle] = field(default_factory=list)
+    withdrawn: PdcaEvent | None = None  # the event that withdrew the item, if one did
+
+    @property
+    def status(self) -> str:
+        """open | closed | withdrawn (an item raised in error: out of every list)."""
+        return "withdrawn" if self.withdrawn else "closed" if self.phase == "closed" else "open"
 
 
 def state_of(events: list[PdcaEvent]) -> State:
-    """Phase = the target of the largest (cycle, rank) transition (sync.md §4)."""
+    """Phase = the target of the largest (cycle, rank) transition (sync.md §4). Each cycle
+    starts at its earliest transition back to plan (two laptops may both send one) and is
+    answered and resolved by its own moves; every fact is an append-only event, so any
+    delivery order gives the same state."""
     st = State(events=events)
     best: tuple[int, int] = (1, 0)
+    cycles: dict[int, Cycle] = {1: Cycle(1)}
+    gone: set[str] = set()  # occurrences withdrawn
     for e in sorted(events, key=lambda e: e.hlc):
-        if e.kind == "occurrence":
-            st.occurrences += 1
+        if e.kind == "withdraw":
+            target = (e.data or {}).get("occurrence")
+            if target:
+                gone.add(str(target))
+            elif st.withdrawn is None:
+                st.withdrawn = e
+            continue
         if e.kind != "transition" or e.to_phase not in RANK:
             continue
         key = (e.cycle or 1, RANK[e.to_phase])
-        if e.from_phase == "plan" and st.responded_at is None:
-            st.responded_at = e.created_at
-        if e.to_phase == "check" and st.checked_at is None:
-            st.checked_at = e.created_at
+        c = cycles.setdefault(key[0], Cycle(key[0]))
+        if e.to_phase == "plan" and c.started_at is None and key[0] > 1:
+            c.started_at = e.created_at
+        if e.from_phase == "plan" and c.responded_at is None:
+            c.responded_at = e.created_at
+        if e.to_phase == "check" and c.checked_at is None:
+            c.checked_at = e.created_at
         if key >= best:
             best = key
             st.phase, st.cycle = e.to_phase, key[0]
             if e.to_phase == "act":
                 st.result = (e.data or {}).get("result")
+    st.occurrences += sum(1 for e in events if e.kind == "occurrence" and e.id not in gone)
+    st.cycles = [cycles[k] for k in sorted(cycles) if k <= st.cycle]
+    now_cycle = cycles.get(st.cycle, Cycle(st.cycle))
+    st.responded_at, st.checked_at = now_cycle.responded_at, now_cycle.checked_at
     return st
+
+
+def clocks(item: Pdca, cycle: Cycle) -> tuple[str, str]:
+    """(respond by, resolve by) of a cycle: cycle 1's are stored on the item; a later cycle
+    gets fresh clocks from its start, with cycle 1's durations (the item's severity)."""
+    if cycle.started_at is None:
+        return item.respond_by, item.resolve_by
+    found, start = _parse(item.created_at), _parse(cycle.started_at)
+    return (utc_text(start + (_parse(item.respond_by) - found)),
+            utc_text(start + (_parse(item.resolve_by) - found)))
 
 
 def events_of(session: Session, item: Pdca) -> list[PdcaEvent]:
@@ -119,6 +163,8 @@ def events_of(session: Session, item: Pdca) -> list[PdcaEvent]:
 
 
 def allowed_next(st: State) -> list[str]:
+    if st.withdrawn is not None:
+        return []
     if st.phase == "act":
         return ["closed"] if st.result == "effective" else ["plan"]
     if st.phase == "closed":
@@ -247,7 +293,7 @@ def add_item(
         grid_id = g.id
     if dedup_key:
         for other in session.exec(live(Pdca, site.id).where(Pdca.dedup_key == dedup_key)):
-            if state_of(events_of(session, other)).phase != "closed":
+            if state_of(events_of(session, other)).status == "open":
                 write.append(session, PdcaEvent, site_id=site.id, pdca_id=other.id,
                              kind="occurrence", by_id=by_id, note=v.optional_text(title),
                              data={"source_ref": source_ref})
@@ -271,7 +317,7 @@ def add_item(
 def advance(
     session: Session, *, site: Site, no: str | int, to: str, plan: str | None = None,
     note: str | None = None, result: str | None = None, playbook: str | None = None,
-    by_id: str | None = None,
+    by_id: str | None = None, now: datetime | None = None,
 ) -> State:
     """Move an item along plan → do → check → act → closed (or act → plan when the fix was
     not effective, raising the cycle). Each move needs what the phase is about."""
@@ -280,6 +326,7 @@ def advance(
     target = to.strip().lower()
     if target not in PHASES:
         raise PmError(f"unknown phase {to!r}", where="--to", hint="plan|do|check|act|closed")
+    _refuse_withdrawn(item, st)
     allowed = allowed_next(st)
     if target not in allowed:
         if st.phase == "closed":
@@ -323,19 +370,29 @@ def advance(
         cycle += 1
     write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="transition",
                  from_phase=st.phase, to_phase=target, cycle=cycle, by_id=by_id,
-                 note=v.optional_text(note), data=data)
+                 note=v.optional_text(note), data=data,
+                 created_at=utc_text(now) if now else None)
     return state_of(events_of(session, item))
 
 
+def _refuse_withdrawn(item: Pdca, st: State) -> None:
+    if st.withdrawn is not None:
+        raise ConflictError(f"{label(item)} was withdrawn ({st.withdrawn.note or 'no reason'})",
+                            hint="a withdrawn item stays in history; open a new one: "
+                            "pm pdca add TITLE --severity …")
+
+
 def reopen(session: Session, *, site: Site, no: str | int, note: str | None = None,
-           by_id: str | None = None) -> State:
+           by_id: str | None = None, now: datetime | None = None) -> State:
     item = get_item(session, site=site, no=no)
     st = state_of(events_of(session, item))
+    _refuse_withdrawn(item, st)
     if st.phase != "closed":
         raise ConflictError(f"{label(item)} is open (in {st.phase}); only a closed item reopens")
     write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="transition",
                  from_phase="closed", to_phase="plan", cycle=st.cycle + 1, by_id=by_id,
-                 note=v.optional_text(note), data={"reopen": True})
+                 note=v.optional_text(note), data={"reopen": True},
+                 created_at=utc_text(now) if now else None)
     return state_of(events_of(session, item))
 
 
@@ -360,6 +417,84 @@ def comment(session: Session, *, site: Site, no: str | int, text: str,
                         by_id=by_id, note=body)
 
 
+def acted_on(st: State) -> list[str]:
+    """What people did to an item beyond raising it: moves, comments, owners, edits, and
+    further occurrences (other failures it stands for). [] = nobody has touched it."""
+    kinds = {"transition": "moved", "comment": "commented", "assign": "reassigned",
+             "edit": "edited", "occurrence": "raised again"}
+    done = [kinds[e.kind] for e in st.events if e.kind in kinds
+            and not (e.kind == "occurrence" and st.occurrences <= 1)]
+    return sorted(set(done), key=done.index)
+
+
+def cancel(session: Session, *, site: Site, no: str | int, reason: str,
+           by_id: str | None = None) -> State:
+    """Withdraw an item raised in error: status withdrawn, kept in history, out of every
+    list of open and overdue items. A withdraw is an append-only event, so it holds
+    whatever else two laptops did to the item meanwhile."""
+    item = get_item(session, site=site, no=no)
+    why = v.optional_text(reason)
+    if not why:
+        raise PmError("say why the item is withdrawn", where="--reason")
+    return _withdraw(session, site, item, why, by_id)
+
+
+def _withdraw(session: Session, site: Site, item: Pdca, reason: str,
+              by_id: str | None) -> State:
+    st = state_of(events_of(session, item))
+    if st.withdrawn is not None:
+        raise ConflictError(f"{label(item)} is already withdrawn")
+    if st.phase == "closed":
+        raise ConflictError(f"{label(item)} is closed; a closed item stays as it is",
+                            hint="reopen it first if it was closed in error: "
+                            f"pm pdca reopen {ref(item)}")
+    write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="withdraw",
+                 by_id=by_id, note=reason)
+    return state_of(events_of(session, item))
+
+
+@dataclass
+class Withdrawal:
+    """What became of the item an answer raised when the answer was corrected."""
+
+    label: str
+    ref: str
+    withdrawn: bool  # True: withdrawn (or its occurrence); False: it stays open
+    occurrence: bool = False  # the answer had added an occurrence, not opened the item
+    why_kept: str = ""  # what people did to it, when it stays
+
+
+def withdraw_raised(session: Session, *, site: Site, source_ref: str, reason: str,
+                    by_id: str | None = None) -> Withdrawal | None:
+    """Take back what one source (a step result) raised: the occurrence it added, or the
+    item it opened when nobody has acted on the item yet. None: it raised nothing open."""
+    occ = session.exec(select(PdcaEvent).where(
+        PdcaEvent.kind == "occurrence", PdcaEvent.site_id == site.id)
+        .where(func.json_extract(PdcaEvent.data, "$.source_ref") == source_ref)).first()
+    if occ is not None:
+        item = session.get(Pdca, occ.pdca_id)
+        if item is None:
+            return None
+        st = state_of(events_of(session, item))
+        if st.status != "open" or any((e.data or {}).get("occurrence") == occ.id
+                                      for e in st.events if e.kind == "withdraw"):
+            return None
+        write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="withdraw",
+                     by_id=by_id, note=reason, data={"occurrence": occ.id})
+        return Withdrawal(label(item), ref(item), True, occurrence=True)
+    item = session.exec(live(Pdca, site.id).where(Pdca.source_ref == source_ref)).first()
+    if item is None:
+        return None
+    st = state_of(events_of(session, item))
+    if st.status != "open":
+        return None
+    done = acted_on(st)
+    if done:
+        return Withdrawal(label(item), ref(item), False, why_kept=", ".join(done))
+    _withdraw(session, site, item, reason, by_id)
+    return Withdrawal(label(item), ref(item), True)
+
+
 EDITABLE = ("title", "description", "plan", "containment", "root_cause", "corrective",
             "preventive")
 
@@ -380,14 +515,21 @@ def edit(session: Session, *, site: Site, no: str | int, by_id: str | None = Non
 
 
 
+def current_clocks(item: Pdca, st: State) -> tuple[str, str]:
+    """(respond by, resolve by) of the item's current cycle."""
+    return clocks(item, st.cycles[-1] if st.cycles else Cycle(st.cycle))
+
+
 def breaches(item: Pdca, st: State, now: datetime) -> list[str]:
-    """Current SLA breaches of an open item: response and/or resolution overdue."""
-    if st.phase == "closed":
+    """Current SLA breaches of an open item, against its current cycle's clocks: response
+    and/or resolution overdue."""
+    if st.status != "open":
         return []
+    respond_by, resolve_by = current_clocks(item, st)
     out = []
-    if st.responded_at is None and now > _parse(item.respond_by):
+    if st.responded_at is None and now > _parse(respond_by):
         out.append("response")
-    if st.checked_at is None and now > _parse(item.resolve_by):
+    if st.checked_at is None and now > _parse(resolve_by):
         out.append("resolution")
     return out
 
@@ -396,19 +538,28 @@ def record(item: Pdca, st: State, codes: tuple[dict[str, str], dict[str, str]],
            now: datetime | None = None, *, history: bool = False) -> dict[str, Any]:
     grids, staff = codes
     t = _now(now)
+    respond_by, resolve_by = current_clocks(item, st)
+    w = st.withdrawn
     rec: dict[str, Any] = {
         "no": item.no, "ref": ref(item), "label": label(item), "title": item.title,
-        "phase": st.phase, "cycle": st.cycle,
+        "phase": "withdrawn" if w else st.phase, "cycle": st.cycle, "status": st.status,
+        "withdrawn": {"at": w.created_at, "by": staff.get(w.by_id) if w.by_id else None,
+                      "reason": w.note, "phase": st.phase} if w else None,
         "severity": item.severity, "source": item.source, "source_ref": item.source_ref,
         "grid": grids.get(item.grid_id) if item.grid_id else None,
         "owner": staff.get(item.owner_id) if item.owner_id else None,
-        "found_at": item.created_at, "respond_by": item.respond_by,
-        "resolve_by": item.resolve_by, "responded_at": st.responded_at,
+        "found_at": item.created_at, "respond_by": respond_by,
+        "resolve_by": resolve_by, "responded_at": st.responded_at,
         "checked_at": st.checked_at, "occurrences": st.occurrences,
         "overdue": breaches(item, st, t), "next": allowed_next(st),
         "description": item.description, "plan": item.plan, "containment": item.containment,
         "root_cause": item.root_cause, "corrective": item.corrective,
         "preventive": item.preventive, "id": item.id,
+        "cycles": [dict(zip(("cycle", "started_at", "respond_by", "resolve_by",
+                             "responded_at", "checked_at"),
+                            (c.no, c.started_at or item.created_at, *clocks(item, c),
+                             c.responded_at, c.checked_at), strict=True))
+                   for c in st.cycles],
     }
     if history:
         rec["history"] = [{
@@ -433,16 +584,17 @@ def list_items(
     items = list(session.exec(live(Pdca, site.id).order_by(col(Pdca.no))))
     events = children(session, PdcaEvent, "pdca_id", [i.id for i in items])
     codes = id_codes(session, site)
-    if phase and phase not in PHASES:
-        raise PmError(f"unknown phase {phase!r}", where="--phase", hint="|".join(PHASES))
+    if phase and phase not in (*PHASES, "withdrawn"):
+        raise PmError(f"unknown phase {phase!r}", where="--phase",
+                      hint="|".join((*PHASES, "withdrawn")))
     sev = v.check(v.risk_level, severity, field="--severity") if severity else None
     out = []
     for item in items:
         st = state_of(events.get(item.id, []))
         rec = record(item, st, codes, now)
-        if phase and st.phase != phase:
+        if phase and rec["phase"] != phase:
             continue
-        if not phase and not include_closed and st.phase == "closed":
+        if not phase and not include_closed and st.status != "open":
             continue
         if sev and item.severity != sev:
             continue

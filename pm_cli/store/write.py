@@ -202,11 +202,13 @@ def restore(session: Session, row: Mutable) -> bool:
     return _update(session, row, "restore", {"deleted": False})
 
 
-def append(session: Session, model: type[A], *, site_id: str | None, **values: Any) -> A:
-    """Insert an append-only row and log the whole row (site_id None: company-wide)."""
+def append(session: Session, model: type[A], *, site_id: str | None,
+           created_at: str | None = None, **values: Any) -> A:
+    """Insert an append-only row and log the whole row (site_id None: company-wide).
+    `created_at` backdates a record of something that happened earlier (stored UTC text)."""
     w = writer(session)
     row_id = values.pop("id", None) or new_id()
-    created = now_text()
+    created = created_at or now_text()
     fields = {"created_at": created, **{k: _jsonable(v) for k, v in values.items()}}
     check(model, fields, create=True)
     h = w.stamp()

@@ -72,7 +72,8 @@ KINDS: dict[str, tuple[Column, ...]] = {
         Column("preventive", ("预防措施",)),
         *(Column(k, derived=True) for k in (
             "phase", "cycle", "found_at", "respond_by", "resolve_by", "responded_at",
-            "checked_at", "occurrences", "overdue", "next", "id", "history", "ref", "label")),
+            "checked_at", "occurrences", "overdue", "next", "id", "history", "ref", "label",
+            "status", "withdrawn", "cycles")),
     ),
 }
 
