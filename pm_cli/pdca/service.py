@@ -463,6 +463,15 @@ class Withdrawal:
     occurrence: bool = False  # the answer had added an occurrence, not opened the item
     why_kept: str = ""  # what people did to it, when it stays
 
+    @property
+    def message(self) -> str:
+        if self.occurrence:
+            return f"withdrew the occurrence it had added to item {self.label}"
+        if self.withdrawn:
+            return f"withdrew improvement item {self.label} (nobody had acted on it yet)"
+        return (f"improvement item {self.label} stays open (already {self.why_kept}); if it "
+                f"was raised in error: pm pdca cancel {self.ref} --reason TEXT")
+
 
 def withdraw_raised(session: Session, *, site: Site, source_ref: str, reason: str,
                     by_id: str | None = None) -> Withdrawal | None:

@@ -286,7 +286,7 @@ def grid_heat(session: Session, *, site: Site, days: int = 30,
                 worst[r.grid_id] = lvl
     since = utc_text(t - timedelta(days=days))
     runs = {r.id: r.grid_id for r in session.exec(
-        live(Run, site.id).where(Run.started_at >= since))}
+        live(Run, site.id).where(Run.started_at >= since, Run.status != "aborted"))}
     latest: dict[tuple[str, str], StepResult] = {}
     for results in children(session, StepResult, "run_id", list(runs)).values():
         for sr in results:  # in stamp order: the newest answer to a step counts

@@ -183,32 +183,86 @@ def run_record(
         res = rec.result
         doc = {"run": r.id, "step": res.step_id, "outcome": res.outcome, "value": res.value,
                "reason": res.reason, "note": res.note, "evidence_sha256": res.evidence_sha256,
-               "item": rec.finding.item_no if rec.finding else None}
+               "item": rec.finding.item_no if rec.finding else None,
+               "withdrawn": _withdrawal(rec.withdrawal)}
     msg = f"{step}: {res.outcome}" + (f" ({res.reason})" if res.reason else "")
     if rec.finding:
         f = rec.finding
         msg += (f" · opened improvement item {f.item_label}" if f.new_item
                 else f" · another occurrence on item {f.item_label}")
+    if rec.withdrawal:
+        msg += f" · {rec.withdrawal.message}"
     ctx.obj.out(as_json).done(msg, doc)
 
 
+def _withdrawal(w: Any) -> dict[str, Any] | None:
+    """What a corrected answer took back, for --json (None: nothing was raised)."""
+    if w is None:
+        return None
+    return {"item": w.label, "ref": w.ref, "withdrawn": w.withdrawn,
+            "occurrence": w.occurrence, "kept_because": w.why_kept or None,
+            "message": w.message}
+
+
 @app.command("resume")
-def run_resume(ctx: typer.Context, run: RunArg) -> None:
+def run_resume(
+    ctx: typer.Context,
+    run: Annotated[str | None, typer.Argument(
+        help="Run id or its last 8 characters [default: my newest open run, else the "
+        "site's]")] = None,
+) -> None:
     """Continue a run at its first unanswered step (interactive)."""
     from pm_cli.errors import UsageError
     from pm_cli.runs import service
 
+    out = ctx.obj.out()
     with ctx.obj.session() as s:
-        r = service.get_run(s, site=ctx.obj.site(s), ref=run)
+        site = ctx.obj.site(s)
+        if run is None:
+            me = ctx.obj.me()
+            r, mine = service.latest_open(s, site=site, me=me)
+            why = "" if mine else f" (none of {me}'s is open)" if me else \
+                " (say who you are to get yours: pm staff use CODE)"
+            rec = service.run_record(s, site, service.view(s, r), store_dir=_store_dir(ctx))
+            whose = "your" if mine else "the site's"
+            out.note(f"resuming {whose} newest open "
+                     f"run {rec['short']}{why}: {rec['playbook']} by {rec['by'] or '—'}, "
+                     f"{rec['answered']}/{rec['steps']} answered")
+        else:
+            r = service.get_run(s, site=site, ref=run)
         if r.status != "open":
             from pm_cli.errors import ConflictError
 
-            raise ConflictError(f"run {run} is {r.status}")
+            raise ConflictError(f"run {service.short(r.id)} is {r.status}")
         run_id = r.id
     if not sys.stdin.isatty():
         raise UsageError("resume is interactive and needs a terminal",
                          hint=f"script it with pm run record {run_id[-8:]} STEP pass|fail|na")
-    _interactive(ctx, run_id, ctx.obj.out())
+    _interactive(ctx, run_id, out)
+
+
+@app.command("cancel")
+def run_cancel(
+    ctx: typer.Context,
+    run: RunArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why (entered in error, abandoned …)")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Cancel a run (status aborted, kept in history); withdraw the items it raised that
+    nobody has acted on yet."""
+    from pm_cli.runs import service
+
+    out = ctx.obj.out(as_json)
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        rv, taken = service.cancel(s, site=site, run=service.get_run(s, site=site, ref=run),
+                                   reason=reason, by_id=ctx.obj.me_id(s, site))
+        rec = service.run_record(s, site, rv, store_dir=_store_dir(ctx))
+    rec["withdrawn"] = [_withdrawal(w) for w in taken]
+    out.done(f"run {rec['short']} cancelled ({rec['reason']})", rec)
+    if not out.as_json:
+        for w in taken:
+            out.note(w.message)
 
 
 @app.command("finish")
@@ -242,20 +296,24 @@ def run_list(
     grid: Annotated[str | None, typer.Option("--grid", help="Only at this grid")] = None,
     playbook: Annotated[str | None, typer.Option("--playbook", help="Only this playbook")] = None,
     status: Annotated[
-        str | None, typer.Option("--status", help="open|finished|incomplete")
+        str | None, typer.Option("--status", help="open|finished|incomplete|aborted")
     ] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Only runs with a failed step")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N runs")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N runs")] = 30,
+    all_: Annotated[bool, typer.Option("--all", help="Every run (no limit)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (30 unless --limit N or --all)."""
     from pm_cli.runs import service
     from pm_cli.timefmt import local
 
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rows = service.list_runs(s, site=site, since=since, until=until, grid=grid,
-                                 playbook=playbook, status=status, failed=failed, limit=limit)
+                                 playbook=playbook, status=status, failed=failed,
+                                 limit=None if all_ else limit + 1)
+    more = not all_ and len(rows) > limit
+    rows = rows[:limit] if not all_ else rows
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rows)
@@ -266,6 +324,8 @@ def run_list(
               "done": f"{r['answered']}/{r['steps']}", "failed": r["failed"] or ""}
              for r in rows]
     out.table(shown, COLUMNS, title=f"runs at {site.code}")
+    if more:
+        out.note(f"the newest {limit} shown: --limit N or --all for more")
 
 
 @app.command("show")

@@ -174,6 +174,8 @@ class Flow:
                     mark += (f" · opened improvement item {f.item_label}" if f.new_item
                              else f" · another occurrence on item {f.item_label}")
                 self.out.say(mark)
+                if rec.withdrawal:
+                    self.out.say(f"  {rec.withdrawal.message}")
                 rv = self._view()
                 i = self._next(rv, i)
         except Quit:

@@ -15,6 +15,7 @@ from pm_cli import validate as v
 from pm_cli.errors import ConflictError, InputError, NotFoundError, PmError, Problem
 from pm_cli.findings.service import Finding, raise_finding
 from pm_cli.grids.service import get_grid, id_codes
+from pm_cli.pdca.service import Withdrawal, withdraw_raised
 from pm_cli.playbooks import service as playbooks
 from pm_cli.playbooks.spec import Step
 from pm_cli.runs import evidence
@@ -27,7 +28,7 @@ from pm_cli.store.ids import now_text, utc_text
 from pm_cli.store.query import children, get_by_tail, live
 
 OUTCOMES = ("pass", "fail", "na")
-STATUSES = ("open", "finished", "incomplete")
+STATUSES = ("open", "finished", "incomplete", "aborted")
 OUTCOME_ALIASES = {"p": "pass", "pass": "pass", "ok": "pass", "合格": "pass",
                    "f": "fail", "fail": "fail", "不合格": "fail",
                    "n": "na", "na": "na", "n/a": "na", "不适用": "na"}
@@ -103,6 +104,23 @@ def get_run(session: Session, *, site: Site, ref: str) -> Run:
                        hint="`pm run list` shows runs")
 
 
+def latest_open(session: Session, *, site: Site,
+                me: str | None = None) -> tuple[Run, bool]:
+    """The newest open run of `me` (a staff code), else of the site: (run, mine)."""
+    stmt = live(Run, site.id).where(Run.status == "open").order_by(col(Run.started_at).desc())
+    if me:
+        person = session.exec(live(Staff, site.id).where(Staff.code == me)).first()
+        if person is not None:
+            mine = session.exec(stmt.where(Run.by_id == person.id)).first()
+            if mine is not None:
+                return mine, True
+    run = session.exec(stmt).first()
+    if run is None:
+        raise NotFoundError(f"no open run at {site.code}",
+                            hint="start one: pm run start PLAYBOOK")
+    return run, False
+
+
 # ---- starting, answering, finishing ----------------------------------------------------
 
 
@@ -154,6 +172,8 @@ class Recorded:
     step: Step
     finding: Finding | None = None
     warnings: list[str] = field(default_factory=list)
+    # what the answer it replaced had raised, taken back (or kept: someone acted on it)
+    withdrawal: Withdrawal | None = None
 
 
 def parse_outcome(text: str | None) -> str | None:
@@ -242,6 +262,9 @@ def record(
     if answer.photo is not None:
         path, sha = evidence.store(answer.photo, store_dir)
     note = v.optional_text(answer.note) if answer.note is not None else None
+    before = session.exec(select(StepResult).where(
+        StepResult.run_id == run.id, StepResult.step_id == step.id)
+        .order_by(col(StepResult.hlc).desc())).first()
     result = write.append(
         session, StepResult, site_id=site.id, run_id=run.id, step_id=step.id,
         outcome=outcome, value=value, note=note, reason=reason, evidence_path=path,
@@ -255,7 +278,38 @@ def record(
             grid_id=run.grid_id, by_id=result.by_id,
             key=f"step:{run.grid_id or '-'}:{run.playbook_id}:{step.id}",
         )
-    return Recorded(result, step, finding)
+    withdrawal = None
+    if before is not None and before.outcome == "fail" and outcome != "fail":
+        shown = f"{value:g}" if value is not None else outcome
+        withdrawal = withdraw_raised(
+            session, site=site, source_ref=before.id, by_id=result.by_id,
+            reason=f"answer to {step.id} corrected to {shown} in run {short(run.id)}")
+    return Recorded(result, step, finding, withdrawal=withdrawal)
+
+
+def cancel(session: Session, *, site: Site, run: Run, reason: str,
+           by_id: str | None = None) -> tuple[RunView, list[Withdrawal]]:
+    """Cancel a run entered in error or abandoned: status aborted with the reason, out of
+    what is done and scored; the items its failed answers raised are withdrawn when nobody
+    has acted on them (the others are named, with how to close them)."""
+    if run.status == "aborted":
+        raise ConflictError(f"run {short(run.id)} is already cancelled")
+    if run.route_id:
+        raise ConflictError(f"run {short(run.id)} is a stop of a route walk",
+                            hint="a stop is skipped or redone in its walk: pm route run ROUTE")
+    why = v.optional_text(reason)
+    if not why:
+        raise PmError("say why the run is cancelled", where="--reason")
+    taken: list[Withdrawal] = []
+    for r in view(session, run).history:
+        if r.outcome == "fail":
+            w = withdraw_raised(session, site=site, source_ref=r.id, by_id=by_id,
+                                reason=f"run {short(run.id)} cancelled: {why}")
+            if w is not None:
+                taken.append(w)
+    write.update(session, run, status="aborted", reason=why,
+                 finished_at=run.finished_at or now_text())
+    return view(session, run), taken
 
 
 def finish(session: Session, *, run: Run, incomplete: bool = False,
