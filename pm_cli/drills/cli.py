@@ -73,6 +73,17 @@ def drill_plan(
                               f"{rec['due']}", rec)
 
 
+@app.command("unplan")
+def drill_unplan(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
+    """Remove a planned drill that has not run yet (a plan made by mistake)."""
+    from pm_cli.drills import service
+
+    with ctx.obj.session(write=True) as s:
+        d = service.unplan(s, site=ctx.obj.site(s), code=code)
+        rec = {"code": d.code, "scenario": d.scenario, "title": d.title, "removed": True}
+    ctx.obj.out(as_json).done(f"removed drill plan {d.code} ({d.scenario})", rec)
+
+
 @app.command("schedule")
 def drill_schedule(
     ctx: typer.Context, code: CodeArg,

@@ -94,6 +94,20 @@ def set_schedule(session: Session, *, site: Site, code: str, schedule: str | Non
     return drill
 
 
+def unplan(session: Session, *, site: Site, code: str) -> Drill:
+    """Remove a drill plan made by mistake, as long as it has never run (a run is history:
+    the plan stays with it; change its schedule instead)."""
+    drill = get_drill(session, site=site, code=code)
+    runs = list(session.exec(live(DrillRun, site.id).where(DrillRun.drill_id == drill.id)))
+    if runs:
+        raise ConflictError(
+            f"drill {drill.code} has {len(runs)} run(s) on record; a drill that ran stays "
+            "with its history", hint="its runs stay on record; to stop scheduling it: "
+            f"pm drill schedule {drill.code} ''")
+    write.delete(session, drill)
+    return drill
+
+
 # ---- runs ------------------------------------------------------------------------------
 
 

@@ -167,3 +167,16 @@ def test_trend_table_and_chart(pm, fire, write_file):
     text = pm("drill", "trend", "fire", "--milestone", "evacuated").stdout
     assert "evacuated (target 10 min)" in text and "✗ over target" in text
     assert "█" in text
+
+
+def test_unplan_removes_a_plan_that_never_ran_and_keeps_one_that_did(pm, fire):
+    pm("drill", "plan", "FLOOD-X", "--scenario", "flood")
+    r = pm("drill", "unplan", "FLOOD-X")
+    assert "removed drill plan FLOOD-X" in r.stderr
+    assert [d["code"] for d in pm.json("drill", "list")] == [fire]
+    assert pm("drill", "unplan", "FLOOD-X", ok=False).exit_code == 3
+    pm("drill", "plan", "FLOOD-X", "--scenario", "flood")  # the code is free again
+    pm("drill", "start", fire, "--at", "2026-03-01T10:00+08:00")
+    r = pm("drill", "unplan", fire, ok=False)
+    assert r.exit_code == 1 and "1 run(s) on record" in r.stderr
+    assert {d["code"] for d in pm.json("drill", "list")} == {fire, "FLOOD-X"}
