@@ -236,7 +236,7 @@ def today(session: Session, *, site: Site, by: str | None = None, day: str | Non
     judged = t if start <= t < end else end
     for it in pdca.list_items(session, site=site, owner=person.code if person else None,
                               now=judged):
-        if it["found_at"] >= utc_text(judged):
+        if it["found_at"] > utc_text(judged):
             continue
         deadline = it["resolve_by"] if it["checked_at"] is None else None
         if it["responded_at"] is None:
