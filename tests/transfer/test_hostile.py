@@ -156,3 +156,21 @@ def test_hostile_json_rows(pm, site, write_file, text, where, why):
     path = write_file("g.json", text)
     r = pm("import", str(path), "--kind", "grids", ok=False)
     assert r.exit_code == 1 and f"{path}{where}" in r.stderr and why in r.stderr, r.stderr
+
+
+def test_playbook_with_a_nan_range_is_refused(pm, site, write_file):
+    path = write_file("p.yaml", """\
+id: test.nan
+version: 1
+title: T
+service: cleaning
+steps:
+  - id: cl
+    title: chlorine
+    kind: reading
+    unit: mg/L
+    range: {min: .nan, max: 2}
+    severity: major
+""")
+    r = pm("playbook", "import", str(path), ok=False)
+    assert r.exit_code == 1 and f"{path}:10:18" in r.stderr and "finite" in r.stderr, r.stderr
