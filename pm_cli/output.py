@@ -14,6 +14,10 @@ from typing import Any
 from uuid import UUID
 
 from pm_cli.errors import InputError, PmError
+from pm_cli.validate import escaped
+
+# Everything people read goes through `escaped`: a name that arrived with an ANSI escape or a
+# bidi override (by sync from an older pm, say) is shown as `\x1b[31m`, never obeyed.
 
 RISK_STYLE = {"minor": "green", "major": "yellow", "critical": "bold red"}
 CELL_STYLE = {"minor": "black on green", "major": "black on yellow", "critical": "white on red"}
@@ -63,10 +67,10 @@ def _cell(value: Any) -> str:
     if value is None or value == [] or value == "":
         return NONE
     if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
+        return escaped(", ".join(str(v) for v in value))
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return escaped(str(value))
 
 
 class Output:
@@ -87,7 +91,7 @@ class Output:
         elif isinstance(obj, dict):
             self.record(obj, title=title)
         else:
-            console().print(str(obj))
+            console().print(escaped(str(obj), lines=True))
 
     def table(
         self, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None
@@ -98,7 +102,8 @@ class Output:
         if not rows:
             self.note(f"no {title or 'rows'}")
             return
-        t = Table(title=title, title_justify="left", header_style="bold")
+        t = Table(title=escaped(title) if title else None, title_justify="left",
+                  header_style="bold")
         for col in columns:
             t.add_column(col)
         for row in rows:
@@ -117,12 +122,13 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
-        t = Table(show_header=False, box=None, title=title, title_justify="left", pad_edge=False)
+        t = Table(show_header=False, box=None, title=escaped(title) if title else None,
+                  title_justify="left", pad_edge=False)
         t.add_column(style="bold")
         t.add_column()
         for key, value in obj.items():
             if isinstance(value, list) and value and isinstance(value[0], str) and len(value) > 3:
-                t.add_row(key, Text("\n".join(f"• {v}" for v in value)))
+                t.add_row(key, Text("\n".join(f"• {escaped(v)}" for v in value)))
             else:
                 text = Text(_cell(value))
                 if key == "risk_level" and value in RISK_STYLE:
@@ -140,12 +146,14 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
-        t = Table(title=title, title_justify="left", show_lines=True, header_style="bold")
-        t.add_column(corner, style="bold")
+        t = Table(title=escaped(title), title_justify="left", show_lines=True,
+                  header_style="bold")
+        t.add_column(escaped(corner), style="bold")
         for label in col_labels:
-            t.add_column(label, justify="center")
+            t.add_column(escaped(label), justify="center")
         for label, cells in zip(row_labels, rows, strict=True):
-            t.add_row(label, *[Text(f" {text} ", style=CELL_STYLE.get(lvl or "", ""))
+            t.add_row(Text(escaped(label)), *[Text(f" {escaped(text)} ",
+                                                   style=CELL_STYLE.get(lvl or "", ""))
                                for text, lvl in cells])
         console().print(t)
 
@@ -158,15 +166,15 @@ class Output:
         from rich.tree import Tree
 
         def label(node: dict[str, Any]) -> Text:
-            t = Text(node["label"], style="bold")
+            t = Text(escaped(str(node["label"])), style="bold")
             if node.get("detail"):
-                t.append(f"  {node['detail']}")
+                t.append(f"  {escaped(str(node['detail']))}")
             risk = node.get("risk_level")
             if risk:
                 t.append(f"  [{risk}]", style=RISK_STYLE.get(risk, ""))
             return t
 
-        top = Tree(Text(title, style="bold"))
+        top = Tree(Text(escaped(title), style="bold"))
         stack = [(top, roots)]
         while stack:
             parent, nodes = stack.pop()
@@ -178,11 +186,11 @@ class Output:
 
     def say(self, text: str) -> None:
         """Interactive text on stdout, as typed."""
-        console().print(text, soft_wrap=True)
+        console().print(escaped(text, lines=True), soft_wrap=True)
 
     def lines(self, lines: list[str]) -> None:
         """Plain lines on stdout, as typed (no wrapping, no markup)."""
-        sys.stdout.write("".join(f"{line}\n" for line in lines))
+        sys.stdout.write("".join(f"{escaped(line, lines=True)}\n" for line in lines))
 
     def done(self, message: str, obj: Any = None) -> None:
         """A confirmation: the object as JSON under --json, else a line on stderr.
@@ -215,7 +223,7 @@ class Output:
 
 
 def _stderr_line(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(escaped(text, lines=True) + "\n")
     sys.stderr.flush()
 
 
@@ -224,9 +232,9 @@ def error(err: PmError) -> None:
     out = sys.stderr
     if isinstance(err, InputError):
         for problem in err.problems:
-            out.write(f"{problem}\n")
-    where = f" ({err.where})" if err.where else ""
-    out.write(f"error: {err.message}{where}\n")
+            out.write(f"{escaped(str(problem), lines=True)}\n")
+    where = f" ({escaped(err.where)})" if err.where else ""
+    out.write(f"error: {escaped(err.message, lines=True)}{where}\n")
     if err.hint:
-        out.write(f"hint: {err.hint}\n")
+        out.write(f"hint: {escaped(err.hint, lines=True)}\n")
     out.flush()

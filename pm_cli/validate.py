@@ -31,6 +31,61 @@ ROLE_ALIASES = {
     "员工": "tech",
 }
 
+# Characters a name, code or title may not hold: C0/C1 controls (NUL, ESC of ANSI escapes,
+# CR, DEL …), bidirectional overrides and isolates (U+202A–202E, U+2066–2069) and zero-width
+# characters (U+200B–200D, U+2060, U+FEFF). They can make a terminal or spreadsheet show
+# something other than what is stored. One rule: the laptop's entry checks below and the
+# field rules of every synced table (store/fields.py, also the sync server's) use it.
+UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff"
+                          "\u202a-\u202e\u2066-\u2069]")
+
+
+def _kind_of(ch: str) -> str:
+    n = ord(ch)
+    if n == 0:
+        return "a NUL character"
+    if n == 0x1B:
+        return "an escape character (ESC)"
+    if n < 0x20 or 0x7F <= n <= 0x9F:
+        return "a control character"
+    if 0x202A <= n <= 0x202E or 0x2066 <= n <= 0x2069:
+        return "a bidirectional-text override"
+    return "a zero-width character"
+
+
+def unsafe(text: str) -> str | None:
+    """Why `text` cannot be a name, code or title (the first bad character), or None."""
+    m = UNSAFE_CHARS.search(text)
+    if m is None:
+        return None
+    ch = m.group()
+    return (f"contains {_kind_of(ch)}, U+{ord(ch):04X}, at character {m.start() + 1}: "
+            "retype it without invisible characters")
+
+
+def _escape_one(m: re.Match[str]) -> str:
+    n = ord(m.group())
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
+
+
+_UNSAFE_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff"
+                               "\u202a-\u202e\u2066-\u2069]")
+
+
+def escaped(text: str, *, lines: bool = False) -> str:
+    """`text` with each unsafe character shown as an escape (`\\x1b`, `\\u202e`), so a
+    terminal prints it instead of obeying it; `lines` keeps newlines and tabs."""
+    pattern = _UNSAFE_BUT_LINES if lines else UNSAFE_CHARS
+    return pattern.sub(_escape_one, text) if pattern.search(text) else text
+
+
+def _plain(value: str) -> str:
+    why = unsafe(value)
+    if why:
+        raise ValueError(why)
+    return value
+
+
 TAG_SPLIT = re.compile(r"[;；]")
 _WS_RUN = re.compile(r"\s{2,}|[^\S ]")  # two or more spaces, or a tab/newline/full-width space
 
@@ -50,7 +105,7 @@ def code(text: str) -> str:
     bad = _CODE_BAD.search(value)
     if bad:
         raise ValueError(f"a code cannot contain {bad.group()!r}: use letters, digits, - or _")
-    return value
+    return _plain(value)
 
 
 def _required(text: str, noun: str, most: int) -> str:
@@ -59,7 +114,7 @@ def _required(text: str, noun: str, most: int) -> str:
         raise ValueError(f"a {noun} is required")
     if len(value) > most:
         raise ValueError(f"a {noun} has at most {most} characters (this one {len(value)})")
-    return value
+    return _plain(value)
 
 
 def name(text: str) -> str:
@@ -88,24 +143,33 @@ def role(text: str) -> str:
     return value
 
 
+LIST_MAX = 1000  # items in one multi-value cell (tags, responsibilities, steps)
+
+
 def split_list(value: str | Iterable[str] | None) -> list[str]:
-    """A multi-value cell (`a; b；c`) or a list: stripped, blanks dropped, duplicates folded."""
+    """A multi-value cell (`a; b；c`) or a list: stripped, blanks dropped, duplicates folded.
+    More than LIST_MAX items are refused before anything is split."""
     if value is None:
         return []
     if isinstance(value, str):
         if not value:
             return []
+        if value.count(";") + value.count("；") >= LIST_MAX:
+            raise ValueError(f"at most {LIST_MAX:,} items in one cell (separated by ;)")
         items = TAG_SPLIT.split(value) if ";" in value or "；" in value else [value]
     else:
         items = list(value)
-    out: list[str] = []
+        if len(items) > LIST_MAX:
+            raise ValueError(f"at most {LIST_MAX:,} items in one list (this one "
+                             f"{len(items):,})")
+    seen: dict[str, None] = {}  # insertion-ordered set: linear, not quadratic
     for item in items:
         if not isinstance(item, str):
             raise ValueError(f"expected text, got {item!r}")
         v = squash(item)
-        if v and v not in out:
-            out.append(v)
-    return out
+        if v:
+            seen[v] = None
+    return list(seen)
 
 
 def tags(value: str | Iterable[str] | None) -> list[str]:
@@ -113,6 +177,7 @@ def tags(value: str | Iterable[str] | None) -> list[str]:
     for t in out:
         if len(t) > 50:
             raise ValueError(f"a tag has at most 50 characters: {t[:20]}…")
+        _plain(t)
     return out
 
 

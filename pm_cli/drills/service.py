@@ -257,6 +257,7 @@ def read_timeline(path: Path) -> dict[str, Any]:
     import yaml
 
     from pm_cli.transfer.readers import decode, read_bytes
+    from pm_cli.yamlfile import Loader
 
     source = str(path)
     text = decode(read_bytes(path), source, None)
@@ -284,7 +285,7 @@ def read_timeline(path: Path) -> dict[str, Any]:
             out["started"] = (first[0], first[2])
     else:
         try:
-            loader = yaml.SafeLoader(text)
+            loader = Loader(text)
             try:
                 root = loader.get_single_node()
                 if not isinstance(root, yaml.MappingNode):

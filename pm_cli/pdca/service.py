@@ -192,8 +192,9 @@ def get_item(session: Session, *, site: Site, no: str | int) -> Pdca:
 
         return get_by_tail(session, Pdca, text[1:], site_id=site.id, noun="item",
                            where=site.code, hint="`pm pdca list` shows them")
-    if not text.isdigit():
-        raise PmError(f"not an item number: {no!r}", where="N", hint="e.g. 17, #17 or ~a1b2c3d4")
+    if not text.isdigit() or len(text) > 10:  # 10 digits: every number an INTEGER holds
+        raise PmError(f"not an item number: {str(no)[:20]!r}", where="N",
+                      hint="e.g. 17, #17 or ~a1b2c3d4")
     rows = list(session.exec(live(Pdca, site.id).where(Pdca.no == int(text))))
     if not rows:
         raise NotFoundError(f"no item #{text} at {site.code}", hint="`pm pdca list` shows them")

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from pm_cli.errors import Problem
 from pm_cli.playbooks.spec import Playbook
+from pm_cli.yamlfile import Loader
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -99,12 +100,14 @@ def _step_ids(root: Any, source: str, out: list[Problem]) -> bool:
 def parse(text: str, source: str) -> tuple[Playbook | None, list[Problem]]:
     problems: list[Problem] = []
     try:
-        loader = yaml.SafeLoader(text)
+        loader = Loader(text)
         try:
             root = loader.get_single_node()
             if root is None:
                 return None, [Problem(f"{source}:1:1", "the file is empty")]
             _duplicate_keys(root, source, problems)
+            if problems:  # every repeated key, each at its line (the loader names the first)
+                return None, problems
             data = loader.construct_document(root)
         finally:
             loader.dispose()

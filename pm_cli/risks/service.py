@@ -250,9 +250,9 @@ def heatmap(session: Session, *, site: Site) -> dict[str, Any]:
 def import_library(session: Session, *, site: Site, grid: str | None = None,
                    by_id: str | None = None) -> dict[str, int]:
     """Add the starter library's risks the site does not have yet (matched by code)."""
-    import yaml
+    from pm_cli.yamlfile import load
 
-    items = yaml.safe_load(LIBRARY.read_text(encoding="utf-8")) or []
+    items = load(LIBRARY.read_text(encoding="utf-8")) or []
     added = skipped = 0
     have = {r.code for r in session.exec(live(Risk, site.id))}
     for item in items:

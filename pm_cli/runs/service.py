@@ -342,11 +342,12 @@ def read_answers(path: Path) -> list[tuple[str, Answer]]:
     import yaml
 
     from pm_cli.transfer.readers import decode, read_bytes
+    from pm_cli.yamlfile import Loader
 
     source = str(path)
     text = decode(read_bytes(path), source, None)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = Loader(text)
         try:
             root = loader.get_single_node()
             items: list[tuple[str, Any]] = []

@@ -5,7 +5,10 @@ From the model: each field's type (strict: a string is a string, a list stays a 
 NaN), its enum (a `Literal` annotation), whether a new record must carry it (no default).
 By convention, the caps on text (docs/sync: "Limits"): names and titles 200 characters,
 codes 64, other text 20,000, a JSON value 200,000 once encoded, a document column (playbook
-YAML) 2,000,000; fields named `*_at`, `at`, `respond_by` and `resolve_by` hold an ISO date
+YAML) 2,000,000; whole numbers fit a 32-bit INTEGER (what the server's PostgreSQL column holds);
+names, codes and titles hold no control, bidi-override or zero-width character
+(`validate.unsafe`, the same rule the laptop's entry checks use); fields named `*_at`, `at`,
+`respond_by` and `resolve_by` hold an ISO date
 and time, `schedule` and `review` an RRULE, `tz` an IANA zone, `window_*` an `HH:MM`."""
 
 from __future__ import annotations
@@ -22,14 +25,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from pm_cli.validate import unsafe
+
 NAME_MAX = 200
 CODE_MAX = 64
 TEXT_MAX = 20_000
 JSON_MAX = 200_000
 DOC_MAX = 2_000_000
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL INTEGER; SQLite holds more
 
 BOOKKEEPING = frozenset({"id", "site_id", "field_hlc", "updated_hlc", "hlc"})
 _NAMES = frozenset({"name", "title"})
+_PLAIN = frozenset({"code", "name", "title"})  # no invisible or terminal-control characters
 _WHEN = frozenset({"at", "respond_by", "resolve_by"})
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -77,6 +84,7 @@ class Fields:
     caps: dict[str, int]  # text fields: most characters
     json: frozenset[str]
     formats: dict[str, Callable[[str], str | None]]
+    ints: frozenset[str] = frozenset()  # INTEGER columns: INT_MIN..INT_MAX
 
     def problems(self, values: Mapping[str, Any], *, create: bool = False
                  ) -> list[tuple[str, str]]:
@@ -110,12 +118,20 @@ class Fields:
                     out.append((name, f"at most {cap:,} characters (this one "
                                       f"{len(value):,})"))
                     continue
+                if name in _PLAIN:
+                    why = unsafe(value)
+                    if why:
+                        out.append((name, why))
+                        continue
                 check = self.formats.get(name)
                 why = check(value) if check else None
                 if why:
                     out.append((name, why))
             elif isinstance(value, float) and not math.isfinite(value):
                 out.append((name, "not a finite number"))
+            elif (isinstance(value, int) and not isinstance(value, bool) and name in self.ints
+                  and not INT_MIN <= value <= INT_MAX):
+                out.append((name, f"a whole number from {INT_MIN:,} to {INT_MAX:,}"))
         if create:
             for name in sorted(self.required - set(values)):
                 out.append((name, f"a new {self.entity} needs {name}"))
@@ -133,6 +149,7 @@ def fields_of(model: type[SQLModel]) -> Fields:
     formats: dict[str, Callable[[str], str | None]] = {}
     required: set[str] = set()
     json_cols: set[str] = set()
+    ints: set[str] = set()
     for name, info in model.model_fields.items():
         if name in BOOKKEEPING:
             continue
@@ -140,6 +157,10 @@ def fields_of(model: type[SQLModel]) -> Fields:
         if info.is_required():
             required.add(name)
         col = table.c.get(name)
+        if col is not None and isinstance(col.type, sa.Integer) \
+                and not isinstance(col.type, sa.BigInteger):
+            ints.add(name)
+            continue
         if col is not None and isinstance(col.type, sa.JSON):
             json_cols.add(name)
             continue
@@ -164,7 +185,7 @@ def fields_of(model: type[SQLModel]) -> Fields:
         __config__=ConfigDict(strict=True, extra="ignore", allow_inf_nan=False),
         **spec)
     return Fields(entity, checker, frozenset(spec), frozenset(required), caps,
-                  frozenset(json_cols), formats)
+                  frozenset(json_cols), formats, frozenset(ints))
 
 
 def describe(problems: list[tuple[str, str]]) -> str:

@@ -26,6 +26,7 @@ class Format(StrEnum):
     csv = "csv"
     json = "json"
     yaml = "yaml"
+    xlsx = "xlsx"
 
 
 def register(root: typer.Typer) -> None:
@@ -36,7 +37,8 @@ def register(root: typer.Typer) -> None:
 def import_(
     ctx: typer.Context,
     file: Annotated[
-        Path, typer.Argument(help="CSV, JSON, YAML (or TSPLIB .tsp) file", show_default=False)
+        Path, typer.Argument(help="CSV, Excel .xlsx, JSON, YAML (or TSPLIB .tsp) file",
+                             show_default=False)
     ],
     kind: Annotated[Kind, typer.Option("--kind", help="What the file holds")],
     dry_run: Annotated[
@@ -50,13 +52,17 @@ def import_(
         str | None,
         typer.Option("--grid", help="Checkpoints: the grid of rows that name none (and of .tsp)"),
     ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option("--sheet", help="Excel: the worksheet to read (default: the first)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Bulk-load sites, staff, grids, checkpoints, risks or items (upsert, all or nothing)."""
     from pm_cli.transfer import service
 
     out = ctx.obj.out(as_json)
-    table = service.read(file, kind=kind.value, encoding=encoding)
+    table = service.read(file, kind=kind.value, encoding=encoding, sheet=sheet)
     with ctx.obj.session(write=not dry_run) as s:
         site = None if kind is Kind.sites else ctx.obj.site(s)
         with out.progress(len(table.rows), f"importing {kind.value}") as advance:
@@ -81,9 +87,14 @@ def export(
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout")
     ] = None,
 ) -> None:
-    """Write sites, staff, grids, checkpoints, risks or items as CSV (BOM), JSON or YAML."""
+    """Write sites, staff, grids, checkpoints, risks or items as CSV (BOM), JSON, YAML or an
+    Excel workbook (xlsx, with -o)."""
+    from pm_cli.errors import UsageError
     from pm_cli.transfer import service
 
+    if fmt is Format.xlsx and output is None:
+        raise UsageError("an Excel workbook is written to a file", where="--format xlsx",
+                         hint="pass -o FILE.xlsx")
     with ctx.obj.session() as s:
         site = None if kind is Kind.sites else ctx.obj.site(s)
         rows = service.records(s, kind=kind.value, site=site)

@@ -12,14 +12,15 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pm_cli.errors import InputError, PmError, Problem, UsageError
 
-FORMATS = ("csv", "json", "yaml")
+FORMATS = ("csv", "json", "yaml", "xlsx")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ class Row:
 
     @property
     def where(self) -> str:
-        return f"{self.source}:{self.at}"
+        """`FILE:ROW`, `FILE:LINE`, `FILE:#N`; in a workbook `FILE: sheet NAME row N`."""
+        sep = ": " if self.at.startswith("sheet ") else ":"
+        return f"{self.source}{sep}{self.at}"
 
 
 @dataclass
@@ -48,6 +51,32 @@ class Table:
     source: str
     columns: list[str]
     rows: list[Row] = field(default_factory=list)
+
+
+# Spreadsheet formula injection: Excel and LibreOffice run a cell starting with = + - @ (and
+# some a leading tab or CR) as a formula. CSV export prefixes such a cell with `'`; import
+# takes one `'` off again when a trigger follows it, so export → import → export is
+# identical. A cell that already starts with `'` + trigger gets a second `'` for the same
+# reason. A plain number (-3.5, +1e3) is left alone in every column: a number is never a
+# formula, and numeric columns stay numbers for the spreadsheet.
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def unguard(cell: str) -> str:
+    """A cell as read from CSV: the `'` export put before a formula trigger removed."""
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in ("'", *_TRIGGERS):
+        return cell[1:]
+    return cell
+
+
+def guard(cell: str) -> str:
+    """A cell as CSV export writes it: one a spreadsheet would run as a formula neutralised."""
+    if not cell:
+        return cell
+    if cell[0] in _TRIGGERS and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return "'" + cell if unguard(cell) != cell else cell
 
 
 def _norm_header(text: str) -> str:
@@ -66,7 +95,7 @@ def header_map(columns: Sequence[Column]) -> dict[str, str]:
 def detect_format(path: Path, fmt: str | None) -> str:
     if fmt:
         if fmt not in FORMATS:
-            raise UsageError(f"unknown format {fmt!r}", hint="use csv, json or yaml")
+            raise UsageError(f"unknown format {fmt!r}", hint="use csv, json, yaml or xlsx")
         return fmt
     ext = path.suffix.lower()
     if ext in (".csv", ".txt", ".tsv"):
@@ -75,10 +104,15 @@ def detect_format(path: Path, fmt: str | None) -> str:
         return "json"
     if ext in (".yaml", ".yml"):
         return "yaml"
+    if ext in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if ext == ".xls":
+        raise UsageError("this is an old Excel 97–2003 workbook (.xls), which pm does not read",
+                         where=str(path), hint="in Excel: Save As → Excel Workbook (.xlsx)")
     raise UsageError(
         f"cannot tell the format of {path.name} from its name",
         where=str(path),
-        hint="name it .csv, .json or .yaml (Excel: Save As → CSV UTF-8); .xlsx is not read",
+        hint="name it .csv, .xlsx, .json or .yaml",
     )
 
 
@@ -103,8 +137,37 @@ def _guess_encoding(data: bytes) -> str:
     return "cp1252"
 
 
+NL = b"\n"
+
+
+def not_text(data: bytes, source: str, encoding: str | None) -> None:
+    """Refuse, saying what it is, a workbook or other binary file given where text belongs."""
+    what = None
+    if data.startswith(b"PK\x03\x04"):
+        head = data[:65536]
+        if b"xl/" in head or b"[Content_Types]" in head:
+            what, hint = ("this is an Excel workbook, not a text file",
+                          "name it .xlsx to import it (pm import FILE.xlsx [--sheet NAME]), "
+                          "or save it from Excel as CSV UTF-8")
+        else:
+            what, hint = "this is a zip archive, not a text file", "unpack it first"
+    elif data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        what, hint = ("this is an old Excel 97–2003 workbook (.xls) or other Office file, not "
+                      "a text file", "in Excel: Save As → Excel Workbook (.xlsx) or CSV UTF-8")
+    elif (encoding is None and b"\x00" in data[:8192]
+          and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))):
+        what, hint = ("this is a binary file, not text (it holds NUL bytes)",
+                      "give a CSV, JSON or YAML file; UTF-16 text needs its BOM or "
+                      "--encoding utf-16")
+    if what:
+        nul = data.find(b"\x00", 0, 8192) if what.startswith("this is a binary") else -1
+        where = f"{source}:{data.count(NL, 0, nul) + 1}" if nul >= 0 else source
+        raise PmError(what, where=where, hint=hint)
+
+
 def decode(data: bytes, source: str, encoding: str | None) -> str:
     """Text of the file: BOMs honoured; anything not UTF-8 needs --encoding (no mojibake)."""
+    not_text(data, source, encoding)
     if encoding:
         try:
             codecs.lookup(encoding)
@@ -178,73 +241,128 @@ def _resolve_headers(
 
 
 def _sniff_delimiter(text: str) -> str:
-    """Comma, unless the first lines use none and use tabs or semicolons instead (Excel's
-    "Unicode text" and some locales' CSV)."""
-    head = text[:4096].splitlines()[:10]
-    counts = {d: max((line.count(d) for line in head), default=0) for d in (",", "\t", ";")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] and not counts[","] else ","
+    """The delimiter that splits the first lines into the same number (> 1) of cells most
+    often: comma, semicolon (some locales' CSV) or tab (Excel's "Unicode text"). A `;` file
+    whose names hold commas splits evenly on `;` only; ties go to the comma."""
+    head = [line for line in text[:65536].splitlines()[:12] if line.strip()][:10]
+    best, best_score = ",", (0, 0)
+    for d in (",", ";", "\t"):
+        counts: dict[int, int] = {}
+        try:
+            for cells in csv.reader(head, delimiter=d):
+                counts[len(cells)] = counts.get(len(cells), 0) + 1
+        except csv.Error:
+            continue
+        width, often = max(counts.items(), key=lambda kv: (kv[1], kv[0]), default=(0, 0))
+        if width > 1 and (often, width) > best_score:
+            best, best_score = d, (often, width)
+    return best
+
+
+Cells = tuple[int, list[str]]  # (row number as the user's program shows it, cell texts)
+
+
+def _csv_rows(text: str, source: str, delimiter: str) -> Iterator[Cells]:
+    """Records of a CSV text with their spreadsheet row numbers. A quote that never closes
+    (or closes rows later, having swallowed them into one cell) is refused at the row where
+    it opened, instead of quietly turning many rows into one."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    row_no = 0
+    line = 0
+    while True:
+        start = line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            row_no += 1
+            msg = str(e)
+            if "end of data" in msg or "unexpected end" in msg:
+                why = ("a quote (\") opened in this row is never closed, so every row after "
+                       "it would be read as one cell: close it or remove it")
+            elif "field larger" in msg:
+                why = "a cell is too large (more than 131,072 characters)"
+            else:
+                why = f"malformed CSV: {msg} (a quote must end its cell)"
+            raise InputError([Problem(f"{source}:{row_no}", f"{why} (line {start})")],
+                             source=source) from None
+        row_no += 1
+        line = reader.line_num
+        if line > start:
+            for cell in cells:
+                if "\n" in cell and any(delimiter in part for part in cell.splitlines()[1:]):
+                    raise InputError([Problem(
+                        f"{source}:{row_no}",
+                        f"a quote (\") opened in this row (line {start}) closes only at line "
+                        f"{line}, swallowing the rows between into one cell: check the "
+                        "quotes in this row")], source=source)
+        yield row_no, cells
 
 
 def _find_header(
-    reader: Any, columns: Sequence[Column], source: str, match: str = "code"
-) -> tuple[int, list[str]]:
+    rows: Iterator[Cells], columns: Sequence[Column], source: str, at: Callable[[int], str],
+    match: str = "code",
+) -> Cells:
     """The header row: the first row naming a code column, within the first ten non-blank
     rows (spreadsheets often carry a title row or two above it); else the first row."""
     mapping = header_map(columns)
-    seen: list[tuple[int, list[str]]] = []
-    row_no = 0
-    try:
-        for cells in reader:
-            row_no += 1
-            if not any(c.strip() for c in cells):
-                continue
-            seen.append((row_no, cells))
-            if any(mapping.get(_norm_header(c)) in (match, "code") for c in cells):
-                return row_no, cells
-            if len(seen) >= 10:
-                break
-    except csv.Error as e:
-        raise InputError([Problem(f"{source}:{row_no}", f"cannot read the header: {e}")],
-                         source=source) from None
+    seen: list[Cells] = []
+    for row_no, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue
+        seen.append((row_no, cells))
+        if any(mapping.get(_norm_header(c)) in (match, "code") for c in cells):
+            return row_no, cells
+        if len(seen) >= 10:
+            break
     if not seen:
-        raise InputError([Problem(f"{source}:1", "the file is empty: expected a header row")],
+        raise InputError([Problem(at(1), "the file is empty: expected a header row")],
                          source=source)
     return seen[0]
 
 
-def read_csv(text: str, columns: Sequence[Column], source: str, match: str = "code",
-             required: bool = True) -> Table:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
-    header_no, header = _find_header(reader, columns, source, match)
-    keys, problems = _resolve_headers(header, columns, f"{source}:{header_no}", match,
-                                      required)
+def read_rows(rows: Iterable[Cells], columns: Sequence[Column], source: str,
+              match: str = "code", required: bool = True,
+              at: Callable[[int], str] = str, guarded: bool = False) -> Table:
+    """A table from rows of cells (CSV records, worksheet rows); `at(n)` names row n in
+    positions; `guarded`: cells may carry the `'` CSV export puts before formulas."""
+    def where(n: int) -> str:
+        return Row(source, at(n), {}).where
+
+    it = iter(rows)
+    header_no, header = _find_header(it, columns, source, where, match)
+    keys, problems = _resolve_headers(header, columns, where(header_no), match, required)
     table = Table(source, [k for k in keys if k])
     active = [(i, k) for i, k in enumerate(keys) if k]
     unheaded = {i for i, h in enumerate(header) if not h.strip()}
     width = len(header)
-    rows = table.rows
-    row_no = header_no
-    try:
-        for cells in reader:
-            row_no += 1
-            if not any(cells) or not any(c.strip() for c in cells):
-                continue
-            n = len(cells)
+    out = table.rows
+    for row_no, cells in it:
+        if not any(cells) or not any(c.strip() for c in cells):
+            continue
+        n = len(cells)
+        if guarded:
+            values = {k: unguard(cells[i].strip()) if i < n else "" for i, k in active}
+        else:
             values = {k: cells[i].strip() if i < n else "" for i, k in active}
-            if n > width or unheaded:
-                for i in [*unheaded, *range(width, n)]:
-                    if i < n and cells[i].strip():
-                        problems.append(Problem(
-                            f"{source}:{row_no}",
-                            f"cell {i + 1} ({cells[i].strip()[:20]!r}) has no column header",
-                        ))
-            rows.append(Row(source, str(row_no), values))
-    except csv.Error as e:
-        problems.append(Problem(f"{source}:{row_no}", f"malformed CSV: {e}"))
+        if n > width or unheaded:
+            for i in [*unheaded, *range(width, n)]:
+                if i < n and cells[i].strip():
+                    problems.append(Problem(
+                        where(row_no),
+                        f"cell {i + 1} ({cells[i].strip()[:20]!r}) has no column header",
+                    ))
+        out.append(Row(source, at(row_no), values))
     if problems:
         raise InputError(problems, source=source)
     return table
+
+
+def read_csv(text: str, columns: Sequence[Column], source: str, match: str = "code",
+             required: bool = True) -> Table:
+    rows = _csv_rows(text, source, _sniff_delimiter(text))
+    return read_rows(rows, columns, source, match, required, guarded=True)
 
 
 def _scalar(value: Any) -> Any:
@@ -295,15 +413,106 @@ def _records(
     return table
 
 
+class _Object(dict):
+    """A JSON object; `repeats` names keys it holds twice (json keeps the last silently)."""
+
+    repeats: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = _Object(pairs)
+    out.repeats = []
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen and k not in out.repeats:
+                out.repeats.append(k)
+            seen.add(k)
+    return out
+
+
+class _JsonToken(ValueError):
+    def __init__(self, token: str, why: str):
+        super().__init__(why)
+        self.token = token
+
+
+def _json_constant(name: str) -> Any:
+    raise _JsonToken(name, f"{name} is not a number (write null, or a number)")
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19 or not -(2**63) <= int(text) <= 2**63 - 1:
+        raise _JsonToken(text, f"the number {text[:20]}… is too large (at most 2^63−1)")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    if len(text) > 400:
+        raise _JsonToken(text, f"the number {text[:20]}… is too long")
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _JsonToken(text, f"the number {text[:20]} is too large")
+    return value
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _json_depth_at(text: str, most: int) -> tuple[int, int]:
+    """(line, column) where nesting first goes deeper than `most` (strings skipped)."""
+    depth, line, col, in_str, esc = 0, 1, 0, False, False
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif in_str:
+            esc, in_str = (False, True) if esc else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > most:
+                return line, col
+        elif ch in "]}":
+            depth -= 1
+    return 1, 1
+
+
 def read_json(text: str, columns: Sequence[Column], source: str, match: str = "code",
               required: bool = True) -> Table:
+    def refuse(where: str, why: str) -> InputError:
+        return InputError([Problem(where, why)], source=source)
+
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_object, parse_constant=_json_constant,
+                         parse_int=_json_int, parse_float=_json_float)
     except json.JSONDecodeError as e:
-        raise InputError([Problem(f"{source}:{e.lineno}:{e.colno}", f"invalid JSON: {e.msg}")],
-                         source=source) from None
+        raise refuse(f"{source}:{e.lineno}:{e.colno}", f"invalid JSON: {e.msg}") from None
+    except RecursionError:
+        line, col = _json_depth_at(text, 64)
+        raise refuse(f"{source}:{line}:{col}", "nested too deep (more than 64 levels)") from None
+    except _JsonToken as e:  # a hook's refusal: the first place the token stands
+        found = text.find(e.token)
+        line, col = _line_col(text, found) if found >= 0 else (1, 1)
+        raise refuse(f"{source}:{line}:{col}", f"invalid JSON: {e}") from None
     if not isinstance(doc, list):
-        raise InputError([Problem(source, "expected a JSON array of objects")], source=source)
+        raise refuse(source, "expected a JSON array of objects")
+    problems: list[Problem] = []
+    for i, item in enumerate(doc, 1):
+        stack = [item]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, _Object):
+                for key in node.repeats:
+                    problems.append(Problem(f"{source}:#{i}", f"key {key!r} appears twice"))
+                stack += [v for v in node.values() if isinstance(v, dict | list)]
+            elif isinstance(node, list):
+                stack += [v for v in node if isinstance(v, dict | list)]
+    if problems:
+        raise InputError(problems, source=source)
     return _records([(f"#{i}", item) for i, item in enumerate(doc, 1)], columns, source,
                     match, required)
 
@@ -312,8 +521,10 @@ def read_yaml(text: str, columns: Sequence[Column], source: str, match: str = "c
               required: bool = True) -> Table:
     import yaml
 
+    from pm_cli.yamlfile import Loader
+
     try:
-        loader = yaml.SafeLoader(text)
+        loader = Loader(text)
         try:
             root = loader.get_single_node()
             if root is None:
@@ -338,13 +549,77 @@ def read_yaml(text: str, columns: Sequence[Column], source: str, match: str = "c
     return _records(items, columns, source, match, required)
 
 
+XLSX_MAX = 200_000_000  # bytes a workbook may unpack to (a zip bomb is refused unopened)
+
+
+def _xlsx_value(value: Any) -> str:
+    """A worksheet cell as the text a CSV of it would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx(path: Path, columns: Sequence[Column], source: str, match: str = "code",
+              required: bool = True, sheet: str | None = None) -> Table:
+    """The rows of one worksheet (the first unless `sheet`), numbered as Excel shows them;
+    positions read `FILE: sheet NAME row N`. Formulas give their saved values."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            size = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError):
+        read_bytes(path)  # a missing file or a folder: that error
+        raise PmError("this is not an Excel workbook (.xlsx), though it is named like one",
+                      where=source, hint="open it in Excel and Save As → Excel Workbook"
+                      ) from None
+    if size > XLSX_MAX:
+        raise PmError(f"the workbook unpacks to {size:,} bytes (at most {XLSX_MAX:,})",
+                      where=source, hint="split it, or save the sheet as CSV UTF-8")
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many kinds on a damaged file
+        raise PmError(f"cannot read the workbook: {e}", where=source,
+                      hint="open it in Excel and save it again") from None
+    try:
+        names = book.sheetnames
+        if sheet is not None and sheet not in names:
+            raise UsageError(f"no sheet {sheet!r} in the workbook", where=source,
+                             hint="sheets: " + ", ".join(names))
+        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        title = ws.title
+        ws.reset_dimensions()  # a declared A1:XFD1048576 must not pad every row
+
+        def rows() -> Iterator[Cells]:
+            for n, cells in enumerate(ws.iter_rows(values_only=True), 1):
+                yield n, [_xlsx_value(c) for c in cells]
+
+        return read_rows(rows(), columns, source, match, required,
+                         at=lambda n: f"sheet {title} row {n}")
+    finally:
+        book.close()
+
+
 def read_table(
     path: Path, columns: Sequence[Column], *, encoding: str | None = None,
     fmt: str | None = None, match: str = "code", required: bool = True,
+    sheet: str | None = None,
 ) -> Table:
     """Rows of a file; `match` is the column rows are matched by (required unless told)."""
     fmt = detect_format(path, fmt)
     source = str(path)
+    if fmt == "xlsx":
+        return read_xlsx(path, columns, source, match, required, sheet)
+    if sheet is not None:
+        raise UsageError("--sheet is for Excel workbooks (.xlsx)", where="--sheet")
     text = decode(read_bytes(path), source, encoding)
     reader = {"csv": read_csv, "json": read_json, "yaml": read_yaml}[fmt]
     return reader(text, columns, source, match, required)

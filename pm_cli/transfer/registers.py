@@ -12,6 +12,7 @@ from pm_cli.errors import InputError, Problem
 from pm_cli.grids.models import Grid
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
+from pm_cli.store.fields import INT_MAX
 from pm_cli.store.query import live
 from pm_cli.transfer.readers import Row, Table
 
@@ -24,7 +25,7 @@ def _text(row: Row, key: str) -> str:
 
 
 def _scale(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 5:
+    if not text.isdigit() or len(text) > 1 or not 1 <= int(text) <= 5:
         raise ValueError(f"must be a whole number 1–5, not {text!r}")
     return int(text)
 
@@ -257,8 +258,9 @@ def _number(text: str) -> int | None:
     t = text.strip().lstrip("#")
     if not t:
         return None
-    if not t.isdigit() or int(t) < 1:
-        raise ValueError(f"an item number is a whole number like 17, not {text!r}")
+    if not t.isdigit() or len(t) > 10 or not 1 <= int(t) <= INT_MAX:
+        raise ValueError(f"an item number is a whole number from 1 to {INT_MAX:,} like 17, "
+                         f"not {text[:20]!r}")
     return int(t)
 
 

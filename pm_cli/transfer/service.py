@@ -28,7 +28,7 @@ from pm_cli.store import write
 from pm_cli.store.ids import new_id
 from pm_cli.store.query import live
 from pm_cli.transfer.kinds import KINDS, keys, match
-from pm_cli.transfer.readers import Row, Table, read_table
+from pm_cli.transfer.readers import Row, Table, guard, read_table
 
 Progress = Callable[[int], object]
 
@@ -73,14 +73,16 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def read(path: Path, *, kind: str, encoding: str | None = None) -> Table:
+def read(path: Path, *, kind: str, encoding: str | None = None,
+         sheet: str | None = None) -> Table:
     key, required = match(_kind(kind))
     if path.suffix.lower() == ".tsp":
         if kind != "checkpoints":
             raise UsageError("a TSPLIB file holds checkpoints", hint="--kind checkpoints")
         return _read_tsp(path)
     with _no_gc():
-        return read_table(path, KINDS[kind], encoding=encoding, match=key, required=required)
+        return read_table(path, KINDS[kind], encoding=encoding, match=key, required=required,
+                          sheet=sheet)
 
 
 class _Bad(enum.Enum):
@@ -469,16 +471,44 @@ def render(rows: list[dict[str, Any]], *, kind: str, fmt: str) -> bytes:
 
         return yaml.safe_dump(rows, allow_unicode=True, sort_keys=False,
                               default_flow_style=False).encode("utf-8")
+    if fmt == "xlsx":
+        return _xlsx(rows, kind)
     if fmt != "csv":
-        raise UsageError(f"unknown format {fmt!r}", hint="use csv, json or yaml")
+        raise UsageError(f"unknown format {fmt!r}", hint="use csv, json, yaml or xlsx")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     cols = keys(kind)
     w.writerow(cols)
     for r in rows:
-        w.writerow(["; ".join(r[c]) if isinstance(r[c], list) else ("" if r[c] is None else r[c])
-                    for c in cols])
+        w.writerow([guard("; ".join(r[c]) if isinstance(r[c], list)
+                          else "" if r[c] is None else str(r[c])) for c in cols])
     return "\ufeff".encode() + buf.getvalue().encode("utf-8")
+
+
+def _xlsx(rows: list[dict[str, Any]], kind: str) -> bytes:
+    """One worksheet named after the kind: the CSV's header and cells, numbers as numbers.
+    Text is stored as text (never a formula), so no `'` guard is needed here."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(kind)
+    cols = keys(kind)
+    ws.append(cols)
+    for r in rows:
+        cells = []
+        for c in cols:
+            value = r[c]
+            if isinstance(value, list):
+                value = "; ".join(value)
+            cell = WriteOnlyCell(ws, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # "=SUM(…)" stays text
+            cells.append(cell)
+        ws.append(cells)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
 
 
 def write_file(path: Path, data: bytes) -> None:

@@ -147,7 +147,9 @@ def test_unreadable_inputs_are_clear_errors(pm, site, tmp_path, write_file):
     r = pm("import", str(tmp_path / "nope.csv"), "--kind", "grids", ok=False)
     assert r.exit_code == 1 and "no such file" in r.stderr
     r = pm("import", str(write_file("g.xlsx", b"PK\x03\x04")), "--kind", "grids", ok=False)
-    assert r.exit_code == 2 and "hint:" in r.stderr
+    assert r.exit_code == 1 and "not an Excel workbook" in r.stderr and "hint:" in r.stderr
+    r = pm("import", str(write_file("g.xls", b"x")), "--kind", "grids", ok=False)
+    assert r.exit_code == 2 and ".xlsx" in r.stderr
     r = pm("import", str(write_file("e.csv", "")), "--kind", "grids", ok=False)
     assert r.exit_code == 1 and "empty" in r.stderr
     assert "Traceback" not in r.output
