@@ -171,6 +171,16 @@ def _dangling(con: sqlite3.Connection, tables: set[str]) -> list[str]:
             "(SELECT 1 FROM checkpoint c WHERE c.id = json_extract(j.value, '$.checkpoint'))"
         ):
             out.append(f"route {row_id}: stops[{i}].checkpoint {ref} has no checkpoint row")
+    if "conflict" in tables:  # a conflict names its record as entity + record_id
+        synced = {t for t, _c, _x in references()}
+        for (entity,) in con.execute("SELECT DISTINCT entity FROM conflict").fetchall():
+            if entity not in synced or entity not in tables:
+                continue
+            for (row_id, ref) in con.execute(
+                f"SELECT c.id, c.record_id FROM conflict c WHERE c.entity = ? AND NOT EXISTS "
+                f"(SELECT 1 FROM {entity} x WHERE x.id = c.record_id)", (entity,)
+            ):
+                out.append(f"conflict {row_id}: record_id {ref} has no {entity} row")
     return out
 
 

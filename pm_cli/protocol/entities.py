@@ -20,9 +20,11 @@ REFS: dict[str, str] = {
     "pdca_id": "pdca", "run_id": "run", "checkpoint_id": "checkpoint", "route_id": "route",
     "drill_id": "drill", "drill_run_id": "drill_run", "risk_id": "risk", "walk_id": "route_walk",
 }
-# `*_id` fields that name no record by its id: a step of the run's playbook (`step_id`), a
-# playbook's own key, which a run names with its version (`playbook_id`, `playbook_version`)
-NOT_REFS = frozenset({"step_id", "playbook_id"})
+# `*_id` fields REFS does not map: a step of the run's playbook (`step_id`); a playbook's own
+# key, which a run names with its version (`playbook_id`, `playbook_version`); a conflict's
+# record, of the entity its `entity` field names (`record_id`). `pm db check` checks the
+# last two its own way.
+NOT_REFS = frozenset({"step_id", "playbook_id", "record_id"})
 
 
 @dataclass(frozen=True)
