@@ -38,13 +38,15 @@ class PmGroup(typer.core.TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         from pm_cli import output
 
+        before = _writes_state()[0]  # a process may run many commands (tests, scripts)
         try:
             return super().invoke(ctx)
         except PmError as e:
             output.error(e)
             raise typer.Exit(int(e.exit_code)) from None
         except KeyboardInterrupt:
-            output.interrupted(*_writes_state())
+            committed, uncertain = _writes_state()
+            output.interrupted(committed - before, uncertain)
             raise typer.Exit(130) from None
         except Exception as e:
             err = _store_error(e, ctx)

@@ -89,8 +89,9 @@ def init_db(path: Path) -> InitResult:
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
             ).fetchone()
             tables = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"not a SQLite database: {e}", where=str(path)) from e
+        except sqlite3.Error as e:
+            raise (store_engine.translate(e, path)
+                   or StoreError(f"not a SQLite database: {e}", where=str(path))) from e
         finally:
             con.close()
         if not has and tables:
@@ -193,7 +194,10 @@ def check(path: Path) -> CheckReport:
     fks: list[str] = []
     counts: dict[str, int] = {}
     try:
-        integrity = [r[0] for r in con.execute("PRAGMA integrity_check")]
+        try:
+            integrity = [r[0] for r in con.execute("PRAGMA integrity_check")]
+        except sqlite3.DatabaseError as e:  # too damaged for the check to finish
+            integrity = [f"integrity_check stopped: {e}"]
         try:
             fks = [" ".join(str(c) for c in r) for r in con.execute("PRAGMA foreign_key_check")]
             tables = {r[0] for r in
@@ -225,6 +229,8 @@ def _integrity(path: Path) -> list[str]:
     con = sqlite3.connect(path)
     try:
         rows = [r[0] for r in con.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as e:  # too damaged for the check to finish
+        rows = [str(e)]
     finally:
         con.close()
     return [] if rows == ["ok"] else rows

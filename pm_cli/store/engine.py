@@ -157,8 +157,9 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
-_RESTORE = ("restore your newest backup: copy the file made by `pm db backup` in its place "
-            "(and delete the -wal and -shm files beside it); `pm db check` shows the damage")
+RESTORE_HINT = ("restore your newest backup: copy the file made by `pm db backup` in its "
+                "place (and delete the -wal and -shm files beside it); `pm db check` shows "
+                "the damage")
 
 
 def _sqlite_error(e: BaseException) -> BaseException | None:
@@ -203,18 +204,21 @@ def translate(e: BaseException, path: Path | None) -> StoreError | None:
             hint="free some space on the drive that holds the database, then run the "
             "command again",
         )
-    if is_("SQLITE_READONLY", "readonly", "read-only"):
+    if is_("SQLITE_READONLY", "readonly", "read-only") or (
+            is_("SQLITE_CANTOPEN", "unable to open") and path is not None
+            and path.exists() and _read_only(path) is not None):
+        what = (_read_only(path) if path is not None else None) or "file or its folder"
         return StoreError(
-            "the database file or its folder is read-only: nothing was saved", where=where,
+            f"the database {what} is read-only: nothing was saved", where=where,
             hint="pm writes the file and, beside it, its -wal and -shm files: make the file "
             "and its folder writable, or copy the file to a writable folder and pass --db",
         )
     if is_("SQLITE_CORRUPT", "malformed"):
-        return StoreError(f"the database is damaged ({text})", where=where, hint=_RESTORE)
+        return StoreError(f"the database is damaged ({text})", where=where, hint=RESTORE_HINT)
     if is_("SQLITE_NOTADB", "not a database"):
         return StoreError(
             "not a database file: SQLite cannot read it", where=where,
-            hint="pass --db with your pm database, or " + _RESTORE.split(";")[0],
+            hint="pass --db with your pm database, or " + RESTORE_HINT.split(";")[0],
         )
     if is_("SQLITE_CANTOPEN", "unable to open"):
         return StoreError(
@@ -226,6 +230,15 @@ def translate(e: BaseException, path: Path | None) -> StoreError | None:
             f"the disk failed to read or write the database ({text})", where=where,
             hint="check the drive (removed? full? failing?), then run `pm db check`",
         )
+    return None
+
+
+def _read_only(path: Path) -> str | None:
+    """"folder" or "file" if this process may not write it (None: both look writable)."""
+    if not os.access(path.parent, os.W_OK):
+        return "folder"
+    if not os.access(path, os.W_OK):
+        return "file"
     return None
 
 
@@ -241,8 +254,11 @@ def note_commit(*, done: bool) -> None:
 
 
 def writes_state() -> tuple[int, bool]:
-    """(write transactions committed by this process, one cut off while committing)."""
-    return _writes["committed"], _writes["uncertain"] > 0
+    """(write transactions committed by this process, one cut off while committing); the
+    flag is cleared by reading it."""
+    uncertain = _writes["uncertain"] > 0
+    _writes["uncertain"] = 0
+    return _writes["committed"], uncertain
 
 
 @contextmanager
