@@ -31,19 +31,51 @@ from pm_cli.transfer import cli as transfer_cli
 
 
 class PmGroup(typer.core.TyperGroup):
-    """Maps PmError to `error:`/`hint:` lines and its exit code, once, for every command."""
+    """Maps PmError to `error:`/`hint:` lines and its exit code, once, for every command;
+    so too a SQLite failure no session scope translated (a disk full, a damaged file …
+    met by plain sqlite3, Alembic or a server command), and Ctrl-C."""
 
     def invoke(self, ctx: Any) -> Any:
+        from pm_cli import output
+
+        before = _writes_state()[0]  # a process may run many commands (tests, scripts)
         try:
             return super().invoke(ctx)
         except PmError as e:
-            from pm_cli import output
-
             output.error(e)
             raise typer.Exit(int(e.exit_code)) from None
         except KeyboardInterrupt:
-            sys.stderr.write("interrupted; nothing half-written was kept\n")
+            committed, uncertain = _writes_state()
+            output.interrupted(committed - before, uncertain)
             raise typer.Exit(130) from None
+        except Exception as e:
+            err = _store_error(e, ctx)
+            if err is None:
+                raise
+            output.error(err)
+            raise typer.Exit(int(err.exit_code)) from None
+
+
+def _writes_state() -> tuple[int, bool]:
+    engine = sys.modules.get("pm_cli.store.engine")  # not loaded: nothing was written
+    return engine.writes_state() if engine is not None else (0, False)
+
+
+def _store_error(e: Exception, ctx: Any) -> PmError | None:
+    """A StoreError for a SQLite failure, naming the laptop's database if this command had
+    opened it (a server command's database is named by its own messages)."""
+    if "sqlite3" not in sys.modules:
+        return None
+    from pm_cli.store import engine
+
+    obj = getattr(ctx, "obj", None)
+    path = None
+    if isinstance(obj, AppContext) and obj.engine_opened:
+        try:
+            path = obj.db_path
+        except Exception:  # only the name in the message is at stake
+            path = None
+    return engine.translate(e, path)
 
 
 app = typer.Typer(

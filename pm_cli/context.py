@@ -50,6 +50,11 @@ class AppContext:
     def out(self, as_json: bool = False) -> Output:
         return Output(self.as_json or as_json)
 
+    @property
+    def engine_opened(self) -> bool:
+        """Whether this command opened the database (so an error may name it)."""
+        return self._engine is not None
+
     def engine(self, *, check: bool = True) -> Any:
         if self._engine is None:
             from pm_cli.store import engine

@@ -227,6 +227,19 @@ def _stderr_line(text: str) -> None:
     sys.stderr.flush()
 
 
+def interrupted(committed: int, uncertain: bool) -> None:
+    """What Ctrl-C left, truthfully: nothing, or the changes saved before it."""
+    if uncertain:
+        text = ("interrupted while saving: that change is either kept whole or not at all "
+                "(look before you redo it)")
+    elif committed:
+        text = ("interrupted; the changes saved before it are kept, the one in progress "
+                "(if any) was not written")
+    else:
+        text = "interrupted; nothing was written"
+    _stderr_line(text)
+
+
 def error(err: PmError) -> None:
     """`error: what (where)` and `hint: …` on stderr; bulk problems one per line first."""
     out = sys.stderr

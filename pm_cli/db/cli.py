@@ -65,6 +65,13 @@ def db_check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         })
         for line in report.dangling[:20]:
             out.warn(line)
+    if report.integrity:
+        from pm_cli.errors import StoreError
+        from pm_cli.store.engine import RESTORE_HINT
+
+        n = len(report.integrity)
+        raise StoreError(f"the database is damaged: integrity_check found {n} "
+                         f"problem{'s' if n != 1 else ''}", where=report.path, hint=RESTORE_HINT)
     if not report.ok:
         raise typer.Exit(int(ExitCode.FAILED))
 

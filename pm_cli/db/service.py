@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ def _upgrade(path: Path) -> None:
             command.upgrade(_alembic_config(conn), "head")
             # At head the file is this pm's schema, whatever user_version it was left with.
             conn.exec_driver_sql(f"PRAGMA user_version = {store_engine.SCHEMA_VERSION}")
+        store_engine.note_commit(done=True)  # a Ctrl-C from here on: the schema is kept
         with store_engine.session_scope(engine, path, write=True) as s:
             init_state(s)
             from pm_cli.playbooks.service import install_bundled
@@ -87,8 +89,9 @@ def init_db(path: Path) -> InitResult:
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
             ).fetchone()
             tables = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"not a SQLite database: {e}", where=str(path)) from e
+        except sqlite3.Error as e:
+            raise (store_engine.translate(e, path)
+                   or StoreError(f"not a SQLite database: {e}", where=str(path))) from e
         finally:
             con.close()
         if not has and tables:
@@ -132,51 +135,84 @@ class CheckReport:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-# Synced tables declare no FOREIGN KEYs (DESIGN §3); these are the references to report.
-REFERENCES = (
-    ("staff", "site_id", "site"),
-    ("grid", "site_id", "site"),
-    ("grid", "parent_id", "grid"),
-    ("grid", "owner_id", "staff"),
-    ("grid_duty", "grid_id", "grid"),
-    ("run", "grid_id", "grid"),
-    ("run", "by_id", "staff"),
-    ("step_result", "run_id", "run"),
-    ("pdca", "grid_id", "grid"),
-    ("pdca", "owner_id", "staff"),
-    ("pdca_event", "pdca_id", "pdca"),
-    ("risk", "grid_id", "grid"),
-    ("risk_event", "risk_id", "risk"),
-    ("drill", "grid_id", "grid"),
-    ("drill_run", "drill_id", "drill"),
-    ("drill_event", "drill_run_id", "drill_run"),
-    ("checkpoint", "grid_id", "grid"),
-)
+def references() -> list[tuple[str, str, str]]:
+    """(table, column, target) to report when dangling: synced tables declare no FOREIGN KEYs
+    (DESIGN §3), so every reference the models have, from the protocol's one map."""
+    from pm_cli.protocol.entities import reference_columns
+
+    return reference_columns()
+
+
+COUNTED = ("site", "staff", "grid", "grid_duty", "checkpoint", "route", "playbook", "run",
+           "step_result", "pdca", "risk", "drill", "drill_run", "change")
+
+
+def _dangling(con: sqlite3.Connection, tables: set[str]) -> list[str]:
+    out = []
+    for table, column, target in references():
+        if table not in tables or target not in tables:
+            continue
+        for (row_id, ref) in con.execute(
+            f"SELECT t.id, t.{column} FROM {table} t WHERE t.{column} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{column})"
+        ):
+            out.append(f"{table} {row_id}: {column} {ref} has no {target} row")
+    if {"run", "playbook"} <= tables:  # a run names its playbook as id@version
+        for (row_id, pid, ver) in con.execute(
+            "SELECT r.id, r.playbook_id, r.playbook_version FROM run r WHERE NOT EXISTS "
+            "(SELECT 1 FROM playbook p WHERE p.playbook_id = r.playbook_id "
+            "AND p.version = r.playbook_version)"
+        ):
+            out.append(f"run {row_id}: playbook {pid}@{ver} has no playbook row")
+    if {"route", "checkpoint"} <= tables:  # a route's stops name checkpoints (a JSON list)
+        for (row_id, i, ref) in con.execute(
+            "SELECT r.id, j.key, json_extract(j.value, '$.checkpoint') FROM route r, "
+            "json_each(CASE WHEN json_valid(r.stops) THEN r.stops ELSE '[]' END) j "
+            "WHERE json_extract(j.value, '$.checkpoint') IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM checkpoint c WHERE c.id = json_extract(j.value, '$.checkpoint'))"
+        ):
+            out.append(f"route {row_id}: stops[{i}].checkpoint {ref} has no checkpoint row")
+    if "conflict" in tables:  # a conflict names its record as entity + record_id
+        synced = {t for t, _c, _x in references()}
+        for (entity,) in con.execute("SELECT DISTINCT entity FROM conflict").fetchall():
+            if entity not in synced or entity not in tables:
+                continue
+            for (row_id, ref) in con.execute(
+                f"SELECT c.id, c.record_id FROM conflict c WHERE c.entity = ? AND NOT EXISTS "
+                f"(SELECT 1 FROM {entity} x WHERE x.id = c.record_id)", (entity,)
+            ):
+                out.append(f"conflict {row_id}: record_id {ref} has no {entity} row")
+    return out
 
 
 def check(path: Path) -> CheckReport:
+    """`PRAGMA integrity_check`, `foreign_key_check` (local tables), dangling references
+    and row counts. A damaged file is reported, not raised: integrity says where."""
     version = store_engine.inspect_file(path)
     con = sqlite3.connect(path)
+    dangling: list[str] = []
+    fks: list[str] = []
+    counts: dict[str, int] = {}
     try:
-        integrity = [r[0] for r in con.execute("PRAGMA integrity_check")]
-        fks = [" ".join(str(c) for c in r) for r in con.execute("PRAGMA foreign_key_check")]
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        dangling = []
-        for table, column, target in REFERENCES:
-            if table not in tables or target not in tables:
-                continue
-            for (row_id, ref) in con.execute(
-                f"SELECT t.id, t.{column} FROM {table} t WHERE t.{column} IS NOT NULL "
-                f"AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{column})"
-            ):
-                dangling.append(f"{table} {row_id}: {column} {ref} has no {target} row")
-        counts = {}
-        for t in ("site", "staff", "grid", "grid_duty", "checkpoint", "route", "playbook", "run",
-                  "step_result", "pdca", "risk", "drill", "drill_run", "change"):
-            if t in tables:
-                counts[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-    except sqlite3.DatabaseError as e:
-        raise StoreError(f"the database cannot be read: {e}", where=str(path)) from e
+        try:
+            integrity = [r[0] for r in con.execute("PRAGMA integrity_check")]
+        except sqlite3.DatabaseError as e:  # too damaged for the check to finish
+            integrity = [f"integrity_check stopped: {e}"]
+        try:
+            fks = [" ".join(str(c) for c in r) for r in con.execute("PRAGMA foreign_key_check")]
+            tables = {r[0] for r in
+                      con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            dangling = _dangling(con, tables)
+            for t in COUNTED:
+                if t in tables:
+                    counts[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        except sqlite3.DatabaseError:
+            if integrity == ["ok"]:
+                raise
+            # the damage integrity_check reported stopped the reference checks
+    except sqlite3.Error as e:
+        raise (store_engine.translate(e, path)
+               or StoreError(f"the database cannot be read: {e}", where=str(path))) from e
     finally:
         con.close()
     integrity = [] if integrity == ["ok"] else integrity
@@ -186,6 +222,18 @@ def check(path: Path) -> CheckReport:
         revision=rev, head=head_revision(), integrity=integrity, foreign_keys=fks,
         dangling=dangling, counts=counts,
     )
+
+
+def _integrity(path: Path) -> list[str]:
+    """What `PRAGMA integrity_check` finds wrong in a file ([] when it is sound)."""
+    con = sqlite3.connect(path)
+    try:
+        rows = [r[0] for r in con.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as e:  # too damaged for the check to finish
+        rows = [str(e)]
+    finally:
+        con.close()
+    return [] if rows == ["ok"] else rows
 
 
 def backup(path: Path, dest: Path, *, force: bool = False) -> Path:
@@ -211,8 +259,38 @@ def backup(path: Path, dest: Path, *, force: bool = False) -> Path:
                 out.close()
         finally:
             src.close()
+        damage = _integrity(tmp)  # the copy, checked before it replaces an older backup
+        if damage:
+            raise StoreError(
+                f"the backup copy failed its integrity check ({damage[0]}); "
+                "an older backup was left as it was",
+                where=str(dest),
+                hint="run `pm db check` on the database: it may be damaged itself",
+            )
+        _fsync(tmp)
         tmp.replace(dest)
-    except (OSError, sqlite3.Error) as e:
-        tmp.unlink(missing_ok=True)
-        raise StoreError(f"backup failed: {e}", where=str(dest)) from e
+    except BaseException as e:  # a failure or Ctrl-C: never a half-written backup in place
+        _unlink_part(tmp)
+        if isinstance(e, (OSError, sqlite3.Error)):
+            err = store_engine.translate(e, dest) if isinstance(e, sqlite3.Error) else None
+            raise (err or StoreError(f"backup failed: {e}", where=str(dest))) from e
+        raise
     return dest
+
+
+def _unlink_part(tmp: Path) -> None:
+    for p in (tmp, tmp.with_name(tmp.name + "-journal"), tmp.with_name(tmp.name + "-wal"),
+              tmp.with_name(tmp.name + "-shm")):
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            pass  # the error being handled is the one to report
+
+
+def _fsync(path: Path) -> None:
+    """The copy on the disk before the rename makes it the backup."""
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))  # Windows: fsync needs write
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

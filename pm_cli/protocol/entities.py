@@ -12,6 +12,19 @@ BOOKKEEPING = frozenset({"id", "site_id", "field_hlc", "updated_hlc", "hlc"})
 # who may write what (sync.md §6): a lead runs the site's work, not its set-up
 SETUP = frozenset({"site", "staff", "playbook"})
 ROLES = ("lead", "manager", "admin")
+# a field naming another record by its id → that record's entity ("" = the record's own
+# entity): the one map, for the server's checks on a push (`rules.references`) and for
+# `pm db check` (`reference_columns`)
+REFS: dict[str, str] = {
+    "owner_id": "staff", "by_id": "staff", "grid_id": "grid", "parent_id": "",
+    "pdca_id": "pdca", "run_id": "run", "checkpoint_id": "checkpoint", "route_id": "route",
+    "drill_id": "drill", "drill_run_id": "drill_run", "risk_id": "risk", "walk_id": "route_walk",
+}
+# `*_id` fields REFS does not map: a step of the run's playbook (`step_id`); a playbook's own
+# key, which a run names with its version (`playbook_id`, `playbook_version`); a conflict's
+# record, of the entity its `entity` field names (`record_id`). `pm db check` checks the
+# last two its own way.
+NOT_REFS = frozenset({"step_id", "playbook_id", "record_id"})
 
 
 @dataclass(frozen=True)
@@ -48,3 +61,14 @@ def registry() -> dict[str, Entity]:
 
 def may_write(role: str, entity: str) -> bool:
     return role in ("manager", "admin") or entity not in SETUP
+
+
+def reference_columns() -> list[tuple[str, str, str]]:
+    """(table, column, target table) for every column of a synced table that names another
+    record by id: its `site_id` and each field of `REFS`, read from the models."""
+    out = []
+    for name, ent in sorted(registry().items()):
+        cols = set(ent.table.c.keys())
+        out.append((name, "site_id", "site"))
+        out += [(name, col, REFS[col] or name) for col in sorted(cols & REFS.keys())]
+    return out

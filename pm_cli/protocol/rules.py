@@ -9,15 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from pm_cli.protocol import content
-from pm_cli.protocol.entities import registry
+from pm_cli.protocol.entities import REFS, registry
 from pm_cli.protocol.merge import MUTABLE_OPS
-
-# a field naming another record → that record's entity ("" = the change's own entity)
-REFS: dict[str, str] = {
-    "owner_id": "staff", "by_id": "staff", "grid_id": "grid", "parent_id": "",
-    "pdca_id": "pdca", "run_id": "run", "checkpoint_id": "checkpoint", "route_id": "route",
-    "drill_id": "drill", "drill_run_id": "drill_run", "risk_id": "risk", "walk_id": "route_walk",
-}
 
 PHASES = ("plan", "do", "check", "act", "closed")
 RESULTS = ("effective", "not-effective")

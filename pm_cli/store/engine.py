@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 10
 # Pm-Schema of sync.md §5: +1 per migration touching a synced table.
 SYNC_SCHEMA = 8
+# The Alembic revisions this pm knows: "0001" … the head; revision N leaves user_version N
+# (tests/db/test_cli.py pins this against the migrations folder), so the hot path knows
+# them without importing Alembic.
+REVISIONS = tuple(f"{n:04d}" for n in range(1, SCHEMA_VERSION + 1))
 DEFAULT_BUSY_MS = 30_000
 
 
@@ -62,18 +66,27 @@ def inspect_file(path: Path) -> int:
             has_alembic = con.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
             ).fetchone()
+            revs = ([r[0] for r in con.execute("SELECT version_num FROM alembic_version")]
+                    if has_alembic else [])
         finally:
             con.close()
-    except sqlite3.DatabaseError as e:
+    except sqlite3.Error as e:
+        err = translate(e, path)
+        if err is None or err.message.startswith("cannot use the database"):
+            err = StoreError(
+                f"cannot read the database: {e}",
+                where=str(path),
+                hint="is this a pm database? pass --db with yours, or restore a backup "
+                "(a copy made by `pm db backup`)",
+            )
+        raise err from e
+    unknown = [r for r in revs if r not in REVISIONS]
+    if version > SCHEMA_VERSION or unknown:
+        made = (f"schema {version}" if version > SCHEMA_VERSION
+                else f"revision {unknown[0]}")
         raise StoreError(
-            f"cannot read the database: {e}",
-            where=str(path),
-            hint="is this a pm database? `pm db check` reports on it",
-        ) from e
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"this database was made by a newer pm (schema {version}; this pm knows up to "
-            f"{SCHEMA_VERSION})",
+            f"this database was made by a newer pm ({made}; this pm knows up to "
+            f"schema {SCHEMA_VERSION}, revision {REVISIONS[-1]})",
             where=str(path),
             hint="upgrade pm (pip install -U pm-cli); the file was not touched",
         )
@@ -144,46 +157,143 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
-def translate(e: BaseException, path: Path) -> StoreError | None:
-    """A StoreError for the SQLite failures a user can meet, else None."""
-    text = str(getattr(e, "orig", None) or e)
+RESTORE_HINT = ("restore your newest backup: copy the file made by `pm db backup` in its "
+                "place (and delete the -wal and -shm files beside it); `pm db check` shows "
+                "the damage")
+
+
+def _sqlite_error(e: BaseException) -> BaseException | None:
+    """The sqlite3 error behind `e` (SQLAlchemy wraps it as `.orig`; a StoreError made from
+    one has it as its cause)."""
+    seen = 0
+    cur: BaseException | None = e
+    while cur is not None and seen < 5:
+        if isinstance(cur, sqlite3.Error):
+            return cur
+        orig = getattr(cur, "orig", None)
+        cur = orig if isinstance(orig, BaseException) else cur.__cause__
+        seen += 1
+    return None
+
+
+def translate(e: BaseException, path: Path | None) -> StoreError | None:
+    """A StoreError (one line, what to do) for the SQLite failures a user can meet on a
+    laptop: busy, disk full, read-only file or folder, damaged file, not a database, cannot
+    open, disk I/O. None for anything else (a bug: it keeps its traceback)."""
+    err = _sqlite_error(e)
+    if err is None:
+        return None
+    where = str(path) if path is not None else None
+    name = getattr(err, "sqlite_errorname", "") or ""
+    text = str(err)
     low = text.lower()
-    if "database is locked" in low or "database is busy" in low:
+
+    def is_(code: str, *words: str) -> bool:
+        return name.startswith(code) or any(w in low for w in words)
+
+    if is_("SQLITE_BUSY", "database is locked", "database is busy") or \
+            name.startswith("SQLITE_LOCKED"):
         return StoreError(
             "the database is busy: another process kept it locked past the busy timeout",
-            where=str(path),
+            where=where,
             hint="try again; PM_BUSY_TIMEOUT=SECONDS waits longer",
         )
-    if "readonly" in low or "read-only" in low:
-        return StoreError("the database file is read-only", where=str(path))
-    if "unable to open" in low or "disk i/o" in low or "not a database" in low:
-        return StoreError(f"cannot use the database: {text}", where=str(path))
-    if "malformed" in low:
+    if is_("SQLITE_FULL", "database or disk is full"):
         return StoreError(
-            f"the database is damaged: {text}",
-            where=str(path),
-            hint="restore from a backup (`pm db backup` makes one); `pm db check` reports",
+            "the disk is full: the change was not saved", where=where,
+            hint="free some space on the drive that holds the database, then run the "
+            "command again",
+        )
+    if is_("SQLITE_READONLY", "readonly", "read-only") or (
+            is_("SQLITE_CANTOPEN", "unable to open") and path is not None
+            and path.exists() and _read_only(path) is not None):
+        what = (_read_only(path) if path is not None else None) or "file or its folder"
+        return StoreError(
+            f"the database {what} is read-only: nothing was saved", where=where,
+            hint="pm writes the file and, beside it, its -wal and -shm files: make the file "
+            "and its folder writable, or copy the file to a writable folder and pass --db",
+        )
+    if is_("SQLITE_CORRUPT", "malformed"):
+        return StoreError(f"the database is damaged ({text})", where=where, hint=RESTORE_HINT)
+    if is_("SQLITE_NOTADB", "not a database"):
+        return StoreError(
+            "not a database file: SQLite cannot read it", where=where,
+            hint="pass --db with your pm database, or " + RESTORE_HINT.split(";")[0],
+        )
+    if is_("SQLITE_CANTOPEN", "unable to open"):
+        return StoreError(
+            f"cannot open the database ({text})", where=where,
+            hint="check that the file and its folder exist and are readable and writable",
+        )
+    if is_("SQLITE_IOERR", "disk i/o"):
+        return StoreError(
+            f"the disk failed to read or write the database ({text})", where=where,
+            hint="check the drive (removed? full? failing?), then run `pm db check`",
         )
     return None
 
 
+def _read_only(path: Path) -> str | None:
+    """"folder" or "file" if this process may not write it (None: both look writable)."""
+    if not os.access(path.parent, os.W_OK):
+        return "folder"
+    if not os.access(path, os.W_OK):
+        return "file"
+    return None
+
+
+# What a Ctrl-C may leave (PmGroup reports it): how many write transactions this process
+# committed, and whether one was interrupted while committing (then it is either kept
+# whole or not at all: SQLite commits are atomic, but this process cannot tell which).
+_writes = {"committed": 0, "uncertain": 0}
+
+
+def note_commit(*, done: bool) -> None:
+    """After a commit returned (`done=True`), or when one raised before returning."""
+    _writes["committed" if done else "uncertain"] += 1
+
+
+def writes_state() -> tuple[int, bool]:
+    """(write transactions committed by this process, one cut off while committing); the
+    flag is cleared by reading it."""
+    uncertain = _writes["uncertain"] > 0
+    _writes["uncertain"] = 0
+    return _writes["committed"], uncertain
+
+
 @contextmanager
 def session_scope(engine: Engine, path: Path, *, write: bool) -> Iterator[Session]:
-    """A session; a write one starts `BEGIN IMMEDIATE` and commits on success."""
-    from sqlalchemy.exc import OperationalError
+    """A session; a write one starts `BEGIN IMMEDIATE` and commits on success. A SQLite
+    failure a user can meet (full disk, read-only, damaged file …) becomes a StoreError."""
+    from sqlalchemy.exc import DBAPIError
     from sqlmodel import Session
 
     bind = engine.execution_options(pm_write=True) if write else engine
     session = Session(bind=bind, expire_on_commit=False, autoflush=True)
+    committing = False
     try:
         yield session
         if write:
+            committing = True
             session.commit()
-    except OperationalError as e:
-        session.rollback()
+            committing = False
+            note_commit(done=True)
+    except (DBAPIError, sqlite3.Error) as e:
+        _rollback(session)
         raise (translate(e, path) or e) from e
     except BaseException:
-        session.rollback()
+        if committing:  # e.g. Ctrl-C inside commit(): kept or not, this process can't tell
+            note_commit(done=False)
+        _rollback(session)
         raise
     finally:
         session.close()
+
+
+def _rollback(session: Session) -> None:
+    """Roll back; on a damaged or vanished file the rollback itself may fail, and the
+    first error is the one to report."""
+    try:
+        session.rollback()
+    except Exception:  # the error being handled is the one to report
+        pass

@@ -12,7 +12,8 @@ _seq = 0
 # Random bits from a private generator seeded from the OS (and reseeded in a forked child),
 # not os.urandom per id: the ids need uniqueness, not secrecy, and this halves their cost.
 _rng = random.Random(os.urandom(32))
-os.register_at_fork(after_in_child=lambda: _rng.seed(os.urandom(32)))
+if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork (spawned children
+    os.register_at_fork(after_in_child=lambda: _rng.seed(os.urandom(32)))  # import afresh)
 
 
 def new_id() -> str:

@@ -117,7 +117,9 @@ def test_a_file_that_is_not_a_database_is_refused(pm, isolated):
     before = isolated.read_bytes()
     r = pm("site", "list", ok=False)
     assert r.exit_code == 1
-    assert "error: cannot read the database" in r.stderr and "hint: " in r.stderr
+    assert "error: not a database file: SQLite cannot read it" in r.stderr
+    assert "hint: pass --db with your pm database, or restore" in r.stderr
+    assert "Traceback" not in r.output
     assert isolated.read_bytes() == before
 
 
