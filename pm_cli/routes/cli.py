@@ -162,25 +162,58 @@ def route_optimize(
         out.note(f"pm route optimize {code} --apply saves it")
 
 
+WalkArg = Annotated[str, typer.Argument(help="Walk id, or its last 8 characters")]
+StopArg = Annotated[str, typer.Argument(help="Stop number (1 = first), checkpoint code or tag")]
+AtOpt = Annotated[str | None, typer.Option("--at", help="When (site time) [default: now]")]
+
+
+def _walk_line(rec: dict[str, object]) -> str:
+    stops = rec["stops"]
+    assert isinstance(stops, list)
+    skipped = sum(1 for st in stops if st["skipped"] is not None)
+    return (f"walk {rec['walk']} {rec['status']}: {rec['visited']}/{len(stops)} stops visited"
+            + (f", {skipped} skipped" if skipped else ""))
+
+
 @app.command("run")
 def route_run(
     ctx: typer.Context, code: CodeArg,
     by: Annotated[str | None, typer.Option("--by", help="Staff code [default: me]")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Walk a route: stop k of n in order, arrival on Enter (or the tag), then that stop's
-    checklist step by step. Quit any time; running it again continues the walk."""
+    """Walk a route: stop k of n in order, arrival on Enter (or the tag; p passes all its
+    checks), then that stop's checklist step by step. Quit any time; running it again
+    continues the walk. Interactive: scripts use pm route start / arrive / skip / finish."""
+    import sys
+
+    from pm_cli.errors import UsageError
     from pm_cli.routes import walks
     from pm_cli.routes.flow import WalkFlow
+    from pm_cli.routes.service import get_route
     from pm_cli.runs.evidence import evidence_dir
     from pm_cli.staff.service import get_me, get_staff
 
     out = ctx.obj.out(as_json)
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        get_route(s, site=site, code=code)
+        staff_code = (get_staff(s, site=site, code=by) if by
+                      else get_me(s, site=site, code=ctx.obj.me())).code
+    if out.as_json or not sys.stdin.isatty():
+        raise UsageError("route run is interactive and needs a terminal"
+                         + (" (not --json)" if out.as_json else ""),
+                         hint=f"script it with pm route start {code}, then pm route arrive "
+                              "WALK STOP, pm run record RUN STEP pass|fail|na, pm route skip "
+                              "WALK STOP --reason TEXT and pm route finish WALK")
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
-        staff = get_staff(s, site=site, code=by) if by else get_me(s, site=site, code=ctx.obj.me())
-        walk, resumed = walks.start(s, site=site, code=code, by=staff)
+        walk, resumed = walks.start(s, site=site, code=code, by=get_staff(s, site=site,
+                                                                          code=staff_code))
+        warning = None if resumed else walks.outside_window(
+            get_route(s, site=site, code=code), site.tz)
         walk_id, tz = walk.id, site.tz
+    if warning:
+        out.warn(warning)
     flow = WalkFlow(ctx=ctx.obj, out=out, walk_id=walk_id, ask=input,
                     store_dir=evidence_dir(ctx.obj.db_path), tz=tz)
     interrupted = False
@@ -194,12 +227,144 @@ def route_run(
         raise typer.Exit(130 if interrupted else 0)
     with ctx.obj.session() as s:
         rec = walks.record(s, wv)
+    out.done(_walk_line(rec))
+
+
+@app.command("start")
+def route_start(
+    ctx: typer.Context, code: CodeArg,
+    by: Annotated[str | None, typer.Option("--by", help="Staff code [default: me]")] = None,
+    at: AtOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a walk of a route (scripted; this person's open walk of it is continued)."""
+    from pm_cli.drills.service import parse_time
+    from pm_cli.routes import walks
+    from pm_cli.routes.service import get_route
+    from pm_cli.staff.service import get_me, get_staff
+
+    out = ctx.obj.out(as_json)
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        staff = get_staff(s, site=site, code=by) if by else get_me(s, site=site, code=ctx.obj.me())
+        when = parse_time(at, site.tz) if at else None
+        walk, resumed = walks.start(s, site=site, code=code, by=staff, at=when)
+        warning = None if resumed else walks.outside_window(
+            get_route(s, site=site, code=code), site.tz, when)
+        rec = walks.record(s, walks.view(s, walk))
+    if warning:
+        out.warn(warning)
+    out.done(f"{'continuing' if resumed else 'started'} walk {rec['walk']} of route "
+             f"{rec['route']} ({len(rec['stops'])} stops)", rec)
+    if not out.as_json:
+        out.note(f"next: pm route arrive {rec['walk']} 1")
+
+
+@app.command("arrive")
+def route_arrive(
+    ctx: typer.Context, walk: WalkArg, stop: StopArg, at: AtOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record the arrival at a stop and start its checklist (scripted pm route run)."""
+    from pm_cli.drills.service import parse_time
+    from pm_cli.routes import walks
+    from pm_cli.runs.service import short as run_short
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        w = walks.get_walk(s, site=site, ref=walk)
+        i = walks.stop_index(walks.view(s, w), stop)
+        st = walks.arrive(s, site=site, walk=w, stop=i,
+                          at=parse_time(at, site.tz) if at else None)
+        doc = {"walk": walks.short(w.id), "stop": i + 1, "checkpoint": st.checkpoint.code,
+               "arrived_at": st.arrived_at, "checklist": st.checklist,
+               "run": run_short(st.run.id) if st.run else None}
+    out = ctx.obj.out(as_json)
+    out.done(f"arrived at stop {i + 1} · {doc['checkpoint']}", doc)
+    if doc["run"] and not out.as_json:
+        out.note(f"answer its checklist with: pm run record {doc['run']} STEP pass|fail|na")
+
+
+@app.command("skip")
+def route_skip(
+    ctx: typer.Context, walk: WalkArg, stop: StopArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why the stop is skipped")],
+    at: AtOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Skip a stop of a walk, saying why (the walk then ends incomplete)."""
+    from pm_cli.drills.service import parse_time
+    from pm_cli.routes import walks
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        w = walks.get_walk(s, site=site, ref=walk)
+        i = walks.stop_index(walks.view(s, w), stop)
+        st = walks.skip(s, site=site, walk=w, stop=i, reason=reason,
+                        at=parse_time(at, site.tz) if at else None)
+        doc = {"walk": walks.short(w.id), "stop": i + 1, "checkpoint": st.checkpoint.code,
+               "skipped": st.skipped}
+    ctx.obj.out(as_json).done(f"skipped stop {i + 1} · {doc['checkpoint']}: {st.skipped}", doc)
+
+
+@app.command("finish")
+def route_finish(
+    ctx: typer.Context, walk: WalkArg, at: AtOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Close a walk whose stops are all done (finished, or incomplete when one was skipped
+    or its checklist finished incomplete); stop checklists fully answered are finished."""
+    from pm_cli.drills.service import parse_time
+    from pm_cli.routes import walks
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        wv = walks.finish(s, walk=walks.get_walk(s, site=site, ref=walk),
+                          at=parse_time(at, site.tz) if at else None)
+        rec = walks.record(s, wv)
+    ctx.obj.out(as_json).done(_walk_line(rec), rec)
+
+
+@app.command("abandon")
+def route_abandon(
+    ctx: typer.Context, walk: WalkArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why the walk is given up")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Give up an open walk: kept in the history as abandoned; its window counts as missed."""
+    from pm_cli.routes import walks
+
+    with ctx.obj.session(write=True) as s:
+        site = ctx.obj.site(s)
+        rec = walks.record(s, walks.abandon(s, walk=walks.get_walk(s, site=site, ref=walk),
+                                            reason=reason))
+    ctx.obj.out(as_json).done(f"abandoned walk {rec['walk']} of route {rec['route']}: "
+                              f"{rec['reason']}", rec)
+
+
+@app.command("walks")
+def route_walks(
+    ctx: typer.Context,
+    code: Annotated[str | None, typer.Argument(help="Only this route")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only open walks")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List walks, newest first: id, route, started, by, status, progress."""
+    from pm_cli.routes import walks
+    from pm_cli.timefmt import local
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rows = walks.list_walks(s, site=site, route=code, open_only=open_only)
+    out = ctx.obj.out(as_json)
     if out.as_json:
-        out.json(rec)
+        out.json(rows)
         return
-    skipped = sum(1 for st in rec["stops"] if st["skipped"] is not None)
-    out.done(f"walk {rec['walk']} {rec['status']}: {rec['visited']}/{len(rec['stops'])} stops "
-             f"visited" + (f", {skipped} skipped" if skipped else ""))
+    out.table([{"walk": r["walk"], "route": r["route"],
+                "started": local(r["started_at"], site.tz, "%m-%d %H:%M"), "by": r["by"],
+                "status": r["status"] + (f" ({r['reason']})" if r["reason"] else ""),
+                "progress": f"{r['done']}/{r['stops']}"
+                            + (f", {r['skipped']} skipped" if r["skipped"] else "")}
+               for r in rows], ["walk", "route", "started", "by", "status", "progress"],
+              title=f"walks at {site.code}")
 
 
 @app.command("missed")

@@ -7,7 +7,7 @@ from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import AppendOnly, Mutable
 
-WalkStatus = Literal["open", "finished", "incomplete"]
+WalkStatus = Literal["open", "finished", "incomplete", "abandoned"]
 VisitKind = Literal["arrive", "skip"]
 
 
@@ -15,7 +15,8 @@ class Route(Mutable, table=True):
     """An ordered walk of checkpoints, each with the playbook done there, on a schedule.
 
     `stops` is one JSON list edited as a whole (DESIGN §3): [{"checkpoint": id,
-    "playbook": id-or-null}, …]."""
+    "playbook": id-or-null}, …]; a stop's playbook is its stop checklist (done at that
+    checkpoint), except a whole-route playbook (`walks.WHOLE_ROUTE`), done once per walk."""
 
     __tablename__ = "route"
     __table_args__ = (Index("ix_route_site_code", "site_id", "code"),)
@@ -41,7 +42,7 @@ class RouteWalk(Mutable, table=True):
     started_at: str
     finished_at: str | None = None
     status: WalkStatus = Field("open", sa_type=AutoString)
-    reason: str | None = None  # what was skipped
+    reason: str | None = None  # what was skipped, or why it was abandoned
 
 
 class RouteVisit(AppendOnly, table=True):

@@ -1,11 +1,17 @@
 """Walking a route (`pm route run`): a walk, an arrival (or a skip) at each stop in order,
 and at each stop the stop's checklist run with the walk's route and the stop's checkpoint.
-Every arrival and answer is its own transaction, so a walk survives a killed process."""
+Every arrival and answer is its own transaction, so a walk survives a killed process.
+
+A stop's checklist is the playbook the route names for that stop: a checkpoint-level
+playbook, done at every stop it is named for (none: the arrival, by Enter or the tag, is the
+stop's record). A whole-route playbook (`WHOLE_ROUTE`: its steps are about the walk as a
+whole, such as "checkpoints missed") named for the stops is done once per walk, at the last
+stop, instead of being asked again at each one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -22,6 +28,9 @@ from pm_cli.store import write
 from pm_cli.store.ids import now_text, utc_text
 from pm_cli.store.query import get_by_tail, live
 
+# bundled playbooks written for a whole patrol, not for one checkpoint (playbooks/README.md)
+WHOLE_ROUTE = frozenset({"security.patrol"})
+
 
 @dataclass
 class Stop:
@@ -29,7 +38,8 @@ class Stop:
 
     index: int
     checkpoint: Checkpoint
-    playbook: str | None
+    playbook: str | None  # as the route names it
+    checklist: str | None = None  # what is done here (see the module's docstring)
     arrived_at: str | None = None
     skipped: str | None = None  # the reason
     run: Run | None = None
@@ -40,7 +50,7 @@ class Stop:
             return True
         if self.arrived_at is None:
             return False
-        return self.playbook is None or (self.run is not None and self.run.status != "open")
+        return self.run is None or self.run.status != "open"
 
 
 @dataclass
@@ -79,7 +89,9 @@ def view(session: Session, walk: RouteWalk, route: Route | None = None) -> WalkV
         if cp is None:
             raise PmError(f"stop {i + 1} of route {route.code} names a removed checkpoint",
                           hint=f"pm route edit {route.code} --stops …")
-        stops.append(Stop(i, cp, s.get("playbook")))
+        pb = s.get("playbook")
+        last = i == len(route.stops) - 1
+        stops.append(Stop(i, cp, pb, pb if pb not in WHOLE_ROUTE or last else None))
     for x in visits:
         if x.stop >= len(stops) or stops[x.stop].checkpoint.id != x.checkpoint_id:
             continue  # the route changed under an open walk: that visit no longer lines up
@@ -112,7 +124,48 @@ def start(session: Session, *, site: Site, code: str, by: Staff,
 
 def get_walk(session: Session, *, site: Site, ref: str) -> RouteWalk:
     return get_by_tail(session, RouteWalk, ref, site_id=site.id, noun="walk", where=site.code,
-                       hint="`pm today` shows the walks")
+                       hint="`pm route walks` shows the walks")
+
+
+def outside_window(route: Route, tz: str | None, at: datetime | None = None) -> str | None:
+    """A warning when `at` (default: now) is outside the route's shift window, site time."""
+    if not (route.window_start and route.window_end):
+        return None
+    from pm_cli.schedule import zone_of
+
+    t = (at or datetime.now(UTC)).astimezone(zone_of(tz))
+    hhmm = t.strftime("%H:%M")
+    a, b = route.window_start, route.window_end
+    inside = a <= hhmm < b if a < b else (hhmm >= a or hhmm < b)  # past midnight
+    if inside:
+        return None
+    return (f"route {route.code}'s shift window is {a}–{b} (site time); it is {hhmm} now: "
+            "a walk started now does not count for that window")
+
+
+def find_stop(wv: WalkView, text: str) -> Stop | None:
+    """The stop whose checkpoint has this tag uid or code (case-insensitive)."""
+    t = text.strip().lower()
+    for st in wv.stops:
+        cp = st.checkpoint
+        if (cp.tag_uid and cp.tag_uid.lower() == t) or cp.code.lower() == t:
+            return st
+    return None
+
+
+def stop_index(wv: WalkView, ref: str) -> int:
+    """A stop by its number (1-based), its checkpoint's code or its tag uid."""
+    if ref.strip().isdigit():
+        n = int(ref)
+        if not 1 <= n <= len(wv.stops):
+            raise PmError(f"route {wv.route.code} has {len(wv.stops)} stops, not {n}",
+                          where="STOP")
+        return n - 1
+    st = find_stop(wv, ref)
+    if st is None:
+        raise PmError(f"{ref} is not a stop of route {wv.route.code}", where="STOP",
+                      hint=f"pm route show {wv.route.code} lists the stops")
+    return st.index
 
 
 def _check_stop(wv: WalkView, stop: int) -> Stop:
@@ -134,9 +187,9 @@ def arrive(session: Session, *, site: Site, walk: RouteWalk, stop: int,
         return st
     when = utc_text(at) if at else now_text()
     run = None
-    if st.playbook:
+    if st.checklist:
         by = session.get(Staff, walk.by_id) if walk.by_id else None
-        run = runs.start_run(session, site=site, playbook=st.playbook,
+        run = runs.start_run(session, site=site, playbook=st.checklist,
                              by=by.code if by else None, started_at=when,
                              at_stop=(walk.route_id, st.checkpoint.id, st.checkpoint.grid_id))
     write.append(session, RouteVisit, site_id=site.id, walk_id=walk.id, stop=stop,
@@ -161,10 +214,17 @@ def skip(session: Session, *, site: Site, walk: RouteWalk, stop: int, reason: st
 
 def finish(session: Session, *, walk: RouteWalk, at: datetime | None = None) -> WalkView:
     """Close the walk: finished when every stop was visited and its checklist closed,
-    incomplete (naming the skipped stops) otherwise."""
+    incomplete (naming the skipped stops) otherwise. A stop's checklist with every required
+    step answered is finished on the way."""
+    from pm_cli.runs import service as runs
+
     wv = view(session, walk)
     if walk.status != "open":
         raise ConflictError(f"walk {short(walk.id)} is already {walk.status}")
+    for st in wv.stops:
+        if st.run is not None and st.run.status == "open" \
+                and not runs.view(session, st.run).unanswered_required:
+            runs.finish(session, run=st.run, at=utc_text(at) if at else None)
     pending = [s.checkpoint.code for s in wv.stops if not s.done]
     if pending:
         raise ConflictError(f"{len(pending)} stop(s) not done: {', '.join(pending[:8])}",
@@ -181,6 +241,48 @@ def finish(session: Session, *, walk: RouteWalk, at: datetime | None = None) -> 
     return view(session, walk, wv.route)
 
 
+def abandon(session: Session, *, walk: RouteWalk, reason: str,
+            at: datetime | None = None) -> WalkView:
+    """Give up an open walk: kept, shown as abandoned, and it leaves its window missed. Its
+    stops' open checklists are aborted with the same reason."""
+    from pm_cli.runs import service as runs
+
+    if walk.status != "open":
+        raise ConflictError(f"walk {short(walk.id)} is {walk.status}; only an open walk can "
+                            "be abandoned")
+    reason = v.check(v.name, reason, field="--reason")
+    when = utc_text(at) if at else now_text()
+    wv = view(session, walk)
+    for st in wv.stops:
+        if st.run is not None and st.run.status == "open":
+            runs.abort(session, run=st.run, reason=f"walk abandoned: {reason}", at=when)
+    write.update(session, walk, status="abandoned", finished_at=when, reason=reason)
+    return view(session, walk, wv.route)
+
+
+def list_walks(session: Session, *, site: Site, route: str | None = None,
+               open_only: bool = False) -> list[dict[str, Any]]:
+    """The site's walks, newest first: id, route, started, by, status, progress."""
+    stmt = live(RouteWalk, site.id).order_by(col(RouteWalk.started_at).desc())
+    if route:
+        stmt = stmt.where(RouteWalk.route_id == get_route(session, site=site, code=route).id)
+    if open_only:
+        stmt = stmt.where(RouteWalk.status == "open")
+    rows = []
+    for w in session.exec(stmt):
+        try:
+            wv = view(session, w)
+        except PmError:
+            continue  # its route was removed
+        rec = record(session, wv)
+        done = sum(1 for st in wv.stops if st.done)
+        rows.append({k: rec[k] for k in ("walk", "id", "route", "by", "started_at",
+                                         "finished_at", "status", "reason", "visited")}
+                    | {"done": done, "stops": len(wv.stops),
+                       "skipped": sum(1 for st in wv.stops if st.skipped is not None)})
+    return rows
+
+
 def record(session: Session, wv: WalkView) -> dict[str, Any]:
     from pm_cli.runs.service import short as run_short
 
@@ -191,7 +293,8 @@ def record(session: Session, wv: WalkView) -> dict[str, Any]:
         "finished_at": wv.walk.finished_at, "status": wv.walk.status,
         "reason": wv.walk.reason, "visited": wv.visited, "stops": [{
             "stop": s.index + 1, "checkpoint": s.checkpoint.code, "name": s.checkpoint.name,
-            "playbook": s.playbook, "arrived_at": s.arrived_at, "skipped": s.skipped,
+            "playbook": s.playbook, "checklist": s.checklist, "arrived_at": s.arrived_at,
+            "skipped": s.skipped,
             "run": run_short(s.run.id) if s.run else None,
             "run_status": s.run.status if s.run else None,
         } for s in wv.stops],

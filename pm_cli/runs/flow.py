@@ -1,6 +1,8 @@
 """The interactive run: one step at a time on a terminal, each answer committed at once.
 
-Keys: p/f/n (pass/fail/not applicable), a number for readings, b back, s skip, q quit.
+Keys: p/f/n (pass/fail/not applicable), a number for readings, b back, s skip, q quit. A
+note goes on the same line (`f 门没锁`); it is asked for only on a fail of a step that opens
+an improvement item, and a text step asks for its entry.
 Ctrl-C, a closed terminal (EOF) or a killed process lose no answered step: each answer is
 its own transaction, written before the next prompt appears.
 """
@@ -16,7 +18,8 @@ from pm_cli.playbooks.spec import Step
 from pm_cli.runs import service
 from pm_cli.runs.service import Answer
 
-HELP = "p pass · f fail · n not applicable · b back · s skip · q quit"
+HELP = ("p pass · f fail · n not applicable (a note after it: f 门没锁) · b back · s skip · "
+        "q quit")
 
 
 class Quit(Exception):
@@ -68,13 +71,15 @@ class Flow:
         prompt = (f"value in {step.unit} (or n/b/s/q) > " if step.kind == "reading"
                   else "p/f/n (b/s/q, ? help) > ")
         while True:
-            raw = self._prompt(prompt).lower()
-            if raw in ("b", "s", "q"):
-                return raw
+            line = self._prompt(prompt)
+            head, _, rest = line.partition(" ")
+            raw, note = head.lower(), rest.strip() or None
+            if line.lower() in ("b", "s", "q"):
+                return line.lower()
             if raw in ("?", "h", "help", ""):
                 self.out.say(HELP)
                 continue
-            answer = Answer(step=step.id)
+            answer = Answer(step=step.id, note=note)
             if step.kind == "reading" and raw not in ("n", "na"):
                 try:
                     answer.value = service.parse_value(raw)
@@ -90,8 +95,9 @@ class Flow:
             return answer
 
     def complete(self, step: Step, answer: Answer) -> Answer:
-        """Ask for the note and photo the step's rules need."""
-        outcome = answer.outcome
+        """Ask for what the step's rules need: a text step's entry, a note on a fail that
+        opens an improvement item (unless the reading says what is wrong), a photo."""
+        outcome, reason = service.parse_outcome(answer.outcome), None
         if step.kind == "reading" and answer.value is not None:
             outcome, reason = service.judge_reading(step, float(answer.value))
             if reason:
@@ -101,8 +107,9 @@ class Flow:
         if step.kind == "text":
             while not answer.note:
                 answer.note = self._prompt("entry > ") or None
-        else:
-            answer.note = self._prompt("note (Enter for none) > ") or None
+        elif outcome == "fail" and step.opens and not reason and not answer.note:
+            answer.note = self._prompt("what is wrong? (note for the item, Enter for none) > "
+                                       ) or None
         needs = step.kind == "photo" or step.evidence == "photo" or (
             step.evidence == "photo-on-fail" and outcome == "fail")
         while needs:

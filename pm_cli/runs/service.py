@@ -333,6 +333,32 @@ def finish(session: Session, *, run: Run, incomplete: bool = False,
     return view(session, run)
 
 
+def abort(session: Session, *, run: Run, reason: str, at: str | None = None) -> None:
+    """Close an open run without a score (its walk was abandoned)."""
+    if run.status != "open":
+        raise ConflictError(f"run {short(run.id)} is already {run.status}")
+    write.update(session, run, status="aborted", finished_at=at or now_text(),
+                 reason=v.optional_text(reason))
+
+
+def passes_alone(step: Step) -> bool:
+    """Can this step pass on a bare `p`? A check needing no photo on a pass does."""
+    return step.kind == "check" and step.evidence != "photo"
+
+
+def pass_checks(session: Session, *, site: Site, run: Run, store_dir: Path) -> list[str]:
+    """Pass every unanswered step that a bare pass answers (one key for a whole stop);
+    the ids passed. Readings, photos and text entries are left to be answered."""
+    rv = view(session, run)
+    passed = []
+    for step in rv.steps:
+        if step.id not in rv.latest and passes_alone(step):
+            record(session, site=site, run=run, store_dir=store_dir,
+                   answer=Answer(step=step.id, outcome="pass"))
+            passed.append(step.id)
+    return passed
+
+
 # ---- answers files ---------------------------------------------------------------------
 
 

@@ -3,8 +3,9 @@ progress, to do, missed), and `pm today`, the shift lead's home screen.
 
 A scheduled occurrence is *done* when a walk of the route (a run of the playbook) finished
 with everything done and started in its window; *missed* when its window has ended without
-one. A scheduled playbook is due at the sites that run it outside routes (its schedule is
-the manual's cadence, for the sites that use that manual)."""
+one (an abandoned walk leaves it missed). A scheduled playbook is due at the sites that run
+it outside routes (its schedule is the manual's cadence, for the sites that use that
+manual)."""
 
 from __future__ import annotations
 
@@ -136,8 +137,10 @@ def route_occurrences(session: Session, *, site: Site, since: datetime, until: d
             n = len(r.stops)
             if open_ and not done:
                 occ.detail = f"{max(len(visits.get(x.id, ())) for x in open_)}/{n} stops"
-            elif not done and (bad := [x for x in inside if x.status == "incomplete"]):
-                occ.detail = f"incomplete: {bad[-1].reason}"
+            elif not done and (bad := sorted(
+                    (x for x in inside if x.status in ("incomplete", "abandoned")),
+                    key=lambda x: x.started_at)):
+                occ.detail = f"{bad[-1].status}: {bad[-1].reason}"
             elif occ.status == "missed":
                 occ.detail = "no walk"
             out.append(occ)

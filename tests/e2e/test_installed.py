@@ -369,10 +369,20 @@ def group_grids_checkpoints_routes(demo: Path, tmp: Path) -> None:
     assert opt["after_m"] <= opt["before_m"]
     assert isinstance(m.json("route", "missed", "--since", "-7"), list)
     screen = m.interact("route", "run", "R-Z", "--by", "T07", script=[
-        ("Enter when you are at CP-Z1", ""),  # arrived at the first stop
-        (r"\(or n/b/s/q\) >|p/f/n", "q"),  # its checklist's first step: pause the walk
+        ("Enter when you are at CP-Z1", ""),  # arrived at the first stop: security.patrol
+        ("Enter when you are at CP-A01", "q"),  # is a whole-route playbook, done at the last
     ])
     assert "stop 1/3" in screen and "paused walk" in screen
+    paused = m.json("route", "walks", "--open", "R-Z")[0]["walk"]
+    m("route", "abandon", paused, "--reason", "测试 test")
+    w = m.json("route", "start", "R-Z", "--by", "T07")["walk"]
+    m("route", "arrive", w, "1")
+    m("route", "skip", w, "CP-A01", "--reason", "施工 works")
+    run = m.json("route", "arrive", w, "3")["run"]
+    m("run", "record", run, "patrol-route", "--value", "0")
+    m("run", "record", run, "fire-points", "pass")
+    m("run", "record", run, "e-bikes", "pass")
+    assert m.json("route", "finish", w)["status"] == "incomplete"
     m("route", "remove", "R-Z")
     m("checkpoint", "remove", "CP-Z1")
     m("grid", "remove", "Z")

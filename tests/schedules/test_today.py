@@ -210,13 +210,18 @@ def test_today_refuses_an_unknown_person_and_a_bad_date(pm, site):
     assert r.exit_code != 0 and "--date" in r.output
 
 
-def test_route_run_walks_each_stop_in_order_and_records_arrivals(pm, db):
+def test_a_scripted_walk_records_each_stop_in_order(pm, db):
     pm("route", "add", "R", "--name", "门岗 Gates", "--stops", "C2,C1",
        "--playbook", "test.gate-check")
-    # stop 1: arrive, pass both steps (no notes); stop 2: skip it, the reason asked for
-    r = pm("route", "run", "R", "--by", "S1", input="\np\n\np\n\ns\n门锁 locked\n")
-    assert "stop 1/2 · C2" in r.output and "stop 2/2 · C1" in r.output
-    assert "walk" in r.output and "incomplete" in r.output
+    # stop 1: arrive, pass both steps; stop 2: skip it with the reason
+    walk = pm.json("route", "start", "R", "--by", "S1")["walk"]
+    arrived = pm.json("route", "arrive", walk, "1")
+    assert (arrived["checkpoint"], arrived["checklist"]) == ("C2", "test.gate-check")
+    for step in ("door", "log"):
+        pm("run", "record", arrived["run"], step, "pass")
+    pm("route", "skip", walk, "C1", "--reason", "门锁 locked")
+    r = pm("route", "finish", walk)
+    assert f"walk {walk} incomplete: 1/2 stops visited, 1 skipped" in r.stderr
     con = sqlite3.connect(db)
     try:
         visits = con.execute("SELECT v.stop, c.code, v.kind, v.note, r.status, r.route_id "
@@ -234,23 +239,20 @@ def test_route_run_walks_each_stop_in_order_and_records_arrivals(pm, db):
     assert run_cp == [("C2",)]
 
 
-def test_route_run_quit_midway_then_run_again_continues_the_same_walk(pm, db):
+def test_route_run_without_a_terminal_or_with_json_is_refused_like_run_resume(pm, db):
     pm("route", "add", "R", "--name", "门岗 Gates", "--stops", "C1,C2",
        "--playbook", "test.gate-check")
-    r = pm("route", "run", "R", "--by", "S1", input="\np\n\nq\n")
-    assert "paused walk" in r.output
-    r = pm("route", "run", "R", "--by", "S1", input="p\n\n\np\n\np\n\n")
-    assert "continuing" in r.output and "step 2/2 · log" in r.output
-    assert "walk" in r.output and "finished: 2/2 stops visited" in r.output
-    con = sqlite3.connect(db)
-    try:
-        assert con.execute("SELECT count(*), min(status) FROM route_walk").fetchone() == (
-            1, "finished")
-        assert con.execute("SELECT count(*) FROM run WHERE status = 'finished'").fetchone() == (
-            2,)
-        assert con.execute("SELECT count(*) FROM route_visit").fetchone() == (2,)
-    finally:
-        con.close()
+    for extra in ([], ["--json"]):
+        r = pm("route", "run", "R", "--by", "S1", *extra, ok=False, input="\np\n")
+        assert r.exit_code == 2, r.output
+        assert r.stderr.startswith("error: route run is interactive and needs a terminal")
+        assert "hint: script it with pm route start R" in r.stderr and r.stdout == ""
+    assert pm.json("route", "walks") == []  # nothing was started
+    # the scripted form continues one walk across calls, like running it again would
+    first = pm.json("route", "start", "R", "--by", "S1")["walk"]
+    pm("route", "arrive", first, "1")
+    r = pm("route", "start", "R", "--by", "S1")
+    assert f"continuing walk {first}" in r.stderr
 
 
 def test_route_run_needs_to_know_who_walks(pm, db):
