@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
-from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -22,13 +21,17 @@ from pm_cli.validate import escaped
 RISK_STYLE = {"minor": "green", "major": "yellow", "critical": "bold red"}
 CELL_STYLE = {"minor": "black on green", "major": "black on yellow", "critical": "white on red"}
 LEVEL_COLUMNS = ("risk_level", "level", "severity", "risk")
+# codes and ids a reader types back into the next command
+ID_COLUMNS = frozenset({"code", "walk", "run", "short", "ref", "no", "id", "step", "route",
+                        "grid", "checkpoint", "playbook", "item", "drill", "risk_code"})
 STATUS_STYLE = {"done": "green", "finished": "green", "missed": "bold red", "overdue": "bold red",
                 "in progress": "yellow", "incomplete": "yellow"}
 NONE = "—"
 
 
-@cache
 def console(stderr: bool = False) -> Any:
+    """A console for this moment's stream and size (not cached: a process that runs many
+    commands, as tests do, must not keep the first one's width)."""
     import os
 
     from rich.console import Console
@@ -96,6 +99,7 @@ class Output:
     def table(
         self, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None
     ) -> None:
+        from rich.cells import cell_len
         from rich.table import Table
         from rich.text import Text
 
@@ -105,7 +109,11 @@ class Output:
         t = Table(title=escaped(title) if title else None, title_justify="left",
                   header_style="bold")
         for col in columns:
-            t.add_column(col)
+            if col in ID_COLUMNS:  # what people type back: never wrapped or cut
+                width = max(cell_len(col), *(cell_len(_cell(r.get(col))) for r in rows))
+                t.add_column(col, no_wrap=True, min_width=width)
+            else:
+                t.add_column(col)
         for row in rows:
             cells = []
             for col in columns:

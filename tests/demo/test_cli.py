@@ -165,7 +165,7 @@ def test_demo_refuses_a_file_that_is_not_a_pm_database(pm, tmp_path: Path):
 
 def test_demo_has_a_week_of_runs_with_some_failures(pm, demo_db: Path):
     db = str(demo_db)
-    runs = json.loads(pm("--db", db, "--site", "CH", "run", "list", "--json").stdout)
+    runs = json.loads(pm("--db", db, "--site", "CH", "run", "list", "--all", "--json").stdout)
     zone = ZoneInfo("Asia/Shanghai")  # the demo site's days, not UTC's
     days = {datetime.fromisoformat(r["started_at"]).astimezone(zone).date() for r in runs}
     newest = max(days)

@@ -453,6 +453,9 @@ def group_playbooks_runs(demo: Path, tmp: Path) -> None:
     assert (done["status"], done["failed"]) == ("finished", ["chlorine"]), done  # 3 > 2 mg/L
     assert done["short"] in [r["short"] for r in m.json("run", "list", "--failed",
                                                          "--grid", "A-MEP-PP")]
+    mistake = m.json("run", "start", "water.daily", "--grid", "A-MEP-PP", "--by", "T05")["short"]
+    m("run", "cancel", mistake, "--reason", "选错网格 wrong grid")
+    assert m.json("run", "show", mistake)["status"] == "aborted"
 
 
 def group_pdca_risks(demo: Path, tmp: Path) -> None:
@@ -469,6 +472,9 @@ def group_pdca_risks(demo: Path, tmp: Path) -> None:
     closed = [i for i in m.json("pdca", "list", "--all") if i["phase"] == "closed"]
     assert closed, "the demo has a closed item"
     m("pdca", "reopen", closed[0]["ref"], "--note", "复发")
+    wrong = str(m.json("pdca", "add", "误报 raised in error", "--severity", "minor")["no"])
+    m("pdca", "cancel", wrong, "--reason", "重复 duplicate")
+    assert wrong not in [str(i["no"]) for i in m.json("pdca", "list")]
     assert isinstance(m.json("pdca", "overdue"), list)
     assert m.json("pdca", "sla")
 
@@ -503,6 +509,9 @@ findings:
 def group_drills(demo: Path, tmp: Path) -> None:
     m = Machine(copy_demo(demo, tmp / "drills"))
     assert "fire" in [s["id"] for s in m.json("drill", "scenarios")]
+    m("drill", "plan", "D-X", "--scenario", "fire", "--title", "计划错了 planned by mistake")
+    m("drill", "unplan", "D-X")
+    assert "D-X" not in [d["code"] for d in m.json("drill", "list")]
     m("drill", "plan", "D-Z", "--scenario", "fire", "--grid", "A", "--title", "测试演练")
     m("drill", "schedule", "D-Z", "FREQ=MONTHLY;INTERVAL=3")
     assert "D-Z" in [d["code"] for d in m.json("drill", "list")]

@@ -23,7 +23,7 @@ def gates(pm, site):
 
 
 def test_walks_are_listed_and_an_abandoned_one_is_kept_in_history(
-        pm, gates):
+        pm, gates, monkeypatch):
     pm("route", "add", "R", "--name", "门岗 Gates", "--stops", "C1,C2,C3",
        "--playbook", "test.gate-check")
     walk = pm.json("route", "start", "R", "--by", "S1")["walk"]
@@ -41,6 +41,9 @@ def test_walks_are_listed_and_an_abandoned_one_is_kept_in_history(
     assert pm.json("run", "show", run)["status"] == "aborted"
     assert pm.json("route", "walks", "--open") == []
     assert [w["status"] for w in pm.json("route", "walks")] == ["abandoned"]
+    monkeypatch.setenv("COLUMNS", "50")
+    assert walk in pm("route", "walks").stdout  # an id is never cut, however narrow
+    monkeypatch.setenv("COLUMNS", "160")
     text = pm("route", "walks").stdout
     assert walk in text and "abandoned (警情 called away)" in text and "1/3" in text
     r = pm("route", "abandon", walk, "--reason", "again", ok=False)
