@@ -36,8 +36,8 @@ ROLE_ALIASES = {
 # characters (U+200B–200D, U+2060, U+FEFF). They can make a terminal or spreadsheet show
 # something other than what is stored. One rule: the laptop's entry checks below and the
 # field rules of every synced table (store/fields.py, also the sync server's) use it.
-UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff"
-                          "\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = "\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069"  # zero-width, bidi
+UNSAFE_CHARS = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
 
 
 def _kind_of(ch: str) -> str:
@@ -68,8 +68,7 @@ def _escape_one(m: re.Match[str]) -> str:
     return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
 
 
-_UNSAFE_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff"
-                               "\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE}]")  # keeps \t \n
 
 
 def escaped(text: str, *, lines: bool = False) -> str:

@@ -231,15 +231,17 @@ def today(session: Session, *, site: Site, by: str | None = None, day: str | Non
     drills_due = [x for x in drills.due(session, site=site, now=t)
                   if x["due"] and x["due"] < end_text]
     items = []
+    on_the_day = start <= t < end
     # on the day itself, also what falls due in the next hours (an item opened at 23:40 must
     # be answered by 00:40: the late shift sees it now, not tomorrow)
-    reach = utc_text(max(end, t + DUE_SOON)) if start <= t < end else end_text
+    reach = utc_text(max(end, t + DUE_SOON)) if on_the_day else end_text
     # another day is judged as it stands at that day's end (site time): what was (or, left
     # alone, will be) overdue by then, among the items found by then
-    judged = t if start <= t < end else end
+    judged = t if on_the_day else end
+    judged_text = utc_text(judged)
     for it in pdca.list_items(session, site=site, owner=person.code if person else None,
                               now=judged):
-        if it["found_at"] > utc_text(judged):
+        if it["found_at"] > judged_text:
             continue
         deadline = it["resolve_by"] if it["checked_at"] is None else None
         if it["responded_at"] is None:

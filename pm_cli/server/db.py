@@ -204,8 +204,8 @@ def revision(engine: sa.Engine) -> str | None:
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def migrate(engine: sa.Engine) -> tuple[str | None, str]:
-    """Upgrade the server database to the newest revision; (before, after)."""
+def migrate(engine: sa.Engine, target: str = "head") -> tuple[str | None, str]:
+    """Upgrade the server database to `target` (the newest revision); (before, after)."""
     from pathlib import Path
 
     from alembic import command
@@ -216,8 +216,8 @@ def migrate(engine: sa.Engine) -> tuple[str | None, str]:
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-    return before, HEAD
+        command.upgrade(cfg, target)
+    return before, HEAD if target == "head" else target
 
 
 def quarantined(engine: sa.Engine) -> int:

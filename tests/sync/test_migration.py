@@ -9,7 +9,6 @@ import json
 import sqlite3
 import uuid
 import warnings
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,19 +18,11 @@ from tests.sync.conftest import SYNCED, Laptop, _in_process, admin, snapshot
 
 
 def _at(url: str, rev: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
     from pm_cli.server import db
 
     engine = db.make_engine(url)
     try:
-        cfg = Config()
-        cfg.set_main_option("script_location",
-                            str(Path(db.__file__).parent / "migrations"))
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, rev)
+        db.migrate(engine, rev)
     finally:
         engine.dispose()
 
