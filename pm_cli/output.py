@@ -210,6 +210,15 @@ class Output:
         else:
             _stderr_line(message)
 
+    def created(self, message: str, ref: str, obj: Any = None) -> None:
+        """A confirmation for something made under a generated id (a run, a walk, an item):
+        as `done`, and when stdout is not a terminal the id alone on stdout, the command's
+        result a script takes: `run=$(pm run start water.daily --by T05)`."""
+        self.done(message, obj)
+        if not self.as_json and not sys.stdout.isatty():
+            sys.stdout.write(f"{ref}\n")
+            sys.stdout.flush()
+
     def note(self, message: str) -> None:
         if not self.as_json:
             _stderr_line(message)

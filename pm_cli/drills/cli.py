@@ -176,9 +176,9 @@ def drill_start(
                             weather=weather)
         s.flush()
         rec = service.run_record(s, site, run)
-    ctx.obj.out(as_json).done(f"drill run {rec['short']} started at {rec['started_at']}; "
-                              f"record milestones with pm drill event {rec['short']} MILESTONE",
-                              rec)
+    ctx.obj.out(as_json).created(f"drill run {rec['short']} started at {rec['started_at']}; "
+                                 f"record milestones with pm drill event {rec['short']} "
+                                 "MILESTONE", rec["short"], rec)
 
 
 @app.command("event")
@@ -244,7 +244,8 @@ def drill_record(
         run, _ = service.record(s, site=site, code=code, path=timeline,
                                 by_id=ctx.obj.me_id(s, site))
         rec = service.run_record(s, site, run)
-    ctx.obj.out(as_json).done(f"recorded drill run {rec['short']}: {rec['result']}", rec)
+    ctx.obj.out(as_json).created(f"recorded drill run {rec['short']}: {rec['result']}",
+                                 rec["short"], rec)
 
 
 @app.command("finding")

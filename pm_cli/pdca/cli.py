@@ -88,8 +88,8 @@ def pdca_add(
                                   description=description, by_id=ctx.obj.me_id(s, site))
         s.flush()
         rec = service.show(s, site=site, no=service.ref(opened.item))
-    ctx.obj.out(as_json).done(f"opened {rec['label']} ({rec['severity']}), owner "
-                              f"{rec['owner'] or 'nobody yet'}", rec)
+    ctx.obj.out(as_json).created(f"opened {rec['label']} ({rec['severity']}), owner "
+                                 f"{rec['owner'] or 'nobody yet'}", rec["ref"], rec)
 
 
 @app.command("list")

@@ -254,8 +254,8 @@ def route_start(
         rec = walks.record(s, walks.view(s, walk))
     if warning:
         out.warn(warning)
-    out.done(f"{'continuing' if resumed else 'started'} walk {rec['walk']} of route "
-             f"{rec['route']} ({len(rec['stops'])} stops)", rec)
+    out.created(f"{'continuing' if resumed else 'started'} walk {rec['walk']} of route "
+                f"{rec['route']} ({len(rec['stops'])} stops)", rec["walk"], rec)
     if not out.as_json:
         out.note(f"next: pm route arrive {rec['walk']} 1")
 

@@ -148,10 +148,11 @@ def run_start(
     if out.as_json:
         _show(ctx, out, run_id)
         return
-    out.done(f"started run {run_id[-8:]} ({run_id})")
     if parsed is None:
+        out.created(f"started run {run_id[-8:]} ({run_id})", run_id[-8:])
         out.note(f"answer with: pm run record {run_id[-8:]} STEP pass|fail|na")
     else:
+        out.done(f"started run {run_id[-8:]} ({run_id})")
         _show(ctx, out, run_id)
 
 
