@@ -38,12 +38,26 @@ class PmGroup(typer.core.TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         from pm_cli import output
 
+        # click's UsageError, wherever this typer keeps click (0.28 vendors it as typer._click)
+        click_usage_error: type[Exception] = typer.BadParameter.__mro__[1]
         before = _writes_state()[0]  # a process may run many commands (tests, scripts)
+        as_json = _json_asked(ctx)
         try:
             return super().invoke(ctx)
         except PmError as e:
-            output.error(e)
+            output.error(e, as_json=as_json, tz=_zone(ctx))
             raise typer.Exit(int(e.exit_code)) from None
+        except click_usage_error as e:
+            if not as_json:
+                raise
+            from pm_cli.errors import UsageError
+
+            e_ctx = getattr(e, "ctx", None)
+            where = e_ctx.command_path if e_ctx is not None else None
+            output.error(UsageError(e.format_message(), where=where,  # type: ignore[attr-defined]
+                                    hint=f"{where or 'pm'} --help lists the arguments and options"),
+                         as_json=True)
+            raise typer.Exit(int(getattr(e, "exit_code", 2))) from None
         except KeyboardInterrupt:
             committed, uncertain = _writes_state()
             output.interrupted(committed - before, uncertain)
@@ -52,8 +66,21 @@ class PmGroup(typer.core.TyperGroup):
             err = _store_error(e, ctx)
             if err is None:
                 raise
-            output.error(err)
+            output.error(err, as_json=as_json, tz=_zone(ctx))
             raise typer.Exit(int(err.exit_code)) from None
+
+
+def _zone(ctx: Any) -> str | None:
+    obj = getattr(ctx, "obj", None)
+    return obj.zone if isinstance(obj, AppContext) else None
+
+
+def _json_asked(ctx: Any) -> bool:
+    """--json given to the root or to the command about to run (its tokens before `--`)."""
+    if ctx.params.get("as_json"):
+        return True
+    args = [*getattr(ctx, "protected_args", []), *ctx.args]
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
 
 
 def _writes_state() -> tuple[int, bool]:

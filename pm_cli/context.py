@@ -22,6 +22,7 @@ class AppContext:
         self._site = site
         self.as_json = as_json
         self._engine: Any = None
+        self.zone: str | None = None  # the current site's time zone, once it is known
 
     @property
     def db(self) -> str | None:
@@ -48,7 +49,7 @@ class AppContext:
         return self.db_path
 
     def out(self, as_json: bool = False) -> Output:
-        return Output(self.as_json or as_json)
+        return Output(self.as_json or as_json, zone=lambda: self.zone)
 
     @property
     def engine_opened(self) -> bool:
@@ -75,7 +76,9 @@ class AppContext:
         """The current site: --site, PM_SITE, `pm site use`, or the only one there is."""
         from pm_cli.sites import service
 
-        return service.current_site(session, self.site_code)
+        site = service.current_site(session, self.site_code)
+        self.zone = site.tz
+        return site
 
     def me(self) -> str | None:
         return config.current_staff_code()

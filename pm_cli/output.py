@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from pm_cli.errors import InputError, PmError
+from pm_cli.timefmt import stamps_in
 from pm_cli.validate import escaped
 
 # Everything people read goes through `escaped`: a name that arrived with an ANSI escape or a
@@ -32,14 +33,27 @@ NONE = "—"
 def console(stderr: bool = False) -> Any:
     """A console for this moment's stream and size (not cached: a process that runs many
     commands, as tests do, must not keep the first one's width)."""
-    import os
-
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    # Piped or redirected output is read in files and pagers, not an 80-column terminal.
-    width = None if stream.isatty() or os.environ.get("COLUMNS") else 160
-    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, width=width)
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False,
+                   width=None if stream.isatty() else _piped_width())
+
+
+def _piped_width() -> int:
+    """Output piped or redirected is as wide as the terminal the command was typed in (its
+    stderr or stdin is still that terminal), `COLUMNS` if set, else 80."""
+    import os
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for fd in (2, 0):
+        try:
+            return os.get_terminal_size(fd).columns
+        except (OSError, ValueError):
+            continue
+    return 80
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -66,21 +80,43 @@ def dumps(obj: Any) -> str:
     return json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2)
 
 
-def _cell(value: Any) -> str:
-    if value is None or value == [] or value == "":
+def plain(value: Any, tz: str | None = None) -> str:
+    """A value as people read it: never a Python repr (`{'min': 0.05}` is `min 0.05`), a
+    stored UTC stamp in the site's zone `tz` (timefmt.people)."""
+    if isinstance(value, str):
+        return stamps_in(value, tz)
+    if value is None or value == [] or value == "" or value == {}:
         return NONE
-    if isinstance(value, list | tuple):
-        return escaped(", ".join(str(v) for v in value))
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return escaped(str(value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {plain(v, tz)}" for k, v in value.items()
+                         if v is not None and v != "" and v != [])
+    if isinstance(value, list | tuple):
+        sep = "; " if any(isinstance(v, dict | list | tuple) for v in value) else ", "
+        return sep.join(plain(v, tz) for v in value)
+    return str(value)
+
+
+def _cell(value: Any, tz: str | None = None) -> str:
+    return escaped(plain(value, tz))
 
 
 class Output:
     """Where a command's result goes: JSON on stdout under --json, else rich."""
 
-    def __init__(self, as_json: bool = False):
+    def __init__(self, as_json: bool = False, zone: Callable[[], str | None] | None = None):
         self.as_json = as_json
+        self._zone = zone  # the site's time zone, once the command knows its site
+
+    @property
+    def tz(self) -> str | None:
+        return self._zone() if self._zone else None
+
+    def _text(self, text: str) -> str:
+        return stamps_in(text, self.tz)
 
     def json(self, obj: Any) -> None:
         sys.stdout.write(dumps(obj) + "\n")
@@ -94,7 +130,7 @@ class Output:
         elif isinstance(obj, dict):
             self.record(obj, title=title)
         else:
-            console().print(escaped(str(obj), lines=True))
+            console().print(escaped(self._text(str(obj)), lines=True))
 
     def table(
         self, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None
@@ -103,21 +139,22 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
-        if not rows:
-            self.note(f"no {title or 'rows'}")
+        if not rows:  # an empty result is still the result: `pm today > today.txt` keeps it
+            self.lines([f"no {title or 'rows'}"])
             return
+        tz = self.tz
         t = Table(title=escaped(title) if title else None, title_justify="left",
                   header_style="bold")
         for col in columns:
             if col in ID_COLUMNS:  # what people type back: never wrapped or cut
-                width = max(cell_len(col), *(cell_len(_cell(r.get(col))) for r in rows))
+                width = max(cell_len(col), *(cell_len(_cell(r.get(col), tz)) for r in rows))
                 t.add_column(col, no_wrap=True, min_width=width)
-            else:
-                t.add_column(col)
+            else:  # a run of CJK is one long "word": fold it rather than cut it with "…"
+                t.add_column(col, overflow="fold")
         for row in rows:
             cells = []
             for col in columns:
-                text = Text(_cell(row.get(col)))
+                text = Text(_cell(row.get(col), tz))
                 if col in LEVEL_COLUMNS and row.get(col) in RISK_STYLE:
                     text.stylize(RISK_STYLE[row[col]])
                 elif col in ("status", "state") and row.get(col) in STATUS_STYLE:
@@ -130,15 +167,17 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
+        tz = self.tz
         t = Table(show_header=False, box=None, title=escaped(title) if title else None,
                   title_justify="left", pad_edge=False)
-        t.add_column(style="bold")
-        t.add_column()
+        t.add_column(style="bold", no_wrap=True)
+        t.add_column(overflow="fold")
         for key, value in obj.items():
-            if isinstance(value, list) and value and isinstance(value[0], str) and len(value) > 3:
-                t.add_row(key, Text("\n".join(f"• {escaped(v)}" for v in value)))
+            if isinstance(value, list) and value and (
+                    isinstance(value[0], dict) or isinstance(value[0], str) and len(value) > 3):
+                t.add_row(key, Text("\n".join(f"• {_cell(v, tz)}" for v in value)))
             else:
-                text = Text(_cell(value))
+                text = Text(_cell(value, tz))
                 if key == "risk_level" and value in RISK_STYLE:
                     text.stylize(RISK_STYLE[value])
                 t.add_row(key, text)
@@ -194,11 +233,11 @@ class Output:
 
     def say(self, text: str) -> None:
         """Interactive text on stdout, as typed."""
-        console().print(escaped(text, lines=True), soft_wrap=True)
+        console().print(escaped(self._text(text), lines=True), soft_wrap=True)
 
     def lines(self, lines: list[str]) -> None:
         """Plain lines on stdout, as typed (no wrapping, no markup)."""
-        sys.stdout.write("".join(f"{escaped(line, lines=True)}\n" for line in lines))
+        sys.stdout.write("".join(f"{escaped(self._text(line), lines=True)}\n" for line in lines))
 
     def done(self, message: str, obj: Any = None) -> None:
         """A confirmation: the object as JSON under --json, else a line on stderr.
@@ -208,7 +247,7 @@ class Output:
         if self.as_json:
             self.json(obj if obj is not None else {"ok": True, "message": message})
         else:
-            _stderr_line(message)
+            _stderr_line(self._text(message))
 
     def created(self, message: str, ref: str, obj: Any = None) -> None:
         """A confirmation for something made under a generated id (a run, a walk, an item):
@@ -221,10 +260,10 @@ class Output:
 
     def note(self, message: str) -> None:
         if not self.as_json:
-            _stderr_line(message)
+            _stderr_line(self._text(message))
 
     def warn(self, message: str) -> None:
-        _stderr_line(f"warning: {message}")
+        _stderr_line(f"warning: {self._text(message)}")
 
     @contextmanager
     def progress(self, total: int, description: str) -> Iterator[Any]:
@@ -257,14 +296,35 @@ def interrupted(committed: int, uncertain: bool) -> None:
     _stderr_line(text)
 
 
-def error(err: PmError) -> None:
-    """`error: what (where)` and `hint: …` on stderr; bulk problems one per line first."""
+ERROR_KINDS = (("NotFoundError", "not_found"), ("UsageError", "usage"),
+               ("ConflictError", "conflict"), ("InputError", "input"), ("StoreError", "store"),
+               ("SyncError", "network"))
+
+
+def error_kind(err: PmError) -> str:
+    """The `error` key of a JSON error: what kind of failure, for a script to branch on."""
+    names = {cls.__name__ for cls in type(err).__mro__}
+    return next((kind for name, kind in ERROR_KINDS if name in names), "failed")
+
+
+def error(err: PmError, *, as_json: bool = False, tz: str | None = None) -> None:
+    """`error: what (where)` and `hint: …` on stderr; bulk problems one per line first.
+    Under --json, one JSON object `{error, message, where, hint[, problems]}` on stderr."""
     out = sys.stderr
+    if as_json:
+        doc: dict[str, Any] = {"error": error_kind(err), "message": err.message,
+                               "where": err.where, "hint": err.hint}
+        if isinstance(err, InputError):
+            doc["problems"] = [{"where": p.where, "column": p.column, "message": p.message}
+                               for p in err.problems]
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        out.flush()
+        return
     if isinstance(err, InputError):
         for problem in err.problems:
-            out.write(f"{escaped(str(problem), lines=True)}\n")
+            out.write(f"{escaped(stamps_in(str(problem), tz), lines=True)}\n")
     where = f" ({escaped(err.where)})" if err.where else ""
-    out.write(f"error: {escaped(err.message, lines=True)}{where}\n")
+    out.write(f"error: {escaped(stamps_in(err.message, tz), lines=True)}{where}\n")
     if err.hint:
-        out.write(f"hint: {escaped(err.hint, lines=True)}\n")
+        out.write(f"hint: {escaped(stamps_in(err.hint, tz), lines=True)}\n")
     out.flush()

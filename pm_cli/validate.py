@@ -4,7 +4,7 @@ or raises ValueError with a reason a user can act on. Standard library only."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
@@ -210,3 +210,55 @@ def check(parse: Callable[[Any], T], value: Any, *, field: str) -> T:
         return parse(value)
     except ValueError as e:
         raise PmError(str(e), where=field) from None
+
+
+def _choices(expected: str) -> str:
+    """pydantic's `'a', 'b' or 'c'` as `a, b or c`."""
+    return expected.replace("'", "")
+
+
+def plain_error(err: Mapping[str, Any]) -> str:
+    """One pydantic error (an item of `ValidationError.errors()`) in plain words, without the
+    validator's wording (patterns, type names, "Input should be …")."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    given = err.get("input")
+    shown = f" (given {given!r})" if isinstance(given, str | int | float) and \
+        not isinstance(given, bool) and len(str(given)) <= 40 else ""
+    words = {
+        "missing": "is required",
+        "extra_forbidden": "is not a known key",
+        "int_parsing": "must be a whole number", "int_type": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "float_parsing": "must be a number", "float_type": "must be a number",
+        "finite_number": "must be a finite number",
+        "bool_parsing": "must be yes or no (true/false)", "bool_type": "must be yes or no",
+        "string_type": "must be text", "dict_type": "must be a mapping (key: value lines)",
+        "list_type": "must be a list (lines starting with -)",
+        "date_parsing": "must be a date (YYYY-MM-DD)", "date_type": "must be a date",
+        "datetime_parsing": "must be a date and time (YYYY-MM-DD HH:MM)",
+        "string_pattern_mismatch": "has characters or a form that is not allowed here",
+    }
+    if kind in words:
+        return words[kind] + shown
+    if kind in ("literal_error", "enum"):
+        return f"must be one of {_choices(str(ctx.get('expected', '')))}{shown}"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        return f"needs at least {n} item{'s' if n != 1 else ''}"
+    if kind == "too_long":
+        return f"may have at most {ctx.get('max_length')} items"
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "must not be empty" if n == 1 else f"needs at least {n} characters"
+    if kind == "string_too_long":
+        return f"may have at most {ctx.get('max_length')} characters"
+    bounds = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<",
+              "less_than_equal": "≤"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()), "")
+        return f"must be {bounds[kind]} {limit}{shown}"
+    msg = str(err.get("msg", ""))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    return msg

@@ -66,7 +66,7 @@ def to_html(rec: dict[str, Any], tz: str | None) -> str:
     verdict = rec["result"].upper()
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
-<title>After-action report {e(rec['drill'] or '')} {e(rec['started_at'])}</title>
+<title>After-action report {e(rec['drill'] or '')} {e(local(rec['started_at'], tz) or '')}</title>
 <style>
 body {{ font-family: system-ui, "Noto Sans CJK SC", sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; width: 100%; margin: 1em 0; }}

@@ -104,12 +104,15 @@ def playbook_diff(
     if out.as_json:
         out.json(d)
         return
+    from pm_cli.output import plain
+
     lines = [f"{d['from']} → {d['to']}"]
-    lines += [f"  ~ {k}: {v['from']!r} → {v['to']!r}" for k, v in d["playbook"].items()]
+    lines += [f"  ~ {k}: {plain(v['from'])} → {plain(v['to'])}" for k, v in d["playbook"].items()]
     lines += [f"  + step {sid}" for sid in d["added"]]
     lines += [f"  - step {sid}" for sid in d["removed"]]
     for sid, fields in d["changed"].items():
-        lines += [f"  ~ step {sid}.{k}: {v['from']!r} → {v['to']!r}" for k, v in fields.items()]
+        lines += [f"  ~ step {sid}.{k}: {plain(v['from'])} → {plain(v['to'])}"
+                  for k, v in fields.items()]
     if d["reordered"]:
         lines.append("  ~ steps reordered")
     if len(lines) == 1:

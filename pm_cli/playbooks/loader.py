@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from pm_cli.errors import Problem
 from pm_cli.playbooks.spec import Playbook
+from pm_cli.validate import plain_error
 from pm_cli.yamlfile import Loader
 
 if TYPE_CHECKING:
@@ -71,9 +72,7 @@ def _message(err: ErrorDetails) -> str:
         return f"unknown key {name!r}"
     if kind == "missing":
         return f"missing key {name!r}"
-    msg = str(err["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        msg = msg.removeprefix(prefix)
+    msg = plain_error(err)
     names = [str(p) for p in loc if isinstance(p, str) and p not in ("float", "str", "int")]
     return f"{names[-1]}: {msg}" if names and kind != "value_error" else msg
 

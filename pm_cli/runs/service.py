@@ -190,6 +190,8 @@ def parse_value(text: float | str | None) -> float | None:
         return None
     if isinstance(text, bool):
         raise ValueError("a reading is a number")
+    if not isinstance(text, int | float | str):  # a list or a mapping in an answers file
+        raise ValueError("a reading is one number, not a list or a mapping")
     if isinstance(text, int | float):
         return float(text)
     try:

@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from pm_cli.validate import unsafe
+from pm_cli.validate import plain_error, unsafe
 
 NAME_MAX = 200
 CODE_MAX = 64
@@ -101,7 +101,7 @@ class Fields:
         except ValidationError as e:
             for err in e.errors(include_url=False):
                 loc = ".".join(str(p) for p in err["loc"])
-                out.append((loc, err["msg"]))
+                out.append((loc, plain_error(err)))
         bad = {p[0].split(".")[0] for p in out}
         for name, value in known.items():
             if name in bad or value is None:
