@@ -104,6 +104,16 @@ def _cell(value: Any, tz: str | None = None) -> str:
     return escaped(plain(value, tz))
 
 
+def _codes_twice(rows: Sequence[dict[str, Any]]) -> set[str]:
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for r in rows:
+        code = r.get("code")
+        if isinstance(code, str):
+            (twice if code in seen else seen).add(code)
+    return twice
+
+
 class Output:
     """Where a command's result goes: JSON on stdout under --json, else rich."""
 
@@ -121,20 +131,25 @@ class Output:
     def json(self, obj: Any) -> None:
         sys.stdout.write(dumps(obj) + "\n")
 
-    def emit(self, obj: Any, *, columns: Sequence[str] | None = None, title: str | None = None):
+    def emit(self, obj: Any, *, columns: Sequence[str] | None = None, title: str | None = None,
+             one_per_code: bool = False):
         """A list as a table, a dict as field/value lines; JSON under --json."""
         if self.as_json:
             self.json(obj)
         elif isinstance(obj, list):
-            self.table(obj, columns or (list(obj[0]) if obj else []), title=title)
+            self.table(obj, columns or (list(obj[0]) if obj else []), title=title,
+                       one_per_code=one_per_code)
         elif isinstance(obj, dict):
             self.record(obj, title=title)
         else:
             console().print(escaped(self._text(str(obj)), lines=True))
 
     def table(
-        self, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None
+        self, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None,
+        one_per_code: bool = False,
     ) -> None:
+        """`one_per_code`: a list of records whose codes are unique (grids, staff, routes …):
+        two rows holding one code are marked."""
         from rich.cells import cell_len
         from rich.table import Table
         from rich.text import Text
@@ -143,6 +158,10 @@ class Output:
             self.lines([f"no {title or 'rows'}"])
             return
         tz = self.tz
+        twice = _codes_twice(rows) if one_per_code and "code" in columns else set()
+        if twice:  # after a sync, two rows can hold one code: mark both, say what to do
+            columns = [*columns, "!"]
+            rows = [{**r, "!": "same code" if r.get("code") in twice else None} for r in rows]
         t = Table(title=escaped(title) if title else None, title_justify="left",
                   header_style="bold")
         for col in columns:
@@ -162,6 +181,9 @@ class Output:
                 cells.append(text)
             t.add_row(*cells)
         console().print(t)
+        for code in sorted(twice):
+            self.warn(f"code {code} is held by more than one row (made on two laptops): "
+                      "rename or remove one (pm sync conflicts shows the clash)")
 
     def record(self, obj: dict[str, Any], *, title: str | None = None) -> None:
         from rich.table import Table
@@ -234,6 +256,12 @@ class Output:
     def say(self, text: str) -> None:
         """Interactive text on stdout, as typed."""
         console().print(escaped(self._text(text), lines=True), soft_wrap=True)
+
+    def raw(self, data: bytes) -> None:
+        """Bytes a command produces (a calendar, a report) on stdout, as they are."""
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
     def lines(self, lines: list[str]) -> None:
         """Plain lines on stdout, as typed (no wrapping, no markup)."""

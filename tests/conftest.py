@@ -41,10 +41,12 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    # COLUMNS/LINES: a terminal size from the runner (pytest-xdist sets COLUMNS=80) would cut
-    # the tables that users read in files and pipes at 160 columns
     for var in ("PM_SITE", "PM_STAFF", "PM_BUSY_TIMEOUT", "PM_DEBUG", "COLUMNS", "LINES"):
         monkeypatch.delenv(var, raising=False)
+    # Piped output is as wide as the terminal (80 without one): the tests read what a table
+    # says, not how a narrow one wraps it, so they get a wide one (tests/e2e/test_screens.py
+    # checks the widths themselves)
+    monkeypatch.setenv("COLUMNS", "200")
     return db
 
 

@@ -52,7 +52,8 @@ def checkpoint_list(
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rows = service.list_checkpoints(s, site=site, grid=grid, tag=tag)
-    ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title=f"checkpoints at {site.code}")
+    ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title=f"checkpoints at {site.code}",
+                              one_per_code=True)
 
 
 @app.command("show")

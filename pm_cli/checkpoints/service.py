@@ -14,7 +14,7 @@ from pm_cli.grids.models import Grid
 from pm_cli.grids.service import get_grid
 from pm_cli.sites.models import Site
 from pm_cli.store import write
-from pm_cli.store.query import find_by_code, get_by_code, live
+from pm_cli.store.query import find_by_code, get_by_code, live, one_or_none
 
 
 class Position(TypedDict):
@@ -66,7 +66,8 @@ def get_checkpoint(session: Session, *, site: Site, code: str) -> Checkpoint:
 
 
 def _tag_owner(session: Session, site: Site, tag: str) -> Checkpoint | None:
-    return session.exec(live(Checkpoint, site.id).where(Checkpoint.tag_uid == tag)).first()
+    return one_or_none(session, live(Checkpoint, site.id).where(Checkpoint.tag_uid == tag),
+                       what=f"tag {tag}", where=site.code)
 
 
 def add_checkpoint(

@@ -157,7 +157,8 @@ def drill_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> N
 @app.command("start")
 def drill_start(
     ctx: typer.Context, code: CodeArg,
-    at: Annotated[str | None, typer.Option("--at", help="T0 [default: now]")] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="T0: 14:05 or '2026-12-02 14:05' (site time) [default: now]")] = None,
     kind: Annotated[str, typer.Option("--kind", help="tabletop|functional|full-scale")] =
     "functional",
     participants: Annotated[int | None, typer.Option("--participants", help="Head count")] = None,
@@ -185,7 +186,8 @@ def drill_start(
 def drill_event(
     ctx: typer.Context, run: RunArg,
     milestone: Annotated[str, typer.Argument(help="Milestone id of the scenario")],
-    at: Annotated[str | None, typer.Option("--at", help="When [default: now]")] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="When: 14:05 (on T0's day) or '2026-12-02 14:05' [default: now]")] = None,
     note: Annotated[str | None, typer.Option("--note", help="Note")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -209,7 +211,8 @@ def drill_event(
 @app.command("finish")
 def drill_finish(
     ctx: typer.Context, run: RunArg,
-    at: Annotated[str | None, typer.Option("--at", help="When it ended [default: now]")] = None,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="When it ended: 14:40 or '2026-12-02 14:40' [default: now]")] = None,
     incomplete: Annotated[
         bool, typer.Option("--incomplete", help="Finish with milestones not recorded")] = False,
     as_json: JsonOpt = False,

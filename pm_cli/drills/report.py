@@ -17,6 +17,24 @@ def _result(met: bool | None) -> str:
     return {True: "met ✓", False: "MISSED ✗", None: "—"}[met]
 
 
+def why(rec: dict[str, Any]) -> list[str]:
+    """Why the drill failed, one reason a line (none when it passed or is in progress)."""
+    if rec["result"] != "fail":
+        return []
+    rows = {m["milestone"]: m for m in rec["milestones"]}
+    out = [f"{rows[mid]['title']} ({mid}): {_fmt(rows[mid]['elapsed'])} min against a target "
+           f"of {_fmt(rows[mid]['target'])} min, "
+           f"{_fmt(round(rows[mid]['elapsed'] - rows[mid]['target'], 2))} min over"
+           for mid in rec["missed"] if mid in rows and rows[mid]["elapsed"] is not None
+           and rows[mid]["target"] is not None]
+    out += [f"{rows[mid]['title']} ({mid}): not recorded" for mid in rec["missing"]
+            if mid in rows]
+    if rec["status"] == "incomplete":
+        out.append("finished incomplete (--incomplete): the milestones not recorded count as "
+                   "missed")
+    return out
+
+
 def markdown(rec: dict[str, Any], tz: str | None) -> str:
     lines = [
         f"# 演练总结报告 After-action report — {rec['title']} ({rec['drill']})", "",
@@ -29,6 +47,7 @@ def markdown(rec: dict[str, Any], tz: str | None) -> str:
         f"- **Result:** **{rec['result'].upper()}**"
         + (f" — missed: {', '.join(rec['missed'])}" if rec["missed"] else "")
         + (f" — not recorded: {', '.join(rec['missing'])}" if rec["missing"] else ""),
+        *(["", "## Why it failed", "", *[f"- {line}" for line in why(rec)]] if why(rec) else []),
         "", "## Timeline: targets vs actual", "",
         "| milestone | target (min) | actual (min) | at | result | note |",
         "|---|---|---|---|---|---|",
@@ -64,6 +83,8 @@ def to_html(rec: dict[str, Any], tz: str | None) -> str:
         f"<td>{e(i['phase'])}</td><td>{e(i['owner'] or '—')}</td></tr>" for i in rec["items"]
     ) or "<tr><td colspan=5>None.</td></tr>"
     verdict = rec["result"].upper()
+    reasons = ("<h2>Why it failed</h2><ul>" + "".join(f"<li>{e(line)}</li>" for line in why(rec))
+               + "</ul>") if why(rec) else ""
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>After-action report {e(rec['drill'] or '')} {e(local(rec['started_at'], tz) or '')}</title>
@@ -80,7 +101,8 @@ tr.miss td {{ background: #fde2e2; }} .pass {{ color: #176c2b; }} .fail {{ color
 {e(local(rec['finished_at'], tz) or '—')} ({e(tz or 'local time')})<br>
 Participants {rec['participants'] if rec['participants'] is not None else '—'} · observers
 {e(rec['observers'] or '—')} · weather {e(rec['weather'] or '—')}</p>
-<p>Result: <b class="{rec['result']}">{verdict}</b></p>
+<p>Result: <b class="{rec['result'].replace(' ', '-')}">{verdict}</b></p>
+{reasons}
 <h2>Timeline: targets vs actual</h2>
 <table><tr><th>milestone</th><th>target (min)</th><th>actual (min)</th><th>at</th>
 <th>result</th><th>note</th></tr>{rows}</table>

@@ -21,7 +21,18 @@ from pm_cli.store.ids import utc_text
 from pm_cli.store.query import find_by_code, get_by_code, get_by_tail, live
 
 KINDS = ("tabletop", "functional", "full-scale")
-SKEW = timedelta(minutes=5)  # a laptop clock a little fast is not "the future"
+# A time typed to the minute (`--at 14:05` at 14:04:30) is not "the future"; anything later
+# is, however little: the clock-skew allowance of sync is for drift between clocks, and an
+# explicit time is no clock's.
+TYPED = timedelta(minutes=1)
+
+
+def _not_future(t: datetime, what: str) -> None:
+    now = datetime.now(UTC)
+    if t > now + TYPED:
+        raise PmError(f"{what} at {utc_text(t)} is in the future: it is {utc_text(now)} at "
+                      "the site", where="--at",
+                      hint="give a time that has passed, or leave out --at for now")
 
 
 def _parse_utc(text: str) -> datetime:
@@ -30,23 +41,12 @@ def _parse_utc(text: str) -> datetime:
 
 def parse_time(text: str, tz: str | None, *, where: str = "--at",
                day_of: datetime | None = None) -> datetime:
-    """ISO-8601 or a human form; a time without a zone is the site's local time, and a time
-    without a date is on the day of `day_of` (a drill's T0), else today."""
-    from zoneinfo import ZoneInfo
+    """A typed time by the one parser (pm_cli.dates): a time without a zone is the site's
+    local time, and a time without a date is on the day of `day_of` (a drill's T0), else
+    today."""
+    from pm_cli import dates
 
-    from dateutil import parser as dateparser
-
-    zone = ZoneInfo(tz) if tz else datetime.now().astimezone().tzinfo
-    default = (day_of or datetime.now(UTC)).astimezone(zone).replace(
-        hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-    try:
-        dt = dateparser.parse(text, default=default)
-    except (ValueError, OverflowError):
-        raise PmError(f"not a time: {text!r}", where=where,
-                      hint="e.g. 2026-03-01T14:05, 14:05, 'Mar 1 2026 2:05pm'") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=zone)
-    return dt.astimezone(UTC)
+    return dates.instant(str(text), tz, where=where, day_of=day_of)
 
 
 # ---- plans -----------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def plan(session: Session, *, site: Site, code: str, scenario: str, grid: str | 
 def _grid_id(session: Session, site: Site, grid: str | None) -> str | None:
     if not grid:
         return None
-    row = session.exec(live(Grid, site.id).where(Grid.code == grid)).first()
+    row = find_by_code(session, Grid, grid, site_id=site.id, noun="grid", where=site.code)
     if row is None:
         raise NotFoundError(f"no grid {grid} at {site.code}", where="--grid")
     return row.id
@@ -128,8 +128,7 @@ def start(session: Session, *, site: Site, code: str, at: datetime | None = None
     if participants is not None and participants < 0:
         raise PmError("participants cannot be negative", where="--participants")
     t0 = at or datetime.now(UTC)
-    if t0 > datetime.now(UTC) + SKEW:
-        raise PmError("a drill cannot start in the future", where="--at")
+    _not_future(t0, "T0")
     run = write.create(session, DrillRun, site_id=site.id, drill_id=drill.id,
                        scenario=sc.id, kind=kind, started_at=utc_text(t0), status="open",
                        participants=participants, roster=list(roster or []),
@@ -166,8 +165,7 @@ def event(session: Session, *, site: Site, run: DrillRun, milestone: str,
         if t < _parse_utc(last.at):
             raise PmError(f"{milestone} at {utc_text(t)} is before {last.milestone} "
                           f"({last.at}): events are recorded in time order", where="--at")
-    if t > datetime.now(UTC) + SKEW:
-        raise PmError("a milestone cannot be in the future", where="--at")
+    _not_future(t, milestone)
     return write.append(session, DrillEvent, site_id=site.id, drill_run_id=run.id,
                         milestone=milestone, at=utc_text(t), note=v.optional_text(note))
 
@@ -215,6 +213,8 @@ def finish(session: Session, *, site: Site, run: DrillRun, at: datetime | None =
             f"milestone(s) not recorded: {', '.join(ev.missing)}",
             hint=f"pm drill event {run.id[-8:]} MILESTONE --at TIME, or finish with "
             "--incomplete (they count as missed)")
+    if at is not None:
+        _not_future(at, "the end")
     end = at or datetime.now(UTC)
     events = _events(session, run)
     if events and end < _parse_utc(max(e.at for e in events)):
@@ -227,9 +227,11 @@ def finish(session: Session, *, site: Site, run: DrillRun, at: datetime | None =
     sc = scenarios.get(run.scenario)
     for mid in ev.missed + ev.missing:
         m = sc.milestone(mid)
+        if m is None or m.target is None:  # nothing was promised: nothing to improve
+            continue
         row = next(r for r in ev.rows if r["milestone"] == mid)
         what = (f"{row['elapsed']:g} min vs target {m.target:g}" if row["elapsed"] is not None
-                and m and m.target is not None else "not reached")
+                else "not reached")
         raise_finding(session, site_id=site.id, source="drill", source_ref=run.id,
                       title=f"演练未达标 Drill missed {sc.id}/{mid}: {what}",
                       severity="major", grid_id=drill.grid_id if drill else None,
@@ -467,6 +469,13 @@ def due(session: Session, *, site: Site, now: datetime | None = None) -> list[di
     return out
 
 
+def result(run: DrillRun, ev: Evaluation) -> str:
+    """pass | fail once finished; a run still open is "in progress", whatever it has so far."""
+    if run.status == "open":
+        return "in progress"
+    return "pass" if ev.passed else "fail"
+
+
 def run_record(session: Session, site: Site, run: DrillRun) -> dict[str, Any]:
     from pm_cli.pdca import service as pdca
 
@@ -481,7 +490,7 @@ def run_record(session: Session, site: Site, run: DrillRun) -> dict[str, Any]:
         "finished_at": run.finished_at, "status": run.status,
         "participants": run.participants, "roster": run.roster, "observers": run.observers,
         "weather": run.weather, "note": run.note,
-        "result": "pass" if ev.passed else "fail", "missed": ev.missed, "missing": ev.missing,
+        "result": result(run, ev), "missed": ev.missed, "missing": ev.missing,
         "milestones": ev.rows,
         "items": [{"no": i["no"], "title": i["title"], "severity": i["severity"],
                    "phase": i["phase"], "owner": i["owner"]} for i in items],
@@ -503,8 +512,8 @@ def list_runs(session: Session, *, site: Site, scenario: str | None = None,
                     "drill": drills[r.drill_id].code if r.drill_id in drills else None,
                     "scenario": r.scenario, "started_at": r.started_at, "status": r.status,
                     "participants": r.participants,
-                    "result": "pass" if ev.passed else "fail",
-                    "missed": ev.missed + ev.missing})
+                    "result": result(r, ev),  # not yet recorded is not missed while open
+                    "missed": ev.missed + (ev.missing if r.status != "open" else [])})
     return out
 
 
@@ -516,7 +525,7 @@ def trend(session: Session, *, site: Site, scenario: str) -> dict[str, Any]:
     for r in runs:
         ev = evaluate(r, _events(session, r))
         rows.append({"run": r.id[-8:], "started_at": r.started_at,
-                     "result": "pass" if ev.passed else "fail",
+                     "result": result(r, ev),
                      **{m["milestone"]: m["elapsed"] for m in ev.rows}})
     return {"scenario": sc.id, "title": sc.title,
             "milestones": [{"id": m.id, "target": m.target} for m in sc.milestones],

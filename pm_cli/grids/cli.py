@@ -57,7 +57,8 @@ def grid_list(
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rows = service.list_grids(s, site=site, parent=parent, owner=owner, risk=risk, tag=tag)
-    ctx.obj.out(as_json).emit(rows, columns=COLUMNS[:-1], title=f"grids at {site.code}")
+    ctx.obj.out(as_json).emit(rows, columns=COLUMNS[:-1], title=f"grids at {site.code}",
+                              one_per_code=True)
 
 
 @app.command("show")

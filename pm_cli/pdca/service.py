@@ -19,7 +19,7 @@ from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.store import write
 from pm_cli.store.ids import utc_text
-from pm_cli.store.query import children, live
+from pm_cli.store.query import children, find_by_code, live
 
 PHASES = ("plan", "do", "check", "act", "closed")
 RANK = {p: i for i, p in enumerate(PHASES)}
@@ -207,7 +207,8 @@ def get_item(session: Session, *, site: Site, no: str | int) -> Pdca:
 def _staff_id(session: Session, site: Site, code: str | None, where: str) -> str | None:
     if not code:
         return None
-    row = session.exec(live(Staff, site.id).where(Staff.code == code)).first()
+    row = find_by_code(session, Staff, code, site_id=site.id, noun="staff member",
+                       where=site.code)
     if row is None:
         raise PmError(f"{code} is not staff of site {site.code}", where=where,
                       hint="`pm staff list` shows who is there")
@@ -288,7 +289,7 @@ def add_item(
         raise PmError(f"unknown source {source!r}", where="--source",
                       hint="use " + "|".join(SOURCES) + " (KIND:REF)")
     if grid:
-        g = session.exec(live(Grid, site.id).where(Grid.code == grid)).first()
+        g = find_by_code(session, Grid, grid, site_id=site.id, noun="grid", where=site.code)
         if g is None:
             raise NotFoundError(f"no grid {grid} at {site.code}", where="--grid")
         grid_id = g.id

@@ -120,7 +120,7 @@ def risk_list(
         return
     out.table([{**r, "next_review": (local(r["next_review"], site.tz, "%Y-%m-%d") or "")
                 + (" overdue" if r["review_overdue"] else "")} for r in rows],
-              COLUMNS, title=f"risk register at {site.code}")
+              COLUMNS, title=f"risk register at {site.code}", one_per_code=True)
 
 
 @app.command("show")

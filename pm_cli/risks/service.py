@@ -134,7 +134,8 @@ def add_risk(
     li, im = _scale(likelihood, "likelihood"), _scale(impact, "impact")
     grid_row = None
     if grid:
-        grid_row = session.exec(live(Grid, site.id).where(Grid.code == grid)).first()
+        grid_row = find_by_code(session, Grid, grid, site_id=site.id, noun="grid",
+                                where=site.code)
         if grid_row is None:
             raise NotFoundError(f"no grid {grid} at {site.code}", where="--grid")
     if review:

@@ -66,7 +66,7 @@ def route_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     out.table([{**r, "stops": len(r["stops"])} for r in rows],
               ["code", "name", "stops", "schedule", "window", "owner"],
-              title=f"routes at {site.code}")
+              title=f"routes at {site.code}", one_per_code=True)
 
 
 @app.command("show")
@@ -164,7 +164,8 @@ def route_optimize(
 
 WalkArg = Annotated[str, typer.Argument(help="Walk id, or its last 8 characters")]
 StopArg = Annotated[str, typer.Argument(help="Stop number (1 = first), checkpoint code or tag")]
-AtOpt = Annotated[str | None, typer.Option("--at", help="When (site time) [default: now]")]
+AtOpt = Annotated[str | None, typer.Option(
+    "--at", help="When: 14:05, '2026-12-02 14:05' (site time) [default: now]")]
 
 
 def _walk_line(rec: dict[str, object]) -> str:
@@ -371,7 +372,8 @@ def route_walks(
 def route_missed(
     ctx: typer.Context,
     since: Annotated[
-        str | None, typer.Option("--since", help="From this day [default: 7 days ago]")] = None,
+        str | None, typer.Option(
+            "--since", help="From this day: 2026-11-25, yesterday, -7 … [default: -7]")] = None,
     route: Annotated[str | None, typer.Option("--route", help="Only this route")] = None,
     as_json: JsonOpt = False,
 ) -> None:

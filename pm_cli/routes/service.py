@@ -17,7 +17,7 @@ from pm_cli.errors import ConflictError, InputError, PmError, Problem
 from pm_cli.routes.models import Route
 from pm_cli.sites.models import Site
 from pm_cli.store import write
-from pm_cli.store.query import find_by_code, get_by_code, live
+from pm_cli.store.query import code_map, find_by_code, get_by_code, live
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -28,7 +28,7 @@ def get_route(session: Session, *, site: Site, code: str) -> Route:
 
 
 def _checkpoints(session: Session, site: Site) -> dict[str, Checkpoint]:
-    return {cp.code: cp for cp in session.exec(live(Checkpoint, site.id))}
+    return code_map(session, Checkpoint, site_id=site.id, noun="checkpoint", where=site.code)
 
 
 def _window(text: str | None) -> tuple[str | None, str | None]:

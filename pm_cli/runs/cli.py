@@ -292,8 +292,10 @@ def run_finish(
 @app.command("list")
 def run_list(
     ctx: typer.Context,
-    since: Annotated[str | None, typer.Option("--from", help="From this date (site time)")] = None,
-    until: Annotated[str | None, typer.Option("--to", help="To this date, inclusive")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--from", help="From this day or time (2026-11-01, yesterday, -7 …; site time)")] = None,
+    until: Annotated[str | None, typer.Option(
+        "--to", help="To this day (inclusive) or time")] = None,
     grid: Annotated[str | None, typer.Option("--grid", help="Only at this grid")] = None,
     playbook: Annotated[str | None, typer.Option("--playbook", help="Only this playbook")] = None,
     status: Annotated[

@@ -5,7 +5,6 @@ as the only truth."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from pm_cli.staff.models import Staff
 from pm_cli.staff.service import get_me, get_staff
 from pm_cli.store import write
 from pm_cli.store.ids import now_text, utc_text
-from pm_cli.store.query import children, get_by_tail, live
+from pm_cli.store.query import children, find_by_code, get_by_tail, live
 
 OUTCOMES = ("pass", "fail", "na")
 STATUSES = ("open", "finished", "incomplete", "aborted")
@@ -109,7 +108,8 @@ def latest_open(session: Session, *, site: Site,
     """The newest open run of `me` (a staff code), else of the site: (run, mine)."""
     stmt = live(Run, site.id).where(Run.status == "open").order_by(col(Run.started_at).desc())
     if me:
-        person = session.exec(live(Staff, site.id).where(Staff.code == me)).first()
+        person = find_by_code(session, Staff, me, site_id=site.id, noun="staff member",
+                              where=site.code)
         if person is not None:
             mine = session.exec(stmt.where(Run.by_id == person.id)).first()
             if mine is not None:
@@ -538,23 +538,10 @@ def run_record(session: Session, site: Site, rv: RunView, *,
 
 
 def _day_bound(text: str, tz: str | None, *, end: bool) -> str:
-    """A date (or date-time) in the site's zone → stored UTC text; a whole day for dates."""
-    from zoneinfo import ZoneInfo
+    """A day (its start, or with `end` its end) or a time in the site's zone → stored UTC."""
+    from pm_cli import dates
 
-    from dateutil import parser as dateparser
-
-    try:
-        dt = dateparser.parse(text)
-    except (ValueError, OverflowError):
-        raise PmError(f"not a date: {text!r}", where="--from/--to",
-                      hint="e.g. 2026-11-01, 2026-11-01T08:00, 'Nov 1 2026'") from None
-    zone = ZoneInfo(tz) if tz else datetime.now().astimezone().tzinfo
-    date_only = len(text.strip()) <= 10 and dt.time() == time(0)
-    if date_only and end:
-        dt = dt + timedelta(days=1) - timedelta(milliseconds=1)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=zone)
-    return utc_text(dt)
+    return utc_text(dates.instant(text, tz, where="--to" if end else "--from", end=end))
 
 
 def list_runs(

@@ -31,6 +31,19 @@ class Entry:
     start: datetime  # naive wall-clock time in the site's zone: the first occurrence
     minutes: float
     description: str | None = None
+    all_day: bool = False  # a date (VALUE=DATE), not a time: a risk review is due on a day
+
+
+WORK_HOUR = time(10, 0)  # a drill is held in working hours: 10:00 on its due day, site time
+
+
+def _at_hour(rule: str, day: date, hour: time) -> datetime:
+    """`day` at `hour`, unless the rule itself says the time of day (BYHOUR)."""
+    if "BYHOUR" in rule.upper():
+        first = _first(rule, day)
+        if first is not None:
+            return first
+    return datetime.combine(day, hour)
 
 
 def _first(rule: str, anchor: date) -> datetime | None:
@@ -75,6 +88,8 @@ def entries(session: Session, *, site: Site, by: str | None = None) -> list[Entr
         first = _first(r.schedule, _local_day(r.created_at, site.tz))
         if first is None:
             continue
+        if "BYHOUR" not in r.schedule.upper() and r.window_start:  # at its shift window
+            first = first.replace(hour=int(r.window_start[:2]), minute=int(r.window_start[3:]))
         minutes = _window_minutes(r, first)
         if minutes is None:
             minutes = sum((playbooks.get(session, s["playbook"]).playbook.estimated_minutes
@@ -93,25 +108,31 @@ def entries(session: Session, *, site: Site, by: str | None = None) -> list[Entr
             out.append(Entry(f"playbook-{pid}-{site.id}@pm", "playbook", f"{pb.title} ({pid})",
                              pb.schedule, first, pb.estimated_minutes or 30.0,
                              f"{site.code} checklist {pid}: pm run start {pid}"))
+    from pm_cli.drills.service import due as drills_due
+
+    due = {row["code"]: row for row in drills_due(session, site=site)}
     for d in session.exec(live(Drill, site.id).order_by(Drill.code)):
         sc = scenarios.get(d.scenario)
         rule = d.schedule or sc.frequency
-        first = _first(rule, _local_day(d.created_at, site.tz))
-        if first:
-            out.append(Entry(f"drill-{d.id}@pm", "drill", f"{d.title or sc.title} ({d.code})",
-                             rule, first, 60.0, f"{site.code} drill {d.code}: {d.scenario}"
-                             + ("" if d.schedule else f" (required: {rule})")))
+        when = due.get(d.code, {}).get("due")
+        if not when:
+            continue
+        # the series starts when `pm drill due` says the next one is due, in working hours
+        first = _at_hour(rule, _local_day(when, site.tz), WORK_HOUR)
+        out.append(Entry(f"drill-{d.id}@pm", "drill", f"{d.title or sc.title} ({d.code})",
+                         rule, first, 60.0, f"{site.code} drill {d.code}: {d.scenario}"
+                         + ("" if d.schedule else f" (required: {rule})")))
     for rk in risks.list_risks(session, site=site):
         if rk["status"] != "open" or (person and rk["owner"] != person.code):
             continue
         if not rk["next_review"]:
             continue
-        start = datetime.fromisoformat(rk["next_review"].replace("Z", "+00:00")).astimezone(
-            zone_of(site.tz)).replace(tzinfo=None, second=0, microsecond=0)
+        day = _local_day(rk["next_review"], site.tz)  # a review is due on a day: all-day
         out.append(Entry(f"review-{rk['code']}-{site.id}@pm", "review",
-                         f"Risk review {rk['code']} {rk['title']}", rk["review_rule"], start,
-                         30.0, f"{site.code} risk {rk['code']} ({rk['level']}): "
-                         f"pm risk review {rk['code']}"))
+                         f"Risk review {rk['code']} {rk['title']}", rk["review_rule"],
+                         datetime.combine(day, time(0)), 24 * 60.0,
+                         f"{site.code} risk {rk['code']} ({rk['level']}): "
+                         f"pm risk review {rk['code']}", all_day=True))
     return out
 
 
@@ -137,9 +158,13 @@ def build(site: Site, items: list[Entry], *, stamp: datetime | None = None) -> b
         ev.add("uid", it.uid)
         ev.add("dtstamp", dtstamp)
         ev.add("summary", it.summary)
-        start = it.start.replace(tzinfo=zone) if zone else it.start
-        ev.add("dtstart", start)
-        ev.add("dtend", start + timedelta(minutes=it.minutes))
+        if it.all_day:
+            ev.add("dtstart", it.start.date())
+            ev.add("dtend", it.start.date() + timedelta(days=1))
+        else:
+            start = it.start.replace(tzinfo=zone) if zone else it.start
+            ev.add("dtstart", start)
+            ev.add("dtend", start + timedelta(minutes=it.minutes))
         ev["RRULE"] = vInline(it.rule[6:] if it.rule.upper().startswith("RRULE:") else it.rule)
         ev.add("categories", [it.kind])
         if it.description:
@@ -151,26 +176,35 @@ def build(site: Site, items: list[Entry], *, stamp: datetime | None = None) -> b
     return cal.to_ical()
 
 
-def export(session: Session, *, site: Site, path: Path, by: str | None = None) -> dict[str, Any]:
-    """Write the calendar file whole (a temporary file renamed into place)."""
+def export(session: Session, *, site: Site, path: Path | None,
+           by: str | None = None) -> tuple[bytes, dict[str, Any]]:
+    """The calendar, and with a `path` the file written whole (a temporary file renamed into
+    place, readable by others as a file a calendar app subscribes to: 0644 under the usual
+    umask, not the temporary file's 0600)."""
     import os
     import tempfile
 
-    path = path.expanduser()
-    if not path.parent.is_dir():
-        raise PmError(f"no folder {path.parent}", where="--ics",
-                      hint="create it first, or write the file somewhere else")
+    if path is not None:
+        path = path.expanduser()
+        if not path.parent.is_dir():
+            raise PmError(f"no folder {path.parent}", where="--ics",
+                          hint="create it first, or write the file somewhere else")
     items = entries(session, site=site, by=by)
     data = build(site, items)
-    fd, tmp = tempfile.mkstemp(prefix=".pm-", suffix=".ics", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if path is not None:
+        fd, tmp = tempfile.mkstemp(prefix=".pm-", suffix=".ics", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     counts: dict[str, int] = {}
     for it in items:
         counts[it.kind] = counts.get(it.kind, 0) + 1
-    return {"file": str(path), "events": len(items), "by_kind": counts, "tz": site.tz}
+    return data, {"file": str(path) if path else "-", "events": len(items), "by_kind": counts,
+                  "tz": site.tz}

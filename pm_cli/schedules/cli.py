@@ -35,7 +35,8 @@ def today(
     ctx: typer.Context,
     by: Annotated[str | None, typer.Option("--by", help="Staff code [default: me]")] = None,
     date: Annotated[
-        str | None, typer.Option("--date", help="The day [default: today in the site's zone]")
+        str | None, typer.Option(
+            "--date", help="The day: 2026-12-02, yesterday, -1, +1 … [default: today, site time]")
     ] = None,
     everyone: Annotated[
         bool, typer.Option("--all", help="Everyone's, not just mine")] = False,
@@ -84,7 +85,7 @@ def today(
 @app.command("export")
 def schedule_export(
     ctx: typer.Context,
-    ics: Annotated[Path, typer.Option("--ics", help="iCalendar file to write")],
+    ics: Annotated[Path, typer.Option("--ics", help="iCalendar file to write; - for stdout")],
     by: Annotated[
         str | None, typer.Option("--by", help="One person's: their routes and risks")] = None,
     as_json: JsonOpt = False,
@@ -93,9 +94,14 @@ def schedule_export(
     the RRULEs intact, for any calendar app."""
     from pm_cli.schedules import calendar
 
+    to_stdout = str(ics) == "-"
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
-        res = calendar.export(s, site=site, path=ics, by=by)
+        data, res = calendar.export(s, site=site, path=None if to_stdout else ics, by=by)
+    out = ctx.obj.out(as_json)
     kinds = ", ".join(f"{n} {k}" for k, n in res["by_kind"].items()) or "nothing scheduled"
-    ctx.obj.out(as_json).done(f"wrote {res['events']} recurring events to {res['file']} "
-                              f"({kinds})", res)
+    if to_stdout:  # the calendar is the result; the count a note
+        out.raw(data)
+        out.note(f"{res['events']} recurring events ({kinds})")
+        return
+    out.done(f"wrote {res['events']} recurring events to {res['file']} ({kinds})", res)

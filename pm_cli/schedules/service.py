@@ -52,21 +52,10 @@ class Occurrence:
 
 
 def parse_day(text: str | None, tz: str | None, *, where: str = "--date") -> date:
-    """A date in the site's zone: YYYY-MM-DD, a human date, today/yesterday, or -N days."""
-    if text is None or text.strip().lower() in ("", "today"):
-        return datetime.now(zone_of(tz)).date()
-    t = text.strip().lower()
-    if t == "yesterday":
-        return datetime.now(zone_of(tz)).date() - timedelta(days=1)
-    if t.startswith("-") and t[1:].rstrip("d").isdigit():
-        return datetime.now(zone_of(tz)).date() - timedelta(days=int(t[1:].rstrip("d")))
-    from dateutil import parser as dateparser
+    """A day in the site's zone, by the one parser of typed dates (pm_cli.dates)."""
+    from pm_cli import dates
 
-    try:
-        return dateparser.parse(text).date()
-    except (ValueError, OverflowError):
-        raise PmError(f"not a date: {text!r}", where=where,
-                      hint="e.g. 2026-11-25, 'Nov 25', yesterday, -7 (days ago)") from None
+    return dates.day(text, tz, where=where)
 
 
 def day_bounds(day: date, tz: str | None) -> tuple[datetime, datetime]:

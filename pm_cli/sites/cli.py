@@ -41,7 +41,7 @@ def site_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     with ctx.obj.session() as s:
         rows = [service.record(x) for x in service.list_sites(s)]
-    ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title="sites")
+    ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title="sites", one_per_code=True)
 
 
 @app.command("show")

@@ -47,7 +47,8 @@ def staff_list(
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rows = [service.record(x) for x in service.list_staff(s, site=site, role=role)]
-    ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title=f"staff at {site.code}")
+    ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title=f"staff at {site.code}",
+                              one_per_code=True)
 
 
 @app.command("show")

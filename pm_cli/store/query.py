@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
@@ -12,6 +13,7 @@ from pm_cli.store.base import AppendOnly, Synced
 
 T = TypeVar("T", bound=Synced)
 A = TypeVar("A", bound=AppendOnly)
+V = TypeVar("V")
 
 
 def live(model: type[T], site_id: str | None = None) -> SelectOfScalar[T]:
@@ -28,10 +30,71 @@ def find_by_code(
     # every model given here has a `code` column, which the Synced bound cannot say
     rows = list(session.exec(live(model, site_id).where(model.code == code)))  # type: ignore[attr-defined]
     if len(rows) > 1:
-        raise ConflictError(
-            f"code {code} is ambiguous ({len(rows)} {noun}s at {where})",
-            hint="pm sync conflicts; rename or remove one of them",
-        )
+        raise ambiguous(code, len(rows), noun, where)
+    return rows[0] if rows else None
+
+
+def ambiguous(code: str, n: int, noun: str, where: str) -> ConflictError:
+    """Two live rows holding one code (made on two laptops offline, then synced)."""
+    return ConflictError(f"code {code} is ambiguous ({n} {noun}s at {where})",
+                         hint="pm sync conflicts; rename or remove one of them")
+
+
+class CodeMap(dict[str, V]):
+    """code → value for every code a site's live rows hold once. Looking up a code held by
+    two rows raises the ambiguity error (never picks one); `twice` lists those codes."""
+
+    def __init__(self, pairs: Iterable[tuple[str, V]], *, noun: str, where: str):
+        super().__init__()
+        self.twice: dict[str, int] = {}
+        self.noun, self.where = noun, where
+        for code, value in pairs:
+            if code in self.twice:
+                self.twice[code] += 1
+            elif code in self:
+                del self[code]
+                self.twice[code] = 2
+            else:
+                self[code] = value
+
+    def _check(self, code: object) -> None:
+        if isinstance(code, str) and code in self.twice:
+            raise ambiguous(code, self.twice[code], self.noun, self.where)
+
+    def __contains__(self, code: object) -> bool:
+        self._check(code)
+        return super().__contains__(code)
+
+    def __getitem__(self, code: str) -> V:
+        self._check(code)
+        return super().__getitem__(code)
+
+    def get(self, code: str, default: Any = None) -> Any:
+        self._check(code)
+        return super().get(code, default)
+
+
+def code_map(session: Session, model: type[T], *, site_id: str | None, noun: str,
+             where: str, value: Any = None) -> CodeMap[Any]:
+    """Every live row of a site by its code (the row, or the column `value` such as the id);
+    the one way importers and planners look codes up, so none picks one of two."""
+    # every model given here has a `code` column, which the Synced bound cannot say
+    code_col = model.code  # type: ignore[attr-defined]
+    if value is None:
+        return CodeMap(((r.code, r) for r in session.exec(live(model, site_id))),  # type: ignore[attr-defined]
+                       noun=noun, where=where)
+    stmt = select(code_col, value).where(model.deleted == False)  # noqa: E712
+    if site_id is not None:
+        stmt = stmt.where(model.site_id == site_id)
+    return CodeMap(session.exec(stmt).all(), noun=noun, where=where)
+
+
+def one_or_none(session: Session, stmt: Any, *, what: str, where: str) -> Any:
+    """The one row a query finds, None for none; two is an ambiguity error."""
+    rows = list(session.exec(stmt.limit(2)))
+    if len(rows) > 1:
+        raise ConflictError(f"{what} is ambiguous (more than one at {where})",
+                            hint="pm sync conflicts; rename or remove one of them")
     return rows[0] if rows else None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from pm_cli import validate as v
 from pm_cli.errors import InputError, Problem
@@ -13,7 +13,7 @@ from pm_cli.grids.models import Grid
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.store.fields import INT_MAX
-from pm_cli.store.query import live
+from pm_cli.store.query import code_map, live
 from pm_cli.transfer.readers import Row, Table
 
 _BAD = object()
@@ -40,10 +40,10 @@ def _bool(text: str) -> bool:
 
 
 def _refs(session: Session, site: Site) -> tuple[dict[str, str], dict[str, str]]:
-    grids = dict(session.exec(select(Grid.code, Grid.id).where(
-        Grid.site_id == site.id, Grid.deleted == False)).all())  # noqa: E712
-    staff = dict(session.exec(select(Staff.code, Staff.id).where(
-        Staff.site_id == site.id, Staff.deleted == False)).all())  # noqa: E712
+    grids = code_map(session, Grid, site_id=site.id, noun="grid", where=site.code,
+                     value=Grid.id)
+    staff = code_map(session, Staff, site_id=site.id, noun="staff member", where=site.code,
+                     value=Staff.id)
     return grids, staff
 
 
@@ -87,7 +87,7 @@ def import_risks(session: Session, table: Table, *, site: Site,
     problems: list[Problem] = []
     c = _Checker(problems)
     grids, staff = _refs(session, site)
-    existing = {r.code: r for r in session.exec(live(Risk, site.id))}
+    existing = code_map(session, Risk, site_id=site.id, noun="risk", where=site.code)
     seen: dict[str, str] = {}
     plans: list[tuple[str, Risk | None, dict[str, Any]]] = []
     for row in table.rows:
@@ -285,7 +285,8 @@ def import_checkpoints(session: Session, table: Table, *, site: Site, dry_run: b
     if grid and grid not in grids:
         raise InputError([Problem("--grid", f"no grid {grid} at site {site.code}")],
                          source=table.source)
-    existing = {cp.code: cp for cp in session.exec(live(Checkpoint, site.id))}
+    existing = code_map(session, Checkpoint, site_id=site.id, noun="checkpoint",
+                        where=site.code)
     tags_in_use = {cp.tag_uid: cp.code for cp in existing.values() if cp.tag_uid}
     seen: dict[str, str] = {}
     plans: list[tuple[str, Any, dict[str, Any]]] = []

@@ -26,7 +26,7 @@ from pm_cli.staff import service as staff_service
 from pm_cli.staff.models import Staff
 from pm_cli.store import write
 from pm_cli.store.ids import new_id
-from pm_cli.store.query import live
+from pm_cli.store.query import CodeMap, code_map, live
 from pm_cli.transfer.kinds import KINDS, keys, match
 from pm_cli.transfer.readers import Row, Table, guard, read_table
 
@@ -197,10 +197,9 @@ def _plan_grids(session: Session, table: Table, site: Site, progress: Progress |
     problems = plan.problems
     first = _duplicates(table.rows, problems)
     view = SiteView(session, site)
-    existing = {g.code: g for g in view.grids}
-    staff_ids: dict[str, str] = dict(session.exec(
-        select(Staff.code, Staff.id).where(Staff.site_id == site.id, Staff.deleted == False)  # noqa: E712
-    ).all())
+    existing = CodeMap(((g.code, g) for g in view.grids), noun="grid", where=site.code)
+    staff_ids = code_map(session, Staff, site_id=site.id, noun="staff member",
+                         where=site.code, value=Staff.id)
     ids = {code: (existing[code].id if code in existing else new_id()) for code in first}
     id_code = {g.id: g.code for g in view.grids} | {i: c for c, i in ids.items()}
     parents: dict[str, str | None] = {g.id: g.parent_id for g in view.grids}
@@ -370,12 +369,13 @@ def _read_tsp(path: Path) -> Table:
 def _plan(session: Session, table: Table, *, kind: str, site: Site | None,
           progress: Progress | None) -> _Plan:
     if kind == "sites":
-        sites = {s.code: s for s in session.exec(live(Site))}
+        sites = code_map(session, Site, site_id=None, noun="site", where="this database")
         return _plan_simple(table, sites, _SITE_FIELDS, ("name",), "site", progress)
     if site is None:
         raise UsageError(f"importing {kind} needs a site", hint="pass --site CODE")
     if kind == "staff":
-        staff = {s.code: s for s in session.exec(live(Staff, site.id))}
+        staff = code_map(session, Staff, site_id=site.id, noun="staff member",
+                         where=site.code)
         return _plan_simple(table, staff, _STAFF_FIELDS, ("name", "role"), "staff member",
                             progress)
     return _plan_grids(session, table, site, progress)

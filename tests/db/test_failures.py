@@ -137,7 +137,9 @@ def test_check_reports_the_damage_and_backup_keeps_the_older_copy(pm, site, isol
     good = dest.read_bytes()
     damage_table(isolated, "staff")
     r = pm("db", "check", "--json", ok=False)
-    assert_one_error(r, "the database is damaged: integrity_check found")
+    err = json.loads(r.stderr)  # --json: the error is one JSON object on stderr
+    assert err["error"] == "store" and r.exit_code == 1
+    assert err["message"].startswith("the database is damaged: integrity_check found")
     report = json.loads(r.stdout)
     assert report["ok"] is False and report["integrity"]
     r = pm("db", "backup", str(dest), "--force", ok=False)

@@ -164,3 +164,77 @@ def test_people_read_site_time_scripts_read_utc(pm_installed: Installed) -> None
     yesterday = (datetime.now(shanghai) - timedelta(days=1)).strftime("%Y-%m-%d")
     r = pm_installed("drill", "start", "POWER", "--at", f"{yesterday} 03:00", TZ="UTC")
     assert f"started at {yesterday} 03:00 CST" in r.stderr, r.stderr
+
+
+@pytest.mark.clock
+def test_one_date_parser_for_every_option(pm_installed: Installed) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    runs = json.loads(pm_installed("run", "list", "--all", "--json").stdout)
+
+    def days_back(n: int) -> int:  # runs started on or after the start of the day n days ago
+        start = datetime.combine(today - timedelta(days=n), datetime.min.time(),
+                                 ZoneInfo("Asia/Shanghai"))
+        return sum(datetime.fromisoformat(r["started_at"].replace("Z", "+00:00")) >= start
+                   for r in runs)
+
+    for form, n in (("-3", 3), ("yesterday", 1), ("today", 0),
+                    ((today - timedelta(days=3)).isoformat(), 3)):
+        got = json.loads(pm_installed("run", "list", "--all", "--from", form, "--json").stdout)
+        assert len(got) == days_back(n), form  # -3 is three days ago, not the 3rd
+    assert days_back(3) < len(runs)  # the demo has older runs, so the filter was felt
+
+    # pm route missed --since and pm today --date take the same forms
+    for form in ("-3", "yesterday", (today - timedelta(days=3)).isoformat()):
+        pm_installed("route", "missed", "--since", form, "--json")
+    for form, day in (("yesterday", today - timedelta(days=1)), ("+1", today + timedelta(days=1)),
+                      ("tomorrow", today + timedelta(days=1))):
+        r = pm_installed("today", "--date", form)
+        assert day.isoformat() in r.stdout, form
+
+    # ambiguous and unknown forms are refused with the accepted ones, exit 2
+    for option, bad in ((["run", "list", "--from"], "01-11-2026"),
+                        (["run", "list", "--to"], "3 dec"),
+                        (["route", "missed", "--since"], "11/01/2026"),
+                        (["today", "--date"], "01-11-2026"),
+                        (["drill", "start", "POWER", "--at"], "11/01/2026 14:00")):
+        r = pm_installed(*option, bad, code=2)
+        assert "not a date" in r.stderr and option[-1] in r.stderr, r.stderr
+        assert "yesterday" in r.stderr and "-7" in r.stderr and "ambiguous" in r.stderr
+    r = pm_installed("today", "--date", f"{today} 14:00", code=2)
+    assert "takes a day, not a time" in r.stderr
+
+
+@pytest.mark.clock
+def test_live_drills_are_honest(pm_installed: Installed, tmp_path: Path) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    later = (now + timedelta(minutes=20)).strftime("%Y-%m-%d %H:%M")
+    r = pm_installed("drill", "start", "FIRE-A", "--at", later, TZ="UTC", code=1)
+    assert f"T0 at {later} CST is in the future" in r.stderr
+    assert f"it is {now.strftime('%Y-%m-%d')}" in r.stderr and "CST at the site" in r.stderr
+
+    run = pm_installed("drill", "start", "FIRE-A").stdout.strip()
+    runs = json.loads(pm_installed("drill", "show", "FIRE-A", "--json").stdout)["runs"]
+    assert next(x for x in runs if x["short"] == run)["result"] == "in progress"
+    assert "in progress" in pm_installed("drill", "show", "FIRE-A", COLUMNS="200").stdout
+    r = pm_installed("drill", "event", run, "first_responder", "--at",
+                     (now + timedelta(minutes=30)).strftime("%H:%M"), code=1)
+    assert "is in the future" in r.stderr
+
+    before = {i["no"] for i in json.loads(pm_installed("pdca", "list", "--all", "--json").stdout)}
+    done = json.loads(pm_installed("drill", "finish", run, "--incomplete", "--json").stdout)
+    assert done["status"] == "incomplete" and done["result"] == "fail"
+    opened = [i for i in json.loads(pm_installed("pdca", "list", "--all", "--json").stdout)
+              if i["no"] not in before]
+    assert opened and not any("all_clear" in i["title"] for i in opened)  # no target, no item
+
+    report = tmp_path / "report.html"
+    pm_installed("drill", "report", run, "--format", "html", "-o", str(report))
+    page = report.read_text(encoding="utf-8")
+    assert "Why it failed" in page and "first_responder): not recorded" in page
+    assert "finished incomplete" in page

@@ -47,7 +47,7 @@ BAD = {
     "rrule": (WATER.replace("FREQ=DAILY;BYHOUR=9", "FREQ=SOMETIMES"),
               ":6:11: invalid RRULE 'FREQ=SOMETIMES'"),
     "severity": (WATER.replace("severity: minor", "severity: huge"),
-                 ":31:15: severity: Input should be 'minor', 'major' or 'critical'"),
+                 ":31:15: severity: must be one of minor, major or critical"),
 }
 
 

@@ -120,7 +120,7 @@ def test_list_filters(pm, water, photo):
     assert len(pm.json("run", "list", "--from", "2000-01-01", "--to", "2999-12-31")) == 2
     assert pm.json("run", "list", "--to", "2001-01-01") == []
     r = pm("run", "list", "--from", "someday", ok=False)
-    assert r.exit_code == 1 and "not a date" in r.stderr
+    assert r.exit_code == 2 and "not a date" in r.stderr and "--from" in r.stderr
 
 
 def test_start_needs_a_known_playbook_and_someone(pm, water):

@@ -3,6 +3,7 @@ for what a shift lead sees (the real clock, data placed relative to it)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
@@ -245,6 +246,12 @@ def test_route_run_without_a_terminal_or_with_json_is_refused_like_run_resume(pm
     for extra in ([], ["--json"]):
         r = pm("route", "run", "R", "--by", "S1", *extra, ok=False, input="\np\n")
         assert r.exit_code == 2, r.output
+        if extra:  # --json: the error as one JSON object
+            err = json.loads(r.stderr)
+            assert err["error"] == "usage" and err["message"].startswith(
+                "route run is interactive and needs a terminal")
+            assert err["hint"].startswith("script it with pm route start R") and r.stdout == ""
+            continue
         assert r.stderr.startswith("error: route run is interactive and needs a terminal")
         assert "hint: script it with pm route start R" in r.stderr and r.stdout == ""
     assert pm.json("route", "walks") == []  # nothing was started
