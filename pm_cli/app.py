@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 import typer.core
+import typer.main
 
 from pm_cli import __version__
 from pm_cli.checkpoints import cli as checkpoints_cli
@@ -164,4 +165,11 @@ app.add_typer(server_cli.app, name="server")
 
 
 def main() -> None:
+    if os.environ.get("_PM_COMPLETE"):  # the shell asks for completions (pm --install-completion)
+        from pm_cli import completion
+
+        command = typer.main.get_command(app)
+        completion.attach(command)
+        command.main(prog_name="pm")
+        return
     app(prog_name="pm")
