@@ -22,7 +22,6 @@ _WORDS = {"today": 0, "今天": 0, "yesterday": -1, "昨天": -1, "tomorrow": 1,
 _OFFSET = re.compile(r"[+-]\d{1,5}d?")
 _DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?")
-_ZONED = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
 
 def zone(tz: str | None) -> tzinfo:
@@ -98,11 +97,11 @@ def instant(text: str, tz: str | None, *, where: str = "--at", day_of: datetime 
         except ValueError:
             raise _refuse(text, where, "date or time") from None
         return datetime.combine(base, clock, here).astimezone(UTC)
-    head = re.split(r"[ Tt]", t, maxsplit=1)[0]
-    if _iso_day(head) is not None and head == t[:len(head)] and len(t) > len(head):
-        iso = t.replace("/", "-").replace(".", "-", 2) if "/" in head or "." in head else t
+    both = re.fullmatch(r"(\S+?)[ Tt](.+)", t)
+    on = _iso_day(both[1]) if both else None
+    if both and on is not None:  # a date, then a time (and perhaps its zone)
         try:
-            at = datetime.fromisoformat(iso.replace(" ", "T", 1))
+            at = datetime.fromisoformat(f"{on.isoformat()}T{both[2].strip()}")
         except ValueError:
             raise _refuse(text, where, "date or time") from None
         if at.tzinfo is None:

@@ -89,8 +89,6 @@ def plain(value: Any, tz: str | None = None) -> str:
         return NONE
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
     if isinstance(value, dict):
         return ", ".join(f"{k} {plain(v, tz)}" for k, v in value.items()
                          if v is not None and v != "" and v != [])
