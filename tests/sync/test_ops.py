@@ -66,7 +66,9 @@ def issue(database_url: str, user: str, device: str) -> dict[str, Any]:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_log_says_where_it_listens_then_one_line_per_request_without_secrets(server):
     host_port = server.url.removeprefix("http://")
-    lines = log_lines(server)  # the fixture waited for /health to answer 200
+    # the fixture waited for /health to answer 200; its log line follows the answer
+    wait_for(lambda: any(" GET /health " in ln for ln in log_lines(server)))
+    lines = log_lines(server)
     listening = [ln for ln in lines if "listening on" in ln]
     assert len(listening) == 1, lines
     assert listening[0].endswith(f"listening on http://{host_port}")
