@@ -587,12 +587,28 @@ def show(session: Session, *, site: Site, no: str | int) -> dict[str, Any]:
                   history=True)
 
 
+def closed_in_sql() -> Any:
+    """SQL: the item is closed (`state_of`: its top (cycle, rank) transition goes to closed,
+    the top rank, so only a transition of a later cycle, a reopening, outranks it)."""
+    from sqlalchemy import exists, func
+
+    c, later = PdcaEvent.__table__.alias("c"), PdcaEvent.__table__.alias("later")
+    reopened = exists().where(later.c.pdca_id == c.c.pdca_id, later.c.kind == "transition",
+                              later.c.to_phase.in_(list(RANK)),
+                              func.coalesce(later.c.cycle, 1) > func.coalesce(c.c.cycle, 1))
+    return exists().where(c.c.pdca_id == Pdca.__table__.c.id, c.c.kind == "transition",
+                          c.c.to_phase == "closed", ~reopened)
+
+
 def list_items(
     session: Session, *, site: Site, phase: str | None = None, severity: str | None = None,
     grid: str | None = None, owner: str | None = None, include_closed: bool = False,
     overdue_only: bool = False, now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    items = list(session.exec(live(Pdca, site.id).order_by(col(Pdca.no))))
+    stmt = live(Pdca, site.id).order_by(col(Pdca.no))
+    if not include_closed and phase not in ("closed", "withdrawn"):
+        stmt = stmt.where(~closed_in_sql())  # a year of closed items is never read
+    items = list(session.exec(stmt))
     events = children(session, PdcaEvent, "pdca_id", [i.id for i in items])
     codes = id_codes(session, site)
     if phase and phase not in (*PHASES, "withdrawn"):

@@ -4,6 +4,7 @@ so a run pinned to it reads exactly what its inspector followed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -211,6 +212,27 @@ def get_pinned(session: Session, playbook_id: str, version: int, sha256: str) ->
         raise NotFoundError(f"playbook {playbook_id}@{version} ({sha256[:12]}) is not here",
                             hint="pm sync brings it from the server")
     return pinned_from(row)
+
+
+def pinned_many(session: Session, keys: Iterable[tuple[str, int, str]]
+                ) -> dict[tuple[str, int, str], Pinned]:
+    """The pinned contents of many runs, (id, version, sha256) → Pinned, in one query (a
+    page of runs names a handful of playbooks)."""
+    wanted = set(keys)
+    out: dict[tuple[str, int, str], Pinned] = {}
+    ids = sorted({k[0] for k in wanted})
+    for start in range(0, len(ids), 500):
+        for row in session.exec(select(PlaybookRow).where(
+                col(PlaybookRow.playbook_id).in_(ids[start:start + 500]))):
+            key = (row.playbook_id, row.version, row.sha256)
+            if key in wanted and key not in out:
+                out[key] = pinned_from(row)
+    missing = sorted(wanted - out.keys())
+    if missing:
+        pid, version, sha256 = missing[0]
+        raise NotFoundError(f"playbook {pid}@{version} ({sha256[:12]}) is not here",
+                            hint="pm sync brings it from the server")
+    return out
 
 
 def pinned_from(row: PlaybookRow) -> Pinned:

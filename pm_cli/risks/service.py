@@ -269,11 +269,31 @@ def import_library(session: Session, *, site: Site, grid: str | None = None,
     return {"added": added, "skipped": skipped, "library": len(items)}
 
 
+def failed_steps_by_grid(session: Session, *, site_id: str, since: str) -> dict[str, int]:
+    """Grid id → steps whose newest answer is a fail, in runs started since `since` (not
+    aborted): one grouped query, whatever the history's length."""
+    from sqlalchemy import exists, func
+    from sqlalchemy import select as sa_select
+
+    from pm_cli.runs.models import Run, StepResult
+
+    run = Run.__table__
+    f, g = StepResult.__table__.alias("f"), StepResult.__table__.alias("g")
+    newer = exists().where(g.c.run_id == f.c.run_id, g.c.step_id == f.c.step_id,
+                           g.c.hlc > f.c.hlc)
+    stmt = (sa_select(run.c.grid_id, func.count())
+            .select_from(run.join(f, f.c.run_id == run.c.id))
+            .where(run.c.site_id == site_id, run.c.deleted == False,  # noqa: E712
+                   run.c.started_at >= since, run.c.status != "aborted",
+                   run.c.grid_id.is_not(None), f.c.outcome == "fail", ~newer)
+            .group_by(run.c.grid_id))
+    return {str(gid): int(n) for gid, n in session.execute(stmt)}
+
+
 def grid_heat(session: Session, *, site: Site, days: int = 30,
               now: datetime | None = None) -> list[dict[str, Any]]:
     """Per grid: its worst open risk, failed steps in the last `days`, overdue items."""
     from pm_cli.pdca import service as pdca
-    from pm_cli.runs.models import Run, StepResult
     from pm_cli.store.ids import utc_text
 
     t = now or datetime.now(UTC)
@@ -286,21 +306,11 @@ def grid_heat(session: Session, *, site: Site, days: int = 30,
             if rank[lvl] > rank.get(worst.get(r.grid_id, ""), 0):
                 worst[r.grid_id] = lvl
     since = utc_text(t - timedelta(days=days))
-    runs = {r.id: r.grid_id for r in session.exec(
-        live(Run, site.id).where(Run.started_at >= since, Run.status != "aborted"))}
-    latest: dict[tuple[str, str], StepResult] = {}
-    for results in children(session, StepResult, "run_id", list(runs)).values():
-        for sr in results:  # in stamp order: the newest answer to a step counts
-            latest[(sr.run_id, sr.step_id)] = sr
-    failures: dict[str, int] = {}
-    for (run_id, _), sr in latest.items():
-        run_grid = runs.get(run_id)
-        if sr.outcome == "fail" and run_grid:
-            failures[run_grid] = failures.get(run_grid, 0) + 1
+    failures = failed_steps_by_grid(session, site_id=site.id, since=since)
     overdue: dict[str, int] = {}
-    grid_code = {g.id: g.code for g in grids}
+    grid_id = {g.code: g.id for g in grids}
     for item in pdca.list_items(session, site=site, overdue_only=True, now=t):
-        gid = next((k for k, c in grid_code.items() if c == item["grid"]), None)
+        gid = grid_id.get(item["grid"])
         if gid:
             overdue[gid] = overdue.get(gid, 0) + 1
     out = []

@@ -48,7 +48,7 @@ def route_add(
         r = service.add_route(s, site=site, code=code, name=name, stops=_split(stops),
                               from_grid=from_grid, playbook=playbook, schedule=schedule,
                               window=window, owner=owner)
-        rec = service.record(s, site, r)
+        rec = service.record(s, r)
     ctx.obj.out(as_json).done(f"added route {rec['code']} ({len(rec['stops'])} stops)", rec)
 
 
@@ -76,7 +76,7 @@ def route_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> N
 
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
-        rec = service.record(s, site, service.get_route(s, site=site, code=code))
+        rec = service.record(s, service.get_route(s, site=site, code=code))
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rec)
@@ -108,7 +108,7 @@ def route_edit(
         r = service.edit_route(s, site=site, code=code, name=name, stops=_split(stops),
                                playbook=playbook, schedule=schedule, window=window,
                                owner=owner)
-        rec = service.record(s, site, r)
+        rec = service.record(s, r)
     ctx.obj.out(as_json).done(f"route {rec['code']} saved", rec)
 
 
@@ -119,7 +119,7 @@ def route_remove(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) ->
 
     with ctx.obj.session(write=True) as s:
         site = ctx.obj.site(s)
-        rec = service.record(s, site, service.remove_route(s, site=site, code=code))
+        rec = service.record(s, service.remove_route(s, site=site, code=code))
     ctx.obj.out(as_json).done(f"removed route {rec['code']}", rec)
 
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from pm_cli import validate as v
 from pm_cli.checkpoints.models import Checkpoint
@@ -17,7 +17,7 @@ from pm_cli.errors import ConflictError, InputError, PmError, Problem
 from pm_cli.routes.models import Route
 from pm_cli.sites.models import Site
 from pm_cli.store import write
-from pm_cli.store.query import code_map, find_by_code, get_by_code, live
+from pm_cli.store.query import code_map, codes_by_id, find_by_code, get_by_code, live, rows_by_id
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -139,17 +139,19 @@ def remove_route(session: Session, *, site: Site, code: str) -> Route:
     return route
 
 
-def record(session: Session, site: Site, route: Route) -> dict[str, Any]:
-    ids = {cp.id: cp.code for cp in session.exec(select(Checkpoint).where(
-        Checkpoint.site_id == site.id))}
-    owner = None
-    if route.owner_id:
-        from pm_cli.staff.models import Staff
+def record(session: Session, route: Route,
+           codes: tuple[dict[str, str], dict[str, str]] | None = None) -> dict[str, Any]:
+    """The route as `pm route show --json` prints it; `codes` (checkpoint and staff codes by
+    id) when listing many, else only this route's are read."""
+    from pm_cli.staff.models import Staff
 
-        staff = session.get(Staff, route.owner_id)
-        owner = staff.code if staff else None
-    return {"code": route.code, "name": route.name, "owner": owner,
-            "stops": [{"checkpoint": ids.get(s["checkpoint"]), "playbook": s.get("playbook")}
+    if codes is None:
+        codes = (codes_by_id(session, Checkpoint, [s["checkpoint"] for s in route.stops]),
+                 codes_by_id(session, Staff, [route.owner_id] if route.owner_id else []))
+    cps, staff = codes
+    return {"code": route.code, "name": route.name,
+            "owner": staff.get(route.owner_id) if route.owner_id else None,
+            "stops": [{"checkpoint": cps.get(s["checkpoint"]), "playbook": s.get("playbook")}
                       for s in route.stops],
             "schedule": route.schedule,
             "window": (f"{route.window_start}-{route.window_end}"
@@ -157,8 +159,14 @@ def record(session: Session, site: Site, route: Route) -> dict[str, Any]:
 
 
 def list_routes(session: Session, *, site: Site) -> list[dict[str, Any]]:
-    return [record(session, site, r) for r in session.exec(live(Route, site.id)
-                                                            .order_by(Route.code))]
+    """Every route, with two queries for the codes they name (not one per route)."""
+    from pm_cli.staff.models import Staff
+
+    routes = list(session.exec(live(Route, site.id).order_by(Route.code)))
+    codes = (codes_by_id(session, Checkpoint, [s["checkpoint"] for r in routes
+                                               for s in r.stops]),
+             codes_by_id(session, Staff, [r.owner_id for r in routes if r.owner_id]))
+    return [record(session, r, codes) for r in routes]
 
 
 # ---- optimization ----------------------------------------------------------------------
@@ -212,8 +220,9 @@ def optimize(session: Session, *, site: Site, code: str, start: str | None = Non
     from pm_cli.routes import optimize as opt
 
     route = get_route(session, site=site, code=code)
-    by_id = {cp.id: cp for cp in session.exec(select(Checkpoint).where(
-        Checkpoint.site_id == site.id))}
+    by_id = {cp.id: cp for cp in rows_by_id(session, Checkpoint,
+                                            [s["checkpoint"] for s in route.stops]).values()
+             if cp.site_id == site.id}
     cps = [by_id[s["checkpoint"]] for s in route.stops]
     codes = [cp.code for cp in cps]
     if len(set(codes)) != len(codes):

@@ -26,7 +26,7 @@ from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.store import write
 from pm_cli.store.ids import now_text, utc_text
-from pm_cli.store.query import get_by_tail, live
+from pm_cli.store.query import get_by_tail, live, rows_by_id
 
 # bundled playbooks written for a whole patrol, not for one checkpoint (playbooks/README.md)
 WHOLE_ROUTE = frozenset({"security.patrol"})
@@ -76,8 +76,9 @@ def view(session: Session, walk: RouteWalk, route: Route | None = None) -> WalkV
     route = route or session.get(Route, walk.route_id)
     if route is None:
         raise PmError(f"walk {short(walk.id)} belongs to a route that no longer exists")
-    cps = {cp.id: cp for cp in session.exec(select(Checkpoint).where(
-        Checkpoint.site_id == walk.site_id))}
+    cps = {cp.id: cp for cp in rows_by_id(session, Checkpoint,
+                                          [s["checkpoint"] for s in route.stops]).values()
+           if cp.site_id == walk.site_id}
     visits = list(session.exec(select(RouteVisit).where(RouteVisit.walk_id == walk.id)
                                .order_by(col(RouteVisit.hlc))))
     run_ids = [x.run_id for x in visits if x.run_id]

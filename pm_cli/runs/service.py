@@ -544,11 +544,23 @@ def _day_bound(text: str, tz: str | None, *, end: bool) -> str:
     return utc_text(dates.instant(text, tz, where="--to" if end else "--from", end=end))
 
 
+def failed_now() -> Any:
+    """SQL: the run's newest answer to some step is a fail (what `RunView.failed` says)."""
+    from sqlalchemy import exists
+
+    f, g = StepResult.__table__.alias("f"), StepResult.__table__.alias("g")
+    newer = exists().where(g.c.run_id == f.c.run_id, g.c.step_id == f.c.step_id,
+                           g.c.hlc > f.c.hlc)
+    return exists().where(f.c.run_id == Run.__table__.c.id, f.c.outcome == "fail", ~newer)
+
+
 def list_runs(
     session: Session, *, site: Site, since: str | None = None, until: str | None = None,
     grid: str | None = None, playbook: str | None = None, status: str | None = None,
     failed: bool = False, limit: int | None = None,
 ) -> list[dict[str, Any]]:
+    """Runs newest first. SQL filters, orders and cuts; then one query each for the page's
+    answers and pinned playbooks, whatever the history's length."""
     stmt = live(Run, site.id)
     if since:
         stmt = stmt.where(Run.started_at >= _day_bound(since, site.tz, end=False))
@@ -563,17 +575,23 @@ def list_runs(
             raise PmError(f"unknown status {status!r}", where="--status",
                           hint="use " + ", ".join(STATUSES))
         stmt = stmt.where(Run.status == status)
-    runs = list(session.exec(stmt.order_by(col(Run.started_at).desc())))
+    if failed:
+        stmt = stmt.where(failed_now())
+    stmt = stmt.order_by(col(Run.started_at).desc(), col(Run.id).desc())
+    if limit:
+        stmt = stmt.limit(limit)
+    runs = list(session.exec(stmt))
     results = children(session, StepResult, "run_id", [r.id for r in runs])
+    pins = playbooks.pinned_many(
+        session, {(r.playbook_id, r.playbook_version, r.playbook_sha256) for r in runs})
     grids, staff = id_codes(session, site)
     out = []
     for r in runs:
-        pinned = playbooks.get_pinned(session, r.playbook_id, r.playbook_version,
-                                      r.playbook_sha256)
         history = results.get(r.id, [])
-        rv = RunView(r, pinned, {h.step_id: h for h in history}, history)
+        rv = RunView(r, pins[(r.playbook_id, r.playbook_version, r.playbook_sha256)],
+                     {h.step_id: h for h in history}, history)
         if failed and not rv.failed:
-            continue
+            continue  # a failed answer to a step its playbook no longer has
         out.append({
             "id": r.id, "short": short(r.id), "playbook": r.playbook_id,
             "version": r.playbook_version, "grid": grids.get(r.grid_id) if r.grid_id else None,
@@ -581,6 +599,4 @@ def list_runs(
             "finished_at": r.finished_at, "status": r.status, "score": rv.score,
             "answered": len(rv.latest), "steps": len(rv.steps), "failed": len(rv.failed),
         })
-        if limit and len(out) >= limit:
-            break
     return out

@@ -139,3 +139,28 @@ def children(session: Session, model: type[A], parent: str, ids: list[str],
                                 .order_by(col(model.hlc))):
             out.setdefault(getattr(row, parent), []).append(row)
     return out
+
+
+def codes_by_id(session: Session, model: type[T], ids: Iterable[str],
+                chunk: int = 500) -> dict[str, str]:
+    """id → code of the rows with these ids (deleted ones too: history still names them),
+    in chunks so the IN list stays within SQLite's limits."""
+    wanted = sorted(set(ids))
+    id_col, code_col = model.__table__.c.id, model.__table__.c.code
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), chunk):
+        out.update(session.exec(select(id_col, code_col).where(
+            id_col.in_(wanted[start:start + chunk]))).all())
+    return out
+
+
+def rows_by_id(session: Session, model: type[T], ids: Iterable[str],
+               chunk: int = 500) -> dict[str, T]:
+    """id → row of the rows with these ids, in chunks (IN lists within SQLite's limits)."""
+    wanted = sorted(set(ids))
+    id_col = col(model.id)
+    out: dict[str, T] = {}
+    for start in range(0, len(wanted), chunk):
+        for row in session.exec(select(model).where(id_col.in_(wanted[start:start + chunk]))):
+            out[row.id] = row
+    return out

@@ -233,7 +233,8 @@ def bulk_create(
     session: Session, model: type[Mutable], *, site_id: str, rows: Iterable[dict[str, Any]],
     progress: Callable[[int], object] | None = None,
 ) -> int:
-    """executemany-insert new rows (dicts of field values, `id` optional), logging each.
+    """executemany-insert new rows (dicts of field values, `id` and `created_at` optional),
+    logging each.
 
     The bulk path of imports: plain DBAPI executemany in chunks (no ORM object, no per-row
     SQLAlchemy parameter processing), so memory stays flat and 100 k rows take seconds.
@@ -289,10 +290,11 @@ def bulk_create(
                 raise UsageError(f"cannot save {entity.replace('_', ' ')} {n + len(batch) + 1}"
                                  f": {k}: at most {cap:,} characters (this one {len(x):,})",
                                  where=k)
-        fields = {"created_at": created}
+        at = values.get("created_at") or created
+        fields = {"created_at": at}
         fields.update(zip(names, vals, strict=True))
         batch.append((
-            row_id, site_id, created, 0, stamps_tpl.replace(_PH, h), h,
+            row_id, site_id, at, 0, stamps_tpl.replace(_PH, h), h,
             *[as_json(x) if j else x for x, j in zip(vals, is_json, strict=True)],
         ))
         changes.append((
@@ -346,4 +348,62 @@ def bulk_update(
         session.execute(stmt, group)
     if n:
         session.expire_all()
+    return n
+
+
+def bulk_append(
+    session: Session, model: type[AppendOnly], *, site_id: str | None,
+    rows: Iterable[dict[str, Any]],
+) -> int:
+    """executemany-insert append-only rows (`id` and `created_at` optional), each logged as
+    `append` with the whole row, as `append` does one at a time."""
+    from sqlalchemy import JSON
+
+    from pm_cli.store.engine import json_text
+
+    w = writer(session)
+    session.flush()
+    conn = session.connection()
+    table = model.__table__
+    entity = _entity(model)
+    now = now_text()
+    names = [n for n in model.model_fields
+             if n not in ("id", "site_id", "created_at", "deleted", "hlc")]
+    defaults = {n: model.model_fields[n].get_default(call_default_factory=True) for n in names}
+    is_json = [isinstance(table.c[n].type, JSON) for n in names]
+    cols = ("id", "site_id", "created_at", "deleted", "hlc", *names)
+    row_sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    from pm_cli.store.fields import fields_of
+
+    checker = fields_of(model)
+    batch: list[tuple[Any, ...]] = []
+    changes: list[tuple[Any, ...]] = []
+    n = 0
+    for values in rows:
+        h = w.clock.now()
+        row_id = values.get("id") or new_id()
+        at = values.get("created_at") or now
+        vals = [values.get(k, defaults[k]) for k in names]
+        fields = {"created_at": at, **dict(zip(names, vals, strict=True))}
+        problems = checker.problems(fields, create=True)
+        if problems:
+            from pm_cli.errors import UsageError
+            from pm_cli.store.fields import describe
+
+            raise UsageError(f"cannot save {entity.replace('_', ' ')} {n + len(batch) + 1}: "
+                             f"{describe(problems)}", where=problems[0][0])
+        batch.append((row_id, site_id, at, 0, h,
+                      *[json_text(x) if j else x for x, j in zip(vals, is_json, strict=True)]))
+        changes.append((new_id(), w.next_no, site_id or "", entity, row_id, "append",
+                        json_text(fields), "{}", h, w.device, SYNC_SCHEMA, "pending"))
+        w.next_no += 1
+        if len(batch) >= CHUNK:
+            conn.exec_driver_sql(row_sql, batch)
+            conn.exec_driver_sql(_CHANGE_SQL, changes)
+            n += len(batch)
+            batch, changes = [], []
+    if batch:
+        conn.exec_driver_sql(row_sql, batch)
+        conn.exec_driver_sql(_CHANGE_SQL, changes)
+        n += len(batch)
     return n
