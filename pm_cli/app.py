@@ -30,11 +30,55 @@ from pm_cli.staff import cli as staff_cli
 from pm_cli.sync import cli as sync_cli
 from pm_cli.transfer import cli as transfer_cli
 
+# The feature groups, built into click commands only when named on the command line (or
+# listed by `pm --help`): typer reads every command's signature and type hints to build
+# it, a few milliseconds each, a quarter of a second for the whole tree.
+GROUPS: dict[str, typer.Typer] = {
+    "site": sites_cli.app, "staff": staff_cli.app, "grid": grids_cli.app,
+    "checkpoint": checkpoints_cli.app, "route": routes_cli.app,
+    "playbook": playbooks_cli.app, "run": runs_cli.app, "pdca": pdca_cli.app,
+    "risk": risks_cli.app, "drill": drills_cli.app, "db": db_cli.app, "sync": sync_cli.app,
+    "server": server_cli.app,
+}
+# where each comes in `pm --help`: after the root's own commands, schedule before db
+HELP_ORDER = ("site", "staff", "grid", "checkpoint", "route", "playbook", "run", "pdca",
+              "risk", "drill", "schedule", "db", "sync", "server")
+
 
 class PmGroup(typer.core.TyperGroup):
     """Maps PmError to `error:`/`hint:` lines and its exit code, once, for every command;
     so too a SQLite failure no session scope translated (a disk full, a damaged file …
-    met by plain sqlite3, Alembic or a server command), and Ctrl-C."""
+    met by plain sqlite3, Alembic or a server command), and Ctrl-C. Builds a feature's
+    group the first time it is asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        own = [n for n in super().list_commands(ctx) if n not in HELP_ORDER]
+        return [*own, *(n for n in HELP_ORDER if n in GROUPS or n in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in GROUPS and cmd_name not in self.commands:
+            from typer.models import TyperInfo
+
+            self.add_command(typer.main.get_group_from_info(
+                TyperInfo(GROUPS[cmd_name], name=cmd_name), pretty_exceptions_short=True,
+                suggest_commands=True, rich_markup_mode=None), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """typer suggests from the groups already built; suggest from every name."""
+        click_usage_error: type[Exception] = typer.BadParameter.__mro__[1]
+        try:
+            return super().resolve_command(ctx, args)
+        except click_usage_error as e:
+            message = getattr(e, "message", "")
+            if args and "Did you mean" not in message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    e.message = (message.rstrip(".") + ". Did you mean "  # type: ignore[attr-defined]
+                                 + ", ".join(repr(m) for m in matches) + "?")
+            raise
 
     def invoke(self, ctx: Any) -> Any:
         from pm_cli import output
@@ -146,29 +190,24 @@ def root(
 
 
 db_cli.register(app)
-app.add_typer(sites_cli.app, name="site")
-app.add_typer(staff_cli.app, name="staff")
-app.add_typer(grids_cli.app, name="grid")
-app.add_typer(checkpoints_cli.app, name="checkpoint")
-app.add_typer(routes_cli.app, name="route")
-app.add_typer(playbooks_cli.app, name="playbook")
-app.add_typer(runs_cli.app, name="run")
-app.add_typer(pdca_cli.app, name="pdca")
-app.add_typer(risks_cli.app, name="risk")
-app.add_typer(drills_cli.app, name="drill")
 schedules_cli.register(app)
 transfer_cli.register(app)
 demo_cli.register(app)
-app.add_typer(db_cli.app, name="db")
-app.add_typer(sync_cli.app, name="sync")
-app.add_typer(server_cli.app, name="server")
+
+
+def command_tree() -> Any:
+    """The whole click command tree, every group built (completion, docs, tests)."""
+    root = typer.main.get_command(app)
+    for name in root.list_commands(None):  # type: ignore[attr-defined]
+        root.get_command(None, name)  # type: ignore[attr-defined]
+    return root
 
 
 def main() -> None:
     if os.environ.get("_PM_COMPLETE"):  # the shell asks for completions (pm --install-completion)
         from pm_cli import completion
 
-        command = typer.main.get_command(app)
+        command = command_tree()
         completion.attach(command)
         command.main(prog_name="pm")
         return

@@ -260,7 +260,8 @@ def bulk_create(
     json_cache: dict[tuple[Any, ...], str] = {}
 
     def as_json(x: Any) -> str:  # tag lists repeat across rows: serialise each once
-        if isinstance(x, list) and len(json_cache) < 10_000:
+        if isinstance(x, list) and len(json_cache) < 10_000 and all(
+                type(e) is str for e in x):
             key = tuple(x)
             if key not in json_cache:
                 json_cache[key] = json_text(x)

@@ -71,12 +71,10 @@ def pm_executable() -> str:
 
 
 def command_tree() -> Any:
-    """The click command `pm --help` prints (typer builds it from the root app)."""
-    import typer.main
+    """The click command `pm --help` prints, every group built."""
+    from pm_cli.app import command_tree as tree
 
-    from pm_cli.app import app
-
-    return typer.main.get_command(app)
+    return tree()
 
 
 def tree_paths(cmd: Any = None, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
