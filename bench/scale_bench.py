@@ -389,6 +389,7 @@ def measure(db: Path, site: str, work: Path, repeat: int,
             only: list[str]) -> dict[str, tuple[float, float, int]]:
     env = {**os.environ, "PM_DB": str(db), "PM_CONFIG": str(work / "config.toml"),
            "PM_SITE": site, "COLUMNS": "160"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules load from .pyc
     codes = pick(db, site)
     out: dict[str, tuple[float, float, int]] = {}
     for name, args in [("pm --version", ["--version"]), *COMMANDS]:

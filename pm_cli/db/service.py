@@ -149,14 +149,20 @@ COUNTED = ("site", "staff", "grid", "grid_duty", "checkpoint", "route", "playboo
 
 def _dangling(con: sqlite3.Connection, tables: set[str]) -> list[str]:
     out = []
+    by_table: dict[str, list[tuple[str, str]]] = {}
     for table, column, target in references():
-        if table not in tables or target not in tables:
-            continue
-        for (row_id, ref) in con.execute(
-            f"SELECT t.id, t.{column} FROM {table} t WHERE t.{column} IS NOT NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{column})"
-        ):
-            out.append(f"{table} {row_id}: {column} {ref} has no {target} row")
+        if table in tables and target in tables:
+            by_table.setdefault(table, []).append((column, target))
+    for table, refs in by_table.items():  # one pass over each table, not one per column
+        bad = [f"CASE WHEN t.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {x} x WHERE "
+               f"x.id = t.{c}) THEN t.{c} END" for c, x in refs]
+        cols = ", ".join(f"{b} AS b{i}" for i, b in enumerate(bad))
+        where = " OR ".join(f"b{i} IS NOT NULL" for i in range(len(bad)))
+        for row in con.execute(f"SELECT * FROM (SELECT t.id, {cols} FROM {table} t) "
+                               f"WHERE {where}"):
+            for (column, target), ref in zip(refs, row[1:], strict=True):
+                if ref is not None:
+                    out.append(f"{table} {row[0]}: {column} {ref} has no {target} row")
     if {"run", "playbook"} <= tables:  # a run names its playbook as id@version
         for (row_id, pid, ver) in con.execute(
             "SELECT r.id, r.playbook_id, r.playbook_version FROM run r WHERE NOT EXISTS "
@@ -185,9 +191,11 @@ def _dangling(con: sqlite3.Connection, tables: set[str]) -> list[str]:
     return out
 
 
-def check(path: Path) -> CheckReport:
-    """`PRAGMA integrity_check`, `foreign_key_check` (local tables), dangling references
-    and row counts. A damaged file is reported, not raised: integrity says where."""
+def check(path: Path, *, full: bool = False) -> CheckReport:
+    """`PRAGMA quick_check` (`integrity_check` with `full`: it also compares every index
+    with its table, four times longer on a big file), `foreign_key_check` (local tables),
+    dangling references and row counts. A damaged file is reported, not raised: integrity
+    says where."""
     version = store_engine.inspect_file(path)
     con = sqlite3.connect(path)
     dangling: list[str] = []
@@ -195,7 +203,8 @@ def check(path: Path) -> CheckReport:
     counts: dict[str, int] = {}
     try:
         try:
-            integrity = [r[0] for r in con.execute("PRAGMA integrity_check")]
+            pragma = "integrity_check" if full else "quick_check"
+            integrity = [r[0] for r in con.execute(f"PRAGMA {pragma}")]
         except sqlite3.DatabaseError as e:  # too damaged for the check to finish
             integrity = [f"integrity_check stopped: {e}"]
         try:

@@ -70,12 +70,12 @@ class Scenario(_Strict):
 @cache
 def library() -> dict[str, Scenario]:
     from pm_cli.errors import PmError
-    from pm_cli.yamlfile import load
+    from pm_cli.yamlfile import load_bundled
 
     out: dict[str, Scenario] = {}
     for path in sorted(DIR.glob("*.yaml")):
         try:
-            sc = Scenario.model_validate(load(path.read_text(encoding="utf-8")))
+            sc = Scenario.model_validate(load_bundled(path.read_text(encoding="utf-8")))
         except Exception as e:  # a broken bundled file is a broken install
             raise PmError(f"bundled scenario {path.name} is invalid: {e}",
                           hint="reinstall pm") from None

@@ -256,14 +256,21 @@ def _next_no(session: Session, site: Site) -> int | None:
 def _site_synced(session: Session, site: Site) -> bool:
     """Has the server seen this site? It was made on another device (its creation stamp
     names that device), or its creation here was pushed and acknowledged."""
-    from pm_cli.store.changes import Change, SyncState
+    from sqlalchemy import text
+
+    from pm_cli.store.changes import Change, NumberBlock, SyncState
 
     state = session.get(SyncState, 1)
     made = (site.field_hlc or {}).get("created_at") or site.updated_hlc
     if state is not None and made and not made.endswith("-" + state.device_id):
         return True
-    return session.exec(select(Change.change_id).where(
-        Change.entity == "site", Change.record_id == site.id,
+    # the server hands number blocks only for sites it holds; they are kept once used up,
+    # so this holds after the acked creation change is pruned (90 days on)
+    if session.exec(select(NumberBlock.site_id).where(NumberBlock.site_id == site.id)
+                    ).first() is not None:
+        return True
+    return session.exec(select(Change.change_id).where(  # ix_change_site_record (literal)
+        text("entity = 'site'"), Change.record_id == site.id,
         Change.state == "acked")).first() is not None
 
 

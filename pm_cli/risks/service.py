@@ -251,9 +251,9 @@ def heatmap(session: Session, *, site: Site) -> dict[str, Any]:
 def import_library(session: Session, *, site: Site, grid: str | None = None,
                    by_id: str | None = None) -> dict[str, int]:
     """Add the starter library's risks the site does not have yet (matched by code)."""
-    from pm_cli.yamlfile import load
+    from pm_cli.yamlfile import load_bundled
 
-    items = load(LIBRARY.read_text(encoding="utf-8")) or []
+    items = load_bundled(LIBRARY.read_text(encoding="utf-8")) or []
     added = skipped = 0
     have = {r.code for r in session.exec(live(Risk, site.id))}
     for item in items:

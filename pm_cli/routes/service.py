@@ -27,10 +27,6 @@ def get_route(session: Session, *, site: Site, code: str) -> Route:
                        hint="`pm route list` shows the routes")
 
 
-def _checkpoints(session: Session, site: Site) -> dict[str, Checkpoint]:
-    return code_map(session, Checkpoint, site_id=site.id, noun="checkpoint", where=site.code)
-
-
 def _window(text: str | None) -> tuple[str | None, str | None]:
     """`08:00-10:00` (a window past midnight like 22:00-02:00 is allowed)."""
     if not text:
@@ -55,7 +51,8 @@ def _schedule(text: str | None) -> str | None:
 
 def _stops(session: Session, site: Site, codes: list[str], playbook: str | None,
            where: str) -> list[dict[str, Any]]:
-    cps = _checkpoints(session, site)
+    cps = code_map(session, Checkpoint, site_id=site.id, noun="checkpoint", where=site.code,
+                   value=Checkpoint.id, codes=codes)
     missing = [c for c in codes if c not in cps]
     if missing:
         raise PmError(f"no checkpoint {', '.join(missing)} at {site.code}", where=where,
@@ -67,7 +64,7 @@ def _stops(session: Session, site: Site, codes: list[str], playbook: str | None,
         from pm_cli.playbooks.service import get
 
         pb = get(session, playbook).playbook.id
-    return [{"checkpoint": cps[c].id, "playbook": pb} for c in codes]
+    return [{"checkpoint": cps[c], "playbook": pb} for c in codes]
 
 
 def _owner(session: Session, site: Site, code: str | None) -> str | None:

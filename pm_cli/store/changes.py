@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, SQLModel
 
 if TYPE_CHECKING:
@@ -18,6 +18,9 @@ class Change(SQLModel, table=True):
     """The outbox: one row per local write, made in the write's own transaction (sync.md §1)."""
 
     __tablename__ = "change"
+    # a site's own creation, found without reading the log (pdca: has the server seen it?)
+    __table_args__ = (Index("ix_change_site_record", "record_id",
+                            sqlite_where=text("entity = 'site'")),)
 
     if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
         __table__: ClassVar[Table]

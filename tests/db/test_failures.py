@@ -130,6 +130,29 @@ def test_a_damaged_file_through_the_installed_pm(site, isolated):
     assert_one_error(r, "the database is damaged", f"({isolated})", "restore your newest backup")
 
 
+def test_check_full_finds_an_index_that_no_longer_matches_its_table(pm, site, isolated):
+    """quick_check (the default: a big file in seconds) reads every page; --full also
+    compares each index with its table, which only integrity_check does."""
+    import sqlite3
+
+    pm("staff", "add", "S3", "--name", "王芳", "--role", "tech")
+    index = sql(isolated, "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                "tbl_name = 'staff' AND sql IS NOT NULL")[0][0]
+    con = sqlite3.connect(isolated)
+    ((version,),) = con.execute("PRAGMA schema_version").fetchall()
+    con.execute("PRAGMA writable_schema = 1")  # the index now claims another column
+    con.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?",
+                (f"CREATE INDEX {index} ON staff(name)", index))
+    con.execute(f"PRAGMA schema_version = {version + 1}")
+    con.commit()
+    con.close()
+    assert json.loads(pm("db", "check", "--json").stdout)["integrity"] == []
+    r = pm("db", "check", "--full", "--json", ok=False)
+    err = json.loads(r.stderr)
+    assert err["message"].startswith("the database is damaged: integrity_check found")
+    assert any(index in line for line in json.loads(r.stdout)["integrity"])
+
+
 def test_check_reports_the_damage_and_backup_keeps_the_older_copy(pm, site, isolated,
                                                                    tmp_path):
     dest = tmp_path / "backup.db"
@@ -139,7 +162,7 @@ def test_check_reports_the_damage_and_backup_keeps_the_older_copy(pm, site, isol
     r = pm("db", "check", "--json", ok=False)
     err = json.loads(r.stderr)  # --json: the error is one JSON object on stderr
     assert err["error"] == "store" and r.exit_code == 1
-    assert err["message"].startswith("the database is damaged: integrity_check found")
+    assert err["message"].startswith("the database is damaged: quick_check found")
     report = json.loads(r.stdout)
     assert report["ok"] is False and report["integrity"]
     r = pm("db", "backup", str(dest), "--force", ok=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pm_cli.runs import evidence
+from pm_cli.store.engine import SCHEMA_VERSION
 from tests.db.test_cli import downgrade_to, sql, user_version
 
 SHA = "ab" + "0" * 62
@@ -113,7 +114,7 @@ def test_migration_turns_absolute_paths_into_addresses(pm, started, write_file, 
 
     r = pm("db", "migrate")
     assert r.exit_code == 0
-    assert user_version(isolated) == 10
+    assert user_version(isolated) == SCHEMA_VERSION
     got = sql(isolated, "SELECT id, evidence_path, evidence_sha256 FROM step_result "
                         "WHERE evidence_sha256 IS NOT NULL ORDER BY created_at")
     by_sha = {sha: path for _id, path, sha in got}

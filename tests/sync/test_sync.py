@@ -285,6 +285,28 @@ def test_items_made_offline_on_two_laptops_get_different_numbers(laptop):
     assert snapshot(a) == snapshot(b)
 
 
+def test_the_site_maker_out_of_numbers_after_its_log_is_pruned_still_leaves_it_unnumbered(
+        laptop):
+    """A site made on this laptop and synced: once its acked changes are pruned (90 days
+    on), the used-up number blocks still say the server numbers this site, so an item made
+    offline is not given max + 1 (which another laptop's block may hold)."""
+    import sqlite3
+
+    a = laptop("a", "alice")
+    setup_site(a)
+    a("pdca", "add", "一 first", "--severity", "minor")
+    a("sync")
+    a("sync")  # the hello after the first push hands out a block
+    con = sqlite3.connect(a.db)
+    assert con.execute("SELECT count(*) FROM number_block").fetchone()[0] >= 1
+    con.execute("DELETE FROM change WHERE state = 'acked'")  # what pruning leaves
+    con.execute("UPDATE number_block SET next_no = last + 1")
+    con.commit()
+    con.close()
+    rec = a.json("pdca", "add", "没号了 no numbers left", "--severity", "major")
+    assert rec["no"] is None and rec["label"].startswith("#~")
+
+
 def test_a_laptop_out_of_numbers_saves_the_item_unnumbered_and_the_server_numbers_it(laptop):
     import sqlite3
 
