@@ -390,6 +390,7 @@ def measure(db: Path, site: str, work: Path, repeat: int,
     env = {**os.environ, "PM_DB": str(db), "PM_CONFIG": str(work / "config.toml"),
            "PM_SITE": site, "COLUMNS": "160"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules load from .pyc
+    subprocess.run([*PM, "db", "migrate"], env=env, check=True, capture_output=True)
     codes = pick(db, site)
     out: dict[str, tuple[float, float, int]] = {}
     for name, args in [("pm --version", ["--version"]), *COMMANDS]:

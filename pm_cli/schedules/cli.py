@@ -31,6 +31,19 @@ def _when(rec: dict[str, Any], tz: str | None, day: bool = False) -> str:
     return f"{start}–{local(rec['window_end'], tz, '%H:%M')}"
 
 
+def _missed_by_code(missed: list[dict[str, Any]], tz: str | None) -> list[dict[str, Any]]:
+    """Missed occurrences grouped by what was missed: how many times, the last one."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for o in missed:
+        groups.setdefault((o["kind"], o["code"]), []).append(o)
+    rows = []
+    for (kind, code), occs in groups.items():
+        last = max(occs, key=lambda o: o["due"])
+        rows.append({"kind": kind, "code": code, "name": last["name"], "missed": len(occs),
+                     "last": _when(last, tz, day=True), "detail": last["detail"]})
+    return rows
+
+
 def today(
     ctx: typer.Context,
     by: Annotated[str | None, typer.Option("--by", help="Staff code [default: me]")] = None,
@@ -63,9 +76,9 @@ def today(
     out.say(head + " · " + (", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing due"))
     out.table([{**o, "when": _when(o, tz), "by": o["by"]} for o in rec["due"]],
               ["when", "kind", "code", "name", "status", "detail", "by"], title="due today")
-    if rec["missed_earlier"]:
-        out.table([{**o, "when": _when(o, tz, day=True)} for o in rec["missed_earlier"]],
-                  ["when", "kind", "code", "name", "detail", "by"],
+    if rec["missed_earlier"]:  # one line per route or checklist, however many days
+        out.table(_missed_by_code(rec["missed_earlier"], tz),
+                  ["kind", "code", "name", "missed", "last", "detail"],
                   title=f"missed in the {service.LOOKBACK_DAYS} days before")
     if rec["drills"]:
         out.table([{**d, "due": local(d["due"], tz, "%Y-%m-%d"),

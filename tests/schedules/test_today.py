@@ -186,6 +186,21 @@ def test_route_missed_lists_the_days_without_a_completed_walk(pm, scope):
     assert "incomplete: skipped C2 (locked)" in text and "路线 DAY" in text
 
 
+def test_today_shows_a_route_missed_all_week_once_with_how_often(pm, scope):
+    add_route(scope, "DAY", local_midnight(10))
+    walk(scope, "DAY", local_midnight(4) + timedelta(hours=9, minutes=5))
+    rec = pm.json("today", "--all")
+    missed = [o for o in rec["missed_earlier"] if o["code"] == "DAY"]
+    assert len(missed) == 6  # the 7 days before, one of them walked: --json lists each
+    text = pm("today", "--all").output
+    block = text[text.index("missed in the 7 days before"):]
+    rows = [[c.strip() for c in ln.split("│")[1:-1]] for ln in block.splitlines()
+            if "│ DAY " in ln]
+    assert len(rows) == 1  # people see one line for the route
+    kind, code, name, times, _last, detail = rows[0]
+    assert (kind, code, name, times, detail) == ("route", "DAY", "路线 DAY", "6", "no walk")
+
+
 def test_today_for_a_person_shows_their_routes_and_items_not_others(pm, scope):
     add_route(scope, "MINE", local_midnight(1), "daily@00:00", None, owner="S1")
     add_route(scope, "THEIRS", local_midnight(1), "daily@00:00", None, owner="S2")
