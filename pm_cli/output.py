@@ -112,6 +112,81 @@ def _codes_twice(rows: Sequence[dict[str, Any]]) -> set[str]:
     return twice
 
 
+# Above this many rows a table is drawn here, in the same box and folding as rich's, but
+# without rich's per-cell layout: 2,000 grids took 2 s to lay out, most of `pm grid list`.
+LONG_TABLE = 200
+
+
+def _fold(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` cells: at spaces where it can, a long run (CJK has
+    no spaces) folded where it must, as rich's overflow="fold"."""
+    from rich.cells import cell_len, get_character_cell_size
+
+    out: list[str] = []
+    for para in text.split("\n") or [""]:
+        line, used = "", 0
+        for word in para.split(" "):
+            w = cell_len(word)
+            gap = 1 if line else 0
+            if used + gap + w <= width:
+                line, used = line + " " * gap + word, used + gap + w
+                continue
+            if line:
+                out.append(line)
+                line, used = "", 0
+            for ch in word:  # fold what is still too long
+                c = get_character_cell_size(ch)
+                if used + c > width:
+                    out.append(line)
+                    line, used = "", 0
+                line, used = line + ch, used + c
+        out.append(line)
+    return out
+
+
+def long_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None,
+               tz: str | None, width: int) -> list[str]:
+    """The lines of a table as rich draws it (heavy head, folded cells), computed in one
+    pass per cell. Codes (ID_COLUMNS) keep their width; the widest other columns give way
+    until the table fits `width`."""
+    from rich.cells import cell_len
+
+    cells = [[plain(r.get(c), tz) for c in columns] for r in rows]
+    widths = [max(cell_len(c), *(cell_len(row[i]) for row in cells))
+              for i, c in enumerate(columns)]
+    floor = [widths[i] if c in ID_COLUMNS else min(widths[i], max(4, cell_len(c)))
+             for i, c in enumerate(columns)]
+    excess = sum(widths) + 3 * len(columns) + 1 - width
+    while excess > 0:
+        i = max(range(len(columns)), key=lambda k: widths[k] - floor[k])
+        if widths[i] <= floor[i]:
+            break  # as narrow as it goes: the terminal wraps the rest
+        widths[i] -= 1
+        excess -= 1
+
+    def pad(text: str, w: int) -> str:
+        return text + " " * (w - cell_len(text))
+
+    def line(left: str, fill: str, mid: str, right: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right
+
+    def block(values: Sequence[str], bar: str) -> list[str]:
+        folded = [_fold(v, w) for v, w in zip(values, widths, strict=True)]
+        height = max(len(f) for f in folded)
+        return [bar + bar.join(f" {pad(f[k] if k < len(f) else '', w)} "
+                               for f, w in zip(folded, widths, strict=True)) + bar
+                for k in range(height)]
+
+    out = [title] if title else []
+    out.append(line("┏", "━", "┳", "┓"))
+    out += block(list(columns), "┃")
+    out.append(line("┡", "━", "╇", "┩"))
+    for row in cells:
+        out += block(row, "│")
+    out.append(line("└", "─", "┴", "┘"))
+    return out
+
+
 class Output:
     """Where a command's result goes: JSON on stdout under --json, else rich."""
 
@@ -160,6 +235,12 @@ class Output:
         if twice:  # after a sync, two rows can hold one code: mark both, say what to do
             columns = [*columns, "!"]
             rows = [{**r, "!": "same code" if r.get("code") in twice else None} for r in rows]
+        if len(rows) > LONG_TABLE:
+            con = console()
+            con.out("\n".join(long_table(rows, columns, title=title, tz=tz, width=con.width)),
+                    highlight=False)
+            self._warn_twice(twice)
+            return
         t = Table(title=escaped(title) if title else None, title_justify="left",
                   header_style="bold")
         for col in columns:
@@ -179,6 +260,9 @@ class Output:
                 cells.append(text)
             t.add_row(*cells)
         console().print(t)
+        self._warn_twice(twice)
+
+    def _warn_twice(self, twice: set[str]) -> None:
         for code in sorted(twice):
             self.warn(f"code {code} is held by more than one row (made on two laptops): "
                       "rename or remove one (pm sync conflicts shows the clash)")

@@ -238,3 +238,34 @@ def test_live_drills_are_honest(pm_installed: Installed, tmp_path: Path) -> None
     page = report.read_text(encoding="utf-8")
     assert "Why it failed" in page and "first_responder): not recorded" in page
     assert "finished incomplete" in page
+
+
+def test_a_long_list_keeps_every_row_and_the_look_of_a_short_one(
+        pm_installed: Installed, tmp_path: Path) -> None:
+    """Past LONG_TABLE rows a table is drawn by pm itself (rich lays out 2,000 rows in
+    seconds): the same box, codes whole, long CJK names folded, never wider than asked."""
+    from rich.cells import cell_len
+
+    from pm_cli.output import LONG_TABLE
+
+    n = LONG_TABLE + 50
+    name = "二号地下车库东区充电桩附近消防通道 East garage fire lane"
+    src = tmp_path / "grids.csv"
+    src.write_text("code,name,owner\n" + "".join(
+        f"Z-{i:04d},{name} {i},M01\n" for i in range(n)), encoding="utf-8")
+    pm_installed("import", str(src), "--kind", "grids")
+    for columns in ("60", "120"):
+        out = pm_installed("grid", "list", COLUMNS=columns).stdout
+        lines = out.splitlines()
+        assert max(cell_len(ln) for ln in lines) <= int(columns), columns
+        assert lines[1].startswith("┏") and lines[-1].startswith("└")  # rich's heavy head
+        codes = [ln.split("│")[1].strip() for ln in lines if ln.startswith("│ Z-")]
+        assert codes == [f"Z-{i:04d}" for i in range(n)]  # every row once, codes whole
+        # the name of the first row, read back down its folded column, is all there
+        start = next(k for k, ln in enumerate(lines) if ln.startswith("│ Z-0000 "))
+        parts = []
+        for ln in lines[start:]:
+            if parts and ln.split("│")[1].strip():
+                break
+            parts.append(ln.split("│")[2].strip())
+        assert "".join(parts).replace(" ", "") == f"{name} 0".replace(" ", "")
