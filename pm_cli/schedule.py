@@ -92,6 +92,33 @@ def _hhmm(text: str) -> time:
     return time(int(hh), int(mm))
 
 
+_STEP = {"MINUTELY": timedelta(minutes=1), "HOURLY": timedelta(hours=1),
+         "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1)}
+
+
+def _start_near(rule: str, start: datetime, lo: datetime) -> datetime:
+    """A later start for `rule` with the same occurrences from `lo` on: `start` moved by
+    whole periods (FREQ × INTERVAL), so dateutil does not walk a year of a daily rule to
+    reach this week. Rules whose set depends on where they start (COUNT) keep `start`, and
+    so do months and years from a 29th-31st (a month later is not the same day)."""
+    parts = dict(p.split("=", 1) for p in expand_shortcut(rule).upper().removeprefix(
+        "RRULE:").split(";") if "=" in p)
+    freq, interval = parts.get("FREQ", ""), parts.get("INTERVAL", "1")
+    if "COUNT" in parts or not interval.isdigit() or int(interval) < 1 or lo <= start:
+        return start
+    n = int(interval)
+    if freq in _STEP:
+        period = _STEP[freq] * n
+        return start + period * max(0, (lo - start) // period - 1)
+    if freq in ("MONTHLY", "YEARLY") and start.day <= 28:
+        months = n * (12 if freq == "YEARLY" else 1)
+        elapsed = (lo.year - start.year) * 12 + lo.month - start.month
+        k = max(0, elapsed // months - 1)
+        total = start.month - 1 + k * months
+        return start.replace(year=start.year + total // 12, month=total % 12 + 1)
+    return start
+
+
 def windows(rule: str, tz: str | None, *, anchor: date, since: datetime, until: datetime,
             window: tuple[str, str] | None = None) -> list[Window]:
     """The occurrences of `rule` (wall-clock times in zone `tz`, counted from local midnight
@@ -102,9 +129,9 @@ def windows(rule: str, tz: str | None, *, anchor: date, since: datetime, until: 
     at the later of the two. Without one, the window runs from the occurrence to the next
     occurrence, at most one day. Occurrences sharing a shift count once."""
     zone = zone_of(tz)
-    rr = parse_rule(rule, dtstart=datetime.combine(anchor, time(0)))
     lo = since.astimezone(zone).replace(tzinfo=None) - timedelta(days=2)
     hi = until.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+    rr = parse_rule(rule, dtstart=_start_near(rule, datetime.combine(anchor, time(0)), lo))
     times = rr.between(max(lo, datetime.combine(anchor, time(0))), hi, inc=True)
     nxt = rr.after(times[-1]) if times else None
     out: list[Window] = []
