@@ -14,13 +14,20 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
 
 
+UNSENT = "state != 'acked'"  # the partial index's condition, as queries must spell it
+
+
 class Change(SQLModel, table=True):
     """The outbox: one row per local write, made in the write's own transaction (sync.md §1)."""
 
     __tablename__ = "change"
-    # a site's own creation, found without reading the log (pdca: has the server seen it?)
+    # a site's own creation, found without reading the log (pdca: has the server seen it?);
+    # what is still to send, in order (push, `sync status`). Queries name the literal
+    # condition (UNSENT) so SQLite can use the partial index.
     __table_args__ = (Index("ix_change_site_record", "record_id",
-                            sqlite_where=text("entity = 'site'")),)
+                            sqlite_where=text("entity = 'site'")),
+                      Index("ix_change_unsent", "local_no", "state",
+                            sqlite_where=text("state != 'acked'")))
 
     if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
         __table__: ClassVar[Table]

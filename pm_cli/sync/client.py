@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from pm_cli.errors import PmError, SyncError
 from pm_cli.protocol.shapes import PROTOCOL
-from pm_cli.store.changes import Change, SyncState
+from pm_cli.store.changes import UNSENT, Change, SyncState
 from pm_cli.store.engine import SYNC_SCHEMA, check_current, make_engine, session_scope
 from pm_cli.store.hlc import Clock
 from pm_cli.store.ids import now_text
@@ -282,7 +282,7 @@ def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str | None,
             st.device_id = new_device
         clock = Clock(st.device_id, server_hlc or st.last_hlc, offset_ms=st.clock_offset_ms)
         renamed: dict[str, str] = {}
-        rows = conn.execute(sa.select(t).where(t.c.state.in_(("pending", "sent")))
+        rows = conn.execute(sa.select(t).where(sa.text(UNSENT), t.c.state.in_(("pending", "sent")))
                             .order_by(t.c.local_no)).mappings().all()
         for ch in rows:
             new = clock.now()
@@ -316,11 +316,12 @@ def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
     restamped = False
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(
-            t.c.state.in_(("pending", "sent")))).scalar_one()
+            sa.text(UNSENT), t.c.state.in_(("pending", "sent")))).scalar_one()
     done, size, after = 0, BATCH, 0
     while True:
         with engine.connect() as conn:
-            rows = conn.execute(sa.select(t).where(t.c.state.in_(("pending", "sent")),
+            rows = conn.execute(sa.select(t).where(sa.text(UNSENT),
+                                                   t.c.state.in_(("pending", "sent")),
                                                    t.c.local_no > after)
                                 .order_by(t.c.local_no).limit(size)).mappings().all()
         if not rows:
@@ -804,13 +805,17 @@ def status(db_path: Path, *, url: str | None) -> dict[str, Any]:
         with session_scope(engine, db_path, write=False) as s:
             st = _state(s)
             conn = s.connection()
-            counts: dict[str, int] = dict(conn.execute(
-                sa.select(t.c.state, sa.func.count()).group_by(t.c.state)).all())
+            counts = {str(k): int(n) for k, n in conn.execute(  # by ix_change_unsent
+                sa.select(t.c.state, sa.func.count()).where(sa.text(UNSENT))
+                .group_by(t.c.state))}
+            total = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
             rejected = [dict(r) for r in conn.execute(
                 sa.select(t.c.change_id, t.c.entity, t.c.record_id, t.c.reason)
-                .where(t.c.state == "rejected").order_by(t.c.local_no).limit(20)).mappings()]
+                .where(sa.text(UNSENT), t.c.state == "rejected").order_by(t.c.local_no)
+                .limit(20)).mappings()]
             return {"server": url, "pending": counts.get("pending", 0) + counts.get("sent", 0),
-                    "acked": counts.get("acked", 0), "rejected": counts.get("rejected", 0),
+                    "acked": total - sum(counts.values()),
+                    "rejected": counts.get("rejected", 0),
                     "rejected_changes": rejected, "last_sync": st.last_sync_at,
                     "cursor": st.cursor, "device_id": st.device_id,
                     "clock_offset_ms": st.clock_offset_ms, "server_epoch": st.server_epoch}
