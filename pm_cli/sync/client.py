@@ -805,17 +805,19 @@ def status(db_path: Path, *, url: str | None) -> dict[str, Any]:
         with session_scope(engine, db_path, write=False) as s:
             st = _state(s)
             conn = s.connection()
-            counts = {str(k): int(n) for k, n in conn.execute(  # by ix_change_unsent
-                sa.select(t.c.state, sa.func.count()).where(sa.text(UNSENT))
-                .group_by(t.c.state))}
-            total = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+
+            def count(*where: Any) -> int:  # each by ix_change_unsent alone (no GROUP BY)
+                return int(conn.execute(sa.select(sa.func.count()).select_from(t)
+                                        .where(*where)).scalar_one())
+
+            unsent = count(sa.text(UNSENT))
+            refused = count(sa.text(UNSENT), t.c.state == "rejected")
             rejected = [dict(r) for r in conn.execute(
                 sa.select(t.c.change_id, t.c.entity, t.c.record_id, t.c.reason)
                 .where(sa.text(UNSENT), t.c.state == "rejected").order_by(t.c.local_no)
                 .limit(20)).mappings()]
-            return {"server": url, "pending": counts.get("pending", 0) + counts.get("sent", 0),
-                    "acked": total - sum(counts.values()),
-                    "rejected": counts.get("rejected", 0),
+            return {"server": url, "pending": unsent - refused, "acked": count() - unsent,
+                    "rejected": refused,
                     "rejected_changes": rejected, "last_sync": st.last_sync_at,
                     "cursor": st.cursor, "device_id": st.device_id,
                     "clock_offset_ms": st.clock_offset_ms, "server_epoch": st.server_epoch}
