@@ -17,7 +17,7 @@ from pm_cli.errors import PmError
 from pm_cli.routes.models import Route
 from pm_cli.schedule import parse_rule, zone_of
 from pm_cli.sites.models import Site
-from pm_cli.store.query import live
+from pm_cli.store.query import live, rows_by_id
 
 PRODID = "-//pm//property operations//EN"
 
@@ -67,6 +67,9 @@ def _window_minutes(route: Route, first: datetime) -> float | None:
     return float((e - at) % (24 * 60)) if inside else float((e - s) % (24 * 60))
 
 
+LISTED_STOPS = 20  # a route's event lists its first stops, then says how many more
+
+
 def entries(session: Session, *, site: Site, by: str | None = None) -> list[Entry]:
     """The site's schedules (for one person: their routes and unassigned ones, the site's
     checklists and drills, and the risks they own)."""
@@ -79,11 +82,13 @@ def entries(session: Session, *, site: Site, by: str | None = None) -> list[Entr
 
     person = get_staff(session, site=site, code=by) if by else None
     out: list[Entry] = []
-    cps = {cp.id: f"{cp.code} {cp.name}" for cp in session.exec(live(Checkpoint, site.id))}
-    for r in session.exec(live(Route, site.id).where(col(Route.schedule).is_not(None))
-                          .order_by(Route.code)):
-        if person and r.owner_id not in (None, person.id):
-            continue
+    routes = [r for r in session.exec(live(Route, site.id).where(
+        col(Route.schedule).is_not(None)).order_by(Route.code))
+        if not person or r.owner_id in (None, person.id)]
+    cps = {cp.id: f"{cp.code} {cp.name}" for cp in rows_by_id(
+        session, Checkpoint, [s["checkpoint"] for r in routes for s in r.stops[:LISTED_STOPS]])
+        .values()}
+    for r in routes:
         assert r.schedule
         first = _first(r.schedule, _local_day(r.created_at, site.tz))
         if first is None:
@@ -96,7 +101,10 @@ def entries(session: Session, *, site: Site, by: str | None = None) -> list[Entr
                            or 5) for s in r.stops if s.get("playbook")) or 60.0
         stops = "\n".join(f"{i}. {cps.get(s['checkpoint'], '?')}"
                           + (f" · {s['playbook']}" if s.get("playbook") else "")
-                          for i, s in enumerate(r.stops, 1))
+                          for i, s in enumerate(r.stops[:LISTED_STOPS], 1))
+        if len(r.stops) > LISTED_STOPS:  # a calendar entry is read on a phone
+            stops += (f"\n… {len(r.stops) - LISTED_STOPS} more stops: "
+                      f"pm route show {r.code}")
         window = (f"window {r.window_start}-{r.window_end}\n" if r.window_start else "")
         out.append(Entry(f"route-{r.id}@pm", "route", f"{r.code} {r.name}", r.schedule, first,
                          minutes, f"{site.code} route {r.code}\n{window}{stops}"))

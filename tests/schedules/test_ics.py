@@ -116,3 +116,19 @@ def test_a_site_without_a_zone_writes_floating_local_times(pm, site, tmp_path):
     assert not cal.walk("VTIMEZONE")
     assert ev["DTSTART"].dt.date() == date.today() or ev["DTSTART"].dt.date() >= date.today(
     ) - timedelta(days=1)
+
+
+def test_a_long_route_lists_its_first_stops_then_how_many_more(berlin, tmp_path):
+    from pm_cli.schedules.calendar import LISTED_STOPS
+
+    n = LISTED_STOPS + 5
+    for i in range(n):
+        berlin("checkpoint", "add", f"P{i:02d}", "--name", f"车位 Bay {i}", "--grid", "G")
+    berlin("route", "add", "LONG", "--name", "车库巡检 Garage round",
+           "--stops", ",".join(f"P{i:02d}" for i in range(n)), "--schedule", "daily@09:00")
+    out = tmp_path / "be.ics"
+    berlin("schedule", "export", "--ics", str(out))
+    text = str(events(out)["LONG 车库巡检 Garage round"]["DESCRIPTION"])
+    assert f"{LISTED_STOPS}. P{LISTED_STOPS - 1:02d} 车位 Bay {LISTED_STOPS - 1}" in text
+    assert f"P{LISTED_STOPS:02d}" not in text
+    assert text.endswith("… 5 more stops: pm route show LONG")
