@@ -386,11 +386,14 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
 
 
 def measure(db: Path, site: str, work: Path, repeat: int,
-            only: list[str]) -> dict[str, tuple[float, float, int]]:
+            only: list[str], code: Path | None = None) -> dict[str, tuple[float, float, int]]:
     env = {**os.environ, "PM_DB": str(db), "PM_CONFIG": str(work / "config.toml"),
            "PM_SITE": site, "COLUMNS": "160"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules load from .pyc
-    subprocess.run([*PM, "db", "migrate"], env=env, check=True, capture_output=True)
+    if code is not None:  # another checkout's pm (--code), on the same file
+        env["PYTHONPATH"] = str(code)
+    else:
+        subprocess.run([*PM, "db", "migrate"], env=env, check=True, capture_output=True)
     codes = pick(db, site)
     out: dict[str, tuple[float, float, int]] = {}
     for name, args in [("pm --version", ["--version"]), *COMMANDS]:
@@ -410,7 +413,15 @@ def main() -> None:
                     / "pm-scale")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", nargs="*", default=[])
+    ap.add_argument("--code", type=Path, help="time the pm of this checkout instead (the "
+                    "'before' of a change: a copy of the built file at that schema)")
+    ap.add_argument("--db", type=Path, help="with --code: the file to time it on")
     args = ap.parse_args()
+    if args.code:
+        got = measure(args.db, SITE, args.keep, args.repeat, args.only, code=args.code)
+        for name, (wall, mb, rc) in got.items():
+            print(f"{name:28}{wall:10.2f}{mb:9.0f}" + (f"  (exit {rc})" if rc else ""))
+        return
     args.keep.mkdir(parents=True, exist_ok=True)
     columns: dict[str, dict[str, tuple[float, float, int]]] = {}
     demo = args.keep / "demo.db"
