@@ -1,5 +1,6 @@
-"""Import 100,000 grid rows (3 levels, Chinese names) with `pm import`, and compare with a
-whole stdlib process that reads the same CSV with `csv` and executemany-inserts it.
+"""Import 100,000 grid rows (3 levels, Chinese names, two duties each: 300,000 records with
+the duties) with `pm import`, and compare with a whole stdlib process that reads the same
+CSV with `csv` and executemany-inserts it.
 
     python bench/import_bench.py [--rows 100000] [--repeat 3]
 
@@ -67,12 +68,13 @@ def make_csv(path: Path, rows: int, owners: list[str]) -> None:
         mids: list[str] = []
         for i in range(top):
             code = f"B{i:03d}"
-            w.writerow([code, f"{i + 1}号楼", "", rnd.choice(owners), "major", "楼栋", ""])
+            w.writerow([code, f"{i + 1}号楼", "", rnd.choice(owners), "major", "楼栋",
+                        "楼栋总负责;每月综合检查"])
             n += 1
             for j in range(mid_per):
                 mid = f"{code}-{j:02d}"
                 w.writerow([mid, f"{i + 1}号楼{j + 1}层", code, rnd.choice(owners), "minor",
-                            "楼层", "每日巡查"])
+                            "楼层", "每日巡查;卫生保洁"])
                 mids.append(mid)
                 n += 1
         k = 0
@@ -80,7 +82,8 @@ def make_csv(path: Path, rows: int, owners: list[str]) -> None:
             parent = mids[k % len(mids)]
             place = rnd.choice(PLACES)
             w.writerow([f"{parent}-{k:06d}", f"{place}{k}", parent, rnd.choice(owners),
-                        rnd.choice(["minor", "major", "critical"]), f"{place};巡检", ""])
+                        rnd.choice(["minor", "major", "critical"]), f"{place};巡检",
+                        f"{place}日常巡检;问题上报"])
             k += 1
             n += 1
 

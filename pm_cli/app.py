@@ -11,34 +11,23 @@ import typer.core
 import typer.main
 
 from pm_cli import __version__
-from pm_cli.checkpoints import cli as checkpoints_cli
 from pm_cli.context import AppContext
 from pm_cli.db import cli as db_cli
 from pm_cli.demo import cli as demo_cli
-from pm_cli.drills import cli as drills_cli
 from pm_cli.errors import PmError
-from pm_cli.grids import cli as grids_cli
-from pm_cli.pdca import cli as pdca_cli
-from pm_cli.playbooks import cli as playbooks_cli
-from pm_cli.risks import cli as risks_cli
-from pm_cli.routes import cli as routes_cli
-from pm_cli.runs import cli as runs_cli
 from pm_cli.schedules import cli as schedules_cli
-from pm_cli.server import cli as server_cli
-from pm_cli.sites import cli as sites_cli
-from pm_cli.staff import cli as staff_cli
-from pm_cli.sync import cli as sync_cli
 from pm_cli.transfer import cli as transfer_cli
 
 # The feature groups, built into click commands only when named on the command line (or
 # listed by `pm --help`): typer reads every command's signature and type hints to build
 # it, a few milliseconds each, a quarter of a second for the whole tree.
-GROUPS: dict[str, typer.Typer] = {
-    "site": sites_cli.app, "staff": staff_cli.app, "grid": grids_cli.app,
-    "checkpoint": checkpoints_cli.app, "route": routes_cli.app,
-    "playbook": playbooks_cli.app, "run": runs_cli.app, "pdca": pdca_cli.app,
-    "risk": risks_cli.app, "drill": drills_cli.app, "db": db_cli.app, "sync": sync_cli.app,
-    "server": server_cli.app,
+# The module of each is imported then too.
+GROUPS: dict[str, str] = {
+    "site": "pm_cli.sites.cli", "staff": "pm_cli.staff.cli", "grid": "pm_cli.grids.cli",
+    "checkpoint": "pm_cli.checkpoints.cli", "route": "pm_cli.routes.cli",
+    "playbook": "pm_cli.playbooks.cli", "run": "pm_cli.runs.cli", "pdca": "pm_cli.pdca.cli",
+    "risk": "pm_cli.risks.cli", "drill": "pm_cli.drills.cli", "db": "pm_cli.db.cli",
+    "sync": "pm_cli.sync.cli", "server": "pm_cli.server.cli",
 }
 # where each comes in `pm --help`: after the root's own commands, schedule before db
 HELP_ORDER = ("site", "staff", "grid", "checkpoint", "route", "playbook", "run", "pdca",
@@ -57,10 +46,13 @@ class PmGroup(typer.core.TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in GROUPS and cmd_name not in self.commands:
+            from importlib import import_module
+
             from typer.models import TyperInfo
 
+            sub = import_module(GROUPS[cmd_name]).app
             self.add_command(typer.main.get_group_from_info(
-                TyperInfo(GROUPS[cmd_name], name=cmd_name), pretty_exceptions_short=True,
+                TyperInfo(sub, name=cmd_name), pretty_exceptions_short=True,
                 suggest_commands=True, rich_markup_mode=None), cmd_name)
         return super().get_command(ctx, cmd_name)
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy import update as sa_update
@@ -15,10 +15,12 @@ from sqlmodel import Session, SQLModel, col
 
 from pm_cli.errors import StoreError
 from pm_cli.store.base import AppendOnly, Mutable
-from pm_cli.store.changes import Change, SyncState
 from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import Clock, new_device_id
 from pm_cli.store.ids import new_id, now_text
+
+if TYPE_CHECKING:  # the local tables are built on the first write, not by read commands
+    from pm_cli.store.changes import SyncState
 
 M = TypeVar("M", bound=Mutable)
 A = TypeVar("A", bound=AppendOnly)
@@ -30,6 +32,8 @@ class Writer:
     """The clock and change-log position of one write transaction."""
 
     def __init__(self, session: Session):
+        from pm_cli.store.changes import Change, SyncState
+
         self.session = session
         state = session.get(SyncState, 1)
         if state is None:
@@ -77,11 +81,15 @@ class Writer:
 
     def flush_changes(self) -> None:
         if self._changes:
+            from pm_cli.store.changes import Change
+
             self.session.execute(Change.__table__.insert(), self._changes)
             self._changes = []
 
     def flush(self) -> None:
         """Insert the logged changes and save the clock (called before commit)."""
+        from pm_cli.store.changes import SyncState
+
         self.flush_changes()
         self.session.execute(
             sa_update(SyncState).where(col(SyncState.id) == 1).values(last_hlc=self.clock.last)
@@ -105,6 +113,8 @@ def writer(session: Session) -> Writer:
 
 def init_state(session: Session) -> SyncState:
     """Make the one sync_state row if there is none (pm init); idempotent."""
+    from pm_cli.store.changes import SyncState
+
     state = session.get(SyncState, 1)
     if state is None:
         device = new_device_id()
