@@ -317,10 +317,13 @@ def _load_rows(session: Session, model: type[Any], updates: list[tuple[Any, dict
     return out
 
 
-def _apply_duties(session: Session, site: Site, wanted: list[tuple[str, list[str]]]) -> None:
+def _apply_duties(session: Session, site: Site, wanted: list[tuple[str, list[str]]],
+                  fresh: set[str] | frozenset[str] = frozenset()) -> None:
+    """Make each grid's duty list the wanted one; `fresh`: grids this import created, which
+    have none yet (not looked up)."""
     if not wanted:
         return
-    grid_ids = [gid for gid, _ in wanted]
+    grid_ids = [gid for gid, _ in wanted if gid not in fresh]
     have: dict[str, list[GridDuty]] = {}
     for chunk_start in range(0, len(grid_ids), 500):
         chunk = grid_ids[chunk_start:chunk_start + 500]
@@ -423,8 +426,9 @@ def import_table(
             model = Staff if kind == "staff" else Grid
             write.bulk_update(session, model, plan.updates)
             creates, plan.creates = plan.creates, []
+            fresh = {c["id"] for c in creates}
             write.bulk_create(session, model, site_id=site.id, rows=_drain(creates))
-            _apply_duties(session, site, plan.duties)
+            _apply_duties(session, site, plan.duties, fresh)
         return report
 
 
