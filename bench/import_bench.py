@@ -57,7 +57,9 @@ MEASURE = textwrap.dedent(
 )
 
 
-def make_csv(path: Path, rows: int, owners: list[str]) -> None:
+def make_csv(path: Path, rows: int, owners: list[str], *, duties: bool = True) -> None:
+    """The grid file; `duties=False`: the older layout (only floors have one duty), which
+    the sync bench keeps so that its figures stay comparable."""
     rnd = random.Random(7)
     top = max(1, rows // 1000)
     mid_per = 30
@@ -69,12 +71,12 @@ def make_csv(path: Path, rows: int, owners: list[str]) -> None:
         for i in range(top):
             code = f"B{i:03d}"
             w.writerow([code, f"{i + 1}号楼", "", rnd.choice(owners), "major", "楼栋",
-                        "楼栋总负责;每月综合检查"])
+                        "楼栋总负责;每月综合检查" if duties else ""])
             n += 1
             for j in range(mid_per):
                 mid = f"{code}-{j:02d}"
                 w.writerow([mid, f"{i + 1}号楼{j + 1}层", code, rnd.choice(owners), "minor",
-                            "楼层", "每日巡查;卫生保洁"])
+                            "楼层", "每日巡查;卫生保洁" if duties else "每日巡查"])
                 mids.append(mid)
                 n += 1
         k = 0
@@ -83,7 +85,7 @@ def make_csv(path: Path, rows: int, owners: list[str]) -> None:
             place = rnd.choice(PLACES)
             w.writerow([f"{parent}-{k:06d}", f"{place}{k}", parent, rnd.choice(owners),
                         rnd.choice(["minor", "major", "critical"]), f"{place};巡检",
-                        f"{place}日常巡检;问题上报"])
+                        f"{place}日常巡检;问题上报" if duties else ""])
             k += 1
             n += 1
 

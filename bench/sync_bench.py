@@ -131,7 +131,7 @@ def main() -> None:
                              encoding="utf-8")
             run([*PM, "import", str(staff), "--kind", "staff"], a)
             src = t / "grids.csv"
-            make_csv(src, args.rows, owners)
+            make_csv(src, args.rows, owners, duties=False)
             run([*PM, "import", str(src), "--kind", "grids"], a)
             t0 = time.perf_counter()
             run([*PM, "sync"], a)
