@@ -255,7 +255,8 @@ def _next_no(session: Session, site: Site) -> int | None:
 
 def _site_synced(session: Session, site: Site) -> bool:
     """Has the server seen this site? It was made on another device (its creation stamp
-    names that device), or its creation here was pushed and acknowledged."""
+    names that device), the server has handed out number blocks for it, or its creation
+    here was pushed and acknowledged."""
     from sqlalchemy import text
 
     from pm_cli.store.changes import Change, NumberBlock, SyncState

@@ -367,3 +367,46 @@ def test_writing_without_pm_init_state_is_refused(tmp_path):
             new_site(s)
     finally:
         e.dispose()
+
+
+def test_bulk_append_logs_each_row_whole_as_append_does_and_refuses_a_bad_value(db, scope):
+    from pm_cli.errors import UsageError
+    from pm_cli.pdca.models import PdcaEvent
+    from pm_cli.store import write
+
+    with scope() as s:
+        site_id = new_site(s).id
+        one = write.append(s, PdcaEvent, site_id=site_id, pdca_id="item-1", kind="comment",
+                           note="单条 one by one", created_at="2026-03-01T08:00:00.000Z")
+        one_id = one.id
+        n = write.bulk_append(s, PdcaEvent, site_id=site_id, rows=[
+            {"pdca_id": "item-1", "kind": "comment", "note": f"批量 bulk {i}",
+             "created_at": f"2026-03-0{i + 2}T08:00:00.000Z"} for i in range(3)])
+    assert n == 3
+    logged = [c for c in changes(db) if c["entity"] == "pdca_event"]
+    assert [c["op"] for c in logged] == ["append"] * 4
+    assert [c["local_no"] for c in logged] == sorted(c["local_no"] for c in logged)
+    stamps = [c["hlc"] for c in logged]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 4
+    single, *bulk = logged
+    assert single["record_id"] == one_id
+    for c in logged:  # the row as stored is the change's payload, stamp included
+        row = raw_row_plain(db, "pdca_event", c["record_id"])
+        assert row["hlc"] == c["hlc"] and row["created_at"] == c["fields"]["created_at"]
+        assert row["note"] == c["fields"]["note"] and c["fields"]["pdca_id"] == "item-1"
+    assert [c["fields"]["created_at"][:10] for c in bulk] == [
+        "2026-03-02", "2026-03-03", "2026-03-04"]  # backdated as given
+    before = len(changes(db))
+    with pytest.raises(UsageError, match="kind"), scope() as s:
+        write.bulk_append(s, PdcaEvent, site_id=site_id, rows=[
+            {"pdca_id": "item-1", "kind": "comment"}, {"pdca_id": "item-1", "kind": "gossip"}])
+    assert len(changes(db)) == before  # nothing of the refused batch was written
+
+
+def raw_row_plain(db: Path, table: str, row_id: str) -> dict:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    try:
+        return dict(con.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone())
+    finally:
+        con.close()
