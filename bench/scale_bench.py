@@ -373,8 +373,12 @@ LAUNCH = """
 import os, subprocess, sys, time
 t = time.perf_counter()
 p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-_, status, usage = os.wait4(p.pid, 0)
-print(time.perf_counter() - t, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+if hasattr(os, "wait4"):
+    _, status, usage = os.wait4(p.pid, 0)
+    print(time.perf_counter() - t, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+else:  # Windows: no rusage of a child; memory is not measured there
+    code = p.wait()
+    print(time.perf_counter() - t, 0, code)
 """
 
 
