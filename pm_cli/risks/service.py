@@ -272,20 +272,18 @@ def import_library(session: Session, *, site: Site, grid: str | None = None,
 def failed_steps_by_grid(session: Session, *, site_id: str, since: str) -> dict[str, int]:
     """Grid id → steps whose newest answer is a fail, in runs started since `since` (not
     aborted): one grouped query, whatever the history's length."""
-    from sqlalchemy import exists, func
+    from sqlalchemy import func
     from sqlalchemy import select as sa_select
 
-    from pm_cli.runs.models import Run, StepResult
+    from pm_cli.runs.models import Run, failed_answers
 
     run = Run.__table__
-    f, g = StepResult.__table__.alias("f"), StepResult.__table__.alias("g")
-    newer = exists().where(g.c.run_id == f.c.run_id, g.c.step_id == f.c.step_id,
-                           g.c.hlc > f.c.hlc)
+    f, fails = failed_answers()
     stmt = (sa_select(run.c.grid_id, func.count())
             .select_from(run.join(f, f.c.run_id == run.c.id))
             .where(run.c.site_id == site_id, run.c.deleted == False,  # noqa: E712
                    run.c.started_at >= since, run.c.status != "aborted",
-                   run.c.grid_id.is_not(None), f.c.outcome == "fail", ~newer)
+                   run.c.grid_id.is_not(None), fails)
             .group_by(run.c.grid_id))
     return {str(gid): int(n) for gid, n in session.execute(stmt)}
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sqlalchemy import Index
 from sqlmodel import AutoString, Field, SQLModel
@@ -64,3 +64,14 @@ class EvidenceCopy(SQLModel, table=True):
     sha256: str = Field(primary_key=True)
     state: str  # uploaded | downloaded | absent
     at: str
+
+
+def failed_answers() -> tuple[Any, Any]:
+    """(f, condition): step_result rows `f` that are the newest answer to their step and a
+    fail (what `RunView.failed` counts), for SQL that joins or correlates `f.c.run_id`."""
+    from sqlalchemy import exists
+
+    f, g = StepResult.__table__.alias("f"), StepResult.__table__.alias("g")
+    newer = exists().where(g.c.run_id == f.c.run_id, g.c.step_id == f.c.step_id,
+                           g.c.hlc > f.c.hlc)
+    return f, (f.c.outcome == "fail") & ~newer

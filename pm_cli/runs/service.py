@@ -548,10 +548,10 @@ def failed_now() -> Any:
     """SQL: the run's newest answer to some step is a fail (what `RunView.failed` says)."""
     from sqlalchemy import exists
 
-    f, g = StepResult.__table__.alias("f"), StepResult.__table__.alias("g")
-    newer = exists().where(g.c.run_id == f.c.run_id, g.c.step_id == f.c.step_id,
-                           g.c.hlc > f.c.hlc)
-    return exists().where(f.c.run_id == Run.__table__.c.id, f.c.outcome == "fail", ~newer)
+    from pm_cli.runs.models import failed_answers
+
+    f, fails = failed_answers()
+    return exists().where(f.c.run_id == Run.__table__.c.id, fails)
 
 
 def list_runs(
