@@ -220,10 +220,11 @@ def pinned_many(session: Session, keys: Iterable[tuple[str, int, str]]
     page of runs names a handful of playbooks)."""
     wanted = set(keys)
     out: dict[tuple[str, int, str], Pinned] = {}
-    ids = sorted({k[0] for k in wanted})
-    for start in range(0, len(ids), 500):
+    from pm_cli.store.query import chunks
+
+    for part in chunks(k[0] for k in wanted):
         for row in session.exec(select(PlaybookRow).where(
-                col(PlaybookRow.playbook_id).in_(ids[start:start + 500]))):
+                col(PlaybookRow.playbook_id).in_(part))):
             key = (row.playbook_id, row.version, row.sha256)
             if key in wanted and key not in out:
                 out[key] = pinned_from(row)

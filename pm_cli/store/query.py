@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
@@ -14,6 +14,7 @@ from pm_cli.store.base import AppendOnly, Synced
 T = TypeVar("T", bound=Synced)
 A = TypeVar("A", bound=AppendOnly)
 V = TypeVar("V")
+IN_CHUNK = 500  # values per IN list, well within SQLite's limit on bound parameters
 
 
 def live(model: type[T], site_id: str | None = None) -> SelectOfScalar[T]:
@@ -76,7 +77,7 @@ class CodeMap(dict[str, V]):
 
 def code_map(session: Session, model: type[T], *, site_id: str | None, noun: str,
              where: str, value: Any = None, codes: Iterable[str] | None = None,
-             chunk: int = 500) -> CodeMap[Any]:
+             chunk: int = IN_CHUNK) -> CodeMap[Any]:
     """Every live row of a site by its code (the row, or the column `value` such as the id);
     the one way importers and planners look codes up, so none picks one of two. `codes`
     reads only those (a route's stops among 20,000 checkpoints)."""
@@ -89,9 +90,8 @@ def code_map(session: Session, model: type[T], *, site_id: str | None, noun: str
     if codes is None:
         rows: Iterable[Any] = session.exec(stmt)
     else:
-        wanted = sorted(set(codes))
-        rows = [r for start in range(0, len(wanted), chunk)
-                for r in session.exec(stmt.where(col(code_col).in_(wanted[start:start + chunk])))]
+        rows = [r for part in chunks(codes, chunk)
+                for r in session.exec(stmt.where(col(code_col).in_(part)))]
     if value is None:
         return CodeMap(((r.code, r) for r in rows), noun=noun, where=where)
     return CodeMap(((c, x) for c, x in rows), noun=noun, where=where)
@@ -136,39 +136,43 @@ def get_by_tail(session: Session, model: type[T], ref: str, *, site_id: str, nou
     return rows[0]
 
 
+def chunks(values: Iterable[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
+    """The distinct values in sorted runs of `size`, one IN list each."""
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), size):
+        yield wanted[start:start + size]
+
+
 def children(session: Session, model: type[A], parent: str, ids: list[str],
-             chunk: int = 500) -> dict[str, list[A]]:
+             chunk: int = IN_CHUNK) -> dict[str, list[A]]:
     """Append-only rows of many parents (events, step results) grouped by parent id, each
     list in stamp order; queried in chunks so the IN list stays within SQLite's limits."""
     key = getattr(model, parent)
     out: dict[str, list[A]] = {}
-    for start in range(0, len(ids), chunk):
-        for row in session.exec(select(model).where(col(key).in_(ids[start:start + chunk]))
+    for part in chunks(ids, chunk):
+        for row in session.exec(select(model).where(col(key).in_(part))
                                 .order_by(col(model.hlc))):
             out.setdefault(getattr(row, parent), []).append(row)
     return out
 
 
 def codes_by_id(session: Session, model: type[T], ids: Iterable[str],
-                chunk: int = 500) -> dict[str, str]:
+                chunk: int = IN_CHUNK) -> dict[str, str]:
     """id → code of the rows with these ids (deleted ones too: history still names them),
     in chunks so the IN list stays within SQLite's limits."""
-    wanted = sorted(set(ids))
     id_col, code_col = model.__table__.c.id, model.__table__.c.code
     out: dict[str, str] = {}
-    for start in range(0, len(wanted), chunk):
-        out.update(session.exec(select(id_col, code_col).where(
-            id_col.in_(wanted[start:start + chunk]))).all())
+    for part in chunks(ids, chunk):
+        out.update(session.exec(select(id_col, code_col).where(id_col.in_(part))).all())
     return out
 
 
 def rows_by_id(session: Session, model: type[T], ids: Iterable[str],
-               chunk: int = 500) -> dict[str, T]:
+               chunk: int = IN_CHUNK) -> dict[str, T]:
     """id → row of the rows with these ids, in chunks (IN lists within SQLite's limits)."""
-    wanted = sorted(set(ids))
     id_col = col(model.id)
     out: dict[str, T] = {}
-    for start in range(0, len(wanted), chunk):
-        for row in session.exec(select(model).where(id_col.in_(wanted[start:start + chunk]))):
+    for part in chunks(ids, chunk):
+        for row in session.exec(select(model).where(id_col.in_(part))):
             out[row.id] = row
     return out
