@@ -14,7 +14,7 @@ from sqlalchemy import update as sa_update
 from sqlmodel import Session, SQLModel, col
 
 from pm_cli.errors import StoreError
-from pm_cli.store.base import AppendOnly, Mutable
+from pm_cli.store.base import AppendOnly, Mutable, Synced
 from pm_cli.store.engine import SYNC_SCHEMA
 from pm_cli.store.hlc import Clock, new_device_id
 from pm_cli.store.ids import new_id, now_text
@@ -231,6 +231,18 @@ def append(session: Session, model: type[A], *, site_id: str | None,
     return row
 
 
+def _value_columns(model: type[Synced], skip: Iterable[str]
+                   ) -> tuple[list[str], dict[str, Any], list[bool]]:
+    """The columns a bulk insert takes from each row's values (not `skip`), their defaults,
+    and which of them hold JSON."""
+    from sqlalchemy import JSON
+
+    left_out = set(skip)
+    names = [n for n in model.model_fields if n not in left_out]
+    defaults = {n: model.model_fields[n].get_default(call_default_factory=True) for n in names}
+    return names, defaults, [isinstance(model.__table__.c[n].type, JSON) for n in names]
+
+
 CHUNK = 5000
 _PH = "@@HLC@@"  # JSON leaves it as it is, so replace() finds it
 _CHANGE_COLS = ("change_id", "local_no", "site_id", "entity", "record_id", "op", "fields",
@@ -249,7 +261,6 @@ def bulk_create(
     The bulk path of imports: plain DBAPI executemany in chunks (no ORM object, no per-row
     SQLAlchemy parameter processing), so memory stays flat and 100 k rows take seconds.
     """
-    from sqlalchemy import JSON
 
     from pm_cli.store.engine import json_text
 
@@ -259,9 +270,7 @@ def bulk_create(
     table = model.__table__
     entity = _entity(model)
     created = now_text()
-    names = [n for n in model.model_fields if n not in _SKIP and n not in ("created_at", "deleted")]
-    defaults = {n: model.model_fields[n].get_default(call_default_factory=True) for n in names}
-    is_json = [isinstance(table.c[n].type, JSON) for n in names]
+    names, defaults, is_json = _value_columns(model, (*_SKIP, "created_at", "deleted"))
     cols = ("id", "site_id", "created_at", "deleted", "field_hlc", "updated_hlc", *names)
     row_sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     stamps_tpl = json_text(dict.fromkeys(("created_at", *names), _PH))
@@ -368,7 +377,6 @@ def bulk_append(
 ) -> int:
     """executemany-insert append-only rows (`id` and `created_at` optional), each logged as
     `append` with the whole row, as `append` does one at a time."""
-    from sqlalchemy import JSON
 
     from pm_cli.store.engine import json_text
 
@@ -378,10 +386,8 @@ def bulk_append(
     table = model.__table__
     entity = _entity(model)
     now = now_text()
-    names = [n for n in model.model_fields
-             if n not in ("id", "site_id", "created_at", "deleted", "hlc")]
-    defaults = {n: model.model_fields[n].get_default(call_default_factory=True) for n in names}
-    is_json = [isinstance(table.c[n].type, JSON) for n in names]
+    names, defaults, is_json = _value_columns(model, ("id", "site_id", "created_at", "deleted",
+                                                      "hlc"))
     cols = ("id", "site_id", "created_at", "deleted", "hlc", *names)
     row_sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     from pm_cli.store.fields import fields_of
