@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -170,7 +169,7 @@ def main() -> None:
             print(f"incremental sync of 100 changes: {inc:.2f} s (target < 1 s, whole process "
                   "incl. start-up)")
             if args.load:
-                load(args.load, base, t, laptop, a)
+                load(args.load, base, t, laptop, a, server.pid)
     finally:
         if server:
             server.terminate()
@@ -179,45 +178,100 @@ def main() -> None:
             c.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def load(spec: str, base: str, t: Path, laptop, a: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+LAPTOP = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
     from pm_cli.sync import client
+    db, url, token, go = sys.argv[1:5]
+    print("ready", flush=True)
+    while not os.path.exists(go):
+        time.sleep(0.005)
+    t0, cpu0 = time.perf_counter(), sum(os.times()[:2])
+    client.sync(Path(db), url=url, token=token, push_only=True)
+    cpu = sum(os.times()[:2]) - cpu0
+    print(time.perf_counter() - t0, cpu)
+    """
+)
+
+
+def cpu_seconds(server_pid: int) -> tuple[float, float] | None:
+    """CPU seconds used so far by the server (its process and workers) and by PostgreSQL's
+    processes (Linux /proc; None elsewhere)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for d in proc.iterdir():
+        if d.name.isdigit():
+            try:
+                raw = (d / "stat").read_text()
+            except OSError:
+                continue
+            name, rest = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:]
+            f = rest.split()
+            stats[int(d.name)] = (name, int(f[1]), (int(f[11]) + int(f[12])) / tick)
+    tree, grew = {server_pid}, True
+    while grew:
+        more = {pid for pid, (_, ppid, _) in stats.items() if ppid in tree} - tree
+        tree |= more
+        grew = bool(more)
+    server = sum(stats[p][2] for p in tree if p in stats)
+    pg = sum(cpu for name, _, cpu in stats.values() if name.startswith("postgres"))
+    return server, pg
+
+
+def load(spec: str, base: str, t: Path, laptop, a: dict[str, str],  # type: ignore[no-untyped-def]
+         server_pid: int) -> None:
+    """Each laptop is a process of its own, as on 50 machines: its imports done before the
+    start, its push timed from the moment all are released at once."""
+    from concurrent.futures import ThreadPoolExecutor
 
     clients, changes = (int(x) for x in spec.lower().split("x"))
     print(f"load: {clients} laptops × {changes} changes, pushing at once")
-    envs = []
-    for k in range(clients):
+
+    def ready(k: int) -> dict[str, str]:
         e = laptop(f"l{k}")
         run([*PM, "sync"], e)
         csv_ = t / f"l{k}.csv"
         csv_.write_text("code,name\n" + "".join(f"L{k}-{i:05d},负载 {i}\n"
                                                 for i in range(changes)), encoding="utf-8")
         run([*PM, "import", str(csv_), "--kind", "grids"], e)
-        envs.append(e)
-    times: list[float] = []
-    errors: list[BaseException] = []
+        return e
 
-    def push(e: dict[str, str]) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        envs = list(pool.map(ready, range(clients)))
+    go = t / "go"
+    procs = []
+    for e in envs:
         tok = Path(e["PM_CONFIG"]).read_text().split('token = "')[1].split('"')[0]
-        t0 = time.perf_counter()
-        try:
-            client.sync(Path(e["PM_DB"]), url=base, token=tok, push_only=True)
-        except BaseException as ex:  # noqa: BLE001
-            errors.append(ex)
-        times.append(time.perf_counter() - t0)
-
-    threads = [threading.Thread(target=push, args=(e,)) for e in envs]
+        procs.append(subprocess.Popen([sys.executable, "-c", LAPTOP, e["PM_DB"], base, tok,
+                                       str(go)], env=e, stdout=subprocess.PIPE, text=True))
+    for p in procs:  # every laptop started, its imports done
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    print("  laptops ready: pushing", flush=True)
+    cpu0 = cpu_seconds(server_pid)
     t0 = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    go.write_text("go")
+    times: list[float] = []
+    laptops_cpu = 0.0
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode:
+            sys.exit(f"a laptop's push failed (exit {p.returncode})")
+        secs, cpu = out.split()[-2:]
+        times.append(float(secs))
+        laptops_cpu += float(cpu)
     wall = time.perf_counter() - t0
-    if errors:
-        sys.exit(f"errors: {errors[:3]}")
+    cpu1 = cpu_seconds(server_pid)
     times.sort()
     total = clients * changes
     print(f"  all pushed in {wall:.1f} s ({total / wall:,.0f} changes/s); per laptop p50 "
           f"{statistics.median(times):.1f} s, p95 {times[int(len(times) * 0.95) - 1]:.1f} s")
+    if cpu0 and cpu1:
+        print(f"  CPU seconds: server {cpu1[0] - cpu0[0]:.1f}, PostgreSQL {cpu1[1] - cpu0[1]:.1f}, "
+              f"laptops {laptops_cpu:.1f} on {os.cpu_count()} cores")
     t0 = time.perf_counter()
     run([*PM, "sync"], a)
     con = sqlite3.connect(a["PM_DB"])

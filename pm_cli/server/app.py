@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -138,6 +139,7 @@ def _note_token(token_id: str) -> None:
         note["token_id"] = token_id
 
 
+PUSH_SLOTS = 1  # pushes a worker process runs at once
 DB_RETRY_AFTER_S = 2  # a restart or failover takes seconds; laptops add their own jitter
 
 
@@ -162,6 +164,10 @@ def _first_line(e: BaseException) -> str:
 def create_app(database_url: str) -> FastAPI:
     engine = db.make_engine(database_url)
     clock = server_auth.ServerClock()
+    # pushes one at a time in each worker process: many at once only share its one GIL, which
+    # stretches the push holding the change log's counter (sync.md §3.1) and so every push
+    # queued behind it; the workers (and PostgreSQL) still push side by side
+    push_slots = threading.BoundedSemaphore(PUSH_SLOTS)
     app = FastAPI(title="pm sync server", version=__version__,
                   description="Offline-first sync for pm laptops (sync.md).")
 
@@ -229,8 +235,9 @@ def create_app(database_url: str) -> FastAPI:
              pm_protocol: Annotated[str | None, Header()] = None,
              pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         a = auth(authorization, pm_protocol, pm_schema)
-        return server_push.push(engine, a, clock, [c.model_dump() for c in body.changes],
-                            int(pm_schema or SYNC_SCHEMA))
+        changes = [c.model_dump() for c in body.changes]
+        with push_slots:
+            return server_push.push(engine, a, clock, changes, int(pm_schema or SYNC_SCHEMA))
 
     @app.get("/sync/pull")
     def pull(cursor: Annotated[int, Query(ge=0)] = 0,

@@ -64,7 +64,7 @@ class Batch:
             for i in range(0, len(todo), CHUNK):
                 for rid, site_id, deleted in conn.execute(
                         sa.select(t.id, t.site_id, t.deleted).where(
-                            t.id.in_(todo[i:i + CHUNK]))):
+                            db.among(conn, t.id, todo[i:i + CHUNK]))):
                     b.named[(ent, rid)] = (site_id, bool(deleted))
         if any(ch["entity"] == "pdca" and "no" in ch["fields"] for ch in changes):
             nb = db.number_block.c

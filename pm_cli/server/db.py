@@ -11,6 +11,8 @@ blobs, and the records the move to typed tables could not take (`record_quaranti
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -146,6 +148,76 @@ records = _typed_tables()
 
 HEAD = "0006"
 CONNECT_TIMEOUT_S = 10  # seconds; a connect_timeout in the URL wins
+
+
+def among(conn: sa.Connection, col: sa.ColumnElement[Any], values: list[Any]
+          ) -> sa.ColumnElement[bool]:
+    """`col IN (values)`; on PostgreSQL `col = ANY(:array)`, one parameter however many
+    values: the same statement text every time (no query of 500 placeholders to convert,
+    parse and plan for each batch)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return col == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(col.type)))
+    return col.in_(values)
+
+
+def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *,
+                   numbered: str | None = None) -> Callable[[int], None]:
+    """An insert of many rows, made ready now and run by the callable it returns (given the
+    first number when `numbered` names a column to count up from it, row by row). On
+    PostgreSQL one `INSERT … SELECT … FROM unnest(arrays)`: one statement whatever the count,
+    its values passed as one array per column and built here, so running it (under the
+    change log's counter lock) costs a round trip, not a statement per row. Elsewhere, or
+    when the rows do not all have the same keys, an executemany per set of keys."""
+    keys = [k for k in rows[0] if k != numbered] if rows else []
+    if (conn.dialect.name != "postgresql" or not rows
+            or any(len(r) != len(rows[0]) or any(k not in r for k in keys) for r in rows)):
+        def run_many(first: int) -> None:
+            if numbered:
+                for n, row in enumerate(rows):
+                    row[numbered] = first + n
+            shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+            for row in rows:  # an executemany takes the first row's keys for every row
+                shapes.setdefault(frozenset(row), []).append(row)
+            for same in shapes.values():
+                conn.execute(table.insert(), same)
+        return run_many
+    prep, types = conn.dialect.identifier_preparer, conn.dialect.type_compiler_instance
+    cols, picks, arrays, params = [], [], [], {}
+    for i, key in enumerate(keys):
+        col = table.c[key]
+        sql_type = types.process(col.type)
+        values = [row[key] for row in rows]
+        cols.append(prep.quote(key))
+        if isinstance(col.type, sa.JSON):  # as text, then each cast: one array type for all
+            values = [json.dumps(v) for v in values]
+            arrays.append(f"CAST(:a{i} AS TEXT[])")
+            picks.append(f"CAST(u.c{i} AS {sql_type})")
+        else:  # psycopg dumps a list of one Python type: 1 and 2.5 in a FLOAT column both float
+            if isinstance(col.type, sa.Float):
+                values = [v if v is None or isinstance(v, float) else float(v) for v in values]
+            arrays.append(f"CAST(:a{i} AS {sql_type}[])")
+            picks.append(f"u.c{i}")
+        params[f"a{i}"] = values
+    if numbered:
+        cols.append(prep.quote(numbered))
+        picks.append("CAST(:first AS BIGINT) + u.n - 1")
+    names = ", ".join(f"c{i}" for i in range(len(keys)))
+    stmt = sa.text(f"INSERT INTO {prep.format_table(table)} ({', '.join(cols)}) "
+                   f"SELECT {', '.join(picks)} FROM unnest({', '.join(arrays)}) "
+                   f"WITH ORDINALITY AS u({names}, n) ORDER BY u.n")
+
+    def run(first: int) -> None:
+        if numbered:
+            for n, row in enumerate(rows):
+                row[numbered] = first + n
+        conn.execute(stmt, {**params, "first": first})
+    return run
+
+
+def insert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    prepare_insert(conn, table, rows)(0)
 
 
 def sa_url(url: str) -> str:

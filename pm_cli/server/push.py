@@ -109,7 +109,7 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
             raise ApiError(403, "no_hello", "say hello first (POST /sync/hello)")
         ids = [c["change_id"] for c in changes]
         seen = dict(conn.execute(sa.select(db.sync_change.c.change_id, db.sync_change.c.seq)
-                                 .where(db.sync_change.c.change_id.in_(ids))).all())
+                                 .where(db.among(conn, db.sync_change.c.change_id, ids))).all())
         fresh_at = [i for i, c in enumerate(changes) if c["change_id"] not in seen]
         records = lock_records(conn, {(changes[i]["entity"], changes[i]["record_id"])
                                        for i in fresh_at})
@@ -123,6 +123,9 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
         fresh: list[dict[str, Any]] = []
         binds: list[dict[str, Any]] = []
         received = now_text()
+        stamps = [changes[i]["hlc"] for i in fresh_at if i not in refused]
+        if stamps:  # the server's stamps from here on follow every stamp of the batch
+            clock.seen(max(stamps))
         for i in fresh_at:
             ch = changes[i]
             if ch["change_id"] in results:  # the same change twice in one batch
@@ -153,7 +156,6 @@ def push(engine: sa.Engine, auth: Auth, clock: ServerClock, changes: list[dict[s
                 batch.bound[ch["site_id"]] = new_sites[ch["site_id"]]
                 auth.sites[ch["site_id"]] = new_sites[ch["site_id"]]
             fresh.append(ch)
-            clock.seen(ch["hlc"])
             merged = m.merge(reg[ch["entity"]].kind, states.get(key), ch)
             states[key] = merged.state
             site_of[key] = ch["site_id"]

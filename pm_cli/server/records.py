@@ -25,13 +25,11 @@ CHUNK = 500  # ids per IN (…) list
 def log_changes(conn: sa.Connection, logged: list[dict[str, Any]]) -> int:
     """Number the rows with the counter (its lock held to COMMIT) and insert them; the last
     seq. Called last in a transaction: seq order is commit order."""
+    insert = db.prepare_insert(conn, db.sync_change, logged, numbered="seq")
     last = conn.execute(db.sync_seq.update().where(db.sync_seq.c.id == 1)
                         .values(last=db.sync_seq.c.last + len(logged))
                         .returning(db.sync_seq.c.last)).scalar_one()
-    first = last - len(logged) + 1
-    for n, row in enumerate(logged):
-        row["seq"] = first + n
-    conn.execute(db.sync_change.insert(), logged)
+    insert(last - len(logged) + 1)
     return int(last)
 
 
@@ -58,7 +56,7 @@ def load(conn: sa.Connection, entity: str, ids: Iterable[str], *, lock: bool = F
     todo = sorted(set(ids))
     out: dict[str, Stored] = {}
     for i in range(0, len(todo), CHUNK):
-        stmt = sa.select(t).where(t.c.id.in_(todo[i:i + CHUNK]))
+        stmt = sa.select(t).where(db.among(conn, t.c.id, todo[i:i + CHUNK]))
         if lock:
             stmt = stmt.order_by(t.c.id).with_for_update()
         for row in conn.execute(stmt).mappings():
@@ -107,7 +105,7 @@ def save(conn: sa.Connection, states: dict[Key, m.State | None], site_of: dict[K
             updates.setdefault((key[0], tuple(sorted(values))), []).append(
                 {**{f"v_{k}": v for k, v in values.items()}, "v__id": key[1]})
     for name, batch in inserts.items():
-        conn.execute(table(name).insert(), batch)
+        db.insert_many(conn, table(name), batch)
     for (name, cols), batch in updates.items():
         t = table(name)
         conn.execute(t.update().where(t.c.id == sa.bindparam("v__id")).values(

@@ -101,7 +101,8 @@ def duplicate_codes(conn: sa.Connection, changes: list[dict[str, Any]],
         keys: list[Any] = sorted(int(c) for c in codes) if ent == "pdca" else sorted(codes)
         for i in range(0, len(keys), CHUNK):
             for rid, code in conn.execute(sa.select(t.id, col).where(
-                    t.site_id == site, col.in_(keys[i:i + CHUNK]), t.deleted.is_(False))):
+                    t.site_id == site, db.among(conn, col, keys[i:i + CHUNK]),
+                    t.deleted.is_(False))):
                 if (ent, rid) not in states:
                     holders.setdefault((ent, site, str(code)), set()).add(rid)
     out: list[dict[str, Any]] = []
