@@ -233,11 +233,12 @@ def create_app(database_url: str) -> FastAPI:
     @app.post("/sync/push")
     def push(body: Push, authorization: Annotated[str | None, Header()] = None,
              pm_protocol: Annotated[str | None, Header()] = None,
-             pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+             pm_schema: Annotated[str | None, Header()] = None) -> JSONResponse:
         a = auth(authorization, pm_protocol, pm_schema)
         changes = [c.model_dump() for c in body.changes]
         with push_slots:
-            return server_push.push(engine, a, clock, changes, int(pm_schema or SYNC_SCHEMA))
+            answer = server_push.push(engine, a, clock, changes, int(pm_schema or SYNC_SCHEMA))
+        return JSONResponse(answer)  # plain JSON already: no response model to encode it
 
     @app.get("/sync/pull")
     def pull(cursor: Annotated[int, Query(ge=0)] = 0,

@@ -166,9 +166,10 @@ def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, An
                    numbered: str | None = None) -> Callable[[int], None]:
     """An insert of many rows, made ready now and run by the callable it returns (given the
     first number when `numbered` names a column to count up from it, row by row). On
-    PostgreSQL one `INSERT … SELECT … FROM unnest(arrays)`: one statement whatever the count,
-    its values passed as one array per column and built here, so running it (under the
-    change log's counter lock) costs a round trip, not a statement per row. Elsewhere, or
+    PostgreSQL one `INSERT … SELECT … FROM json_to_recordset(:rows)`: one statement whatever
+    the count, its rows passed as one JSON text encoded here (by the C encoder; psycopg's
+    arrays escape value by value in Python), so running it (under the change log's counter
+    lock) costs a round trip, not a statement per row. Elsewhere, or
     when the rows do not all have the same keys, an executemany per set of keys."""
     keys = [k for k in rows[0] if k != numbered] if rows else []
     if (conn.dialect.name != "postgresql" or not rows
@@ -184,35 +185,33 @@ def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, An
                 conn.execute(table.insert(), same)
         return run_many
     prep, types = conn.dialect.identifier_preparer, conn.dialect.type_compiler_instance
-    cols, picks, arrays, params = [], [], [], {}
+    cols, picks, defs, jsons = [], [], [], set()
     for i, key in enumerate(keys):
         col = table.c[key]
         sql_type = types.process(col.type)
-        values = [row[key] for row in rows]
         cols.append(prep.quote(key))
-        if isinstance(col.type, sa.JSON):  # as text, then each cast: one array type for all
-            values = [json.dumps(v) for v in values]
-            arrays.append(f"CAST(:a{i} AS TEXT[])")
-            picks.append(f"CAST(u.c{i} AS {sql_type})")
-        else:  # psycopg dumps a list of one Python type: 1 and 2.5 in a FLOAT column both float
-            if isinstance(col.type, sa.Float):
-                values = [v if v is None or isinstance(v, float) else float(v) for v in values]
-            arrays.append(f"CAST(:a{i} AS {sql_type}[])")
-            picks.append(f"u.c{i}")
-        params[f"a{i}"] = values
+        if isinstance(col.type, sa.JSON):  # carried as its JSON text, cast back
+            jsons.add(key)
+            defs.append(f"c{i} TEXT")
+            picks.append(f"CAST(r.c{i} AS {sql_type})")
+        else:
+            defs.append(f"c{i} {sql_type}")
+            picks.append(f"r.c{i}")
     if numbered:
         cols.append(prep.quote(numbered))
-        picks.append("CAST(:first AS BIGINT) + u.n - 1")
-    names = ", ".join(f"c{i}" for i in range(len(keys)))
+        picks.append("CAST(:first AS BIGINT) + r.n")
+    payload = json.dumps([
+        {"n": n, **{f"c{i}": json.dumps(row[k]) if k in jsons else row[k]
+                    for i, k in enumerate(keys)}} for n, row in enumerate(rows)])
     stmt = sa.text(f"INSERT INTO {prep.format_table(table)} ({', '.join(cols)}) "
-                   f"SELECT {', '.join(picks)} FROM unnest({', '.join(arrays)}) "
-                   f"WITH ORDINALITY AS u({names}, n) ORDER BY u.n")
+                   f"SELECT {', '.join(picks)} FROM json_to_recordset(CAST(:rows AS JSON)) "
+                   f"AS r({', '.join(defs)}, n BIGINT) ORDER BY r.n")
 
     def run(first: int) -> None:
         if numbered:
             for n, row in enumerate(rows):
                 row[numbered] = first + n
-        conn.execute(stmt, {**params, "first": first})
+        conn.execute(stmt, {"rows": payload, "first": first})
     return run
 
 

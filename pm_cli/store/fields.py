@@ -33,6 +33,8 @@ TEXT_MAX = 20_000
 JSON_MAX = 200_000
 DOC_MAX = 2_000_000
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL INTEGER; SQLite holds more
+# one encoder for the size checks (json.dumps with options builds a new one each call)
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 BOOKKEEPING = frozenset({"id", "site_id", "field_hlc", "updated_hlc", "hlc"})
 _NAMES = frozenset({"name", "title"})
@@ -107,7 +109,7 @@ class Fields:
             if name in bad or value is None:
                 continue
             if name in self.json:
-                size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+                size = len(_COMPACT(value))
                 if size > JSON_MAX:
                     out.append((name, f"at most {JSON_MAX:,} characters once encoded "
                                       f"(this one {size:,})"))

@@ -1,6 +1,6 @@
-"""The server's many-row insert (`db.prepare_insert`: one unnest statement on PostgreSQL, an
-executemany elsewhere) stores exactly what an insert row by row stores, and numbers rows
-from the first number it is given."""
+"""The server's many-row insert (`db.prepare_insert`: one json_to_recordset statement on
+PostgreSQL, an executemany elsewhere) stores exactly what an insert row by row stores, and
+numbers rows from the first number it is given."""
 
 from __future__ import annotations
 
