@@ -1,13 +1,12 @@
 """The shapes both sides of sync agree on (sync.md §6, §7): the protocol number and limits,
-the request bodies (validated by pydantic on the server, `extra="forbid"`), and the error
-every refusal carries (`{error, message, where[], hint}`)."""
+and the error every refusal carries (`{error, message, where[], hint}`). The request bodies
+the server validates are in `protocol.bodies` (pydantic models: the laptop, which only
+sends them, does not build them at start-up)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from pm_cli.store.engine import SYNC_SCHEMA
 
@@ -36,33 +35,3 @@ class ApiError(Exception):
 
 
 SNAPSHOT_PAGE = 5000
-
-
-ID = r"^[0-9a-zA-Z-]{1,64}$"
-STAMP = r"^[0-9a-f]{12}-[0-9a-f]{4}-[0-9a-f]{16}$"
-
-
-class Hello(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    device_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
-    numbers_left: dict[str, int] = Field(default_factory=dict)
-    # the sites this laptop holds: the answer names those on the server it may no longer see
-    sites_held: Annotated[list[Annotated[str, Field(pattern=ID)]], Field(max_length=10_000)] = \
-        Field(default_factory=list)
-
-
-class ChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    change_id: Annotated[str, Field(pattern=ID)]
-    site_id: Annotated[str, Field(pattern=r"^[0-9a-zA-Z-]{0,64}$")]
-    entity: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
-    record_id: Annotated[str, Field(pattern=ID)]
-    op: Annotated[str, Field(pattern=r"^(upsert|delete|restore|append)$")]
-    fields: dict[str, Any]
-    base: dict[str, Annotated[str, Field(pattern=STAMP)]] = Field(default_factory=dict)
-    hlc: Annotated[str, Field(pattern=STAMP)]
-
-
-class Push(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    changes: list[ChangeIn]

@@ -20,7 +20,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from pm_cli import __version__
 from pm_cli.protocol import shapes
-from pm_cli.protocol.shapes import SYNC_SCHEMA, ApiError, Hello, Push
+from pm_cli.protocol.bodies import Hello, Push
+from pm_cli.protocol.shapes import SYNC_SCHEMA, ApiError
 from pm_cli.server import auth as server_auth
 from pm_cli.server import db, evidence, feed
 from pm_cli.server import push as server_push

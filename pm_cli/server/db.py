@@ -169,15 +169,13 @@ def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, An
     PostgreSQL one `INSERT … SELECT … FROM json_to_recordset(:rows)`: one statement whatever
     the count, its rows passed as one JSON text encoded here (by the C encoder; psycopg's
     arrays escape value by value in Python), so running it (under the change log's counter
-    lock) costs a round trip, not a statement per row. Elsewhere, or
-    when the rows do not all have the same keys, an executemany per set of keys."""
+    lock) costs a round trip, not a statement per row. Elsewhere, or when the rows do not
+    all have the same keys, an executemany per set of keys."""
     keys = [k for k in rows[0] if k != numbered] if rows else []
     if (conn.dialect.name != "postgresql" or not rows
             or any(len(r) != len(rows[0]) or any(k not in r for k in keys) for r in rows)):
         def run_many(first: int) -> None:
-            if numbered:
-                for n, row in enumerate(rows):
-                    row[numbered] = first + n
+            _number(rows, numbered, first)
             shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
             for row in rows:  # an executemany takes the first row's keys for every row
                 shapes.setdefault(frozenset(row), []).append(row)
@@ -208,11 +206,16 @@ def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, An
                    f"AS r({', '.join(defs)}, n BIGINT) ORDER BY r.n")
 
     def run(first: int) -> None:
-        if numbered:
-            for n, row in enumerate(rows):
-                row[numbered] = first + n
+        _number(rows, numbered, first)
         conn.execute(stmt, {"rows": payload, "first": first})
     return run
+
+
+def _number(rows: list[dict[str, Any]], column: str | None, first: int) -> None:
+    """Count `column` up from `first`, row by row (the caller reads the numbers given)."""
+    if column:
+        for n, row in enumerate(rows):
+            row[column] = first + n
 
 
 def insert_many(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
