@@ -115,9 +115,12 @@ def main() -> None:
                 except httpx.TransportError:
                     time.sleep(0.2)
 
+            def laptop_env(name: str) -> dict[str, str]:
+                return {**os.environ, "PM_DB": str(t / f"{name}.db"),
+                        "PM_CONFIG": str(t / f"{name}.toml"), "PM_SITE": "BENCH"}
+
             def laptop(name: str) -> dict[str, str]:
-                e = {**os.environ, "PM_DB": str(t / f"{name}.db"),
-                     "PM_CONFIG": str(t / f"{name}.toml"), "PM_SITE": "BENCH"}
+                e = laptop_env(name)
                 run([*PM, "init"], e)
                 run([*PM, "sync", "login", base, "--token", token(name)], e)
                 return e
@@ -138,24 +141,29 @@ def main() -> None:
             print(f"setup: pushed {args.rows:,} grid rows (+ staff, site, playbooks) in "
                   f"{push_s:.1f} s ({args.rows / push_s:,.0f} changes/s)")
 
-            b = laptop("b")
-            secs, mb = measure([*PM, "sync"], b)
-            con = sqlite3.connect(t / "b.db")
-            got = con.execute("SELECT count(*) FROM grid").fetchone()[0]
-            con.close()
+            # three fresh laptops, each timed right after a run of the pipeline (pairs, so a
+            # drift of the machine's speed moves both sides of a ratio alike)
             site_id = sqlite3.connect(t / "a.db").execute(
                 "SELECT id FROM site WHERE code='BENCH'").fetchone()[0]
-            base_runs = []
+            pairs = []
             for i in range(3):
                 bs, bmb = measure([sys.executable, "-c", PIPELINE, PG, schema, site_id,
                                    str(t / f"pipe{i}.db")], env)
-                base_runs.append((bs, bmb))
-            bs = statistics.median(x for x, _ in base_runs)
+                lp = laptop("b" if i == 0 else f"b{i}")
+                secs, mb = measure([*PM, "sync"], lp)
+                pairs.append((secs, mb, bs, bmb))
+            con = sqlite3.connect(t / "b.db")
+            got = con.execute("SELECT count(*) FROM grid").fetchone()[0]
+            con.close()
+            secs = statistics.median(p[0] for p in pairs)
+            bs = statistics.median(p[2] for p in pairs)
             print(f"first sync (pull) : {secs:6.2f} s  {got / secs:9,.0f} rows/s  client peak "
-                  f"{mb:5.0f} MB  ({got:,} grids)")
+                  f"{max(p[1] for p in pairs):5.0f} MB  ({got:,} grids; median of 3)")
             print(f"psycopg→SQLite    : {bs:6.2f} s  {got / bs:9,.0f} rows/s  peak "
-                  f"{max(m for _, m in base_runs):5.0f} MB")
-            print(f"ratio             : {secs / bs:.2f}x  (target ≤ 3x)")
+                  f"{max(p[3] for p in pairs):5.0f} MB")
+            print(f"ratio             : {statistics.median(p[0] / p[2] for p in pairs):.2f}x "
+                  f"(median of 3 pairs; {', '.join(f'{p[0] / p[2]:.2f}' for p in pairs)}; "
+                  "target ≤ 3x)")
 
             # incremental: 100 edits on a, pushed; b pulls them
             edits = t / "edits.csv"
@@ -165,8 +173,10 @@ def main() -> None:
                 ln.replace("号楼", "号楼改") for ln in lines[1:101]) + "\n", encoding="utf-8")
             run([*PM, "import", str(edits), "--kind", "grids"], a)
             run([*PM, "sync"], a)
-            inc, _ = measure([*PM, "sync"], b)
-            print(f"incremental sync of 100 changes: {inc:.2f} s (target < 1 s, whole process "
+            incs = [measure([*PM, "sync"], laptop_env(n))[0] for n in ("b", "b1", "b2")]
+            inc = statistics.median(incs)
+            print(f"incremental sync of 100 changes: {inc:.2f} s (median of 3 laptops; "
+                  f"{', '.join(f'{x:.2f}' for x in incs)}; target < 1 s, whole process "
                   "incl. start-up)")
             if args.load:
                 load(args.load, base, t, laptop, a, server.pid)

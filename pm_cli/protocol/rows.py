@@ -28,11 +28,26 @@ def blank(col: sa.Column[Any]) -> Any:
     return ""
 
 
+_BLANKS: dict[sa.Table, tuple[dict[str, Any], tuple[str, ...]]] = {}
+
+
+def _blanks(table: sa.Table) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Each column's blank, and the columns whose blank is a JSON object (new per row)."""
+    got = _BLANKS.get(table)
+    if got is None:
+        values = {c.name: blank(c) for c in table.c}
+        got = _BLANKS[table] = (values, tuple(k for k, v in values.items() if v == {}))
+    return got
+
+
 def row_of(ent: Entity, table: sa.Table, rid: str, site: str | None, state: State
            ) -> dict[str, Any]:
     """The whole row of a record: the state's values, blanks for the NOT NULL columns it
     lacks, the id, the site and the stamps."""
-    values = {c.name: blank(c) for c in table.c}
+    blanks, objects = _blanks(table)
+    values = dict(blanks)
+    for k in objects:
+        values[k] = {}
     values.update({k: v for k, v in state.fields.items() if k in values})
     values["id"], values["site_id"] = rid, site
     if ent.kind == "append":

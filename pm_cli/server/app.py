@@ -141,6 +141,10 @@ def _note_token(token_id: str) -> None:
 
 
 PUSH_SLOTS = 1  # pushes a worker process runs at once
+# after a hello or a push the laptop's next request comes on a new connection, so the worker
+# that accepts it is the one free first: a connection held from the start would keep a
+# laptop on the worker that happened to accept it, however many pushes queue there
+FRESH_CONNECTION = {"Connection": "close"}
 DB_RETRY_AFTER_S = 2  # a restart or failover takes seconds; laptops add their own jitter
 
 
@@ -225,11 +229,12 @@ def create_app(database_url: str) -> FastAPI:
     @app.post("/sync/hello")
     def hello(body: Hello, authorization: Annotated[str | None, Header()] = None,
               pm_protocol: Annotated[str | None, Header()] = None,
-              pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+              pm_schema: Annotated[str | None, Header()] = None) -> JSONResponse:
         a = auth(authorization, pm_protocol, pm_schema)
         with engine.connect().execution_options(pm_write=True) as conn, conn.begin():
-            return server_auth.hello(conn, a, clock, body.device_id, body.numbers_left,
-                                 body.sites_held)
+            answer = server_auth.hello(conn, a, clock, body.device_id, body.numbers_left,
+                                       body.sites_held)
+        return JSONResponse(answer, headers=FRESH_CONNECTION)
 
     @app.post("/sync/push")
     def push(body: Push, authorization: Annotated[str | None, Header()] = None,
@@ -239,7 +244,7 @@ def create_app(database_url: str) -> FastAPI:
         changes = [c.model_dump() for c in body.changes]
         with push_slots:
             answer = server_push.push(engine, a, clock, changes, int(pm_schema or SYNC_SCHEMA))
-        return JSONResponse(answer)  # plain JSON already: no response model to encode it
+        return JSONResponse(answer, headers=FRESH_CONNECTION)
 
     @app.get("/sync/pull")
     def pull(cursor: Annotated[int, Query(ge=0)] = 0,

@@ -13,7 +13,6 @@ and time, `schedule` and `review` an RRULE, `tz` an IANA zone, `window_*` an `HH
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -25,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+from pm_cli.store.engine import json_text
 from pm_cli.validate import plain_error, unsafe
 
 NAME_MAX = 200
@@ -33,8 +33,6 @@ TEXT_MAX = 20_000
 JSON_MAX = 200_000
 DOC_MAX = 2_000_000
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL INTEGER; SQLite holds more
-# one encoder for the size checks (json.dumps with options builds a new one each call)
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 BOOKKEEPING = frozenset({"id", "site_id", "field_hlc", "updated_hlc", "hlc"})
 _NAMES = frozenset({"name", "title"})
@@ -109,7 +107,7 @@ class Fields:
             if name in bad or value is None:
                 continue
             if name in self.json:
-                size = len(_COMPACT(value))
+                size = len(json_text(value))
                 if size > JSON_MAX:
                     out.append((name, f"at most {JSON_MAX:,} characters once encoded "
                                       f"(this one {size:,})"))

@@ -5,7 +5,6 @@ per row, nothing logged (these are not this laptop's writes)."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
@@ -15,6 +14,7 @@ from pm_cli.protocol import merge as m
 from pm_cli.protocol import rows
 from pm_cli.protocol.entities import Entity, registry
 from pm_cli.store.changes import Change, SyncParked
+from pm_cli.store.engine import json_text
 
 CHUNK = 500  # ids per IN (…) list
 
@@ -68,9 +68,9 @@ class Applier:
         if ent is None:
             self.park(item, f"unknown entity {item['entity']} (a newer pm wrote it)")
             return None
-        unknown = set(item["fields"]) - ent.fields
-        if not unknown:
+        if ent.fields.issuperset(item["fields"]):
             return ent, item
+        unknown = set(item["fields"]) - ent.fields
         self.park(item, f"unknown field(s) {', '.join(sorted(unknown))} of {ent.name}")
         known = {**item, "fields": {k: v for k, v in item["fields"].items() if k in ent.fields}}
         for name in stamp_maps:
@@ -171,6 +171,7 @@ class _Plan:
         self.cols = [c.name for c in t.c]
         self.blank = {c.name: rows.blank(c) for c in t.c}
         self.json = {c.name for c in t.c if isinstance(c.type, sa.JSON)}
+        self.json_at = [i for i, c in enumerate(self.cols) if c in self.json]
         self.fields = [c for c in self.cols if c in ent.fields]
         self.insert_sql = (f"INSERT INTO {t.name} ({', '.join(self.cols)}) "
                            f"VALUES ({', '.join('?' * len(self.cols))})")
@@ -180,14 +181,17 @@ class _Plan:
 
     def _cell(self, col: str, value: Any) -> Any:
         if col in self.json:
-            return None if value is None else json.dumps(value, ensure_ascii=False,
-                                                         separators=(",", ":"))
+            return None if value is None else json_text(value)
         return value
 
     def insert_row(self, rid: str, site: str, state: m.State) -> tuple[Any, ...]:
         # a company-wide row (a playbook) has site_id '' on the wire, NULL here
         values = rows.row_of(self.ent, self.table, rid, site or None, state)
-        return tuple(self._cell(c, values[c]) for c in self.cols)
+        row = [values[c] for c in self.cols]
+        for i in self.json_at:
+            if row[i] is not None:
+                row[i] = json_text(row[i])
+        return tuple(row)
 
     def update_row(self, rid: str, state: m.State) -> tuple[Any, ...]:
         f = state.fields
