@@ -205,9 +205,9 @@ LAPTOP = textwrap.dedent(
 )
 
 
-def cpu_seconds(server_pid: int) -> tuple[float, float] | None:
-    """CPU seconds used so far by the server (its process and workers) and by PostgreSQL's
-    processes (Linux /proc; None elsewhere)."""
+def cpu_seconds(server_pid: int) -> tuple[float, dict[int, float]] | None:
+    """CPU seconds used so far by the server (its process and workers), and by each of
+    PostgreSQL's processes (Linux /proc; None elsewhere)."""
     proc = Path("/proc")
     if not (proc / "self" / "stat").exists():
         return None
@@ -228,7 +228,7 @@ def cpu_seconds(server_pid: int) -> tuple[float, float] | None:
         tree |= more
         grew = bool(more)
     server = sum(stats[p][2] for p in tree if p in stats)
-    pg = sum(cpu for name, _, cpu in stats.values() if name.startswith("postgres"))
+    pg = {pid: cpu for pid, (name, _, cpu) in stats.items() if name.startswith("postgres")}
     return server, pg
 
 
@@ -280,7 +280,9 @@ def load(spec: str, base: str, t: Path, laptop, a: dict[str, str],  # type: igno
     print(f"  all pushed in {wall:.1f} s ({total / wall:,.0f} changes/s); per laptop p50 "
           f"{statistics.median(times):.1f} s, p95 {times[int(len(times) * 0.95) - 1]:.1f} s")
     if cpu0 and cpu1:
-        print(f"  CPU seconds: server {cpu1[0] - cpu0[0]:.1f}, PostgreSQL {cpu1[1] - cpu0[1]:.1f}, "
+        pg = sum(cpu - cpu0[1].get(pid, 0.0) for pid, cpu in cpu1[1].items())
+        print(f"  CPU seconds: server {cpu1[0] - cpu0[0]:.1f}, PostgreSQL {pg:.1f} (its "
+              "processes still running at the end), "
               f"laptops {laptops_cpu:.1f} on {os.cpu_count()} cores")
     t0 = time.perf_counter()
     run([*PM, "sync"], a)
