@@ -31,8 +31,9 @@ def blank(col: sa.Column[Any]) -> Any:
 _BLANKS: dict[sa.Table, tuple[dict[str, Any], tuple[str, ...]]] = {}
 
 
-def _blanks(table: sa.Table) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Each column's blank, and the columns whose blank is a JSON object (new per row)."""
+def blanks(table: sa.Table) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Each column's blank (worked out once per table), and the columns whose blank is a
+    JSON object (to be made anew for each row that keeps it)."""
     got = _BLANKS.get(table)
     if got is None:
         values = {c.name: blank(c) for c in table.c}
@@ -44,8 +45,8 @@ def row_of(ent: Entity, table: sa.Table, rid: str, site: str | None, state: Stat
            ) -> dict[str, Any]:
     """The whole row of a record: the state's values, blanks for the NOT NULL columns it
     lacks, the id, the site and the stamps."""
-    blanks, objects = _blanks(table)
-    values = dict(blanks)
+    base, objects = blanks(table)
+    values = dict(base)
     for k in objects:
         values[k] = {}
     values.update({k: v for k, v in state.fields.items() if k in values})

@@ -171,9 +171,8 @@ def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, An
     arrays escape value by value in Python), so running it (under the change log's counter
     lock) costs a round trip, not a statement per row. Elsewhere, or when the rows do not
     all have the same keys, an executemany per set of keys."""
-    keys = [k for k in rows[0] if k != numbered] if rows else []
     if (conn.dialect.name != "postgresql" or not rows
-            or any(len(r) != len(rows[0]) or any(k not in r for k in keys) for r in rows)):
+            or any(r.keys() != rows[0].keys() for r in rows)):
         def run_many(first: int) -> None:
             _number(rows, numbered, first)
             shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
@@ -182,6 +181,7 @@ def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, An
             for same in shapes.values():
                 conn.execute(table.insert(), same)
         return run_many
+    keys = [k for k in rows[0] if k != numbered]
     prep, types = conn.dialect.identifier_preparer, conn.dialect.type_compiler_instance
     cols, picks, defs, jsons = [], [], [], set()
     for i, key in enumerate(keys):

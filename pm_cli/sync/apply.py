@@ -169,7 +169,7 @@ class _Plan:
         t = self.table = ent.table
         self.ent = ent
         self.cols = [c.name for c in t.c]
-        self.blank = {c.name: rows.blank(c) for c in t.c}
+        self.blank = rows.blanks(t)[0]  # read only: its JSON blank is encoded at once
         self.json = {c.name for c in t.c if isinstance(c.type, sa.JSON)}
         self.json_at = [i for i, c in enumerate(self.cols) if c in self.json]
         self.fields = [c for c in self.cols if c in ent.fields]
