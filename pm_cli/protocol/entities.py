@@ -33,14 +33,14 @@ class Entity:
     kind: str  # mutable | append
     fields: frozenset[str]  # what a change may set
     json_fields: frozenset[str]
-    table: Any  # the SQLAlchemy Table (client side)
+    table: Any  # its SQLAlchemy Core Table (store.tables), for queries
 
 
 @cache
 def registry() -> dict[str, Entity]:
     from sqlalchemy import JSON
 
-    from pm_cli.schema import metadata
+    from pm_cli.store.tables import metadata  # Core copies of the models' tables
 
     out = {}
     for name, table in metadata.tables.items():

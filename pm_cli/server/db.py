@@ -129,14 +129,16 @@ def _typed_tables() -> dict[str, sa.Table]:
     without their foreign keys (the server checks references per change, same site) and with
     `site_id` NOT NULL ('' for company-wide rows: playbooks, their conflicts)."""
     from pm_cli.protocol.entities import registry
+    from pm_cli.schema import metadata as models  # the models' own (with their indexes)
 
     out = {}
-    for name, ent in sorted(registry().items()):
+    for name in sorted(registry()):
+        model = models.tables[name]
         cols = [sa.Column(c.name, c.type, primary_key=c.primary_key,
                           nullable=False if c.name == "site_id" else c.nullable)
-                for c in ent.table.c]
+                for c in model.c]
         indexes = [sa.Index(ix.name, *[c.name for c in ix.columns])
-                   for ix in sorted(ent.table.indexes, key=lambda ix: ix.name or "")]
+                   for ix in sorted(model.indexes, key=lambda ix: ix.name or "")]
         indexes.append(sa.Index(f"ix_{name}_server_site", "site_id", "id"))
         indexes += [sa.Index(ix_name, *ix_cols)
                     for ix_name, ix_cols in SERVER_INDEXES.get(name, {}).items()]

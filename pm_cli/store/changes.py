@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, SQLModel
 
+from pm_cli.store.outbox import UNSENT as UNSENT  # its home before store.outbox
+
 if TYPE_CHECKING:
     from sqlalchemy import Table
-
-
-UNSENT = "state != 'acked'"  # the partial index's condition, as queries must spell it
 
 
 class Change(SQLModel, table=True):

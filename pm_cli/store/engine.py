@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pm_cli.errors import StoreError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
 
 # PRAGMA user_version written by the newest migration; bump with every revision.
@@ -290,7 +290,37 @@ def session_scope(engine: Engine, path: Path, *, write: bool) -> Iterator[Sessio
         session.close()
 
 
-def _rollback(session: Session) -> None:
+@contextmanager
+def connection_scope(engine: Engine, path: Path, *, write: bool) -> Iterator[Connection]:
+    """`session_scope` without the ORM, for code that moves rows with Core statements (sync):
+    a connection in a transaction, `BEGIN IMMEDIATE` when writing, committed on success;
+    SQLite failures a user can meet become StoreErrors the same way."""
+    from sqlalchemy.exc import DBAPIError
+
+    bind = engine.execution_options(pm_write=True) if write else engine
+    conn = bind.connect()
+    committing = False
+    try:
+        conn.begin()
+        yield conn
+        if write:
+            committing = True
+            conn.commit()
+            committing = False
+            note_commit(done=True)
+    except (DBAPIError, sqlite3.Error) as e:
+        _rollback(conn)
+        raise (translate(e, path) or e) from e
+    except BaseException:
+        if committing:
+            note_commit(done=False)
+        _rollback(conn)
+        raise
+    finally:
+        conn.close()
+
+
+def _rollback(session: Session | Connection) -> None:
     """Roll back; on a damaged or vanished file the rollback itself may fail, and the
     first error is the one to report."""
     try:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from pm_cli.protocol import merge as m
 from pm_cli.protocol import rows
 from pm_cli.protocol.entities import Entity, registry
-from pm_cli.store.changes import Change, SyncParked
+from pm_cli.store import tables
 from pm_cli.store.engine import json_text
 
 CHUNK = 500  # ids per IN (…) list
@@ -30,7 +30,7 @@ class Applier:
     # ---- reading ------------------------------------------------------------------------
 
     def own(self, change_ids: list[str]) -> set[str]:
-        t = Change.__table__
+        t = tables.change
         out: set[str] = set()
         for i in range(0, len(change_ids), CHUNK):
             out |= set(self.conn.execute(sa.select(t.c.change_id).where(
@@ -50,7 +50,7 @@ class Applier:
 
     def park(self, item: dict[str, Any], reason: str) -> None:
         """Keep what this pm cannot apply (a change by its seq; a snapshot row below 0)."""
-        t = SyncParked.__table__
+        t = tables.sync_parked
         seq = item.get("seq")
         if seq is None:
             low = self.conn.execute(sa.select(sa.func.min(t.c.seq))).scalar()
@@ -92,7 +92,7 @@ class Applier:
     def replay_parked(self) -> int:
         """Apply the parked changes and snapshot rows this pm now knows whole (an upgrade
         added their entity or field), in seq order; the rest stay parked."""
-        t = SyncParked.__table__
+        t = tables.sync_parked
         rows = self.conn.execute(sa.select(t.c.seq, t.c.change).order_by(t.c.seq)).all()
         ready = [(seq, item) for seq, item in rows
                  if (ent := self.reg.get(item.get("entity"))) is not None

@@ -20,10 +20,11 @@ import sqlalchemy as sa
 
 from pm_cli.errors import PmError, SyncError
 from pm_cli.protocol.shapes import PROTOCOL
-from pm_cli.store.changes import UNSENT, Change, SyncState
-from pm_cli.store.engine import SYNC_SCHEMA, check_current, make_engine, session_scope
+from pm_cli.store import tables
+from pm_cli.store.engine import SYNC_SCHEMA, check_current, connection_scope, make_engine
 from pm_cli.store.hlc import Clock
 from pm_cli.store.ids import now_text
+from pm_cli.store.outbox import UNSENT
 
 BATCH = 500
 PAGE = 1000
@@ -201,24 +202,39 @@ def login(db_path: Path, url: str, token: str) -> dict[str, Any]:
             "config": str(path)}
 
 
-def _state(session: Any) -> SyncState:
-    st = session.get(SyncState, 1)
-    if st is None:
+@dataclass
+class _Device:
+    """The `sync_state` row: this database's device id, clock and cursor."""
+
+    device_id: str
+    last_hlc: str
+    clock_offset_ms: int
+    server_epoch: str | None
+    cursor: int
+    last_sync_at: str | None
+
+
+def _state(conn: sa.Connection) -> _Device:
+    t = tables.sync_state
+    row = conn.execute(sa.select(*(t.c[k] for k in _Device.__dataclass_fields__))
+                       .where(t.c.id == 1)).mappings().first()
+    if row is None:
         raise PmError("this database has no device id", hint="run pm init on it")
-    return st
+    return _Device(**row)
+
+
+def _save(conn: sa.Connection, st: _Device) -> None:
+    t = tables.sync_state
+    conn.execute(t.update().where(t.c.id == 1).values(**vars(st)))
 
 
 def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
-    from pm_cli.sites.models import Site
-    from pm_cli.store.changes import NumberBlock
-
-    nb = NumberBlock.__table__
-    with session_scope(engine, db_path, write=False) as s:
-        device = _state(s).device_id
-        held = list(s.connection().execute(
-            sa.select(Site.__table__.c.id)).scalars())
+    nb = tables.number_block
+    with connection_scope(engine, db_path, write=False) as conn:
+        device = _state(conn).device_id
+        held = list(conn.execute(sa.select(tables.site.c.id)).scalars())
         left: dict[str, int] = {}
-        for site_id, n in s.connection().execute(sa.select(
+        for site_id, n in conn.execute(sa.select(
                 nb.c.site_id, sa.func.sum(nb.c.last - nb.c.next_no + 1)).where(
                 nb.c.next_no <= nb.c.last).group_by(nb.c.site_id)):
             left[site_id] = int(n)
@@ -233,40 +249,40 @@ def _hello(engine: sa.Engine, db_path: Path, http: Any) -> dict[str, Any]:
     offset = int((server_ms - (t0 + t1) / 2) * 1000)
     if abs(offset) <= (t1 - t0) * 500 + OFFSET_NOISE_MS:
         offset = 0  # within the round trip's error: this clock is right, keep its own time
-    with session_scope(engine, db_path, write=True) as s:
-        st = _state(s)
+    with connection_scope(engine, db_path, write=True) as conn:
+        st = _state(conn)
         clock = Clock(st.device_id, st.last_hlc, offset_ms=offset)
         clock.recv(info["server_hlc"])
         st.clock_offset_ms, st.last_hlc = offset, clock.last
         if st.server_epoch and st.server_epoch != info["server_epoch"]:
             # a restored (or new) server database: send again what it may have lost (the
             # rest is answered `duplicate`) and start over from a snapshot (sync.md §3.5)
-            t = Change.__table__
-            s.connection().execute(t.update().where(t.c.state == "acked").values(
+            t = tables.change
+            conn.execute(t.update().where(t.c.state == "acked").values(
                 state="pending", seq=None))
             st.cursor = 0
             info["epoch_changed"] = True
         st.server_epoch = info["server_epoch"]
-        s.add(st)
+        _save(conn, st)
         for b in info.get("number_blocks", []):
-            s.connection().execute(nb.insert().values(
+            conn.execute(nb.insert().values(
                 site_id=b["site_id"], first=b["first"], last=b["last"], next_no=b["first"]))
     info["offset_ms"] = offset
     return info
 
 
 def _seen(engine: sa.Engine, db_path: Path, stamp: str) -> None:
-    with session_scope(engine, db_path, write=True) as s:
-        _recv(s, stamp)
+    with connection_scope(engine, db_path, write=True) as conn:
+        _recv(conn, stamp)
 
 
-def _recv(session: Any, stamp: str) -> None:
+def _recv(conn: sa.Connection, stamp: str) -> None:
     """Move this device's clock past a stamp the server sent (in the caller's transaction)."""
-    st = _state(session)
+    st = _state(conn)
     clock = Clock(st.device_id, st.last_hlc, offset_ms=st.clock_offset_ms)
     clock.recv(stamp)
     st.last_hlc = clock.last
-    session.add(st)
+    _save(conn, st)
 
 
 def _error_code(r: Any) -> str | None:
@@ -283,11 +299,10 @@ def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str | None,
     with `new_device`, this database becomes another device (a copied file)."""
     from pm_cli.protocol.entities import registry
 
-    t = Change.__table__
+    t = tables.change
     reg = registry()
-    with session_scope(engine, db_path, write=True) as s:
-        conn = s.connection()
-        st = _state(s)
+    with connection_scope(engine, db_path, write=True) as conn:
+        st = _state(conn)
         if new_device:
             st.device_id = new_device
         clock = Clock(st.device_id, server_hlc or st.last_hlc, offset_ms=st.clock_offset_ms)
@@ -316,13 +331,13 @@ def _restamp(engine: sa.Engine, db_path: Path, server_hlc: str | None,
             conn.execute(et.update().where(et.c.id == ch["record_id"]).values(
                 field_hlc=stamps, updated_hlc=max(stamps.values(), default="")))
         st.last_hlc = clock.last
-        s.add(st)
+        _save(conn, st)
     return len(rows)
 
 
 def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
           progress: Callable[[str, int, int], None] | None, server_hlc: str = "") -> None:
-    t = Change.__table__
+    t = tables.change
     restamped = False
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(
@@ -367,12 +382,12 @@ def _push(engine: sa.Engine, db_path: Path, http: Any, report: Report,
             _roll_back(engine, db_path, refused, rows, report)
         acks = [{"v_id": res["change_id"], "v_seq": res.get("seq")}
                 for res in body["results"] if res["status"] != "rejected"]
-        with session_scope(engine, db_path, write=True) as s:
+        with connection_scope(engine, db_path, write=True) as conn:
             if acks:  # one statement for the batch
-                s.connection().execute(t.update().where(
+                conn.execute(t.update().where(
                     t.c.change_id == sa.bindparam("v_id")).values(
                     state="acked", seq=sa.bindparam("v_seq")), acks)
-            _recv(s, body["server_hlc"])
+            _recv(conn, body["server_hlc"])
         dupes = sum(res["status"] == "duplicate" for res in body["results"])
         report.duplicates += dupes
         report.pushed += len(acks) - dupes
@@ -428,11 +443,10 @@ def _roll_back(engine: sa.Engine, db_path: Path, refused: list[dict[str, Any]],
     a record the server never accepted is hidden (a row) or removed (an append-only row)."""
     from pm_cli.protocol.entities import registry
 
-    t = Change.__table__
+    t = tables.change
     by_id = {row["change_id"]: row for row in rows}
     reg = registry()
-    with session_scope(engine, db_path, write=True) as s:
-        conn = s.connection()
+    with connection_scope(engine, db_path, write=True) as conn:
         for item in refused:
             row = by_id.get(item["change_id"])
             if row is None:
@@ -484,8 +498,8 @@ def _pull(engine: sa.Engine, db_path: Path, http: Any, report: Report,
     from pm_cli.sync.apply import Applier
 
     while True:
-        with session_scope(engine, db_path, write=False) as s:
-            cursor = _state(s).cursor
+        with connection_scope(engine, db_path, write=False) as conn:
+            cursor = _state(conn).cursor
         has_more = False
         pending: list[dict[str, Any]] = []
         try:
@@ -584,10 +598,10 @@ def _snapshot(engine: sa.Engine, db_path: Path, http: Any, report: Report,
                 raise page
             records, head, end, top = page
             cursor = head if cursor is None else min(cursor, head)
-            with session_scope(engine, db_path, write=True) as s:
-                applier = Applier(s.connection())
+            with connection_scope(engine, db_path, write=True) as conn:
+                applier = Applier(conn)
                 applier.apply_records(records)
-                st = _state(s)
+                st = _state(conn)
                 if not end["has_more"] and not sites:
                     st.cursor = max(st.cursor, cursor)
                     report.cursor = st.cursor
@@ -595,7 +609,7 @@ def _snapshot(engine: sa.Engine, db_path: Path, http: Any, report: Report,
                 clock.recv(top)
                 st.last_hlc = clock.last
                 st.last_sync_at = now_text()
-                s.add(st)
+                _save(conn, st)
             report.pulled += len(records)
             report.applied += applier.applied
             report.parked += applier.parked
@@ -620,10 +634,10 @@ def _prune(engine: sa.Engine, db_path: Path) -> int:
     restored server gets back only what it may have lost. Stamps are fixed-width hex, so
     their text order is their time order."""
     cutoff = int((time.time() - KEEP_ACKED_DAYS * 86400) * 1000)
-    t = Change.__table__
-    with session_scope(engine, db_path, write=True) as s:
-        res = s.connection().execute(t.delete().where(t.c.state == "acked",
-                                                      t.c.hlc < f"{cutoff:012x}"))
+    t = tables.change
+    with connection_scope(engine, db_path, write=True) as conn:
+        res = conn.execute(t.delete().where(t.c.state == "acked",
+                                            t.c.hlc < f"{cutoff:012x}"))
     return int(res.rowcount or 0)
 
 
@@ -632,19 +646,17 @@ def _purge(engine: sa.Engine, db_path: Path, site_ids: list[str]) -> list[str]:
     one transaction and outside the change log: nothing of it is sent anywhere. The change
     log itself stays, so the refused changes can be sent again if the grant comes back."""
     from pm_cli.protocol.entities import registry
-    from pm_cli.store.changes import NumberBlock, SyncParked
 
     reg = registry()
     site_t = reg["site"].table
-    with session_scope(engine, db_path, write=True) as s:
-        conn = s.connection()
+    with connection_scope(engine, db_path, write=True) as conn:
         codes = list(conn.execute(sa.select(site_t.c.code).where(site_t.c.id.in_(site_ids))
                                   .order_by(site_t.c.code)).scalars())
         for ent in reg.values():
             conn.execute(ent.table.delete().where(ent.table.c.site_id.in_(site_ids)))
-        nb = NumberBlock.__table__
+        nb = tables.number_block
         conn.execute(nb.delete().where(nb.c.site_id.in_(site_ids)))
-        parked = SyncParked.__table__
+        parked = tables.sync_parked
         for seq, change in conn.execute(sa.select(parked.c.seq, parked.c.change)).all():
             if (change or {}).get("site_id") in site_ids:
                 conn.execute(parked.delete().where(parked.c.seq == seq))
@@ -652,9 +664,7 @@ def _purge(engine: sa.Engine, db_path: Path, site_ids: list[str]) -> list[str]:
 
 
 def _new_grants(engine: sa.Engine, info: dict[str, Any]) -> list[str]:
-    from pm_cli.sites.models import Site
-
-    t = Site.__table__
+    t = tables.site
     with engine.connect() as conn:
         have = set(conn.execute(sa.select(t.c.id)).scalars())
     return [s["code"] for s in info.get("sites", []) if s["site_id"] not in have]
@@ -697,20 +707,19 @@ def _snapshot_page(http: Any, after: str | None, sites: list[str] | None = None
 def _apply(engine: sa.Engine, db_path: Path, changes: list[dict[str, Any]], cursor: int,
            report: Report, applier_cls: Any) -> None:
     """Apply a run of pulled changes and save the cursor, in one transaction."""
-    with session_scope(engine, db_path, write=True) as s:
-        conn = s.connection()
+    with connection_scope(engine, db_path, write=True) as conn:
         applier = applier_cls(conn)
         if changes:
             applier.apply_changes(changes)
         top = max((ch["hlc"] for ch in changes), default=None)
-        st = _state(s)
+        st = _state(conn)
         st.cursor = max(st.cursor, cursor)
         st.last_sync_at = now_text()
         if top:
             clock = Clock(st.device_id, st.last_hlc, offset_ms=st.clock_offset_ms)
             clock.recv(top)
             st.last_hlc = clock.last
-        s.add(st)
+        _save(conn, st)
     report.pulled += len(changes)
     report.applied += applier.applied
     report.parked += applier.parked
@@ -737,10 +746,10 @@ def requeue_rejected(db_path: Path) -> int:
     """Put rejected changes back in the queue (after the cause is fixed: a grant, a role)."""
     check_current(db_path)
     engine = make_engine(db_path)
-    t = Change.__table__
+    t = tables.change
     try:
-        with session_scope(engine, db_path, write=True) as s:
-            return int(s.connection().execute(t.update().where(t.c.state == "rejected")
+        with connection_scope(engine, db_path, write=True) as conn:
+            return int(conn.execute(t.update().where(t.c.state == "rejected")
                                               .values(state="pending", reason=None)).rowcount)
     finally:
         engine.dispose()
@@ -760,8 +769,8 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
             if info.get("epoch_changed"):
                 report.warnings.append("the server's database is new or restored: sending "
                                        "this laptop's changes again and taking a snapshot")
-            with session_scope(engine, db_path, write=False) as s:
-                report.expected = max(0, int(info.get("head", 0)) - _state(s).cursor)
+            with connection_scope(engine, db_path, write=False) as conn:
+                report.expected = max(0, int(info.get("head", 0)) - _state(conn).cursor)
             if abs(report.offset_ms) > SKEW_WARN_MS:
                 report.warnings.append(
                     f"this laptop's clock is {report.offset_ms / 60000:+.0f} min off the "
@@ -782,10 +791,10 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
             if not push_only:
                 from pm_cli.sync.apply import Applier
 
-                with session_scope(engine, db_path, write=True) as s:
-                    report.replayed = Applier(s.connection()).replay_parked()
-                with session_scope(engine, db_path, write=False) as s:
-                    first = _state(s).cursor == 0
+                with connection_scope(engine, db_path, write=True) as conn:
+                    report.replayed = Applier(conn).replay_parked()
+                with connection_scope(engine, db_path, write=False) as conn:
+                    first = _state(conn).cursor == 0
                 if first:
                     _snapshot(engine, db_path, http, report, progress)
                 else:
@@ -797,8 +806,10 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
                 except _Resync:  # start again from a snapshot; pending changes stay queued
                     report.warnings.append("the server asked for a fresh start: took a "
                                            "snapshot")
-                    with session_scope(engine, db_path, write=True) as s:
-                        _state(s).cursor = 0
+                    with connection_scope(engine, db_path, write=True) as conn:
+                        st = _state(conn)
+                        st.cursor = 0
+                        _save(conn, st)
                     _snapshot(engine, db_path, http, report, progress)
                     _pull(engine, db_path, http, report, progress)
     finally:
@@ -809,11 +820,10 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
 def status(db_path: Path, *, url: str | None) -> dict[str, Any]:
     check_current(db_path)
     engine = make_engine(db_path)
-    t = Change.__table__
+    t = tables.change
     try:
-        with session_scope(engine, db_path, write=False) as s:
-            st = _state(s)
-            conn = s.connection()
+        with connection_scope(engine, db_path, write=False) as conn:
+            st = _state(conn)
 
             def count(*where: Any) -> int:  # each by ix_change_unsent alone (no GROUP BY)
                 return int(conn.execute(sa.select(sa.func.count()).select_from(t)

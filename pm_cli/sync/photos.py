@@ -20,9 +20,8 @@ import sqlalchemy as sa
 
 from pm_cli.errors import PmError, SyncError
 from pm_cli.runs import evidence
-from pm_cli.runs.models import EvidenceCopy, StepResult
-from pm_cli.store.changes import Change
-from pm_cli.store.engine import check_current, make_engine, session_scope
+from pm_cli.store import tables
+from pm_cli.store.engine import check_current, connection_scope, make_engine
 from pm_cli.store.ids import now_text
 
 MAX_WARNINGS = 5  # photo warnings named one by one; the rest are counted
@@ -39,9 +38,8 @@ class _Photo:
 
 
 def _mark(engine: sa.Engine, db_path: Path, sha256: str, state: str) -> None:
-    t = EvidenceCopy.__table__
-    with session_scope(engine, db_path, write=True) as s:
-        conn = s.connection()
+    t = tables.evidence_copy
+    with connection_scope(engine, db_path, write=True) as conn:
         conn.execute(t.delete().where(t.c.sha256 == sha256))
         conn.execute(t.insert().values(sha256=sha256, state=state, at=now_text()))
 
@@ -49,7 +47,7 @@ def _mark(engine: sa.Engine, db_path: Path, sha256: str, state: str) -> None:
 def _to_upload(engine: sa.Engine) -> list[_Photo]:
     """The photos of step results the server holds (none of their changes waits in the
     log) that are not known to be uploaded, one per sha256."""
-    sr, ch, ec = StepResult.__table__, Change.__table__, EvidenceCopy.__table__
+    sr, ch, ec = tables.step_result, tables.change, tables.evidence_copy
 
     def changes(states: tuple[str, ...]) -> Any:
         return sa.exists().where(ch.c.entity == "step_result", ch.c.record_id == sr.c.id,
@@ -148,7 +146,7 @@ class Fetched:
 
 def _wanted(engine: sa.Engine, run_id: str | None) -> list[tuple[str, str]]:
     """(sha256, address) of the photos named by this laptop's step results (of one run)."""
-    sr = StepResult.__table__
+    sr = tables.step_result
     stmt = sa.select(sr.c.evidence_path, sr.c.evidence_sha256).where(
         sr.c.evidence_sha256.is_not(None)).order_by(sr.c.created_at, sr.c.id)
     if run_id is not None:
