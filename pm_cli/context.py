@@ -11,6 +11,7 @@ from pm_cli import config
 from pm_cli.output import Output
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection, Row
     from sqlmodel import Session
 
     from pm_cli.sites.models import Site
@@ -71,6 +72,23 @@ class AppContext:
 
         with session_scope(self.engine(), self.db_path, write=write) as s:
             yield s
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A read-only transaction without the ORM, for commands that only read with Core
+        (`store.read`): they build no model class."""
+        from pm_cli.store.engine import connection_scope
+
+        with connection_scope(self.engine(), self.db_path, write=False) as conn:
+            yield conn
+
+    def site_row(self, conn: Connection) -> Row[Any]:
+        """The current site as a Core row (`site` for a session)."""
+        from pm_cli.sites import read
+
+        site = read.current_site(conn, self.site_code)
+        self.zone = site.tz
+        return site
 
     def site(self, session: Session) -> Site:
         """The current site: --site, PM_SITE, `pm site use`, or the only one there is."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
 import pytest
 
-HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "fastapi", "httpx", "uvicorn", "pydantic")
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "fastapi", "httpx", "uvicorn", "pydantic", "rich")
 
 PROBE = """
 import sys
@@ -41,3 +43,18 @@ def test_probe_detects_a_heavy_import(tmp_path):
                             "PATH": ""})
     line = [x for x in r.stderr.splitlines() if x.startswith("HEAVY:")][-1]
     assert "sqlalchemy" in line
+
+
+def test_grid_list_json_reads_with_core_alone(tmp_path):
+    """An everyday read builds no model class: no SQLModel, no pydantic, no rich for --json."""
+    env = {**os.environ, "PM_DB": str(tmp_path / "pm.db"), "PM_CONFIG": str(tmp_path / "c.toml")}
+    subprocess.run([sys.executable, "-m", "pm_cli", "demo"], env=env, check=True,
+                   capture_output=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", PROBE, "--site", "CH", "grid", "list", "--json"],
+                       capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert any(g["code"] == "A" for g in json.loads(r.stdout))
+    line = [x for x in r.stderr.splitlines() if x.startswith("HEAVY:")][-1]
+    loaded = set(line[6:].split(","))
+    assert "sqlalchemy" in loaded
+    assert not loaded & {"sqlmodel", "pydantic", "rich"}, loaded

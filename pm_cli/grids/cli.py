@@ -52,11 +52,11 @@ def grid_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List the grids of the current site."""
-    from pm_cli.grids import service
+    from pm_cli.grids import read
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.list_grids(s, site=site, parent=parent, owner=owner, risk=risk, tag=tag)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rows = read.list_grids(conn, site=site, parent=parent, owner=owner, risk=risk, tag=tag)
     ctx.obj.out(as_json).emit(rows, columns=COLUMNS[:-1], title=f"grids at {site.code}",
                               one_per_code=True)
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from pm_cli import validate as v
 from pm_cli.errors import ConflictError, PmError
 from pm_cli.grids.models import Grid, GridDuty
+from pm_cli.grids.read import SiteView as SiteView  # the Core reads, for the rest
+from pm_cli.grids.read import list_grids as list_grids
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.store import write
@@ -20,78 +20,11 @@ from pm_cli.store.query import find_by_code, get_by_code, live
 # ---- reading ---------------------------------------------------------------------------
 
 
-class SiteView:
-    """A site's grids, staff codes and duties loaded once, to build records without N+1."""
-
-    def __init__(self, session: Session, site: Site):
-        self.site = site
-        # Plain rows, not ORM objects: a site may have 100 k grids and this only reads them.
-        # (sqlalchemy's select: sqlmodel's is typed for at most four columns)
-        cols = (col(Grid.id), col(Grid.site_id), col(Grid.code), col(Grid.name),
-                col(Grid.parent_id), col(Grid.owner_id), col(Grid.risk_level), col(Grid.tags))
-        self.grids: list[Any] = list(session.execute(
-            sa_select(*cols).where(col(Grid.site_id) == site.id, col(Grid.deleted) == False)  # noqa: E712
-            .order_by(col(Grid.code))
-        ))
-        self.by_id = {g.id: g for g in self.grids}
-        self.staff_code: dict[str, str] = dict(
-            session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all()
-        )
-        self.duties: dict[str, list[str]] = defaultdict(list)
-        duty_rows = session.exec(
-            live(GridDuty, site.id).order_by(col(GridDuty.grid_id), col(GridDuty.position),
-                                             col(GridDuty.created_at))
-        )
-        for d in duty_rows:
-            self.duties[d.grid_id].append(d.text)
-
-    def record(self, g: Grid) -> dict[str, Any]:
-        parent = self.by_id.get(g.parent_id) if g.parent_id else None
-        return {
-            "code": g.code,
-            "name": g.name,
-            "parent": parent.code if parent else None,
-            "owner": self.staff_code.get(g.owner_id) if g.owner_id else None,
-            "risk_level": g.risk_level,
-            "tags": list(g.tags or []),
-            "responsibilities": list(self.duties.get(g.id, [])),
-        }
-
-    def records(self) -> list[dict[str, Any]]:
-        return [self.record(g) for g in self.grids]
-
-    def children(self) -> dict[str | None, list[Grid]]:
-        """Grids by live parent id; a missing or deleted parent puts a grid at the top."""
-        out: dict[str | None, list[Grid]] = defaultdict(list)
-        for g in self.grids:
-            out[g.parent_id if g.parent_id in self.by_id else None].append(g)
-        return out
-
-
 def id_codes(session: Session, site: Site) -> tuple[dict[str, str], dict[str, str]]:
     """Grid and staff codes by id (deleted rows too, so history still names them)."""
     grids = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
     staff = dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
     return grids, staff
-
-
-def list_grids(
-    session: Session, *, site: Site, parent: str | None = None, owner: str | None = None,
-    risk: str | None = None, tag: str | None = None,
-) -> list[dict[str, Any]]:
-    view = SiteView(session, site)
-    rows = view.records()
-    if parent is not None:
-        get_grid(session, site=site, code=parent)
-        rows = [r for r in rows if r["parent"] == parent]
-    if owner is not None:
-        rows = [r for r in rows if r["owner"] == owner]
-    if risk is not None:
-        level = v.check(v.risk_level, risk, field="--risk")
-        rows = [r for r in rows if r["risk_level"] == level]
-    if tag is not None:
-        rows = [r for r in rows if tag in r["tags"]]
-    return rows
 
 
 def find_grid(session: Session, *, site: Site, code: str) -> Grid | None:

@@ -40,10 +40,10 @@ class Entity:
 def registry() -> dict[str, Entity]:
     from sqlalchemy import JSON
 
-    from pm_cli.store.tables import metadata  # Core copies of the models' tables
+    from pm_cli.store import tables  # Core copies of the models' tables
 
     out = {}
-    for name, table in metadata.tables.items():
+    for name, table in tables.every().items():
         cols = set(table.c.keys())
         if name in LOCAL_ONLY or "site_id" not in cols:
             continue

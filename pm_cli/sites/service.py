@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from pm_cli import validate as v
-from pm_cli.errors import ConflictError, NotFoundError, PmError
+from pm_cli.errors import ConflictError
 from pm_cli.sites.models import Site
 from pm_cli.store import write
 from pm_cli.store.ids import new_id
@@ -31,25 +31,12 @@ def get_site(session: Session, code: str) -> Site:
 
 def current_site(session: Session, code: str | None) -> Site:
     """The site named by --site / PM_SITE / `pm site use`, or the only site there is."""
-    if code:
-        site = find_by_code(session, Site, code, site_id=None, noun="site", where="sites")
-        if site is None:
-            raise NotFoundError(
-                f"no site {code}", where="--site / PM_SITE / pm site use",
-                hint="`pm site list` shows the sites; `pm site use CODE` picks one",
-            )
-        return site
-    sites = list_sites(session)
-    if len(sites) == 1:
-        return sites[0]
-    if not sites:
-        raise NotFoundError(
-            "no site yet", hint="add one: pm site add CODE --name NAME (or pm demo)"
-        )
-    raise PmError(
-        f"which site? there are {len(sites)}",
-        hint="pass --site CODE, set PM_SITE, or run `pm site use CODE`",
-    )
+    from pm_cli.sites import read
+
+    row = read.current_site(session.connection(), code)  # nothing pending to flush yet
+    site = session.get(Site, row.id)
+    assert site is not None  # just read in this transaction
+    return site
 
 
 def add_site(

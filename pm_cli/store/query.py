@@ -10,6 +10,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from pm_cli.errors import ConflictError, NotFoundError, PmError
 from pm_cli.store.base import AppendOnly, Synced
+from pm_cli.store.read import ambiguous as ambiguous  # its home is store.read
 
 T = TypeVar("T", bound=Synced)
 A = TypeVar("A", bound=AppendOnly)
@@ -33,12 +34,6 @@ def find_by_code(
     if len(rows) > 1:
         raise ambiguous(code, len(rows), noun, where)
     return rows[0] if rows else None
-
-
-def ambiguous(code: str, n: int, noun: str, where: str) -> ConflictError:
-    """Two live rows holding one code (made on two laptops offline, then synced)."""
-    return ConflictError(f"code {code} is ambiguous ({n} {noun}s at {where})",
-                         hint="pm sync conflicts; rename or remove one of them")
 
 
 class CodeMap(dict[str, V]):

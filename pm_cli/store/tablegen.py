@@ -21,13 +21,44 @@ TARGET = Path(__file__).with_name("tables.py")
 HEADER = '''"""Every table of the schema as a SQLAlchemy Core `Table`, for queries only (the schema
 is made by the migrations, from the models). Generated from the models by
 `python -m pm_cli.store.tablegen`: do not edit by hand (tests/store/test_tables.py fails when
-this file is stale)."""
+this file is stale).
+
+A table is built when first named (`tables.grid`): a command builds only the tables it
+reads; `every()` builds them all."""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
 
 from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
+_lock = threading.Lock()  # the server's threads may name a table first at once
+'''
+
+FOOTER = '''
+
+_MAKERS: dict[str, Callable[[], Table]] = {{
+{makers}
+}}
+
+
+def __getattr__(name: str) -> Table:
+    make = _MAKERS.get(name)
+    if make is None:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    with _lock:
+        table = metadata.tables.get(name)
+        if table is None:
+            table = make()
+        globals()[name] = table
+    return table
+
+
+def every() -> dict[str, Table]:
+    """Every table, by name."""
+    return {{name: __getattr__(name) for name in _MAKERS}}
 '''
 
 TYPES = ((sa.JSON, "JSON"), (sa.Boolean, "Boolean"), (sa.Float, "Float"),
@@ -88,10 +119,12 @@ def render() -> str:
     out = [HEADER]
     for name in sorted(metadata.tables):
         table = metadata.tables[name]
-        out.append(f"\n{name} = Table(\n    {_lit(name)},\n    metadata,")
-        out += [_column(c) for c in table.c]
-        out.append(")")
-    return "\n".join(out) + "\n"
+        out.append(f"\ndef _{name}() -> Table:\n    return Table(\n        {_lit(name)},\n"
+                   "        metadata,")
+        out += ["    " + _column(c) for c in table.c]
+        out.append("    )\n")
+    makers = "\n".join(f"    {_lit(name)}: _{name}," for name in sorted(metadata.tables))
+    return "\n".join(out).rstrip("\n") + "\n" + FOOTER.format(makers=makers)
 
 
 def main() -> None:
