@@ -195,35 +195,37 @@ def check(path: Path, *, full: bool = False) -> CheckReport:
     """`PRAGMA quick_check` (`integrity_check` with `full`: it also compares every index
     with its table, four times longer on a big file), `foreign_key_check` (local tables),
     dangling references and row counts. A damaged file is reported, not raised: integrity
-    says where."""
+    says where. The page check runs on its own connection in a second thread while this
+    one checks references (SQLite lets go of the interpreter lock: two cores, two checks)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     version = store_engine.inspect_file(path)
     con = sqlite3.connect(path)
     dangling: list[str] = []
     fks: list[str] = []
     counts: dict[str, int] = {}
-    try:
+    with ThreadPoolExecutor(1) as pool:
+        pages = pool.submit(_pages, path, "integrity_check" if full else "quick_check")
         try:
-            pragma = "integrity_check" if full else "quick_check"
-            integrity = [r[0] for r in con.execute(f"PRAGMA {pragma}")]
-        except sqlite3.DatabaseError as e:  # too damaged for the check to finish
-            integrity = [f"integrity_check stopped: {e}"]
-        try:
-            fks = [" ".join(str(c) for c in r) for r in con.execute("PRAGMA foreign_key_check")]
-            tables = {r[0] for r in
-                      con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            dangling = _dangling(con, tables)
-            for t in COUNTED:
-                if t in tables:
-                    counts[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-        except sqlite3.DatabaseError:
-            if integrity == ["ok"]:
-                raise
-            # the damage integrity_check reported stopped the reference checks
-    except sqlite3.Error as e:
-        raise (store_engine.translate(e, path)
-               or StoreError(f"the database cannot be read: {e}", where=str(path))) from e
-    finally:
-        con.close()
+            try:
+                fks = [" ".join(str(c) for c in r)
+                       for r in con.execute("PRAGMA foreign_key_check")]
+                tables = {r[0] for r in
+                          con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                dangling = _dangling(con, tables)
+                for t in COUNTED:
+                    if t in tables:
+                        counts[t] = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            except sqlite3.DatabaseError:
+                if pages.result() == ["ok"]:
+                    raise
+                # the damage integrity_check reported stopped the reference checks
+        except sqlite3.Error as e:
+            raise (store_engine.translate(e, path)
+                   or StoreError(f"the database cannot be read: {e}", where=str(path))) from e
+        finally:
+            con.close()
+        integrity = pages.result()
     integrity = [] if integrity == ["ok"] else integrity
     rev = current_revision(path)
     return CheckReport(
@@ -233,15 +235,21 @@ def check(path: Path, *, full: bool = False) -> CheckReport:
     )
 
 
-def _integrity(path: Path) -> list[str]:
-    """What `PRAGMA integrity_check` finds wrong in a file ([] when it is sound)."""
+def _pages(path: Path, pragma: str) -> list[str]:
+    """What `PRAGMA quick_check` or `integrity_check` says (["ok"] for a sound file), on a
+    connection of its own."""
     con = sqlite3.connect(path)
     try:
-        rows = [r[0] for r in con.execute("PRAGMA integrity_check")]
+        return [r[0] for r in con.execute(f"PRAGMA {pragma}")]
     except sqlite3.DatabaseError as e:  # too damaged for the check to finish
-        rows = [str(e)]
+        return [f"integrity_check stopped: {e}"]
     finally:
         con.close()
+
+
+def _integrity(path: Path) -> list[str]:
+    """What `PRAGMA integrity_check` finds wrong in a file ([] when it is sound)."""
+    rows = _pages(path, "integrity_check")
     return [] if rows == ["ok"] else rows
 
 
