@@ -62,6 +62,9 @@ class SyncState(SQLModel, table=True):
     server_epoch: str | None = None
     cursor: int = 0  # the last server seq applied here (saved with what it applied)
     last_sync_at: str | None = None
+    # append-only rows (answers, visits, events) are in the change log; False until the first
+    # sync, which logs them all at once (a laptop that never syncs keeps no second copy)
+    appends_logged: bool = False
 
 
 class SyncParked(SQLModel, table=True):

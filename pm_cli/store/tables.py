@@ -475,6 +475,7 @@ def _sync_state() -> Table:
         Column("server_epoch", String, nullable=True),
         Column("cursor", Integer, nullable=False, default=0),
         Column("last_sync_at", String, nullable=True),
+        Column("appends_logged", Boolean, nullable=False, default=False),
     )
 
 

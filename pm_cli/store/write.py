@@ -39,6 +39,9 @@ class Writer:
         if state is None:
             raise StoreError("this database has no device id", hint="run `pm init` on it")
         self.clock = Clock(state.device_id, state.last_hlc, offset_ms=state.clock_offset_ms)
+        # before the first sync an append-only row is its own record of what to send
+        # (sync.backlog logs them all then): no second copy of every answer in the log
+        self.logs_appends = state.appends_logged
         top = session.execute(select(func.max(Change.local_no))).scalar()
         self.next_no = (top or 0) + 1
         self._changes: list[dict[str, Any]] = []
@@ -214,7 +217,8 @@ def restore(session: Session, row: Mutable) -> bool:
 
 def append(session: Session, model: type[A], *, site_id: str | None,
            created_at: str | None = None, **values: Any) -> A:
-    """Insert an append-only row and log the whole row (site_id None: company-wide).
+    """Insert an append-only row and log the whole row (site_id None: company-wide) once
+    the database has synced (before, the row is logged at the first sync: sync.backlog).
     `created_at` backdates a record of something that happened earlier (stored UTC text)."""
     w = writer(session)
     row_id = values.pop("id", None) or new_id()
@@ -224,10 +228,11 @@ def append(session: Session, model: type[A], *, site_id: str | None,
     h = w.stamp()
     row = model(id=row_id, site_id=site_id, created_at=created, hlc=h, **values)
     session.add(row)
-    w.log(
-        site_id=site_id or "", entity=_entity(model), record_id=row_id, op="append",
-        fields=fields, base={}, hlc=h,
-    )
+    if w.logs_appends:
+        w.log(
+            site_id=site_id or "", entity=_entity(model), record_id=row_id, op="append",
+            fields=fields, base={}, hlc=h,
+        )
     return row
 
 
@@ -376,7 +381,8 @@ def bulk_append(
     rows: Iterable[dict[str, Any]],
 ) -> int:
     """executemany-insert append-only rows (`id` and `created_at` optional), each logged as
-    `append` with the whole row, as `append` does one at a time."""
+    `append` with the whole row, as `append` does one at a time (and as it does, only once
+    the database has synced)."""
 
     from pm_cli.store.engine import json_text
 
@@ -411,16 +417,22 @@ def bulk_append(
                              f"{describe(problems)}", where=problems[0][0])
         batch.append((row_id, site_id, at, 0, h,
                       *[json_text(x) if j else x for x, j in zip(vals, is_json, strict=True)]))
-        changes.append((new_id(), w.next_no, site_id or "", entity, row_id, "append",
-                        json_text(fields), "{}", h, w.device, SYNC_SCHEMA, "pending"))
-        w.next_no += 1
+        if w.logs_appends:
+            changes.append((new_id(), w.next_no, site_id or "", entity, row_id, "append",
+                            json_text(fields), "{}", h, w.device, SYNC_SCHEMA, "pending"))
+            w.next_no += 1
         if len(batch) >= CHUNK:
-            conn.exec_driver_sql(row_sql, batch)
-            conn.exec_driver_sql(_CHANGE_SQL, changes)
+            _insert(conn, row_sql, batch, changes)
             n += len(batch)
             batch, changes = [], []
     if batch:
-        conn.exec_driver_sql(row_sql, batch)
-        conn.exec_driver_sql(_CHANGE_SQL, changes)
+        _insert(conn, row_sql, batch, changes)
         n += len(batch)
     return n
+
+
+def _insert(conn: Any, row_sql: str, rows: list[tuple[Any, ...]],
+            changes: list[tuple[Any, ...]]) -> None:
+    conn.exec_driver_sql(row_sql, rows)
+    if changes:
+        conn.exec_driver_sql(_CHANGE_SQL, changes)

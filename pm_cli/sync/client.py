@@ -766,6 +766,10 @@ def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool =
         with _client(url, token) as http:
             info = _hello(engine, db_path, http)
             report.offset_ms = info["offset_ms"]
+            from pm_cli.sync import backlog  # the first sync: log what was kept out of it
+
+            with connection_scope(engine, db_path, write=True) as conn:
+                backlog.log_appends(conn)
             if info.get("epoch_changed"):
                 report.warnings.append("the server's database is new or restored: sending "
                                        "this laptop's changes again and taking a snapshot")
@@ -829,13 +833,17 @@ def status(db_path: Path, *, url: str | None) -> dict[str, Any]:
                 return int(conn.execute(sa.select(sa.func.count()).select_from(t)
                                         .where(*where)).scalar_one())
 
-            unsent = count(sa.text(UNSENT))
+            from pm_cli.sync import backlog
+
+            # the append-only rows of a database that never synced count as pending
+            logged = count(sa.text(UNSENT))
+            unsent = logged + backlog.pending_rows(conn)
             refused = count(sa.text(UNSENT), t.c.state == "rejected")
             rejected = [dict(r) for r in conn.execute(
                 sa.select(t.c.change_id, t.c.entity, t.c.record_id, t.c.reason)
                 .where(sa.text(UNSENT), t.c.state == "rejected").order_by(t.c.local_no)
                 .limit(20)).mappings()]
-            return {"server": url, "pending": unsent - refused, "acked": count() - unsent,
+            return {"server": url, "pending": unsent - refused, "acked": count() - logged,
                     "rejected": refused,
                     "rejected_changes": rejected, "last_sync": st.last_sync_at,
                     "cursor": st.cursor, "device_id": st.device_id,

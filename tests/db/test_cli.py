@@ -203,8 +203,9 @@ def test_check_reports_ok_schema_and_revision(pm, isolated):
     assert report["revision"] == report["head"] == head()
     assert report["integrity"] == [] and report["dangling"] == []
     counts = report["counts"]
-    # one change for the site, one for each bundled playbook pm init installed
-    assert counts["site"] == 1 and counts["change"] == 1 + counts["playbook"]
+    # one change for the site; the bundled playbooks pm init installed are append-only rows,
+    # logged at the first sync (a database that never syncs keeps no second copy of them)
+    assert counts["site"] == 1 and counts["change"] == 1 and counts["playbook"] > 0
     r = pm("db", "check")
     assert head() in r.stdout
 

@@ -369,11 +369,22 @@ def test_writing_without_pm_init_state_is_refused(tmp_path):
         e.dispose()
 
 
+def synced(db: Path) -> None:
+    """Mark the database as one that has synced: from then on appends are logged as made."""
+    con = sqlite3.connect(db)
+    try:
+        con.execute("UPDATE sync_state SET appends_logged = 1")
+        con.commit()
+    finally:
+        con.close()
+
+
 def test_bulk_append_logs_each_row_whole_as_append_does_and_refuses_a_bad_value(db, scope):
     from pm_cli.errors import UsageError
     from pm_cli.pdca.models import PdcaEvent
     from pm_cli.store import write
 
+    synced(db)
     with scope() as s:
         site_id = new_site(s).id
         one = write.append(s, PdcaEvent, site_id=site_id, pdca_id="item-1", kind="comment",
@@ -410,3 +421,45 @@ def raw_row_plain(db: Path, table: str, row_id: str) -> dict:
         return dict(con.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone())
     finally:
         con.close()
+
+
+def test_before_the_first_sync_appends_are_logged_at_once_in_stamp_order(db, scope, engine):
+    """A database that never synced keeps append-only rows out of the log; the first sync's
+    backlog logs each as `append` with the whole row, interleaved with the other changes
+    by stamp, and from then on appends are logged as they are made."""
+    from pm_cli.pdca.models import PdcaEvent
+    from pm_cli.store import write
+    from pm_cli.store.engine import connection_scope
+    from pm_cli.sync import backlog
+
+    with scope() as s:
+        site_id = new_site(s).id
+        one = write.append(s, PdcaEvent, site_id=site_id, pdca_id="item-1", kind="comment",
+                           note="单条 one by one")
+        write.bulk_append(s, PdcaEvent, site_id=site_id, rows=[
+            {"pdca_id": "item-1", "kind": "comment", "note": f"批量 {i}"} for i in range(3)])
+        new_site(s, code="XY", name="second")
+    assert [c["entity"] for c in changes(db)] == ["site", "site"]  # no pdca_event yet
+    with connection_scope(engine, db, write=True) as conn:
+        assert backlog.pending_rows(conn) == 4
+        assert backlog.log_appends(conn) == 4
+    with connection_scope(engine, db, write=True) as conn:
+        assert backlog.log_appends(conn) == 0 and backlog.pending_rows(conn) == 0
+    logged = changes(db)
+    assert [c["entity"] for c in logged] == ["site"] + ["pdca_event"] * 4 + ["site"]
+    assert [c["local_no"] for c in logged] == list(range(1, 7))
+    assert [c["hlc"] for c in logged] == sorted(c["hlc"] for c in logged)
+    events = logged[1:5]
+    assert events[0]["record_id"] == one.id
+    for c in events:
+        row = raw_row_plain(db, "pdca_event", c["record_id"])
+        assert c["op"] == "append" and c["change_id"] == row["id"] and c["hlc"] == row["hlc"]
+        assert c["site_id"] == site_id and c["state"] == "pending" and c["base"] == {}
+        assert c["fields"]["note"] == row["note"] and c["fields"]["pdca_id"] == "item-1"
+        assert c["fields"]["created_at"] == row["created_at"]
+        assert c["fields"]["data"] == json.loads(row["data"])  # JSON stays JSON
+        assert "id" not in c["fields"] and "hlc" not in c["fields"]
+    with scope() as s:  # logged as made from now on
+        later = write.append(s, PdcaEvent, site_id=site_id, pdca_id="item-1", kind="comment",
+                             note="after")
+    assert changes(db)[-1]["record_id"] == later.id and changes(db)[-1]["local_no"] == 7

@@ -9,6 +9,7 @@ import json
 import sqlite3
 import uuid
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,6 +87,18 @@ def _poison(site_id: str, device: str) -> list[dict[str, Any]]:
     ]
 
 
+def _log_backlog(path: Path) -> None:
+    from pm_cli.store.engine import connection_scope, make_engine
+    from pm_cli.sync import backlog
+
+    engine = make_engine(path)
+    try:
+        with connection_scope(engine, path, write=True) as conn:
+            backlog.log_appends(conn)
+    finally:
+        engine.dispose()
+
+
 def test_a_generic_store_with_a_demo_site_upgrades_in_place(database_url, tmp_path,
                                                             monkeypatch):
     from pm_cli.server import db
@@ -95,6 +108,7 @@ def test_a_generic_store_with_a_demo_site_upgrades_in_place(database_url, tmp_pa
     src("demo")
     [(site_id, code)] = src.rows("site", "id", "code")
     [(device,)] = src.rows("sync_state", "device_id")
+    _log_backlog(src.db)  # the whole log, as the laptop's first sync would push it
     con = sqlite3.connect(src.db)
     try:
         mine = [{"change_id": c, "site_id": s, "entity": e, "record_id": r, "op": o,
