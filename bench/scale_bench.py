@@ -9,7 +9,8 @@ moved along their phases, ~5,800 route walks of ~100 visits, 90 drill runs, ~430
 Set-up goes through pm's own import paths (`pm import` of staff, grids, checkpoints) and
 services (`routes.service.add_route`, `pdca`, `drills`, `risks`); the year's runs, answers,
 walks and visits through the store's bulk paths (`store.write.bulk_create`/`bulk_append`),
-stamped and logged like every write. Built files are kept under --keep and reused.
+stamped and logged like every write (a laptop that never synced: its append-only rows wait
+for the first sync's backlog). Built files are kept under --keep and reused.
 
 Then it times each everyday command (wall, median of --repeat, fresh `pm` process) on the
 demo (`pm demo`) and on each level, next to `pm --version` (the start-up floor), with the
