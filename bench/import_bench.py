@@ -5,7 +5,10 @@ CSV with `csv` and executemany-inserts it.
     python bench/import_bench.py [--rows 100000] [--repeat 3]
 
 Prints wall time, rows/s and peak memory (max RSS) of each whole process, and the ratio.
-Targets (issue #3): within 3x of the stdlib process, change-log rows included; peak < 300 MB.
+Targets (issues #3, #16): within 3x of the stdlib process, change-log rows included; peak
+< 300 MB. It also prints the SQLite floor: the rows pm stored (grids, duties, change log)
+inserted again by a stdlib process into pm's own tables, nothing else done, so that what pm
+adds over storing them can be told from what storing them costs.
 """
 
 from __future__ import annotations
@@ -41,6 +44,35 @@ BASELINE = textwrap.dedent(
     con.execute("BEGIN")
     con.executemany("INSERT INTO grid VALUES (?,?,?,?,?,?,?,?)", rows)
     con.execute("COMMIT")
+    """
+)
+
+# The floor under pm's figure: the rows pm stored for the file (grids, duties and their
+# change-log rows), read back and executemany-inserted by a stdlib process into a fresh file
+# with pm's own tables and indexes, timed from BEGIN to COMMIT. No parsing, no checks, no
+# ids or stamps made: what SQLite alone takes to store what pm must store.
+FLOOR = textwrap.dedent(
+    """
+    import os, sqlite3, sys, time
+    src, db = sys.argv[1], sys.argv[2]
+    names = ("grid", "grid_duty", "change")
+    s = sqlite3.connect(src)
+    ddl = [r[0] for r in s.execute(
+        "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND tbl_name IN (?, ?, ?)", names)]
+    data = {t: s.execute(f"SELECT * FROM {t}").fetchall() for t in names}
+    s.close()
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    for sql in ddl:
+        con.execute(sql)
+    t = time.perf_counter()
+    con.execute("BEGIN")
+    for name, rows in data.items():
+        if rows:
+            con.executemany(f"INSERT INTO {name} VALUES ({','.join('?' * len(rows[0]))})", rows)
+    con.execute("COMMIT")
+    print(time.perf_counter() - t, os.path.getsize(db))
     """
 )
 
@@ -131,19 +163,33 @@ def main() -> None:
             secs, mb = measure([sys.executable, "-c", BASELINE, str(src), str(bdb)], env)
             base_times.append(secs)
             base_mem.append(mb)
+        floors = []
+        for i in range(args.repeat):
+            out = subprocess.run([sys.executable, "-c", FLOOR, str(t / "pm0.db"),
+                                  str(t / f"floor{i}.db")], check=True, capture_output=True,
+                                 text=True).stdout.split()
+            floors.append(float(out[0]))
         import sqlite3
 
         con = sqlite3.connect(t / "pm0.db")
         grids = con.execute("SELECT count(*) FROM grid").fetchone()[0]
         changes = con.execute("SELECT count(*) FROM change WHERE entity='grid'").fetchone()[0]
+        duties = con.execute("SELECT count(*) FROM grid_duty").fetchone()[0]
+        all_changes = con.execute("SELECT count(*) FROM change").fetchone()[0]
         con.close()
+        size = (t / "pm0.db").stat().st_size
     pm_s, base_s = statistics.median(pm_times), statistics.median(base_times)
     print(f"rows: {args.rows}  (grids stored: {grids}, grid change-log rows: {changes})")
     print(f"pm import      : {pm_s:6.2f} s  {args.rows / pm_s:9,.0f} rows/s  peak "
           f"{max(pm_mem):5.0f} MB   runs {', '.join(f'{x:.2f}' for x in pm_times)}")
     print(f"stdlib baseline: {base_s:6.2f} s  {args.rows / base_s:9,.0f} rows/s  peak "
           f"{max(base_mem):5.0f} MB   runs {', '.join(f'{x:.2f}' for x in base_times)}")
+    floor_s = statistics.median(floors)
+    print(f"SQLite floor   : {floor_s:6.2f} s  ({grids:,} grids + {duties:,} duties + "
+          f"{all_changes:,} change rows = pm's file of {size / 1e6:,.0f} MB, inserted alone)")
     print(f"ratio pm/baseline: {pm_s / base_s:.2f}x   (target <= 3x; peak target < 300 MB)")
+    print(f"ratio floor/baseline: {floor_s / base_s:.2f}x   pm over the floor: "
+          f"{pm_s / floor_s:.2f}x")
 
 
 if __name__ == "__main__":

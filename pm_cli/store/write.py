@@ -292,45 +292,55 @@ def bulk_create(
             return json_cache[key]
         return json_text(x)
 
+    # Each chunk's changes are made by SQLite from the rows just inserted (json_object in C,
+    # no JSON encoded or id made per row in Python): the rows of one INSERT in our write
+    # transaction take the rowids after the table's largest, in order. A created record's
+    # change has the record's id, as a backlog's has (an id is made once, so it is unique).
+    from pm_cli.store.outbox import CHANGE_COLUMNS, json_object
+
+    fields_sql = json_object(table.c[k] for k in ("created_at", *names))
+    change_sql = (f"INSERT INTO change ({CHANGE_COLUMNS}) SELECT id, ? + rowid, site_id, ?, id, "
+                  f"'upsert', {fields_sql}, '{{}}', updated_hlc, ?, ?, 'pending' "
+                  f"FROM {table.name} WHERE rowid > ? ORDER BY rowid")
+    last_sql = f"SELECT coalesce(max(rowid), 0) FROM {table.name}"
     batch: list[tuple[Any, ...]] = []
-    changes: list[tuple[Any, ...]] = []
     n = 0
 
     def write_chunk() -> None:
+        before = conn.exec_driver_sql(last_sql).scalar_one()
         conn.exec_driver_sql(row_sql, batch)
-        conn.exec_driver_sql(_CHANGE_SQL, changes)
+        logged = conn.exec_driver_sql(
+            change_sql, (w.next_no - before - 1, entity, device, SYNC_SCHEMA, before)).rowcount
+        if logged != len(batch):  # rowids not in one run: never in one write transaction
+            raise RuntimeError(f"bulk insert into {table.name}: {logged} of {len(batch)} logged")
+        w.next_no += len(batch)
         if progress:
             progress(len(batch))
 
     from pm_cli.errors import UsageError
     from pm_cli.store.fields import fields_of
 
-    caps = [fields_of(model).caps.get(k) for k in names]
+    caps = fields_of(model).caps
+    capped = [(i, k, caps[k]) for i, k in enumerate(names) if caps.get(k) is not None]
+    json_at = [i for i, j in enumerate(is_json) if j]
+    blank = [defaults[k] for k in names]
     for values in rows:
         h = clock.now()
-        row_id = values.get("id") or new_id()
-        vals = [values.get(k, defaults[k]) for k in names]
-        for k, x, cap in zip(names, vals, caps, strict=True):  # the text caps, cheaply
-            if cap is not None and type(x) is str and len(x) > cap:
+        vals = [values.get(k, d) for k, d in zip(names, blank, strict=True)]
+        for i, k, cap in capped:  # the text caps, cheaply
+            x = vals[i]
+            if type(x) is str and len(x) > cap:
                 raise UsageError(f"cannot save {entity.replace('_', ' ')} {n + len(batch) + 1}"
                                  f": {k}: at most {cap:,} characters (this one {len(x):,})",
                                  where=k)
-        at = values.get("created_at") or created
-        fields = {"created_at": at}
-        fields.update(zip(names, vals, strict=True))
-        batch.append((
-            row_id, site_id, at, 0, stamps_tpl.replace(_PH, h), h,
-            *[as_json(x) if j else x for x, j in zip(vals, is_json, strict=True)],
-        ))
-        changes.append((
-            new_id(), w.next_no, site_id, entity, row_id, "upsert", json_text(fields), "{}", h,
-            device, SYNC_SCHEMA, "pending",
-        ))
-        w.next_no += 1
+        for i in json_at:
+            vals[i] = as_json(vals[i])
+        batch.append((values.get("id") or new_id(), site_id, values.get("created_at") or created,
+                      0, stamps_tpl.replace(_PH, h), h, *vals))
         if len(batch) >= CHUNK:
             write_chunk()
             n += len(batch)
-            batch, changes = [], []
+            batch = []
     if batch:
         write_chunk()
         n += len(batch)

@@ -13,18 +13,9 @@ import sqlalchemy as sa
 
 from pm_cli.store import tables
 from pm_cli.store.engine import SYNC_SCHEMA
+from pm_cli.store.outbox import CHANGE_COLUMNS, json_object
 
 LEFT_OUT = ("id", "site_id", "deleted", "hlc")  # the change's own keys, not its fields
-
-
-def _json_of(col: sa.Column[Any]) -> str:
-    """The SQL for a column's value inside json_object(), as the writer's JSON has it."""
-    if isinstance(col.type, sa.JSON):
-        return f"json({col.name})"
-    if isinstance(col.type, sa.Boolean):
-        return (f"CASE WHEN {col.name} IS NULL THEN NULL WHEN {col.name} THEN json('true') "
-                f"ELSE json('false') END")
-    return col.name
 
 
 def pending_rows(conn: sa.Connection) -> int:
@@ -47,13 +38,12 @@ def log_appends(conn: sa.Connection) -> int:
     n = 0
     for ent in _appends():
         t = ent.table
-        pairs = ", ".join(f"'{c.name}', {_json_of(c)}" for c in t.c if c.name not in LEFT_OUT)
+        fields = json_object(c for c in t.c if c.name not in LEFT_OUT)
         # the row's id is the change's: an append-only row is sent once, by one change
         res = conn.exec_driver_sql(
-            "INSERT INTO change (change_id, local_no, site_id, entity, record_id, op, fields, "
-            "base, hlc, device_id, schema, state) "
+            f"INSERT INTO change ({CHANGE_COLUMNS}) "
             f"SELECT id, ? - ROW_NUMBER() OVER (ORDER BY hlc), coalesce(site_id, ''), ?, id, "
-            f"'append', json_object({pairs}), '{{}}', hlc, ?, ?, 'pending' FROM {t.name}",
+            f"'append', {fields}, '{{}}', hlc, ?, ?, 'pending' FROM {t.name}",
             (low - n - 1, ent.name, device, SYNC_SCHEMA))
         n += int(res.rowcount or 0)
     # every change by its stamp (ties: the order they were logged in)

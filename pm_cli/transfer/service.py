@@ -187,6 +187,30 @@ _STAFF_FIELDS = {"name": v.name, "role": v.role, "phone": v.optional_text,
                  "team": v.optional_text}
 
 
+def _memo(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`parse` remembered per cell text: a column of a few repeated values (tags, duty lists,
+    levels) is parsed once per value, not once per row. A list comes back as a new list."""
+    seen: dict[str, tuple[bool, Any]] = {}
+
+    def run(raw: Any) -> Any:
+        if type(raw) is not str:
+            return parse(raw)
+        hit = seen.get(raw)
+        if hit is None:
+            try:
+                hit = (True, parse(raw))
+            except ValueError as e:
+                hit = (False, str(e))
+            if len(seen) < 100_000:
+                seen[raw] = hit
+        ok, value = hit
+        if not ok:
+            raise ValueError(value)
+        return list(value) if type(value) is list else value
+
+    return run
+
+
 def _ref(row: Row, key: str, problems: list[Problem]) -> Any:
     """A code cell naming another record: the stripped code, "" for none, or _BAD."""
     return _cell(row, key, str.strip, problems)
@@ -205,6 +229,7 @@ def _plan_grids(session: Session, table: Table, site: Site, progress: Progress |
     parents: dict[str, str | None] = {g.id: g.parent_id for g in view.grids}
     other_sites: set[str] | None = None
     parsed: list[tuple[Row, str, dict[str, Any], list[str] | None]] = []
+    risk_level, tags, duties_of = _memo(v.risk_level), _memo(v.tags), _memo(v.duties)
 
     for row in table.rows:
         vals = row.values
@@ -215,16 +240,16 @@ def _plan_grids(session: Session, table: Table, site: Site, progress: Progress |
             if x is not _BAD:
                 values["name"] = x
         if vals.get("risk_level"):  # an empty cell keeps the level (minor for a new grid)
-            x = _cell(row, "risk_level", v.risk_level, problems)
+            x = _cell(row, "risk_level", risk_level, problems)
             if x is not _BAD:
                 values["risk_level"] = x
         if "tags" in vals:
-            x = _cell(row, "tags", v.tags, problems, multi=True)
+            x = _cell(row, "tags", tags, problems, multi=True)
             if x is not _BAD:
                 values["tags"] = x
         duties = None
         if "responsibilities" in vals:
-            x = _cell(row, "responsibilities", v.duties, problems, multi=True)
+            x = _cell(row, "responsibilities", duties_of, problems, multi=True)
             duties = None if x is _BAD else x
         if "owner" in vals:
             owner = _ref(row, "owner", problems)

@@ -312,6 +312,50 @@ def test_bulk_create_stamps_every_row_and_logs_one_change_each(db, scope):
         assert row["updated_hlc"] == c["hlc"]
 
 
+def test_bulk_create_logs_each_chunk_in_order_after_earlier_rows_and_writes(db, scope):
+    """The change rows are made from the rows just inserted: across chunk boundaries, after
+    rows already in the table and after a one-row write in the same transaction, each row has
+    exactly one change, numbered on from the log, with the row's values as JSON."""
+    from pm_cli.grids.models import Grid
+    from pm_cli.store import write
+
+    with scope() as s:
+        site = new_site(s)
+        write.bulk_create(s, Grid, site_id=site.id, rows=[{"code": "A", "name": "甲"}])
+    n = write.CHUNK + 2
+    with scope() as s:
+        from pm_cli.sites.models import Site
+
+        site = s.get(Site, site.id)
+        write.update(s, site, name="翠湖花园二期")  # logged first, in this transaction
+        write.bulk_create(s, Grid, site_id=site.id, rows=(
+            {"code": f"G{i}", "name": f"网格 {i}", "tags": ["消防", f"t{i % 3}"],
+             "parent_id": None if i % 2 else "p"} for i in range(n)))
+    log = changes(db)
+    assert [c["local_no"] for c in log] == list(range(1, n + 4))
+    grids = [c for c in log if c["entity"] == "grid"]
+    assert [c["fields"]["code"] for c in grids] == ["A", *[f"G{i}" for i in range(n)]]
+    assert log[2]["entity"] == "site" and log[2]["fields"] == {"name": "翠湖花园二期"}
+    con = sqlite3.connect(db)
+    try:
+        stored = {r[0]: r[1:] for r in con.execute(
+            "SELECT id, code, updated_hlc, created_at FROM grid")}
+    finally:
+        con.close()
+    assert len(stored) == n + 1 == len(grids)
+    for c in grids:
+        code, hlc, created_at = stored[c["record_id"]]
+        assert c["change_id"] == c["record_id"]  # a creation's change has the record's id
+        assert (c["fields"]["code"], c["hlc"], c["fields"]["created_at"]) == (
+            code, hlc, created_at)
+        assert c["state"] == "pending" and c["op"] == "upsert"
+    last = grids[-1]["fields"]
+    i = n - 1
+    assert last["tags"] == ["消防", f"t{i % 3}"]  # a list, not the text of one
+    assert last["parent_id"] == (None if i % 2 else "p")
+    assert last["risk_level"] == "minor" and last["owner_id"] is None
+
+
 def test_bulk_update_logs_only_rows_and_fields_that_changed(db, scope):
     from sqlmodel import select
 

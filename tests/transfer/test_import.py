@@ -65,7 +65,7 @@ def test_every_bad_row_named_and_nothing_written(pm, site, write_file, isolated)
         "G3,x,G4,,,\n"                 # row 4: cycle with row 5
         "G4,y,G3,,,\n"                 # row 5
         "G1,again,,,,\n"               # row 6: duplicate of row 2
-        "bad code,z,,,,\n"             # row 7: space in code
+        "bad code,z,,,severe,\n"       # row 7: space in code, the same bad level again
     ))
     r = pm("import", str(path), "--kind", "grids", ok=False)
     assert r.exit_code == 1
@@ -79,7 +79,8 @@ def test_every_bad_row_named_and_nothing_written(pm, site, write_file, isolated)
     assert f"{path}:2: code: code G1 appears more than once (2, 6)" in err
     assert f"{path}:6: code: code G1 appears more than once (2, 6)" in err
     assert f"{path}:7: code: a code cannot contain ' '" in err
-    assert "error: 9 problems in" in err and "nothing was written" in err
+    assert f"{path}:7: risk_level: unknown risk level 'severe'" in err  # each row, not once
+    assert "error: 10 problems in" in err and "nothing was written" in err
     assert counts(isolated) == before
 
 
