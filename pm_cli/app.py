@@ -26,12 +26,13 @@ GROUPS: dict[str, str] = {
     "site": "pm_cli.sites.cli", "staff": "pm_cli.staff.cli", "grid": "pm_cli.grids.cli",
     "checkpoint": "pm_cli.checkpoints.cli", "route": "pm_cli.routes.cli",
     "playbook": "pm_cli.playbooks.cli", "run": "pm_cli.runs.cli", "pdca": "pm_cli.pdca.cli",
-    "risk": "pm_cli.risks.cli", "drill": "pm_cli.drills.cli", "db": "pm_cli.db.cli",
+    "risk": "pm_cli.risks.cli", "drill": "pm_cli.drills.cli", "report": "pm_cli.reports.cli",
+    "db": "pm_cli.db.cli",
     "sync": "pm_cli.sync.cli", "server": "pm_cli.server.cli",
 }
 # where each comes in `pm --help`: after the root's own commands, schedule before db
 HELP_ORDER = ("site", "staff", "grid", "checkpoint", "route", "playbook", "run", "pdca",
-              "risk", "drill", "schedule", "db", "sync", "server")
+              "risk", "drill", "report", "schedule", "db", "sync", "server")
 
 
 class PmGroup(typer.core.TyperGroup):

@@ -42,6 +42,7 @@ class Occurrence:
     status: str = "to do"  # done | in progress | to do | upcoming | missed
     detail: str | None = None
     by: list[str] = field(default_factory=list)
+    finished_at: str | None = None  # when the first finished walk or run of it ended
 
     def record(self) -> dict[str, Any]:
         w = self.window
@@ -121,6 +122,8 @@ def route_occurrences(session: Session, *, site: Site, since: datetime, until: d
             occ = Occurrence("route", r.code, r.name, w,
                              by=sorted({staff.get(x.by_id, "?") for x in inside if x.by_id}))
             done = any(x.status == "finished" for x in inside)
+            occ.finished_at = min((x.finished_at for x in inside
+                                   if x.status == "finished" and x.finished_at), default=None)
             open_ = [x for x in inside if x.status == "open"]
             _status(occ, now, done, bool(open_))
             n = len(r.stops)
@@ -175,6 +178,8 @@ def playbook_occurrences(session: Session, *, site: Site, since: datetime, until
                              by=sorted({staff.get(r.by_id, "?") for r in inside if r.by_id}))
             _status(occ, now, any(r.status == "finished" for r in inside),
                     any(r.status == "open" for r in inside))
+            occ.finished_at = min((r.finished_at for r in inside
+                                   if r.status == "finished" and r.finished_at), default=None)
             if occ.status == "missed":
                 occ.detail = ("incomplete" if any(r.status == "incomplete" for r in inside)
                               else "no run")

@@ -1,0 +1,52 @@
+"""pm report …: the period from what people type, then the KPIs and the score of it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from pm_cli.errors import UsageError
+from pm_cli.reports import kpi as kpis
+from pm_cli.reports import score as scoring
+from pm_cli.sites.models import Site
+from pm_cli.store.ids import utc_text
+
+DEFAULT_DAYS = 30
+
+
+def period(site: Site, frm: str | None, to: str | None,
+           now: datetime | None = None) -> kpis.Period:
+    """[the first day's local midnight, the day after the last day's) in the site's zone;
+    by default the 30 days up to now."""
+    from pm_cli.schedules.service import day_bounds, parse_day
+
+    t = now or datetime.now(UTC)
+    until = day_bounds(parse_day(to, site.tz, where="--to"), site.tz)[1] if to else t
+    since = (day_bounds(parse_day(frm, site.tz, where="--from"), site.tz)[0] if frm
+             else until - timedelta(days=DEFAULT_DAYS))
+    if since >= until:
+        raise UsageError(f"--from comes after --to ({utc_text(since)} ≥ {utc_text(until)})",
+                         where="--from", hint="give the first day, then the last day")
+    return kpis.Period(since, until, t)
+
+
+def _head(k: kpis.Kpis) -> dict[str, Any]:
+    p = k.period
+    return {"site": k.site.code, "from": utc_text(p.since), "to": utc_text(p.until),
+            "counted_to": utc_text(p.end)}
+
+
+def kpi_report(session: Session, *, site: Site, frm: str | None = None, to: str | None = None,
+               now: datetime | None = None) -> dict[str, Any]:
+    k = kpis.compute(session, site=site, p=period(site, frm, to, now))
+    return {**_head(k), "kpis": [x.record() for x in k.kpis]}
+
+
+def score_report(session: Session, *, site: Site, frm: str | None = None,
+                 to: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    k = kpis.compute(session, site=site, p=period(site, frm, to, now))
+    s = scoring.score(k)
+    return {**_head(k), **s.record(), "categories": scoring.by_category(s),
+            "explain": scoring.explain(s)}
