@@ -366,6 +366,8 @@ COMMANDS: list[tuple[str, list[str]]] = [
     ("db check", ["db", "check"]),
     ("sync status", ["sync", "status"]),
     ("grid list --json", ["--json", "grid", "list"]),
+    ("report kpi", ["report", "kpi"]),
+    ("report score", ["report", "score"]),
 ]
 
 

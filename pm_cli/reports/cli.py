@@ -20,8 +20,16 @@ def _rate(rec: dict[str, Any]) -> str:
     return "—" if rec["rate"] is None else f"{rec['rate']:.1%}"
 
 
+ByOpt = Annotated[str | None, typer.Option(
+    "--by", help="grid|service|staff|month: one group per row")]
+
+
+def _of(rec: dict[str, Any]) -> str:
+    return f"{rec['numerator']}/{rec['denominator']}"
+
+
 @app.command("kpi")
-def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None,
+def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: ByOpt = None,
                as_json: JsonOpt = False) -> None:
     """The site's KPIs over a period, each as a count over a count."""
     from pm_cli.output import plain
@@ -29,36 +37,39 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None,
 
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
-        rep = service.kpi_report(s, site=site, frm=frm, to=to)
+        rep = service.kpi_report(s, site=site, frm=frm, to=to, by=by)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rep)
         return
-    rows = [{"kpi": r["label"], "rate": _rate(r), "of": f"{r['numerator']}/{r['denominator']}",
-             "counts": r["what"]} for r in rep["kpis"]]
-    out.table(rows, ["kpi", "rate", "of", "counts"],
-              title=f"KPIs of {rep['site']}, {plain(rep['from'], out.tz)} – "
-                    f"{plain(rep['counted_to'], out.tz)}")
+    title = (f"KPIs of {rep['site']}, {plain(rep['from'], out.tz)} – "
+             f"{plain(rep['counted_to'], out.tz)}")
+    if by:
+        rows = [{by: g[by], "kpi": r["label"], "rate": _rate(r), "of": _of(r)}
+                for g in rep["groups"] for r in g["kpis"] if r["denominator"]]
+        out.table(rows, [by, "kpi", "rate", "of"], title=f"{title}, by {by}")
+        return
+    rows = [{"kpi": r["label"], "rate": _rate(r), "of": _of(r), "counts": r["what"]}
+            for r in rep["kpis"]]
+    out.table(rows, ["kpi", "rate", "of", "counts"], title=title)
 
 
 @app.command("score")
 def report_score(
     ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print the arithmetic")] = False,
-    by: Annotated[str | None, typer.Option("--by", help="category: group the lines")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="category: the lines grouped; grid|service|staff|month: a score each")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The 1000-point site score: each KPI's points × its rate, scaled, less deductions."""
-    from pm_cli.errors import UsageError
     from pm_cli.output import plain
     from pm_cli.reports import service
 
-    if by not in (None, "category"):
-        raise UsageError(f"cannot group the score by {by!r}", where="--by",
-                         hint="use --by category")
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
-        rep = service.score_report(s, site=site, frm=frm, to=to)
+        rep = service.score_report(s, site=site, frm=frm, to=to, by=by)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json({k: v for k, v in rep.items() if k != "explain"})
@@ -70,6 +81,13 @@ def report_score(
             f"{plain(rep['counted_to'], out.tz)}: {rep['score']} ({rep['band']})")
     if explain:
         out.lines([head, *rep["explain"]])
+        return
+    if by and by != "category":
+        rows = [{by: g[by], "score": g["score"], "band": g["band"],
+                 "measured": f"{len(g['lines'])} of {len(g['lines']) + len(g['dropped'])}",
+                 "deductions": sum(d["points"] for d in g["deductions"]) or None}
+                for g in rep["groups"]]
+        out.table(rows, [by, "score", "band", "measured", "deductions"], title=head)
         return
     if by == "category":
         out.table([{"category": c["category"], "points": c["points"], "max": c["max"],

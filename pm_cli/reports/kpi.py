@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from pm_cli.errors import PmError
 from pm_cli.sites.models import Site
 from pm_cli.store.ids import utc_text
 from pm_cli.store.query import live
@@ -23,16 +24,50 @@ def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+LABELS: dict[str, tuple[str, str]] = {  # kpi: (label, what the two counts are)
+    "inspections": ("巡检完成率 Inspections completed",
+                    "scheduled walks and checklists done ÷ due"),
+    "on_time": ("按时率 On time", "finished inside their window ÷ done"),
+    "steps_passed": ("合格率 Steps passed",
+                     "weight of steps passed ÷ weight of steps answered (N/A left out), in "
+                     "runs finished in the period"),
+    "response_sla": ("响应及时率 Response SLA",
+                     "items answered (out of plan) by their respond-by ÷ items whose "
+                     "respond-by fell in the period (each cycle)"),
+    "resolution_sla": ("处理及时率 Resolution SLA",
+                       "items resolved (at check) by their resolve-by ÷ items whose resolve-by "
+                       "fell in the period (each cycle)"),
+    "closed": ("整改闭环率 Failures closed",
+               "items closed effective in their first cycle (never reopened) ÷ items whose "
+               "first resolve-by fell in the period"),
+    "drills_on_schedule": ("演练按期率 Drills on schedule",
+                           "drills run by their due date ÷ drills due in the period (the "
+                           "stricter of the plan's schedule and the scenario's frequency)"),
+    "drill_targets": ("演练达标率 Drill targets met",
+                      "milestones reached within their target ÷ milestones with a target, in "
+                      "drills finished in the period (one not recorded counts as missed)"),
+    "risk_reviews": ("风险复评及时率 Risk reviews current",
+                     "open risks not overdue for review ÷ open risks, at the period's end"),
+    "complaints": ("投诉及时率 Complaints on time",
+                   "complaints answered by their respond-by ÷ complaints whose respond-by "
+                   "fell in the period"),
+}
+KEYS = tuple(LABELS)
+DIMENSIONS = ("grid", "service", "staff", "month")
+NONE = "—"  # the group of facts with no grid (service, staff) to them
+
+
 @dataclass
 class Kpi:
-    """One KPI: `numerator` of `denominator` (None: nothing to measure in the period)."""
+    """One KPI: `numerator` of `denominator` (0: nothing to measure in the period)."""
 
     key: str
-    label: str
-    numerator: float
-    denominator: float
-    what: str  # what the two counts are, in words
-    detail: list[dict[str, Any]] = field(default_factory=list)
+    numerator: float = 0.0
+    denominator: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.key][0]
 
     @property
     def rate(self) -> float | None:
@@ -42,12 +77,51 @@ class Kpi:
         rate = self.rate
         return {"kpi": self.key, "label": self.label, "numerator": _num(self.numerator),
                 "denominator": _num(self.denominator),
-                "rate": None if rate is None else round(rate, 4), "what": self.what,
-                **({"detail": self.detail} if self.detail else {})}
+                "rate": None if rate is None else round(rate, 4), "what": LABELS[self.key][1]}
 
 
 def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(x, 2)
+
+
+@dataclass
+class Facts:
+    """What was counted, each with where it belongs: (kpi, grid, service, staff, month) →
+    [numerator, denominator]. Summed whole for the site, or by one dimension."""
+
+    tz: str | None
+    grids: dict[str, str]
+    staff: dict[str, str]
+    cells: dict[tuple[str, str, str, str, str], list[float]] = field(default_factory=dict)
+
+    def add(self, kpi: str, num: float, den: float, *, at: datetime | str,
+            grid_id: str | None = None, service: str | None = None,
+            staff_id: str | None = None) -> None:
+        from pm_cli.dates import zone
+
+        t = _utc(at) if isinstance(at, str) else at
+        key = (kpi, self.grids.get(grid_id, NONE) if grid_id else NONE, service or NONE,
+               self.staff.get(staff_id, NONE) if staff_id else NONE,
+               t.astimezone(zone(self.tz)).strftime("%Y-%m"))
+        cell = self.cells.setdefault(key, [0.0, 0.0])
+        cell[0] += num
+        cell[1] += den
+
+    def total(self) -> list[Kpi]:
+        out = {k: Kpi(k) for k in KEYS}
+        for (kpi, *_), (num, den) in self.cells.items():
+            out[kpi].numerator += num
+            out[kpi].denominator += den
+        return list(out.values())
+
+    def by(self, dimension: str) -> dict[str, list[Kpi]]:
+        at = 1 + DIMENSIONS.index(dimension)
+        groups: dict[str, dict[str, Kpi]] = {}
+        for key, (num, den) in self.cells.items():
+            g = groups.setdefault(key[at], {k: Kpi(k) for k in KEYS})
+            g[key[0]].numerator += num
+            g[key[0]].denominator += den
+        return {name: list(groups[name].values()) for name in sorted(groups)}
 
 
 @dataclass
@@ -68,54 +142,66 @@ class Period:
 # ---- inspections -------------------------------------------------------------------------
 
 
-def _inspections(session: Session, site: Site, p: Period) -> tuple[Kpi, Kpi]:
+def _inspections(session: Session, site: Site, p: Period, f: Facts) -> None:
+    from pm_cli.playbooks import service as playbooks
+    from pm_cli.routes.models import Route
     from pm_cli.schedules import service as schedules
 
     occs = [*schedules.route_occurrences(session, site=site, since=p.since, until=p.end,
                                          now=p.now),
             *schedules.playbook_occurrences(session, site=site, since=p.since, until=p.end,
                                             now=p.now)]
-    # due in the period: the window ended in it, or it was done before its end came
-    due = [o for o in occs if p.since <= o.window.end <= p.end or (
-        o.status == "done" and p.since <= o.window.start and o.window.end > p.end
-        and o.finished_at is not None and _utc(o.finished_at) < p.end)]
-    done = [o for o in due if o.status == "done"]
-    on_time = [o for o in done if o.finished_at and _utc(o.finished_at) <= o.window.end]
-    missed = [o for o in due if o.status != "done"]
-    detail = [{"kind": o.kind, "code": o.code, "due": utc_text(o.window.due),
-               "status": "missed" if o.status != "done" else "done"} for o in missed]
-    return (Kpi("inspections", "巡检完成率 Inspections completed", len(done), len(due),
-                "scheduled walks and checklists done ÷ due", detail[:50]),
-            Kpi("on_time", "按时率 On time", len(on_time), len(done),
-                "finished inside their window ÷ done"))
+    owners = dict(session.exec(select(Route.code, Route.owner_id).where(
+        Route.site_id == site.id, Route.deleted == False)).all())  # noqa: E712
+    services: dict[str, str] = {}
+    for o in occs:
+        # due in the period: the window ended in it, or it was done before its end came
+        if not (p.since <= o.window.end <= p.end or (
+                o.status == "done" and p.since <= o.window.start and o.window.end > p.end
+                and o.finished_at is not None and _utc(o.finished_at) < p.end)):
+            continue
+        if o.kind == "route":
+            where: dict[str, Any] = {"service": "route", "staff_id": owners.get(o.code)}
+        else:
+            if o.code not in services:
+                services[o.code] = playbooks.get(session, o.code).playbook.service
+            where = {"service": services[o.code]}
+        done = o.status == "done"
+        f.add("inspections", done, 1, at=o.window.due, **where)
+        if done:
+            on_time = bool(o.finished_at and _utc(o.finished_at) <= o.window.end)
+            f.add("on_time", on_time, 1, at=o.window.due, **where)
 
 
 # ---- steps ---------------------------------------------------------------------------------
 
 
-def _steps(session: Session, site: Site, p: Period) -> Kpi:
+def _steps(session: Session, site: Site, p: Period, f: Facts) -> None:
+    import sqlalchemy as sa
+
     from pm_cli.playbooks import service as playbooks
     from pm_cli.runs.models import Run, StepResult
 
-    runs = session.exec(select(Run.id, Run.playbook_id, Run.playbook_version,
-                               Run.playbook_sha256).where(
-        Run.site_id == site.id, Run.deleted == False,  # noqa: E712
+    runs = session.execute(sa.select(  # seven columns: more than sqlmodel's select types
+        col(Run.id), col(Run.playbook_id), col(Run.playbook_version), col(Run.playbook_sha256),
+        col(Run.grid_id), col(Run.by_id), col(Run.finished_at)).where(
+        col(Run.site_id) == site.id, col(Run.deleted) == False,  # noqa: E712
         col(Run.status).in_(("finished", "incomplete")),
         col(Run.finished_at) >= utc_text(p.since),
         col(Run.finished_at) < utc_text(p.end))).all()
-    pins: dict[tuple[str, int, str], dict[str, float]] = {}
-    weights_of: dict[str, dict[str, float]] = {}
-    for rid, pid, ver, sha in runs:
+    pins: dict[tuple[str, int, str], tuple[str, dict[str, float]]] = {}
+    of_run: dict[str, tuple[str, dict[str, float]]] = {}
+    for rid, pid, ver, sha, *_ in runs:
         key = (pid, ver, sha)
         if key not in pins:
             try:
-                steps = playbooks.get_pinned(session, pid, ver, sha).playbook.steps
-                pins[key] = {s.id: float(s.weight) for s in steps}
-            except Exception:  # a playbook version this laptop lacks: its runs are not read
-                pins[key] = {}
-        weights_of[rid] = pins[key]
-    passed = total = 0.0
-    ids = [r[0] for r in runs]
+                pb = playbooks.get_pinned(session, pid, ver, sha).playbook
+                pins[key] = (pb.service, {s.id: float(s.weight) for s in pb.steps})
+            except PmError:  # a playbook version this laptop lacks: its runs are not read
+                pins[key] = ("", {})
+        of_run[rid] = pins[key]
+    where = {rid: (grid_id, by_id, finished) for rid, _, _, _, grid_id, by_id, finished in runs}
+    ids = list(where)
     for start in range(0, len(ids), 500):
         latest: dict[tuple[str, str], str] = {}
         for rid, step_id, outcome in session.exec(
@@ -123,22 +209,26 @@ def _steps(session: Session, site: Site, p: Period) -> Kpi:
                 .where(col(StepResult.run_id).in_(ids[start:start + 500]))
                 .order_by(StepResult.hlc)):
             latest[(rid, step_id)] = outcome  # by stamp: the newest answer wins
+        sums: dict[str, list[float]] = {}
         for (rid, step_id), outcome in latest.items():
-            w = weights_of[rid].get(step_id)
+            w = of_run[rid][1].get(step_id)
             if w is None or outcome == "na":
                 continue
-            total += w
+            cell = sums.setdefault(rid, [0.0, 0.0])
+            cell[1] += w
             if outcome == "pass":
-                passed += w
-    return Kpi("steps_passed", "合格率 Steps passed", passed, total,
-               "weight of steps passed ÷ weight of steps answered (N/A left out), in runs "
-               "finished in the period")
+                cell[0] += w
+        for rid, (num, den) in sums.items():
+            grid_id, by_id, finished = where[rid]
+            f.add("steps_passed", num, den, at=finished or p.end, grid_id=grid_id,
+                  service=of_run[rid][0], staff_id=by_id)
 
 
 # ---- improvement items --------------------------------------------------------------------
 
 
-def _items(session: Session, site: Site, p: Period) -> tuple[Kpi, Kpi, Kpi, Kpi, list[Any]]:
+def _items(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
+    """The SLA KPIs; the critical items overdue at the period's end."""
     from pm_cli.pdca import service as pdca
     from pm_cli.pdca.models import Pdca, PdcaEvent
 
@@ -153,50 +243,35 @@ def _items(session: Session, site: Site, p: Period) -> tuple[Kpi, Kpi, Kpi, Kpi,
                 withdrawn.add(e.pdca_id)
             if _utc(e.created_at) < p.end:  # the state as it stood at the period's end
                 events.setdefault(e.pdca_id, []).append(e)
-    resp_due = resp_met = res_due = res_met = first_due = closed_ok = 0
-    comp_due = comp_met = 0
     overdue_critical = []
     for item in items:
         if item.id in withdrawn:
             continue
         st = pdca.state_of(events.get(item.id, []))
+        where = {"grid_id": item.grid_id, "staff_id": item.owner_id}
         for c in st.cycles or [pdca.Cycle(1)]:
             respond_by, resolve_by = pdca.clocks(item, c)
             if p.holds(respond_by):
                 ok = c.responded_at is not None and c.responded_at <= respond_by
-                resp_due += 1
-                resp_met += ok
+                f.add("response_sla", ok, 1, at=respond_by, **where)
                 if item.source == "complaint":
-                    comp_due += 1
-                    comp_met += ok
+                    f.add("complaints", ok, 1, at=respond_by, **where)
             if p.holds(resolve_by):
-                res_due += 1
-                res_met += c.checked_at is not None and c.checked_at <= resolve_by
+                ok = c.checked_at is not None and c.checked_at <= resolve_by
+                f.add("resolution_sla", ok, 1, at=resolve_by, **where)
         first_resolve = pdca.clocks(item, st.cycles[0] if st.cycles else pdca.Cycle(1))[1]
         if p.holds(first_resolve):
-            first_due += 1
-            closed_ok += st.phase == "closed" and st.cycle == 1
+            f.add("closed", st.phase == "closed" and st.cycle == 1, 1, at=first_resolve,
+                  **where)
         if item.severity == "critical" and pdca.breaches(item, st, p.end):
             overdue_critical.append(item)
-    return (Kpi("response_sla", "响应及时率 Response SLA", resp_met, resp_due,
-                "items answered (out of plan) by their respond-by ÷ items whose respond-by "
-                "fell in the period (each cycle)"),
-            Kpi("resolution_sla", "处理及时率 Resolution SLA", res_met, res_due,
-                "items resolved (at check) by their resolve-by ÷ items whose resolve-by fell "
-                "in the period (each cycle)"),
-            Kpi("closed", "整改闭环率 Failures closed", closed_ok, first_due,
-                "items closed effective in their first cycle (never reopened) ÷ items whose "
-                "first resolve-by fell in the period"),
-            Kpi("complaints", "投诉及时率 Complaints on time", comp_met, comp_due,
-                "complaints answered by their respond-by ÷ complaints whose respond-by fell "
-                "in the period"),
-            overdue_critical)
+    return overdue_critical
 
 
 # ---- drills --------------------------------------------------------------------------------
 
 
-def _drills(session: Session, site: Site, p: Period) -> tuple[Kpi, Kpi]:
+def _drills(session: Session, site: Site, p: Period, f: Facts) -> None:
     """Each drill plan's due dates in the period, walked as `pm drill due` counts them: the
     next date (the stricter of its schedule and the scenario's frequency) after the last run;
     met when a run started by then. Milestones: those with a target, in runs finished in the
@@ -206,14 +281,12 @@ def _drills(session: Session, site: Site, p: Period) -> tuple[Kpi, Kpi]:
     from pm_cli.drills.models import Drill, DrillEvent, DrillRun
     from pm_cli.schedule import parse_rule
 
-    due = done = 0
-    timed = met = 0
-    plans = list(session.exec(live(Drill, site.id)))
+    plans = {d.id: d for d in session.exec(live(Drill, site.id))}
     runs: dict[str, list[DrillRun]] = {}
     for r in session.exec(live(DrillRun, site.id).where(DrillRun.status != "open")
                           .order_by(DrillRun.started_at)):
         runs.setdefault(r.drill_id, []).append(r)
-    for d in plans:
+    for d in plans.values():
         sc = scenarios.get(d.scenario)
         mine = [_utc(r.started_at) for r in runs.get(d.id, [])]
         base = _utc(d.created_at)
@@ -230,33 +303,34 @@ def _drills(session: Session, site: Site, p: Period) -> tuple[Kpi, Kpi]:
             if at >= p.end and not ran:
                 break
             if at >= p.since:
-                due += 1
-                done += bool(ran)
+                f.add("drills_on_schedule", bool(ran), 1, at=min(at, p.end - _TICK),
+                      grid_id=d.grid_id, service="drill")
             base = ran[-1] if ran else at
             if at >= p.end:
                 break
-    finished = [r for rs in runs.values() for r in rs if p.holds(r.finished_at)]
-    for r in finished:
-        ev = drills.evaluate(r, list(session.exec(
-            select(DrillEvent).where(DrillEvent.drill_run_id == r.id)
-            .order_by(DrillEvent.at, DrillEvent.hlc))))
-        for row in ev.rows:
-            if row["target"] is None:
+    for rs in runs.values():
+        for r in rs:
+            if not p.holds(r.finished_at) or r.drill_id not in plans:
                 continue
-            timed += 1
-            met += bool(row["met"])
-    return (Kpi("drills_on_schedule", "演练按期率 Drills on schedule", done, due,
-                "drills run by their due date ÷ drills due in the period (the stricter of "
-                "the plan's schedule and the scenario's frequency)"),
-            Kpi("drill_targets", "演练达标率 Drill targets met", met, timed,
-                "milestones reached within their target ÷ milestones with a target, in drills "
-                "finished in the period (one not recorded counts as missed)"))
+            ev = drills.evaluate(r, list(session.exec(
+                select(DrillEvent).where(DrillEvent.drill_run_id == r.id)
+                .order_by(DrillEvent.at, DrillEvent.hlc))))
+            timed = [row for row in ev.rows if row["target"] is not None]
+            if timed:
+                f.add("drill_targets", sum(bool(row["met"]) for row in timed), len(timed),
+                      at=r.finished_at or p.end, grid_id=plans[r.drill_id].grid_id,
+                      service="drill")
+
+
+_TICK = timedelta(milliseconds=1)
 
 
 # ---- risks ---------------------------------------------------------------------------------
 
 
-def _risks(session: Session, site: Site, p: Period) -> tuple[Kpi, list[Any]]:
+def _risks(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
+    """Risk reviews current at the period's end; the critical risks with no control step and
+    no drill at their grid (a site-wide drill for a risk of no grid)."""
     from pm_cli.drills.models import Drill
     from pm_cli.risks import service as risks
     from pm_cli.risks.models import Risk, RiskEvent
@@ -268,18 +342,15 @@ def _risks(session: Session, site: Site, p: Period) -> tuple[Kpi, list[Any]]:
         if _utc(e.created_at) < p.end:
             events.setdefault(e.risk_id, []).append(e)
     drilled = {d.grid_id for d in session.exec(live(Drill, site.id))}
-    current = 0
     uncontrolled = []
     for r in open_:
         st = risks.state(r, events.get(r.id, []), now=p.end)
-        current += not st.review_overdue
-        # a drill covers its grid's risks; a site-wide one covers the risks of no grid
+        f.add("risk_reviews", not st.review_overdue, 1, at=p.end - _TICK, grid_id=r.grid_id,
+              service="risk", staff_id=r.owner_id)
         drill = r.grid_id in drilled if r.grid_id else bool(drilled)
         if st.level == "critical" and not r.playbook_steps and not drill:
             uncontrolled.append(r)
-    return (Kpi("risk_reviews", "风险复评及时率 Risk reviews current", current, len(open_),
-                "open risks not overdue for review ÷ open risks, at the period's end"),
-            uncontrolled)
+    return uncontrolled
 
 
 # ---- all -----------------------------------------------------------------------------------
@@ -289,7 +360,8 @@ def _risks(session: Session, site: Site, p: Period) -> tuple[Kpi, list[Any]]:
 class Kpis:
     site: Site
     period: Period
-    kpis: list[Kpi]
+    facts: Facts
+    kpis: list[Kpi]  # the site's, all facts summed
     overdue_critical: list[Any]  # critical items overdue at the period's end (Pdca rows)
     uncontrolled: list[Any]  # critical risks with no control step and no drill (Risk rows)
 
@@ -297,18 +369,17 @@ class Kpis:
         return next(k for k in self.kpis if k.key == key)
 
 
-def period(since: datetime | None, until: datetime | None, now: datetime | None = None,
-           *, days: int = 30) -> Period:
-    t = now or datetime.now(UTC)
-    hi = until or t
-    return Period(since or hi - timedelta(days=days), hi, t)
-
-
 def compute(session: Session, *, site: Site, p: Period) -> Kpis:
-    inspections, on_time = _inspections(session, site, p)
-    steps = _steps(session, site, p)
-    response, resolution, closed, complaints, overdue = _items(session, site, p)
-    drills_due, drill_targets = _drills(session, site, p)
-    reviews, uncontrolled = _risks(session, site, p)
-    return Kpis(site, p, [inspections, on_time, steps, response, resolution, closed,
-                          drills_due, drill_targets, reviews, complaints], overdue, uncontrolled)
+    from pm_cli.grids.models import Grid
+    from pm_cli.staff.models import Staff
+
+    f = Facts(site.tz,
+              dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all()),
+              dict(session.exec(select(Staff.id, Staff.code).where(
+                  Staff.site_id == site.id)).all()))
+    _inspections(session, site, p, f)
+    _steps(session, site, p, f)
+    overdue = _items(session, site, p, f)
+    _drills(session, site, p, f)
+    uncontrolled = _risks(session, site, p, f)
+    return Kpis(site, p, f, f.total(), overdue, uncontrolled)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pm_cli.reports.kpi import Kpi, Kpis
+from pm_cli.reports.kpi import NONE, Kpi, Kpis
 
 TOTAL = 1000
 # (kpi, points, category) — the default weights of domain.md §7; the category is the heading
@@ -53,29 +53,77 @@ class Score:
 
 
 def score(k: Kpis) -> Score:
+    """The site's score."""
+    return score_of(k.kpis, deductions(k))
+
+
+def deductions(k: Kpis, dimension: str | None = None,
+               group: str | None = None) -> list[dict[str, Any]]:
+    """The site's deductions; with a dimension, those of one group of it (by grid: the item's
+    or risk's grid; by staff: its owner; services and months carry none)."""
+    def mine(grid_id: str | None, owner_id: str | None) -> bool:
+        if dimension is None:
+            return True
+        f = k.facts
+        if dimension == "grid":
+            return (f.grids.get(grid_id, NONE) if grid_id else NONE) == group
+        if dimension == "staff":
+            return (f.staff.get(owner_id, NONE) if owner_id else NONE) == group
+        return False
+
+    out: list[dict[str, Any]] = [
+        {"reason": f"critical item {_item(i)} overdue at the period's end",
+         "points": OVERDUE_CRITICAL} for i in k.overdue_critical if mine(i.grid_id, i.owner_id)]
+    out += [{"reason": f"critical risk {r.code} has no control step or drill",
+             "points": UNCONTROLLED_RISK} for r in k.uncontrolled if mine(r.grid_id, r.owner_id)]
+    return out
+
+
+def score_of(kpis: list[Kpi], cuts: list[dict[str, Any]]) -> Score:
+    """Points × rate of each KPI measured, scaled to 1000, less the deductions `cuts`."""
+    by_key = {x.key: x for x in kpis}
     measured: list[tuple[str, int, str, Kpi]] = [
-        (key, pts, cat, k.get(key)) for key, pts, cat in WEIGHTS if k.get(key).rate is not None]
-    dropped = [{"kpi": key, "label": k.get(key).label, "max": pts, "category": cat,
+        (key, pts, cat, by_key[key]) for key, pts, cat in WEIGHTS
+        if by_key[key].rate is not None]
+    dropped = [{"kpi": key, "label": by_key[key].label, "max": pts, "category": cat,
                 "why": "nothing to measure in the period"}
-               for key, pts, cat in WEIGHTS if k.get(key).rate is None]
+               for key, pts, cat in WEIGHTS if by_key[key].rate is None]
     base = sum(pts for _, pts, _, _ in measured)
     if not base:
         return Score(None, None, dropped=dropped, scaled_from=0)
+    tops = [pts * TOTAL / base for _, pts, _, _ in measured]
+    maxes = _apportion(tops)
+    points = _apportion([top * (kpi.rate or 0.0) for top, (*_, kpi) in
+                         zip(tops, measured, strict=True)])
     lines: list[dict[str, Any]] = []
-    for key, pts, cat, kpi in measured:
-        top = pts * TOTAL / base
-        rate = kpi.rate or 0.0
-        lines.append({"kpi": key, "label": kpi.label, "category": cat,
-                      "points": round(top * rate, 1), "max": round(top, 1), "weight": pts,
-                      "rate": round(rate, 4), "numerator": kpi.record()["numerator"],
-                      "denominator": kpi.record()["denominator"]})
-    deductions: list[dict[str, Any]] = [{"reason": f"critical item {_item(i)} overdue at the period's end",
-                   "points": OVERDUE_CRITICAL} for i in k.overdue_critical]
-    deductions += [{"reason": f"critical risk {r.code} has no control step or drill",
-                    "points": UNCONTROLLED_RISK} for r in k.uncontrolled]
+    for (key, pts, cat, kpi), top, got in zip(measured, maxes, points, strict=True):
+        rec = kpi.record()
+        lines.append({"kpi": key, "label": kpi.label, "category": cat, "points": got,
+                      "max": top, "weight": pts, "rate": round(kpi.rate or 0.0, 4),
+                      "numerator": rec["numerator"], "denominator": rec["denominator"]})
     earned = round(sum(line["points"] for line in lines), 1)
-    total = max(0.0, round(earned - sum(d["points"] for d in deductions), 1))
-    return Score(total, band(total), lines, dropped, deductions, base)
+    total = max(0.0, round(earned - sum(d["points"] for d in cuts), 1))
+    return Score(total, band(total), lines, dropped, cuts, base)
+
+
+def _apportion(values: list[float]) -> list[float]:
+    """The values to a tenth each, summing to their exact sum's tenth (largest remainder):
+    three KPIs of 333.33… points are 333.4 + 333.3 + 333.3, not 999.9."""
+    tenths = [v * 10 for v in values]
+    floors = [int(t + 1e-9) for t in tenths]
+    short = round(sum(tenths)) - sum(floors)
+    for i in sorted(range(len(values)), key=lambda i: floors[i] - tenths[i])[:max(0, short)]:
+        floors[i] += 1
+    return [f / 10 for f in floors]
+
+
+def by(k: Kpis, dimension: str) -> list[dict[str, Any]]:
+    """One score per group of a dimension (grid, service, staff, month), best first."""
+    out = []
+    for group, kpis in k.facts.by(dimension).items():
+        s = score_of(kpis, deductions(k, dimension, group))
+        out.append({dimension: group, **s.record()})
+    return sorted(out, key=lambda r: (r["score"] is None, -(r["score"] or 0), r[dimension]))
 
 
 def _item(item: Any) -> str:

@@ -38,15 +38,37 @@ def _head(k: kpis.Kpis) -> dict[str, Any]:
             "counted_to": utc_text(p.end)}
 
 
+BY = ("grid", "service", "staff", "month")
+
+
+def _dimension(by: str | None, *, extra: tuple[str, ...] = ()) -> str | None:
+    if by is not None and by not in (*BY, *extra):
+        raise UsageError(f"cannot group by {by!r}", where="--by",
+                         hint=f"use --by {'|'.join((*BY, *extra))}")
+    return by
+
+
 def kpi_report(session: Session, *, site: Site, frm: str | None = None, to: str | None = None,
-               now: datetime | None = None) -> dict[str, Any]:
+               by: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    dim = _dimension(by)
     k = kpis.compute(session, site=site, p=period(site, frm, to, now))
-    return {**_head(k), "kpis": [x.record() for x in k.kpis]}
+    rep = {**_head(k), "kpis": [x.record() for x in k.kpis]}
+    if dim:
+        rep["by"] = dim
+        rep["groups"] = [{dim: name, "kpis": [x.record() for x in group]}
+                         for name, group in k.facts.by(dim).items()]
+    return rep
 
 
 def score_report(session: Session, *, site: Site, frm: str | None = None,
-                 to: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+                 to: str | None = None, by: str | None = None,
+                 now: datetime | None = None) -> dict[str, Any]:
+    dim = _dimension(by, extra=("category",))
     k = kpis.compute(session, site=site, p=period(site, frm, to, now))
     s = scoring.score(k)
-    return {**_head(k), **s.record(), "categories": scoring.by_category(s),
-            "explain": scoring.explain(s)}
+    rep = {**_head(k), **s.record(), "categories": scoring.by_category(s),
+           "explain": scoring.explain(s)}
+    if dim and dim != "category":
+        rep["by"] = dim
+        rep["groups"] = scoring.by(k, dim)
+    return rep

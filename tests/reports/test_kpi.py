@@ -159,15 +159,15 @@ def test_the_score_is_its_lines_less_its_deductions(pm, built):
     assert "critical item #3 overdue" in rep["deductions"][0]["reason"]
     assert "R1" in rep["deductions"][1]["reason"]
     earned = round(sum(ln["points"] for ln in rep["lines"]), 1)
-    assert earned == 582.0
-    assert rep["score"] == round(earned - 70, 1) == 512.0
+    assert earned == 581.9  # the exact points' sum, 581.945, to a tenth: lines share it out
+    assert rep["score"] == round(earned - 70, 1) == 511.9
     assert rep["band"] == "不合格 fail"
     cats = {c["category"]: c for c in rep["categories"]}
     assert round(sum(c["points"] for c in cats.values()), 1) == earned
     explained = pm("report", "score", "--from", "2026-11-01", "--to", "2026-11-07",
                    "--explain").stdout
     assert "inspections          3/7 = 42.9% × 200.0 = 85.7" in explained
-    assert "−50" in explained and "score                512.0 — 不合格 fail" in explained
+    assert "−50" in explained and "score                511.9 — 不合格 fail" in explained
 
 
 def test_kpis_with_nothing_to_measure_drop_out_and_the_rest_scale(pm, built):
@@ -205,5 +205,42 @@ def test_a_period_backwards_or_a_bad_date_is_refused(pm, site):
     assert r.exit_code == 2 and "--from comes after --to" in r.stderr
     r = pm("report", "score", "--from", "01-11-2026", ok=False)
     assert r.exit_code == 2 and "--from" in r.stderr
-    r = pm("report", "score", "--by", "grid", ok=False)
-    assert r.exit_code == 2 and "--by category" in r.stderr
+    r = pm("report", "score", "--by", "building", ok=False)
+    assert r.exit_code == 2 and "--by grid|service|staff|month|category" in r.stderr
+    r = pm("report", "kpi", "--by", "category", ok=False)
+    assert r.exit_code == 2 and "--by grid|service|staff|month" in r.stderr
+
+
+def test_by_grid_service_staff_and_month_split_the_site_figures(pm, built):
+    args = ("--from", "2026-11-01", "--to", "2026-11-07", "--json")
+    site = kpis(pm)
+    for dim in ("grid", "service", "staff", "month"):
+        rep = json.loads(pm("report", "kpi", "--by", dim, *args).stdout)
+        for key, total in site.items():  # the groups add up to the site
+            parts = [k for g in rep["groups"] for k in g["kpis"] if k["kpi"] == key]
+            assert sum(k["numerator"] for k in parts) == total["numerator"], (dim, key)
+            assert sum(k["denominator"] for k in parts) == total["denominator"], (dim, key)
+    rep = json.loads(pm("report", "kpi", "--by", "grid", *args).stdout)
+    w = {k["kpi"]: k for k in next(g for g in rep["groups"] if g["grid"] == "W")["kpis"]}
+    assert of(w["steps_passed"]) == (7, 9) and of(w["response_sla"]) == (2, 4)
+    x = {k["kpi"]: k for k in next(g for g in rep["groups"] if g["grid"] == "X")["kpis"]}
+    assert of(x["risk_reviews"]) == (1, 2) and of(x["steps_passed"]) == (0, 0)
+    by_month = json.loads(pm("report", "kpi", "--by", "month", *args).stdout)
+    assert [g["month"] for g in by_month["groups"]] == ["2026-11"]
+    scores = json.loads(pm("report", "score", "--by", "grid", *args).stdout)["groups"]
+    x_score = next(g for g in scores if g["grid"] == "X")
+    assert [d["points"] for d in x_score["deductions"]] == [20]  # R1 is X's
+    w_score = next(g for g in scores if g["grid"] == "W")
+    assert [d["points"] for d in w_score["deductions"]] == [50]  # item #3 is W's
+    assert w_score["score"] == round(sum(ln["points"] for ln in w_score["lines"]) - 50, 1)
+
+
+def test_a_perfect_group_scores_1000_exactly():
+    """Three KPIs of 100 points measured: 333.33… each; the lines share the tenths out."""
+    from pm_cli.reports.kpi import KEYS, Kpi
+    from pm_cli.reports.score import score_of
+
+    s = score_of([Kpi(k, 3, 3) if k in ("on_time", "closed", "response_sla") else Kpi(k)
+                  for k in KEYS], [])
+    assert sorted(ln["max"] for ln in s.lines) == [333.3, 333.3, 333.4]
+    assert s.score == 1000.0 and s.band == "优秀 excellent"
