@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -24,13 +26,57 @@ ByOpt = Annotated[str | None, typer.Option(
     "--by", help="grid|service|staff|month: one group per row")]
 
 
+CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV (UTF-8, BOM) instead of a table")]
+MdOpt = Annotated[bool, typer.Option("--md", help="A Markdown table")]
+XlsxOpt = Annotated[bool, typer.Option("--xlsx", help="An Excel workbook (with -o FILE)")]
+OutOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE")]
+
+
+def _file(ctx: typer.Context, rep: dict[str, Any], table: Any, *, kind: str, csv: bool,
+          md: bool, xlsx: bool, output: Path | None, as_json: bool) -> bool:
+    """Write the report as a file format when one was asked for; whether one was."""
+    from pm_cli import sheets
+    from pm_cli.errors import UsageError
+
+    asked = [name for name, on in (("--csv", csv), ("--md", md), ("--xlsx", xlsx),
+                                   ("--json", as_json and (csv or md or xlsx))) if on]
+    if len(asked) > 1:
+        raise UsageError(f"{' and '.join(asked)} together", where=asked[1],
+                         hint="give one format")
+    if not asked:
+        if output is not None:
+            raise UsageError("-o needs a format", where="--output",
+                             hint="add --csv, --md or --xlsx")
+        return False
+    cols, rows = table(rep)
+    if xlsx:
+        if output is None:
+            raise UsageError("an Excel workbook is written to a file", where="--xlsx",
+                             hint="pass -o FILE.xlsx")
+        data = sheets.xlsx_bytes(kind, cols, rows)
+    elif csv:
+        data = sheets.csv_bytes(cols, rows)
+    else:
+        data = sheets.markdown(cols, rows, title=f"{kind} {rep['site']}").encode("utf-8")
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        from pm_cli.transfer.service import write_file
+
+        write_file(output, data)
+        ctx.obj.out().note(f"wrote {len(rows)} rows to {output}")
+    return True
+
+
 def _of(rec: dict[str, Any]) -> str:
     return f"{rec['numerator']}/{rec['denominator']}"
 
 
 @app.command("kpi")
 def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: ByOpt = None,
-               as_json: JsonOpt = False) -> None:
+               csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False,
+               output: OutOpt = None, as_json: JsonOpt = False) -> None:
     """The site's KPIs over a period, each as a count over a count."""
     from pm_cli.output import plain
     from pm_cli.reports import service
@@ -38,6 +84,9 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.kpi_report(s, site=site, frm=frm, to=to, by=by)
+    if _file(ctx, rep, service.kpi_rows, kind="kpi", csv=csv, md=md, xlsx=xlsx, output=output,
+             as_json=as_json):
+        return
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rep)
@@ -61,6 +110,7 @@ def report_score(
     by: Annotated[str | None, typer.Option(
         "--by", help="category: the lines grouped; grid|service|staff|month: a score each")
     ] = None,
+    csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, output: OutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The 1000-point site score: each KPI's points × its rate, scaled, less deductions."""
@@ -70,6 +120,9 @@ def report_score(
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.score_report(s, site=site, frm=frm, to=to, by=by)
+    if _file(ctx, rep, service.score_rows, kind="score", csv=csv, md=md, xlsx=xlsx,
+             output=output, as_json=as_json):
+        return
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json({k: v for k, v in rep.items() if k != "explain"})

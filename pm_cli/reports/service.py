@@ -72,3 +72,33 @@ def score_report(session: Session, *, site: Site, frm: str | None = None,
         rep["by"] = dim
         rep["groups"] = scoring.by(k, dim)
     return rep
+
+
+# ---- as files: the rows of a report ------------------------------------------------------
+
+
+def kpi_rows(rep: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The KPI report as one table: a row per KPI (per group and KPI with --by)."""
+    cols = ["kpi", "label", "numerator", "denominator", "rate", "what"]
+    if "groups" in rep:
+        dim = rep["by"]
+        return [dim, *cols[:-1]], [{dim: g[dim], **k} for g in rep["groups"]
+                                   for k in g["kpis"] if k["denominator"]]
+    return cols, rep["kpis"]
+
+
+def score_rows(rep: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The score as one table: a row per line, per deduction, then the score itself (with
+    --by: a row per group)."""
+    if "groups" in rep:
+        dim = rep["by"]
+        return [dim, "score", "band", "measured", "deductions"], [
+            {dim: g[dim], "score": g["score"], "band": g["band"], "measured": len(g["lines"]),
+             "deductions": sum(d["points"] for d in g["deductions"])} for g in rep["groups"]]
+    cols = ["kpi", "label", "category", "points", "max", "rate", "numerator", "denominator"]
+    rows: list[dict[str, Any]] = [dict(ln) for ln in rep["lines"]]
+    rows += [{"kpi": "deduction", "label": d["reason"], "points": -d["points"]}
+             for d in rep["deductions"]]
+    rows.append({"kpi": "score", "label": rep["band"] or "no score", "points": rep["score"],
+                 "max": 1000 if rep["score"] is not None else None})
+    return cols, rows

@@ -12,13 +12,14 @@ import codecs
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pm_cli.errors import InputError, PmError, Problem, UsageError
+from pm_cli.sheets import guard as guard
+from pm_cli.sheets import unguard as unguard
 
 FORMATS = ("csv", "json", "yaml", "xlsx")
 
@@ -53,30 +54,7 @@ class Table:
     rows: list[Row] = field(default_factory=list)
 
 
-# Spreadsheet formula injection: Excel and LibreOffice run a cell starting with = + - @ (and
-# some a leading tab or CR) as a formula. CSV export prefixes such a cell with `'`; import
-# takes one `'` off again when a trigger follows it, so export → import → export is
-# identical. A cell that already starts with `'` + trigger gets a second `'` for the same
-# reason. A plain number (-3.5, +1e3) is left alone in every column: a number is never a
-# formula, and numeric columns stay numbers for the spreadsheet.
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-def unguard(cell: str) -> str:
-    """A cell as read from CSV: the `'` export put before a formula trigger removed."""
-    if len(cell) > 1 and cell[0] == "'" and cell[1] in ("'", *_TRIGGERS):
-        return cell[1:]
-    return cell
-
-
-def guard(cell: str) -> str:
-    """A cell as CSV export writes it: one a spreadsheet would run as a formula neutralised."""
-    if not cell:
-        return cell
-    if cell[0] in _TRIGGERS and not _NUMBER.fullmatch(cell):
-        return "'" + cell
-    return "'" + cell if unguard(cell) != cell else cell
+# formula guards: pm_cli.sheets (the cell rules of every CSV pm writes or reads)
 
 
 def _norm_header(text: str) -> str:

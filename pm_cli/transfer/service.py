@@ -3,10 +3,8 @@ transaction; upsert by code, so importing the same file twice changes nothing.""
 
 from __future__ import annotations
 
-import csv
 import enum
 import gc
-import io
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,7 +26,7 @@ from pm_cli.store import write
 from pm_cli.store.ids import new_id
 from pm_cli.store.query import CodeMap, code_map, live
 from pm_cli.transfer.kinds import KINDS, keys, match
-from pm_cli.transfer.readers import Row, Table, guard, read_table
+from pm_cli.transfer.readers import Row, Table, read_table
 
 Progress = Callable[[int], object]
 
@@ -500,44 +498,13 @@ def render(rows: list[dict[str, Any]], *, kind: str, fmt: str) -> bytes:
 
         return yaml.safe_dump(rows, allow_unicode=True, sort_keys=False,
                               default_flow_style=False).encode("utf-8")
+    from pm_cli import sheets
+
     if fmt == "xlsx":
-        return _xlsx(rows, kind)
+        return sheets.xlsx_bytes(kind, keys(kind), rows)
     if fmt != "csv":
         raise UsageError(f"unknown format {fmt!r}", hint="use csv, json, yaml or xlsx")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    cols = keys(kind)
-    w.writerow(cols)
-    for r in rows:
-        w.writerow([guard("; ".join(r[c]) if isinstance(r[c], list)
-                          else "" if r[c] is None else str(r[c])) for c in cols])
-    return "\ufeff".encode() + buf.getvalue().encode("utf-8")
-
-
-def _xlsx(rows: list[dict[str, Any]], kind: str) -> bytes:
-    """One worksheet named after the kind: the CSV's header and cells, numbers as numbers.
-    Text is stored as text (never a formula), so no `'` guard is needed here."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    book = Workbook(write_only=True)
-    ws = book.create_sheet(kind)
-    cols = keys(kind)
-    ws.append(cols)
-    for r in rows:
-        cells = []
-        for c in cols:
-            value = r[c]
-            if isinstance(value, list):
-                value = "; ".join(value)
-            cell = WriteOnlyCell(ws, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # "=SUM(…)" stays text
-            cells.append(cell)
-        ws.append(cells)
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+    return sheets.csv_bytes(keys(kind), rows)
 
 
 def write_file(path: Path, data: bytes) -> None:
