@@ -152,3 +152,51 @@ def report_score(
             for ln in rep["lines"]]
     rows += [{"kpi": f"− {d['reason']}", "points": -d["points"]} for d in rep["deductions"]]
     out.table(rows, ["kpi", "points", "max", "rate", "of"], title=head)
+
+
+@app.command("daily")
+def report_daily(
+    ctx: typer.Context,
+    day: Annotated[str | None, typer.Option("--date", help="The day (site time) [default: "
+                                                           "the shift under way]")] = None,
+    shift: Annotated[str | None, typer.Option(
+        "--shift", help="day (08:00-20:00), night (20:00-08:00) or HH:MM-HH:MM "
+                        "[default: with --date the whole day, else the shift now]")] = None,
+    md: MdOpt = False, output: OutOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """The shift handover (交接班): done, failures, items opened, closed and open, drills,
+    and what the next shift must do."""
+    from pm_cli import sheets
+    from pm_cli.output import plain
+    from pm_cli.reports import daily, service
+
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rep = service.daily_report(s, site=site, day=day, shift=shift)
+    out = ctx.obj.out(as_json)
+    if as_json and not md:
+        out.json(rep)
+        return
+    tz = out.tz
+    head = (f"handover of {rep['site']}, {rep['shift']}: {plain(rep['from'], tz)} – "
+            f"{plain(rep['to'], tz)}")
+    if md:
+        text = f"# {head}\n\n" + "\n".join(
+            sheets.markdown(cols, [{c: plain(r.get(c), tz) for c in cols} for r in rows],
+                            title=f"{title} ({len(rows)})")
+            for title, cols, rows in daily.sections(rep))
+        if output is None:
+            out.lines(text.splitlines())
+        else:
+            from pm_cli.transfer.service import write_file
+
+            write_file(output, text.encode("utf-8"))
+            out.note(f"wrote the handover to {output}")
+        return
+    if output is not None:
+        from pm_cli.errors import UsageError
+
+        raise UsageError("-o needs a format", where="--output", hint="add --md")
+    out.lines([head])
+    for title, cols, rows in daily.sections(rep):
+        out.table(rows, list(cols), title=f"{title} ({len(rows)})")

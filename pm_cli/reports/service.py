@@ -41,6 +41,13 @@ def _head(k: kpis.Kpis) -> dict[str, Any]:
 BY = ("grid", "service", "staff", "month")
 
 
+def daily_report(session: Session, *, site: Site, day: str | None = None,
+                 shift: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    from pm_cli.reports import daily
+
+    return daily.handover(session, site=site, day=day, shift=shift, now=now)
+
+
 def _dimension(by: str | None, *, extra: tuple[str, ...] = ()) -> str | None:
     if by is not None and by not in (*BY, *extra):
         raise UsageError(f"cannot group by {by!r}", where="--by",
