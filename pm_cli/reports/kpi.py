@@ -201,27 +201,28 @@ def _steps(session: Session, site: Site, p: Period, f: Facts) -> None:
                 pins[key] = ("", {})
         of_run[rid] = pins[key]
     where = {rid: (grid_id, by_id, finished) for rid, _, _, _, grid_id, by_id, finished in runs}
-    ids = list(where)
-    for start in range(0, len(ids), 500):
-        latest: dict[tuple[str, str], str] = {}
-        for rid, step_id, outcome in session.exec(
-                select(StepResult.run_id, StepResult.step_id, StepResult.outcome)
-                .where(col(StepResult.run_id).in_(ids[start:start + 500]))
-                .order_by(StepResult.hlc)):
-            latest[(rid, step_id)] = outcome  # by stamp: the newest answer wins
-        sums: dict[str, list[float]] = {}
-        for (rid, step_id), outcome in latest.items():
-            w = of_run[rid][1].get(step_id)
-            if w is None or outcome == "na":
-                continue
-            cell = sums.setdefault(rid, [0.0, 0.0])
-            cell[1] += w
-            if outcome == "pass":
-                cell[0] += w
-        for rid, (num, den) in sums.items():
-            grid_id, by_id, finished = where[rid]
-            f.add("steps_passed", num, den, at=finished or p.end, grid_id=grid_id,
-                  service=of_run[rid][0], staff_id=by_id)
+    # each step's newest answer (SQLite: the bare columns come from the row holding max()),
+    # for the runs of the period, in one query
+    sr = StepResult.__table__.c
+    in_period = sa.select(col(Run.id)).where(
+        col(Run.site_id) == site.id, col(Run.deleted) == False,  # noqa: E712
+        col(Run.status).in_(("finished", "incomplete")),
+        col(Run.finished_at) >= utc_text(p.since), col(Run.finished_at) < utc_text(p.end))
+    sums: dict[str, list[float]] = {}
+    for rid, step_id, outcome, _ in session.execute(
+            sa.select(sr.run_id, sr.step_id, sr.outcome, sa.func.max(sr.hlc))
+            .where(sr.run_id.in_(in_period)).group_by(sr.run_id, sr.step_id)):
+        w = of_run[rid][1].get(step_id) if rid in of_run else None
+        if w is None or outcome == "na":
+            continue
+        cell = sums.setdefault(rid, [0.0, 0.0])
+        cell[1] += w
+        if outcome == "pass":
+            cell[0] += w
+    for rid, (num, den) in sums.items():
+        grid_id, by_id, finished = where[rid]
+        f.add("steps_passed", num, den, at=finished or p.end, grid_id=grid_id,
+              service=of_run[rid][0], staff_id=by_id)
 
 
 # ---- improvement items --------------------------------------------------------------------
@@ -229,10 +230,25 @@ def _steps(session: Session, site: Site, p: Period, f: Facts) -> None:
 
 def _items(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
     """The SLA KPIs; the critical items overdue at the period's end."""
+    import sqlalchemy as sa
+
     from pm_cli.pdca import service as pdca
     from pm_cli.pdca.models import Pdca, PdcaEvent
 
-    items = list(session.exec(live(Pdca, site.id).where(Pdca.created_at < utc_text(p.end))))
+    # An item found, and last moved, before `since` less its longest SLA has every deadline
+    # before the period: of those only the open ones are read (they may be overdue at its
+    # end). A later cycle's clocks run from its start, a transition.
+    longest = session.execute(sa.select(sa.func.max(
+        sa.func.julianday(col(Pdca.resolve_by)) - sa.func.julianday(col(Pdca.created_at))))
+        .where(col(Pdca.site_id) == site.id)).scalar() or 0
+    quiet = utc_text(p.since - timedelta(days=float(longest) + 1))
+    recent = select(PdcaEvent.pdca_id).where(PdcaEvent.site_id == site.id,
+                                             PdcaEvent.kind == "transition",
+                                             col(PdcaEvent.created_at) >= quiet)
+    items = list(session.exec(live(Pdca, site.id).where(
+        Pdca.created_at < utc_text(p.end),
+        sa.or_(~pdca.closed_in_sql(), col(Pdca.created_at) >= quiet,
+               col(Pdca.id).in_(recent)))))
     events: dict[str, list[Any]] = {}
     withdrawn: set[str] = set()  # raised in error: never counted, whenever it was withdrawn
     ids = [i.id for i in items]

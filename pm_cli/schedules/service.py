@@ -99,13 +99,20 @@ def route_occurrences(session: Session, *, site: Site, since: datetime, until: d
     if not routes:
         return []
     lo, hi = utc_text(since - timedelta(days=2)), utc_text(until + timedelta(days=1))
-    walk_rows = list(session.exec(live(RouteWalk, site.id).where(
-        col(RouteWalk.route_id).in_([r.id for r in routes]),
-        RouteWalk.started_at >= lo, RouteWalk.started_at < hi)))
+    # the walks as plain rows of the columns read (a month of a big site is thousands)
+    import sqlalchemy as sa
+
+    w_ = RouteWalk.__table__.c
+    walk_rows = session.execute(sa.select(
+        w_.id, w_.route_id, w_.by_id, w_.started_at, w_.status, w_.reason, w_.finished_at
+    ).where(w_.site_id == site.id, w_.deleted == False,  # noqa: E712
+            w_.route_id.in_([r.id for r in routes]),
+            w_.started_at >= lo, w_.started_at < hi)).all()
     visits: dict[str, set[int]] = {}
-    if walk_rows:
+    open_ids = [w.id for w in walk_rows if w.status == "open"]  # progress: of open walks only
+    if open_ids:
         for wid, stop in session.exec(select(RouteVisit.walk_id, RouteVisit.stop).where(
-                col(RouteVisit.walk_id).in_([w.id for w in walk_rows]))):
+                col(RouteVisit.walk_id).in_(open_ids))):
             visits.setdefault(wid, set()).add(stop)
     staff = _staff_codes(session, site)
     out = []
@@ -163,10 +170,15 @@ def playbook_occurrences(session: Session, *, site: Site, since: datetime, until
     in_use = playbooks_in_use(session, site, now)
     if not in_use:
         return []
-    runs = list(session.exec(live(Run, site.id).where(
-        col(Run.playbook_id).in_(list(in_use)), col(Run.route_id).is_(None),
-        Run.started_at >= utc_text(since - timedelta(days=2)),
-        Run.started_at < utc_text(until + timedelta(days=1)))))
+    import sqlalchemy as sa
+
+    r_ = Run.__table__.c
+    runs = session.execute(sa.select(
+        r_.playbook_id, r_.started_at, r_.status, r_.by_id, r_.finished_at
+    ).where(r_.site_id == site.id, r_.deleted == False,  # noqa: E712
+            r_.playbook_id.in_(list(in_use)), r_.route_id.is_(None),
+            r_.started_at >= utc_text(since - timedelta(days=2)),
+            r_.started_at < utc_text(until + timedelta(days=1)))).all()
     staff = _staff_codes(session, site)
     anchor = _utc(site.created_at).astimezone(zone_of(site.tz)).date()
     out = []
