@@ -15,6 +15,7 @@ from pm_cli.context import AppContext
 from pm_cli.db import cli as db_cli
 from pm_cli.demo import cli as demo_cli
 from pm_cli.errors import PmError
+from pm_cli.reports import cli as reports_cli
 from pm_cli.schedules import cli as schedules_cli
 from pm_cli.transfer import cli as transfer_cli
 
@@ -186,6 +187,7 @@ db_cli.register(app)
 schedules_cli.register(app)
 transfer_cli.register(app)
 demo_cli.register(app)
+app.command("dashboard")(reports_cli.dashboard)
 
 
 def command_tree() -> Any:

@@ -22,6 +22,7 @@ from pm_cli.validate import escaped
 RISK_STYLE = {"minor": "green", "major": "yellow", "critical": "bold red"}
 CELL_STYLE = {"minor": "black on green", "major": "black on yellow", "critical": "white on red"}
 LEVEL_COLUMNS = ("risk_level", "level", "severity", "risk")
+Section = tuple[str, Sequence[str], Sequence[dict[str, Any]]]  # (title, columns, rows)
 # codes and ids a reader types back into the next command
 ID_COLUMNS = frozenset({"code", "walk", "run", "short", "ref", "no", "id", "step", "route",
                         "grid", "checkpoint", "playbook", "item", "drill", "risk_code"})
@@ -334,6 +335,52 @@ class Output:
                 if node.get("children"):
                     stack.append((branch, node["children"]))
         console().print(top)
+
+    def board(self, frame: Callable[[], tuple[list[str], list[Section]]], *,
+              every: float | None = None) -> None:
+        """A screen of header lines and titled tables. `every`: seconds between redraws on
+        a terminal (rich Live, until Ctrl-C); otherwise, or when stdout is not a terminal,
+        one frame printed."""
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        tz = self.tz
+
+        def render() -> Group:
+            head, sections = frame()
+            parts: list[Any] = [Text(escaped(line), style="bold" if i == 0 else "")
+                                for i, line in enumerate(head)]
+            for title, columns, rows in sections:
+                t = Table(title=escaped(title), title_justify="left", header_style="bold",
+                          expand=False)
+                for c in columns:
+                    t.add_column(c, overflow="fold", no_wrap=c in ID_COLUMNS)
+                for row in rows:
+                    cells = []
+                    for c in columns:
+                        text = Text(_cell(row.get(c), tz))
+                        if c in LEVEL_COLUMNS and row.get(c) in RISK_STYLE:
+                            text.stylize(RISK_STYLE[row[c]])
+                        cells.append(text)
+                    t.add_row(*cells)
+                if not rows:
+                    t.add_row(*(["—"] * len(columns)))
+                parts.append(t)
+            return Group(*parts)
+
+        con = console()
+        if every is None or not sys.stdout.isatty():
+            con.print(render())
+            return
+        import time
+
+        from rich.live import Live
+
+        with Live(render(), console=con, screen=False, auto_refresh=False) as live:
+            while True:
+                time.sleep(every)
+                live.update(render(), refresh=True)
 
     def say(self, text: str) -> None:
         """Interactive text on stdout, as typed."""

@@ -200,3 +200,53 @@ def report_daily(
     out.lines([head])
     for title, cols, rows in daily.sections(rep):
         out.table(rows, list(cols), title=f"{title} ({len(rows)})")
+
+
+def dashboard(
+    ctx: typer.Context,
+    every: Annotated[float, typer.Option("--every", help="Seconds between refreshes",
+                                         min=1.0)] = 30.0,
+    once: Annotated[bool, typer.Option("--once", help="One frame, then exit")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """One screen of the site: today's progress, overdue items, the hottest grids, the
+    score and its weekly trend (refreshing; one frame when not on a terminal)."""
+    from pm_cli.output import plain
+    from pm_cli.reports import dashboard as board
+
+    out = ctx.obj.out(as_json)
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        first = board.snapshot(s, site=site)
+    if out.as_json:
+        out.json(first)
+        return
+    weeks = first["trend"]
+    latest = [first]
+
+    def frame() -> tuple[list[str], list[Any]]:
+        if latest:
+            snap = latest.pop()
+        else:
+            with ctx.obj.session() as s:
+                snap = board.snapshot(s, site=ctx.obj.site(s), with_trend=weeks)
+        tz = out.tz
+        c = snap["today"]["counts"]
+        sc = snap["score"]
+        spark = board.sparkline([w["score"] for w in snap["trend"]])
+        head = [f"{snap['site']} {snap['name']} · {plain(snap['at'], tz)}",
+                f"today: {c['done']} done, {c['in progress']} in progress, {c['to do']} to do,"
+                f" {c['upcoming']} upcoming, {c['missed']} missed of {snap['today']['due']}"
+                f" · drills due {snap['today']['drills_due']}"
+                f" · risk reviews due {snap['today']['reviews_due']}",
+                f"score (30 days): {sc['score'] if sc['score'] is not None else '—'}"
+                f" {sc['band'] or ''} · weekly trend {spark}",
+                f"overdue items: {snap['overdue']['count']}"]
+        return head, [
+            ("overdue items", ("label", "severity", "title", "owner", "overdue"),
+             snap["overdue"]["items"]),
+            ("hottest grids", ("grid", "name", "level", "heat", "failures", "overdue_items"),
+             snap["heat"]),
+        ]
+
+    out.board(frame, every=None if once else every)

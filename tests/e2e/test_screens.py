@@ -269,3 +269,30 @@ def test_a_long_list_keeps_every_row_and_the_look_of_a_short_one(
                 break
             parts.append(ln.split("│")[2].strip())
         assert "".join(parts).replace(" ", "") == f"{name} 0".replace(" ", "")
+
+
+def test_reports_and_the_dashboard_in_the_installed_pm(pm_installed: Installed) -> None:
+    r = pm_installed("report", "score", "--explain")
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("score of CH") and lines[-1].startswith("score ")
+    assert float(lines[-1].split()[1]) == json.loads(
+        pm_installed("report", "score", "--json").stdout)["score"]
+    r = pm_installed("report", "daily", "--md")
+    assert r.stdout.startswith("# handover of CH")
+    r = pm_installed("dashboard")  # piped: one frame, then the command ends
+    assert r.stdout.startswith("CH 翠湖花园") and "overdue items" in r.stdout
+    assert "hottest grids" in r.stdout and "weekly trend" in r.stdout
+
+
+def test_the_dashboard_redraws_on_a_terminal_until_ctrl_c(pm_installed: Installed) -> None:
+    import pexpect
+
+    child = pexpect.spawn(str(PM), ["dashboard", "--every", "1"], env=pm_installed.env,
+                          encoding="utf-8", timeout=60, dimensions=(50, 120))
+    child.expect("hottest grids")
+    child.expect("hottest grids")  # drawn again a second later
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130, (child.exitstatus, child.before)  # Ctrl-C, not a crash
+    assert "Traceback" not in (child.before or "")

@@ -1,0 +1,72 @@
+"""`pm dashboard`: one screen of the site: today's progress, overdue items, the hottest
+grids, and the score with its weekly trend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from pm_cli.sites.models import Site
+from pm_cli.store.ids import utc_text
+
+WEEKS = 6  # the trend: the score of each of the last six weeks
+TOP = 10  # rows of each list
+
+
+def trend(session: Session, *, site: Site, now: datetime) -> list[dict[str, Any]]:
+    """The score of each of the last weeks (7 days each, the newest ending now)."""
+    from pm_cli.reports import kpi, score
+
+    out = []
+    for w in range(WEEKS, 0, -1):
+        until = now - timedelta(days=7 * (w - 1))
+        p = kpi.Period(until - timedelta(days=7), until, now)
+        s = score.score(kpi.compute(session, site=site, p=p))
+        out.append({"to": utc_text(until), "score": s.score, "band": s.band})
+    return out
+
+
+def snapshot(session: Session, *, site: Site, now: datetime | None = None,
+             with_trend: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What the screen shows, at `now`; `with_trend` reuses a trend already worked out (it
+    changes by the week, the rest by the minute)."""
+    from pm_cli.pdca import service as pdca
+    from pm_cli.reports import kpi, score
+    from pm_cli.risks import service as risks
+    from pm_cli.schedules import service as schedules
+
+    t = now or datetime.now(UTC)
+    day = schedules.today(session, site=site, now=t)
+    counts = {k: day["counts"].get(k, 0) for k in ("done", "in progress", "to do",
+                                                    "upcoming", "missed")}
+    overdue = pdca.list_items(session, site=site, overdue_only=True, now=t)
+    rank = {"critical": 0, "major": 1, "minor": 2}
+    overdue.sort(key=lambda i: (rank.get(i["severity"], 3), i["respond_by"]))
+    heat = sorted((g for g in risks.grid_heat(session, site=site, now=t) if g["heat"]),
+                  key=lambda g: (-g["heat"], g["grid"]))
+    month = score.score(kpi.compute(session, site=site,
+                                    p=kpi.Period(t - timedelta(days=30), t, t)))
+    return {
+        "site": site.code, "name": site.name, "at": utc_text(t),
+        "today": {"counts": counts, "due": len(day["due"]),
+                  "drills_due": len(day["drills"]), "reviews_due": len(day["reviews"])},
+        "overdue": {"count": len(overdue), "items": [
+            {"label": i["label"], "severity": i["severity"], "title": i["title"],
+             "owner": i["owner"], "overdue": ", ".join(i["overdue"])}
+            for i in overdue[:TOP]]},
+        "heat": [{"grid": g["grid"], "name": g["name"], "heat": g["heat"], "level": g["level"],
+                  "failures": g["failures"], "overdue_items": g["overdue_items"]}
+                 for g in heat[:TOP]],
+        "score": {"score": month.score, "band": month.band, "days": 30},
+        "trend": with_trend if with_trend is not None else trend(session, site=site, now=t),
+    }
+
+
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def sparkline(scores: list[float | None]) -> str:
+    """Scores 0–1000 as bars; a week with no score is a dot."""
+    return "".join("·" if s is None else BARS[min(8, int(s / 1000 * 8 + 0.5))] for s in scores)
