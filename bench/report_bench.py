@@ -1,0 +1,59 @@
+"""Reports on the company-scale site (issue #17): the year of a 2,000-grid site that
+`bench/scale_bench.py` builds and keeps, timed as fresh `pm` processes next to `pm --version`.
+
+    python bench/scale_bench.py --levels 1 --keep /tmp/scale      # builds the year once
+    python bench/report_bench.py --keep /tmp/scale [--level 1] [--repeat 3]
+
+Targets (issue #17): `pm report kpi --by grid` and `pm report score` for a year within 2 s on
+the laptop; `pm dashboard` (one frame) under 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scale_bench  # noqa: E402  (the site it builds, and its timer)
+
+COMMANDS: list[tuple[str, list[str], float | None]] = [
+    ("pm --version", ["--version"], None),
+    ("report kpi (30 days)", ["report", "kpi"], None),
+    ("report kpi --by grid (year)", ["report", "kpi", "--by", "grid", "--from", "-365"], 2.0),
+    ("report score (year)", ["report", "score", "--from", "-365"], 2.0),
+    ("report score --by grid (year)", ["report", "score", "--by", "grid", "--from", "-365"],
+     None),
+    ("report daily", ["report", "daily"], None),
+    ("dashboard --once", ["dashboard", "--once"], 0.5),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keep", type=Path, required=True, help="scale_bench.py's --keep folder")
+    ap.add_argument("--level", default="1", help="which kept level (1 = 100 %%)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    db = args.keep / f"site-{args.level}.db"
+    work = args.keep / f"work-{args.level}"
+    if not db.exists():
+        sys.exit(f"no {db}: run bench/scale_bench.py --levels {args.level} --keep {args.keep}")
+    env = {**os.environ, "PM_DB": str(db), "PM_CONFIG": str(work / "config.toml"),
+           "PM_SITE": scale_bench.SITE, "COLUMNS": "160"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    print(f"{'command':<32} {'wall s':>7} {'peak MB':>8}  target")
+    for name, argv, target in COMMANDS:
+        runs = [scale_bench.timed([*scale_bench.PM, *argv], env) for _ in range(args.repeat)]
+        wall = statistics.median(r[0] for r in runs)
+        peak = max(r[1] for r in runs)
+        verdict = "" if target is None else (
+            f"≤ {target} s  {'met' if wall <= target else 'MISSED'}")
+        print(f"{name:<32} {wall:7.2f} {peak:8.0f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
