@@ -533,6 +533,28 @@ def group_drills(demo: Path, tmp: Path) -> None:
     m("drill", "trend", "fire", "--milestone", "evacuated")
 
 
+def group_reports(demo: Path, tmp: Path) -> None:
+    m = Machine(copy_demo(demo, tmp / "reports"))
+    k = m.json("report", "kpi", "--from", "-30")
+    assert len(k["kpis"]) == 10 and all("numerator" in x for x in k["kpis"])
+    by = m.json("report", "kpi", "--by", "grid")
+    assert by["by"] == "grid" and by["groups"]
+    s = m.json("report", "score", "--by", "grid")
+    assert s["score"] is not None and s["groups"]
+    explained = m("report", "score", "--explain").stdout
+    assert explained.splitlines()[-1].startswith("score ")
+    out = m.root / "score.xlsx"
+    m("report", "score", "--xlsx", "-o", out)
+    assert out.stat().st_size > 0
+    assert m("report", "kpi", "--csv").stdout.startswith("\ufeffkpi,label")
+    d = m.json("report", "daily", "--date", "yesterday", "--shift", "day")
+    assert d["shift"] == "day" and "next" in d
+    assert m("report", "daily", "--md").stdout.startswith("# handover of CH")
+    snap = m.json("dashboard")
+    assert snap["site"] == "CH" and len(snap["trend"]) == 6
+    assert "hottest grids" in m("dashboard", "--once").stdout
+
+
 def group_transfer(demo: Path, tmp: Path) -> None:
     m = Machine(copy_demo(demo, tmp / "transfer"))
     files = {
@@ -629,6 +651,7 @@ GROUPS: list[Callable[[Path, Path], None]] = [
     group_grids_checkpoints_routes,
     group_drills,
     group_pdca_risks,
+    group_reports,
     group_transfer,
     group_database_sites_staff,
 ]
