@@ -23,7 +23,7 @@ def _rate(rec: dict[str, Any]) -> str:
 
 
 ByOpt = Annotated[str | None, typer.Option(
-    "--by", help="grid|service|staff|month: one group per row")]
+    "--by", help="grid|service|staff|month|week: one group per row")]
 
 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV (UTF-8, BOM) instead of a table")]
@@ -108,7 +108,8 @@ def report_score(
     ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print the arithmetic")] = False,
     by: Annotated[str | None, typer.Option(
-        "--by", help="category: the lines grouped; grid|service|staff|month: a score each")
+        "--by", help="category: the lines grouped; grid|service|staff|month|week: a score "
+                     "each")
     ] = None,
     csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, output: OutOpt = None,
     as_json: JsonOpt = False,

@@ -16,15 +16,25 @@ TOP = 10  # rows of each list
 
 
 def trend(session: Session, *, site: Site, now: datetime) -> list[dict[str, Any]]:
-    """The score of each of the last weeks (7 days each, the newest ending now)."""
+    """The score of each of the last calendar weeks (ISO, Monday to Sunday, site time; the
+    current one so far), from one pass over the six weeks grouped by week. A week's score
+    has no deductions (those are as at now) and counts risk reviews only in the current
+    week (they are judged at the end)."""
+    from pm_cli.dates import zone
     from pm_cli.reports import kpi, score
 
+    local = now.astimezone(zone(site.tz))
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0,
+                                                               microsecond=0)
+    since = (monday - timedelta(weeks=WEEKS - 1)).astimezone(UTC)
+    facts = kpi.compute(session, site=site, p=kpi.Period(since, now, now)).facts.by("week")
     out = []
-    for w in range(WEEKS, 0, -1):
-        until = now - timedelta(days=7 * (w - 1))
-        p = kpi.Period(until - timedelta(days=7), until, now)
-        s = score.score(kpi.compute(session, site=site, p=p))
-        out.append({"to": utc_text(until), "score": s.score, "band": s.band})
+    for w in range(WEEKS - 1, -1, -1):
+        year, week, _ = (monday - timedelta(weeks=w)).isocalendar()
+        name = f"{year}-W{week:02d}"
+        s = score.score_of(facts[name], []) if name in facts else None
+        out.append({"week": name, "score": s.score if s else None,
+                    "band": s.band if s else None})
     return out
 
 

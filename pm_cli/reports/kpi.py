@@ -53,7 +53,7 @@ LABELS: dict[str, tuple[str, str]] = {  # kpi: (label, what the two counts are)
                    "fell in the period"),
 }
 KEYS = tuple(LABELS)
-DIMENSIONS = ("grid", "service", "staff", "month")
+DIMENSIONS = ("grid", "service", "staff", "month", "week")
 NONE = "—"  # the group of facts with no grid (service, staff) to them
 
 
@@ -86,23 +86,25 @@ def _num(x: float) -> float | int:
 
 @dataclass
 class Facts:
-    """What was counted, each with where it belongs: (kpi, grid, service, staff, month) →
-    [numerator, denominator]. Summed whole for the site, or by one dimension."""
+    """What was counted, each with where it belongs: (kpi, grid, service, staff, month,
+    ISO week) → [numerator, denominator]. Summed whole for the site, or by one dimension."""
 
     tz: str | None
     grids: dict[str, str]
     staff: dict[str, str]
-    cells: dict[tuple[str, str, str, str, str], list[float]] = field(default_factory=dict)
+    cells: dict[tuple[str, str, str, str, str, str], list[float]] = field(
+        default_factory=dict)
 
     def add(self, kpi: str, num: float, den: float, *, at: datetime | str,
             grid_id: str | None = None, service: str | None = None,
             staff_id: str | None = None) -> None:
         from pm_cli.dates import zone
 
-        t = _utc(at) if isinstance(at, str) else at
+        t = (_utc(at) if isinstance(at, str) else at).astimezone(zone(self.tz))
+        year, week, _ = t.isocalendar()
         key = (kpi, self.grids.get(grid_id, NONE) if grid_id else NONE, service or NONE,
-               self.staff.get(staff_id, NONE) if staff_id else NONE,
-               t.astimezone(zone(self.tz)).strftime("%Y-%m"))
+               self.staff.get(staff_id, NONE) if staff_id else NONE, t.strftime("%Y-%m"),
+               f"{year}-W{week:02d}")
         cell = self.cells.setdefault(key, [0.0, 0.0])
         cell[0] += num
         cell[1] += den

@@ -118,7 +118,8 @@ def _apportion(values: list[float]) -> list[float]:
 
 
 def by(k: Kpis, dimension: str) -> list[dict[str, Any]]:
-    """One score per group of a dimension (grid, service, staff, month), best first."""
+    """One score per group of a dimension (grid, service, staff, month, week), best
+    first."""
     out = []
     for group, kpis in k.facts.by(dimension).items():
         s = score_of(kpis, deductions(k, dimension, group))

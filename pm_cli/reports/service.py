@@ -38,7 +38,7 @@ def _head(k: kpis.Kpis) -> dict[str, Any]:
             "counted_to": utc_text(p.end)}
 
 
-BY = ("grid", "service", "staff", "month")
+BY = ("grid", "service", "staff", "month", "week")
 
 
 def daily_report(session: Session, *, site: Site, day: str | None = None,

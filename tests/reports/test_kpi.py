@@ -93,15 +93,15 @@ def test_a_period_backwards_or_a_bad_date_is_refused(pm, site):
     r = pm("report", "score", "--from", "01-11-2026", ok=False)
     assert r.exit_code == 2 and "--from" in r.stderr
     r = pm("report", "score", "--by", "building", ok=False)
-    assert r.exit_code == 2 and "--by grid|service|staff|month|category" in r.stderr
+    assert r.exit_code == 2 and "--by grid|service|staff|month|week|category" in r.stderr
     r = pm("report", "kpi", "--by", "category", ok=False)
-    assert r.exit_code == 2 and "--by grid|service|staff|month" in r.stderr
+    assert r.exit_code == 2 and "--by grid|service|staff|month|week" in r.stderr
 
 
 def test_by_grid_service_staff_and_month_split_the_site_figures(pm, built):
     args = ("--from", "2026-11-01", "--to", "2026-11-07", "--json")
     site = kpis(pm)
-    for dim in ("grid", "service", "staff", "month"):
+    for dim in ("grid", "service", "staff", "month", "week"):
         rep = json.loads(pm("report", "kpi", "--by", dim, *args).stdout)
         for key, total in site.items():  # the groups add up to the site
             parts = [k for g in rep["groups"] for k in g["kpis"] if k["kpi"] == key]
@@ -114,6 +114,10 @@ def test_by_grid_service_staff_and_month_split_the_site_figures(pm, built):
     assert of(x["risk_reviews"]) == (1, 2) and of(x["steps_passed"]) == (0, 0)
     by_month = json.loads(pm("report", "kpi", "--by", "month", *args).stdout)
     assert [g["month"] for g in by_month["groups"]] == ["2026-11"]
+    by_week = json.loads(pm("report", "kpi", "--by", "week", *args).stdout)
+    weeks = {g["week"]: {k["kpi"]: k for k in g["kpis"]} for g in by_week["groups"]}
+    assert set(weeks) == {"2026-W44", "2026-W45"}  # Sun 1 Nov is in W44; 2–7 Nov in W45
+    assert of(weeks["2026-W44"]["inspections"]) == (0, 1)  # the walk of 1 November
     scores = json.loads(pm("report", "score", "--by", "grid", *args).stdout)["groups"]
     x_score = next(g for g in scores if g["grid"] == "X")
     assert [d["points"] for d in x_score["deductions"]] == [20]  # R1 is X's
