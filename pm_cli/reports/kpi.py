@@ -213,7 +213,8 @@ def _steps(session: Session, site: Site, p: Period, f: Facts) -> None:
     sums: dict[str, list[float]] = {}
     for rid, step_id, outcome, _ in session.execute(
             sa.select(sr.run_id, sr.step_id, sr.outcome, sa.func.max(sr.hlc))
-            .where(sr.run_id.in_(in_period)).group_by(sr.run_id, sr.step_id)):
+            .where(sr.run_id.in_(in_period)).group_by(sr.run_id, sr.step_id)
+            .execution_options(yield_per=5000)):  # streamed: a year is a million answers
         w = of_run[rid][1].get(step_id) if rid in of_run else None
         if w is None or outcome == "na":
             continue
