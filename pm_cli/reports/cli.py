@@ -32,10 +32,9 @@ XlsxOpt = Annotated[bool, typer.Option("--xlsx", help="An Excel workbook (with -
 OutOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE")]
 
 
-def _file(ctx: typer.Context, rep: dict[str, Any], table: Any, *, kind: str, csv: bool,
-          md: bool, xlsx: bool, output: Path | None, as_json: bool) -> bool:
-    """Write the report as a file format when one was asked for; whether one was."""
-    from pm_cli import sheets
+def _formats(*, csv: bool, md: bool, xlsx: bool, output: Path | None,
+             as_json: bool) -> bool:
+    """Check the format options before any work; whether a file format was asked for."""
     from pm_cli.errors import UsageError
 
     asked = [name for name, on in (("--csv", csv), ("--md", md), ("--xlsx", xlsx),
@@ -43,16 +42,23 @@ def _file(ctx: typer.Context, rep: dict[str, Any], table: Any, *, kind: str, csv
     if len(asked) > 1:
         raise UsageError(f"{' and '.join(asked)} together", where=asked[1],
                          hint="give one format")
-    if not asked:
-        if output is not None:
-            raise UsageError("-o needs a format", where="--output",
-                             hint="add --csv, --md or --xlsx")
+    if not asked and output is not None:
+        raise UsageError("-o needs a format", where="--output", hint="add --csv, --md or --xlsx")
+    if xlsx and output is None:
+        raise UsageError("an Excel workbook is written to a file", where="--xlsx",
+                         hint="pass -o FILE.xlsx")
+    return bool(asked)
+
+
+def _file(ctx: typer.Context, rep: dict[str, Any], table: Any, *, kind: str, csv: bool,
+          md: bool, xlsx: bool, output: Path | None, as_json: bool) -> bool:
+    """Write the report as a file format when one was asked for; whether one was."""
+    from pm_cli import sheets
+
+    if not _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json):
         return False
     cols, rows = table(rep)
     if xlsx:
-        if output is None:
-            raise UsageError("an Excel workbook is written to a file", where="--xlsx",
-                             hint="pass -o FILE.xlsx")
         data = sheets.xlsx_bytes(kind, cols, rows)
     elif csv:
         data = sheets.csv_bytes(cols, rows)
@@ -81,6 +87,7 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
     from pm_cli.output import plain
     from pm_cli.reports import service
 
+    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json)
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.kpi_report(s, site=site, frm=frm, to=to, by=by)
@@ -118,6 +125,7 @@ def report_score(
     from pm_cli.output import plain
     from pm_cli.reports import service
 
+    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json)
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.score_report(s, site=site, frm=frm, to=to, by=by)
@@ -168,9 +176,12 @@ def report_daily(
     """The shift handover (交接班): done, failures, items opened, closed and open, drills,
     and what the next shift must do."""
     from pm_cli import sheets
+    from pm_cli.errors import UsageError
     from pm_cli.output import plain
     from pm_cli.reports import daily, service
 
+    if output is not None and not md:
+        raise UsageError("-o needs a format", where="--output", hint="add --md")
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.daily_report(s, site=site, day=day, shift=shift)
@@ -194,10 +205,6 @@ def report_daily(
             write_file(output, text.encode("utf-8"))
             out.note(f"wrote the handover to {output}")
         return
-    if output is not None:
-        from pm_cli.errors import UsageError
-
-        raise UsageError("-o needs a format", where="--output", hint="add --md")
     out.lines([head])
     for title, cols, rows in daily.sections(rep):
         out.table(rows, list(cols), title=f"{title} ({len(rows)})")
