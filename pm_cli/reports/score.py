@@ -90,7 +90,7 @@ def score_of(kpis: list[Kpi], cuts: list[dict[str, Any]]) -> Score:
                for key, pts, cat in WEIGHTS if by_key[key].rate is None]
     base = sum(pts for _, pts, _, _ in measured)
     if not base:
-        return Score(None, None, dropped=dropped, scaled_from=0)
+        return Score(None, None, dropped=dropped, deductions=cuts, scaled_from=0)
     tops = [pts * TOTAL / base for _, pts, _, _ in measured]
     maxes = _apportion(tops)
     points = _apportion([top * (kpi.rate or 0.0) for top, (*_, kpi) in
@@ -120,8 +120,17 @@ def _apportion(values: list[float]) -> list[float]:
 def by(k: Kpis, dimension: str) -> list[dict[str, Any]]:
     """One score per group of a dimension (grid, service, staff, month, week), best
     first."""
+    from pm_cli.reports.kpi import KEYS
+
+    groups = k.facts.by(dimension)
+    f = k.facts
+    if dimension in ("grid", "staff"):  # a group may hold a deduction and nothing measured
+        names = f.grids if dimension == "grid" else f.staff
+        for row in (*k.overdue_critical, *k.uncontrolled):
+            ref = row.grid_id if dimension == "grid" else row.owner_id
+            groups.setdefault(names.get(ref, NONE) if ref else NONE, [Kpi(x) for x in KEYS])
     out = []
-    for group, kpis in k.facts.by(dimension).items():
+    for group, kpis in groups.items():
         s = score_of(kpis, deductions(k, dimension, group))
         out.append({dimension: group, **s.record()})
     return sorted(out, key=lambda r: (r["score"] is None, -(r["score"] or 0), r[dimension]))

@@ -126,6 +126,18 @@ def test_by_grid_service_staff_and_month_split_the_site_figures(pm, built):
     assert w_score["score"] == round(sum(ln["points"] for ln in w_score["lines"]) - 50, 1)
 
 
+def test_a_group_with_only_a_deduction_is_listed_with_it(pm, built):
+    """1–3 December: grid W has nothing measured, but item #3 (critical, W's) is still
+    overdue at the end: W is listed, with no score and its deduction."""
+    args = ("--from", "2026-12-01", "--to", "2026-12-03", "--json")
+    rep = json.loads(pm("report", "score", "--by", "grid", *args).stdout)
+    w = next(g for g in rep["groups"] if g["grid"] == "W")
+    assert w["score"] is None and w["lines"] == []
+    assert [d["points"] for d in w["deductions"]] == [50]
+    rep = json.loads(pm("report", "score", "--by", "service", *args).stdout)
+    assert all(g["deductions"] == [] for g in rep["groups"])  # services carry none
+
+
 def test_a_perfect_group_scores_1000_exactly():
     """Three KPIs of 100 points measured: 333.33… each; the lines share the tenths out."""
     from pm_cli.reports.kpi import KEYS, Kpi
