@@ -103,6 +103,19 @@ def _cell(value: Any, tz: str | None = None) -> str:
     return escaped(plain(value, tz))
 
 
+def _styled(row: dict[str, Any], col: str, tz: str | None) -> Any:
+    """One table cell as rich Text: a level coloured by level, a status by status."""
+    from rich.text import Text
+
+    value = row.get(col)
+    text = Text(_cell(value, tz))
+    if col in LEVEL_COLUMNS and value in RISK_STYLE:
+        text.stylize(RISK_STYLE[value])
+    elif col in ("status", "state") and value in STATUS_STYLE:
+        text.stylize(STATUS_STYLE[value])
+    return text
+
+
 def _codes_twice(rows: Sequence[dict[str, Any]]) -> set[str]:
     seen: set[str] = set()
     twice: set[str] = set()
@@ -226,7 +239,6 @@ class Output:
         two rows holding one code are marked."""
         from rich.cells import cell_len
         from rich.table import Table
-        from rich.text import Text
 
         if not rows:  # an empty result is still the result: `pm today > today.txt` keeps it
             self.lines([f"no {title or 'rows'}"])
@@ -251,15 +263,7 @@ class Output:
             else:  # a run of CJK is one long "word": fold it rather than cut it with "…"
                 t.add_column(col, overflow="fold")
         for row in rows:
-            cells = []
-            for col in columns:
-                text = Text(_cell(row.get(col), tz))
-                if col in LEVEL_COLUMNS and row.get(col) in RISK_STYLE:
-                    text.stylize(RISK_STYLE[row[col]])
-                elif col in ("status", "state") and row.get(col) in STATUS_STYLE:
-                    text.stylize(STATUS_STYLE[row[col]])
-                cells.append(text)
-            t.add_row(*cells)
+            t.add_row(*(_styled(row, col, tz) for col in columns))
         console().print(t)
         self._warn_twice(twice)
 
@@ -357,13 +361,7 @@ class Output:
                 for c in columns:
                     t.add_column(c, overflow="fold", no_wrap=c in ID_COLUMNS)
                 for row in rows:
-                    cells = []
-                    for c in columns:
-                        text = Text(_cell(row.get(c), tz))
-                        if c in LEVEL_COLUMNS and row.get(c) in RISK_STYLE:
-                            text.stylize(RISK_STYLE[row[c]])
-                        cells.append(text)
-                    t.add_row(*cells)
+                    t.add_row(*(_styled(row, c, tz) for c in columns))
                 if not rows:
                     t.add_row(*(["—"] * len(columns)))
                 parts.append(t)
