@@ -106,12 +106,12 @@ def pdca_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List open items (with --all, closed ones too)."""
-    from pm_cli.pdca import service
+    from pm_cli.pdca import read
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.list_items(s, site=site, phase=phase, severity=severity, grid=grid,
-                                  owner=owner, include_closed=all_)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rows = read.list_items(conn, site=site, phase=phase, severity=severity, grid=grid,
+                               owner=owner, include_closed=all_)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rows)
@@ -122,11 +122,11 @@ def pdca_list(
 @app.command("overdue")
 def pdca_overdue(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Items past their respond-by or resolve-by time (SLA breaches)."""
-    from pm_cli.pdca import service
+    from pm_cli.pdca import read
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.list_items(s, site=site, overdue_only=True)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rows = read.list_items(conn, site=site, overdue_only=True)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rows)
@@ -137,11 +137,11 @@ def pdca_overdue(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command("show")
 def pdca_show(ctx: typer.Context, no: NoArg, as_json: JsonOpt = False) -> None:
     """Show an item with its phase, SLA clocks and full history."""
-    from pm_cli.pdca import service
+    from pm_cli.pdca import read
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rec = service.show(s, site=site, no=no)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rec = read.show(conn, site=site, no=no)
     _show(ctx.obj.out(as_json), rec, site.tz)
 
 

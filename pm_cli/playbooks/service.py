@@ -4,7 +4,6 @@ so a run pinned to it reads exactly what its inspector followed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,6 +16,10 @@ if TYPE_CHECKING:
 
 from pm_cli.errors import ConflictError, InputError, NotFoundError, Problem
 from pm_cli.playbooks.models import PlaybookRow
+from pm_cli.playbooks.read import Pinned as Pinned  # its home is playbooks.read
+from pm_cli.playbooks.read import get_pinned as get_pinned
+from pm_cli.playbooks.read import pinned_from as pinned_from
+from pm_cli.playbooks.read import pinned_many as pinned_many
 from pm_cli.playbooks.spec import Playbook
 from pm_cli.protocol.content import content_id
 from pm_cli.store import write
@@ -168,16 +171,6 @@ def list_playbooks(session: Session, *, service: str | None = None,
              "sha256": r.sha256} for r in chosen]
 
 
-@dataclass
-class Pinned:
-    """A playbook as stored: the spec a run follows, with the version and hash it pins."""
-
-    playbook: Playbook
-    version: int
-    sha256: str
-    yaml: str
-
-
 def get(session: Session, playbook_id: str, version: int | None = None) -> Pinned:
     """`ID`, `ID@VERSION` or an explicit version; the newest version by default."""
     if "@" in playbook_id and version is None:
@@ -201,48 +194,6 @@ def get(session: Session, playbook_id: str, version: int | None = None) -> Pinne
     # stamps can change), so they all run the same steps until a new version settles it
     row = min(same, key=lambda r: r.sha256)
     return pinned_from(row)
-
-
-def get_pinned(session: Session, playbook_id: str, version: int, sha256: str) -> Pinned:
-    """The exact content a run pinned (sync may bring two rows for one id@version)."""
-    row = session.exec(select(PlaybookRow).where(
-        PlaybookRow.playbook_id == playbook_id, PlaybookRow.version == version,
-        PlaybookRow.sha256 == sha256)).first()
-    if row is None:
-        raise NotFoundError(f"playbook {playbook_id}@{version} ({sha256[:12]}) is not here",
-                            hint="pm sync brings it from the server")
-    return pinned_from(row)
-
-
-def pinned_many(session: Session, keys: Iterable[tuple[str, int, str]]
-                ) -> dict[tuple[str, int, str], Pinned]:
-    """The pinned contents of many runs, (id, version, sha256) → Pinned, in one query (a
-    page of runs names a handful of playbooks)."""
-    wanted = set(keys)
-    out: dict[tuple[str, int, str], Pinned] = {}
-    from pm_cli.store.query import chunks
-
-    for part in chunks(k[0] for k in wanted):
-        for row in session.exec(select(PlaybookRow).where(
-                col(PlaybookRow.playbook_id).in_(part))):
-            key = (row.playbook_id, row.version, row.sha256)
-            if key in wanted and key not in out:
-                out[key] = pinned_from(row)
-    missing = sorted(wanted - out.keys())
-    if missing:
-        pid, version, sha256 = missing[0]
-        raise NotFoundError(f"playbook {pid}@{version} ({sha256[:12]}) is not here",
-                            hint="pm sync brings it from the server")
-    return out
-
-
-def pinned_from(row: PlaybookRow) -> Pinned:
-    return Pinned(_spec(row.spec), row.version, row.sha256, row.yaml)
-
-
-@cache
-def _spec(canonical: str) -> Playbook:
-    return Playbook.model_validate_json(canonical)
 
 
 def step_diff(old: Playbook, new: Playbook) -> dict[str, Any]:

@@ -235,7 +235,7 @@ def _items(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
     """The SLA KPIs; the critical items overdue at the period's end."""
     import sqlalchemy as sa
 
-    from pm_cli.pdca import service as pdca
+    from pm_cli.pdca import rules as pdca
     from pm_cli.pdca.models import Pdca, PdcaEvent
 
     # An item found, and last moved, before `since` less its longest SLA has every deadline
@@ -250,8 +250,8 @@ def _items(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
                                              col(PdcaEvent.created_at) >= quiet)
     items = list(session.exec(live(Pdca, site.id).where(
         Pdca.created_at < utc_text(p.end),
-        sa.or_(~pdca.closed_in_sql(), col(Pdca.created_at) >= quiet,
-               col(Pdca.id).in_(recent)))))
+        sa.or_(~pdca.closed_in_sql(Pdca.__table__, PdcaEvent.__table__),
+               col(Pdca.created_at) >= quiet, col(Pdca.id).in_(recent)))))
     events: dict[str, list[Any]] = {}
     withdrawn: set[str] = set()  # raised in error: never counted, whenever it was withdrawn
     ids = [i.id for i in items]

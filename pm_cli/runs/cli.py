@@ -54,13 +54,13 @@ def _photo_cell(ev: dict[str, Any], short: str) -> str:
 
 
 def _show(ctx: typer.Context, out: Any, run_id: str) -> None:
-    from pm_cli.runs import service
+    from pm_cli.runs import read
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rec = service.run_record(s, site, service.view(s, service.get_run(s, site=site,
-                                                                          ref=run_id)),
-                                 store_dir=_store_dir(ctx))
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rec = read.run_record(conn, site, read.view(conn, read.get_run(conn, site=site,
+                                                                       ref=run_id)),
+                              store_dir=_store_dir(ctx))
         tz = site.tz
     if out.as_json:
         out.json(rec)
@@ -307,14 +307,14 @@ def run_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List runs, newest first (30 unless --limit N or --all)."""
-    from pm_cli.runs import service
+    from pm_cli.runs import read
     from pm_cli.timefmt import local
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.list_runs(s, site=site, since=since, until=until, grid=grid,
-                                 playbook=playbook, status=status, failed=failed,
-                                 limit=None if all_ else limit + 1)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rows = read.list_runs(conn, site=site, since=since, until=until, grid=grid,
+                              playbook=playbook, status=status, failed=failed,
+                              limit=None if all_ else limit + 1)
     more = not all_ and len(rows) > limit
     rows = rows[:limit] if not all_ else rows
     out = ctx.obj.out(as_json)

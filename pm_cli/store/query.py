@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
@@ -10,12 +10,13 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from pm_cli.errors import ConflictError, NotFoundError, PmError
 from pm_cli.store.base import AppendOnly, Synced
+from pm_cli.store.read import IN_CHUNK as IN_CHUNK
 from pm_cli.store.read import ambiguous as ambiguous  # its home is store.read
+from pm_cli.store.read import chunks as chunks
 
 T = TypeVar("T", bound=Synced)
 A = TypeVar("A", bound=AppendOnly)
 V = TypeVar("V")
-IN_CHUNK = 500  # values per IN list, well within SQLite's limit on bound parameters
 
 
 def live(model: type[T], site_id: str | None = None) -> SelectOfScalar[T]:
@@ -129,13 +130,6 @@ def get_by_tail(session: Session, model: type[T], ref: str, *, site_id: str, nou
     if len(rows) > 1:
         raise PmError(f"{noun} {ref} is ambiguous at {where}", hint="give more of the id")
     return rows[0]
-
-
-def chunks(values: Iterable[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
-    """The distinct values in sorted runs of `size`, one IN list each."""
-    wanted = sorted(set(values))
-    for start in range(0, len(wanted), size):
-        yield wanted[start:start + size]
 
 
 def children(session: Session, model: type[A], parent: str, ids: list[str],
