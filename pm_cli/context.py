@@ -101,6 +101,15 @@ class AppContext:
     def me(self) -> str | None:
         return config.current_staff_code()
 
+    def my_id(self, conn: Connection, site: Row[Any]) -> str | None:
+        """`me_id` for the commands that read with Core (`store.read`)."""
+        from pm_cli.store import read, tables
+
+        code = self.me()
+        staff = read.find_by_code(conn, tables.staff, code, site_id=site.id,
+                                  noun="staff member", where=site.code) if code else None
+        return staff.id if staff else None
+
     def me_id(self, session: Session, site: Site) -> str | None:
         """The id of "me" at this site, if set and known (for `by` on history events)."""
         from pm_cli.staff.service import find_staff

@@ -205,3 +205,62 @@ def test_open_item_lists_leave_closed_items_out_and_keep_reopened_ones(counted):
     assert open_ == [nos[1], nos[3]]
     assert every == nos
     assert closed == [nos[0], nos[2]]
+
+
+def test_risk_list_of_1000_risks_reads_each_kind_of_row_once(counted):
+    from pm_cli.risks import read, service
+    from pm_cli.risks.models import Risk
+    from pm_cli.store import write
+
+    with counted(write=True) as (s, _):
+        add_grids_and_checkpoints(s, 0)
+        site = _site(s)
+        for i in range(3):
+            service.add_risk(s, site=site, code=f"R{i:04d}", title=f"风险{i}", likelihood=2,
+                             impact=2, grid="A-1")
+        service.review_risk(s, site=site, code="R0000", note="复核 / reviewed")
+
+    def listed() -> tuple[list[dict[str, Any]], int]:
+        with counted() as (s, n):
+            return read.list_risks(s, site=_site(s)), n[0]
+
+    three, few = listed()
+    with counted(write=True) as (s, _):
+        site = _site(s)
+        write.bulk_create(s, Risk, site_id=site.id, rows=(
+            {"code": f"R{i:04d}", "title": f"风险{i} Risk {i}", "likelihood": 5, "impact": 4}
+            for i in range(3, 1000)))
+    thousand, many = listed()
+    assert len(three) == 3 and len(thousand) == 1000
+    assert many == few + 1, (few, many)  # the events of 1000 risks: two IN lists of 500
+    assert thousand[0]["last_review"] is not None and thousand[1]["last_review"] is None
+    assert thousand[-1]["level"] == "critical" and thousand[0]["grid"] == "A-1"
+
+
+def test_drill_list_reads_the_runs_events_in_one_query_not_one_per_run(counted):
+    from pm_cli.drills import read, service
+
+    with counted(write=True) as (s, _):
+        site = _site(s)
+        service.plan(s, site=site, code="FIRE", scenario="fire")
+
+    def add(n: int) -> None:
+        with counted(write=True) as (s, _):
+            site = _site(s)
+            for i in range(n):
+                at = datetime.now(UTC) - timedelta(days=400 - i)
+                run = service.start(s, site=site, code="FIRE", at=at)
+                service.finish(s, site=site, run=run, at=at + timedelta(minutes=30),
+                               incomplete=True)
+
+    def listed() -> tuple[list[dict[str, Any]], int]:
+        with counted() as (s, n):
+            return read.list_runs(s, site=_site(s)), n[0]
+
+    add(2)
+    two, few = listed()
+    add(40)
+    many_runs, many = listed()
+    assert len(two) == 2 and len(many_runs) == 42
+    assert many == few, (few, many)
+    assert all(r["result"] == "fail" and r["missed"] for r in many_runs)

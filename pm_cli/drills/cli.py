@@ -113,12 +113,12 @@ def drill_due(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 def _due_table(ctx: typer.Context, as_json: bool, *, overdue_only: bool) -> None:
-    from pm_cli.drills import service
+    from pm_cli.drills import read
     from pm_cli.timefmt import local
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.due(s, site=site)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rows = read.due(conn, site=site)
     if overdue_only:
         rows = [r for r in rows if r["overdue"]]
     out = ctx.obj.out(as_json)
@@ -279,12 +279,12 @@ def drill_runs(
     as_json: JsonOpt = False,
 ) -> None:
     """Drill runs, newest first, with their result."""
-    from pm_cli.drills import service
+    from pm_cli.drills import read
     from pm_cli.timefmt import local
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.list_runs(s, site=site, scenario=scenario)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rows = read.list_runs(conn, site=site, scenario=scenario)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rows)

@@ -3,16 +3,24 @@ evaluation, findings as improvement items, due dates and trends (domain.md §3).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from pm_cli import validate as v
 from pm_cli.drills import scenario as scenarios
 from pm_cli.drills.models import Drill, DrillEvent, DrillRun
+from pm_cli.drills.read import Evaluation as Evaluation
+from pm_cli.drills.read import _last_runs as _last_runs
+
+# their home is drills.read; named here too, for the features that take them from the service
+from pm_cli.drills.read import _parse_utc as _parse_utc
+from pm_cli.drills.read import due as due
+from pm_cli.drills.read import evaluate as evaluate
+from pm_cli.drills.read import list_runs as list_runs
+from pm_cli.drills.read import result as result
 from pm_cli.errors import ConflictError, InputError, NotFoundError, PmError, Problem
 from pm_cli.grids.models import Grid
 from pm_cli.sites.models import Site
@@ -33,10 +41,6 @@ def _not_future(t: datetime, what: str) -> None:
         raise PmError(f"{what} at {utc_text(t)} is in the future: it is {utc_text(now)} at "
                       "the site", where="--at",
                       hint="give a time that has passed, or leave out --at for now")
-
-
-def _parse_utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def parse_time(text: str, tz: str | None, *, where: str = "--at",
@@ -168,37 +172,6 @@ def event(session: Session, *, site: Site, run: DrillRun, milestone: str,
     _not_future(t, milestone)
     return write.append(session, DrillEvent, site_id=site.id, drill_run_id=run.id,
                         milestone=milestone, at=utc_text(t), note=v.optional_text(note))
-
-
-@dataclass
-class Evaluation:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    missed: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.missing and not self.missed
-
-
-def evaluate(run: DrillRun, events: list[DrillEvent]) -> Evaluation:
-    """Each milestone's minutes from T0 against its target (met when actual ≤ target)."""
-    sc = scenarios.get(run.scenario)
-    t0 = _parse_utc(run.started_at)
-    at = {e.milestone: e for e in events}
-    ev = Evaluation()
-    for m in sc.milestones:
-        e = at.get(m.id)
-        elapsed = round((_parse_utc(e.at) - t0).total_seconds() / 60, 2) if e else None
-        met = None if m.target is None or elapsed is None else elapsed <= m.target + 1e-9
-        if e is None:
-            ev.missing.append(m.id)
-        elif met is False:
-            ev.missed.append(m.id)
-        ev.rows.append({"milestone": m.id, "title": m.title, "target": m.target,
-                        "rule": m.rule, "at": e.at if e else None, "elapsed": elapsed,
-                        "met": met, "note": e.note if e else None})
-    return ev
 
 
 def finish(session: Session, *, site: Site, run: DrillRun, at: datetime | None = None,
@@ -428,54 +401,6 @@ def _opt(tl: dict[str, Any], key: str) -> str | None:
 # ---- reading ---------------------------------------------------------------------------
 
 
-def _last_runs(session: Session, site: Site) -> dict[str, DrillRun]:
-    out: dict[str, DrillRun] = {}
-    for r in session.exec(live(DrillRun, site.id).where(DrillRun.status != "open")
-                          .order_by(DrillRun.started_at)):
-        out[r.drill_id] = r
-    return out
-
-
-def due(session: Session, *, site: Site, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Each drill's next date by its schedule and by the scenario's required frequency (the
-    stricter wins), counted from the last drill run (or the plan's creation)."""
-    from pm_cli.schedule import parse_rule
-
-    t = now or datetime.now(UTC)
-    last = _last_runs(session, site)
-    grids = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
-    out = []
-    for d in session.exec(live(Drill, site.id).order_by(Drill.code)):
-        sc = scenarios.get(d.scenario)
-        base = _parse_utc(last[d.id].started_at if d.id in last else d.created_at)
-        naive = base.replace(tzinfo=None)
-        req = parse_rule(sc.frequency, dtstart=naive).after(naive)
-        sched = parse_rule(d.schedule, dtstart=naive).after(naive) if d.schedule else None
-        required_by = req.replace(tzinfo=UTC) if req else None
-        scheduled_at = sched.replace(tzinfo=UTC) if sched else None
-        candidates = [x for x in (required_by, scheduled_at) if x]
-        due_at = min(candidates) if candidates else None
-        out.append({
-            "code": d.code, "scenario": d.scenario, "title": d.title,
-            "grid": grids.get(d.grid_id) if d.grid_id else None, "schedule": d.schedule,
-            "required": sc.frequency,
-            "last_run": last[d.id].started_at if d.id in last else None,
-            "scheduled": utc_text(scheduled_at) if scheduled_at else None,
-            "required_by": utc_text(required_by) if required_by else None,
-            "due": utc_text(due_at) if due_at else None,
-            "overdue": bool(due_at and due_at < t),
-            "overdue_required": bool(required_by and required_by < t),
-        })
-    return out
-
-
-def result(run: DrillRun, ev: Evaluation) -> str:
-    """pass | fail once finished; a run still open is "in progress", whatever it has so far."""
-    if run.status == "open":
-        return "in progress"
-    return "pass" if ev.passed else "fail"
-
-
 def run_record(session: Session, site: Site, run: DrillRun) -> dict[str, Any]:
     from pm_cli.pdca import service as pdca
 
@@ -495,26 +420,6 @@ def run_record(session: Session, site: Site, run: DrillRun) -> dict[str, Any]:
         "items": [{"no": i["no"], "title": i["title"], "severity": i["severity"],
                    "phase": i["phase"], "owner": i["owner"]} for i in items],
     }
-
-
-def list_runs(session: Session, *, site: Site, scenario: str | None = None,
-              drill: str | None = None) -> list[dict[str, Any]]:
-    drills = {d.id: d for d in session.exec(live(Drill, site.id))}
-    stmt = live(DrillRun, site.id).order_by(col(DrillRun.started_at).desc())
-    if scenario:
-        stmt = stmt.where(DrillRun.scenario == scenario)
-    if drill:
-        stmt = stmt.where(DrillRun.drill_id == get_drill(session, site=site, code=drill).id)
-    out = []
-    for r in session.exec(stmt):
-        ev = evaluate(r, _events(session, r))
-        out.append({"id": r.id, "short": r.id[-8:],
-                    "drill": drills[r.drill_id].code if r.drill_id in drills else None,
-                    "scenario": r.scenario, "started_at": r.started_at, "status": r.status,
-                    "participants": r.participants,
-                    "result": result(r, ev),  # not yet recorded is not missed while open
-                    "missed": ev.missed + (ev.missing if r.status != "open" else [])})
-    return out
 
 
 def trend(session: Session, *, site: Site, scenario: str) -> dict[str, Any]:

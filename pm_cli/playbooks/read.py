@@ -64,3 +64,36 @@ def pinned_from(row: Any) -> Pinned:
 @cache
 def _spec(canonical: str) -> Playbook:
     return Playbook.model_validate_json(canonical)
+
+
+def _rows(db: Any, playbook_id: str | None = None) -> list[Any]:
+    t = tables.playbook
+    stmt = sa.select(t).where(t.c.deleted == sa.false())
+    if playbook_id:
+        stmt = stmt.where(t.c.playbook_id == playbook_id)
+    return list(read.connection(db).execute(stmt.order_by(t.c.playbook_id, t.c.version)))
+
+
+def get(db: Any, playbook_id: str, version: int | None = None) -> Pinned:
+    """`ID`, `ID@VERSION` or an explicit version; the newest version by default."""
+    if "@" in playbook_id and version is None:
+        playbook_id, _, raw = playbook_id.partition("@")
+        if not raw.isdigit():
+            raise NotFoundError(f"bad playbook version {raw!r}", hint="write ID@VERSION, e.g. "
+                                "fire.monthly@2")
+        version = int(raw)
+    rows = _rows(db, playbook_id)
+    if not rows:
+        raise NotFoundError(f"no playbook {playbook_id}",
+                            hint="`pm playbook list` shows the installed ones")
+    if version is None:
+        version = rows[-1].version
+    same = [r for r in rows if r.version == version]
+    if not same:
+        have = ", ".join(str(r.version) for r in rows)
+        raise NotFoundError(f"no version {version} of {playbook_id} (have {have})")
+    # two laptops may have published one id@version with other content (a version_clash
+    # conflict): every laptop takes the same one (by content hash, which no laptop's own
+    # stamps can change), so they all run the same steps until a new version settles it
+    row = min(same, key=lambda r: r.sha256)
+    return pinned_from(row)

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 if TYPE_CHECKING:
     from pm_cli.playbooks import loader
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 from pm_cli.errors import ConflictError, InputError, NotFoundError, Problem
 from pm_cli.playbooks.models import PlaybookRow
 from pm_cli.playbooks.read import Pinned as Pinned  # its home is playbooks.read
+from pm_cli.playbooks.read import _rows as _rows
+from pm_cli.playbooks.read import get as get
 from pm_cli.playbooks.read import get_pinned as get_pinned
 from pm_cli.playbooks.read import pinned_from as pinned_from
 from pm_cli.playbooks.read import pinned_many as pinned_many
@@ -149,13 +151,6 @@ def bundled_ids() -> frozenset[str]:
                      for i in _bundled())
 
 
-def _rows(session: Session, playbook_id: str | None = None) -> list[PlaybookRow]:
-    stmt = select(PlaybookRow).where(PlaybookRow.deleted == False)  # noqa: E712
-    if playbook_id:
-        stmt = stmt.where(PlaybookRow.playbook_id == playbook_id)
-    return list(session.exec(stmt.order_by(col(PlaybookRow.playbook_id), col(PlaybookRow.version))))
-
-
 def list_playbooks(session: Session, *, service: str | None = None,
                    all_versions: bool = False) -> list[dict[str, Any]]:
     latest: dict[str, PlaybookRow] = {}
@@ -169,31 +164,6 @@ def list_playbooks(session: Session, *, service: str | None = None,
     return [{"id": r.playbook_id, "version": r.version, "service": r.service, "title": r.title,
              "steps": len(json.loads(r.spec)["steps"]), "schedule": r.schedule,
              "sha256": r.sha256} for r in chosen]
-
-
-def get(session: Session, playbook_id: str, version: int | None = None) -> Pinned:
-    """`ID`, `ID@VERSION` or an explicit version; the newest version by default."""
-    if "@" in playbook_id and version is None:
-        playbook_id, _, raw = playbook_id.partition("@")
-        if not raw.isdigit():
-            raise NotFoundError(f"bad playbook version {raw!r}", hint="write ID@VERSION, e.g. "
-                                "fire.monthly@2")
-        version = int(raw)
-    rows = _rows(session, playbook_id)
-    if not rows:
-        raise NotFoundError(f"no playbook {playbook_id}",
-                            hint="`pm playbook list` shows the installed ones")
-    if version is None:
-        version = rows[-1].version
-    same = [r for r in rows if r.version == version]
-    if not same:
-        have = ", ".join(str(r.version) for r in rows)
-        raise NotFoundError(f"no version {version} of {playbook_id} (have {have})")
-    # two laptops may have published one id@version with other content (a version_clash
-    # conflict): every laptop takes the same one (by content hash, which no laptop's own
-    # stamps can change), so they all run the same steps until a new version settles it
-    row = min(same, key=lambda r: r.sha256)
-    return pinned_from(row)
 
 
 def step_diff(old: Playbook, new: Playbook) -> dict[str, Any]:

@@ -108,12 +108,12 @@ def risk_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List the register (with --overdue, the reviews that are late)."""
-    from pm_cli.risks import service
+    from pm_cli.risks import read
     from pm_cli.timefmt import local
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.list_risks(s, site=site, level_=level, grid=grid, overdue=overdue)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rows = read.list_risks(conn, site=site, level_=level, grid=grid, overdue=overdue)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rows)
@@ -126,10 +126,10 @@ def risk_list(
 @app.command("show")
 def risk_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
     """Show a risk with its level, controls, review dates and history."""
-    from pm_cli.risks import service
+    from pm_cli.risks import read
 
-    with ctx.obj.session() as s:
-        rec = service.show(s, site=ctx.obj.site(s), code=code)
+    with ctx.obj.connection() as conn:
+        rec = read.show(conn, site=ctx.obj.site_row(conn), code=code)
     ctx.obj.out(as_json).emit(rec)
 
 
@@ -154,11 +154,11 @@ def risk_import_library(
 @app.command("heatmap")
 def risk_heatmap(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Open risks in the likelihood × impact matrix, coloured by level."""
-    from pm_cli.risks import service
+    from pm_cli.risks import read
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        data = service.heatmap(s, site=site)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        data = read.heatmap(conn, site=site)
     cells = {(c["likelihood"], c["impact"]): c for c in data["cells"]}
     rows = [[(str(cells[(li, im)]["count"] or "·"), cells[(li, im)]["level"])
              for im in range(1, 6)] for li in range(5, 0, -1)]

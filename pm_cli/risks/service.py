@@ -3,36 +3,36 @@ review schedules, and an improvement item when a risk is assessed critical."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from pm_cli import validate as v
 from pm_cli.errors import ConflictError, NotFoundError, PmError
 from pm_cli.grids.models import Grid
-from pm_cli.grids.service import id_codes
 from pm_cli.risks.models import Risk, RiskEvent
+
+# their home is risks.read; named here too, for the features that take them from the service
+from pm_cli.risks.read import REVIEW as REVIEW
+from pm_cli.risks.read import RiskState as RiskState
+from pm_cli.risks.read import _parse as _parse
+from pm_cli.risks.read import events_of as events_of
+from pm_cli.risks.read import heatmap as heatmap
+from pm_cli.risks.read import level as level
+from pm_cli.risks.read import list_risks as list_risks
+from pm_cli.risks.read import record as record
+from pm_cli.risks.read import review_rule as review_rule
+from pm_cli.risks.read import show as show
+from pm_cli.risks.read import state as state
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.store import write
-from pm_cli.store.query import children, find_by_code, get_by_code, live
+from pm_cli.store.query import find_by_code, get_by_code, live
 
 # Review schedule by level when a risk names none (domain.md §4: monthly, quarterly, yearly)
-REVIEW = {"critical": "FREQ=MONTHLY", "major": "FREQ=MONTHLY;INTERVAL=3", "minor": "FREQ=YEARLY"}
 LIBRARY = Path(__file__).resolve().parent / "library.yaml"
-
-
-def level(likelihood: int, impact: int, *, legal: bool = False) -> str:
-    """R = L × I: 1–6 minor, 8–12 major, 15–25 critical; impact 5 or an open legal
-    non-compliance is at least major."""
-    r = likelihood * impact
-    out = "critical" if r >= 15 else "major" if r >= 8 else "minor"
-    if out == "minor" and (impact == 5 or legal):
-        out = "major"
-    return out
 
 
 def _scale(value: int | str, name: str) -> int:
@@ -46,45 +46,6 @@ def _scale(value: int | str, name: str) -> int:
                       hint="1 rarer than once in 10 years … 5 monthly or more (likelihood); "
                       "1 no injury … 5 death or ≥ ¥1M (impact)")
     return n
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def review_rule(risk: Risk) -> str:
-    return risk.review or REVIEW[level(risk.likelihood, risk.impact, legal=risk.legal)]
-
-
-@dataclass
-class RiskState:
-    risk: Risk
-    level: str
-    score: int
-    last_review: str | None
-    next_review: str | None
-    review_overdue: bool
-
-
-def state(risk: Risk, events: list[RiskEvent], now: datetime | None = None) -> RiskState:
-    from pm_cli.schedule import parse_rule
-    from pm_cli.store.ids import utc_text
-
-    lvl = level(risk.likelihood, risk.impact, legal=risk.legal)
-    reviews = [e.created_at for e in events if e.kind == "review"]
-    last = max(reviews) if reviews else None
-    since = _parse(last or risk.created_at).replace(tzinfo=None)
-    rule = parse_rule(review_rule(risk), dtstart=since)
-    nxt = rule.after(since)
-    next_text = utc_text(nxt.replace(tzinfo=UTC)) if nxt else None
-    t = now or datetime.now(UTC)
-    overdue = bool(nxt and risk.status == "open" and nxt.replace(tzinfo=UTC) < t)
-    return RiskState(risk, lvl, risk.likelihood * risk.impact, last, next_text, overdue)
-
-
-def _events(session: Session, risk: Risk) -> list[RiskEvent]:
-    return list(session.exec(select(RiskEvent).where(RiskEvent.risk_id == risk.id)
-                             .order_by(RiskEvent.hlc)))
 
 
 def get_risk(session: Session, *, site: Site, code: str) -> Risk:
@@ -185,67 +146,6 @@ def review_risk(session: Session, *, site: Site, code: str, note: str | None = N
                  likelihood=risk.likelihood, impact=risk.impact, by_id=by_id,
                  note=v.optional_text(note))
     return risk
-
-
-def record(session: Session, site: Site, rs: RiskState, *, history: bool = False,
-           codes: tuple[dict[str, str], dict[str, str]] | None = None) -> dict[str, Any]:
-    grids, staff = codes or id_codes(session, site)
-    r = rs.risk
-    rec: dict[str, Any] = {
-        "code": r.code, "title": r.title, "area": r.area,
-        "grid": grids.get(r.grid_id) if r.grid_id else None, "likelihood": r.likelihood,
-        "impact": r.impact, "score": rs.score, "level": rs.level, "legal": r.legal,
-        "cause": r.cause, "consequence": r.consequence, "controls": r.controls,
-        "playbook_steps": list(r.playbook_steps or []),
-        "owner": staff.get(r.owner_id) if r.owner_id else None, "review": r.review,
-        "review_rule": review_rule(r),
-        "last_review": rs.last_review, "next_review": rs.next_review,
-        "review_overdue": rs.review_overdue, "status": r.status,
-    }
-    if history:
-        rec["history"] = [{"at": e.created_at, "kind": e.kind, "likelihood": e.likelihood,
-                           "impact": e.impact, "by": staff.get(e.by_id) if e.by_id else None,
-                           "note": e.note} for e in _events(session, r)]
-    return rec
-
-
-
-def show(session: Session, *, site: Site, code: str) -> dict[str, Any]:
-    risk = get_risk(session, site=site, code=code)
-    return record(session, site, state(risk, _events(session, risk)), history=True)
-
-
-def list_risks(session: Session, *, site: Site, level_: str | None = None,
-               grid: str | None = None, overdue: bool = False,
-               now: datetime | None = None) -> list[dict[str, Any]]:
-    risks = list(session.exec(live(Risk, site.id).order_by(col(Risk.code))))
-    events = children(session, RiskEvent, "risk_id", [r.id for r in risks])
-    codes = id_codes(session, site)
-    want = v.check(v.risk_level, level_, field="--level") if level_ else None
-    out = []
-    for r in risks:
-        rs = state(r, events.get(r.id, []), now)
-        rec = record(session, site, rs, codes=codes)
-        if want and rs.level != want:
-            continue
-        if grid and rec["grid"] != grid:
-            continue
-        if overdue and not rs.review_overdue:
-            continue
-        out.append(rec)
-    return out
-
-
-def heatmap(session: Session, *, site: Site) -> dict[str, Any]:
-    """Open risks counted in the likelihood × impact matrix (rows L 5→1, columns I 1→5)."""
-    cells: dict[tuple[int, int], list[str]] = {
-        (li, im): [] for li in range(1, 6) for im in range(1, 6)}
-    for r in session.exec(live(Risk, site.id).where(Risk.status == "open")):
-        cells[(r.likelihood, r.impact)].append(r.code)
-    return {"cells": [{"likelihood": li, "impact": im, "score": li * im,
-                       "level": level(li, im), "count": len(codes), "risks": sorted(codes)}
-                      for (li, im), codes in sorted(cells.items(), key=lambda kv: (-kv[0][0],
-                                                                                  kv[0][1]))]}
 
 
 def import_library(session: Session, *, site: Site, grid: str | None = None,

@@ -55,11 +55,11 @@ def route_add(
 @app.command("list")
 def route_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List routes."""
-    from pm_cli.routes import service
+    from pm_cli.routes import read
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.list_routes(s, site=site)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rows = read.list_routes(conn, site=site)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rows)
@@ -72,11 +72,10 @@ def route_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command("show")
 def route_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
     """Show a route with its stops in order."""
-    from pm_cli.routes import service
+    from pm_cli.routes import read
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rec = service.record(s, service.get_route(s, site=site, code=code))
+    with ctx.obj.connection() as conn:
+        rec = read.show(conn, site=ctx.obj.site_row(conn), code=code)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rec)
@@ -381,9 +380,9 @@ def route_missed(
     from pm_cli.schedules import service
     from pm_cli.timefmt import local
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.missed(s, site=site, since=since, route=route)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        rows = service.missed(conn, site=site, since=since, route=route)
         tz = site.tz
     out = ctx.obj.out(as_json)
     if out.as_json:

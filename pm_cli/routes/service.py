@@ -15,9 +15,11 @@ from pm_cli import validate as v
 from pm_cli.checkpoints.models import Checkpoint
 from pm_cli.errors import ConflictError, InputError, PmError, Problem
 from pm_cli.routes.models import Route
+from pm_cli.routes.read import list_routes as list_routes  # its home is routes.read
+from pm_cli.routes.read import record as record
 from pm_cli.sites.models import Site
 from pm_cli.store import write
-from pm_cli.store.query import code_map, codes_by_id, find_by_code, get_by_code, live, rows_by_id
+from pm_cli.store.query import code_map, find_by_code, get_by_code, rows_by_id
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -134,36 +136,6 @@ def remove_route(session: Session, *, site: Site, code: str) -> Route:
     route = get_route(session, site=site, code=code)
     write.delete(session, route)
     return route
-
-
-def record(session: Session, route: Route,
-           codes: tuple[dict[str, str], dict[str, str]] | None = None) -> dict[str, Any]:
-    """The route as `pm route show --json` prints it; `codes` (checkpoint and staff codes by
-    id) when listing many, else only this route's are read."""
-    from pm_cli.staff.models import Staff
-
-    if codes is None:
-        codes = (codes_by_id(session, Checkpoint, [s["checkpoint"] for s in route.stops]),
-                 codes_by_id(session, Staff, [route.owner_id] if route.owner_id else []))
-    cps, staff = codes
-    return {"code": route.code, "name": route.name,
-            "owner": staff.get(route.owner_id) if route.owner_id else None,
-            "stops": [{"checkpoint": cps.get(s["checkpoint"]), "playbook": s.get("playbook")}
-                      for s in route.stops],
-            "schedule": route.schedule,
-            "window": (f"{route.window_start}-{route.window_end}"
-                       if route.window_start else None)}
-
-
-def list_routes(session: Session, *, site: Site) -> list[dict[str, Any]]:
-    """Every route, with two queries for the codes they name (not one per route)."""
-    from pm_cli.staff.models import Staff
-
-    routes = list(session.exec(live(Route, site.id).order_by(Route.code)))
-    codes = (codes_by_id(session, Checkpoint, [s["checkpoint"] for r in routes
-                                               for s in r.stops]),
-             codes_by_id(session, Staff, [r.owner_id for r in routes if r.owner_id]))
-    return [record(session, r, codes) for r in routes]
 
 
 # ---- optimization ----------------------------------------------------------------------

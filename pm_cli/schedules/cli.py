@@ -60,12 +60,12 @@ def today(
     from pm_cli.schedules import service
     from pm_cli.timefmt import local
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
         who = by
-        if who is None and not everyone and ctx.obj.me_id(s, site):
+        if who is None and not everyone and ctx.obj.my_id(conn, site):
             who = ctx.obj.me()
-        rec = service.today(s, site=site, by=who, day=date)
+        rec = service.today(conn, site=site, by=who, day=date)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rec)

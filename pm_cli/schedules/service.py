@@ -5,7 +5,10 @@ A scheduled occurrence is *done* when a walk of the route (a run of the playbook
 with everything done and started in its window; *missed* when its window has ended without
 one (an abandoned walk leaves it missed). A scheduled playbook is due at the sites that run
 it outside routes (its schedule is the manual's cadence, for the sites that use that
-manual)."""
+manual).
+
+This module only reads, with Core (`store.tables`): callers pass a Session (its transaction)
+or a Connection, and `pm today` builds no model class."""
 
 from __future__ import annotations
 
@@ -13,16 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
 
 from pm_cli.errors import PmError
-from pm_cli.routes.models import Route, RouteVisit, RouteWalk
-from pm_cli.runs.models import Run
 from pm_cli.schedule import Window, windows, zone_of
-from pm_cli.sites.models import Site
-from pm_cli.staff.models import Staff
+from pm_cli.store import read, tables
 from pm_cli.store.ids import utc_text
-from pm_cli.store.query import live
 
 IN_USE_DAYS = 90  # a scheduled playbook is due at a site that ran it in this many days
 DUE_SOON = timedelta(hours=2)  # pm today: items due this soon count as today's
@@ -81,40 +80,40 @@ def _status(occ: Occurrence, now: datetime, done: bool, open_: bool) -> None:
         occ.status = "to do"
 
 
-def _staff_codes(session: Session, site: Site) -> dict[str, str]:
-    return dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all())
+def _staff_codes(db: Any, site: Any) -> dict[str, str]:
+    return read.id_codes(read.connection(db), site.id)[1]
 
 
-def route_occurrences(session: Session, *, site: Site, since: datetime, until: datetime,
+def route_occurrences(db: Any, *, site: Any, since: datetime, until: datetime,
                       now: datetime, route: str | None = None,
                       owner_id: str | None = None) -> list[Occurrence]:
     """Every scheduled walk of the site's routes whose window overlaps [since, until)."""
-    stmt = live(Route, site.id).where(col(Route.schedule).is_not(None)).order_by(Route.code)
+    conn, rt = read.connection(db), tables.route
+    stmt = read.live(rt, site.id).where(rt.c.schedule.is_not(None)).order_by(rt.c.code)
     if route:
-        from pm_cli.routes.service import get_route
-
-        stmt = stmt.where(Route.id == get_route(session, site=site, code=route).id)
-    routes = [r for r in session.exec(stmt)
+        stmt = stmt.where(rt.c.id == read.get_by_code(
+            conn, rt, route, site_id=site.id, noun="route", where=site.code,
+            hint="`pm route list` shows the routes").id)
+    routes = [r for r in conn.execute(stmt)
               if owner_id is None or r.owner_id in (None, owner_id)]
     if not routes:
         return []
     lo, hi = utc_text(since - timedelta(days=2)), utc_text(until + timedelta(days=1))
     # the walks as plain rows of the columns read (a month of a big site is thousands)
-    import sqlalchemy as sa
-
-    w_ = RouteWalk.__table__.c
-    walk_rows = session.execute(sa.select(
+    w_ = tables.route_walk.c
+    walk_rows = conn.execute(sa.select(
         w_.id, w_.route_id, w_.by_id, w_.started_at, w_.status, w_.reason, w_.finished_at
-    ).where(w_.site_id == site.id, w_.deleted == False,  # noqa: E712
+    ).where(w_.site_id == site.id, w_.deleted == sa.false(),
             w_.route_id.in_([r.id for r in routes]),
             w_.started_at >= lo, w_.started_at < hi)).all()
     visits: dict[str, set[int]] = {}
     open_ids = [w.id for w in walk_rows if w.status == "open"]  # progress: of open walks only
     if open_ids:
-        for wid, stop in session.exec(select(RouteVisit.walk_id, RouteVisit.stop).where(
-                col(RouteVisit.walk_id).in_(open_ids))):
+        v_ = tables.route_visit.c
+        for wid, stop in conn.execute(sa.select(v_.walk_id, v_.stop).where(
+                v_.walk_id.in_(open_ids))):
             visits.setdefault(wid, set()).add(stop)
-    staff = _staff_codes(session, site)
+    staff = _staff_codes(db, site)
     out = []
     for r in routes:
         assert r.schedule is not None
@@ -146,17 +145,18 @@ def route_occurrences(session: Session, *, site: Site, since: datetime, until: d
     return out
 
 
-def playbooks_in_use(session: Session, site: Site, now: datetime) -> dict[str, Any]:
-    from pm_cli.playbooks import service as playbooks
+def playbooks_in_use(db: Any, site: Any, now: datetime) -> dict[str, Any]:
+    from pm_cli.playbooks import read as playbooks
 
     since = utc_text(now - timedelta(days=IN_USE_DAYS))
-    ids = sorted(set(session.exec(select(Run.playbook_id).where(
-        Run.site_id == site.id, col(Run.route_id).is_(None), Run.deleted == False,  # noqa: E712
-        Run.started_at >= since)).all()))
+    r_ = tables.run.c
+    ids = sorted(set(read.connection(db).execute(sa.select(r_.playbook_id).where(
+        r_.site_id == site.id, r_.route_id.is_(None), r_.deleted == sa.false(),
+        r_.started_at >= since)).scalars()))
     out = {}
     for pid in ids:
         try:
-            pb = playbooks.get(session, pid).playbook
+            pb = playbooks.get(db, pid).playbook
         except PmError:
             continue
         if pb.schedule:
@@ -164,22 +164,20 @@ def playbooks_in_use(session: Session, site: Site, now: datetime) -> dict[str, A
     return out
 
 
-def playbook_occurrences(session: Session, *, site: Site, since: datetime, until: datetime,
+def playbook_occurrences(db: Any, *, site: Any, since: datetime, until: datetime,
                          now: datetime) -> list[Occurrence]:
     """Scheduled checklists the site runs (outside routes) whose windows overlap the span."""
-    in_use = playbooks_in_use(session, site, now)
+    in_use = playbooks_in_use(db, site, now)
     if not in_use:
         return []
-    import sqlalchemy as sa
-
-    r_ = Run.__table__.c
-    runs = session.execute(sa.select(
+    r_ = tables.run.c
+    runs = read.connection(db).execute(sa.select(
         r_.playbook_id, r_.started_at, r_.status, r_.by_id, r_.finished_at
-    ).where(r_.site_id == site.id, r_.deleted == False,  # noqa: E712
+    ).where(r_.site_id == site.id, r_.deleted == sa.false(),
             r_.playbook_id.in_(list(in_use)), r_.route_id.is_(None),
             r_.started_at >= utc_text(since - timedelta(days=2)),
             r_.started_at < utc_text(until + timedelta(days=1)))).all()
-    staff = _staff_codes(session, site)
+    staff = _staff_codes(db, site)
     anchor = _utc(site.created_at).astimezone(zone_of(site.tz)).date()
     out = []
     for pid, pb in in_use.items():
@@ -199,7 +197,7 @@ def playbook_occurrences(session: Session, *, site: Site, since: datetime, until
     return out
 
 
-def missed(session: Session, *, site: Site, since: str | None = None,
+def missed(db: Any, *, site: Any, since: str | None = None,
            route: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
     """Route walks missed since a day (default: a week back) up to now, oldest first."""
     t = now or datetime.now(UTC)
@@ -207,34 +205,36 @@ def missed(session: Session, *, site: Site, since: str | None = None,
                           site.tz)
     if start >= t:
         return []
-    occs = route_occurrences(session, site=site, since=start, until=t, now=t, route=route)
+    occs = route_occurrences(db, site=site, since=start, until=t, now=t, route=route)
     return [o.record() for o in sorted(occs, key=lambda o: (o.window.due, o.code))
             if o.status == "missed" and o.window.due >= start]
 
 
-def today(session: Session, *, site: Site, by: str | None = None, day: str | None = None,
+def today(db: Any, *, site: Any, by: str | None = None, day: str | None = None,
           now: datetime | None = None) -> dict[str, Any]:
     """The shift lead's day: walks and checklists due, what was missed the week before,
     drills due, risk reviews due, and improvement items due or overdue for the person."""
-    from pm_cli.drills import service as drills
-    from pm_cli.pdca import service as pdca
-    from pm_cli.risks import service as risks
-    from pm_cli.staff.service import get_staff
+    from pm_cli.drills import read as drills
+    from pm_cli.pdca import read as pdca
+    from pm_cli.risks import read as risks
 
     t = now or datetime.now(UTC)
     d = parse_day(day, site.tz)
     start, end = day_bounds(d, site.tz)
-    person = get_staff(session, site=site, code=by) if by else None
+    person = read.get_by_code(
+        read.connection(db), tables.staff, by, site_id=site.id, noun="staff member",
+        where=site.code, hint=f"`pm staff list --site {site.code}` shows who is there",
+    ) if by else None
     owner_id = person.id if person else None
     back = day_bounds(d - timedelta(days=LOOKBACK_DAYS), site.tz)[0]
-    occs = (route_occurrences(session, site=site, since=back, until=end, now=t,
+    occs = (route_occurrences(db, site=site, since=back, until=end, now=t,
                               owner_id=owner_id)
-            + playbook_occurrences(session, site=site, since=back, until=end, now=t))
+            + playbook_occurrences(db, site=site, since=back, until=end, now=t))
     occs.sort(key=lambda o: (o.window.due, o.kind, o.code))
     due = [o.record() for o in occs if start <= o.window.due < end]
     earlier = [o.record() for o in occs if back <= o.window.due < start and o.status == "missed"]
     end_text = utc_text(end)
-    drills_due = [x for x in drills.due(session, site=site, now=t)
+    drills_due = [x for x in drills.due(db, site=site, now=t)
                   if x["due"] and x["due"] < end_text]
     items = []
     on_the_day = start <= t < end
@@ -245,7 +245,7 @@ def today(session: Session, *, site: Site, by: str | None = None, day: str | Non
     # alone, will be) overdue by then, among the items found by then
     judged = t if on_the_day else end
     judged_text = utc_text(judged)
-    for it in pdca.list_items(session, site=site, owner=person.code if person else None,
+    for it in pdca.list_items(db, site=site, owner=person.code if person else None,
                               now=judged):
         if it["found_at"] > judged_text:
             continue
@@ -255,7 +255,7 @@ def today(session: Session, *, site: Site, by: str | None = None, day: str | Non
         if deadline and deadline < reach:
             items.append({**it, "deadline": deadline,
                           "state": "overdue" if it["overdue"] else "due"})
-    reviews = [r for r in risks.list_risks(session, site=site, now=t)
+    reviews = [r for r in risks.list_risks(db, site=site, now=t)
                if r["status"] == "open" and r["next_review"] and r["next_review"] < end_text
                and (person is None or r.get("owner") == person.code)]
     counts: dict[str, int] = {}

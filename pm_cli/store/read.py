@@ -100,3 +100,14 @@ def id_codes(conn: sa.Connection, site_id: str) -> tuple[dict[str, str], dict[st
     staff = dict(conn.execute(sa.select(st.c.id, st.c.code).where(st.c.site_id == site_id))
                  .all())
     return grids, staff
+
+
+def codes_by_id(conn: sa.Connection, table: sa.Table, ids: Iterable[str],
+                chunk: int = IN_CHUNK) -> dict[str, str]:
+    """id → code of the rows with these ids (deleted ones too: history still names them),
+    in chunks so the IN list stays within SQLite's limits."""
+    out: dict[str, str] = {}
+    for part in chunks(ids, chunk):
+        for row in conn.execute(sa.select(table.c.id, table.c.code).where(table.c.id.in_(part))):
+            out[row.id] = row.code
+    return out
