@@ -68,10 +68,10 @@ def grid_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one grid with its owner, risk level, children and duties."""
-    from pm_cli.grids import service
+    from pm_cli.grids import read
 
-    with ctx.obj.session() as s:
-        rec = service.show_grid(s, site=ctx.obj.site(s), code=code)
+    with ctx.obj.connection() as conn:
+        rec = read.show_grid(conn, site=ctx.obj.site_row(conn), code=code)
     ctx.obj.out(as_json).emit(rec)
 
 
@@ -150,11 +150,11 @@ def grid_tree(
     as_json: JsonOpt = False,
 ) -> None:
     """Draw the grid hierarchy with owners and risk colours."""
-    from pm_cli.grids import service, view
+    from pm_cli.grids import read, view
 
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        nodes = service.tree(s, site=site, root=root)
+    with ctx.obj.connection() as conn:
+        site = ctx.obj.site_row(conn)
+        nodes = read.tree(conn, site=site, root=root)
     ctx.obj.out(as_json).tree(view.tree_display(nodes), title=f"{site.code} {site.name}",
                               data=nodes)
 

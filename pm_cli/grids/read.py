@@ -78,3 +78,48 @@ def list_grids(
     if tag is not None:
         rows = [r for r in rows if tag in r["tags"]]
     return rows
+
+
+def show_grid(db: Any, *, site: Any, code: str) -> dict[str, Any]:
+    conn = read.connection(db)
+    grid = read.get_by_code(conn, tables.grid, code, site_id=site.id, noun="grid",
+                            where=site.code,
+                            hint=f"`pm grid list --site {site.code}` shows the grids")
+    view = SiteView(conn, site)
+    rec = view.record(grid)
+    rec["children"] = [c.code for c in view.children().get(grid.id, [])]
+    st = tables.staff
+    owner = conn.execute(sa.select(st.c.name).where(st.c.id == grid.owner_id)).first() \
+        if grid.owner_id else None
+    rec["owner_name"] = owner.name if owner else None
+    return rec
+
+
+def tree(db: Any, *, site: Any, root: str | None = None) -> list[dict[str, Any]]:
+    """Nested nodes {code, name, owner, owner_name, risk_level, children} for `pm grid tree`."""
+    conn, st = read.connection(db), tables.staff
+    view = SiteView(conn, site)
+    kids = view.children()
+    names: dict[str, str] = {row.id: row.name for row in conn.execute(
+        sa.select(st.c.id, st.c.name).where(st.c.site_id == site.id))}
+    seen: set[str] = set()
+
+    def node(g: Any) -> dict[str, Any]:
+        seen.add(g.id)
+        return {
+            "code": g.code,
+            "name": g.name,
+            "owner": view.staff_code.get(g.owner_id) if g.owner_id else None,
+            "owner_name": names.get(g.owner_id) if g.owner_id else None,
+            "risk_level": g.risk_level,
+            "children": [node(c) for c in kids.get(g.id, []) if c.id not in seen],
+        }
+
+    if root is not None:
+        return [node(read.get_by_code(
+            conn, tables.grid, root, site_id=site.id, noun="grid", where=site.code,
+            hint=f"`pm grid list --site {site.code}` shows the grids"))]
+    nodes = [node(g) for g in kids.get(None, [])]
+    # Grids caught in a cycle (possible only after a sync merge) show at the top level.
+    nodes += [node(g) for g in view.grids if g.id not in seen]
+    return nodes

@@ -12,6 +12,8 @@ from pm_cli.errors import ConflictError, PmError
 from pm_cli.grids.models import Grid, GridDuty
 from pm_cli.grids.read import SiteView as SiteView  # the Core reads, for the rest
 from pm_cli.grids.read import list_grids as list_grids
+from pm_cli.grids.read import show_grid as show_grid  # its home is grids.read
+from pm_cli.grids.read import tree as tree
 from pm_cli.sites.models import Site
 from pm_cli.staff.models import Staff
 from pm_cli.store import write
@@ -36,44 +38,6 @@ def get_grid(session: Session, *, site: Site, code: str) -> Grid:
         session, Grid, code, site_id=site.id, noun="grid", where=site.code,
         hint=f"`pm grid list --site {site.code}` shows the grids",
     )
-
-
-def show_grid(session: Session, *, site: Site, code: str) -> dict[str, Any]:
-    grid = get_grid(session, site=site, code=code)
-    view = SiteView(session, site)
-    rec = view.record(grid)
-    rec["children"] = [c.code for c in view.children().get(grid.id, [])]
-    owner = session.get(Staff, grid.owner_id) if grid.owner_id else None
-    rec["owner_name"] = owner.name if owner else None
-    return rec
-
-
-def tree(session: Session, *, site: Site, root: str | None = None) -> list[dict[str, Any]]:
-    """Nested nodes {code, name, owner, owner_name, risk_level, children} for `pm grid tree`."""
-    view = SiteView(session, site)
-    kids = view.children()
-    names: dict[str, str] = dict(
-        session.exec(select(Staff.id, Staff.name).where(Staff.site_id == site.id)).all()
-    )
-    seen: set[str] = set()
-
-    def node(g: Grid) -> dict[str, Any]:
-        seen.add(g.id)
-        return {
-            "code": g.code,
-            "name": g.name,
-            "owner": view.staff_code.get(g.owner_id) if g.owner_id else None,
-            "owner_name": names.get(g.owner_id) if g.owner_id else None,
-            "risk_level": g.risk_level,
-            "children": [node(c) for c in kids.get(g.id, []) if c.id not in seen],
-        }
-
-    if root is not None:
-        return [node(get_grid(session, site=site, code=root))]
-    nodes = [node(g) for g in kids.get(None, [])]
-    # Grids caught in a cycle (possible only after a sync merge) show at the top level.
-    nodes += [node(g) for g in view.grids if g.id not in seen]
-    return nodes
 
 
 # ---- rules -----------------------------------------------------------------------------
