@@ -82,22 +82,12 @@ def events_of(session: Session, item: Pdca) -> list[PdcaEvent]:
 
 
 def get_item(session: Session, *, site: Site, no: str | int) -> Pdca:
-    text = str(no).strip().lstrip("#")
-    if text.startswith("~"):  # not numbered yet: its id's tail
-        from pm_cli.store.query import get_by_tail
+    """The item to change, found as `pdca.read.get_item` finds it (its errors too)."""
+    from pm_cli.pdca import read
 
-        return get_by_tail(session, Pdca, text[1:], site_id=site.id, noun="item",
-                           where=site.code, hint="`pm pdca list` shows them")
-    if not text.isdigit() or len(text) > 10:  # 10 digits: every number an INTEGER holds
-        raise PmError(f"not an item number: {str(no)[:20]!r}", where="N",
-                      hint="e.g. 17, #17 or ~a1b2c3d4")
-    rows = list(session.exec(live(Pdca, site.id).where(Pdca.no == int(text))))
-    if not rows:
-        raise NotFoundError(f"no item #{text} at {site.code}", hint="`pm pdca list` shows them")
-    if len(rows) > 1:
-        raise ConflictError(f"item #{text} is ambiguous at {site.code}",
-                            hint="pm sync conflicts")
-    return rows[0]
+    item = session.get(Pdca, read.get_item(session, site=site, no=no).id)
+    assert item is not None  # found in this transaction a moment ago
+    return item
 
 
 def _staff_id(session: Session, site: Site, code: str | None, where: str) -> str | None:
