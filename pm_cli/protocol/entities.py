@@ -19,6 +19,7 @@ REFS: dict[str, str] = {
     "owner_id": "staff", "by_id": "staff", "grid_id": "grid", "parent_id": "",
     "pdca_id": "pdca", "run_id": "run", "checkpoint_id": "checkpoint", "route_id": "route",
     "drill_id": "drill", "drill_run_id": "drill_run", "risk_id": "risk", "walk_id": "route_walk",
+    "from_id": "staff", "to_id": "staff",
 }
 # `*_id` fields REFS does not map: a step of the run's playbook (`step_id`); a playbook's own
 # key, which a run names with its version (`playbook_id`, `playbook_version`); a conflict's

@@ -47,9 +47,24 @@ def problems(ch: dict[str, Any], *, create: bool) -> list[str]:
             fields_of(model).problems(values, create=create and ch["op"] != "delete")]
     if not out and ch["entity"] == "pdca_event":
         out += _pdca_event(values)
+    if not out and ch["entity"] == "survey":
+        from pm_cli.surveys import rules as surveys
+
+        out += [f"fields.{name}: {why}" for name, why in surveys.problems(values)]
+    if not out and ch["entity"] == "handover":
+        out += _handover(values)
     if not out and ch["entity"] == "playbook":
         out += content.problems(ch.get("record_id"), values)
     return out
+
+
+def _handover(f: dict[str, Any]) -> list[str]:
+    if f.get("from_id") is not None and f.get("from_id") == f.get("to_id"):
+        return ["fields.to_id: a handover goes to someone else"]
+    reason = f.get("reason")
+    if f.get("status") == "refused" and not (isinstance(reason, str) and reason.strip()):
+        return ["fields.reason: a refused handover needs its reason"]
+    return []
 
 
 def _pdca_event(f: dict[str, Any]) -> list[str]:

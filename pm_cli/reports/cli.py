@@ -108,6 +108,21 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
     rows = [{"kpi": r["label"], "rate": _rate(r), "of": _of(r), "counts": r["what"]}
             for r in rep["kpis"]]
     out.table(rows, ["kpi", "rate", "of", "counts"], title=title)
+    for dim in ("grid", "month"):
+        sat = rep["satisfaction"][f"by_{dim}"]
+        if sat:
+            out.table([{dim: r[dim], "rate": _rate(r), "satisfied": _of(r),
+                        "coverage": _coverage(r)} for r in sat],
+                      [dim, "rate", "satisfied", "coverage"],
+                      title=f"owner satisfaction by {dim}")
+
+
+def _coverage(rec: dict[str, Any]) -> str:
+    cov = rec.get("coverage") or {}
+    if not cov.get("denominator"):
+        return "—"
+    kept = f", points × {cov['factor']:.3f}" if cov["factor"] < 1 else ""
+    return f"{cov['numerator']}/{cov['denominator']} = {cov['rate']:.0%}{kept}"
 
 
 @app.command("score")
@@ -171,10 +186,19 @@ def report_daily(
     shift: Annotated[str | None, typer.Option(
         "--shift", help="day (08:00-20:00), night (20:00-08:00) or HH:MM-HH:MM "
                         "[default: with --date the whole day, else the shift now]")] = None,
+    handover: Annotated[bool, typer.Option(
+        "--handover", help="Sign the handover: --from hands the shift over --to (who may "
+                           "--refuse it)")] = False,
+    giver: Annotated[str | None, typer.Option(
+        "--from", help="With --handover: the staff code handing over")] = None,
+    receiver: Annotated[str | None, typer.Option(
+        "--to", help="With --handover: the staff code taking over")] = None,
+    refuse: Annotated[str | None, typer.Option(
+        "--refuse", help="With --handover: the receiver refuses, for this reason")] = None,
     md: MdOpt = False, output: OutOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """The shift handover (交接班): done, failures, items opened, closed and open, drills,
-    and what the next shift must do."""
+    and what the next shift must do; with --handover, its sign-off by both leads."""
     from pm_cli import sheets
     from pm_cli.errors import UsageError
     from pm_cli.output import plain
@@ -182,10 +206,30 @@ def report_daily(
 
     if output is not None and not md:
         raise UsageError("-o needs a format", where="--output", hint="add --md")
-    with ctx.obj.session() as s:
+    if not handover and (giver or receiver or refuse is not None):
+        raise UsageError("--from, --to and --refuse sign a handover", where="--from",
+                         hint="add --handover")
+    if handover and not (giver and receiver):
+        raise UsageError("a handover needs both leads", where="--to" if giver else "--from",
+                         hint="pass --from STAFF --to STAFF")
+    with ctx.obj.session(write=handover) as s:
         site = ctx.obj.site(s)
-        rep = service.daily_report(s, site=site, day=day, shift=shift)
+        if handover:
+            assert giver and receiver
+            rep = service.sign_handover(s, site=site, giver=giver, receiver=receiver,
+                                        refuse=refuse, day=day, shift=shift)
+        else:
+            rep = service.daily_report(s, site=site, day=day, shift=shift)
     out = ctx.obj.out(as_json)
+    if handover and not as_json:
+        h = rep["handover"][-1]
+        if h["status"] == "refused":
+            out.note(f"{h['to']} refused the {rep['shift']} shift of {h['day']} from "
+                     f"{h['from']}: {h['reason']}")
+        else:
+            out.done(f"{h['from']} handed the {rep['shift']} shift of {h['day']} over to "
+                     f"{h['to']}")
+        return
     if as_json and not md:
         out.json(rep)
         return

@@ -154,8 +154,13 @@ def handover(session: Session, *, site: Site, day: str | None = None,
 
     drills_due = [x for x in drill_service.due(session, site=site, now=t)
                   if x["due"] and x["due"] < by_then]
+    from pm_cli.dates import zone
+    from pm_cli.reports.handover import signed
+
     return {
         "site": site.code, "shift": name, "from": lo, "to": hi, "as_of": utc_text(t),
+        "handover": signed(session, site=site, shift=name,
+                           day=start.astimezone(zone(site.tz)).date().isoformat()),
         "done": done, "walks": walks, "failures": failures, "opened": opened,
         "closed": closed, "open": still_open, "drills": drills,
         "next": {"from": utc_text(nxt_start), "to": by_then, "due": todo,
@@ -184,7 +189,11 @@ NEXT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 def sections(rep: dict[str, Any]) -> list[tuple[str, tuple[str, ...], list[dict[str, Any]]]]:
-    """The report's tables in reading order: (title, columns, rows)."""
+    """The report's tables in reading order: (title, columns, rows); the sign-offs last,
+    when there are any."""
     out = [(title, cols, rep[key]) for key, title, cols in SECTIONS]
     out += [(title, cols, rep["next"][key]) for key, title, cols in NEXT]
+    if rep.get("handover"):
+        out.append(("handover sign-off", ("from", "to", "status", "reason", "at"),
+                    rep["handover"]))
     return out

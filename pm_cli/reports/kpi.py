@@ -51,6 +51,9 @@ LABELS: dict[str, tuple[str, str]] = {  # kpi: (label, what the two counts are)
     "complaints": ("投诉及时率 Complaints on time",
                    "complaints answered by their respond-by ÷ complaints whose respond-by "
                    "fell in the period"),
+    "satisfaction": ("业主满意度 Owner satisfaction",
+                     "households satisfied ÷ households answering, in surveys of the period; "
+                     "under 70 % of the households asked answering, × coverage ÷ 70 %"),
 }
 KEYS = tuple(LABELS)
 DIMENSIONS = ("grid", "service", "staff", "month", "week")
@@ -64,20 +67,38 @@ class Kpi:
     key: str
     numerator: float = 0.0
     denominator: float = 0.0
+    asked: float = 0.0  # satisfaction: the households asked (its coverage rule)
 
     @property
     def label(self) -> str:
         return LABELS[self.key][0]
 
     @property
+    def factor(self) -> float:
+        """What the coverage rule keeps of the rate (1 but for satisfaction)."""
+        from pm_cli.surveys.rules import factor
+
+        return factor(self.denominator, self.asked) if self.key == "satisfaction" else 1.0
+
+    @property
     def rate(self) -> float | None:
-        return self.numerator / self.denominator if self.denominator else None
+        if not self.denominator:
+            return None
+        return self.numerator / self.denominator * self.factor
 
     def record(self) -> dict[str, Any]:
         rate = self.rate
-        return {"kpi": self.key, "label": self.label, "numerator": _num(self.numerator),
-                "denominator": _num(self.denominator),
-                "rate": None if rate is None else round(rate, 4), "what": LABELS[self.key][1]}
+        out: dict[str, Any] = {
+            "kpi": self.key, "label": self.label, "numerator": _num(self.numerator),
+            "denominator": _num(self.denominator),
+            "rate": None if rate is None else round(rate, 4), "what": LABELS[self.key][1]}
+        if self.key == "satisfaction" and self.denominator:
+            out["coverage"] = {"numerator": _num(self.denominator),
+                               "denominator": _num(self.asked),
+                               "rate": round(self.denominator / self.asked, 4)
+                               if self.asked else None,
+                               "factor": round(self.factor, 4)}
+        return out
 
 
 def _num(x: float) -> float | int:
@@ -97,7 +118,7 @@ class Facts:
 
     def add(self, kpi: str, num: float, den: float, *, at: datetime | str,
             grid_id: str | None = None, service: str | None = None,
-            staff_id: str | None = None) -> None:
+            staff_id: str | None = None, asked: float = 0.0) -> None:
         from pm_cli.dates import zone
 
         t = (_utc(at) if isinstance(at, str) else at).astimezone(zone(self.tz))
@@ -105,24 +126,27 @@ class Facts:
         key = (kpi, self.grids.get(grid_id, NONE) if grid_id else NONE, service or NONE,
                self.staff.get(staff_id, NONE) if staff_id else NONE, t.strftime("%Y-%m"),
                f"{year}-W{week:02d}")
-        cell = self.cells.setdefault(key, [0.0, 0.0])
+        cell = self.cells.setdefault(key, [0.0, 0.0, 0.0])
         cell[0] += num
         cell[1] += den
+        cell[2] += asked
 
     def total(self) -> list[Kpi]:
         out = {k: Kpi(k) for k in KEYS}
-        for (kpi, *_), (num, den) in self.cells.items():
+        for (kpi, *_), (num, den, asked) in self.cells.items():
             out[kpi].numerator += num
             out[kpi].denominator += den
+            out[kpi].asked += asked
         return list(out.values())
 
     def by(self, dimension: str) -> dict[str, list[Kpi]]:
         at = 1 + DIMENSIONS.index(dimension)
         groups: dict[str, dict[str, Kpi]] = {}
-        for key, (num, den) in self.cells.items():
+        for key, (num, den, asked) in self.cells.items():
             g = groups.setdefault(key[at], {k: Kpi(k) for k in KEYS})
             g[key[0]].numerator += num
             g[key[0]].denominator += den
+            g[key[0]].asked += asked
         return {name: list(groups[name].values()) for name in sorted(groups)}
 
 
@@ -267,7 +291,7 @@ def _items(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
         if item.id in withdrawn:
             continue
         st = pdca.state_of(events.get(item.id, []))
-        where = {"grid_id": item.grid_id, "staff_id": item.owner_id}
+        where: dict[str, Any] = {"grid_id": item.grid_id, "staff_id": item.owner_id}
         for c in st.cycles or [pdca.Cycle(1)]:
             respond_by, resolve_by = pdca.clocks(item, c)
             if p.holds(respond_by):
@@ -372,6 +396,29 @@ def _risks(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
     return uncontrolled
 
 
+# ---- owner satisfaction -------------------------------------------------------------------
+
+
+def _surveys(session: Session, site: Site, p: Period, f: Facts) -> None:
+    """The surveys of the period's days (a survey's day starts at the site's midnight)."""
+    from datetime import date
+
+    from pm_cli.dates import zone
+    from pm_cli.surveys import rules
+    from pm_cli.surveys.models import Survey
+
+    tz = zone(site.tz)
+    first = p.since.astimezone(tz).date().isoformat()
+    last = p.end.astimezone(tz).date().isoformat()
+    for s in session.exec(live(Survey, site.id).where(Survey.day >= first, Survey.day <= last)):
+        at = datetime.combine(date.fromisoformat(s.day), datetime.min.time(), tz)
+        if not p.since <= at < p.end:
+            continue
+        answered = min(s.answered, s.asked)
+        f.add("satisfaction", rules.satisfied_of(answered, s.satisfied, s.scores or {}),
+              answered, at=at, grid_id=s.grid_id, service="survey", asked=s.asked)
+
+
 # ---- all -----------------------------------------------------------------------------------
 
 
@@ -401,4 +448,5 @@ def compute(session: Session, *, site: Site, p: Period) -> Kpis:
     overdue = _items(session, site, p, f)
     _drills(session, site, p, f)
     uncontrolled = _risks(session, site, p, f)
+    _surveys(session, site, p, f)
     return Kpis(site, p, f, f.total(), overdue, uncontrolled)

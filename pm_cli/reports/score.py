@@ -27,6 +27,7 @@ WEIGHTS: tuple[tuple[str, int, str], ...] = (
     ("drill_targets", 75, "秩序维护与消防安全 Safety"),
     ("risk_reviews", 75, "秩序维护与消防安全 Safety"),
     ("complaints", 50, "客户服务与满意度 Service"),
+    ("satisfaction", 100, "客户服务与满意度 Service"),
 )
 OVERDUE_CRITICAL = 50  # per critical item overdue at the period's end
 UNCONTROLLED_RISK = 20  # per critical risk without a control step or a drill
@@ -100,7 +101,8 @@ def score_of(kpis: list[Kpi], cuts: list[dict[str, Any]]) -> Score:
         rec = kpi.record()
         lines.append({"kpi": key, "label": kpi.label, "category": cat, "points": got,
                       "max": top, "weight": pts, "rate": round(kpi.rate or 0.0, 4),
-                      "numerator": rec["numerator"], "denominator": rec["denominator"]})
+                      "numerator": rec["numerator"], "denominator": rec["denominator"],
+                      **({"coverage": rec["coverage"]} if "coverage" in rec else {})})
     earned = round(sum(line["points"] for line in lines), 1)
     total = max(0.0, round(earned - sum(d["points"] for d in cuts), 1))
     return Score(total, band(total), lines, dropped, cuts, base)
@@ -162,7 +164,10 @@ def explain(s: Score) -> list[str]:
         out.append(f"dropped, nothing to measure: {names}; the other {s.scaled_from} points "
                    f"scale to {TOTAL} (× {TOTAL / s.scaled_from:.3f})")
     for line in s.lines:
-        out.append(f"{line['kpi']:<20} {line['numerator']}/{line['denominator']} = "
+        cov = line.get("coverage")
+        kept = (f" × coverage {cov['numerator']}/{cov['denominator']} ÷ 70 % "
+                f"({cov['factor']:.3f})" if cov and cov["factor"] < 1 else "")
+        out.append(f"{line['kpi']:<20} {line['numerator']}/{line['denominator']}{kept} = "
                    f"{line['rate']:.1%} × {line['max']} = {line['points']}")
     earned = round(sum(line["points"] for line in s.lines), 1)
     out.append(f"{'earned':<20} {earned}")

@@ -48,6 +48,20 @@ def daily_report(session: Session, *, site: Site, day: str | None = None,
     return daily.handover(session, site=site, day=day, shift=shift, now=now)
 
 
+def sign_handover(session: Session, *, site: Site, giver: str, receiver: str,
+                  refuse: str | None = None, day: str | None = None,
+                  shift: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Sign the handover of a shift's report; the report as signed, with its sign-offs."""
+    from pm_cli.reports import daily, handover
+
+    t = now or datetime.now(UTC)
+    rep = daily.handover(session, site=site, day=day, shift=shift, now=t)
+    rec = handover.sign(session, site=site, rep=rep, giver=giver, receiver=receiver,
+                        refuse=refuse, now=t)
+    rep["handover"].append(rec)
+    return rep
+
+
 def _dimension(by: str | None, *, extra: tuple[str, ...] = ()) -> str | None:
     if by is not None and by not in (*BY, *extra):
         raise UsageError(f"cannot group by {by!r}", where="--by",
@@ -59,12 +73,23 @@ def kpi_report(session: Session, *, site: Site, frm: str | None = None, to: str 
                by: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     dim = _dimension(by)
     k = kpis.compute(session, site=site, p=period(site, frm, to, now))
-    rep = {**_head(k), "kpis": [x.record() for x in k.kpis]}
+    rep = {**_head(k), "kpis": [x.record() for x in k.kpis],
+           "satisfaction": _satisfaction(k)}
     if dim:
         rep["by"] = dim
         rep["groups"] = [{dim: name, "kpis": [x.record() for x in group]}
                          for name, group in k.facts.by(dim).items()]
     return rep
+
+
+def _satisfaction(k: kpis.Kpis) -> dict[str, list[dict[str, Any]]]:
+    """Owner satisfaction by grid and by month (its trend); empty lists with no survey."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for dim in ("grid", "month"):
+        out[f"by_{dim}"] = [{dim: name, **rec} for name, group in k.facts.by(dim).items()
+                            for rec in [group[kpis.KEYS.index("satisfaction")].record()]
+                            if rec["denominator"]]
+    return out
 
 
 def score_report(session: Session, *, site: Site, frm: str | None = None,

@@ -148,7 +148,7 @@ def _typed_tables() -> dict[str, sa.Table]:
 
 records = _typed_tables()
 
-HEAD = "0006"
+HEAD = "0007"
 CONNECT_TIMEOUT_S = 10  # seconds; a connect_timeout in the URL wins
 
 

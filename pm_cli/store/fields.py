@@ -9,7 +9,8 @@ YAML) 2,000,000; whole numbers fit a 32-bit INTEGER (what the server's PostgreSQ
 names, codes and titles hold no control, bidi-override or zero-width character
 (`validate.unsafe`, the same rule the laptop's entry checks use); fields named `*_at`, `at`,
 `respond_by` and `resolve_by` hold an ISO date
-and time, `schedule` and `review` an RRULE, `tz` an IANA zone, `window_*` an `HH:MM`."""
+and time, `schedule` and `review` an RRULE, `tz` an IANA zone, `window_*` an `HH:MM`, `day`
+a date YYYY-MM-DD."""
 
 from __future__ import annotations
 
@@ -71,6 +72,18 @@ def _zone(value: str) -> str | None:
 
 def _hhmm(value: str) -> str | None:
     return None if _HHMM.match(value) else "not a time of day HH:MM"
+
+
+def _day(value: str) -> str | None:
+    from datetime import date
+
+    try:
+        if len(value) == 10:
+            date.fromisoformat(value)
+            return None
+    except ValueError:
+        pass
+    return "not a date YYYY-MM-DD"
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,8 @@ def fields_of(model: type[SQLModel]) -> Fields:
             formats[name] = _zone
         elif name.startswith("window_"):
             formats[name] = _hhmm
+        elif name == "day":
+            formats[name] = _day
     checker = create_model(
         f"{model.__name__}Fields",
         __config__=ConfigDict(strict=True, extra="ignore", allow_inf_nan=False),

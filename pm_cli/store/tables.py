@@ -188,6 +188,26 @@ def _grid_duty() -> Table:
     )
 
 
+def _handover() -> Table:
+    return Table(
+        "handover",
+        metadata,
+        Column("id", String, primary_key=True, nullable=False),
+        Column("site_id", String, nullable=True),
+        Column("created_at", String, nullable=False),
+        Column("deleted", Boolean, nullable=False, default=False),
+        Column("hlc", String, nullable=False),
+        Column("day", String, nullable=False),
+        Column("shift", String, nullable=True),
+        Column("from_id", String, nullable=False),
+        Column("to_id", String, nullable=False),
+        Column("status", String, nullable=False, default="accepted"),
+        Column("reason", String, nullable=True),
+        Column("at", String, nullable=False),
+        Column("summary", JSON, nullable=False, default=dict),
+    )
+
+
 def _number_block() -> Table:
     return Table(
         "number_block",
@@ -454,6 +474,26 @@ def _step_result() -> Table:
     )
 
 
+def _survey() -> Table:
+    return Table(
+        "survey",
+        metadata,
+        Column("id", String, primary_key=True, nullable=False),
+        Column("site_id", String, nullable=True),
+        Column("created_at", String, nullable=False),
+        Column("deleted", Boolean, nullable=False, default=False),
+        Column("field_hlc", JSON, nullable=False, default=dict),
+        Column("updated_hlc", String, nullable=False, default=""),
+        Column("day", String, nullable=False),
+        Column("grid_id", String, nullable=True),
+        Column("asked", Integer, nullable=False),
+        Column("answered", Integer, nullable=False),
+        Column("satisfied", Float, nullable=True),
+        Column("scores", JSON, nullable=False, default=dict),
+        Column("note", String, nullable=True),
+    )
+
+
 def _sync_parked() -> Table:
     return Table(
         "sync_parked",
@@ -489,6 +529,7 @@ _MAKERS: dict[str, Callable[[], Table]] = {
     "evidence_copy": _evidence_copy,
     "grid": _grid,
     "grid_duty": _grid_duty,
+    "handover": _handover,
     "number_block": _number_block,
     "pdca": _pdca,
     "pdca_event": _pdca_event,
@@ -502,6 +543,7 @@ _MAKERS: dict[str, Callable[[], Table]] = {
     "site": _site,
     "staff": _staff,
     "step_result": _step_result,
+    "survey": _survey,
     "sync_parked": _sync_parked,
     "sync_state": _sync_state,
 }

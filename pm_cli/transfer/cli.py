@@ -20,6 +20,7 @@ class Kind(StrEnum):
     checkpoints = "checkpoints"
     risks = "risks"
     items = "items"
+    survey = "survey"
 
 
 class Format(StrEnum):
@@ -58,7 +59,8 @@ def import_(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Bulk-load sites, staff, grids, checkpoints, risks or items (upsert, all or nothing)."""
+    """Bulk-load sites, staff, grids, checkpoints, risks, items or owner-satisfaction surveys
+    (upsert, all or nothing)."""
     from pm_cli.transfer import service
 
     out = ctx.obj.out(as_json)
@@ -81,7 +83,8 @@ def import_(
 
 def export(
     ctx: typer.Context,
-    kind: Annotated[Kind, typer.Argument(help="sites, staff, grids, checkpoints, risks or items")],
+    kind: Annotated[Kind, typer.Argument(
+        help="sites, staff, grids, checkpoints, risks, items or survey")],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.csv,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout")

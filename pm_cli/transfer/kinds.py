@@ -75,14 +75,26 @@ KINDS: dict[str, tuple[Column, ...]] = {
             "checked_at", "occurrences", "overdue", "next", "id", "history", "ref", "label",
             "status", "withdrawn", "cycles")),
     ),
+    "survey": (
+        Column("date", ("日期", "调查日期", "测评日期", "day", "survey_date")),
+        Column("grid", ("网格", "网格编码", "区域")),
+        Column("building", ("楼栋", "楼宇", "楼号", "楼座")),
+        Column("asked", ("调查户数", "总户数", "户数", "发放户数", "households",
+                         "households_asked")),
+        Column("answered", ("回收户数", "有效问卷", "答卷户数", "参与户数", "households_answering",
+                            "responses", "answering")),
+        Column("satisfied", ("满意户数", "满意", "满意率", "satisfied_households")),
+        Column("note", ("备注", "说明")),
+        Column("questions", rest=True),
+    ),
 }
 
 # Import order when a file references another kind: sites, then staff, then grids.
-ORDER = ("sites", "staff", "grids", "checkpoints", "risks", "items")
+ORDER = ("sites", "staff", "grids", "checkpoints", "risks", "items", "survey")
 
 
 # The column rows are matched by; items may leave it out (a new item gets the next number).
-MATCH = {"items": ("no", False)}
+MATCH = {"items": ("no", False), "survey": ("date", True)}
 
 
 def match(kind: str) -> tuple[str, bool]:
@@ -91,4 +103,4 @@ def match(kind: str) -> tuple[str, bool]:
 
 def keys(kind: str) -> list[str]:
     """The columns a file of this kind has (what import reads; export writes these)."""
-    return [c.key for c in KINDS[kind] if not c.derived]
+    return [c.key for c in KINDS[kind] if not c.derived and not c.rest]

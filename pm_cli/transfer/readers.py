@@ -30,6 +30,12 @@ class Column:
     aliases: tuple[str, ...] = ()
     multi: bool = False
     derived: bool = False  # shown by export and --json, ignored by import (computed here)
+    rest: bool = False  # every other column of the file, each as `KEY:its header`
+
+
+def rest_key(columns: Sequence[Column]) -> str | None:
+    """The key of the column that gathers the file's other columns, if the kind has one."""
+    return next((c.key for c in columns if c.rest), None)
 
 
 @dataclass(slots=True)
@@ -187,6 +193,7 @@ def _resolve_headers(
 ) -> tuple[list[str | None], list[Problem]]:
     mapping = header_map(columns)
     derived = {c.key for c in columns if c.derived}
+    rest = rest_key(columns)
     keys: list[str | None] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
@@ -199,6 +206,8 @@ def _resolve_headers(
         if key in derived:
             keys.append(None)
             continue
+        if key is None and rest is not None:
+            key = f"{rest}:{name}"
         if key is None:
             problems.append(Problem(
                 where_of, f"unknown column {name!r}; known: "
@@ -361,6 +370,7 @@ def _records(
 ) -> Table:
     keys = {c.key for c in columns if not c.derived}
     derived = {c.key for c in columns if c.derived}
+    rest = rest_key(columns)
     problems: list[Problem] = []
     present: list[str] = []
     table = Table(source, present)
@@ -374,7 +384,9 @@ def _records(
         for k, val in item.items():
             if k in derived:
                 continue
-            if k not in keys:
+            if k not in keys and rest is not None and isinstance(k, str):
+                k = f"{rest}:{k}"
+            elif k not in keys:
                 problems.append(Problem(where, f"unknown key {k!r}; known: " + ", ".join(
                     c.key for c in columns)))
                 continue

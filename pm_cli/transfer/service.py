@@ -416,6 +416,15 @@ def import_table(
     Consumes `table.rows` (the plan keeps what is written, so the parsed file can go).
     """
     rows = len(table.rows)
+    if kind == "survey":
+        from pm_cli.transfer.surveys import import_surveys
+
+        if site is None:
+            raise UsageError("importing surveys needs a site", hint="pass --site CODE")
+        created, updated, unchanged = import_surveys(session, table, site=site,
+                                                     dry_run=dry_run)
+        return ImportReport(kind=kind, file=table.source, created=created, updated=updated,
+                            unchanged=unchanged, dry_run=dry_run, rows=rows)
     if kind in ("risks", "items", "checkpoints"):
         from pm_cli.transfer import registers
 
@@ -487,6 +496,10 @@ def records(session: Session, *, kind: str, site: Site | None) -> list[dict[str,
         from pm_cli.checkpoints import service as checkpoints
 
         return checkpoints.list_checkpoints(session, site=site)
+    if kind == "survey":
+        from pm_cli.transfer import surveys
+
+        return surveys.records(session, site=site)
     return SiteView(session, site).records()
 
 
@@ -500,11 +513,15 @@ def render(rows: list[dict[str, Any]], *, kind: str, fmt: str) -> bytes:
                               default_flow_style=False).encode("utf-8")
     from pm_cli import sheets
 
+    cols = keys(kind)
+    if kind == "survey":  # each question its own column, in the order first met
+        cols = [k for k in cols if k != "building"]
+        cols += list(dict.fromkeys(k for r in rows for k in r if k not in cols))
     if fmt == "xlsx":
-        return sheets.xlsx_bytes(kind, keys(kind), rows)
+        return sheets.xlsx_bytes(kind, cols, rows)
     if fmt != "csv":
         raise UsageError(f"unknown format {fmt!r}", hint="use csv, json, yaml or xlsx")
-    return sheets.csv_bytes(keys(kind), rows)
+    return sheets.csv_bytes(cols, rows)
 
 
 def write_file(path: Path, data: bytes) -> None:

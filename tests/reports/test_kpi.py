@@ -39,7 +39,8 @@ def test_the_score_is_its_lines_less_its_deductions(pm, built):
     r = pm("report", "score", "--from", "2026-11-01", "--to", "2026-11-07", "--json")
     rep = json.loads(r.stdout)
     lines = {ln["kpi"]: ln for ln in rep["lines"]}
-    assert len(lines) == 10 and rep["scaled_from"] == 1000 and rep["dropped"] == []
+    assert len(lines) == 10 and rep["scaled_from"] == 1000
+    assert [d["kpi"] for d in rep["dropped"]] == ["satisfaction"]  # no survey
     assert lines["inspections"]["points"] == 85.7 and lines["inspections"]["max"] == 200
     assert lines["drill_targets"]["points"] == 64.3
     assert [d["points"] for d in rep["deductions"]] == [50, 20]
@@ -79,7 +80,7 @@ def test_an_empty_site_has_no_score_and_says_why(pm, site):
     r = pm("report", "score", "--json")
     rep = json.loads(r.stdout)
     assert rep["score"] is None and rep["band"] is None and rep["lines"] == []
-    assert len(rep["dropped"]) == 10
+    assert len(rep["dropped"]) == 11  # every KPI of the score, satisfaction too
     r = pm("report", "score")
     assert "no score: nothing to measure" in r.stdout
     r = pm("report", "kpi", "--json")

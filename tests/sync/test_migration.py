@@ -123,7 +123,7 @@ def test_a_generic_store_with_a_demo_site_upgrades_in_place(database_url, tmp_pa
     _legacy(database_url, mine + poison, (site_id, code))
 
     out = admin(database_url, "migrate").output
-    assert "0004 → 0006" in out and "3 record(s)" in out and "record_quarantine" in out, out
+    assert f"0004 → {db.HEAD}" in out and "3 record(s)" in out and "record_quarantine" in out, out
 
     engine = db.make_engine(database_url)
     try:
