@@ -155,7 +155,8 @@ def message(err: ErrorDetails, noun: str) -> str:
     if kind == "missing":
         return f"missing key {name!r}"
     msg = plain_error(err)
-    names = [str(p) for p in loc if isinstance(p, str) and p not in ("float", "str", "int")]
+    names = [str(p) for p in loc
+             if isinstance(p, str) and p not in ("float", "str", "int", "[key]")]
     return f"{names[-1]}: {msg}" if names and kind != "value_error" else msg
 
 

@@ -29,21 +29,26 @@ ByOpt = Annotated[str | None, typer.Option(
 CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV (UTF-8, BOM) instead of a table")]
 MdOpt = Annotated[bool, typer.Option("--md", help="A Markdown table")]
 XlsxOpt = Annotated[bool, typer.Option("--xlsx", help="An Excel workbook (with -o FILE)")]
+HtmlOpt = Annotated[bool, typer.Option(
+    "--html", help="One self-contained HTML page (inline CSS and charts; prints on A4)")]
 OutOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE")]
 
 
 def _formats(*, csv: bool, md: bool, xlsx: bool, output: Path | None,
-             as_json: bool) -> bool:
+             as_json: bool, html: bool = False) -> bool:
     """Check the format options before any work; whether a file format was asked for."""
     from pm_cli.errors import UsageError
 
     asked = [name for name, on in (("--csv", csv), ("--md", md), ("--xlsx", xlsx),
-                                   ("--json", as_json and (csv or md or xlsx))) if on]
+                                   ("--html", html),
+                                   ("--json", as_json and (csv or md or xlsx or html)))
+             if on]
     if len(asked) > 1:
         raise UsageError(f"{' and '.join(asked)} together", where=asked[1],
                          hint="give one format")
     if not asked and output is not None:
-        raise UsageError("-o needs a format", where="--output", hint="add --csv, --md or --xlsx")
+        raise UsageError("-o needs a format", where="--output",
+                         hint="add --csv, --md, --xlsx or --html")
     if xlsx and output is None:
         raise UsageError("an Excel workbook is written to a file", where="--xlsx",
                          hint="pass -o FILE.xlsx")
@@ -51,28 +56,39 @@ def _formats(*, csv: bool, md: bool, xlsx: bool, output: Path | None,
 
 
 def _file(ctx: typer.Context, rep: dict[str, Any], table: Any, *, kind: str, csv: bool,
-          md: bool, xlsx: bool, output: Path | None, as_json: bool) -> bool:
+          md: bool, xlsx: bool, output: Path | None, as_json: bool,
+          html: bool = False) -> bool:
     """Write the report as a file format when one was asked for; whether one was."""
     from pm_cli import sheets
 
-    if not _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json):
+    if not _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html):
         return False
     cols, rows = table(rep)
+    if html:
+        from pm_cli.reports import html as pages
+
+        data = getattr(pages, kind)(rep, ctx.obj.out().tz).encode("utf-8")
+        _write(ctx, data, output, f"wrote the {kind} report to {output}")
+        return True
     if xlsx:
         data = sheets.xlsx_bytes(kind, cols, rows)
     elif csv:
         data = sheets.csv_bytes(cols, rows)
     else:
         data = sheets.markdown(cols, rows, title=f"{kind} {rep['site']}").encode("utf-8")
+    _write(ctx, data, output, f"wrote {len(rows)} rows to {output}")
+    return True
+
+
+def _write(ctx: typer.Context, data: bytes, output: Path | None, note: str) -> None:
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-    else:
-        from pm_cli.transfer.service import write_file
+        return
+    from pm_cli.transfer.service import write_file
 
-        write_file(output, data)
-        ctx.obj.out().note(f"wrote {len(rows)} rows to {output}")
-    return True
+    write_file(output, data)
+    ctx.obj.out().note(note)
 
 
 def _of(rec: dict[str, Any]) -> str:
@@ -82,17 +98,17 @@ def _of(rec: dict[str, Any]) -> str:
 @app.command("kpi")
 def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: ByOpt = None,
                csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False,
-               output: OutOpt = None, as_json: JsonOpt = False) -> None:
+               html: HtmlOpt = False, output: OutOpt = None, as_json: JsonOpt = False) -> None:
     """The site's KPIs over a period, each as a count over a count."""
     from pm_cli.output import plain
     from pm_cli.reports import service
 
-    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json)
+    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.kpi_report(s, site=site, frm=frm, to=to, by=by)
     if _file(ctx, rep, service.kpi_rows, kind="kpi", csv=csv, md=md, xlsx=xlsx, output=output,
-             as_json=as_json):
+             as_json=as_json, html=html):
         return
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -133,19 +149,23 @@ def report_score(
         "--by", help="category: the lines grouped; grid|service|staff|month|week: a score "
                      "each")
     ] = None,
-    csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, output: OutOpt = None,
-    as_json: JsonOpt = False,
+    weights: Annotated[Path | None, typer.Option(
+        "--weights", help="A company's weights (YAML: points, deductions, bands, "
+                          "categories) [default: domain.md §7]")] = None,
+    csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, html: HtmlOpt = False,
+    output: OutOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """The 1000-point site score: each KPI's points × its rate, scaled, less deductions."""
     from pm_cli.output import plain
     from pm_cli.reports import service
 
-    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json)
+    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
+    scheme = service.scheme(weights)  # checked before any work
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
-        rep = service.score_report(s, site=site, frm=frm, to=to, by=by)
+        rep = service.score_report(s, site=site, frm=frm, to=to, by=by, weights=scheme)
     if _file(ctx, rep, service.score_rows, kind="score", csv=csv, md=md, xlsx=xlsx,
-             output=output, as_json=as_json):
+             output=output, as_json=as_json, html=html):
         return
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -195,7 +215,8 @@ def report_daily(
         "--to", help="With --handover: the staff code taking over")] = None,
     refuse: Annotated[str | None, typer.Option(
         "--refuse", help="With --handover: the receiver refuses, for this reason")] = None,
-    md: MdOpt = False, output: OutOpt = None, as_json: JsonOpt = False,
+    md: MdOpt = False, html: HtmlOpt = False, output: OutOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The shift handover (交接班): done, failures, items opened, closed and open, drills,
     and what the next shift must do; with --handover, its sign-off by both leads."""
@@ -204,8 +225,10 @@ def report_daily(
     from pm_cli.output import plain
     from pm_cli.reports import daily, service
 
-    if output is not None and not md:
-        raise UsageError("-o needs a format", where="--output", hint="add --md")
+    if md and html:
+        raise UsageError("--md and --html together", where="--html", hint="give one format")
+    if output is not None and not (md or html):
+        raise UsageError("-o needs a format", where="--output", hint="add --md or --html")
     if not handover and (giver or receiver or refuse is not None):
         raise UsageError("--from, --to and --refuse sign a handover", where="--from",
                          hint="add --handover")
@@ -221,6 +244,12 @@ def report_daily(
         else:
             rep = service.daily_report(s, site=site, day=day, shift=shift)
     out = ctx.obj.out(as_json)
+    if html:
+        from pm_cli.reports import html as pages
+
+        _write(ctx, pages.daily(rep, out.tz).encode("utf-8"), output,
+               f"wrote the handover to {output}")
+        return
     if handover and not as_json:
         h = rep["handover"][-1]
         if h["status"] == "refused":

@@ -34,8 +34,23 @@ UNCONTROLLED_RISK = 20  # per critical risk without a control step or a drill
 BANDS = ((900, "优秀 excellent"), (800, "良好 good"), (700, "合格 pass"), (0, "不合格 fail"))
 
 
-def band(score: float) -> str:
-    return next(name for floor, name in BANDS if score >= floor)
+@dataclass(frozen=True)
+class Scheme:
+    """The rules a score is counted by: domain.md §7's by default, or a company's own
+    (`--weights FILE`, reports.weights)."""
+
+    weights: tuple[tuple[str, int, str], ...] = WEIGHTS
+    overdue_critical: int = OVERDUE_CRITICAL
+    uncontrolled_risk: int = UNCONTROLLED_RISK
+    bands: tuple[tuple[int, str], ...] = BANDS
+    source: str = "default"  # the weights file, or "default"
+
+
+DEFAULT = Scheme()
+
+
+def band(score: float, scheme: Scheme = DEFAULT) -> str:
+    return next(name for floor, name in scheme.bands if score >= floor)
 
 
 @dataclass
@@ -53,13 +68,13 @@ class Score:
                 "scaled_from": self.scaled_from}
 
 
-def score(k: Kpis) -> Score:
+def score(k: Kpis, scheme: Scheme = DEFAULT) -> Score:
     """The site's score."""
-    return score_of(k.kpis, deductions(k))
+    return score_of(k.kpis, deductions(k, scheme=scheme), scheme)
 
 
-def deductions(k: Kpis, dimension: str | None = None,
-               group: str | None = None) -> list[dict[str, Any]]:
+def deductions(k: Kpis, dimension: str | None = None, group: str | None = None,
+               scheme: Scheme = DEFAULT) -> list[dict[str, Any]]:
     """The site's deductions; with a dimension, those of one group of it (by grid: the item's
     or risk's grid; by staff: its owner; services and months carry none)."""
     def mine(grid_id: str | None, owner_id: str | None) -> bool:
@@ -74,21 +89,24 @@ def deductions(k: Kpis, dimension: str | None = None,
 
     out: list[dict[str, Any]] = [
         {"reason": f"critical item {_item(i)} overdue at the period's end",
-         "points": OVERDUE_CRITICAL} for i in k.overdue_critical if mine(i.grid_id, i.owner_id)]
+         "points": scheme.overdue_critical} for i in k.overdue_critical
+        if mine(i.grid_id, i.owner_id) and scheme.overdue_critical]
     out += [{"reason": f"critical risk {r.code} has no control step or drill",
-             "points": UNCONTROLLED_RISK} for r in k.uncontrolled if mine(r.grid_id, r.owner_id)]
+             "points": scheme.uncontrolled_risk} for r in k.uncontrolled
+            if mine(r.grid_id, r.owner_id) and scheme.uncontrolled_risk]
     return out
 
 
-def score_of(kpis: list[Kpi], cuts: list[dict[str, Any]]) -> Score:
+def score_of(kpis: list[Kpi], cuts: list[dict[str, Any]],
+             scheme: Scheme = DEFAULT) -> Score:
     """Points × rate of each KPI measured, scaled to 1000, less the deductions `cuts`."""
     by_key = {x.key: x for x in kpis}
     measured: list[tuple[str, int, str, Kpi]] = [
-        (key, pts, cat, by_key[key]) for key, pts, cat in WEIGHTS
+        (key, pts, cat, by_key[key]) for key, pts, cat in scheme.weights
         if by_key[key].rate is not None]
     dropped = [{"kpi": key, "label": by_key[key].label, "max": pts, "category": cat,
                 "why": "nothing to measure in the period"}
-               for key, pts, cat in WEIGHTS if by_key[key].rate is None]
+               for key, pts, cat in scheme.weights if by_key[key].rate is None]
     base = sum(pts for _, pts, _, _ in measured)
     if not base:
         return Score(None, None, dropped=dropped, deductions=cuts, scaled_from=0)
@@ -105,7 +123,7 @@ def score_of(kpis: list[Kpi], cuts: list[dict[str, Any]]) -> Score:
                       **({"coverage": rec["coverage"]} if "coverage" in rec else {})})
     earned = round(sum(line["points"] for line in lines), 1)
     total = max(0.0, round(earned - sum(d["points"] for d in cuts), 1))
-    return Score(total, band(total), lines, dropped, cuts, base)
+    return Score(total, band(total, scheme), lines, dropped, cuts, base)
 
 
 def _apportion(values: list[float]) -> list[float]:
@@ -119,7 +137,7 @@ def _apportion(values: list[float]) -> list[float]:
     return [f / 10 for f in floors]
 
 
-def by(k: Kpis, dimension: str) -> list[dict[str, Any]]:
+def by(k: Kpis, dimension: str, scheme: Scheme = DEFAULT) -> list[dict[str, Any]]:
     """One score per group of a dimension (grid, service, staff, month, week), best
     first."""
     from pm_cli.reports.kpi import KEYS
@@ -133,7 +151,7 @@ def by(k: Kpis, dimension: str) -> list[dict[str, Any]]:
             groups.setdefault(names.get(ref, NONE) if ref else NONE, [Kpi(x) for x in KEYS])
     out = []
     for group, kpis in groups.items():
-        s = score_of(kpis, deductions(k, dimension, group))
+        s = score_of(kpis, deductions(k, dimension, group, scheme), scheme)
         out.append({dimension: group, **s.record()})
     return sorted(out, key=lambda r: (r["score"] is None, -(r["score"] or 0), r[dimension]))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -92,17 +93,27 @@ def _satisfaction(k: kpis.Kpis) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def scheme(weights: Path | None) -> scoring.Scheme:
+    """The score's rules: a company's weights file, else domain.md §7's."""
+    if weights is None:
+        return scoring.DEFAULT
+    from pm_cli.reports.weights import load
+
+    return load(weights)
+
+
 def score_report(session: Session, *, site: Site, frm: str | None = None,
                  to: str | None = None, by: str | None = None,
+                 weights: scoring.Scheme = scoring.DEFAULT,
                  now: datetime | None = None) -> dict[str, Any]:
     dim = _dimension(by, extra=("category",))
     k = kpis.compute(session, site=site, p=period(site, frm, to, now))
-    s = scoring.score(k)
-    rep = {**_head(k), **s.record(), "categories": scoring.by_category(s),
-           "explain": scoring.explain(s)}
+    s = scoring.score(k, weights)
+    rep = {**_head(k), **s.record(), "weights": weights.source,
+           "categories": scoring.by_category(s), "explain": scoring.explain(s)}
     if dim and dim != "category":
         rep["by"] = dim
-        rep["groups"] = scoring.by(k, dim)
+        rep["groups"] = scoring.by(k, dim, weights)
     return rep
 
 

@@ -536,7 +536,7 @@ def group_drills(demo: Path, tmp: Path) -> None:
 def group_reports(demo: Path, tmp: Path) -> None:
     m = Machine(copy_demo(demo, tmp / "reports"))
     k = m.json("report", "kpi", "--from", "-30")
-    assert len(k["kpis"]) == 10 and all("numerator" in x for x in k["kpis"])
+    assert len(k["kpis"]) == 11 and all("numerator" in x for x in k["kpis"])
     by = m.json("report", "kpi", "--by", "grid")
     assert by["by"] == "grid" and by["groups"]
     s = m.json("report", "score", "--by", "grid")
@@ -553,6 +553,22 @@ def group_reports(demo: Path, tmp: Path) -> None:
     snap = m.json("dashboard")
     assert snap["site"] == "CH" and len(snap["trend"]) == 6
     assert "hottest grids" in m("dashboard", "--once").stdout
+    survey = write(m.root / "survey.csv", "日期,网格,调查户数,回收户数,满意户数\n"
+                   f"{datetime.date.today().isoformat()},A,50,40,36\n", bom=True)
+    assert m.json("import", survey, "--kind", "survey")["created"] == 1
+    sat = {x["kpi"]: x for x in m.json("report", "kpi")["kpis"]}["satisfaction"]
+    assert sat["denominator"] == 40 and sat["rate"] == 0.9
+    staff = [r["code"] for r in m.json("staff", "list")][:2]
+    signed = m.json("report", "daily", "--date", "yesterday", "--shift", "day", "--handover",
+                    "--from", staff[0], "--to", staff[1])
+    assert signed["handover"][-1]["status"] == "accepted"
+    weights = write(m.root / "weights.yaml", "points:\n  complaints: 0\n")
+    w = m.json("report", "score", "--weights", weights)
+    assert "complaints" not in {ln["kpi"] for ln in w["lines"]}
+    for kind in ("kpi", "score", "daily"):
+        page = m.root / f"{kind}.html"
+        m("report", kind, "--html", "-o", page)
+        assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
 
 
 def group_transfer(demo: Path, tmp: Path) -> None:

@@ -50,6 +50,6 @@ def test_formats_are_one_at_a_time_and_excel_needs_a_file(pm, site):
     r = pm("report", "score", "--xlsx", ok=False)
     assert r.exit_code == 2 and "-o FILE.xlsx" in r.stderr
     r = pm("report", "score", "-o", "x.csv", ok=False)
-    assert r.exit_code == 2 and "--csv, --md or --xlsx" in r.stderr
+    assert r.exit_code == 2 and "--csv, --md, --xlsx or --html" in r.stderr
     r = pm("report", "score", "--csv")  # an empty site: a table saying so, not an error
     assert r.stdout.splitlines()[-1].lstrip("\ufeff").startswith("score,no score")
