@@ -54,29 +54,59 @@ def csv_bytes(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
     return "\ufeff".encode() + buf.getvalue().encode("utf-8")
 
 
+Table = tuple[str, Sequence[str], Sequence[dict[str, Any]]]  # (title, columns, rows)
+
+
 def xlsx_bytes(sheet: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
     """One worksheet: the header, then the cells, numbers as numbers and text as text (never
     a formula, so no guard is needed)."""
+    return xlsx_book([(sheet, columns, rows)])
+
+
+def xlsx_book(tables: Sequence[Table]) -> bytes:
+    """A worksheet per table (a report of several tables), named by its title."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
-    ws = book.create_sheet(sheet[:31])  # Excel's limit on a sheet's name
-    ws.append(list(columns))
-    for r in rows:
-        cells = []
-        for c in columns:
-            value = r.get(c)
-            if isinstance(value, list):
-                value = "; ".join(str(v) for v in value)
-            cell = WriteOnlyCell(ws, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # "=SUM(…)" stays text
-            cells.append(cell)
-        ws.append(cells)
+    used: set[str] = set()
+    for title, columns, rows in tables:
+        name = re.sub(r"[\\/*?:\[\]]", " ", title)[:31]  # Excel's rules for a sheet's name
+        n = 2
+        while name.lower() in used:
+            suffix = f" ({n})"
+            name, n = name[:31 - len(suffix)] + suffix, n + 1
+        used.add(name.lower())
+        ws = book.create_sheet(name)
+        ws.append(list(columns))
+        for r in rows:
+            cells = []
+            for c in columns:
+                value = r.get(c)
+                if isinstance(value, list):
+                    value = "; ".join(str(v) for v in value)
+                cell = WriteOnlyCell(ws, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # "=SUM(…)" stays text
+                cells.append(cell)
+            ws.append(cells)
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+def csv_tables(tables: Sequence[Table]) -> bytes:
+    """Several tables in one CSV, as a spreadsheet shows them: each its title in a row of
+    its own, its header, its rows, then a blank row."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    for title, columns, rows in tables:
+        w.writerow([guard(title)])
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([guard(_text(r.get(c))) for c in columns])
+        w.writerow([])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def markdown(columns: Sequence[str], rows: Sequence[dict[str, Any]], *,

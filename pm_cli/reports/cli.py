@@ -215,20 +215,16 @@ def report_daily(
         "--to", help="With --handover: the staff code taking over")] = None,
     refuse: Annotated[str | None, typer.Option(
         "--refuse", help="With --handover: the receiver refuses, for this reason")] = None,
-    md: MdOpt = False, html: HtmlOpt = False, output: OutOpt = None,
-    as_json: JsonOpt = False,
+    csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, html: HtmlOpt = False,
+    output: OutOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """The shift handover (交接班): done, failures, items opened, closed and open, drills,
     and what the next shift must do; with --handover, its sign-off by both leads."""
-    from pm_cli import sheets
     from pm_cli.errors import UsageError
     from pm_cli.output import plain
     from pm_cli.reports import daily, service
 
-    if md and html:
-        raise UsageError("--md and --html together", where="--html", hint="give one format")
-    if output is not None and not (md or html):
-        raise UsageError("-o needs a format", where="--output", hint="add --md or --html")
+    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     if not handover and (giver or receiver or refuse is not None):
         raise UsageError("--from, --to and --refuse sign a handover", where="--from",
                          hint="add --handover")
@@ -244,13 +240,7 @@ def report_daily(
         else:
             rep = service.daily_report(s, site=site, day=day, shift=shift)
     out = ctx.obj.out(as_json)
-    if html:
-        from pm_cli.reports import html as pages
-
-        _write(ctx, pages.daily(rep, out.tz).encode("utf-8"), output,
-               f"wrote the handover to {output}")
-        return
-    if handover and not as_json:
+    if handover and not (as_json or csv or md or xlsx or html):
         h = rep["handover"][-1]
         if h["status"] == "refused":
             out.note(f"{h['to']} refused the {rep['shift']} shift of {h['day']} from "
@@ -259,28 +249,75 @@ def report_daily(
             out.done(f"{h['from']} handed the {rep['shift']} shift of {h['day']} over to "
                      f"{h['to']}")
         return
-    if as_json and not md:
+    head = (f"handover of {rep['site']}, {rep['shift']}: {plain(rep['from'], out.tz)} – "
+            f"{plain(rep['to'], out.tz)}")
+    _tables(ctx, rep, daily.sections(rep), kind="daily", head=head, csv=csv, md=md,
+            xlsx=xlsx, html=html, output=output, as_json=as_json)
+
+
+@app.command("quarter")
+def report_quarter(
+    ctx: typer.Context,
+    quarter: Annotated[str | None, typer.Option(
+        "--quarter", "-q", help="YEARQn, e.g. 2026Q4 (Qn: this year) [default: this "
+                                "quarter, up to now]")] = None,
+    weights: Annotated[Path | None, typer.Option(
+        "--weights", help="A company's weights for the score (as pm report score)")] = None,
+    csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, html: HtmlOpt = False,
+    output: OutOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """The quarterly PDCA review: items by phase and source, how effective the fixes were,
+    repeat failures by step and grid, the top risks, and the score and KPIs against the
+    previous quarter."""
+    from pm_cli.output import plain
+    from pm_cli.reports import quarter as review
+    from pm_cli.reports import service
+
+    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
+    scheme = service.scheme(weights)
+    with ctx.obj.session() as s:
+        site = ctx.obj.site(s)
+        rep = review.review(s, site=site, quarter=quarter, scheme=scheme)
+    tz = ctx.obj.out(as_json).tz
+    head = (f"PDCA review of {rep['site']}, {rep['quarter']}: {plain(rep['from'], tz)} – "
+            f"{plain(rep['counted_to'], tz)}")
+    _tables(ctx, rep, review.sections(rep), kind="quarter", head=head, csv=csv, md=md,
+            xlsx=xlsx, html=html, output=output, as_json=as_json)
+
+
+def _tables(ctx: typer.Context, rep: dict[str, Any], tables: list[Any], *, kind: str,
+            head: str, csv: bool, md: bool, xlsx: bool, html: bool, output: Path | None,
+            as_json: bool) -> None:
+    """A report of several tables, in the format asked for (a table each for people)."""
+    from pm_cli import sheets
+    from pm_cli.output import plain
+
+    out = ctx.obj.out(as_json)
+    tz = out.tz
+    if html:
+        from pm_cli.reports import html as pages
+
+        _write(ctx, getattr(pages, kind)(rep, tz).encode("utf-8"), output,
+               f"wrote the {kind} report to {output}")
+        return
+    if as_json and not (csv or md or xlsx):
         out.json(rep)
         return
-    tz = out.tz
-    head = (f"handover of {rep['site']}, {rep['shift']}: {plain(rep['from'], tz)} – "
-            f"{plain(rep['to'], tz)}")
-    if md:
-        text = f"# {head}\n\n" + "\n".join(
-            sheets.markdown(cols, [{c: plain(r.get(c), tz) for c in cols} for r in rows],
-                            title=f"{title} ({len(rows)})")
-            for title, cols, rows in daily.sections(rep))
-        if output is None:
-            out.lines(text.splitlines())
-        else:
-            from pm_cli.transfer.service import write_file
-
-            write_file(output, text.encode("utf-8"))
-            out.note(f"wrote the handover to {output}")
-        return
-    out.lines([head])
-    for title, cols, rows in daily.sections(rep):
-        out.table(rows, list(cols), title=f"{title} ({len(rows)})")
+    shown = [(f"{title} ({len(rows)})", cols, [{c: plain(r.get(c), tz) if isinstance(
+        r.get(c), str | list | dict | bool) else r.get(c) for c in cols} for r in rows])
+        for title, cols, rows in tables]
+    if csv:
+        _write(ctx, sheets.csv_tables(shown), output, f"wrote the {kind} report to {output}")
+    elif xlsx:
+        _write(ctx, sheets.xlsx_book(shown), output, f"wrote the {kind} report to {output}")
+    elif md:
+        text = f"# {head}\n\n" + "\n".join(sheets.markdown(cols, rows, title=title)
+                                            for title, cols, rows in shown)
+        _write(ctx, text.encode("utf-8"), output, f"wrote the {kind} report to {output}")
+    else:
+        out.lines([head])
+        for title, cols, rows in tables:
+            out.table(rows, list(cols), title=f"{title} ({len(rows)})")
 
 
 def dashboard(

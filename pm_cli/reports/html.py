@@ -103,3 +103,27 @@ def daily(rep: dict[str, Any], tz: str | None) -> str:
             for title, cols, rows in sections(rep)]
     sub = f"{rep['shift']}: {people(rep['from'], tz)} – {people(rep['to'], tz)}"
     return h.page(f"交接班 Shift handover · {rep['site']}", body, subtitle=sub)
+
+
+def quarter(rep: dict[str, Any], tz: str | None) -> str:
+    from pm_cli.reports.quarter import sections
+
+    sc = rep["score"]
+    if sc["score"] is None:
+        head = '<p class="big">—</p><p class="empty">no score: nothing to measure in the ' \
+               "quarter</p>"
+    else:
+        was = (f" · {h.esc(rep['previous_quarter'])}: {sc['previous']} "
+               f"({h.esc(sc['previous_band'])})" if sc["previous"] is not None else "")
+        change = f" · {sc['change']:+g}" if sc["change"] is not None else ""
+        head = (f'<p><span class="big">{sc["score"]}</span>'
+                f'<span class="band">{h.esc(sc["band"])}</span> / 1000{was}{change}</p>')
+    measured = [k for k in rep["kpis"] if k["rate"] is not None or k["previous"] is not None]
+    chart = h.bars([(k["label"], k["rate"], _pct(k["rate"]))
+                    for k in measured]) if measured else ""
+    body = [head, chart]
+    for title, cols, rows in sections(rep)[1:]:
+        body.append(h.section(f"{title} ({len(rows)})", h.table(list(cols), rows, tz=tz)))
+    sub = f"{people(rep['from'], tz)} – {people(rep['counted_to'], tz)}"
+    return h.page(f"季度 PDCA 评审 Quarterly review {rep['quarter']} · {rep['site']}", body,
+                  subtitle=sub)

@@ -565,7 +565,10 @@ def group_reports(demo: Path, tmp: Path) -> None:
     weights = write(m.root / "weights.yaml", "points:\n  complaints: 0\n")
     w = m.json("report", "score", "--weights", weights)
     assert "complaints" not in {ln["kpi"] for ln in w["lines"]}
-    for kind in ("kpi", "score", "daily"):
+    q = m.json("report", "quarter")
+    assert q["items"]["by_source"] and q["top_risks"] and len(q["kpis"]) == 11
+    assert m("report", "quarter", "--csv").stdout.startswith("\ufeffsummary (4)")
+    for kind in ("kpi", "score", "daily", "quarter"):
         page = m.root / f"{kind}.html"
         m("report", kind, "--html", "-o", page)
         assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
