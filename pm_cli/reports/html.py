@@ -127,3 +127,141 @@ def quarter(rep: dict[str, Any], tz: str | None) -> str:
     sub = f"{people(rep['from'], tz)} – {people(rep['counted_to'], tz)}"
     return h.page(f"季度 PDCA 评审 Quarterly review {rep['quarter']} · {rep['site']}", body,
                   subtitle=sub)
+
+
+# ---- head office on the web (the sync server's /reports) ---------------------------------
+
+
+def _nav(user: str | None, query: str) -> str:
+    out = ['<nav><a href="/reports' + h.esc(query) + '">所有项目 All sites</a>']
+    if user:
+        out.append(f'<span class="sub">{h.esc(user)}</span> <form method="post" '
+                   'action="/reports/logout" style="display:inline"><button>退出 Sign out'
+                   "</button></form>")
+    out.append("</nav>")
+    return "".join(out)
+
+
+def _period_form(action: str, frm: str | None, to: str | None,
+                 sites: list[str] | None = None) -> str:
+    pick = ""
+    if sites:
+        options = "".join(f'<option value="{h.esc(c)}">{h.esc(c)}</option>' for c in sites)
+        pick = f'<label>项目 Site <select name="site">{options}</select></label> '
+    return (f'<form method="get" action="{h.esc(action)}">{pick}'
+            f'<label>从 From <input name="from" value="{h.esc(frm) if frm else ""}" '
+            'placeholder="2026-11-01" size="10"></label> '
+            f'<label>到 To <input name="to" value="{h.esc(to) if to else ""}" '
+            'placeholder="2026-11-30" size="10"></label> <button>查看 Show</button></form>')
+
+
+def office_index(rows: list[dict[str, Any]], *, user: str, query: str, frm: str | None,
+                 to: str | None, missing: list[str]) -> str:
+    """The ranking of the user's sites by score, with each category's points."""
+    cats: list[str] = []
+    for r in rows:
+        for c in r["categories"]:
+            if c["category"] not in cats:
+                cats.append(c["category"])
+    table = [{"rank": i + 1 if r["score"] is not None else None, "site": r["site"],
+              "name": r["name"], "score": r["score"], "band": r["band"],
+              "overdue_critical": r["overdue_critical"],
+              **{c["category"]: f"{c['points']}/{c['max']}" for c in r["categories"]}}
+             for i, r in enumerate(rows)]
+    body = [_nav(user, query),
+            _period_form("/reports", frm, to, [r["site"] for r in rows]),
+            h.section(f"项目排名 Sites by score ({len(rows)})", h.table(
+                ["rank", "site", "name", "score", "band", *cats, "overdue_critical"], table,
+                numeric=("rank", "score", "overdue_critical"),
+                links={"site": lambda r: f"/reports/{r['site']}{query}"},
+                empty="no site of yours has synced to this server yet"))]
+    if missing:
+        body.append(h.section("未同步 Not synced yet", "<p>" + h.esc(", ".join(missing)) +
+                              "</p>"))
+    sub = (f"{rows[0]['from'][:10]} – {rows[0]['counted_to'][:10]} (UTC)" if rows
+           else None)
+    return h.page("总部报表 Head office reports", body, subtitle=sub)
+
+
+def office_site(ov: dict[str, Any], *, user: str, query: str, frm: str | None,
+                to: str | None) -> str:
+    tz = ov["tz"]
+    code = ov["site"]
+    if ov["score"] is None:
+        head = '<p class="big">—</p><p class="empty">no score: nothing to measure</p>'
+    else:
+        head = (f'<p><span class="big">{ov["score"]}</span>'
+                f'<span class="band">{h.esc(ov["band"])}</span> / 1000</p>')
+    links = (f'<p><a href="/reports/{h.esc(code)}.json{h.esc(query)}">JSON</a> · '
+             f'<a href="/reports/{h.esc(code)}.csv{h.esc(query)}">CSV</a></p>')
+    body = [_nav(user, query), _period_form(f"/reports/{code}", frm, to), head, links,
+            h.section("分类 Categories", h.table(
+                ["category", "points", "max"], ov["categories"], numeric=("points", "max"),
+                empty="no KPI had anything to measure")),
+            h.section("趋势 Weekly trend", h.trend(
+                [(w["week"][5:], w["score"]) for w in ov["trend"]], top=1000)
+                or '<p class="empty">no week with a score</p>'),
+            h.section(f"网格 Grids ({len(ov['grids'])})", h.table(
+                ["grid", "score", "band", "measured", "deductions"], ov["grids"],
+                numeric=("score", "measured", "deductions"),
+                links={"grid": lambda g: f"/reports/{code}/grid/{g['grid']}{query}"
+                       if g["grid"] != "—" else None},
+                empty="no grid had anything to measure")),
+            h.section(f"超期事项 Overdue items ({ov['overdue']['count']})", h.table(
+                ["label", "severity", "title", "grid", "owner", "overdue", "resolve_by"],
+                ov["overdue"]["items"], tz=tz, empty="nothing overdue")),
+            h.section("指标 KPIs", h.table(
+                ["kpi", "rate", "of", "counts"], _kpi_rows(ov["kpis"]),
+                numeric=("rate", "of")))]
+    if ov["deductions"]:
+        body.append(h.section("扣分 Deductions", h.table(
+            ["reason", "points"], [{"reason": d["reason"], "points": -d["points"]}
+                                   for d in ov["deductions"]], numeric=("points",))))
+    sub = f"{people(ov['from'], tz)} – {people(ov['counted_to'], tz)}"
+    return h.page(f"{code} {ov['name']} · 千分制 {ov['score'] if ov['score'] is not None else '—'}",
+                  body, subtitle=sub)
+
+
+def office_grid(ov: dict[str, Any], *, user: str, query: str, tz: str | None) -> str:
+    code = ov["site"]
+    rows = [{"service": s["service"], "score": s["score"], "band": s["band"],
+             "kpi": k["label"], "rate": _pct(k["rate"]),
+             "of": f"{k['numerator']}/{k['denominator']}"}
+            for s in ov["services"] for k in s["kpis"]]
+    head = (f'<p><span class="big">{ov["score"] if ov["score"] is not None else "—"}</span>'
+            f'<span class="band">{h.esc(ov["band"])}</span></p>')
+    body = [_nav(user, query),
+            f'<p><a href="/reports/{h.esc(code)}{h.esc(query)}">← {h.esc(code)}</a></p>', head,
+            h.section(f"服务 By service ({len(ov['services'])})", h.table(
+                ["service", "score", "band", "kpi", "rate", "of"], rows,
+                numeric=("score", "rate", "of"), empty="nothing measured at this grid")),
+            h.section("得分 Lines", h.table(
+                ["kpi", "points", "max", "rate"], [
+                    {"kpi": ln["label"], "points": ln["points"], "max": ln["max"],
+                     "rate": _pct(ln["rate"])} for ln in ov["lines"]],
+                numeric=("points", "max", "rate"), empty="no score")),
+            ]
+    if ov["deductions"]:
+        body.append(h.section("扣分 Deductions", h.table(
+            ["reason", "points"], [{"reason": d["reason"], "points": -d["points"]}
+                                   for d in ov["deductions"]], numeric=("points",))))
+    sub = f"{people(ov['from'], tz)} – {people(ov['counted_to'], tz)}"
+    return h.page(f"{code} · {ov['grid']} {ov['name']}", body, subtitle=sub)
+
+
+def sign_in(message: str | None = None) -> str:
+    """The sign-in form: a token once, then a session cookie."""
+    note = f'<p class="empty">{h.esc(message)}</p>' if message else ""
+    form = ('<form method="post" action="/reports/login">'
+            '<label>令牌 Token <input type="password" name="token" autocomplete="off" '
+            'size="48" autofocus></label> <button>登录 Sign in</button></form>'
+            '<p class="sub">An admin issues tokens: pm server token issue USER</p>')
+    return h.page("总部报表 Head office reports · 登录 Sign in", [note, form])
+
+
+def problem(status: int, message: str, hint: str | None = None) -> str:
+    body = [f"<p>{h.esc(message)}</p>"]
+    if hint:
+        body.append(f'<p class="sub">{h.esc(hint)}</p>')
+    body.append('<p><a href="/reports">所有项目 All sites</a></p>')
+    return h.page(f"{status} · 总部报表 Head office reports", body)

@@ -139,6 +139,12 @@ class Facts:
             out[kpi].asked += asked
         return list(out.values())
 
+    def only(self, dimension: str, group: str) -> Facts:
+        """The facts of one group of a dimension (a grid's, to split it by service)."""
+        at = 1 + DIMENSIONS.index(dimension)
+        return Facts(self.tz, self.grids, self.staff,
+                     {key: cell for key, cell in self.cells.items() if key[at] == group})
+
     def by(self, dimension: str) -> dict[str, list[Kpi]]:
         at = 1 + DIMENSIONS.index(dimension)
         groups: dict[str, dict[str, Kpi]] = {}
@@ -229,16 +235,15 @@ def _steps(session: Session, site: Site, p: Period, f: Facts) -> None:
     where = {rid: (grid_id, by_id, finished) for rid, _, _, _, grid_id, by_id, finished in runs}
     # each step's newest answer (SQLite: the bare columns come from the row holding max()),
     # for the runs of the period, in one query
-    sr = StepResult.__table__.c
+    sr = StepResult.__table__
     in_period = sa.select(col(Run.id)).where(
         col(Run.site_id) == site.id, col(Run.deleted) == False,  # noqa: E712
         col(Run.status).in_(("finished", "incomplete")),
         col(Run.finished_at) >= utc_text(p.since), col(Run.finished_at) < utc_text(p.end))
     sums: dict[str, list[float]] = {}
-    for rid, step_id, outcome, _ in session.execute(
-            sa.select(sr.run_id, sr.step_id, sr.outcome, sa.func.max(sr.hlc))
-            .where(sr.run_id.in_(in_period)).group_by(sr.run_id, sr.step_id)
-            .execution_options(yield_per=5000)):  # streamed: a year is a million answers
+    for rid, step_id, outcome, _ in session.execute(newest_answers(
+            session, sr, sr.c.run_id.in_(in_period)).execution_options(yield_per=5000)):
+        # streamed: a year is a million answers
         w = of_run[rid][1].get(step_id) if rid in of_run else None
         if w is None or outcome == "na":
             continue
@@ -250,6 +255,25 @@ def _steps(session: Session, site: Site, p: Period, f: Facts) -> None:
         grid_id, by_id, finished = where[rid]
         f.add("steps_passed", num, den, at=finished or p.end, grid_id=grid_id,
               service=of_run[rid][0], staff_id=by_id)
+
+
+def newest_answers(session: Session, sr: Any, where: Any) -> Any:
+    """(run_id, step_id, outcome, hlc) of each step's newest answer in the runs `where`
+    picks: SQLite takes the bare columns from the row holding max(); PostgreSQL has
+    DISTINCT ON."""
+    import sqlalchemy as sa
+
+    if session.get_bind().dialect.name == "sqlite":
+        return (sa.select(sr.c.run_id, sr.c.step_id, sr.c.outcome, sa.func.max(sr.c.hlc))
+                .where(where).group_by(sr.c.run_id, sr.c.step_id))
+    stmt = sa.select(sr.c.run_id, sr.c.step_id, sr.c.outcome, sr.c.hlc).where(where)
+    try:  # SQLAlchemy 2.1; 2.0 spells it .distinct(*columns)
+        from sqlalchemy.dialects.postgresql import distinct_on
+
+        stmt = stmt.ext(distinct_on(sr.c.run_id, sr.c.step_id))
+    except ImportError:
+        stmt = stmt.distinct(sr.c.run_id, sr.c.step_id)
+    return stmt.order_by(sr.c.run_id, sr.c.step_id, sr.c.hlc.desc())
 
 
 # ---- improvement items --------------------------------------------------------------------
@@ -265,10 +289,10 @@ def _items(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
     # An item found, and last moved, before `since` less its longest SLA has every deadline
     # before the period: of those only the open ones are read (they may be overdue at its
     # end). A later cycle's clocks run from its start, a transition.
-    longest = session.execute(sa.select(sa.func.max(
-        sa.func.julianday(col(Pdca.resolve_by)) - sa.func.julianday(col(Pdca.created_at))))
-        .where(col(Pdca.site_id) == site.id)).scalar() or 0
-    quiet = utc_text(p.since - timedelta(days=float(longest) + 1))
+    longest = max((_utc(due) - _utc(found) for found, due in session.execute(
+        sa.select(col(Pdca.created_at), col(Pdca.resolve_by)).where(
+            col(Pdca.site_id) == site.id)) if due and found), default=timedelta(0))
+    quiet = utc_text(p.since - longest - timedelta(days=1))
     recent = select(PdcaEvent.pdca_id).where(PdcaEvent.site_id == site.id,
                                              PdcaEvent.kind == "transition",
                                              col(PdcaEvent.created_at) >= quiet)

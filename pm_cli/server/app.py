@@ -291,6 +291,9 @@ def create_app(database_url: str) -> FastAPI:
         return Response(evidence.get(engine, a, sha256), media_type="application/octet-stream",
                         headers={"Cache-Control": "private, max-age=31536000, immutable"})
 
+    from pm_cli.server import web
+
+    web.register(app, engine, _note_token)
     return app
 
 

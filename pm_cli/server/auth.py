@@ -45,13 +45,26 @@ def authenticate(conn: sa.Connection, header: str | None) -> Auth:
     tok = header[7:].strip()
     if not tok.startswith("pmt_"):
         raise ApiError(401, "unauthorized", "malformed token", hint=hint)
-    row = conn.execute(sa.select(db.token, db.server_user.c.name, db.server_user.c.role)
-                       .join(db.server_user, db.server_user.c.user_id == db.token.c.user_id)
-                       .where(db.token.c.sha256 == token_hash(tok))).first()
+    row = conn.execute(_token_query().where(db.token.c.sha256 == token_hash(tok))).first()
     if row is None:
         raise ApiError(401, "unauthorized", "unknown token", hint=hint)
     if row.revoked_at is not None:
         raise ApiError(401, "unauthorized", "this token was revoked", hint=hint)
+    return _auth_of(conn, row)
+
+
+def by_token_id(conn: sa.Connection, token_id: str) -> Auth | None:
+    """Who a token (known by its id: a browser session's) is, None once it is revoked."""
+    row = conn.execute(_token_query().where(db.token.c.token_id == token_id)).first()
+    return None if row is None or row.revoked_at is not None else _auth_of(conn, row)
+
+
+def _token_query() -> sa.Select[Any]:
+    return (sa.select(db.token, db.server_user.c.name, db.server_user.c.role)
+            .join(db.server_user, db.server_user.c.user_id == db.token.c.user_id))
+
+
+def _auth_of(conn: sa.Connection, row: Any) -> Auth:
     codes = set(conn.execute(sa.select(db.user_grant.c.site_code).where(
         db.user_grant.c.user_id == row.user_id)).scalars())
     stmt = sa.select(db.server_site.c.site_id, db.server_site.c.code)

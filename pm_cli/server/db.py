@@ -105,6 +105,16 @@ number_block = sa.Table(
     sa.Column("created_at", sa.String, nullable=False),
 )
 
+# a browser's sign-in to /reports (pm_cli.server.web): the cookie's sha256 → the token it was
+# made from, so revoking the token ends the session too
+web_session = sa.Table(
+    "web_session", metadata,
+    sa.Column("sha256", sa.String, primary_key=True),
+    sa.Column("token_id", sa.String, nullable=False),
+    sa.Column("created_at", sa.String, nullable=False),
+    sa.Column("expires_at", sa.String, nullable=False),
+)
+
 # evidence photos by sha256 (pm_cli.server.evidence): bytea on PostgreSQL, BLOB on SQLite, so
 # both backends keep them in the one database that is backed up and restored.
 evidence_blob = sa.Table(
@@ -148,7 +158,7 @@ def _typed_tables() -> dict[str, sa.Table]:
 
 records = _typed_tables()
 
-HEAD = "0007"
+HEAD = "0008"
 CONNECT_TIMEOUT_S = 10  # seconds; a connect_timeout in the URL wins
 
 
