@@ -91,6 +91,19 @@ def _write(ctx: typer.Context, data: bytes, output: Path | None, note: str) -> N
     ctx.obj.out().note(note)
 
 
+def _refresh(ctx: typer.Context, how: Any) -> None:
+    """Bring the per-day rollups the report reads up to date, in a write transaction of
+    their own. Where that write fails (a read-only file, a database kept busy, a full
+    disk) the report still comes: it counts from the records what is not current."""
+    from pm_cli.errors import StoreError
+
+    try:
+        with ctx.obj.session(write=True) as s:
+            how(s, ctx.obj.site(s))
+    except StoreError:
+        pass  # the read that follows says what is wrong, if anything still is
+
+
 def _of(rec: dict[str, Any]) -> str:
     return f"{rec['numerator']}/{rec['denominator']}"
 
@@ -104,6 +117,7 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
     from pm_cli.reports import service
 
     _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
+    _refresh(ctx, lambda s, site: service.refresh_period(s, site=site, frm=frm, to=to))
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.kpi_report(s, site=site, frm=frm, to=to, by=by)
@@ -161,6 +175,7 @@ def report_score(
 
     _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     scheme = service.scheme(weights)  # checked before any work
+    _refresh(ctx, lambda s, site: service.refresh_period(s, site=site, frm=frm, to=to))
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.score_report(s, site=site, frm=frm, to=to, by=by, weights=scheme)
@@ -275,6 +290,7 @@ def report_quarter(
 
     _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     scheme = service.scheme(weights)
+    _refresh(ctx, lambda s, site: review.refresh(s, site=site, quarter=quarter))
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = review.review(s, site=site, quarter=quarter, scheme=scheme)
@@ -333,6 +349,7 @@ def dashboard(
     from pm_cli.reports import dashboard as board
 
     out = ctx.obj.out(as_json)
+    _refresh(ctx, board.refresh)
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         first = board.snapshot(s, site=site)
@@ -346,6 +363,7 @@ def dashboard(
         if latest:
             snap = latest.pop()
         else:
+            _refresh(ctx, board.refresh)
             with ctx.obj.session() as s:
                 snap = board.snapshot(s, site=ctx.obj.site(s), with_trend=weeks)
         tz = out.tz

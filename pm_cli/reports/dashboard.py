@@ -15,6 +15,15 @@ WEEKS = 6  # the trend: the score of each of the last six weeks
 TOP = 10  # rows of each list
 
 
+def refresh(session: Session, site: Site, now: datetime | None = None) -> int:
+    """Bring the rollups the screen reads (its weeks and 30 days) up to date."""
+    from pm_cli.reports import rollup
+
+    t = now or datetime.now(UTC)
+    return rollup.refresh(session, site=site, since=t - timedelta(weeks=WEEKS + 1), until=t,
+                          now=t)
+
+
 def trend(session: Session, *, site: Site, now: datetime) -> list[dict[str, Any]]:
     """The score of each of the last calendar weeks (ISO, Monday to Sunday, site time; the
     current one so far), from one pass over the six weeks grouped by week. A week's score
@@ -27,7 +36,8 @@ def trend(session: Session, *, site: Site, now: datetime) -> list[dict[str, Any]
     monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0,
                                                                microsecond=0)
     since = (monday - timedelta(weeks=WEEKS - 1)).astimezone(UTC)
-    facts = kpi.compute(session, site=site, p=kpi.Period(since, now, now)).facts.by("week")
+    facts = kpi.compute(session, site=site, p=kpi.Period(since, now, now),
+                        dims=("week",)).facts.by("week")
     out = []
     for w in range(WEEKS - 1, -1, -1):
         year, week, _ = (monday - timedelta(weeks=w)).isocalendar()
@@ -57,7 +67,7 @@ def snapshot(session: Session, *, site: Site, now: datetime | None = None,
     heat = sorted((g for g in risks.grid_heat(session, site=site, now=t) if g["heat"]),
                   key=lambda g: (-g["heat"], g["grid"]))
     month = score.score(kpi.compute(session, site=site,
-                                    p=kpi.Period(t - timedelta(days=30), t, t)))
+                                    p=kpi.Period(t - timedelta(days=30), t, t), dims=()))
     return {
         "site": site.code, "name": site.name, "at": utc_text(t),
         "today": {"counts": counts, "due": len(day["due"]),

@@ -9,7 +9,7 @@ walk's window end), so consecutive periods add up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -56,7 +56,7 @@ LABELS: dict[str, tuple[str, str]] = {  # kpi: (label, what the two counts are)
                      "under 70 % of the households asked answering, × coverage ÷ 70 %"),
 }
 KEYS = tuple(LABELS)
-DIMENSIONS = ("grid", "service", "staff", "month", "week")
+DIMENSIONS = ("grid", "service", "staff", "month", "week", "day")
 NONE = "—"  # the group of facts with no grid (service, staff) to them
 
 
@@ -105,6 +105,9 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(x, 2)
 
 
+_DAYS: dict[date, tuple[str, str, str]] = {}  # a day's (month, ISO week, day) keys
+
+
 @dataclass
 class Facts:
     """What was counted, each with where it belongs: (kpi, grid, service, staff, month,
@@ -113,8 +116,9 @@ class Facts:
     tz: str | None
     grids: dict[str, str]
     staff: dict[str, str]
-    cells: dict[tuple[str, str, str, str, str, str], list[float]] = field(
+    cells: dict[tuple[str, str, str, str, str, str, str], list[float]] = field(
         default_factory=dict)
+    ids: bool = False  # keep grid and staff ids, not codes (what a rollup stores)
 
     def add(self, kpi: str, num: float, den: float, *, at: datetime | str,
             grid_id: str | None = None, service: str | None = None,
@@ -122,10 +126,21 @@ class Facts:
         from pm_cli.dates import zone
 
         t = (_utc(at) if isinstance(at, str) else at).astimezone(zone(self.tz))
-        year, week, _ = t.isocalendar()
-        key = (kpi, self.grids.get(grid_id, NONE) if grid_id else NONE, service or NONE,
-               self.staff.get(staff_id, NONE) if staff_id else NONE, t.strftime("%Y-%m"),
-               f"{year}-W{week:02d}")
+        if self.ids:
+            grid, staff = grid_id or NONE, staff_id or NONE
+        else:
+            grid = self.grids.get(grid_id, NONE) if grid_id else NONE
+            staff = self.staff.get(staff_id, NONE) if staff_id else NONE
+        self.put(kpi, grid, service or NONE, staff, t.date(), num, den, asked)
+
+    def put(self, kpi: str, grid: str, service: str, staff: str, day: date, num: float,
+            den: float, asked: float) -> None:
+        """Count into one cell: a KPI's fact on a site day (its month and ISO week follow)."""
+        when = _DAYS.get(day)
+        if when is None:
+            year, week, _ = day.isocalendar()
+            when = _DAYS[day] = (day.strftime("%Y-%m"), f"{year}-W{week:02d}", day.isoformat())
+        key = (kpi, grid, service, staff, *when)
         cell = self.cells.setdefault(key, [0.0, 0.0, 0.0])
         cell[0] += num
         cell[1] += den
@@ -187,10 +202,13 @@ def _inspections(session: Session, site: Site, p: Period, f: Facts) -> None:
         Route.site_id == site.id, Route.deleted == False)).all())  # noqa: E712
     services: dict[str, str] = {}
     for o in occs:
-        # due in the period: the window ended in it, or it was done before its end came
-        if not (p.since <= o.window.end <= p.end or (
-                o.status == "done" and p.since <= o.window.start and o.window.end > p.end
-                and o.finished_at is not None and _utc(o.finished_at) < p.end)):
+        # counted once, at one instant: when it was done, if before its window's end, else
+        # at that end (the window's last moment: a window ending at midnight is its day's);
+        # so consecutive periods, and the days of a rollup, add up
+        last = o.window.end - _TICK
+        done = o.status == "done"
+        at = min(_utc(o.finished_at), last) if done and o.finished_at else last
+        if not p.since <= at < p.end:
             continue
         if o.kind == "route":
             where: dict[str, Any] = {"service": "route", "staff_id": owners.get(o.code)}
@@ -198,11 +216,10 @@ def _inspections(session: Session, site: Site, p: Period, f: Facts) -> None:
             if o.code not in services:
                 services[o.code] = playbooks.get(session, o.code).playbook.service
             where = {"service": services[o.code]}
-        done = o.status == "done"
-        f.add("inspections", done, 1, at=o.window.due, **where)
+        f.add("inspections", done, 1, at=at, **where)
         if done:
             on_time = bool(o.finished_at and _utc(o.finished_at) <= o.window.end)
-            f.add("on_time", on_time, 1, at=o.window.due, **where)
+            f.add("on_time", on_time, 1, at=at, **where)
 
 
 # ---- steps ---------------------------------------------------------------------------------
@@ -284,32 +301,32 @@ def _items(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
     import sqlalchemy as sa
 
     from pm_cli.pdca import rules as pdca
-    from pm_cli.pdca.models import Pdca, PdcaEvent
+    from pm_cli.store import read, tables
 
+    conn, t, ev = read.connection(session), tables.pdca, tables.pdca_event
     # An item found, and last moved, before `since` less its longest SLA has every deadline
     # before the period: of those only the open ones are read (they may be overdue at its
-    # end). A later cycle's clocks run from its start, a transition.
-    longest = max((_utc(due) - _utc(found) for found, due in session.execute(
-        sa.select(col(Pdca.created_at), col(Pdca.resolve_by)).where(
-            col(Pdca.site_id) == site.id)) if due and found), default=timedelta(0))
+    # end). A later cycle's clocks run from its start, a transition. (Plain rows: a year of
+    # a big site is thousands of items and tens of thousands of events.)
+    longest = max((_utc(due) - _utc(found) for found, due in conn.execute(
+        sa.select(t.c.created_at, t.c.resolve_by).where(t.c.site_id == site.id))
+        if due and found), default=timedelta(0))
     quiet = utc_text(p.since - longest - timedelta(days=1))
-    recent = select(PdcaEvent.pdca_id).where(PdcaEvent.site_id == site.id,
-                                             PdcaEvent.kind == "transition",
-                                             col(PdcaEvent.created_at) >= quiet)
-    items = list(session.exec(live(Pdca, site.id).where(
-        Pdca.created_at < utc_text(p.end),
-        sa.or_(~pdca.closed_in_sql(Pdca.__table__, PdcaEvent.__table__),
-               col(Pdca.created_at) >= quiet, col(Pdca.id).in_(recent)))))
+    recent = sa.select(ev.c.pdca_id).where(ev.c.site_id == site.id,
+                                           ev.c.kind == "transition", ev.c.created_at >= quiet)
+    end = utc_text(p.end)
+    items = conn.execute(read.live(t, site.id).where(
+        t.c.created_at < end,
+        sa.or_(~pdca.closed_in_sql(t, ev), t.c.created_at >= quiet,
+               t.c.id.in_(recent)))).all()
     events: dict[str, list[Any]] = {}
     withdrawn: set[str] = set()  # raised in error: never counted, whenever it was withdrawn
-    ids = [i.id for i in items]
-    for start in range(0, len(ids), 500):
-        for e in session.exec(select(PdcaEvent).where(
-                col(PdcaEvent.pdca_id).in_(ids[start:start + 500]))):
+    for pdca_id, rows in read.children(conn, ev, "pdca_id", [i.id for i in items]).items():
+        for e in rows:
             if e.kind == "withdraw" and not (e.data or {}).get("occurrence"):
-                withdrawn.add(e.pdca_id)
-            if _utc(e.created_at) < p.end:  # the state as it stood at the period's end
-                events.setdefault(e.pdca_id, []).append(e)
+                withdrawn.add(pdca_id)
+            if e.created_at < end:  # the state as it stood at the period's end
+                events.setdefault(pdca_id, []).append(e)
     overdue_critical = []
     for item in items:
         if item.id in withdrawn:
@@ -459,7 +476,13 @@ class Kpis:
         return next(k for k in self.kpis if k.key == key)
 
 
-def compute(session: Session, *, site: Site, p: Period) -> Kpis:
+def compute(session: Session, *, site: Site, p: Period, rolled: bool = True,
+            dims: tuple[str, ...] | None = None) -> Kpis:
+    """The KPIs of the period. The day-additive ones (inspections, on_time, steps_passed)
+    come from the per-day rollups for the days they hold (`reports.rollup`; `rolled=False`
+    counts every day from the records), the rest of the period from the records. `dims`:
+    the dimensions the caller will split the facts by (`Facts.by`): the rollups are summed
+    over the others (None: keep them all)."""
     from pm_cli.grids.models import Grid
     from pm_cli.staff.models import Staff
 
@@ -467,8 +490,16 @@ def compute(session: Session, *, site: Site, p: Period) -> Kpis:
               dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all()),
               dict(session.exec(select(Staff.id, Staff.code).where(
                   Staff.site_id == site.id)).all()))
-    _inspections(session, site, p, f)
-    _steps(session, site, p, f)
+    spans = [(p.since, p.end)]
+    if rolled:
+        from pm_cli.reports import rollup
+
+        spans = rollup.load(session, site=site, facts=f, since=p.since, until=p.end,
+                            dims=dims)
+    for since, until in spans:
+        part = Period(since, until, p.now)
+        _inspections(session, site, part, f)
+        _steps(session, site, part, f)
     overdue = _items(session, site, p, f)
     _drills(session, site, p, f)
     uncontrolled = _risks(session, site, p, f)

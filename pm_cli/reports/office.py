@@ -19,10 +19,11 @@ OVERDUE_SHOWN = 25
 
 
 def _computed(session: Session, site: Site, frm: str | None, to: str | None,
-              now: datetime | None) -> kpis.Kpis:
+              now: datetime | None, dims: tuple[str, ...]) -> kpis.Kpis:
     from pm_cli.reports.service import period
 
-    return kpis.compute(session, site=site, p=period(site, frm, to, now or datetime.now(UTC)))
+    return kpis.compute(session, site=site, p=period(site, frm, to, now or datetime.now(UTC)),
+                        dims=dims)
 
 
 def _head(site: Site, k: kpis.Kpis, s: scoring.Score) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def _head(site: Site, k: kpis.Kpis, s: scoring.Score) -> dict[str, Any]:
 def summary(session: Session, *, site: Site, frm: str | None = None, to: str | None = None,
             now: datetime | None = None) -> dict[str, Any]:
     """A site's row in the ranking: its score, band and the points of each category."""
-    k = _computed(session, site, frm, to, now)
+    k = _computed(session, site, frm, to, now, ())
     return _head(site, k, scoring.score(k))
 
 
@@ -48,7 +49,7 @@ def site_overview(session: Session, *, site: Site, frm: str | None = None,
     score of each ISO week of the period, and the items overdue at its end."""
     from pm_cli.pdca import read as pdca
 
-    k = _computed(session, site, frm, to, now)
+    k = _computed(session, site, frm, to, now, ("grid", "week"))
     s = scoring.score(k)
     weeks = sorted(scoring.by(k, "week"), key=lambda g: g["week"])
     overdue = pdca.list_items(session, site=site, overdue_only=True, now=k.period.end)
@@ -85,7 +86,7 @@ def grid_overview(session: Session, *, site: Site, grid: str, frm: str | None = 
                             where=site.code)
     if row is None:
         raise NotFoundError(f"no grid {grid} at {site.code}")
-    k = _computed(session, site, frm, to, now)
+    k = _computed(session, site, frm, to, now, ("grid", "service"))
     facts = k.facts.only("grid", grid)
     mine = scoring.score_of(facts.total(), scoring.deductions(k, "grid", grid))
     services: list[dict[str, Any]] = []

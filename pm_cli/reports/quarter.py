@@ -246,8 +246,8 @@ def _risks(conn: sa.Connection, site: Site, p: kpis.Period,
 def _compare(session: Session, site: Site, p: kpis.Period,
              before: kpis.Period, scheme: scoring.Scheme) -> tuple[dict[str, Any],
                                                                   list[dict[str, Any]]]:
-    mine = kpis.compute(session, site=site, p=p)
-    theirs = kpis.compute(session, site=site, p=before)
+    mine = kpis.compute(session, site=site, p=p, dims=())
+    theirs = kpis.compute(session, site=site, p=before, dims=())
     s, s0 = scoring.score(mine, scheme), scoring.score(theirs, scheme)
     score = {"score": s.score, "band": s.band, "previous": s0.score,
              "previous_band": s0.band,
@@ -264,6 +264,19 @@ def _compare(session: Session, site: Site, p: kpis.Period,
                      "change": None if a["rate"] is None or b["rate"] is None
                      else round(a["rate"] - b["rate"], 4)})
     return score, rows
+
+
+def refresh(session: Session, *, site: Site, quarter: str | None = None,
+            now: datetime | None = None) -> int:
+    """Bring the rollups of the quarter and the one before it up to date (a write
+    session)."""
+    from pm_cli.dates import zone
+    from pm_cli.reports import rollup
+
+    t = now or datetime.now(UTC)
+    q = parse_quarter(quarter, t.astimezone(zone(site.tz)).date())
+    return rollup.refresh(session, site=site, since=_period(site, q.previous, t).since,
+                          until=_period(site, q, t).end, now=t)
 
 
 def review(session: Session, *, site: Site, quarter: str | None = None,

@@ -33,6 +33,23 @@ def period(site: Site, frm: str | None, to: str | None,
     return kpis.Period(since, until, t)
 
 
+def refresh(session: Session, *, site: Site, since: datetime, until: datetime) -> int:
+    """Bring the per-day rollups of [since, until) up to date (a write session); the
+    days counted again."""
+    from pm_cli.reports import rollup
+
+    return rollup.refresh(session, site=site, since=since, until=until)
+
+
+def refresh_period(session: Session, *, site: Site, frm: str | None = None,
+                   to: str | None = None, days_before: int = 0) -> int:
+    """`refresh` for the period `pm report kpi|score` would count (and `days_before` more
+    days before it: the previous quarter, the dashboard's weeks)."""
+    p = period(site, frm, to)
+    return refresh(session, site=site, since=p.since - timedelta(days=days_before),
+                   until=p.end)
+
+
 def _head(k: kpis.Kpis) -> dict[str, Any]:
     p = k.period
     return {"site": k.site.code, "from": utc_text(p.since), "to": utc_text(p.until),
@@ -73,7 +90,8 @@ def _dimension(by: str | None, *, extra: tuple[str, ...] = ()) -> str | None:
 def kpi_report(session: Session, *, site: Site, frm: str | None = None, to: str | None = None,
                by: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     dim = _dimension(by)
-    k = kpis.compute(session, site=site, p=period(site, frm, to, now))
+    k = kpis.compute(session, site=site, p=period(site, frm, to, now),
+                     dims=(dim,) if dim else ())
     rep = {**_head(k), "kpis": [x.record() for x in k.kpis],
            "satisfaction": _satisfaction(k)}
     if dim:
@@ -107,7 +125,8 @@ def score_report(session: Session, *, site: Site, frm: str | None = None,
                  weights: scoring.Scheme = scoring.DEFAULT,
                  now: datetime | None = None) -> dict[str, Any]:
     dim = _dimension(by, extra=("category",))
-    k = kpis.compute(session, site=site, p=period(site, frm, to, now))
+    k = kpis.compute(session, site=site, p=period(site, frm, to, now),
+                     dims=(dim,) if dim and dim != "category" else ())
     s = scoring.score(k, weights)
     rep = {**_head(k), **s.record(), "weights": weights.source,
            "categories": scoring.by_category(s), "explain": scoring.explain(s)}

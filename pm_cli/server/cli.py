@@ -191,6 +191,53 @@ def token_revoke(
     typer_ctx_out(as_json).done(f"revoked {n} token(s) of {user}", {"revoked": n})
 
 
+@app.command("bi-role")
+def bi_role(
+    name: Annotated[str, typer.Argument(help="The role's name (a PostgreSQL login role)")],
+    database_url: UrlOpt,
+    sites: Annotated[str, typer.Option("--sites", help="Site codes it may read: CH,XY")],
+    schema: Annotated[str, typer.Option("--schema", help="Where the views go")] = "reporting",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the role's password from stdin")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A read-only PostgreSQL role for BI tools (Metabase, Superset, Power BI): the
+    `reporting` views, row-level security limiting it to --sites; run again to change its
+    sites. The views are made or brought up to date on the way."""
+    import sys
+
+    from pm_cli.server import bi
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    engine = _ready(database_url)
+    with engine.begin() as conn:
+        rec = bi.role(conn, name=name, sites=sites.replace("，", ",").split(","),
+                      schema=schema, password=password)
+    bi.refresh(engine, sites=rec["sites"])
+    typer_ctx_out(as_json).done(
+        f"role {name} reads {', '.join(rec['sites'])} through {len(rec['views'])} views in "
+        f"schema {schema}", rec)
+
+
+@app.command("refresh")
+def refresh(
+    database_url: UrlOpt,
+    days: Annotated[int, typer.Option("--days", min=1, max=4000,
+                                      help="How far back")] = 400,
+    sites: Annotated[str, typer.Option("--sites", help="Only these site codes")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Bring the per-day KPI rollups up to date (what the BI views read; /reports does it
+    for what it shows): for cron, e.g. hourly."""
+    from pm_cli.server import bi
+
+    codes = [c.strip() for c in sites.replace("，", ",").split(",") if c.strip()]
+    got = bi.refresh(_ready(database_url), days=days, sites=codes or None)
+    typer_ctx_out(as_json).done(
+        f"rollups current for {len(got)} site(s); {sum(got.values())} day(s) counted again",
+        {"sites": got})
+
+
 @site_app.command("add")
 def site_add(
     code: Annotated[str, typer.Argument(help="Site code")],

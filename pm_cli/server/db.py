@@ -158,7 +158,26 @@ def _typed_tables() -> dict[str, sa.Table]:
 
 records = _typed_tables()
 
-HEAD = "0008"
+
+def _rollup_tables() -> dict[str, sa.Table]:
+    """The per-day KPI rollups (reports.rollup), as the laptops' models declare them: the
+    server keeps its own, as a laptop does, for /reports and the BI views."""
+    from pm_cli.schema import metadata as models
+
+    out = {}
+    for name in ("kpi_day", "kpi_day_done", "rollup_dirty"):
+        model = models.tables[name]
+        cols = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                for c in model.c]
+        indexes = [sa.Index(ix.name, *[c.name for c in ix.columns])
+                   for ix in sorted(model.indexes, key=lambda ix: ix.name or "")]
+        out[name] = sa.Table(name, metadata, *cols, *indexes)
+    return out
+
+
+rollups = _rollup_tables()
+
+HEAD = "0009"
 CONNECT_TIMEOUT_S = 10  # seconds; a connect_timeout in the URL wins
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 # PRAGMA user_version written by the newest migration; bump with every revision.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 # Pm-Schema of sync.md §5: +1 per migration touching a synced table.
 SYNC_SCHEMA = 8
 # The Alembic revisions this pm knows: "0001" … the head; revision N leaves user_version N

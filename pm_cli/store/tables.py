@@ -208,6 +208,33 @@ def _handover() -> Table:
     )
 
 
+def _kpi_day() -> Table:
+    return Table(
+        "kpi_day",
+        metadata,
+        Column("site_id", String, primary_key=True, nullable=False),
+        Column("day", String, primary_key=True, nullable=False),
+        Column("week", String, nullable=False),
+        Column("kpi", String, primary_key=True, nullable=False),
+        Column("grid_id", String, primary_key=True, nullable=False, default=""),
+        Column("service", String, primary_key=True, nullable=False, default=""),
+        Column("staff_id", String, primary_key=True, nullable=False, default=""),
+        Column("numerator", Float, nullable=False, default=0.0),
+        Column("denominator", Float, nullable=False, default=0.0),
+        Column("asked", Float, nullable=False, default=0.0),
+    )
+
+
+def _kpi_day_done() -> Table:
+    return Table(
+        "kpi_day_done",
+        metadata,
+        Column("site_id", String, primary_key=True, nullable=False),
+        Column("day", String, primary_key=True, nullable=False),
+        Column("computed_at", String, nullable=False),
+    )
+
+
 def _number_block() -> Table:
     return Table(
         "number_block",
@@ -331,6 +358,15 @@ def _risk_event() -> Table:
         Column("impact", Integer, nullable=True),
         Column("by_id", String, nullable=True),
         Column("note", String, nullable=True),
+    )
+
+
+def _rollup_dirty() -> Table:
+    return Table(
+        "rollup_dirty",
+        metadata,
+        Column("site_id", String, primary_key=True, nullable=False),
+        Column("day", String, primary_key=True, nullable=False),
     )
 
 
@@ -530,12 +566,15 @@ _MAKERS: dict[str, Callable[[], Table]] = {
     "grid": _grid,
     "grid_duty": _grid_duty,
     "handover": _handover,
+    "kpi_day": _kpi_day,
+    "kpi_day_done": _kpi_day_done,
     "number_block": _number_block,
     "pdca": _pdca,
     "pdca_event": _pdca_event,
     "playbook": _playbook,
     "risk": _risk,
     "risk_event": _risk_event,
+    "rollup_dirty": _rollup_dirty,
     "route": _route,
     "route_visit": _route_visit,
     "route_walk": _route_walk,

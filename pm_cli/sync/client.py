@@ -654,8 +654,10 @@ def _purge(engine: sa.Engine, db_path: Path, site_ids: list[str]) -> list[str]:
                                   .order_by(site_t.c.code)).scalars())
         for ent in reg.values():
             conn.execute(ent.table.delete().where(ent.table.c.site_id.in_(site_ids)))
-        nb = tables.number_block
-        conn.execute(nb.delete().where(nb.c.site_id.in_(site_ids)))
+        # and what was derived from them: the per-day rollups and their marks
+        for derived in (tables.number_block, tables.kpi_day, tables.kpi_day_done,
+                        tables.rollup_dirty):
+            conn.execute(derived.delete().where(derived.c.site_id.in_(site_ids)))
         parked = tables.sync_parked
         for seq, change in conn.execute(sa.select(parked.c.seq, parked.c.change)).all():
             if (change or {}).get("site_id") in site_ids:

@@ -662,6 +662,14 @@ def group_sync(demo: Path, tmp: Path) -> None:
             "Authorization": f"Bearer {token_b}", "Pm-Protocol": str(PROTOCOL),
             "Pm-Schema": str(SYNC_SCHEMA)})
         assert r.status_code == 401, r.text  # the revoked token is refused
+        # head office's reports, as a script reads them
+        page = httpx.get(url + "/reports/CH.json", timeout=30,
+                         headers={"Authorization": f"Bearer {token_a}"})
+        assert page.status_code == 200 and page.json()["site"] == "CH", page.text
+    got = admin.json("server", "refresh", "--days", "30", *server)
+    assert "CH" in got["sites"]
+    # BI roles are PostgreSQL's: on SQLite the command says so
+    admin("server", "bi-role", "bi_x", "--sites", "CH", *server, code=1)
 
 
 GROUPS: list[Callable[[Path, Path], None]] = [

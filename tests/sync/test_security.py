@@ -153,6 +153,10 @@ def test_a_withdrawn_site_leaves_the_laptop_after_its_changes_are_refused(synced
     b("site", "add", "ZZ", "--name", "本机的 only here")  # never on the server: it stays
     b("--site", "ZZ", "grid", "add", "Z1", "--name", "Z区")
     b("grid", "edit", "A", "--name", "离线改的 edited offline")
+    b("--site", "CH", "report", "score", "--from", "-3")  # rollups of CH's days on the laptop
+    with sqlite3.connect(b.db) as con:
+        assert con.execute("SELECT count(*) FROM kpi_day_done").fetchone()[0] >= 3
+    con.close()
     admin(server.database_url, "user", "grant", "bob", "--revoke", "CH")
     r = b("sync", ok=False)
     assert r.exit_code == 1  # its changes of CH were refused
@@ -164,6 +168,9 @@ def test_a_withdrawn_site_leaves_the_laptop_after_its_changes_are_refused(synced
     assert con.execute("SELECT count(*) FROM grid WHERE site_id = ?", (ch,)).fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM number_block WHERE site_id = ?",
                        (ch,)).fetchone() == (0,)
+    for derived in ("kpi_day_done", "kpi_day", "rollup_dirty"):  # nothing derived stays
+        assert con.execute(f"SELECT count(*) FROM {derived} WHERE site_id = ?",
+                           (ch,)).fetchone() == (0,), derived
     con.close()
     assert b.json("sync", "status")["rejected"] >= 1  # the refused edit is kept
     synced("sync")
