@@ -23,7 +23,8 @@ def _rate(rec: dict[str, Any]) -> str:
 
 
 ByOpt = Annotated[str | None, typer.Option(
-    "--by", help="grid|service|staff|month|week: one group per row")]
+    "--by", help="site|grid|service|staff|month|week: one group per row (site: each site "
+                 "this database holds)")]
 
 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV (UTF-8, BOM) instead of a table")]
@@ -117,7 +118,8 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
     from pm_cli.reports import service
 
     _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
-    _refresh(ctx, lambda s, site: service.refresh_period(s, site=site, frm=frm, to=to))
+    _refresh(ctx, lambda s, site: service.refresh_sites(s, frm=frm, to=to) if by == "site"
+             else service.refresh_period(s, site=site, frm=frm, to=to))
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.kpi_report(s, site=site, frm=frm, to=to, by=by)
@@ -138,6 +140,9 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
     rows = [{"kpi": r["label"], "rate": _rate(r), "of": _of(r), "counts": r["what"]}
             for r in rep["kpis"]]
     out.table(rows, ["kpi", "rate", "of", "counts"], title=title)
+    out.table([{"figure": f["label"], "value": _figure(f), "counts": f["what"]}
+               for f in rep["figures"]], ["figure", "value", "counts"],
+              title="items, inspections and risks")
     for dim in ("grid", "month"):
         sat = rep["satisfaction"][f"by_{dim}"]
         if sat:
@@ -145,6 +150,16 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
                         "coverage": _coverage(r)} for r in sat],
                       [dim, "rate", "satisfied", "coverage"],
                       title=f"owner satisfaction by {dim}")
+
+
+def _figure(f: dict[str, Any]) -> str:
+    if f["value"] is None:
+        return "—"
+    if f["unit"] == "rate":
+        return f"{f['value']:.1%} ({f['numerator']}/{f['denominator']})"
+    if f["unit"] == "hours":
+        return f"{f['value']:.1f} h ({f['denominator']} items)"
+    return str(f["value"])
 
 
 def _coverage(rec: dict[str, Any]) -> str:
@@ -160,7 +175,7 @@ def report_score(
     ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print the arithmetic")] = False,
     by: Annotated[str | None, typer.Option(
-        "--by", help="category: the lines grouped; grid|service|staff|month|week: a score "
+        "--by", help="category: the lines grouped; site|grid|service|staff|month|week: a score "
                      "each")
     ] = None,
     weights: Annotated[Path | None, typer.Option(
@@ -175,7 +190,8 @@ def report_score(
 
     _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     scheme = service.scheme(weights)  # checked before any work
-    _refresh(ctx, lambda s, site: service.refresh_period(s, site=site, frm=frm, to=to))
+    _refresh(ctx, lambda s, site: service.refresh_sites(s, frm=frm, to=to) if by == "site"
+             else service.refresh_period(s, site=site, frm=frm, to=to))
     with ctx.obj.session() as s:
         site = ctx.obj.site(s)
         rep = service.score_report(s, site=site, frm=frm, to=to, by=by, weights=scheme)

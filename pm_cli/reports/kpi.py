@@ -164,10 +164,13 @@ class Facts:
         at = 1 + DIMENSIONS.index(dimension)
         groups: dict[str, dict[str, Kpi]] = {}
         for key, (num, den, asked) in self.cells.items():
-            g = groups.setdefault(key[at], {k: Kpi(k) for k in KEYS})
-            g[key[0]].numerator += num
-            g[key[0]].denominator += den
-            g[key[0]].asked += asked
+            g = groups.get(key[at])
+            if g is None:
+                g = groups[key[at]] = {k: Kpi(k) for k in KEYS}
+            x = g[key[0]]
+            x.numerator += num
+            x.denominator += den
+            x.asked += asked
         return {name: list(groups[name].values()) for name in sorted(groups)}
 
 
@@ -296,8 +299,84 @@ def newest_answers(session: Session, sr: Any, where: Any) -> Any:
 # ---- improvement items --------------------------------------------------------------------
 
 
-def _items(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
-    """The SLA KPIs; the critical items overdue at the period's end."""
+class _Event:
+    """A PDCA event with the columns the SLA rules read (`pdca.rules.state_of`); its JSON
+    `data` decoded when first read (a year holds tens of thousands of events, few of which
+    carry data that matters)."""
+
+    __slots__ = ("_data", "created_at", "cycle", "from_phase", "hlc", "id", "kind",
+                 "to_phase")
+
+    def __init__(self, id_: str, kind: str, from_phase: str | None, to_phase: str | None,
+                 cycle: int | None, created_at: str, hlc: str, data: Any) -> None:
+        self.id, self.kind, self.from_phase, self.to_phase = id_, kind, from_phase, to_phase
+        self.cycle, self.created_at, self.hlc, self._data = cycle, created_at, hlc, data
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if isinstance(self._data, str | bytes):  # SQLite's text (PostgreSQL's jsonb: a dict)
+            import json
+
+            self._data = json.loads(self._data)
+        return self._data or {}
+
+
+@dataclass
+class ItemFlow:
+    """What happened to the improvement items in the period, beside the SLA KPIs."""
+
+    opened: int = 0  # found in the period (not withdrawn)
+    closed: int = 0  # moves to closed
+    withdrawn: int = 0  # withdrawn (raised in error)
+    verified: int = 0  # verifications (moves to act)
+    reopened: int = 0  # sent back to plan in a later cycle (not effective)
+    responded: int = 0  # cycles answered (left plan) in the period
+    respond_hours: float = 0.0  # from the cycle's start to its answer, summed
+    resolved: int = 0  # cycles resolved (reached check) in the period
+    resolve_hours: float = 0.0
+    risks_open: dict[str, int] = field(default_factory=dict)  # by level, at the period's end
+
+    def figures(self, kpis: list[Kpi]) -> list[dict[str, Any]]:
+        """Each figure with what it is a count of: `numerator` over `denominator` (a mean:
+        hours summed over cycles; a count: denominator null)."""
+        def fig(key: str, label: str, num: float, den: float | None, unit: str,
+                what: str) -> dict[str, Any]:
+            value = (None if den == 0 else round(num / den, 4) if den is not None
+                     else _num(num))
+            return {"figure": key, "label": label, "numerator": _num(round(num, 2)),
+                    "denominator": den, "value": value, "unit": unit, "what": what}
+
+        by = {k.key: k for k in kpis}
+        ins = by["inspections"]
+        levels = self.risks_open
+        return [
+            fig("inspections_due", "应巡检 Inspections due", ins.denominator, None, "count",
+                "scheduled walks and checklists due in the period"),
+            fig("inspections_missed", "漏检 Inspections missed",
+                ins.denominator - ins.numerator, ins.denominator, "rate",
+                "due and not done ÷ due"),
+            fig("items_opened", "新增整改 Items opened", self.opened, None, "count",
+                "items found in the period (not withdrawn)"),
+            fig("items_closed", "关闭整改 Items closed", self.closed, None, "count",
+                "items closed in the period"),
+            fig("items_withdrawn", "撤回整改 Items withdrawn", self.withdrawn, None, "count",
+                "items withdrawn (raised in error) in the period"),
+            fig("mean_time_to_respond", "平均响应时间 Mean time to respond", self.respond_hours,
+                self.responded, "hours", "hours from an item's (cycle's) start to its answer "
+                "÷ items answered in the period"),
+            fig("mean_time_to_resolve", "平均处理时间 Mean time to resolve", self.resolve_hours,
+                self.resolved, "hours", "hours from an item's (cycle's) start to its check "
+                "÷ items resolved in the period"),
+            fig("reopen_rate", "重开率 Reopen rate", self.reopened, self.verified, "rate",
+                "items sent back to plan (not effective) ÷ verifications, in the period"),
+            *[fig(f"risks_open_{lv}", f"在册风险 Open risks: {lv}", levels.get(lv, 0), None,
+                  "count", f"open {lv} risks at the period's end")
+              for lv in ("critical", "major", "minor")],
+        ]
+
+
+def _items(session: Session, site: Site, p: Period, f: Facts, x: ItemFlow) -> list[Any]:
+    """The SLA KPIs and the items' flow; the critical items overdue at the period's end."""
     import sqlalchemy as sa
 
     from pm_cli.pdca import rules as pdca
@@ -321,19 +400,39 @@ def _items(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
                t.c.id.in_(recent)))).all()
     events: dict[str, list[Any]] = {}
     withdrawn: set[str] = set()  # raised in error: never counted, whenever it was withdrawn
-    for pdca_id, rows in read.children(conn, ev, "pdca_id", [i.id for i in items]).items():
-        for e in rows:
+    for part in read.chunks(i.id for i in items):
+        for pdca_id, *cols in conn.execute(sa.select(
+                ev.c.pdca_id, ev.c.id, ev.c.kind, ev.c.from_phase, ev.c.to_phase, ev.c.cycle,
+                ev.c.created_at, ev.c.hlc, sa.type_coerce(ev.c.data, sa.Text))
+                .where(ev.c.pdca_id.in_(part)).order_by(ev.c.hlc)):
+            e = _Event(*cols)
             if e.kind == "withdraw" and not (e.data or {}).get("occurrence"):
                 withdrawn.add(pdca_id)
+                if p.holds(e.created_at):
+                    x.withdrawn += 1
             if e.created_at < end:  # the state as it stood at the period's end
                 events.setdefault(pdca_id, []).append(e)
     overdue_critical = []
     for item in items:
         if item.id in withdrawn:
             continue
-        st = pdca.state_of(events.get(item.id, []))
+        mine = events.get(item.id, [])
+        st = pdca.state_of(mine)
+        x.opened += p.holds(item.created_at)
+        for e in mine:
+            if e.kind == "transition" and p.holds(e.created_at):
+                x.closed += e.to_phase == "closed"
+                x.verified += e.to_phase == "act"
+                x.reopened += e.to_phase == "plan" and (e.cycle or 1) > 1
         where: dict[str, Any] = {"grid_id": item.grid_id, "staff_id": item.owner_id}
         for c in st.cycles or [pdca.Cycle(1)]:
+            start = _utc(c.started_at or item.created_at)
+            if c.responded_at and p.holds(c.responded_at):
+                x.respond_hours += (_utc(c.responded_at) - start).total_seconds() / 3600
+                x.responded += 1
+            if c.checked_at and p.holds(c.checked_at):
+                x.resolve_hours += (_utc(c.checked_at) - start).total_seconds() / 3600
+                x.resolved += 1
             respond_by, resolve_by = pdca.clocks(item, c)
             if p.holds(respond_by):
                 ok = c.responded_at is not None and c.responded_at <= respond_by
@@ -412,7 +511,7 @@ _TICK = timedelta(milliseconds=1)
 # ---- risks ---------------------------------------------------------------------------------
 
 
-def _risks(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
+def _risks(session: Session, site: Site, p: Period, f: Facts, x: ItemFlow) -> list[Any]:
     """Risk reviews current at the period's end; the critical risks with no control step and
     no drill at their grid (a site-wide drill for a risk of no grid)."""
     from pm_cli.drills.models import Drill
@@ -429,6 +528,7 @@ def _risks(session: Session, site: Site, p: Period, f: Facts) -> list[Any]:
     uncontrolled = []
     for r in open_:
         st = risks.state(r, events.get(r.id, []), now=p.end)
+        x.risks_open[st.level] = x.risks_open.get(st.level, 0) + 1
         f.add("risk_reviews", not st.review_overdue, 1, at=p.end - _TICK, grid_id=r.grid_id,
               service="risk", staff_id=r.owner_id)
         drill = r.grid_id in drilled if r.grid_id else bool(drilled)
@@ -471,6 +571,10 @@ class Kpis:
     kpis: list[Kpi]  # the site's, all facts summed
     overdue_critical: list[Any]  # critical items overdue at the period's end (Pdca rows)
     uncontrolled: list[Any]  # critical risks with no control step and no drill (Risk rows)
+    flow: ItemFlow = field(default_factory=ItemFlow)
+
+    def figures(self) -> list[dict[str, Any]]:
+        return self.flow.figures(self.kpis)
 
     def get(self, key: str) -> Kpi:
         return next(k for k in self.kpis if k.key == key)
@@ -500,8 +604,9 @@ def compute(session: Session, *, site: Site, p: Period, rolled: bool = True,
         part = Period(since, until, p.now)
         _inspections(session, site, part, f)
         _steps(session, site, part, f)
-    overdue = _items(session, site, p, f)
+    flow = ItemFlow()
+    overdue = _items(session, site, p, f, flow)
     _drills(session, site, p, f)
-    uncontrolled = _risks(session, site, p, f)
+    uncontrolled = _risks(session, site, p, f, flow)
     _surveys(session, site, p, f)
-    return Kpis(site, p, f, f.total(), overdue, uncontrolled)
+    return Kpis(site, p, f, f.total(), overdue, uncontrolled, flow)

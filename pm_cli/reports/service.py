@@ -56,7 +56,20 @@ def _head(k: kpis.Kpis) -> dict[str, Any]:
             "counted_to": utc_text(p.end)}
 
 
-BY = ("grid", "service", "staff", "month", "week")
+BY = ("site", "grid", "service", "staff", "month", "week")
+
+
+def sites_held(session: Session) -> list[Site]:
+    """Every live site of this database (`--by site`: each counted on its own)."""
+    from sqlmodel import select
+
+    return list(session.exec(select(Site).where(Site.deleted == False)  # noqa: E712
+                             .order_by(Site.code)))
+
+
+def refresh_sites(session: Session, *, frm: str | None = None, to: str | None = None) -> int:
+    """`refresh_period` for every site held (`--by site`)."""
+    return sum(refresh_period(session, site=s, frm=frm, to=to) for s in sites_held(session))
 
 
 def daily_report(session: Session, *, site: Site, day: str | None = None,
@@ -91,10 +104,15 @@ def kpi_report(session: Session, *, site: Site, frm: str | None = None, to: str 
                by: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     dim = _dimension(by)
     k = kpis.compute(session, site=site, p=period(site, frm, to, now),
-                     dims=(dim,) if dim else ())
-    rep = {**_head(k), "kpis": [x.record() for x in k.kpis],
+                     dims=(dim,) if dim and dim != "site" else ())
+    rep = {**_head(k), "kpis": [x.record() for x in k.kpis], "figures": k.figures(),
            "satisfaction": _satisfaction(k)}
-    if dim:
+    if dim == "site":
+        rep["by"] = "site"
+        rep["groups"] = [{"site": s.code, "kpis": [x.record() for x in kpis.compute(
+            session, site=s, p=period(s, frm, to, now), dims=()).kpis]}
+            for s in sites_held(session)]
+    elif dim:
         rep["by"] = dim
         rep["groups"] = [{dim: name, "kpis": [x.record() for x in group]}
                          for name, group in k.facts.by(dim).items()]
@@ -126,11 +144,19 @@ def score_report(session: Session, *, site: Site, frm: str | None = None,
                  now: datetime | None = None) -> dict[str, Any]:
     dim = _dimension(by, extra=("category",))
     k = kpis.compute(session, site=site, p=period(site, frm, to, now),
-                     dims=(dim,) if dim and dim != "category" else ())
+                     dims=(dim,) if dim and dim not in ("category", "site") else ())
     s = scoring.score(k, weights)
     rep = {**_head(k), **s.record(), "weights": weights.source,
            "categories": scoring.by_category(s), "explain": scoring.explain(s)}
-    if dim and dim != "category":
+    if dim == "site":
+        groups = []
+        for other in sites_held(session):
+            mine = kpis.compute(session, site=other, p=period(other, frm, to, now), dims=())
+            groups.append({"site": other.code, **scoring.score(mine, weights).record()})
+        rep["by"] = "site"
+        rep["groups"] = sorted(groups, key=lambda r: (r["score"] is None, -(r["score"] or 0),
+                                                      r["site"]))
+    elif dim and dim != "category":
         rep["by"] = dim
         rep["groups"] = scoring.by(k, dim, weights)
     return rep

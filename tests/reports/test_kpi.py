@@ -94,9 +94,9 @@ def test_a_period_backwards_or_a_bad_date_is_refused(pm, site):
     r = pm("report", "score", "--from", "01-11-2026", ok=False)
     assert r.exit_code == 2 and "--from" in r.stderr
     r = pm("report", "score", "--by", "building", ok=False)
-    assert r.exit_code == 2 and "--by grid|service|staff|month|week|category" in r.stderr
+    assert r.exit_code == 2 and "--by site|grid|service|staff|month|week|category" in r.stderr
     r = pm("report", "kpi", "--by", "category", ok=False)
-    assert r.exit_code == 2 and "--by grid|service|staff|month|week" in r.stderr
+    assert r.exit_code == 2 and "--by site|grid|service|staff|month|week" in r.stderr
 
 
 def test_by_grid_service_staff_and_month_split_the_site_figures(pm, built):
@@ -148,3 +148,45 @@ def test_a_perfect_group_scores_1000_exactly():
                   for k in KEYS], [])
     assert sorted(ln["max"] for ln in s.lines) == [333.3, 333.3, 333.4]
     assert s.score == 1000.0 and s.band == "优秀 excellent"
+
+
+def test_the_items_flow_inspections_missed_and_open_risks_each_with_their_counts(pm, built):
+    rep = json.loads(pm("report", "kpi", "--from", "2026-11-01", "--to", "2026-11-07",
+                        "--json").stdout)
+    fig = {f["figure"]: f for f in rep["figures"]}
+    assert (fig["inspections_due"]["value"], fig["inspections_missed"]["numerator"],
+            fig["inspections_missed"]["denominator"]) == (7, 4, 7)
+    # answered: A after 2 h, B after 6 h, E after 11 h; resolved: A after 24 h
+    assert (fig["mean_time_to_respond"]["numerator"],
+            fig["mean_time_to_respond"]["denominator"]) == (19, 3)
+    assert fig["mean_time_to_respond"]["value"] == round(19 / 3, 4)
+    assert (fig["mean_time_to_resolve"]["value"], fig["mean_time_to_resolve"]["unit"]) == (
+        24, "hours")
+    assert fig["items_closed"]["value"] == 1
+    assert (fig["reopen_rate"]["numerator"], fig["reopen_rate"]["denominator"]) == (0, 1)
+    assert fig["items_withdrawn"]["value"] == 0  # D was withdrawn later, in December
+    assert fig["items_opened"]["value"] >= 4  # A, B, C, E (D: withdrawn, never counted)
+    assert (fig["risks_open_critical"]["value"], fig["risks_open_minor"]["value"]) == (1, 1)
+    table = pm("report", "kpi", "--from", "2026-11-01", "--to", "2026-11-07").stdout
+    assert "Mean time to respond" in table and "6.3 h (3 items)" in table
+
+
+def test_an_empty_site_has_figures_but_no_division_by_zero(pm, site):
+    rep = json.loads(pm("report", "kpi", "--json").stdout)
+    fig = {f["figure"]: f for f in rep["figures"]}
+    assert fig["mean_time_to_respond"]["value"] is None
+    assert fig["reopen_rate"]["value"] is None and fig["items_opened"]["value"] == 0
+    assert "—" in pm("report", "kpi").stdout
+
+
+def test_by_site_counts_each_site_this_database_holds(pm, built):
+    pm("site", "add", "XY", "--name", "新庄 Xinzhuang", "--tz", "Asia/Shanghai")
+    args = ("--from", "2026-11-01", "--to", "2026-11-07", "--json")
+    ch = json.loads(pm("report", "kpi", *args).stdout)["kpis"]
+    rep = json.loads(pm("report", "kpi", "--by", "site", *args).stdout)
+    groups = {g["site"]: g["kpis"] for g in rep["groups"]}
+    assert set(groups) == {"CH", "XY"} and groups["CH"] == ch
+    assert all(k["denominator"] == 0 for k in groups["XY"])  # nothing there yet
+    score = json.loads(pm("report", "score", "--by", "site", *args).stdout)
+    assert [(g["site"], g["score"] is None) for g in score["groups"]] == [("CH", False),
+                                                                         ("XY", True)]
