@@ -178,8 +178,8 @@ def office_index(rows: list[dict[str, Any]], *, user: str, query: str, frm: str 
     if missing:
         body.append(h.section("未同步 Not synced yet", "<p>" + h.esc(", ".join(missing)) +
                               "</p>"))
-    sub = (f"{rows[0]['from'][:10]} – {rows[0]['counted_to'][:10]} (UTC)" if rows
-           else None)
+    sub = (f"{frm or '…'} – {to or 'now'} (each site's days)" if frm or to else
+           "the 30 days up to yesterday (each site's days)")
     return h.page("总部报表 Head office reports", body, subtitle=sub)
 
 

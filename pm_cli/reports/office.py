@@ -36,6 +36,17 @@ def _head(site: Site, k: kpis.Kpis, s: scoring.Score) -> dict[str, Any]:
             "overdue_critical": len(k.overdue_critical)}
 
 
+def ended_days(site: Site, now: datetime | None = None, days: int = 30) -> tuple[str, str]:
+    """The last `days` whole days up to yesterday (site time), as --from and --to: what the
+    ranking of sites shows by default (an ended period: the same data, the same figures)."""
+    from datetime import timedelta
+
+    from pm_cli.dates import zone
+
+    yesterday = (now or datetime.now(UTC)).astimezone(zone(site.tz)).date() - timedelta(days=1)
+    return (yesterday - timedelta(days=days - 1)).isoformat(), yesterday.isoformat()
+
+
 def summary(session: Session, *, site: Site, frm: str | None = None, to: str | None = None,
             now: datetime | None = None) -> dict[str, Any]:
     """A site's row in the ranking: its score, band and the points of each category."""

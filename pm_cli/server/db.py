@@ -177,6 +177,19 @@ def _rollup_tables() -> dict[str, sa.Table]:
 
 rollups = _rollup_tables()
 
+# a site's row of the /reports ranking for a period that has ended, kept with the newest
+# change of the site it was counted from (sync_change.seq): the same period and no change
+# since is the same row (pm_cli.server.web)
+report_cache = sa.Table(
+    "report_cache", metadata,
+    sa.Column("site_id", sa.String, primary_key=True),
+    sa.Column("since", sa.String, primary_key=True),
+    sa.Column("until", sa.String, primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("body", JSON, nullable=False),
+    sa.Column("computed_at", sa.String, nullable=False),
+)
+
 HEAD = "0009"
 CONNECT_TIMEOUT_S = 10  # seconds; a connect_timeout in the URL wins
 

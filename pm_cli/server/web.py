@@ -102,6 +102,40 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
             except sa.exc.IntegrityError:
                 s.rollback()
 
+    def summary(s: Any, site: Any, frm: str | None, to: str | None, seq: int
+                ) -> dict[str, Any]:
+        """A site's row of the ranking: by default the 30 days up to yesterday; a period
+        that has ended is counted once per change of the site (report_cache)."""
+        from pm_cli.reports import office
+        from pm_cli.reports.service import period
+
+        if frm is None and to is None:
+            frm, to = office.ended_days(site)
+        p = period(site, frm, to)
+        ended = p.until <= p.now
+        key = (site.id, utc_text(p.since), utc_text(p.until))
+        c = db.report_cache.c
+        if ended:
+            with engine.connect() as conn:
+                body = conn.execute(sa.select(c.body).where(
+                    c.site_id == key[0], c.since == key[1], c.until == key[2],
+                    c.seq == seq)).scalar()
+            if body is not None:
+                return dict(body)
+        refresh(site.id, frm, to)
+        body = office.summary(s, site=site, frm=frm, to=to)
+        if ended:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(db.report_cache.delete().where(
+                        c.site_id == key[0], c.since == key[1], c.until == key[2]))
+                    conn.execute(db.report_cache.insert().values(
+                        site_id=key[0], since=key[1], until=key[2], seq=seq, body=body,
+                        computed_at=utc_text(datetime.now(UTC))))
+            except sa.exc.IntegrityError:
+                pass  # another worker stored the same row first
+        return body
+
     def site_of(s: Any, a: server_auth.Auth, code: str) -> Any:
         """The granted site's record, or 404 (a site not granted is one that is not there)."""
         from pm_cli.sites.models import Site
@@ -156,7 +190,6 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
     def index(request: Request) -> Response:
         def make() -> Response:
             from pm_cli.reports import html as pages
-            from pm_cli.reports import office
             from pm_cli.sites.models import Site
 
             a = who(request)
@@ -166,13 +199,13 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
                 return RedirectResponse(f"/reports/{quote(picked, safe='')}{query}", 303)
             rows, missing = [], []
             with records() as s:
+                seqs = _newest_changes(s.connection(), list(a.sites))
                 for site_id, code in sorted(a.sites.items(), key=lambda x: x[1]):
                     site = s.get(Site, site_id)
                     if site is None or site.deleted:
                         missing.append(code)
                         continue
-                    refresh(site_id, frm, to)
-                    rows.append(office.summary(s, site=site, frm=frm, to=to))
+                    rows.append(summary(s, site, frm, to, seqs.get(site_id, 0)))
             rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), r["site"]))
             missing += [c for c in a.codes if c != "*" and c not in a.sites.values()]
             return html(pages.office_index(rows, user=a.user, query=query, frm=frm, to=to,
@@ -255,6 +288,17 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
             return html(pages.office_site(ov, user=a.user, query=query, frm=frm, to=to))
 
         return answer(request, make, as_json=bool(kind))
+
+
+def _newest_changes(conn: sa.Connection, site_ids: list[str]) -> dict[str, int]:
+    """The newest change (sync_change.seq) of each site: what a cached row was counted
+    from."""
+    t = db.sync_change.c
+    out: dict[str, int] = {}
+    for start in range(0, len(site_ids), 500):
+        out.update(conn.execute(sa.select(t.site_id, sa.func.max(t.seq)).where(
+            t.site_id.in_(site_ids[start:start + 500])).group_by(t.site_id)).all())
+    return out
 
 
 def _open_session(engine: sa.Engine, tok: str) -> str:

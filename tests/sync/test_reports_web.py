@@ -180,3 +180,46 @@ def test_head_office_in_a_real_browser_against_a_real_server(server: Server, syn
         page.wait_for_url(f"{origin}/reports")
         assert "Sign in" in page.inner_text("body")
     assert asked and all(u.startswith(origin + "/") for u in asked), asked
+
+
+def test_the_ranking_counts_ended_days_once_per_change_of_a_site(server: Server,
+                                                                  synced: Laptop):
+    import sqlalchemy as sa
+
+    from pm_cli.server import db
+
+    h = bearer(server, "alice")
+    first = server.http.get(f"{server.url}/reports", headers=h)
+    assert first.status_code == 200 and "the 30 days up to yesterday" in first.text
+    engine = db.make_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            (since, until, seq, body, made), = conn.execute(sa.select(
+                db.report_cache.c.since, db.report_cache.c.until, db.report_cache.c.seq,
+                db.report_cache.c.body, db.report_cache.c.computed_at)).all()
+        # the laptop's score of the same whole days
+        from datetime import datetime, timedelta
+        from zoneinfo import ZoneInfo
+
+        yesterday = (datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1))
+        mine = synced.json("report", "score", "--from",
+                           (yesterday - timedelta(days=29)).isoformat(), "--to",
+                           yesterday.isoformat())
+        assert body["score"] == mine["score"] and body["site"] == "CH"
+        assert str(mine["score"]) in first.text
+        # read again: the stored row, unchanged
+        server.http.get(f"{server.url}/reports", headers=h)
+        with engine.connect() as conn:
+            again = conn.execute(sa.select(db.report_cache.c.computed_at)).scalar_one()
+        assert again == made
+        # a change of the site arrives: its row is counted again
+        synced("grid", "edit", "A", "--name", "A区 改名 renamed")
+        synced("sync")
+        server.http.get(f"{server.url}/reports", headers=h)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(db.report_cache.c.seq,
+                                          db.report_cache.c.computed_at)).all()
+        assert len(rows) == 1 and rows[0][0] > seq and rows[0][1] >= again
+        assert since < until
+    finally:
+        engine.dispose()
