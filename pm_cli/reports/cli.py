@@ -143,6 +143,13 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
     out.table([{"figure": f["label"], "value": _figure(f), "counts": f["what"]}
                for f in rep["figures"]], ["figure", "value", "counts"],
               title="items, inspections and risks")
+    if rep["drills"]:
+        out.table([{"drill": d["drill"], "scenario": d["scenario"],
+                    "started_at": d["started_at"], "targets met": f"{d['met']}/{d['timed']}",
+                    "minutes": ", ".join(f"{m} {v:g}" for m, v in d["minutes"].items()
+                                         if v is not None)} for d in rep["drills"]],
+                  ["drill", "scenario", "started_at", "targets met", "minutes"],
+                  title="drill response times (minutes from the alarm)")
     for dim in ("grid", "month"):
         sat = rep["satisfaction"][f"by_{dim}"]
         if sat:

@@ -322,8 +322,9 @@ class _Event:
 
 
 @dataclass
-class ItemFlow:
-    """What happened to the improvement items in the period, beside the SLA KPIs."""
+class Flow:
+    """What happened in the period beside the KPIs: the items' flow, the open risks, and
+    each drill's response times (their trend)."""
 
     opened: int = 0  # found in the period (not withdrawn)
     closed: int = 0  # moves to closed
@@ -335,6 +336,7 @@ class ItemFlow:
     resolved: int = 0  # cycles resolved (reached check) in the period
     resolve_hours: float = 0.0
     risks_open: dict[str, int] = field(default_factory=dict)  # by level, at the period's end
+    drills: list[dict[str, Any]] = field(default_factory=list)  # runs finished, oldest first
 
     def figures(self, kpis: list[Kpi]) -> list[dict[str, Any]]:
         """Each figure with what it is a count of: `numerator` over `denominator` (a mean:
@@ -375,7 +377,7 @@ class ItemFlow:
         ]
 
 
-def _items(session: Session, site: Site, p: Period, f: Facts, x: ItemFlow) -> list[Any]:
+def _items(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> list[Any]:
     """The SLA KPIs and the items' flow; the critical items overdue at the period's end."""
     import sqlalchemy as sa
 
@@ -454,7 +456,7 @@ def _items(session: Session, site: Site, p: Period, f: Facts, x: ItemFlow) -> li
 # ---- drills --------------------------------------------------------------------------------
 
 
-def _drills(session: Session, site: Site, p: Period, f: Facts) -> None:
+def _drills(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> None:
     """Each drill plan's due dates in the period, walked as `pm drill due` counts them: the
     next date (the stricter of its schedule and the scenario's frequency) after the last run;
     met when a run started by then. Milestones: those with a target, in runs finished in the
@@ -503,6 +505,12 @@ def _drills(session: Session, site: Site, p: Period, f: Facts) -> None:
                 f.add("drill_targets", sum(bool(row["met"]) for row in timed), len(timed),
                       at=r.finished_at or p.end, grid_id=plans[r.drill_id].grid_id,
                       service="drill")
+            x.drills.append({
+                "drill": plans[r.drill_id].code, "scenario": r.scenario,
+                "started_at": r.started_at, "met": sum(bool(row["met"]) for row in timed),
+                "timed": len(timed),
+                "minutes": {row["milestone"]: row["elapsed"] for row in ev.rows}})
+    x.drills.sort(key=lambda d: d["started_at"])
 
 
 _TICK = timedelta(milliseconds=1)
@@ -511,7 +519,7 @@ _TICK = timedelta(milliseconds=1)
 # ---- risks ---------------------------------------------------------------------------------
 
 
-def _risks(session: Session, site: Site, p: Period, f: Facts, x: ItemFlow) -> list[Any]:
+def _risks(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> list[Any]:
     """Risk reviews current at the period's end; the critical risks with no control step and
     no drill at their grid (a site-wide drill for a risk of no grid)."""
     from pm_cli.drills.models import Drill
@@ -571,7 +579,7 @@ class Kpis:
     kpis: list[Kpi]  # the site's, all facts summed
     overdue_critical: list[Any]  # critical items overdue at the period's end (Pdca rows)
     uncontrolled: list[Any]  # critical risks with no control step and no drill (Risk rows)
-    flow: ItemFlow = field(default_factory=ItemFlow)
+    flow: Flow = field(default_factory=Flow)
 
     def figures(self) -> list[dict[str, Any]]:
         return self.flow.figures(self.kpis)
@@ -604,9 +612,9 @@ def compute(session: Session, *, site: Site, p: Period, rolled: bool = True,
         part = Period(since, until, p.now)
         _inspections(session, site, part, f)
         _steps(session, site, part, f)
-    flow = ItemFlow()
+    flow = Flow()
     overdue = _items(session, site, p, f, flow)
-    _drills(session, site, p, f)
+    _drills(session, site, p, f, flow)
     uncontrolled = _risks(session, site, p, f, flow)
     _surveys(session, site, p, f)
     return Kpis(site, p, f, f.total(), overdue, uncontrolled, flow)

@@ -106,7 +106,7 @@ def kpi_report(session: Session, *, site: Site, frm: str | None = None, to: str 
     k = kpis.compute(session, site=site, p=period(site, frm, to, now),
                      dims=(dim,) if dim and dim != "site" else ())
     rep = {**_head(k), "kpis": [x.record() for x in k.kpis], "figures": k.figures(),
-           "satisfaction": _satisfaction(k)}
+           "drills": k.flow.drills, "satisfaction": _satisfaction(k)}
     if dim == "site":
         rep["by"] = "site"
         rep["groups"] = [{"site": s.code, "kpis": [x.record() for x in kpis.compute(

@@ -190,3 +190,15 @@ def test_by_site_counts_each_site_this_database_holds(pm, built):
     score = json.loads(pm("report", "score", "--by", "site", *args).stdout)
     assert [(g["site"], g["score"] is None) for g in score["groups"]] == [("CH", False),
                                                                          ("XY", True)]
+
+
+def test_each_drill_of_the_period_shows_its_response_times(pm, built):
+    rep = json.loads(pm("report", "kpi", "--from", "2026-11-01", "--to", "2026-11-07",
+                        "--json").stdout)
+    (run,) = rep["drills"]  # FIRE-A, recorded from the timeline on 3 November
+    assert run["drill"] == "FIRE-A" and run["scenario"] == "fire"
+    k = {x["kpi"]: x for x in rep["kpis"]}["drill_targets"]
+    assert (run["met"], run["timed"]) == (k["numerator"], k["denominator"])
+    assert all(v is None or v >= 0 for v in run["minutes"].values()) and run["minutes"]
+    assert "drill response times" in pm("report", "kpi", "--from", "2026-11-01", "--to",
+                                        "2026-11-07").stdout
