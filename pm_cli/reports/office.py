@@ -70,8 +70,9 @@ def site_overview(session: Session, *, site: Site, frm: str | None = None,
         **_head(site, k, s), "lines": s.lines, "dropped": s.dropped,
         "deductions": s.deductions, "scaled_from": s.scaled_from,
         "kpis": [x.record() for x in k.kpis],
-        "kpis_by_grid": [{"grid": grid, "kpis": [x.record() for x in group if x.denominator]}
-                         for grid, group in k.facts.by("grid").items()],
+        "kpis_by_grid": [{"grid": grid, "kpis": [
+            {key: v for key, v in x.record().items() if key != "what"}
+            for x in group if x.denominator]} for grid, group in k.facts.by("grid").items()],
         "grids": [{"grid": g["grid"], "score": g["score"], "band": g["band"],
                    "measured": len(g["lines"]),
                    "deductions": round(sum(d["points"] for d in g["deductions"]), 1)}

@@ -35,7 +35,8 @@ def live(scope, by: str | None = None):  # type: ignore[no-untyped-def]
         site = get_site(s, "CH")
         k = kpi.compute(s, site=site, p=service.period(site, *ARGS[1::2]), rolled=False)
         if by:
-            return {g: [x.record() for x in group] for g, group in k.facts.by(by).items()}
+            return {g: [{key: v for key, v in x.record().items() if key != "what"}
+                        for x in group] for g, group in k.facts.by(by).items()}
         return {x.key: (x.record()["numerator"], x.record()["denominator"]) for x in k.kpis}
 
 
