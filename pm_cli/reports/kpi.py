@@ -2,8 +2,9 @@
 that a reader can check the rate and the score built on it.
 
 A period is [since, until) in UTC, cut at `now`: what is not due yet is not counted. Each
-figure counts a thing once, in the period its deadline falls in (an item's respond-by, a
-walk's window end), so consecutive periods add up.
+figure counts a thing once, in the period one instant of it falls in (an item's respond-by,
+a walk's finish or else its window's end, a run's finish), so consecutive periods add up,
+and so do the days of the per-day rollups (`reports.rollup`) a long period reads.
 """
 
 from __future__ import annotations
