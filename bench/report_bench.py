@@ -66,6 +66,29 @@ def main() -> None:
         verdict = "" if target is None else (
             f"≤ {target} s  {'met' if wall <= target else 'MISSED'}")
         print(f"{name:<32} {wall:7.2f} {peak:8.0f}  {verdict}")
+    took = statistics.median(redraws(env))
+    print(f"{'dashboard redraw (live screen)':<32} {took:7.2f} {'':>8}  ≤ 0.5 s  "
+          f"{'met' if took <= 0.5 else 'MISSED'} (nothing written between redraws)")
+
+
+def redraws(env: dict[str, str], frames: int = 6) -> list[float]:
+    """`pm dashboard --every 1` on a pseudo-terminal: the seconds each redraw took beyond
+    the one-second wait (nothing is written meanwhile, as on a quiet site)."""
+    import time
+
+    import pexpect
+
+    child = pexpect.spawn(scale_bench.PM[0], [*scale_bench.PM[1:], "dashboard", "--every",
+                                              "1"], env=env, encoding="utf-8", timeout=300,
+                          dimensions=(60, 200))
+    child.expect("hottest grids")  # the first frame
+    marks = []
+    for _ in range(frames):
+        child.expect("hottest grids")
+        marks.append(time.monotonic())
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    return [b - a - 1.0 for a, b in zip(marks, marks[1:], strict=False)]
 
 
 if __name__ == "__main__":

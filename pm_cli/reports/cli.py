@@ -368,6 +368,8 @@ def dashboard(
 ) -> None:
     """One screen of the site: today's progress, overdue items, the hottest grids, the
     score and its weekly trend (refreshing; one frame when not on a terminal)."""
+    import time
+
     from pm_cli.output import plain
     from pm_cli.reports import dashboard as board
 
@@ -381,14 +383,20 @@ def dashboard(
         return
     weeks = first["trend"]
     latest = [first]
+    watch = board.Changes(ctx.obj.db_path) if not once else None
+    kept: dict[str, Any] = {"snap": first, "at": time.monotonic()}
 
     def frame() -> tuple[list[str], list[Any]]:
         if latest:
             snap = latest.pop()
+        elif watch is not None and not watch.changed() and \
+                time.monotonic() - kept["at"] < board.MAX_AGE_S:
+            snap = kept["snap"]  # nothing written since: the same figures, drawn again
         else:
-            _refresh(ctx, board.refresh)
+            _refresh(ctx, board.refresh)  # may write rollups: the next look sees it once
             with ctx.obj.session() as s:
                 snap = board.snapshot(s, site=ctx.obj.site(s), with_trend=weeks)
+            kept.update(snap=snap, at=time.monotonic())
         tz = out.tz
         c = snap["today"]["counts"]
         sc = snap["score"]

@@ -4,6 +4,7 @@ grids, and the score with its weekly trend."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -13,6 +14,31 @@ from pm_cli.store.ids import utc_text
 
 WEEKS = 6  # the trend: the score of each of the last six weeks
 TOP = 10  # rows of each list
+MAX_AGE_S = 300.0  # a live screen counts its figures again at least this often
+
+
+class Changes:
+    """Whether anything was written to the database since the last look: SQLite's
+    `data_version`, read on a connection of the screen's own kept open for its life (it
+    moves when any other connection commits a change; a redraw with nothing new reuses
+    the figures instead of counting them again)."""
+
+    def __init__(self, path: Path):
+        import sqlite3
+
+        self._conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        self._last = self._version()
+
+    def _version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def changed(self) -> bool:
+        now = self._version()
+        moved, self._last = now != self._last, now
+        return moved
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 def refresh(session: Session, site: Site, now: datetime | None = None) -> int:

@@ -286,6 +286,31 @@ def test_reports_and_the_dashboard_in_the_installed_pm(pm_installed: Installed) 
     assert "hottest grids" in r.stdout and "weekly trend" in r.stdout
 
 
+def test_the_live_dashboard_shows_what_another_process_writes(pm_installed: Installed) -> None:
+    """Redraws with nothing written reuse the figures; a route added in another shell is on
+    the next one."""
+    import re
+
+    import pexpect
+
+    child = pexpect.spawn(str(PM), ["dashboard", "--every", "1"], env=pm_installed.env,
+                          encoding="utf-8", timeout=60, dimensions=(50, 160))
+    child.expect(r"missed of (\d+)")
+    due = int(child.match.group(1))
+    child.expect("hottest grids")
+    child.expect(r"missed of (\d+)")  # a redraw with nothing new: the same figure
+    assert int(child.match.group(1)) == due
+    stop = json.loads(pm_installed("checkpoint", "list", "--json").stdout)[0]["code"]
+    pm_installed("route", "add", "R-NEW", "--name", "新线 New route", "--schedule",
+                 "daily@00:00", "--stops", stop)
+    child.expect(rf"missed of {due + 1}\b")  # drawn again with it
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130, (child.exitstatus, child.before)
+    assert re.search("Traceback", child.before or "") is None
+
+
 def test_the_dashboard_redraws_on_a_terminal_until_ctrl_c(pm_installed: Installed) -> None:
     import pexpect
 
