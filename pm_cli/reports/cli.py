@@ -150,11 +150,13 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
                                          if v is not None)} for d in rep["drills"]],
                   ["drill", "scenario", "started_at", "targets met", "minutes"],
                   title="drill response times (minutes from the alarm)")
+    from pm_cli.reports.html import coverage_text
+
     for dim in ("grid", "month"):
         sat = rep["satisfaction"][f"by_{dim}"]
         if sat:
             out.table([{dim: r[dim], "rate": _rate(r), "satisfied": _of(r),
-                        "coverage": _coverage(r)} for r in sat],
+                        "coverage": coverage_text(r)} for r in sat],
                       [dim, "rate", "satisfied", "coverage"],
                       title=f"owner satisfaction by {dim}")
 
@@ -167,14 +169,6 @@ def _figure(f: dict[str, Any]) -> str:
     if f["unit"] == "hours":
         return f"{f['value']:.1f} h ({f['denominator']} items)"
     return str(f["value"])
-
-
-def _coverage(rec: dict[str, Any]) -> str:
-    cov = rec.get("coverage") or {}
-    if not cov.get("denominator"):
-        return "—"
-    kept = f", points × {cov['factor']:.3f}" if cov["factor"] < 1 else ""
-    return f"{cov['numerator']}/{cov['denominator']} = {cov['rate']:.0%}{kept}"
 
 
 @app.command("score")

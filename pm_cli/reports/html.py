@@ -48,12 +48,13 @@ def kpi(rep: dict[str, Any], tz: str | None) -> str:
             h.table(["grid", "rate", "satisfied", "coverage"], [
                 {"grid": g["grid"], "rate": _pct(g["rate"]),
                  "satisfied": f"{g['numerator']}/{g['denominator']}",
-                 "coverage": _coverage(g)} for g in sat["by_grid"]],
+                 "coverage": coverage_text(g)} for g in sat["by_grid"]],
                 numeric=("rate", "satisfied"))))
     return h.page(f"KPI 关键指标 · {rep['site']}", body, subtitle=_period(rep, tz))
 
 
-def _coverage(rec: dict[str, Any]) -> str:
+def coverage_text(rec: dict[str, Any]) -> str:
+    """A satisfaction figure's coverage as people read it (the table, the page)."""
     cov = rec.get("coverage") or {}
     if not cov.get("denominator"):
         return "—"
