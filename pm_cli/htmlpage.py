@@ -132,7 +132,7 @@ def trend(points: Sequence[tuple[str, float | None]], *, top: float, width: int 
     if not points:
         return ""
     pad_l, pad_b, pad_t = 36, 22, 10
-    inner_w, inner_h = width - pad_l - 8, height - pad_b - pad_t
+    inner_w, inner_h = width - pad_l - 28, height - pad_b - pad_t  # room for the last label
     step = inner_w / max(1, len(points) - 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img">',
