@@ -199,13 +199,17 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
                 return RedirectResponse(f"/reports/{quote(picked, safe='')}{query}", 303)
             rows, missing = [], []
             with records() as s:
-                seqs = _newest_changes(s.connection(), list(a.sites))
+                # a site's figures change with its own records and the company-wide ones
+                # (playbooks): the newest change of either (seq is global and only grows)
+                seqs = _newest_changes(s.connection(), [*a.sites, ""])
+                company = seqs.get("", 0)
                 for site_id, code in sorted(a.sites.items(), key=lambda x: x[1]):
                     site = s.get(Site, site_id)
                     if site is None or site.deleted:
                         missing.append(code)
                         continue
-                    rows.append(summary(s, site, frm, to, seqs.get(site_id, 0)))
+                    rows.append(summary(s, site, frm, to,
+                                        max(seqs.get(site_id, 0), company)))
             rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), r["site"]))
             missing += [c for c in a.codes if c != "*" and c not in a.sites.values()]
             return html(pages.office_index(rows, user=a.user, query=query, frm=frm, to=to,
