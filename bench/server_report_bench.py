@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,10 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sync_bench import free_port  # noqa: E402  (a free port on loopback)
 
 PM = [sys.executable, "-m", "pm_cli"]
 
@@ -74,12 +77,6 @@ def clone(url: str, n: int) -> None:
                 site_id=new_site, code=f"S{i:03d}", name=f"克隆 Clone {i}",
                 created_at="2026-01-01T00:00:00.000Z"))
     engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:

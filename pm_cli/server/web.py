@@ -250,19 +250,28 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
         r.delete_cookie(COOKIE, path="/reports", httponly=True, samesite="strict")
         return r
 
+    def counted(request: Request, code: str, count: Callable[..., dict[str, Any]]
+                ) -> tuple[server_auth.Auth, str | None, str | None, str, Any, dict[str, Any]]:
+        """Who asks, the period asked for, and one granted site counted by `count` (an
+        `office` overview) over its rollups brought up to date first."""
+        a = who(request)
+        frm, to, query = period(request)
+        with records() as s:
+            site = site_of(s, a, code)
+            refresh(site.id, frm, to)
+            return a, frm, to, query, site, count(s, site=site, frm=frm, to=to)
+
     @app.get("/reports/{code}/grid/{grid}", response_model=None)
     def grid_page(code: str, grid: str, request: Request) -> Response:
         def make() -> Response:
+            from functools import partial
+
             from pm_cli.reports import html as pages
             from pm_cli.reports import office
 
-            a = who(request)
-            frm, to, query = period(request)
-            with records() as s:
-                site = site_of(s, a, code)
-                refresh(site.id, frm, to)
-                ov = office.grid_overview(s, site=site, grid=grid, frm=frm, to=to)
-                return html(pages.office_grid(ov, user=a.user, query=query, tz=site.tz))
+            a, _, _, query, site, ov = counted(request, code,
+                                               partial(office.grid_overview, grid=grid))
+            return html(pages.office_grid(ov, user=a.user, query=query, tz=site.tz))
 
         return answer(request, make)
 
@@ -276,12 +285,7 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
             from pm_cli.reports import html as pages
             from pm_cli.reports import office
 
-            a = who(request)
-            frm, to, query = period(request)
-            with records() as s:
-                site = site_of(s, a, code)
-                refresh(site.id, frm, to)
-                ov = office.site_overview(s, site=site, frm=frm, to=to)
+            a, frm, to, query, _, ov = counted(request, code, office.site_overview)
             if kind == "json":
                 return JSONResponse(ov, headers=NO_STORE)
             if kind == "csv":
