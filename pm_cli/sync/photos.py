@@ -75,7 +75,7 @@ def _to_upload(engine: sa.Engine) -> list[_Photo]:
 def upload_pushed(engine: sa.Engine, db_path: Path, http: Any, report: Any) -> int:
     """Upload what the push just made the server able to accept; warnings go to
     `report.warnings`. The number of photos uploaded."""
-    from pm_cli.sync.client import _error, _request
+    from pm_cli.sync.transport import _error, _request, error_code
 
     root = evidence.evidence_dir(db_path)
     missing: list[str] = []
@@ -104,7 +104,7 @@ def upload_pushed(engine: sa.Engine, db_path: Path, http: Any, report: Any) -> i
         if r.status_code == 200:
             _mark(engine, db_path, p.sha256, "uploaded")
             sent += 1
-        elif r.status_code in (404, 405) and _error_code(r) is None:
+        elif r.status_code in (404, 405) and error_code(r) is None:
             report.warnings.append("the sync server takes no photos (an older pm server): "
                                    "photos stay on this laptop until it is upgraded")
             break
@@ -120,14 +120,6 @@ def upload_pushed(engine: sa.Engine, db_path: Path, http: Any, report: Any) -> i
     if len(refused) > MAX_WARNINGS:
         report.warnings.append(f"{len(refused) - MAX_WARNINGS} more photo(s) not uploaded")
     return sent
-
-
-def _error_code(r: Any) -> str | None:
-    try:
-        body = r.json()
-    except ValueError:
-        return None
-    return body.get("error") if isinstance(body, dict) else None
 
 
 @dataclass
@@ -164,7 +156,7 @@ def fetch(db_path: Path, *, url: str | None, token: str | None,
           run_id: str | None = None) -> Fetched:
     """Download the photos this laptop lacks (of one run, or all), each checked against its
     sha256 before it is filed. Offline or not logged in, `offline` says so: no error."""
-    from pm_cli.sync.client import _client, _error
+    from pm_cli.sync.transport import _client, _error, error_code
 
     res = Fetched()
     check_current(db_path)
@@ -198,7 +190,7 @@ def fetch(db_path: Path, *, url: str | None, token: str | None,
                             res.downloaded += 1
                             continue
                         r.read()
-                        if r.status_code == 404 and _error_code(r) == "not_uploaded":
+                        if r.status_code == 404 and error_code(r) == "not_uploaded":
                             _mark(engine, db_path, sha, "absent")
                             res.not_uploaded += 1
                         elif r.status_code in (401, 426):

@@ -656,7 +656,7 @@ def group_sync(demo: Path, tmp: Path) -> None:
         c = Machine(copy_demo(a.root, tmp / "laptop-c"))  # a copied laptop
         assert c.json("sync", "reset-device")["device_id"]
         admin("server", "token", "revoke", "alice", "--device", "b", *server)
-        from pm_cli.sync.client import PROTOCOL, SYNC_SCHEMA
+        from pm_cli.sync.transport import PROTOCOL, SYNC_SCHEMA
 
         r = httpx.post(url + "/sync/hello", json={"device_id": "0" * 16}, timeout=10, headers={
             "Authorization": f"Bearer {token_b}", "Pm-Protocol": str(PROTOCOL),

@@ -171,7 +171,7 @@ def _in_process(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
     from pm_cli.server import app as server_app
     from pm_cli.server import db
-    from pm_cli.sync import client
+    from pm_cli.sync import transport as client
 
     with warnings.catch_warnings():
         # Starlette's TestClient would rather speak httpx2; pm speaks httpx, and the TestClient's

@@ -25,7 +25,7 @@ import pytest
 from pm_cli.errors import SyncError
 from pm_cli.server.auth import ServerClock
 from pm_cli.store.hlc import Clock, new_device_id, wall_ms
-from pm_cli.sync import client
+from pm_cli.sync import transport as client
 from tests.e2e.test_installed import pm_executable
 from tests.sync.conftest import (
     Laptop,
