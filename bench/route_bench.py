@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pm_cli.routes.optimize import default_time_limit, solve  # noqa: E402
+from pm_cli.routes.tsp import default_time_limit, solve  # noqa: E402
 from pm_cli.routes.tsplib import read_tsplib  # noqa: E402
 
 TSPLIB = ROOT.parent / "shared" / "data" / "tsplib"

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pm_cli.routes import optimize
-from pm_cli.routes.optimize import Tour, default_time_limit, euclidean, haversine, solve
+from pm_cli.routes.tsp import Tour, default_time_limit, euclidean, haversine, solve
+from pm_cli.routes.tsp import solver as optimize  # holds _EXACT_MAX and _MATRIX_MAX
 from pm_cli.routes.tsplib import read_tsplib
 
 TSPLIB = Path(__file__).resolve().parents[1] / "fixtures" / "tsplib"  # copies of shared/data
