@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site
 
 
 class Kind(StrEnum):
@@ -60,13 +61,16 @@ def import_(
     as_json: JsonOpt = False,
 ) -> None:
     """Bulk-load sites, staff, grids, checkpoints, risks, items or owner-satisfaction surveys
-    (upsert, all or nothing)."""
+    (upsert, all or nothing).
+
+    Reads CSV, Excel .xlsx, JSON or YAML (and TSPLIB .tsp for checkpoints); upserts by code
+    (items: by `no`, new rows numbered; surveys: by grid and day)."""
     from pm_cli.transfer import service
 
     out = ctx.obj.out(as_json)
     table = service.read(file, kind=kind.value, encoding=encoding, sheet=sheet)
     with ctx.obj.session(write=not dry_run) as s:
-        site = None if kind is Kind.sites else ctx.obj.site(s)
+        site = None if kind is Kind.sites else current_site(ctx.obj, s)
         with out.progress(len(table.rows), f"importing {kind.value}") as advance:
             report = service.import_table(s, table, kind=kind.value, site=site,
                                           dry_run=dry_run, progress=advance, grid=grid)
@@ -91,20 +95,23 @@ def export(
     ] = None,
 ) -> None:
     """Write sites, staff, grids, checkpoints, risks or items as CSV (BOM), JSON, YAML or an
-    Excel workbook (xlsx, with -o)."""
+    Excel workbook (xlsx, with -o).
+
+    CSV is UTF-8 with a BOM; xlsx needs -o FILE.xlsx."""
     from pm_cli.errors import UsageError
+    from pm_cli.files import write_file
     from pm_cli.transfer import service
 
     if fmt is Format.xlsx and output is None:
         raise UsageError("an Excel workbook is written to a file", where="--format xlsx",
                          hint="pass -o FILE.xlsx")
     with ctx.obj.session() as s:
-        site = None if kind is Kind.sites else ctx.obj.site(s)
+        site = None if kind is Kind.sites else current_site(ctx.obj, s)
         rows = service.records(s, kind=kind.value, site=site)
     data = service.render(rows, kind=kind.value, fmt=fmt.value)
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    service.write_file(output, data)
+    write_file(output, data)
     ctx.obj.out().note(f"wrote {len(rows)} {kind.value} to {output}")

@@ -1,23 +1,23 @@
 """Reading spreadsheets and documents into rows of {english key: value}, with positions.
 
 CSV as spreadsheets write it (BOM, CRLF, blank lines, stray spaces, `;` or tab delimiters,
-Chinese headers, GB18030 with --encoding); JSON and YAML as a list of objects.
+Chinese headers, GB18030 with --encoding) and Excel worksheets here; JSON and YAML as a list
+of objects in documents.py.
 Positions are what an editor shows: CSV `FILE:ROW` (header = row 1), YAML `FILE:LINE`,
 JSON `FILE:#N`.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pm_cli.errors import InputError, PmError, Problem, UsageError
+from pm_cli.files import decode, read_bytes
 from pm_cli.sheets import guard as guard
 from pm_cli.sheets import unguard as unguard
 
@@ -98,93 +98,6 @@ def detect_format(path: Path, fmt: str | None) -> str:
         where=str(path),
         hint="name it .csv, .xlsx, .json or .yaml",
     )
-
-
-def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise PmError("no such file", where=str(path)) from None
-    except IsADirectoryError:
-        raise PmError("that is a folder, not a file", where=str(path)) from None
-    except OSError as e:
-        raise PmError(f"cannot read the file: {e.strerror}", where=str(path)) from None
-
-
-def _guess_encoding(data: bytes) -> str:
-    for enc in ("gb18030", "big5", "shift_jis"):
-        try:
-            data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        return enc
-    return "cp1252"
-
-
-NL = b"\n"
-
-
-def not_text(data: bytes, source: str, encoding: str | None) -> None:
-    """Refuse, saying what it is, a workbook or other binary file given where text belongs."""
-    what = None
-    if data.startswith(b"PK\x03\x04"):
-        head = data[:65536]
-        if b"xl/" in head or b"[Content_Types]" in head:
-            what, hint = ("this is an Excel workbook, not a text file",
-                          "name it .xlsx to import it (pm import FILE.xlsx [--sheet NAME]), "
-                          "or save it from Excel as CSV UTF-8")
-        else:
-            what, hint = "this is a zip archive, not a text file", "unpack it first"
-    elif data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        what, hint = ("this is an old Excel 97–2003 workbook (.xls) or other Office file, not "
-                      "a text file", "in Excel: Save As → Excel Workbook (.xlsx) or CSV UTF-8")
-    elif (encoding is None and b"\x00" in data[:8192]
-          and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))):
-        what, hint = ("this is a binary file, not text (it holds NUL bytes)",
-                      "give a CSV, JSON or YAML file; UTF-16 text needs its BOM or "
-                      "--encoding utf-16")
-    if what:
-        nul = data.find(b"\x00", 0, 8192) if what.startswith("this is a binary") else -1
-        where = f"{source}:{data.count(NL, 0, nul) + 1}" if nul >= 0 else source
-        raise PmError(what, where=where, hint=hint)
-
-
-def decode(data: bytes, source: str, encoding: str | None) -> str:
-    """Text of the file: BOMs honoured; anything not UTF-8 needs --encoding (no mojibake)."""
-    not_text(data, source, encoding)
-    if encoding:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise UsageError(f"unknown encoding {encoding!r}", where="--encoding",
-                             hint="e.g. utf-8, gb18030, big5, utf-16") from None
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as e:
-            line = data.count(b"\n", 0, e.start) + 1
-            raise PmError(
-                f"the file is not valid {encoding} (byte 0x{data[e.start]:02x})",
-                where=f"{source}:{line}",
-                hint=f"is it really {encoding}? try --encoding {_guess_encoding(data)} or utf-8",
-            ) from None
-        return text.lstrip("\ufeff")
-    if data.startswith(codecs.BOM_UTF8):
-        enc = "utf-8-sig"
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        enc = "utf-16"
-    else:
-        enc = "utf-8"
-    try:
-        return data.decode(enc)
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        guess = _guess_encoding(data)
-        why = " (Chinese Excel saves CSV that way)" if guess == "gb18030" else ""
-        raise PmError(
-            f"the file is not UTF-8 (byte 0x{data[e.start]:02x}); it looks like {guess}{why}",
-            where=f"{source}:{line}",
-            hint=f"pass --encoding {guess}, or save it from Excel as 'CSV UTF-8'",
-        ) from None
 
 
 def _resolve_headers(
@@ -352,193 +265,6 @@ def read_csv(text: str, columns: Sequence[Column], source: str, match: str = "co
     return read_rows(rows, columns, source, match, required, guarded=True)
 
 
-def _scalar(value: Any) -> Any:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return [_scalar(v) for v in value]
-    return str(value)
-
-
-def _records(
-    items: list[tuple[str, Any]], columns: Sequence[Column], source: str, match: str = "code",
-    required: bool = True,
-) -> Table:
-    keys = {c.key for c in columns if not c.derived}
-    derived = {c.key for c in columns if c.derived}
-    rest = rest_key(columns)
-    problems: list[Problem] = []
-    present: list[str] = []
-    table = Table(source, present)
-    for at, item in items:
-        where = f"{source}:{at}"
-        if not isinstance(item, dict):
-            kind = type(item).__name__
-            problems.append(Problem(where, f"expected an object with keys, got {kind}"))
-            continue
-        values = {}
-        for k, val in item.items():
-            if k in derived:
-                continue
-            if k not in keys and rest is not None and isinstance(k, str):
-                k = f"{rest}:{k}"
-            elif k not in keys:
-                problems.append(Problem(where, f"unknown key {k!r}; known: " + ", ".join(
-                    c.key for c in columns)))
-                continue
-            if k not in present:
-                present.append(k)
-            values[k] = _scalar(val)
-            if isinstance(values[k], str):
-                values[k] = values[k].strip()
-        if required and match not in values:
-            problems.append(Problem(where, f"no {match}: records are matched by it", match))
-        table.rows.append(Row(source, at, values))
-    if problems:
-        raise InputError(problems, source=source)
-    return table
-
-
-class _Object(dict):
-    """A JSON object; `repeats` names keys it holds twice (json keeps the last silently)."""
-
-    repeats: list[str]
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = _Object(pairs)
-    out.repeats = []
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen and k not in out.repeats:
-                out.repeats.append(k)
-            seen.add(k)
-    return out
-
-
-class _JsonToken(ValueError):
-    def __init__(self, token: str, why: str):
-        super().__init__(why)
-        self.token = token
-
-
-def _json_constant(name: str) -> Any:
-    raise _JsonToken(name, f"{name} is not a number (write null, or a number)")
-
-
-def _json_int(text: str) -> int:
-    if len(text.lstrip("-")) > 19 or not -(2**63) <= int(text) <= 2**63 - 1:
-        raise _JsonToken(text, f"the number {text[:20]}… is too large (at most 2^63−1)")
-    return int(text)
-
-
-def _json_float(text: str) -> float:
-    if len(text) > 400:
-        raise _JsonToken(text, f"the number {text[:20]}… is too long")
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _JsonToken(text, f"the number {text[:20]} is too large")
-    return value
-
-
-def _line_col(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
-
-
-def _json_depth_at(text: str, most: int) -> tuple[int, int]:
-    """(line, column) where nesting first goes deeper than `most` (strings skipped)."""
-    depth, line, col, in_str, esc = 0, 1, 0, False, False
-    for ch in text:
-        col += 1
-        if ch == "\n":
-            line, col = line + 1, 0
-        elif in_str:
-            esc, in_str = (False, True) if esc else (ch == "\\", ch != '"')
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            if depth > most:
-                return line, col
-        elif ch in "]}":
-            depth -= 1
-    return 1, 1
-
-
-def read_json(text: str, columns: Sequence[Column], source: str, match: str = "code",
-              required: bool = True) -> Table:
-    def refuse(where: str, why: str) -> InputError:
-        return InputError([Problem(where, why)], source=source)
-
-    try:
-        doc = json.loads(text, object_pairs_hook=_object, parse_constant=_json_constant,
-                         parse_int=_json_int, parse_float=_json_float)
-    except json.JSONDecodeError as e:
-        raise refuse(f"{source}:{e.lineno}:{e.colno}", f"invalid JSON: {e.msg}") from None
-    except RecursionError:
-        line, col = _json_depth_at(text, 64)
-        raise refuse(f"{source}:{line}:{col}", "nested too deep (more than 64 levels)") from None
-    except _JsonToken as e:  # a hook's refusal: the first place the token stands
-        found = text.find(e.token)
-        line, col = _line_col(text, found) if found >= 0 else (1, 1)
-        raise refuse(f"{source}:{line}:{col}", f"invalid JSON: {e}") from None
-    if not isinstance(doc, list):
-        raise refuse(source, "expected a JSON array of objects")
-    problems: list[Problem] = []
-    for i, item in enumerate(doc, 1):
-        stack = [item]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, _Object):
-                for key in node.repeats:
-                    problems.append(Problem(f"{source}:#{i}", f"key {key!r} appears twice"))
-                stack += [v for v in node.values() if isinstance(v, dict | list)]
-            elif isinstance(node, list):
-                stack += [v for v in node if isinstance(v, dict | list)]
-    if problems:
-        raise InputError(problems, source=source)
-    return _records([(f"#{i}", item) for i, item in enumerate(doc, 1)], columns, source,
-                    match, required)
-
-
-def read_yaml(text: str, columns: Sequence[Column], source: str, match: str = "code",
-              required: bool = True) -> Table:
-    import yaml
-
-    from pm_cli.yamlfile import Loader
-
-    try:
-        loader = Loader(text)
-        try:
-            root = loader.get_single_node()
-            if root is None:
-                raise InputError([Problem(f"{source}:1", "the file is empty")], source=source)
-            if not isinstance(root, yaml.SequenceNode):
-                raise InputError([Problem(f"{source}:{root.start_mark.line + 1}",
-                                          "expected a list of mappings (- code: …)")],
-                                 source=source)
-            items = [
-                (str(n.start_mark.line + 1), loader.construct_object(n, deep=True))
-                for n in root.value
-            ]
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise InputError([Problem(where, f"invalid YAML: {e.problem or e}")],
-                         source=source) from None
-    except yaml.YAMLError as e:
-        raise InputError([Problem(source, f"invalid YAML: {e}")], source=source) from None
-    return _records(items, columns, source, match, required)
-
-
 XLSX_MAX = 200_000_000  # bytes a workbook may unpack to (a zip bomb is refused unopened)
 
 
@@ -611,5 +337,9 @@ def read_table(
     if sheet is not None:
         raise UsageError("--sheet is for Excel workbooks (.xlsx)", where="--sheet")
     text = decode(read_bytes(path), source, encoding)
-    reader = {"csv": read_csv, "json": read_json, "yaml": read_yaml}[fmt]
+    if fmt == "csv":
+        return read_csv(text, columns, source, match, required)
+    from pm_cli.transfer.documents import read_json, read_yaml
+
+    reader = read_json if fmt == "json" else read_yaml
     return reader(text, columns, source, match, required)

@@ -15,22 +15,19 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from pm_cli.errors import InputError, Problem
+from pm_cli.errors import Problem
 from pm_cli.grids.models import Grid
 from pm_cli.sites.models import Site
 from pm_cli.surveys import rules
 from pm_cli.surveys.models import Survey
-from pm_cli.transfer.readers import Row, Table
+from pm_cli.transfer.importer import Duplicates, Importer, Plan, Progress, diff
+from pm_cli.transfer.importer import text as _text
+from pm_cli.transfer.readers import Column, Row, Table
 from pm_cli.validate import optional_text
 
 QUESTION = "questions"  # the kind's catch-all column: `questions:HEADER` keys in a row
 _DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
                   r"(?:[ T]00:00(?::00(?:\.0+)?)?)?")
-
-
-def _text(row: Row, key: str) -> str:
-    raw = row.values.get(key)
-    return "" if raw is None else str(raw).strip()
 
 
 def parse_day(text: str) -> str:
@@ -110,84 +107,119 @@ class _Grids:
         raise ValueError(f"no grid with the code or name {text!r} at site {self.site}")
 
 
-def import_surveys(session: Session, table: Table, *, site: Site,
-                   dry_run: bool) -> tuple[int, int, int]:
-    problems: list[Problem] = []
-    grids = _Grids(session, site)
-    existing = {(s.day, s.grid_id): s for s in session.exec(
-        select(Survey).where(Survey.site_id == site.id, Survey.deleted == False))}  # noqa: E712
-    seen: dict[tuple[str, str | None], Row] = {}
-    plans: list[tuple[Survey | None, dict[str, Any]]] = []
-    for row in table.rows:
-        bad: list[Problem] = []
+Key = tuple[str, str | None]  # (day, grid id): the survey a row is of
 
-        def run(key: str, parse: Any, *args: Any, row: Row = row,
-                bad: list[Problem] = bad) -> Any:
-            try:
-                return parse(_text(row, key), *args)
-            except ValueError as e:
-                bad.append(Problem(row.where, str(e), key.split(":", 1)[-1]))
-                return None
 
-        day = run("date", parse_day)
-        place = _text(row, "grid") or _text(row, "building")
-        grid_id = run("grid" if _text(row, "grid") else "building", grids.find) if place \
-            else None
-        asked = run("asked", _whole, "households asked")
-        answered = run("answered", _whole, "households answering")
-        satisfied = run("satisfied", _satisfied, answered) if _text(row, "satisfied") \
-            else None
-        scores: dict[str, float] = {}
-        for key in row.values:
-            if key.startswith(f"{QUESTION}:"):
-                got = run(key, _score)
-                if got is not None:
-                    scores[key.split(":", 1)[1].strip()] = got
-        note = run("note", optional_text)
-        for key, value in (("date", day), ("asked", asked), ("answered", answered)):
-            if value is None and not any(p.column == key for p in bad):
-                bad.append(Problem(row.where, "required", key))
-        if not bad and satisfied is None and not scores:
-            bad.append(Problem(row.where, "give households satisfied, or a column per "
-                                          "question with its mean score 1–5", "satisfied"))
-        values = {"day": day, "grid_id": grid_id, "asked": asked, "answered": answered,
-                  "satisfied": satisfied, "scores": scores, "note": note}
-        bad += [Problem(row.where, why, name.split(".")[0]) for name, why in rules.problems(
-            {k: val for k, val in values.items() if val is not None})]
-        key_ = (day or "", grid_id)
-        if day is not None and (grid_id is not None or not place):
-            if key_ in seen:
-                first = seen[key_]
-                what = f"{place or 'the whole site'} on {day}"
-                bad.append(Problem(row.where, f"a second survey of {what} (first at "
-                                              f"{first.at})", "date"))
-                problems.append(Problem(first.where, f"a second survey of {what} follows "
-                                                     f"at {row.at}", "date"))
+class SurveysImporter(Importer):
+    kind = "survey"
+    plural = "surveys"
+    match = ("date", True)
+    columns = (
+        Column("date", ("日期", "调查日期", "测评日期", "day", "survey_date")),
+        Column("grid", ("网格", "网格编码", "区域")),
+        Column("building", ("楼栋", "楼宇", "楼号", "楼座")),
+        Column("asked", ("调查户数", "总户数", "户数", "发放户数", "households",
+                         "households_asked")),
+        Column("answered", ("回收户数", "有效问卷", "答卷户数", "参与户数",
+                            "households_answering", "responses", "answering")),
+        Column("satisfied", ("满意户数", "满意", "满意率", "satisfied_households")),
+        Column("note", ("备注", "说明")),
+        Column(QUESTION, rest=True),
+    )
+
+    def plan(self, session: Session, table: Table, site: Site | None, *,
+             grid: str | None = None, progress: Progress | None = None,  # noqa: ARG002
+             ) -> Plan:
+        """Each row is created, or updates the survey of its grid and day. Creates: values;
+        updates: (survey, changed values)."""
+        assert site is not None
+        plan = Plan(site)
+        grids = _Grids(session, site)
+        existing = {(s.day, s.grid_id): s for s in session.exec(
+            select(Survey).where(Survey.site_id == site.id,
+                                 Survey.deleted == False))}  # noqa: E712
+        checked = [_check(row, grids) for row in table.rows]
+        places: dict[Key, str] = {}
+        for _row, _bad, _values, key, place in checked:
+            if key is not None:
+                places.setdefault(key, place or "the whole site")
+        duplicates = Duplicates(((row, key) for row, _b, _v, key, _p in checked),
+                                column="date",
+                                what=lambda key: f"a survey of {places[key]} on {key[0]}")
+        for row, bad, values, _key, _place in checked:
+            duplicates.check(row, bad)
+            if bad:
+                plan.problems += bad
+                continue
+            current = existing.get((values["day"], values["grid_id"]))
+            if current is None:
+                plan.creates.append(values)
+            elif change := diff(current, values):
+                plan.updates.append((current, change))
             else:
-                seen[key_] = row
-        if bad:
-            problems += bad
-            continue
-        plans.append((existing.get(key_), values))
-    if problems:
-        raise InputError(sorted(problems, key=_where_order), source=table.source)
-    from pm_cli.store import write
+                plan.unchanged += 1
+        return plan
 
-    created = updated = unchanged = 0
-    for current, values in plans:
-        if current is None:
-            created += 1
-            if not dry_run:
-                write.create(session, Survey, site_id=site.id, **values)
-            continue
-        diff = {k: val for k, val in values.items() if getattr(current, k) != val}
-        if not diff:
-            unchanged += 1
-            continue
-        updated += 1
-        if not dry_run:
-            write.update(session, current, **diff)
-    return created, updated, unchanged
+    def apply(self, session: Session, plan: Plan) -> None:
+        from pm_cli.store import write
+
+        assert plan.site is not None
+        for values in plan.creates:
+            write.create(session, Survey, site_id=plan.site.id, **values)
+        for current, change in plan.updates:
+            write.update(session, current, **change)
+
+    def records(self, session: Session, site: Site | None) -> list[dict[str, Any]]:
+        assert site is not None
+        return records(session, site=site)
+
+    def ordered(self, problems: list[Problem]) -> list[Problem]:
+        return sorted(problems, key=_where_order)
+
+    def export_columns(self, rows: list[dict[str, Any]]) -> list[str]:
+        """Each question its own column, in the order first met."""
+        cols = [k for k in self.keys() if k != "building"]
+        return cols + list(dict.fromkeys(k for r in rows for k in r if k not in cols))
+
+
+def _check(row: Row, grids: _Grids) -> tuple[Row, list[Problem], dict[str, Any],
+                                             Key | None, str]:
+    """A row's problems, its values, the survey it is of (None when that is unclear) and the
+    place it names."""
+    bad: list[Problem] = []
+
+    def run(key: str, parse: Any, *args: Any) -> Any:
+        try:
+            return parse(_text(row, key), *args)
+        except ValueError as e:
+            bad.append(Problem(row.where, str(e), key.split(":", 1)[-1]))
+            return None
+
+    day = run("date", parse_day)
+    place = _text(row, "grid") or _text(row, "building")
+    grid_id = run("grid" if _text(row, "grid") else "building", grids.find) if place else None
+    asked = run("asked", _whole, "households asked")
+    answered = run("answered", _whole, "households answering")
+    satisfied = run("satisfied", _satisfied, answered) if _text(row, "satisfied") else None
+    scores: dict[str, float] = {}
+    for key in row.values:
+        if key.startswith(f"{QUESTION}:"):
+            got = run(key, _score)
+            if got is not None:
+                scores[key.split(":", 1)[1].strip()] = got
+    note = run("note", optional_text)
+    for key, value in (("date", day), ("asked", asked), ("answered", answered)):
+        if value is None and not any(p.column == key for p in bad):
+            bad.append(Problem(row.where, "required", key))
+    if not bad and satisfied is None and not scores:
+        bad.append(Problem(row.where, "give households satisfied, or a column per "
+                                      "question with its mean score 1–5", "satisfied"))
+    values = {"day": day, "grid_id": grid_id, "asked": asked, "answered": answered,
+              "satisfied": satisfied, "scores": scores, "note": note}
+    bad += [Problem(row.where, why, name.split(".")[0]) for name, why in rules.problems(
+        {k: val for k, val in values.items() if val is not None})]
+    key_ = (day, grid_id) if day is not None and (grid_id is not None or not place) else None
+    return row, bad, values, key_, place
 
 
 def _where_order(p: Problem) -> tuple[int, str]:
