@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site
 
 
 def register(root: typer.Typer) -> None:
@@ -26,7 +27,8 @@ def demo(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build a demo site (翠湖花园, CH): staff, grids, runs, items, risks, drills, routes."""
+    """Build a demo site (翠湖花园, CH): staff, grids, runs, items, risks, drills, routes;
+    then draw its grid tree."""
     import shlex
 
     from pm_cli.context import AppContext
@@ -41,21 +43,16 @@ def demo(
     from pm_cli.runs.evidence import evidence_dir
 
     with app.session(write=True) as s:
-        site = service.build_demo(s)
-        s.flush()
-        runs = service.build_demo_runs(s, site, store_dir=evidence_dir(path))
-        extra = service.build_demo_items(s, site)
-        drills = service.build_demo_drills(s, site)
-        service.build_demo_routes(s, site, store_dir=evidence_dir(path))
+        built = service.build_demo(s, store_dir=evidence_dir(path))
     with app.session() as s:
-        site = app.site(s)
+        site = current_site(app, s)
         nodes = grids.tree(s, site=site)
     out = app.out(as_json)
     out.tree(view.tree_display(nodes), title=f"{site.code} {site.name}", data=nodes)
-    out.note(f"built demo site {site.code} ({site.name}): {len(service.STAFF)} staff, "
-             f"{len(service.GRIDS)} grids, {runs} checklist runs over the last week, "
-             f"{extra['risks']} risks, improvement items in every phase, {drills} drill runs "
-             f"over the last year, {len(service.CHECKPOINTS)} checkpoints on 2 routes walked "
-             "each day (one night missed)")
+    out.note(f"built demo site {site.code} ({site.name}): {built.staff} staff, "
+             f"{built.grids} grids, {built.runs} checklist runs over the last week, "
+             f"{built.risks} risks, improvement items in every phase, {built.drill_runs} drill "
+             f"runs over the last year, {built.checkpoints} checkpoints on {built.routes} "
+             "routes walked each day (one night missed)")
     if not out.as_json:
         out.note(f"next: pm --db {shlex.quote(str(path))} --site {site.code} grid list")
