@@ -1,17 +1,21 @@
-"""The rules of an improvement item that need no database: its phase, cycles and SLA clocks
-derived from its append-only events, and the record every command prints. Items and events
-are anything read by attribute (model rows or Core rows), so the commands that only read
-(`pdca.read`) use them without building the models."""
+"""The rules of an improvement item that need no database: the site's SLA table, its phase,
+cycles and SLA clocks derived from its append-only events, and the record every command
+prints. Items and events are anything read by attribute (model rows or Core rows), so the
+commands that only read (`pdca.read`) use them without building the models."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from pm_cli.store.ids import utc_text
+
+if TYPE_CHECKING:
+    from pm_cli.sites.models import Site
 
 PHASES = ("plan", "do", "check", "act", "closed")
 RANK = {p: i for i, p in enumerate(PHASES)}
@@ -28,6 +32,30 @@ def _now(now: datetime | None) -> datetime:
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def sla(site: Site) -> dict[str, tuple[float, float]]:
+    """(hours to respond, hours to resolve) by severity: the defaults, with the site's own."""
+    out = dict(DEFAULT_SLA)
+    for sev, pair in (site.sla or {}).items():
+        if sev in out and isinstance(pair, list) and len(pair) == 2:
+            out[sev] = (float(pair[0]), float(pair[1]))
+    return out
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)?\s*$", re.I)
+
+
+def parse_hours(text: str) -> float:
+    """`90m`, `4h`, `7d`, `2.5` (hours) → hours."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 4h, 7d)")
+    n, unit = float(m[1]), (m[2] or "h").lower()
+    hours = n / 60 if unit in ("m", "min") else n * 24 if unit == "d" else n
+    if hours <= 0:
+        raise ValueError("a duration must be more than zero")
+    return hours
 
 
 @dataclass

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from pm_cli.reports import kpi as kpis
+from pm_cli.reports import records
 from pm_cli.sites.models import Site
 from pm_cli.store import read, tables
 from pm_cli.store.ids import utc_text
@@ -124,8 +125,8 @@ def _count(session: Session, conn: sa.Connection, site: Site, first: date, last:
     since, until = _bounds(first, site.tz)[0], _bounds(last, site.tz)[1]
     f = kpis.Facts(site.tz, {}, {}, ids=True)
     p = kpis.Period(since, until, now)
-    kpis._inspections(session, site, p, f)
-    kpis._steps(session, site, p, f)
+    records.inspections(session, site, p, f)
+    records.steps(session, site, p, f)
     rows = [{"site_id": site.id, "day": key[6], "week": key[5], "kpi": key[0],
              "grid_id": "" if key[1] == kpis.NONE else key[1], "service":
              "" if key[2] == kpis.NONE else key[2],
