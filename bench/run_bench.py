@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pm_cli.sites.context import current_site
+
 
 def playbook_yaml(steps: int) -> str:
     lines = ["id: bench.checks", "version: 1", "title: 压测 Bench", "service: cleaning",
@@ -47,7 +49,7 @@ def flow_latency(db: Path, steps: int) -> list[float]:
 
     ctx = AppContext(site="BENCH")
     with ctx.session(write=True) as s:
-        site = ctx.site(s)
+        site = current_site(ctx, s)
         run_id = service.start_run(s, site=site, playbook="bench.checks", by="S01").id
     gaps: list[float] = []
     state = {"answered_at": None}

@@ -36,6 +36,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pm_cli.sites.context import current_site
+
 SITE = "BIG"
 TZ = "Asia/Shanghai"
 FULL = {"staff": 200, "grids": 2000, "checkpoints": 20_000, "routes": 200, "stops": 100,
@@ -149,7 +151,7 @@ def build(db: Path, scale: float, work: Path) -> dict[str, float]:
     year_ago = today - timedelta(days=365)
     route_times = []
     with ctx.session(write=True) as s:
-        site = ctx.site(s)
+        site = current_site(ctx, s)
         for i in range(n["routes"]):
             stops = rnd.sample(cps, n["stops"])
             t1 = time.perf_counter()
@@ -187,7 +189,7 @@ def _year_of_work(ctx, n, rnd, grid_codes, staff, pinned, today) -> None:  # noq
 
     days = 365
     with ctx.session(write=True) as s:
-        site = ctx.site(s)
+        site = current_site(ctx, s)
         gid = {g.code: g.id for g in s.exec(select(Grid).where(Grid.site_id == site.id))}
         sid = {p.code: p.id for p in s.exec(select(Staff).where(Staff.site_id == site.id))}
         cp_grid = {c.id: c.grid_id for c in s.exec(select(Checkpoint))}

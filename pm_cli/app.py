@@ -31,6 +31,25 @@ GROUPS: dict[str, str] = {
     "db": "pm_cli.db.cli",
     "sync": "pm_cli.sync.cli", "server": "pm_cli.server.cli",
 }
+# What a higher feature adds to a lower one's group, composed here so that the lower never
+# imports the higher (ARCHITECTURE.md): commands ("module:typer app", each command of that app
+# joins the group) and rules ("module", whose import registers the rule with the lower feature).
+ADDED: dict[str, tuple[str, ...]] = {
+    "grid": ("pm_cli.risks.cli:grid_app",),  # pm grid heatmap: risks, failures, items
+    "route": ("pm_cli.schedules.cli:route_app",),  # pm route missed: the schedule's view
+    "staff": ("pm_cli.grids.adds",),  # grids refuse removing a staff member who owns one
+    "run": ("pm_cli.sync.adds",),  # pm run show --photos downloads through the server
+}
+
+
+def install_bundled_playbooks(session: Any) -> None:
+    """`pm init` and `pm db migrate`: the playbooks this pm ships, new versions added."""
+    from pm_cli.playbooks.service import install_bundled
+
+    install_bundled(session)
+
+
+db_cli.SETUP.append(install_bundled_playbooks)
 # where each comes in `pm --help`: after the root's own commands, schedule before db
 HELP_ORDER = ("site", "staff", "grid", "checkpoint", "route", "playbook", "run", "pdca",
               "risk", "drill", "report", "schedule", "db", "sync", "server")
@@ -53,9 +72,18 @@ class PmGroup(typer.core.TyperGroup):
             from typer.models import TyperInfo
 
             sub = import_module(GROUPS[cmd_name]).app
-            self.add_command(typer.main.get_group_from_info(
+            group = typer.main.get_group_from_info(
                 TyperInfo(sub, name=cmd_name), pretty_exceptions_short=True,
-                suggest_commands=True, rich_markup_mode=None), cmd_name)
+                suggest_commands=True, rich_markup_mode=None)
+            for added in ADDED.get(cmd_name, ()):
+                module, _, attr = added.partition(":")
+                if attr:
+                    more = typer.main.get_group(getattr(import_module(module), attr))
+                    for name, command in more.commands.items():
+                        group.add_command(command, name)
+                else:
+                    import_module(module)
+            self.add_command(group, cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:

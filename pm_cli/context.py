@@ -1,4 +1,6 @@
-"""What every command gets as `ctx.obj`: the database, the current site, the renderer."""
+"""What every command gets as `ctx.obj`: the database, the current site's code, the renderer.
+It knows no feature: a command finds its site with `sites.context.current_site(ctx.obj, s)`
+and "me" with `staff.context.me_id`."""
 
 from __future__ import annotations
 
@@ -11,10 +13,9 @@ from pm_cli import config
 from pm_cli.output import Output
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Row
+    from sqlalchemy import Connection
     from sqlmodel import Session
 
-    from pm_cli.sites.models import Site
 
 
 class AppContext:
@@ -82,38 +83,5 @@ class AppContext:
         with connection_scope(self.engine(), self.db_path, write=False) as conn:
             yield conn
 
-    def site_row(self, conn: Connection) -> Row[Any]:
-        """The current site as a Core row (`site` for a session)."""
-        from pm_cli.sites import read
-
-        site = read.current_site(conn, self.site_code)
-        self.zone = site.tz
-        return site
-
-    def site(self, session: Session) -> Site:
-        """The current site: --site, PM_SITE, `pm site use`, or the only one there is."""
-        from pm_cli.sites import service
-
-        site = service.current_site(session, self.site_code)
-        self.zone = site.tz
-        return site
-
     def me(self) -> str | None:
         return config.current_staff_code()
-
-    def my_id(self, conn: Connection, site: Row[Any]) -> str | None:
-        """`me_id` for the commands that read with Core (`store.read`)."""
-        from pm_cli.store import read, tables
-
-        code = self.me()
-        staff = read.find_by_code(conn, tables.staff, code, site_id=site.id,
-                                  noun="staff member", where=site.code) if code else None
-        return staff.id if staff else None
-
-    def me_id(self, session: Session, site: Site) -> str | None:
-        """The id of "me" at this site, if set and known (for `by` on history events)."""
-        from pm_cli.staff.service import find_staff
-
-        code = self.me()
-        staff = find_staff(session, site=site, code=code) if code else None
-        return staff.id if staff else None

@@ -19,22 +19,23 @@ def _zone(tz: str | None) -> tzinfo | None:
         return None
 
 
-def _parse(utc: str) -> datetime:
-    return datetime.fromisoformat(utc.replace("Z", "+00:00"))
+def parse_utc(text: str) -> datetime:
+    """A stored UTC stamp (`2026-03-01T06:00:00.000Z`) as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def local(utc: str | None, tz: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str | None:
     """`2026-03-01T06:00:00.000Z` → `2026-03-01 14:00` in Asia/Shanghai (machine zone if None)."""
     if not utc:
         return None
-    return _parse(utc).astimezone(_zone(tz)).strftime(fmt)
+    return parse_utc(utc).astimezone(_zone(tz)).strftime(fmt)
 
 
 def people(utc: str, tz: str | None) -> str:
     """A stamp as people read it: `2026-12-01T20:12:12.855Z` → `2026-12-02 04:12 CST` at an
     Asia/Shanghai site on a laptop set to another zone, `2026-12-02 04:12` on one in Shanghai
     (or with no site zone known: the laptop's time)."""
-    at = _parse(utc)
+    at = parse_utc(utc)
     zone = _zone(tz)
     shown = at.astimezone(zone)
     text = shown.strftime("%Y-%m-%d %H:%M")

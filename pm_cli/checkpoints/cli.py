@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site
 
 app = typer.Typer(help="Checkpoints: the places inspection routes stop at.",
                   no_args_is_help=True)
@@ -28,11 +29,14 @@ def checkpoint_add(
     tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a checkpoint to a grid."""
+    """Add a checkpoint to a grid: a place an inspection stops at.
+
+    Where it is: metres on the site plan (--x, --y) or --lat/--lon; an optional QR/NFC tag
+    (--tag-uid, unique in the site)."""
     from pm_cli.checkpoints import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         cp = service.add_checkpoint(s, site=site, code=code, name=name, grid=grid, x=x, y=y,
                                     lat=lat, lon=lon, tag_uid=tag_uid, tags=tag or [])
         rec = service.record(cp, service.grid_codes(s, site))
@@ -50,7 +54,7 @@ def checkpoint_list(
     from pm_cli.checkpoints import service
 
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rows = service.list_checkpoints(s, site=site, grid=grid, tag=tag)
     ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title=f"checkpoints at {site.code}",
                               one_per_code=True)
@@ -62,7 +66,7 @@ def checkpoint_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False)
     from pm_cli.checkpoints import service
 
     with ctx.obj.session() as s:
-        rec = service.show(s, site=ctx.obj.site(s), code=code)
+        rec = service.show(s, site=current_site(ctx.obj, s), code=code)
     ctx.obj.out(as_json).emit(rec)
 
 
@@ -85,7 +89,7 @@ def checkpoint_edit(
     from pm_cli.checkpoints import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         cp = service.edit_checkpoint(s, site=site, code=code, new_code=new_code, name=name,
                                      grid=grid, x=x, y=y, lat=lat, lon=lon, tag_uid=tag_uid,
                                      tags=tags)
@@ -99,7 +103,7 @@ def checkpoint_remove(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = Fals
     from pm_cli.checkpoints import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         cp = service.remove_checkpoint(s, site=site, code=code)
         rec = service.record(cp, service.grid_codes(s, site))
     ctx.obj.out(as_json).done(f"removed checkpoint {rec['code']}", rec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,10 +12,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy import Connection
+    from sqlmodel import Session
 
 from pm_cli.errors import PmError, StoreError
 from pm_cli.store import engine as store_engine
 
+# what runs after the schema is current, in the same transaction (the bundled playbooks)
+Setup = Callable[["Session"], object]
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -44,7 +48,7 @@ def current_revision(path: Path) -> str | None:
     return row[0] if row else None
 
 
-def _upgrade(path: Path) -> None:
+def _upgrade(path: Path, setup: Setup | None) -> None:
     from alembic import command
 
     from pm_cli.store.write import init_state
@@ -58,9 +62,8 @@ def _upgrade(path: Path) -> None:
         store_engine.note_commit(done=True)  # a Ctrl-C from here on: the schema is kept
         with store_engine.session_scope(engine, path, write=True) as s:
             init_state(s)
-            from pm_cli.playbooks.service import install_bundled
-
-            install_bundled(s)  # new versions of the library shipped with this pm
+            if setup is not None:
+                setup(s)  # pm init: the bundled playbooks this pm ships (the root app's)
     except Exception as e:
         err = store_engine.translate(e, path)
         if err:
@@ -78,8 +81,10 @@ class InitResult:
     to_version: int
 
 
-def init_db(path: Path) -> InitResult:
-    """Create the database (or bring an existing one up to date); running twice is harmless."""
+def init_db(path: Path, *, setup: Setup | None = None) -> InitResult:
+    """Create the database (or bring an existing one up to date); running twice is harmless.
+    `setup(session)` then runs in the transaction that makes the device state (the commands
+    install the bundled playbooks with it)."""
     created = not path.exists()
     before = 0
     if not created:
@@ -112,13 +117,13 @@ def init_db(path: Path) -> InitResult:
             store_engine.create_private(path)  # owner only (0600), before SQLite makes it
         except OSError as e:
             raise StoreError(f"cannot create the database: {e.strerror}", where=str(path)) from e
-    _upgrade(path)
+    _upgrade(path, setup)
     return InitResult(str(path), created, before, store_engine.inspect_file(path))
 
 
-def migrate(path: Path) -> InitResult:
+def migrate(path: Path, *, setup: Setup | None = None) -> InitResult:
     before = store_engine.inspect_file(path)
-    _upgrade(path)
+    _upgrade(path, setup)
     return InitResult(str(path), False, before, store_engine.inspect_file(path))
 
 

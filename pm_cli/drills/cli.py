@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site, current_site_row
+from pm_cli.staff.context import me_id
 
 app = typer.Typer(help="Emergency drills: plans, schedules, timed runs, after-action reports.",
                   no_args_is_help=True)
@@ -32,7 +34,8 @@ def _at(text: str | None, tz: str | None, day_of: Any = None) -> Any:
 
 @app.command("scenarios")
 def drill_scenarios(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """The bundled scenario library (专项预案): roles, milestones and required frequency."""
+    """The bundled scenario library (专项预案): roles, milestones with their target minutes,
+    and required frequency."""
     from pm_cli.drills import scenario
 
     out = ctx.obj.out(as_json)
@@ -61,12 +64,12 @@ def drill_plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan a drill of a scenario at the site (or a grid), optionally on a schedule."""
-    from pm_cli.drills import service
+    from pm_cli.drills import plans, service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        d = service.plan(s, site=site, code=code, scenario=scenario, grid=grid,
-                         schedule=schedule, title=title)
+        site = current_site(ctx.obj, s)
+        d = plans.plan(s, site=site, code=code, scenario=scenario, grid=grid,
+                       schedule=schedule, title=title)
         s.flush()
         rec = next(r for r in service.due(s, site=site) if r["code"] == d.code)
     ctx.obj.out(as_json).done(f"planned drill {rec['code']} ({rec['scenario']}); due "
@@ -75,11 +78,12 @@ def drill_plan(
 
 @app.command("unplan")
 def drill_unplan(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
-    """Remove a planned drill that has not run yet (a plan made by mistake)."""
-    from pm_cli.drills import service
+    """Remove a planned drill that has not run yet (a plan made by mistake); one that ran
+    stays, with its history."""
+    from pm_cli.drills import plans
 
     with ctx.obj.session(write=True) as s:
-        d = service.unplan(s, site=ctx.obj.site(s), code=code)
+        d = plans.unplan(s, site=current_site(ctx.obj, s), code=code)
         rec = {"code": d.code, "scenario": d.scenario, "title": d.title, "removed": True}
     ctx.obj.out(as_json).done(f"removed drill plan {d.code} ({d.scenario})", rec)
 
@@ -91,11 +95,11 @@ def drill_schedule(
     as_json: JsonOpt = False,
 ) -> None:
     """Set a drill's schedule (the scenario's required frequency still applies)."""
-    from pm_cli.drills import service
+    from pm_cli.drills import plans, service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        service.set_schedule(s, site=site, code=code, schedule=rule or None)
+        site = current_site(ctx.obj, s)
+        plans.set_schedule(s, site=site, code=code, schedule=rule or None)
         rec = next(r for r in service.due(s, site=site) if r["code"] == code)
     ctx.obj.out(as_json).done(f"drill {code}: due {rec['due']}", rec)
 
@@ -108,7 +112,8 @@ def drill_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 @app.command("due")
 def drill_due(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Drills overdue against their schedule or the scenario's required frequency."""
+    """Drills overdue against their schedule or the scenario's required frequency (the
+    stricter wins)."""
     _due_table(ctx, as_json, overdue_only=True)
 
 
@@ -117,7 +122,7 @@ def _due_table(ctx: typer.Context, as_json: bool, *, overdue_only: bool) -> None
     from pm_cli.timefmt import local
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rows = read.due(conn, site=site)
     if overdue_only:
         rows = [r for r in rows if r["overdue"]]
@@ -136,13 +141,13 @@ def _due_table(ctx: typer.Context, as_json: bool, *, overdue_only: bool) -> None
 @app.command("show")
 def drill_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> None:
     """A planned drill with its runs."""
-    from pm_cli.drills import service
+    from pm_cli.drills import plans, service
 
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rec = next((r for r in service.due(s, site=site) if r["code"] == code), None)
         if rec is None:
-            service.get_drill(s, site=site, code=code)
+            plans.get_drill(s, site=site, code=code)
         rec = {**(rec or {}), "runs": service.list_runs(s, site=site, drill=code)}
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -171,7 +176,7 @@ def drill_start(
     from pm_cli.drills import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         run = service.start(s, site=site, code=code, at=_at(at, site.tz), kind=kind,
                             participants=participants, roster=roster, observers=observers,
                             weather=weather)
@@ -191,11 +196,13 @@ def drill_event(
     note: Annotated[str | None, typer.Option("--note", help="Note")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a milestone reached (in time order)."""
+    """Record a milestone reached (in time order).
+
+    Refused out of time order, twice, or when the scenario has no such milestone."""
     from pm_cli.drills import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         r = service.get_run(s, site=site, ref=run)
         t0 = service.parse_time(r.started_at, "UTC")
         service.event(s, site=site, run=r, milestone=milestone, at=_at(at, site.tz, t0),
@@ -217,16 +224,18 @@ def drill_finish(
         bool, typer.Option("--incomplete", help="Finish with milestones not recorded")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Finish a drill run: evaluate each milestone; missed targets open improvement items."""
+    """Finish a drill run: evaluate each milestone; missed targets open improvement items.
+
+    Each milestone is evaluated against its target; a missed target opens a major item."""
     from pm_cli.drills import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         r = service.get_run(s, site=site, ref=run)
         service.finish(s, site=site, run=r, at=_at(at, site.tz,
                                                    service.parse_time(r.started_at, "UTC")),
                        incomplete=incomplete,
-                       by_id=ctx.obj.me_id(s, site))
+                       by_id=me_id(ctx.obj, s, site))
         rec = service.run_record(s, site, r)
     ctx.obj.out(as_json).done(f"drill run {rec['short']}: {rec['result']}"
                               + (f" · items {', '.join('#' + str(i['no']) for i in rec['items'])}"
@@ -239,13 +248,17 @@ def drill_record(
     timeline: Annotated[Path, typer.Option("--timeline", help="YAML or CSV timeline")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a drill after the fact from a timeline file (all or nothing)."""
+    """Record a drill after the fact from a timeline file (all or nothing).
+
+    For a drill done on paper: YAML (`started`, `participants`, `events: [{milestone, at,
+    note}]`, `findings: [{text, severity, grid}]`) or CSV (`milestone,at,note`); errors as
+    FILE:LINE."""
     from pm_cli.drills import service
+    from pm_cli.drills.timeline import record
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        run, _ = service.record(s, site=site, code=code, path=timeline,
-                                by_id=ctx.obj.me_id(s, site))
+        site = current_site(ctx.obj, s)
+        run, _ = record(s, site=site, code=code, path=timeline, by_id=me_id(ctx.obj, s, site))
         rec = service.run_record(s, site, run)
     ctx.obj.out(as_json).created(f"recorded drill run {rec['short']}: {rec['result']}",
                                  rec["short"], rec)
@@ -264,10 +277,10 @@ def drill_finding(
     from pm_cli.drills import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         r = service.get_run(s, site=site, ref=run)
         f = service.finding(s, site=site, run=r, text=text, severity=severity, grid=grid,
-                            by_id=ctx.obj.me_id(s, site))
+                            by_id=me_id(ctx.obj, s, site))
     ctx.obj.out(as_json).done(f"opened improvement item {f.item_label}",
                               {"item": f.item_no, "new": f.new_item})
 
@@ -283,7 +296,7 @@ def drill_runs(
     from pm_cli.timefmt import local
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rows = read.list_runs(conn, site=site, scenario=scenario)
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -305,10 +318,10 @@ def drill_report(
     import sys
 
     from pm_cli.drills import report, service
-    from pm_cli.transfer.service import write_file
+    from pm_cli.files import write_file
 
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rec = service.run_record(s, site, service.get_run(s, site=site, ref=run))
     text = report.render(rec, fmt.value, site.tz)
     if output is None:
@@ -332,7 +345,7 @@ def drill_trend(
     from pm_cli.timefmt import local
 
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         data = service.trend(s, site=site, scenario=scenario)
     out = ctx.obj.out(as_json)
     if out.as_json:

@@ -13,10 +13,7 @@ import sqlalchemy as sa
 from pm_cli.drills import scenario as scenarios
 from pm_cli.store import read, tables
 from pm_cli.store.ids import utc_text
-
-
-def _parse_utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+from pm_cli.timefmt import parse_utc
 
 
 @dataclass
@@ -33,12 +30,12 @@ class Evaluation:
 def evaluate(run: Any, events: list[Any]) -> Evaluation:
     """Each milestone's minutes from T0 against its target (met when actual ≤ target)."""
     sc = scenarios.get(run.scenario)
-    t0 = _parse_utc(run.started_at)
+    t0 = parse_utc(run.started_at)
     at = {e.milestone: e for e in events}
     ev = Evaluation()
     for m in sc.milestones:
         e = at.get(m.id)
-        elapsed = round((_parse_utc(e.at) - t0).total_seconds() / 60, 2) if e else None
+        elapsed = round((parse_utc(e.at) - t0).total_seconds() / 60, 2) if e else None
         met = None if m.target is None or elapsed is None else elapsed <= m.target + 1e-9
         if e is None:
             ev.missing.append(m.id)
@@ -62,7 +59,7 @@ def _last_runs(db: Any, site: Any) -> dict[str, Any]:
 def due(db: Any, *, site: Any, now: datetime | None = None) -> list[dict[str, Any]]:
     """Each drill's next date by its schedule and by the scenario's required frequency (the
     stricter wins), counted from the last drill run (or the plan's creation)."""
-    from pm_cli.schedule import parse_rule
+    from pm_cli.recurrence import parse_rule
 
     t = now or datetime.now(UTC)
     conn, dt = read.connection(db), tables.drill
@@ -71,7 +68,7 @@ def due(db: Any, *, site: Any, now: datetime | None = None) -> list[dict[str, An
     out = []
     for d in conn.execute(read.live(dt, site.id).order_by(dt.c.code)):
         sc = scenarios.get(d.scenario)
-        base = _parse_utc(last[d.id].started_at if d.id in last else d.created_at)
+        base = parse_utc(last[d.id].started_at if d.id in last else d.created_at)
         naive = base.replace(tzinfo=None)
         req = parse_rule(sc.frequency, dtstart=naive).after(naive)
         sched = parse_rule(d.schedule, dtstart=naive).after(naive) if d.schedule else None

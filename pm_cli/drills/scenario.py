@@ -47,7 +47,7 @@ class Scenario(_Strict):
     @field_validator("frequency")
     @classmethod
     def _rrule(cls, value: str) -> str:
-        from pm_cli.schedule import parse_rule
+        from pm_cli.recurrence import parse_rule
 
         parse_rule(value)
         return value

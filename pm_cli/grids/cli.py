@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site, current_site_row
 
 app = typer.Typer(help="Grids (网格): areas with an owner, risk level, tags and duties.",
                   no_args_is_help=True)
@@ -35,7 +36,7 @@ def grid_add(
     from pm_cli.grids import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         grid = service.add_grid(s, site=site, code=code, name=name, parent=parent, owner=owner,
                                 risk=risk, tags=tag or [], duties=duty or [])
         rec = service.SiteView(s, site).record(grid)
@@ -55,7 +56,7 @@ def grid_list(
     from pm_cli.grids import read
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rows = read.list_grids(conn, site=site, parent=parent, owner=owner, risk=risk, tag=tag)
     ctx.obj.out(as_json).emit(rows, columns=COLUMNS[:-1], title=f"grids at {site.code}",
                               one_per_code=True)
@@ -71,7 +72,7 @@ def grid_show(
     from pm_cli.grids import read
 
     with ctx.obj.connection() as conn:
-        rec = read.show_grid(conn, site=ctx.obj.site_row(conn), code=code)
+        rec = read.show_grid(conn, site=current_site_row(ctx.obj, conn), code=code)
     ctx.obj.out(as_json).emit(rec)
 
 
@@ -99,7 +100,7 @@ def grid_edit(
     from pm_cli.grids import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         grid = service.edit_grid(
             s, site=site, code=code, new_code=new_code, name=name, parent=parent, owner=owner,
             risk=risk, tags=tags, add_tags=add_tag or [], remove_tags=remove_tag or [],
@@ -119,7 +120,7 @@ def grid_assign(
     from pm_cli.grids import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         g = service.assign(s, site=site, code=grid, staff=staff)
         rec = service.SiteView(s, site).record(g)
     ctx.obj.out(as_json).done(f"grid {rec['code']} is now owned by {rec['owner']}", rec)
@@ -138,7 +139,8 @@ def grid_remove(
     from pm_cli.grids import service
 
     with ctx.obj.session(write=True) as s:
-        removed = service.remove_grid(s, site=ctx.obj.site(s), code=code, recursive=recursive)
+        removed = service.remove_grid(s, site=current_site(ctx.obj, s), code=code,
+                                      recursive=recursive)
     ctx.obj.out(as_json).done(f"removed {len(removed)} grid(s): {', '.join(removed)}",
                               {"removed": removed})
 
@@ -153,27 +155,10 @@ def grid_tree(
     from pm_cli.grids import read, view
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         nodes = read.tree(conn, site=site, root=root)
     ctx.obj.out(as_json).tree(view.tree_display(nodes), title=f"{site.code} {site.name}",
                               data=nodes)
-
-
-@app.command("heatmap")
-def grid_heatmap(
-    ctx: typer.Context,
-    days: Annotated[int, typer.Option("--days", help="Failures over the last N days")] = 30,
-    as_json: JsonOpt = False,
-) -> None:
-    """Grids coloured by open risks, recent failed steps and overdue improvement items."""
-    from pm_cli.risks import service
-
-    with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
-        rows = service.grid_heat(s, site=site, days=days)
-    ctx.obj.out(as_json).emit(rows, columns=["grid", "name", "level", "heat", "risk",
-                                             "failures", "overdue_items"],
-                              title=f"grid heat at {site.code} (last {days} days)")
 
 
 @duty_app.command("add")
@@ -187,7 +172,7 @@ def duty_add(
     from pm_cli.grids import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         g = service.get_grid(s, site=site, code=grid)
         service.add_duty(s, site=site, grid=g, text=text)
         rec = service.SiteView(s, site).record(g)
@@ -204,7 +189,7 @@ def duty_list(
     from pm_cli.grids import service
 
     with ctx.obj.session() as s:
-        g = service.get_grid(s, site=ctx.obj.site(s), code=grid)
+        g = service.get_grid(s, site=current_site(ctx.obj, s), code=grid)
         rows = [{"no": i, "text": d.text} for i, d in enumerate(service.duties(s, grid=g), 1)]
     ctx.obj.out(as_json).emit(rows, columns=["no", "text"], title=f"duties of {grid}")
 
@@ -220,5 +205,5 @@ def duty_remove(
     from pm_cli.grids import service
 
     with ctx.obj.session(write=True) as s:
-        d = service.remove_duty(s, site=ctx.obj.site(s), code=grid, number=number)
+        d = service.remove_duty(s, site=current_site(ctx.obj, s), code=grid, number=number)
     ctx.obj.out(as_json).done(f"removed duty: {d.text}", {"grid": grid, "text": d.text})

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site, current_site_row
+from pm_cli.staff.context import me_id
 
 app = typer.Typer(help="PDCA improvement items: plan → do → check → act → closed, with SLAs.",
                   no_args_is_help=True)
@@ -77,15 +79,18 @@ def pdca_add(
     description: Annotated[str | None, typer.Option("--description", help="5W2H")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Open an improvement item (routed to the grid's owner, else the site manager)."""
+    """Open an improvement item (routed to the grid's owner, else the site manager).
+
+    Items are numbered per site (#17); respond-by and resolve-by come from the site's SLA
+    (`pm pdca sla`)."""
     from pm_cli.pdca import service
 
     kind, _, ref = source.partition(":")
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         opened = service.add_item(s, site=site, title=title, severity=severity, grid=grid,
                                   owner=owner, source=kind, source_ref=ref or None,
-                                  description=description, by_id=ctx.obj.me_id(s, site))
+                                  description=description, by_id=me_id(ctx.obj, s, site))
         s.flush()
         rec = service.show(s, site=site, no=service.ref(opened.item))
     ctx.obj.out(as_json).created(f"opened {rec['label']} ({rec['severity']}), owner "
@@ -105,11 +110,11 @@ def pdca_list(
         bool, typer.Option("--all", help="Include closed and withdrawn items")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List open items (with --all, closed ones too)."""
+    """List open items (with --all, closed and withdrawn ones too)."""
     from pm_cli.pdca import read
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rows = read.list_items(conn, site=site, phase=phase, severity=severity, grid=grid,
                                owner=owner, include_closed=all_)
     out = ctx.obj.out(as_json)
@@ -121,11 +126,14 @@ def pdca_list(
 
 @app.command("overdue")
 def pdca_overdue(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Items past their respond-by or resolve-by time (SLA breaches)."""
+    """Items past their respond-by or resolve-by time (SLA breaches).
+
+    Not responded: still in plan at respond-by; not resolved: check not reached by
+    resolve-by."""
     from pm_cli.pdca import read
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rows = read.list_items(conn, site=site, overdue_only=True)
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -136,11 +144,13 @@ def pdca_overdue(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 @app.command("show")
 def pdca_show(ctx: typer.Context, no: NoArg, as_json: JsonOpt = False) -> None:
-    """Show an item with its phase, SLA clocks and full history."""
+    """Show an item with its phase, SLA clocks and full history.
+
+    From cycle 2 on, each cycle's respond-by and resolve-by too (--json: `cycles`)."""
     from pm_cli.pdca import read
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rec = read.show(conn, site=site, no=no)
     _show(ctx.obj.out(as_json), rec, site.tz)
 
@@ -162,13 +172,17 @@ def pdca_advance(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Move an item to its next phase; a wrong move names the allowed ones."""
+    """Move an item to its next phase; a wrong move names the allowed ones.
+
+    plan → do (owner and plan) → check (completion note) → act (verification result) → closed
+    (standardisation note; root cause and preventive action written). Not effective: act →
+    plan, cycle + 1, with fresh SLA clocks from that moment (cycle 1's durations)."""
     from pm_cli.pdca import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         service.advance(s, site=site, no=no, to=to, plan=plan, note=note, result=result,
-                        playbook=playbook, by_id=ctx.obj.me_id(s, site))
+                        playbook=playbook, by_id=me_id(ctx.obj, s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"{rec['label']} is in {rec['phase']} (cycle {rec['cycle']})", rec)
 
@@ -179,12 +193,12 @@ def pdca_reopen(
     note: Annotated[str | None, typer.Option("--note", help="Why")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Take a closed item back to plan (the cycle count goes up)."""
+    """Take a closed item back to plan (the cycle count goes up, with fresh SLA clocks)."""
     from pm_cli.pdca import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        service.reopen(s, site=site, no=no, note=note, by_id=ctx.obj.me_id(s, site))
+        site = current_site(ctx.obj, s)
+        service.reopen(s, site=site, no=no, note=note, by_id=me_id(ctx.obj, s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"{rec['label']} reopened: plan, cycle {rec['cycle']}", rec)
 
@@ -195,12 +209,16 @@ def pdca_cancel(
     reason: Annotated[str, typer.Option("--reason", help="Why it was raised in error")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Withdraw an item raised in error: kept in history, out of every open/overdue list."""
+    """Withdraw an item raised in error: kept in history, out of every open/overdue list.
+
+    Its status is withdrawn (its phase shows `withdrawn`); it leaves `pm pdca list`,
+    `pm pdca overdue`, `pm today` and the heat map. A later failure of the same step opens a
+    new item."""
     from pm_cli.pdca import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        service.cancel(s, site=site, no=no, reason=reason, by_id=ctx.obj.me_id(s, site))
+        site = current_site(ctx.obj, s)
+        service.cancel(s, site=site, no=no, reason=reason, by_id=me_id(ctx.obj, s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"{rec['label']} withdrawn (was in {rec['withdrawn']['phase']}); "
                               "it stays in history: pm pdca show " + rec["ref"], rec)
@@ -214,8 +232,8 @@ def pdca_assign(ctx: typer.Context, no: NoArg,
     from pm_cli.pdca import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        service.assign(s, site=site, no=no, staff=staff, by_id=ctx.obj.me_id(s, site))
+        site = current_site(ctx.obj, s)
+        service.assign(s, site=site, no=no, staff=staff, by_id=me_id(ctx.obj, s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"{rec['label']} is now owned by {rec['owner']}", rec)
 
@@ -228,8 +246,8 @@ def pdca_comment(ctx: typer.Context, no: NoArg,
     from pm_cli.pdca import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        service.comment(s, site=site, no=no, text=text, by_id=ctx.obj.me_id(s, site))
+        site = current_site(ctx.obj, s)
+        service.comment(s, site=site, no=no, text=text, by_id=me_id(ctx.obj, s, site))
         rec = service.show(s, site=site, no=no)
     ctx.obj.out(as_json).done(f"{rec['label']}: comment added", rec)
 
@@ -252,8 +270,8 @@ def pdca_edit(
     from pm_cli.pdca import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        service.edit(s, site=site, no=no, by_id=ctx.obj.me_id(s, site), title=title,
+        site = current_site(ctx.obj, s)
+        service.edit(s, site=site, no=no, by_id=me_id(ctx.obj, s, site), title=title,
                      description=description, plan=plan, containment=containment,
                      root_cause=root_cause, corrective=corrective, preventive=preventive)
         rec = service.show(s, site=site, no=no)
@@ -268,7 +286,10 @@ def pdca_sla(
     resolve: Annotated[str | None, typer.Option("--resolve", help="e.g. 24h, 7d")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show the site's SLA (hours to respond and resolve by severity), or set one row."""
+    """Show the site's SLA (hours to respond and resolve by severity), or set one row.
+
+    Defaults: critical 1 h / 24 h, major 4 h / 72 h, minor 24 h / 7 days. Set a row with
+    --severity S --respond 1h --resolve 24h."""
     from pm_cli.errors import UsageError
     from pm_cli.pdca import service
 
@@ -276,7 +297,7 @@ def pdca_sla(
     if any(given) and not all(given):
         raise UsageError("to set an SLA give --severity, --respond and --resolve")
     with ctx.obj.session(write=all(given)) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         table = (service.set_sla(s, site=site, severity=severity or "", respond=respond or "",
                                  resolve=resolve or "") if all(given) else service.sla(site))
     rows = [{"severity": k, "respond_hours": r1, "resolve_hours": r2}

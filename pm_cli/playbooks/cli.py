@@ -24,7 +24,9 @@ def playbook_list(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List installed playbooks (the newest version of each)."""
+    """List installed playbooks (the newest version of each).
+
+    With --json: each one's id, version, service, title and steps."""
     from pm_cli.playbooks import service
 
     with ctx.obj.session() as s:
@@ -41,7 +43,9 @@ def playbook_show(
     yaml_: Annotated[bool, typer.Option("--yaml", help="Print the YAML as written")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a playbook with its steps."""
+    """Show a playbook with its steps.
+
+    With --json: the playbook as in its YAML, ranges with both keys."""
     import sys
 
     from pm_cli.playbooks import service
@@ -69,7 +73,8 @@ def playbook_show(
 
 @app.command("import")
 def playbook_import(ctx: typer.Context, paths: Paths, as_json: JsonOpt = False) -> None:
-    """Install playbook files; the same id@version with other content is refused."""
+    """Install playbook files (or folders of them); the same id@version with other content
+    is refused."""
     from dataclasses import asdict
 
     from pm_cli.playbooks import service
@@ -93,7 +98,10 @@ def playbook_diff(
     new: Annotated[int | None, typer.Option("--to", help="Newer version")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """What changed between two versions (or a file and its installed version)."""
+    """What changed between two versions (or a file and its installed version).
+
+    The steps added, removed and changed: between two versions of a playbook id (--from,
+    --to), or between a YAML file and the installed version of its id."""
     from pm_cli.playbooks import service
 
     path = Path(target)
@@ -122,7 +130,10 @@ def playbook_diff(
 
 @app.command("lint")
 def playbook_lint(ctx: typer.Context, paths: Paths, as_json: JsonOpt = False) -> None:
-    """Check playbook files: every problem as FILE:LINE:COL; exit 1 if there is any."""
+    """Check playbook files: every problem as FILE:LINE:COL; exit 1 if there is any.
+
+    One line each, `FILE:LINE:COL: reason`: YAML errors, unknown keys, duplicate steps, ranges,
+    RRULEs, and an installed id@version whose content the file changes."""
     from pm_cli.errors import InputError
     from pm_cli.playbooks import lint
 

@@ -106,7 +106,7 @@ class Playbook(_Strict):
     def _rrule(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from pm_cli.schedule import parse_rule
+        from pm_cli.recurrence import parse_rule
 
         parse_rule(value)  # raises ValueError with the reason
         return value

@@ -47,10 +47,9 @@ def problems(ch: dict[str, Any], *, create: bool) -> list[str]:
             fields_of(model).problems(values, create=create and ch["op"] != "delete")]
     if not out and ch["entity"] == "pdca_event":
         out += _pdca_event(values)
-    if not out and ch["entity"] == "survey":
-        from pm_cli.surveys import rules as surveys
-
-        out += [f"fields.{name}: {why}" for name, why in surveys.problems(values)]
+    field_rules = getattr(model, "field_rules", None)  # a model's rules across its fields
+    if not out and field_rules is not None:
+        out += [f"fields.{name}: {why}" for name, why in field_rules(values)]
     if not out and ch["entity"] == "handover":
         out += _handover(values)
     if not out and ch["entity"] == "playbook":

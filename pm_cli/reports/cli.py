@@ -2,107 +2,34 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.reports.cli_output import (
+    ByOpt,
+    CsvOpt,
+    FromOpt,
+    HtmlOpt,
+    MdOpt,
+    OutOpt,
+    ToOpt,
+    XlsxOpt,
+    check_formats,
+    refresh_rollups,
+    write_as_file,
+    write_tables,
+)
+from pm_cli.sites.context import current_site
 
 app = typer.Typer(help="Reports: KPIs and the 1000-point site score (千分制).",
                   no_args_is_help=True)
 
-FromOpt = Annotated[str | None, typer.Option(
-    "--from", help="First day (site time) [default: 30 days back]")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Last day (site time) [default: now]")]
-
 
 def _rate(rec: dict[str, Any]) -> str:
     return "—" if rec["rate"] is None else f"{rec['rate']:.1%}"
-
-
-ByOpt = Annotated[str | None, typer.Option(
-    "--by", help="site|grid|service|staff|month|week: one group per row (site: each site "
-                 "this database holds)")]
-
-
-CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV (UTF-8, BOM) instead of a table")]
-MdOpt = Annotated[bool, typer.Option("--md", help="A Markdown table")]
-XlsxOpt = Annotated[bool, typer.Option("--xlsx", help="An Excel workbook (with -o FILE)")]
-HtmlOpt = Annotated[bool, typer.Option(
-    "--html", help="One self-contained HTML page (inline CSS and charts; prints on A4)")]
-OutOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE")]
-
-
-def _formats(*, csv: bool, md: bool, xlsx: bool, output: Path | None,
-             as_json: bool, html: bool = False) -> bool:
-    """Check the format options before any work; whether a file format was asked for."""
-    from pm_cli.errors import UsageError
-
-    asked = [name for name, on in (("--csv", csv), ("--md", md), ("--xlsx", xlsx),
-                                   ("--html", html),
-                                   ("--json", as_json and (csv or md or xlsx or html)))
-             if on]
-    if len(asked) > 1:
-        raise UsageError(f"{' and '.join(asked)} together", where=asked[1],
-                         hint="give one format")
-    if not asked and output is not None:
-        raise UsageError("-o needs a format", where="--output",
-                         hint="add --csv, --md, --xlsx or --html")
-    if xlsx and output is None:
-        raise UsageError("an Excel workbook is written to a file", where="--xlsx",
-                         hint="pass -o FILE.xlsx")
-    return bool(asked)
-
-
-def _file(ctx: typer.Context, rep: dict[str, Any], table: Any, *, kind: str, csv: bool,
-          md: bool, xlsx: bool, output: Path | None, as_json: bool,
-          html: bool = False) -> bool:
-    """Write the report as a file format when one was asked for; whether one was."""
-    from pm_cli import sheets
-
-    if not _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html):
-        return False
-    cols, rows = table(rep)
-    if html:
-        from pm_cli.reports import html as pages
-
-        data = getattr(pages, kind)(rep, ctx.obj.out().tz).encode("utf-8")
-        _write(ctx, data, output, f"wrote the {kind} report to {output}")
-        return True
-    if xlsx:
-        data = sheets.xlsx_bytes(kind, cols, rows)
-    elif csv:
-        data = sheets.csv_bytes(cols, rows)
-    else:
-        data = sheets.markdown(cols, rows, title=f"{kind} {rep['site']}").encode("utf-8")
-    _write(ctx, data, output, f"wrote {len(rows)} rows to {output}")
-    return True
-
-
-def _write(ctx: typer.Context, data: bytes, output: Path | None, note: str) -> None:
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    from pm_cli.transfer.service import write_file
-
-    write_file(output, data)
-    ctx.obj.out().note(note)
-
-
-def _refresh(ctx: typer.Context, how: Any) -> None:
-    """Bring the per-day rollups the report reads up to date, in a write transaction of
-    their own. Where that write fails (a read-only file, a database kept busy, a full
-    disk) the report still comes: it counts from the records what is not current."""
-    from pm_cli.errors import StoreError
-
-    try:
-        with ctx.obj.session(write=True) as s:
-            how(s, ctx.obj.site(s))
-    except StoreError:
-        pass  # the read that follows says what is wrong, if anything still is
 
 
 def _of(rec: dict[str, Any]) -> str:
@@ -113,18 +40,24 @@ def _of(rec: dict[str, Any]) -> str:
 def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: ByOpt = None,
                csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False,
                html: HtmlOpt = False, output: OutOpt = None, as_json: JsonOpt = False) -> None:
-    """The site's KPIs over a period, each as a count over a count."""
+    """The site's KPIs over a period, each as a count over a count.
+
+    The days are site time (default: the 30 days up to now). Each KPI is a numerator over a
+    denominator, as docs/reports.md defines them, with the figures beside them: inspections due
+    and missed, items opened, closed and withdrawn, mean time to respond and to resolve, reopen
+    rate, open risks by level. --by splits them (the groups add up to the site; `site`: each
+    site the database holds)."""
     from pm_cli.output import plain
     from pm_cli.reports import service
 
-    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
-    _refresh(ctx, lambda s, site: service.refresh_sites(s, frm=frm, to=to) if by == "site"
-             else service.refresh_period(s, site=site, frm=frm, to=to))
+    check_formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
+    refresh_rollups(ctx, lambda s, site: service.refresh_sites(s, frm=frm, to=to)
+                    if by == "site" else service.refresh_period(s, site=site, frm=frm, to=to))
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rep = service.kpi_report(s, site=site, frm=frm, to=to, by=by)
-    if _file(ctx, rep, service.kpi_rows, kind="kpi", csv=csv, md=md, xlsx=xlsx, output=output,
-             as_json=as_json, html=html):
+    if write_as_file(ctx, rep, service.kpi_rows, kind="kpi", csv=csv, md=md, xlsx=xlsx,
+                     output=output, as_json=as_json, html=html):
         return
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -185,19 +118,25 @@ def report_score(
     csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, html: HtmlOpt = False,
     output: OutOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """The 1000-point site score: each KPI's points × its rate, scaled, less deductions."""
+    """The 1000-point site score: each KPI's points × its rate, scaled, less deductions.
+
+    KPIs with nothing to measure are dropped and the rest scaled. --weights: a company's own
+    weights, a YAML file checked line by line (docs/reports.md). --json is `{score, band, lines,
+    dropped, deductions, scaled_from, categories}`, and the lines' points less the deductions
+    are the score. --by category groups the lines; --by grid (site, service, staff, month,
+    week) scores each group the same way, best first, in `groups`."""
     from pm_cli.output import plain
     from pm_cli.reports import service
 
-    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
+    check_formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     scheme = service.scheme(weights)  # checked before any work
-    _refresh(ctx, lambda s, site: service.refresh_sites(s, frm=frm, to=to) if by == "site"
-             else service.refresh_period(s, site=site, frm=frm, to=to))
+    refresh_rollups(ctx, lambda s, site: service.refresh_sites(s, frm=frm, to=to)
+                    if by == "site" else service.refresh_period(s, site=site, frm=frm, to=to))
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rep = service.score_report(s, site=site, frm=frm, to=to, by=by, weights=scheme)
-    if _file(ctx, rep, service.score_rows, kind="score", csv=csv, md=md, xlsx=xlsx,
-             output=output, as_json=as_json, html=html):
+    if write_as_file(ctx, rep, service.score_rows, kind="score", csv=csv, md=md, xlsx=xlsx,
+                     output=output, as_json=as_json, html=html):
         return
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -251,12 +190,23 @@ def report_daily(
     output: OutOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """The shift handover (交接班): done, failures, items opened, closed and open, drills,
-    and what the next shift must do; with --handover, its sign-off by both leads."""
+    and what the next shift must do; with --handover, its sign-off by both leads.
+
+    The report: checklists done and route walks ended, failures found, items opened, closed and
+    still open with their owners, drills; for the next shift (as long as this one, from its end)
+    the walks and checklists due, the items falling due and the drills due. `day` is
+    08:00–20:00 and `night` 20:00–08:00, site time; without --shift a --date covers its whole
+    day, and no date the shift under way.
+
+    --handover --from STAFF --to STAFF signs the shift's handover: the lead handing over and
+    the one taking over. The receiver may refuse it (--refuse REASON), and sign again once it
+    is put right (a shift is accepted once). A sign-off is kept (with the report's counts) and
+    synced; the report of the shift lists its sign-offs."""
     from pm_cli.errors import UsageError
     from pm_cli.output import plain
     from pm_cli.reports import daily, service
 
-    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
+    check_formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     if not handover and (giver or receiver or refuse is not None):
         raise UsageError("--from, --to and --refuse sign a handover", where="--from",
                          hint="add --handover")
@@ -264,7 +214,7 @@ def report_daily(
         raise UsageError("a handover needs both leads", where="--to" if giver else "--from",
                          hint="pass --from STAFF --to STAFF")
     with ctx.obj.session(write=handover) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         if handover:
             assert giver and receiver
             rep = service.sign_handover(s, site=site, giver=giver, receiver=receiver,
@@ -283,8 +233,8 @@ def report_daily(
         return
     head = (f"handover of {rep['site']}, {rep['shift']}: {plain(rep['from'], out.tz)} – "
             f"{plain(rep['to'], out.tz)}")
-    _tables(ctx, rep, daily.sections(rep), kind="daily", head=head, csv=csv, md=md,
-            xlsx=xlsx, html=html, output=output, as_json=as_json)
+    write_tables(ctx, rep, daily.sections(rep), kind="daily", head=head, csv=csv, md=md,
+                 xlsx=xlsx, html=html, output=output, as_json=as_json)
 
 
 @app.command("quarter")
@@ -300,57 +250,29 @@ def report_quarter(
 ) -> None:
     """The quarterly PDCA review: items by phase and source, how effective the fixes were,
     repeat failures by step and grid, the top risks, and the score and KPIs against the
-    previous quarter."""
+    previous quarter.
+
+    The items opened in the quarter or carried into it, by source and by their phase at its
+    end; how many verifications found the fix effective; the items reopened; the items still
+    open; the steps that failed twice or more at one grid; the top ten open risks; the score and
+    each KPI against the previous quarter (the same figures as `pm report score` and
+    `pm report kpi` for those dates). Default: this quarter, up to now (site time)."""
     from pm_cli.output import plain
     from pm_cli.reports import quarter as review
     from pm_cli.reports import service
 
-    _formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
+    check_formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     scheme = service.scheme(weights)
-    _refresh(ctx, lambda s, site: review.refresh(s, site=site, quarter=quarter))
+    refresh_rollups(ctx, lambda s, site: review.refresh(s, site=site, quarter=quarter))
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rep = review.review(s, site=site, quarter=quarter, scheme=scheme)
     tz = ctx.obj.out(as_json).tz
     head = (f"PDCA review of {rep['site']}, {rep['quarter']}: {plain(rep['from'], tz)} – "
             f"{plain(rep['counted_to'], tz)}")
-    _tables(ctx, rep, review.sections(rep), kind="quarter", head=head, csv=csv, md=md,
-            xlsx=xlsx, html=html, output=output, as_json=as_json)
+    write_tables(ctx, rep, review.sections(rep), kind="quarter", head=head, csv=csv, md=md,
+                 xlsx=xlsx, html=html, output=output, as_json=as_json)
 
-
-def _tables(ctx: typer.Context, rep: dict[str, Any], tables: list[Any], *, kind: str,
-            head: str, csv: bool, md: bool, xlsx: bool, html: bool, output: Path | None,
-            as_json: bool) -> None:
-    """A report of several tables, in the format asked for (a table each for people)."""
-    from pm_cli import sheets
-    from pm_cli.output import plain
-
-    out = ctx.obj.out(as_json)
-    tz = out.tz
-    if html:
-        from pm_cli.reports import html as pages
-
-        _write(ctx, getattr(pages, kind)(rep, tz).encode("utf-8"), output,
-               f"wrote the {kind} report to {output}")
-        return
-    if as_json and not (csv or md or xlsx):
-        out.json(rep)
-        return
-    shown = [(f"{title} ({len(rows)})", cols, [{c: plain(r.get(c), tz) if isinstance(
-        r.get(c), str | list | dict | bool) else r.get(c) for c in cols} for r in rows])
-        for title, cols, rows in tables]
-    if csv:
-        _write(ctx, sheets.csv_tables(shown), output, f"wrote the {kind} report to {output}")
-    elif xlsx:
-        _write(ctx, sheets.xlsx_book(shown), output, f"wrote the {kind} report to {output}")
-    elif md:
-        text = f"# {head}\n\n" + "\n".join(sheets.markdown(cols, rows, title=title)
-                                            for title, cols, rows in shown)
-        _write(ctx, text.encode("utf-8"), output, f"wrote the {kind} report to {output}")
-    else:
-        out.lines([head])
-        for title, cols, rows in tables:
-            out.table(rows, list(cols), title=f"{title} ({len(rows)})")
 
 
 def dashboard(
@@ -361,16 +283,21 @@ def dashboard(
     as_json: JsonOpt = False,
 ) -> None:
     """One screen of the site: today's progress, overdue items, the hottest grids, the
-    score and its weekly trend (refreshing; one frame when not on a terminal)."""
+    score and its weekly trend (refreshing; one frame when not on a terminal).
+
+    Today's walks and checklists by status, drills and risk reviews due, the overdue items
+    (worst first), the hottest grids, the 30-day score and the score of each of the last six
+    ISO weeks. Redrawn every 30 s on a terminal until Ctrl-C; one frame when piped or with
+    --once; --json is the snapshot."""
     import time
 
     from pm_cli.output import plain
     from pm_cli.reports import dashboard as board
 
     out = ctx.obj.out(as_json)
-    _refresh(ctx, board.refresh)
+    refresh_rollups(ctx, board.refresh)
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         first = board.snapshot(s, site=site)
     if out.as_json:
         out.json(first)
@@ -387,9 +314,9 @@ def dashboard(
                 time.monotonic() - kept["at"] < board.MAX_AGE_S:
             snap = kept["snap"]  # nothing written since: the same figures, drawn again
         else:
-            _refresh(ctx, board.refresh)  # may write rollups: the next look sees it once
+            refresh_rollups(ctx, board.refresh)  # may write rollups: the next look sees it once
             with ctx.obj.session() as s:
-                snap = board.snapshot(s, site=ctx.obj.site(s), with_trend=weeks)
+                snap = board.snapshot(s, site=current_site(ctx.obj, s), with_trend=weeks)
             kept.update(snap=snap, at=time.monotonic())
         tz = out.tz
         c = snap["today"]["counts"]

@@ -23,10 +23,6 @@ SHIFTS = {"day": (time(8), time(20)), "night": (time(20), time(8))}
 _SPAN = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
 
 
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def parse_shift(text: str) -> tuple[str, time, time]:
     name = text.strip().lower()
     if name in SHIFTS:

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site, current_site_row
+from pm_cli.staff.context import me_id
 
 app = typer.Typer(help="The risk register: likelihood × impact, controls, reviews, heat map.",
                   no_args_is_help=True)
@@ -47,15 +49,18 @@ def risk_add(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register a risk; a critical one opens an improvement item."""
+    """Register a risk; a critical one opens an improvement item.
+
+    Its level is likelihood × impact by the matrix: 1–6 minor (一般), 8–12 major (重要), 15–25
+    critical (重大); impact 5 or --legal makes it at least major."""
     from pm_cli.risks import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         risk, finding = service.add_risk(
             s, site=site, code=code, title=title, likelihood=likelihood, impact=impact,
             grid=grid, controls=controls, review=review, cause=cause,
-            consequence=consequence, owner=owner, legal=legal, by_id=ctx.obj.me_id(s, site))
+            consequence=consequence, owner=owner, legal=legal, by_id=me_id(ctx.obj, s, site))
         s.flush()
         rec = service.show(s, site=site, code=risk.code)
     _done(ctx, ctx.obj.out(as_json), rec, finding, "registered")
@@ -70,13 +75,14 @@ def risk_assess(
     note: Annotated[str | None, typer.Option("--note", help="Why it changed")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Re-assess a risk's likelihood and impact; critical opens an improvement item."""
+    """Re-assess a risk's likelihood and impact (history kept); critical opens an improvement
+    item."""
     from pm_cli.risks import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         _risk, finding = service.assess(s, site=site, code=code, likelihood=likelihood,
-                                        impact=impact, note=note, by_id=ctx.obj.me_id(s, site))
+                                        impact=impact, note=note, by_id=me_id(ctx.obj, s, site))
         rec = service.show(s, site=site, code=code)
     _done(ctx, ctx.obj.out(as_json), rec, finding, "assessed")
 
@@ -87,12 +93,14 @@ def risk_review(
     note: Annotated[str | None, typer.Option("--note", help="What the review found")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record a review; the next one follows the risk's review schedule."""
+    """Record a review; the next one follows the risk's review schedule.
+
+    That is its --review, else its level's default (monthly / quarterly / yearly)."""
     from pm_cli.risks import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        service.review_risk(s, site=site, code=code, note=note, by_id=ctx.obj.me_id(s, site))
+        site = current_site(ctx.obj, s)
+        service.review_risk(s, site=site, code=code, note=note, by_id=me_id(ctx.obj, s, site))
         rec = service.show(s, site=site, code=code)
     ctx.obj.out(as_json).done(f"risk {rec['code']} reviewed; next review {rec['next_review']}",
                               rec)
@@ -112,7 +120,7 @@ def risk_list(
     from pm_cli.timefmt import local
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rows = read.list_risks(conn, site=site, level_=level, grid=grid, overdue=overdue)
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -129,7 +137,7 @@ def risk_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> No
     from pm_cli.risks import read
 
     with ctx.obj.connection() as conn:
-        rec = read.show(conn, site=ctx.obj.site_row(conn), code=code)
+        rec = read.show(conn, site=current_site_row(ctx.obj, conn), code=code)
     ctx.obj.out(as_json).emit(rec)
 
 
@@ -141,12 +149,14 @@ def risk_import_library(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add the starter library of common property risks (RL-01…) the site does not have."""
+    """Add the starter library of common property risks (RL-01…) the site does not have.
+
+    62 risks, RL-01…RL-62, bilingual."""
     from pm_cli.risks import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
-        counts = service.import_library(s, site=site, grid=grid, by_id=ctx.obj.me_id(s, site))
+        site = current_site(ctx.obj, s)
+        counts = service.import_library(s, site=site, grid=grid, by_id=me_id(ctx.obj, s, site))
     ctx.obj.out(as_json).done(f"added {counts['added']} risks from the starter library "
                               f"({counts['skipped']} already there)", counts)
 
@@ -157,7 +167,7 @@ def risk_heatmap(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from pm_cli.risks import read
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         data = read.heatmap(conn, site=site)
     cells = {(c["likelihood"], c["impact"]): c for c in data["cells"]}
     rows = [[(str(cells[(li, im)]["count"] or "·"), cells[(li, im)]["level"])
@@ -166,3 +176,26 @@ def risk_heatmap(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         rows, row_labels=[f"L{li}" for li in range(5, 0, -1)],
         col_labels=[f"I{im}" for im in range(1, 6)], corner="L \\ I",
         title=f"open risks at {site.code} (count per cell)", data=data)
+
+
+# `pm grid heatmap`: grids coloured by risk, a view of the risk register; the root app adds
+# it to the grid group (grids stand below risks and never import them).
+grid_app = typer.Typer()
+
+
+@grid_app.command("heatmap")
+def grid_heatmap(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", help="Failures over the last N days")] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """Grids, hottest first, coloured by open risks, recent failed steps and overdue
+    improvement items."""
+    from pm_cli.risks import service
+
+    with ctx.obj.session() as s:
+        site = current_site(ctx.obj, s)
+        rows = service.grid_heat(s, site=site, days=days)
+    ctx.obj.out(as_json).emit(rows, columns=["grid", "name", "level", "heat", "risk",
+                                             "failures", "overdue_items"],
+                              title=f"grid heat at {site.code} (last {days} days)")

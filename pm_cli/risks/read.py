@@ -45,7 +45,7 @@ class RiskState:
 
 
 def state(risk: Any, events: list[Any], now: datetime | None = None) -> RiskState:
-    from pm_cli.schedule import parse_rule
+    from pm_cli.recurrence import parse_rule
     from pm_cli.store.ids import utc_text
 
     lvl = level(risk.likelihood, risk.impact, legal=risk.legal)

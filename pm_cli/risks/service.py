@@ -67,7 +67,8 @@ def _owner_for(session: Session, site: Site, lvl: str, grid: Grid | None) -> str
     return grid.owner_id if grid is not None else None
 
 
-def _open_item_if_critical(session: Session, site: Site, risk: Risk, by_id: str | None) -> Any:
+def open_item_if_critical(session: Session, site: Site, risk: Risk, by_id: str | None) -> Any:
+    """A critical risk opens its improvement item (`pm risk add|edit`, and the demo's risks)."""
     if level(risk.likelihood, risk.impact, legal=risk.legal) != "critical":
         return None
     from pm_cli.findings.service import raise_finding
@@ -100,7 +101,7 @@ def add_risk(
         if grid_row is None:
             raise NotFoundError(f"no grid {grid} at {site.code}", where="--grid")
     if review:
-        from pm_cli.schedule import expand_shortcut, parse_rule
+        from pm_cli.recurrence import expand_shortcut, parse_rule
 
         v.check(parse_rule, review, field="--review")
         review = expand_shortcut(review)
@@ -122,7 +123,7 @@ def add_risk(
     )
     write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="assess",
                  likelihood=li, impact=im, by_id=by_id, note="registered")
-    return risk, (_open_item_if_critical(session, site, risk, by_id) if open_item else None)
+    return risk, (open_item_if_critical(session, site, risk, by_id) if open_item else None)
 
 
 def assess(session: Session, *, site: Site, code: str, likelihood: int | str,
@@ -136,7 +137,7 @@ def assess(session: Session, *, site: Site, code: str, likelihood: int | str,
     write.update(session, risk, **values)
     write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="assess",
                  likelihood=li, impact=im, by_id=by_id, note=v.optional_text(note))
-    return risk, (_open_item_if_critical(session, site, risk, by_id) if open_item else None)
+    return risk, (open_item_if_critical(session, site, risk, by_id) if open_item else None)
 
 
 def review_risk(session: Session, *, site: Site, code: str, note: str | None = None,

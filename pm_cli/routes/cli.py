@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site, current_site_row
 
 app = typer.Typer(help="Inspection routes: ordered checkpoints, schedules, optimization.",
                   no_args_is_help=True)
@@ -40,11 +41,20 @@ def route_add(
                                  "shift]")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a route."""
+    """Add a route.
+
+    An inspection route: ordered stops (--stops CP1,CP2,… or every checkpoint of --from-grid),
+    each a checkpoint and its stop checklist: --playbook, a checkpoint-level playbook done at
+    every stop; none by default, when the arrival (Enter or the tag) is the stop's record. A
+    whole-route playbook (bundled: `security.patrol`, whose steps are about the walk as a
+    whole) given as --playbook is done once per walk, at the last stop, not asked again at each
+    stop. A schedule: an RRULE or `daily@08:00`, `weekly:mon,thu@21:00`, `monthly:1@09:00`,
+    wall-clock times in the site's zone, DST-correct. A shift window (past midnight allowed:
+    `22:00-02:00`). Who walks it (--owner; none: whoever is on shift)."""
     from pm_cli.routes import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         r = service.add_route(s, site=site, code=code, name=name, stops=_split(stops),
                               from_grid=from_grid, playbook=playbook, schedule=schedule,
                               window=window, owner=owner)
@@ -58,7 +68,7 @@ def route_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from pm_cli.routes import read
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rows = read.list_routes(conn, site=site)
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -75,7 +85,7 @@ def route_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> N
     from pm_cli.routes import read
 
     with ctx.obj.connection() as conn:
-        rec = read.show(conn, site=ctx.obj.site_row(conn), code=code)
+        rec = read.show(conn, site=current_site_row(ctx.obj, conn), code=code)
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rec)
@@ -103,7 +113,7 @@ def route_edit(
     from pm_cli.routes import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         r = service.edit_route(s, site=site, code=code, name=name, stops=_split(stops),
                                playbook=playbook, schedule=schedule, window=window,
                                owner=owner)
@@ -117,7 +127,7 @@ def route_remove(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) ->
     from pm_cli.routes import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rec = service.record(s, service.remove_route(s, site=site, code=code))
     ctx.obj.out(as_json).done(f"removed route {rec['code']}", rec)
 
@@ -139,11 +149,15 @@ def route_optimize(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Reorder a route's stops to shorten the walk; show the saving (--apply saves it)."""
+    """Reorder a route's stops to shorten the walk; show the saving (--apply saves it).
+
+    Distances: Euclidean on x/y, haversine on lat/lon, or --matrix, a square CSV of walking
+    metres (asymmetric allowed). Shows the length before and after and the saving; --json:
+    `{before_m, after_m, saving_pct, order}`."""
     from pm_cli.routes import service
 
     with ctx.obj.session(write=apply) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         res = service.optimize(s, site=site, code=code, start=start, end=end,
                                open_route=open_route, matrix=matrix, time_limit=time_limit,
                                apply=apply)
@@ -183,7 +197,18 @@ def route_run(
 ) -> None:
     """Walk a route: stop k of n in order, arrival on Enter (or the tag; p passes all its
     checks), then that stop's checklist step by step. Quit any time; running it again
-    continues the walk. Interactive: scripts use pm route start / arrive / skip / finish."""
+    continues the walk. Interactive: scripts use pm route start / arrive / skip / finish.
+
+    Made for one hand. At arrival Enter (or the tag's uid) records the time and goes through
+    the stop's checklist step by step, as `pm run start` does: `p` passes, `f 门没锁` fails with
+    that note in one line (a note is asked only on a fail that opens an improvement item,
+    unless a reading says what is wrong). `p` at arrival records it and passes every check of
+    the stop at once (readings, photos and text entries are still asked); `s [REASON]` skips
+    the stop, `q` pauses; scanning another stop's tag says which stop it is. Starting outside
+    the route's shift window warns (site time). After the last stop the walk closes by itself:
+    finished when every stop was done, incomplete with a skipped stop or an incomplete
+    checklist. Without a terminal or with --json it is refused (exit 2), naming the scripted
+    form."""
     import sys
 
     from pm_cli.errors import UsageError
@@ -195,7 +220,7 @@ def route_run(
 
     out = ctx.obj.out(as_json)
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         get_route(s, site=site, code=code)
         staff_code = (get_staff(s, site=site, code=by) if by
                       else get_me(s, site=site, code=ctx.obj.me())).code
@@ -206,7 +231,7 @@ def route_run(
                               "WALK STOP, pm run record RUN STEP pass|fail|na, pm route skip "
                               "WALK STOP --reason TEXT and pm route finish WALK")
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         walk, resumed = walks.start(s, site=site, code=code, by=get_staff(s, site=site,
                                                                           code=staff_code))
         warning = None if resumed else walks.outside_window(
@@ -237,7 +262,9 @@ def route_start(
     at: AtOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Start a walk of a route (scripted; this person's open walk of it is continued)."""
+    """Start a walk of a route (scripted; this person's open walk of it is continued).
+
+    Prints the walk id; warns outside the route's shift window."""
     from pm_cli.drills.service import parse_time
     from pm_cli.routes import walks
     from pm_cli.routes.service import get_route
@@ -245,7 +272,7 @@ def route_start(
 
     out = ctx.obj.out(as_json)
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         staff = get_staff(s, site=site, code=by) if by else get_me(s, site=site, code=ctx.obj.me())
         when = parse_time(at, site.tz) if at else None
         walk, resumed = walks.start(s, site=site, code=code, by=staff, at=when)
@@ -265,13 +292,16 @@ def route_arrive(
     ctx: typer.Context, walk: WalkArg, stop: StopArg, at: AtOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record the arrival at a stop and start its checklist (scripted pm route run)."""
+    """Record the arrival at a stop and start its checklist (scripted pm route run).
+
+    STOP is its number (1 = first), its checkpoint code or its tag uid. Prints the run to
+    answer with `pm run record RUN STEP pass|fail|na`."""
     from pm_cli.drills.service import parse_time
     from pm_cli.routes import walks
     from pm_cli.runs.service import short as run_short
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         w = walks.get_walk(s, site=site, ref=walk)
         i = walks.stop_index(walks.view(s, w), stop)
         st = walks.arrive(s, site=site, walk=w, stop=i,
@@ -296,7 +326,7 @@ def route_skip(
     from pm_cli.routes import walks
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         w = walks.get_walk(s, site=site, ref=walk)
         i = walks.stop_index(walks.view(s, w), stop)
         st = walks.skip(s, site=site, walk=w, stop=i, reason=reason,
@@ -316,7 +346,7 @@ def route_finish(
     from pm_cli.routes import walks
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         wv = walks.finish(s, walk=walks.get_walk(s, site=site, ref=walk),
                           at=parse_time(at, site.tz) if at else None)
         rec = walks.record(s, wv)
@@ -329,11 +359,14 @@ def route_abandon(
     reason: Annotated[str, typer.Option("--reason", help="Why the walk is given up")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Give up an open walk: kept in the history as abandoned; its window counts as missed."""
+    """Give up an open walk: kept in the history as abandoned; its window counts as missed.
+
+    Its open stop checklists are aborted; the missed window shows in `pm route missed` and
+    `pm today`."""
     from pm_cli.routes import walks
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rec = walks.record(s, walks.abandon(s, walk=walks.get_walk(s, site=site, ref=walk),
                                             reason=reason))
     ctx.obj.out(as_json).done(f"abandoned walk {rec['walk']} of route {rec['route']}: "
@@ -347,12 +380,15 @@ def route_walks(
     open_only: Annotated[bool, typer.Option("--open", help="Only open walks")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List walks, newest first: id, route, started, by, status, progress."""
+    """List walks, newest first: id, route, started, by, status, progress.
+
+    Status: open, finished, incomplete or abandoned (with the reason); progress: the stops done
+    of all."""
     from pm_cli.routes import walks
     from pm_cli.timefmt import local
 
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rows = walks.list_walks(s, site=site, route=code, open_only=open_only)
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -365,30 +401,3 @@ def route_walks(
                             + (f", {r['skipped']} skipped" if r["skipped"] else "")}
                for r in rows], ["walk", "route", "started", "by", "status", "progress"],
               title=f"walks at {site.code}")
-
-
-@app.command("missed")
-def route_missed(
-    ctx: typer.Context,
-    since: Annotated[
-        str | None, typer.Option(
-            "--since", help="From this day: 2026-11-25, yesterday, -7 … [default: -7]")] = None,
-    route: Annotated[str | None, typer.Option("--route", help="Only this route")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Scheduled walks whose window ended with no completed walk."""
-    from pm_cli.schedules import service
-    from pm_cli.timefmt import local
-
-    with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
-        rows = service.missed(conn, site=site, since=since, route=route)
-        tz = site.tz
-    out = ctx.obj.out(as_json)
-    if out.as_json:
-        out.json(rows)
-        return
-    out.table([{**r, "due": local(r["due"], tz),
-                "window": f"{local(r['window_start'], tz, '%H:%M')}–"
-                          f"{local(r['window_end'], tz, '%H:%M')}"} for r in rows],
-              ["due", "code", "name", "window", "detail"], title="missed walks")

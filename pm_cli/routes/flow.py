@@ -11,6 +11,7 @@ from typing import Any
 
 from pm_cli.routes import walks
 from pm_cli.runs.flow import Flow, Quit
+from pm_cli.sites.context import current_site
 
 
 class WalkFlow:
@@ -21,7 +22,7 @@ class WalkFlow:
 
     def _view(self) -> walks.WalkView:
         with self.ctx.session() as s:
-            site = self.ctx.site(s)
+            site = current_site(self.ctx, s)
             return walks.view(s, walks.get_walk(s, site=site, ref=self.walk_id))
 
     def _prompt(self, text: str) -> str:
@@ -61,7 +62,7 @@ class WalkFlow:
         except Quit:
             return None
         with self.ctx.session(write=True) as s:
-            site = self.ctx.site(s)
+            site = current_site(self.ctx, s)
             return walks.finish(s, walk=walks.get_walk(s, site=site, ref=self.walk_id))
 
     def _arrive(self, wv: walks.WalkView, stop: walks.Stop) -> bool | None:
@@ -80,7 +81,7 @@ class WalkFlow:
                 while not reason:
                     reason = self._prompt("why is it skipped? > ")
                 with self.ctx.session(write=True) as s:
-                    site = self.ctx.site(s)
+                    site = current_site(self.ctx, s)
                     walks.skip(s, site=site, walk=walks.get_walk(s, site=site,
                                                                   ref=self.walk_id),
                                stop=stop.index, reason=reason)
@@ -100,7 +101,7 @@ class WalkFlow:
                 self.out.say(f"  {line!r} is no stop of route {wv.route.code}; press Enter (or "
                              "scan the tag) on arrival; s skips, q quits")
         with self.ctx.session(write=True) as s:
-            site = self.ctx.site(s)
+            site = current_site(self.ctx, s)
             st = walks.arrive(s, site=site, walk=walks.get_walk(s, site=site, ref=self.walk_id),
                               stop=stop.index)
             stop.arrived_at, stop.run = st.arrived_at, st.run
@@ -116,14 +117,14 @@ class WalkFlow:
             return True
         if pass_all:
             with self.ctx.session(write=True) as s:
-                site = self.ctx.site(s)
+                site = current_site(self.ctx, s)
                 passed = runs.pass_checks(s, site=site, run=runs.get_run(s, site=site,
                                                                          ref=stop.run.id),
                                           store_dir=self.store_dir)
             if passed:
                 self.out.say(f"  passed: {', '.join(passed)}")
         with self.ctx.session() as s:
-            rv = runs.view(s, runs.get_run(s, site=self.ctx.site(s), ref=stop.run.id))
+            rv = runs.view(s, runs.get_run(s, site=current_site(self.ctx, s), ref=stop.run.id))
         if rv.first_unanswered() is None:
             return self._close(stop)
         flow = Flow(ctx=self.ctx, out=self.out, run_id=stop.run.id, ask=self.ask,
@@ -137,7 +138,7 @@ class WalkFlow:
 
         assert stop.run is not None
         with self.ctx.session(write=True) as s:
-            site = self.ctx.site(s)
+            site = current_site(self.ctx, s)
             rv = runs.finish(s, run=runs.get_run(s, site=site, ref=stop.run.id))
         score = "—" if rv.score is None else f"{rv.score:g}"
         self.out.say(f"  checklist done: score {score} · {len(rv.failed)} failed")

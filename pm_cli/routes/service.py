@@ -1,5 +1,5 @@
 """Inspection routes: ordered stops (checkpoint + playbook), a schedule and a shift window;
-`optimize` reorders the stops to shorten the walk (pm_cli.routes.optimize)."""
+`optimize` reorders the stops to shorten the walk (pm_cli.routes.tsp)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def _window(text: str | None) -> tuple[str | None, str | None]:
 def _schedule(text: str | None) -> str | None:
     if not text:
         return None
-    from pm_cli.schedule import expand_shortcut, parse_rule
+    from pm_cli.recurrence import expand_shortcut, parse_rule
 
     v.check(parse_rule, text, field="--schedule")
     return expand_shortcut(text)
@@ -144,7 +144,7 @@ def remove_route(session: Session, *, site: Site, code: str) -> Route:
 def read_matrix(path: Path, codes: list[str]) -> list[list[float]]:
     """A square CSV: first row and column are checkpoint codes, metres in the cells
     (asymmetric allowed). Returns the rows/columns of `codes`, in that order."""
-    from pm_cli.transfer.readers import decode, read_bytes
+    from pm_cli.files import decode, read_bytes
 
     source = str(path)
     rows = list(csv.reader(io.StringIO(decode(read_bytes(path), source, None), newline="")))
@@ -186,7 +186,7 @@ def optimize(session: Session, *, site: Site, code: str, start: str | None = Non
              time_limit: float | None = None, apply: bool = False,
              seed: int = 0, max_iterations: int | None = None) -> dict[str, Any]:
     """Reorder the stops to minimise the walk; `apply` saves the order."""
-    from pm_cli.routes import optimize as opt
+    from pm_cli.routes import tsp as opt
 
     route = get_route(session, site=site, code=code)
     by_id = {cp.id: cp for cp in rows_by_id(session, Checkpoint,

@@ -132,7 +132,7 @@ def outside_window(route: Route, tz: str | None, at: datetime | None = None) -> 
     """A warning when `at` (default: now) is outside the route's shift window, site time."""
     if not (route.window_start and route.window_end):
         return None
-    from pm_cli.schedule import zone_of
+    from pm_cli.recurrence import zone_of
 
     t = (at or datetime.now(UTC)).astimezone(zone_of(tz))
     hhmm = t.strftime("%H:%M")

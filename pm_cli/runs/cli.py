@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site, current_site_row
+from pm_cli.staff.context import me_id
 
 app = typer.Typer(help="Checklist runs: start, answer step by step, finish, review.",
                   no_args_is_help=True)
@@ -25,15 +27,14 @@ def _store_dir(ctx: typer.Context) -> Path:
 
 def _fetch_photos(ctx: typer.Context, out: Any, run_id: str) -> None:
     """Download the run's photos this laptop lacks; offline, say so and show what is here."""
-    from pm_cli import config
-    from pm_cli.runs import service
-    from pm_cli.sync import photos
+    from pm_cli.runs import photo_source, service
 
     with ctx.obj.session() as s:
-        full_id = service.get_run(s, site=ctx.obj.site(s), ref=run_id).id
-    cfg = config.read_config()
-    got = photos.fetch(ctx.obj.db_path, url=cfg.get("server"), token=cfg.get("token"),
-                       run_id=full_id)
+        full_id = service.get_run(s, site=current_site(ctx.obj, s), ref=run_id).id
+    got = photo_source.fetch(ctx.obj.db_path, full_id)
+    if got is None:
+        out.warn("photos not downloaded: this pm cannot reach a server (no sync)")
+        return
     for why in got.refused:
         out.warn(f"photo not downloaded: {why}")
     if got.offline:
@@ -57,7 +58,7 @@ def _show(ctx: typer.Context, out: Any, run_id: str) -> None:
     from pm_cli.runs import read
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rec = read.run_record(conn, site, read.view(conn, read.get_run(conn, site=site,
                                                                        ref=run_id)),
                               store_dir=_store_dir(ctx))
@@ -106,7 +107,7 @@ def _interactive(ctx: typer.Context, run_id: str, out: Any) -> None:
         go = "n"
     if go in ("", "y", "yes"):
         with ctx.obj.session(write=True) as s:
-            site = ctx.obj.site(s)
+            site = current_site(ctx.obj, s)
             rv = service.finish(s, run=service.get_run(s, site=site, ref=run_id))
         score = "—" if rv.score is None else f"{rv.score:g}"
         out.say(f"finished: score {score} · {len(rv.failed)} failed step(s)")
@@ -126,13 +127,18 @@ def run_start(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Start a run: interactive on a terminal; with --json (or no terminal) print the run."""
+    """Start a run: interactive on a terminal; with --json (or no terminal) print the run.
+
+    On a terminal it walks the steps, each answer saved at once: `p` pass, `f` fail, `n` not
+    applicable, a value for a reading, `b` back, `s` skip, `q` quit. Scripted, --json prints
+    the run (with its `id`) to answer with `pm run record`; --answers FILE.yaml records a whole
+    run from a file, all or nothing, errors as FILE:LINE."""
     from pm_cli.runs import service
 
     out = ctx.obj.out(as_json)
     parsed = service.read_answers(answers) if answers else None
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         run = service.start_run(s, site=site, playbook=playbook, version=version, grid=grid,
                                 by=by, me=ctx.obj.me())
         if parsed is not None:
@@ -170,12 +176,18 @@ def run_record(
     by: Annotated[str | None, typer.Option("--by", help="Staff code [default: the run's]")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record one answer; a newer answer to the same step replaces it (history is kept)."""
+    """Record one answer; a newer answer to the same step replaces it (history is kept).
+
+    A reading outside its range fails, with the reason; a photo goes to the evidence store
+    with its sha256. A newer answer to a step that had failed (here, or `b` back in an
+    interactive run) withdraws what the failed answer raised: the occurrence it added to an
+    item, or the item it opened when nobody has acted on it yet; otherwise it names the item
+    that stays open and how to close it (--json: `withdrawn`)."""
     from pm_cli.runs import service
     from pm_cli.staff.service import get_staff
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         r = service.get_run(s, site=site, ref=run)
         staff = get_staff(s, site=site, code=by) if by else None
         rec = service.record(s, site=site, run=r, store_dir=_store_dir(ctx), by=staff,
@@ -212,13 +224,15 @@ def run_resume(
         help="Run id or its last 8 characters [default: my newest open run, else the "
         "site's]")] = None,
 ) -> None:
-    """Continue a run at its first unanswered step (interactive)."""
+    """Continue a run at its first unanswered step (interactive).
+
+    Without RUN: my newest open run (`pm staff use`), else the site's newest, saying which."""
     from pm_cli.errors import UsageError
     from pm_cli.runs import service
 
     out = ctx.obj.out()
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         if run is None:
             me = ctx.obj.me()
             r, mine = service.latest_open(s, site=site, me=me)
@@ -250,14 +264,18 @@ def run_cancel(
     as_json: JsonOpt = False,
 ) -> None:
     """Cancel a run (status aborted, kept in history); withdraw the items it raised that
-    nobody has acted on yet."""
+    nobody has acted on yet.
+
+    For a run entered in error or abandoned: it no longer counts as done or in the scores. The
+    items its failed answers raised that someone has acted on stay, and are named. The
+    checklist of a stop of a route walk is refused: a stop is skipped or redone in its walk."""
     from pm_cli.runs import service
 
     out = ctx.obj.out(as_json)
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rv, taken = service.cancel(s, site=site, run=service.get_run(s, site=site, ref=run),
-                                   reason=reason, by_id=ctx.obj.me_id(s, site))
+                                   reason=reason, by_id=me_id(ctx.obj, s, site))
         rec = service.run_record(s, site, rv, store_dir=_store_dir(ctx))
     rec["withdrawn"] = [_withdrawal(w) for w in taken]
     out.done(f"run {rec['short']} cancelled ({rec['reason']})", rec)
@@ -280,7 +298,7 @@ def run_finish(
     from pm_cli.runs import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rv = service.finish(s, run=service.get_run(s, site=site, ref=run),
                             incomplete=incomplete, reason=reason)
         rec = service.run_record(s, site, rv, store_dir=_store_dir(ctx))
@@ -306,12 +324,12 @@ def run_list(
     all_: Annotated[bool, typer.Option("--all", help="Every run (no limit)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List runs, newest first (30 unless --limit N or --all)."""
+    """List runs, newest first (30 unless --limit N or --all, under --json too)."""
     from pm_cli.runs import read
     from pm_cli.timefmt import local
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         rows = read.list_runs(conn, site=site, since=since, until=until, grid=grid,
                               playbook=playbook, status=status, failed=failed,
                               limit=None if all_ else limit + 1)
@@ -339,7 +357,14 @@ def run_show(
         "--photos", help="First download the run's photos this laptop lacks (logged in)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a run with every step's answer, status and score, and where its photos are."""
+    """Show a run with every step's answer, status and score, and where its photos are.
+
+    Each photo: its file in the evidence store, or why it is not on this laptop (`not
+    downloaded: pm run show RUN --photos`, or `not yet uploaded` by the laptop that took it),
+    never a path that is not there. --photos first downloads the run's photos this laptop lacks
+    (logged in; offline it says so and shows what is here). With --json a step's `evidence` is
+    `{file, sha256, path, status}`: `file` the content address, `path` null unless the bytes
+    are here, `status` uploaded, not yet uploaded or not downloaded."""
     out = ctx.obj.out(as_json)
     if photos:
         _fetch_photos(ctx, out, run)

@@ -17,6 +17,7 @@ from pm_cli.errors import PmError
 from pm_cli.playbooks.spec import Step
 from pm_cli.runs import service
 from pm_cli.runs.service import Answer
+from pm_cli.sites.context import current_site
 
 HELP = ("p pass · f fail · n not applicable (a note after it: f 门没锁) · b back · s skip · "
         "q quit")
@@ -37,7 +38,7 @@ class Flow:
 
     def _view(self) -> service.RunView:
         with self.ctx.session() as s:
-            site = self.ctx.site(s)
+            site = current_site(self.ctx, s)
             run = service.get_run(s, site=site, ref=self.run_id)
             return service.view(s, run)
 
@@ -133,7 +134,7 @@ class Flow:
 
     def save(self, answer: Answer) -> service.Recorded:
         with self.ctx.session(write=True) as s:
-            site = self.ctx.site(s)
+            site = current_site(self.ctx, s)
             run = service.get_run(s, site=site, ref=self.run_id)
             rec = service.record(s, site=site, run=run, answer=answer,
                                  store_dir=self.store_dir)

@@ -317,7 +317,7 @@ def read_answers(path: Path) -> list[tuple[str, Answer]]:
     Positions `FILE:LINE` for every problem; photos relative to the file."""
     import yaml
 
-    from pm_cli.transfer.readers import decode, read_bytes
+    from pm_cli.files import decode, read_bytes
     from pm_cli.yamlfile import Loader
 
     source = str(path)

@@ -14,8 +14,8 @@ from sqlmodel import Session, col
 
 from pm_cli.checkpoints.models import Checkpoint
 from pm_cli.errors import PmError
+from pm_cli.recurrence import parse_rule, zone_of
 from pm_cli.routes.models import Route
-from pm_cli.schedule import parse_rule, zone_of
 from pm_cli.sites.models import Site
 from pm_cli.store.query import live, rows_by_id
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site, current_site_row
+from pm_cli.staff.context import my_id
 
 app = typer.Typer(help="Schedules: export them to a calendar.", no_args_is_help=True)
 
@@ -56,14 +58,22 @@ def today(
     as_json: JsonOpt = False,
 ) -> None:
     """The day's work: walks and checklists due (done, in progress, to do), what was missed
-    the week before, drills due, risk reviews due, improvement items due or overdue."""
+    the week before, drills due, risk reviews due, improvement items due or overdue.
+
+    The shift lead's home screen: the walks and scheduled checklists due that day (done, in
+    progress, to do, upcoming, missed); what was missed the 7 days before (one line per route
+    or checklist: how many times, the last one; --json lists each); drills due, risk reviews
+    due, and improvement items due or overdue (on the day itself, also those due in the next two
+    hours; another day's items are judged as they stand at that day's end, site time, among
+    those found by then). For "me" (or --by) when set: their routes and unassigned ones, their
+    items and risks."""
     from pm_cli.schedules import service
     from pm_cli.timefmt import local
 
     with ctx.obj.connection() as conn:
-        site = ctx.obj.site_row(conn)
+        site = current_site_row(ctx.obj, conn)
         who = by
-        if who is None and not everyone and ctx.obj.my_id(conn, site):
+        if who is None and not everyone and my_id(ctx.obj, conn, site):
             who = ctx.obj.me()
         rec = service.today(conn, site=site, by=who, day=date)
     out = ctx.obj.out(as_json)
@@ -104,12 +114,17 @@ def schedule_export(
     as_json: JsonOpt = False,
 ) -> None:
     """Write every schedule (routes, checklists, drills, risk reviews) to an .ics file with
-    the RRULEs intact, for any calendar app."""
+    the RRULEs intact, for any calendar app.
+
+    Routes, the scheduled checklists the site runs, drills (their schedule or the scenario's
+    required frequency) and risk reviews, as recurring events: RRULEs as stored, times in the
+    site's zone with a VTIMEZONE (floating local time when the site has none). A route's event
+    lists its first 20 stops, then how many more."""
     from pm_cli.schedules import calendar
 
     to_stdout = str(ics) == "-"
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         data, res = calendar.export(s, site=site, path=None if to_stdout else ics, by=by)
     out = ctx.obj.out(as_json)
     kinds = ", ".join(f"{n} {k}" for k, n in res["by_kind"].items()) or "nothing scheduled"
@@ -118,3 +133,37 @@ def schedule_export(
         out.note(f"{res['events']} recurring events ({kinds})")
         return
     out.done(f"wrote {res['events']} recurring events to {res['file']} ({kinds})", res)
+
+
+# `pm route missed`: walks the schedule expected and nobody did; the root app adds it to the
+# route group (routes stand below schedules and never import them).
+route_app = typer.Typer()
+
+
+@route_app.command("missed")
+def route_missed(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(
+            "--since", help="From this day: 2026-11-25, yesterday, -7 … [default: -7]")] = None,
+    route: Annotated[str | None, typer.Option("--route", help="Only this route")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Scheduled walks whose window ended with no completed walk.
+
+    Completed: a walk started in the window and finished. Default: the last 7 days."""
+    from pm_cli.schedules import service
+    from pm_cli.timefmt import local
+
+    with ctx.obj.connection() as conn:
+        site = current_site_row(ctx.obj, conn)
+        rows = service.missed(conn, site=site, since=since, route=route)
+        tz = site.tz
+    out = ctx.obj.out(as_json)
+    if out.as_json:
+        out.json(rows)
+        return
+    out.table([{**r, "due": local(r["due"], tz),
+                "window": f"{local(r['window_start'], tz, '%H:%M')}–"
+                          f"{local(r['window_end'], tz, '%H:%M')}"} for r in rows],
+              ["due", "code", "name", "window", "detail"], title="missed walks")

@@ -19,17 +19,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from pm_cli.errors import PmError
-from pm_cli.schedule import Window, windows, zone_of
+from pm_cli.recurrence import Window, windows, zone_of
 from pm_cli.store import read, tables
 from pm_cli.store.ids import utc_text
+from pm_cli.timefmt import parse_utc
 
 IN_USE_DAYS = 90  # a scheduled playbook is due at a site that ran it in this many days
 DUE_SOON = timedelta(hours=2)  # pm today: items due this soon count as today's
 LOOKBACK_DAYS = 7  # `pm today` shows what was missed this many days back
-
-
-def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -117,14 +114,14 @@ def route_occurrences(db: Any, *, site: Any, since: datetime, until: datetime,
     out = []
     for r in routes:
         assert r.schedule is not None
-        created = _utc(r.created_at)
+        created = parse_utc(r.created_at)
         mine = [w for w in walk_rows if w.route_id == r.id]
         window = (r.window_start, r.window_end) if r.window_start and r.window_end else None
         for w in windows(r.schedule, site.tz, anchor=created.astimezone(zone_of(site.tz)).date(),
                          since=since, until=until, window=window):
             if w.end <= created:
                 continue  # before the route existed
-            inside = [x for x in mine if w.start <= _utc(x.started_at) < w.end]
+            inside = [x for x in mine if w.start <= parse_utc(x.started_at) < w.end]
             occ = Occurrence("route", r.code, r.name, w,
                              by=sorted({staff.get(x.by_id, "?") for x in inside if x.by_id}))
             done = any(x.status == "finished" for x in inside)
@@ -178,12 +175,12 @@ def playbook_occurrences(db: Any, *, site: Any, since: datetime, until: datetime
             r_.started_at >= utc_text(since - timedelta(days=2)),
             r_.started_at < utc_text(until + timedelta(days=1)))).all()
     staff = _staff_codes(db, site)
-    anchor = _utc(site.created_at).astimezone(zone_of(site.tz)).date()
+    anchor = parse_utc(site.created_at).astimezone(zone_of(site.tz)).date()
     out = []
     for pid, pb in in_use.items():
         mine = [r for r in runs if r.playbook_id == pid]
         for w in windows(pb.schedule, site.tz, anchor=anchor, since=since, until=until):
-            inside = [r for r in mine if w.start <= _utc(r.started_at) < w.end]
+            inside = [r for r in mine if w.start <= parse_utc(r.started_at) < w.end]
             occ = Occurrence("playbook", pid, pb.title, w,
                              by=sorted({staff.get(r.by_id, "?") for r in inside if r.by_id}))
             _status(occ, now, any(r.status == "finished" for r in inside),

@@ -97,7 +97,23 @@ def server_run(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes")] = 1,
 ) -> None:
     """Serve the sync API (FastAPI under uvicorn); OpenAPI at /openapi.json. Logs on stderr:
-    "listening on URL" once it serves, then one line per request."""
+    "listening on URL" once it serves, then one line per request.
+
+    Endpoints: `POST /sync/hello`, `POST /sync/push`, `GET /sync/pull?cursor=N&limit=M`
+    (NDJSON), `GET /sync/snapshot?after=K[&site=CODE]` (NDJSON, current rows 5,000 a page),
+    `PUT /evidence/SHA256` and `GET /evidence/SHA256` (photos, kept in the server database),
+    `GET /reports…` (head office's read-only reports: docs/reports.md), `GET /health`,
+    `GET /openapi.json`.
+
+    Workers are stateless, each running one push at a time (pushes queue in the worker; pulls,
+    snapshots and hellos go on beside it; a hello or a push is answered with `Connection:
+    close`, so a laptop's next request goes to the worker free first): give a few workers per
+    core for many laptops.
+
+    The log: `listening on http://HOST:PORT` once it serves (once, whatever --workers), then a
+    line per request (client, method, path with query values only for `cursor`, `limit`,
+    `after` and `site`, status, time in ms and the `token_id` that signed it, never the
+    token), and `warning:`/`error:` lines."""
     import os
 
     _ready(database_url).dispose()
@@ -116,7 +132,9 @@ def user_add(
     role: Annotated[str, typer.Option("--role", help="lead|manager|admin")] = "lead",
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a user with the sites they may read and write."""
+    """Add a user with the sites they may read and write.
+
+    A lead may not change sites, staff or custom playbooks."""
     from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
@@ -135,7 +153,10 @@ def user_grant(
     role: Annotated[str | None, typer.Option("--role", help="New role")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Grant or withdraw sites (and change the role); effective at the next request."""
+    """Grant or withdraw sites (and change the role); effective at the next request.
+
+    A laptop granted a site it never had takes a snapshot of it at its next sync; a laptop
+    holding a withdrawn site removes its records there."""
     from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
@@ -147,7 +168,7 @@ def user_grant(
 
 @user_app.command("list")
 def user_list(database_url: UrlOpt, as_json: JsonOpt = False) -> None:
-    """List users and their sites."""
+    """List users, their roles and their sites."""
     from pm_cli.server import admin as service
 
     with _ready(database_url).connect() as conn:
@@ -162,7 +183,9 @@ def token_issue(
     device: Annotated[str, typer.Option("--device", help="Which laptop, e.g. lead-laptop-3")],
     as_json: JsonOpt = False,
 ) -> None:
-    """A token for one device of a user; printed once, alone on the last line."""
+    """A token for one device of a user; printed once, alone on the last line.
+
+    256 bits; the server keeps its SHA-256."""
     from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
@@ -203,7 +226,9 @@ def bi_role(
 ) -> None:
     """A read-only PostgreSQL role for BI tools (Metabase, Superset, Power BI): the
     `reporting` views, row-level security limiting it to --sites; run again to change its
-    sites. The views are made or brought up to date on the way."""
+    sites. The views are made or brought up to date on the way.
+
+    PostgreSQL only (docs/reports.md)."""
     import sys
 
     from pm_cli.server import bi
@@ -227,8 +252,8 @@ def refresh(
     sites: Annotated[str, typer.Option("--sites", help="Only these site codes")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Bring the per-day KPI rollups up to date (what the BI views read; /reports does it
-    for what it shows): for cron, e.g. hourly."""
+    """Bring the per-day KPI rollups of every site (or --sites) up to date (what the BI
+    views read; /reports does it for what it shows): for cron, e.g. hourly."""
     from pm_cli.server import bi
 
     codes = [c.strip() for c in sites.replace("，", ",").split(",") if c.strip()]
@@ -245,7 +270,7 @@ def site_add(
     name: Annotated[str | None, typer.Option("--name", help="Name")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Put a site on the server before any laptop pushes it."""
+    """Put a site on the server before any laptop pushes it (laptops granted it pull it)."""
     from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:

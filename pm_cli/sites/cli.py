@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site
 
 app = typer.Typer(help="Sites (properties): add, list, show, edit, pick the current one.",
                   no_args_is_help=True)
@@ -56,7 +57,7 @@ def site_show(
     from pm_cli.sites import service
 
     with ctx.obj.session() as s:
-        site = service.get_site(s, code) if code else ctx.obj.site(s)
+        site = service.get_site(s, code) if code else current_site(ctx.obj, s)
         rec = service.record(site)
     ctx.obj.out(as_json).emit(rec)
 

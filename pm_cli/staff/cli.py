@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site
 
 app = typer.Typer(help="Staff of the current site: add, list, show, edit, remove, use.",
                   no_args_is_help=True)
@@ -29,7 +30,7 @@ def staff_add(
     from pm_cli.staff import service
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rec = service.record(service.add_staff(
             s, site=site, code=code, name=name, role=role, phone=phone, team=team))
     ctx.obj.out(as_json).done(f"added staff {rec['code']} ({rec['name']}, {rec['role']})", rec)
@@ -45,7 +46,7 @@ def staff_list(
     from pm_cli.staff import service
 
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rows = [service.record(x) for x in service.list_staff(s, site=site, role=role)]
     ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title=f"staff at {site.code}",
                               one_per_code=True)
@@ -63,7 +64,7 @@ def staff_show(
     from pm_cli.staff import service
 
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         staff = (service.get_staff(s, site=site, code=code) if code
                  else service.get_me(s, site=site, code=ctx.obj.me()))
         rec = service.record(staff)
@@ -86,7 +87,7 @@ def staff_edit(
 
     with ctx.obj.session(write=True) as s:
         rec = service.record(service.edit_staff(
-            s, site=ctx.obj.site(s), code=code, new_code=new_code, name=name, role=role,
+            s, site=current_site(ctx.obj, s), code=code, new_code=new_code, name=name, role=role,
             phone=phone, team=team))
     ctx.obj.out(as_json).done(f"staff {rec['code']} saved", rec)
 
@@ -101,7 +102,7 @@ def staff_remove(
     from pm_cli.staff import service
 
     with ctx.obj.session(write=True) as s:
-        rec = service.record(service.remove_staff(s, site=ctx.obj.site(s), code=code))
+        rec = service.record(service.remove_staff(s, site=current_site(ctx.obj, s), code=code))
     ctx.obj.out(as_json).done(f"removed staff {rec['code']} ({rec['name']})", rec)
 
 
@@ -116,6 +117,6 @@ def staff_use(
     from pm_cli.staff import service
 
     with ctx.obj.session() as s:
-        rec = service.record(service.get_staff(s, site=ctx.obj.site(s), code=code))
+        rec = service.record(service.get_staff(s, site=current_site(ctx.obj, s), code=code))
     path = config.write_config(me=rec["code"])
     ctx.obj.out(as_json).done(f"you are {rec['code']} ({rec['name']}); saved in {path}", rec)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from pm_cli import validate as v
 from pm_cli.errors import ConflictError, NotFoundError
@@ -95,19 +95,12 @@ def edit_staff(
 
 
 def remove_staff(session: Session, *, site: Site, code: str) -> Staff:
-    """Tombstone a staff member; refused while they own grids."""
-    from pm_cli.grids.models import Grid
+    """Tombstone a staff member; refused by any check a higher feature registered in
+    `staff.removal` (grids: not while they own a grid)."""
+    from pm_cli.staff import removal
 
     staff = get_staff(session, site=site, code=code)
-    owned = list(session.exec(
-        select(Grid.code).where(Grid.owner_id == staff.id, Grid.deleted == False)  # noqa: E712
-        .order_by(Grid.code)
-    ))
-    if owned:
-        shown = ", ".join(owned[:5]) + (" …" if len(owned) > 5 else "")
-        raise ConflictError(
-            f"staff {code} still owns {len(owned)} grid(s): {shown}",
-            hint="give them another owner first: pm grid assign GRID STAFF",
-        )
+    for check in removal.CHECKS:
+        check(session, staff)
     write.delete(session, staff)
     return staff

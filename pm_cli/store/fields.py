@@ -51,7 +51,7 @@ def _when(value: str) -> str | None:
 
 
 def _rrule(value: str) -> str | None:
-    from pm_cli.schedule import parse_rule
+    from pm_cli.recurrence import parse_rule
 
     try:
         parse_rule(value)

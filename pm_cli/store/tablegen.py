@@ -39,8 +39,12 @@ _lock = threading.Lock()  # the server's threads may name a table first at once
 
 FOOTER = '''
 
+# each table's maker is `_<name>` above
 _MAKERS: dict[str, Callable[[], Table]] = {{
+    name: globals()[f"_{{name}}"]
+    for name in (
 {makers}
+    ).split()
 }}
 
 
@@ -113,6 +117,17 @@ def _column(col: sa.Column[Any]) -> str:
     return f"    Column({', '.join(parts)}),"
 
 
+def _wrapped(names: list[str], width: int = 80) -> list[str]:
+    """Names joined by spaces in lines of at most `width` characters."""
+    lines: list[str] = []
+    for name in names:
+        if lines and len(lines[-1]) + 1 + len(name) <= width:
+            lines[-1] += " " + name
+        else:
+            lines.append(name)
+    return lines
+
+
 def render() -> str:
     from pm_cli.schema import metadata
 
@@ -123,7 +138,7 @@ def render() -> str:
                    "        metadata,")
         out += ["    " + _column(c) for c in table.c]
         out.append("    )\n")
-    makers = "\n".join(f"    {_lit(name)}: _{name}," for name in sorted(metadata.tables))
+    makers = "\n".join(f'        "{line} "' for line in _wrapped(sorted(metadata.tables)))
     return "\n".join(out).rstrip("\n") + "\n" + FOOTER.format(makers=makers)
 
 

@@ -555,36 +555,15 @@ def _sync_state() -> Table:
     )
 
 
+# each table's maker is `_<name>` above
 _MAKERS: dict[str, Callable[[], Table]] = {
-    "change": _change,
-    "checkpoint": _checkpoint,
-    "conflict": _conflict,
-    "drill": _drill,
-    "drill_event": _drill_event,
-    "drill_run": _drill_run,
-    "evidence_copy": _evidence_copy,
-    "grid": _grid,
-    "grid_duty": _grid_duty,
-    "handover": _handover,
-    "kpi_day": _kpi_day,
-    "kpi_day_done": _kpi_day_done,
-    "number_block": _number_block,
-    "pdca": _pdca,
-    "pdca_event": _pdca_event,
-    "playbook": _playbook,
-    "risk": _risk,
-    "risk_event": _risk_event,
-    "rollup_dirty": _rollup_dirty,
-    "route": _route,
-    "route_visit": _route_visit,
-    "route_walk": _route_walk,
-    "run": _run,
-    "site": _site,
-    "staff": _staff,
-    "step_result": _step_result,
-    "survey": _survey,
-    "sync_parked": _sync_parked,
-    "sync_state": _sync_state,
+    name: globals()[f"_{name}"]
+    for name in (
+        "change checkpoint conflict drill drill_event drill_run evidence_copy grid "
+        "grid_duty handover kpi_day kpi_day_done number_block pdca pdca_event playbook "
+        "risk risk_event rollup_dirty route route_visit route_walk run site staff "
+        "step_result survey sync_parked sync_state "
+    ).split()
 }
 
 

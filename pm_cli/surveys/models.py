@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import JSON, Index
 from sqlmodel import Field
 
 from pm_cli.store.base import Mutable
+from pm_cli.surveys import rules
 
 
 class Survey(Mutable, table=True):
@@ -13,6 +16,8 @@ class Survey(Mutable, table=True):
     and day (a re-import updates it)."""
 
     __tablename__ = "survey"
+    # what the server checks across a pushed change's fields (protocol.rules asks the model)
+    field_rules: ClassVar = staticmethod(rules.problems)
     __table_args__ = (Index("ix_survey_site_day", "site_id", "day"),)
 
     day: str  # YYYY-MM-DD, site time

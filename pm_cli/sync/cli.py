@@ -8,9 +8,31 @@ from typing import Annotated, Any
 import typer
 
 from pm_cli.cli_common import JsonOpt
+from pm_cli.sites.context import current_site
 
 app = typer.Typer(help="Sync with the central server: push this laptop's changes, pull "
-                  "everyone else's.", invoke_without_command=True)
+                  "everyone else's.\n\n"
+                  "Says hello (versions, clock offset), pushes pending changes in batches of "
+                  "≤ 500 (a batch whose answer was lost is resent and answered `duplicate`; "
+                  "changes the server refuses are set aside as rejected, the rest go on), then "
+                  "pulls the server's changes after the saved cursor, applying them with the "
+                  "cursor in one local transaction every 1,000 changes: a cut sync resumes "
+                  "where it stopped. A laptop's first sync (and a site granted since its last "
+                  "one) takes a snapshot of the current rows instead, 5,000 a page, streamed. "
+                  "After the push, the photos of the pushed step results go up (each once; a "
+                  "photo missing from the evidence store is a warning, the sync goes on).\n\n"
+                  "--retry queues rejected changes again once their cause is fixed (a grant, a "
+                  "role). A site withdrawn from the user (`pm server user grant NAME --revoke "
+                  "CODE`) leaves the laptop at its next full sync: its pending changes are sent "
+                  "first (refused, kept as rejected), then its records are removed locally, "
+                  "never sent as deletes; sites made on the laptop and never synced stay.\n\n"
+                  "A network error, a 429 or a 5xx is tried again 4 times (`PM_SYNC_RETRIES=N` "
+                  "for another number, 0 for none), after a random wait in a window doubling "
+                  "from 0.5 s to 8 s, and never sooner than a `Retry-After` the server sends (up "
+                  "to 60 s), so laptops cut off together do not come back together. If the "
+                  "server's database is down it ends with `error: the server's database is "
+                  "unreachable; nothing is lost` (exit 4, as other sync errors): the pending "
+                  "changes stay queued for the next `pm sync`.", invoke_without_command=True)
 
 
 def _server() -> tuple[str | None, str | None]:
@@ -112,7 +134,11 @@ def sync_login(
              "(prompted, hidden, on a terminal), so it stays out of the shell history")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check the token with the server and keep it in the user config (mode 0600)."""
+    """Check the token with the server and keep it in the user config (mode 0600).
+
+    The URL is kept with it. The token comes from --token, `PM_TOKEN`, or stdin (`--token -` or
+    none; a hidden prompt on a terminal), so it need not sit in the shell history. Plain
+    `http://` to another machine is warned about."""
     import sys
 
     from pm_cli.errors import UsageError
@@ -140,7 +166,8 @@ def sync_login(
 
 @app.command("status")
 def sync_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Pending and rejected changes, last sync, server, cursor."""
+    """Pending, acked and rejected changes (with why), last sync, server, cursor, device id
+    and clock offset."""
     from pm_cli.sync import client
 
     url, _ = _server()
@@ -158,11 +185,22 @@ def sync_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command("conflicts")
 def sync_conflicts(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Values that lost to a concurrent edit, edits made after a delete, shared codes, grid
-    cycles and phase races: the ones still open."""
+    cycles and phase races: the ones still open.
+
+    The open conflicts the server recorded: a typed value that lost to a concurrent edit of the
+    same field (both kept: the winner in the record, the loser here); an edit made after a
+    delete; one code made on two laptops (both records kept; commands refuse the code as
+    ambiguous until one is renamed). And what the server found after merging: two grid moves
+    that make a cycle; a grid added under a parent deleted elsewhere (`invariant`: the data
+    stays, the grids show at the top level of `pm grid tree`); an item moved out of one phase
+    to two different phases at once (`phase_race`: the higher phase stands); one playbook
+    id@version imported with different content on two laptops (`version_clash`: both kept,
+    every laptop uses the same one until a new version is imported). A `note` column says what
+    happened; a shared code renamed or a cycle undone since leaves the list by itself."""
     from pm_cli.sync import conflicts
 
     with ctx.obj.session() as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rows = conflicts.list_open(s, site=site)
     ctx.obj.out(as_json).emit(rows, columns=["id", "entity", "record", "field", "kind",
                                              "kept", "lost", "note", "at"],
@@ -184,11 +222,16 @@ def sync_resolve(
     as_json: JsonOpt = False,
 ) -> None:
     """Settle a conflict: keep one value, restore, or rename (an ordinary edit, synced like
-    any); --keep winner accepts what the server merged after a grid cycle or phase race."""
+    any); --keep winner accepts what the server merged after a grid cycle or phase race.
+
+    The conflict is then marked resolved everywhere. After an edit made after a delete,
+    --restore undeletes and --keep theirs leaves it deleted; a shared code takes --rename NEW
+    (refused when NEW is taken); a grid cycle, orphaned grid, phase race or version clash is
+    accepted with --keep winner once fixed with the ordinary command."""
     from pm_cli.sync import conflicts
 
     with ctx.obj.session(write=True) as s:
-        site = ctx.obj.site(s)
+        site = current_site(ctx.obj, s)
         rec = conflicts.resolve(s, site=site, ref=conflict, keep=keep, restore=restore,
                                 rename=rename)
     ctx.obj.out(as_json).done(f"conflict {rec['id']} resolved: {rec['resolution']}", rec)
@@ -197,7 +240,9 @@ def sync_resolve(
 @app.command("reset-device")
 def sync_reset_device(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Make a copied database a device of its own (new device id, pending changes
-    re-stamped); then log in with a token issued for this laptop."""
+    re-stamped); then log in with a token issued for this laptop.
+
+    The server refuses a second token for one device id."""
     from pm_cli.sync import client
 
     rec = client.reset_device(ctx.obj.db_path)

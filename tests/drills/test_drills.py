@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pm_cli.sites.context import current_site
+
 pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
 
 
@@ -121,7 +123,7 @@ def test_due_against_schedule_and_required_frequency(pm, site):
     pm("drill", "plan", "F2", "--scenario", "fire", "--schedule", "FREQ=MONTHLY")
     ctx = AppContext()
     with ctx.session() as s:
-        site_row = ctx.site(s)
+        site_row = current_site(ctx, s)
         rows = {r["code"]: r for r in service.due(
             s, site=site_row, now=datetime.now(UTC) + timedelta(days=40))}
         assert (rows["F1"]["overdue"], rows["F2"]["overdue"]) == (False, True)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from pm_cli.risks.service import level
+from pm_cli.sites.context import current_site
 
 # domain.md §4, rows L5 → L1, columns I1 → I5 (L1 × I5 is major by the impact-5 override)
 MATRIX = """
@@ -70,7 +71,7 @@ def test_review_schedule_and_overdue(pm, site):
     pm("risk", "add", "R-Y", "--title", "年检 yearly", "-l", "1", "-i", "1")
     ctx = AppContext()
     with ctx.session() as s:
-        site_row = ctx.site(s)
+        site_row = current_site(ctx, s)
         later = datetime.now(UTC) + timedelta(days=8)
         late = [r["code"] for r in service.list_risks(s, site=site_row, overdue=True,
                                                       now=later)]
@@ -82,7 +83,7 @@ def test_review_schedule_and_overdue(pm, site):
     due = datetime.fromisoformat(shown["next_review"].replace("Z", "+00:00"))
     assert due.weekday() == 0 and timedelta(0) < due - datetime.now(UTC) <= timedelta(days=7)
     with ctx.session() as s:
-        site_row = ctx.site(s)
+        site_row = current_site(ctx, s)
         before_due = [r["code"] for r in service.list_risks(
             s, site=site_row, overdue=True, now=due - timedelta(minutes=1))]
         after_due = [r["code"] for r in service.list_risks(

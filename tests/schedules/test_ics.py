@@ -11,7 +11,7 @@ import pytest
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
-from pm_cli.schedule import windows
+from pm_cli.recurrence import windows
 
 pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
 

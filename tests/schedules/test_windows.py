@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pm_cli.schedule import windows
+from pm_cli.recurrence import windows
 
 pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pm_cli.schedule import expand_shortcut, parse_rule
+from pm_cli.recurrence import expand_shortcut, parse_rule
 
 pytestmark = pytest.mark.clock  # CI runs these again under faketime at three instants
 
@@ -88,7 +88,7 @@ def test_windows_started_near_the_span_are_the_windows_counted_from_the_anchor(
         freq, interval, extra, anchor, ahead, span, tz, window):
     """windows() starts dateutil near the span asked for (not a year back at the anchor):
     the same occurrences either way, whatever the rule."""
-    import pm_cli.schedule as sched
+    import pm_cli.recurrence as sched
 
     rule = f"FREQ={freq};INTERVAL={interval}{extra}"
     try:
