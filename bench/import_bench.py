@@ -26,8 +26,18 @@ import time
 from pathlib import Path
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-PLACES = ["大堂", "电梯厅", "楼梯间", "设备间", "走廊", "消防通道", "配电室", "水泵房", "屋面",
-          "车位区"]
+PLACES = [
+    "大堂",
+    "电梯厅",
+    "楼梯间",
+    "设备间",
+    "走廊",
+    "消防通道",
+    "配电室",
+    "水泵房",
+    "屋面",
+    "车位区",
+]
 
 BASELINE = textwrap.dedent(
     """
@@ -102,29 +112,56 @@ def make_csv(path: Path, rows: int, owners: list[str], *, duties: bool = True) -
         mids: list[str] = []
         for i in range(top):
             code = f"B{i:03d}"
-            w.writerow([code, f"{i + 1}号楼", "", rnd.choice(owners), "major", "楼栋",
-                        "楼栋总负责;每月综合检查" if duties else ""])
+            w.writerow(
+                [
+                    code,
+                    f"{i + 1}号楼",
+                    "",
+                    rnd.choice(owners),
+                    "major",
+                    "楼栋",
+                    "楼栋总负责;每月综合检查" if duties else "",
+                ]
+            )
             n += 1
             for j in range(mid_per):
                 mid = f"{code}-{j:02d}"
-                w.writerow([mid, f"{i + 1}号楼{j + 1}层", code, rnd.choice(owners), "minor",
-                            "楼层", "每日巡查;卫生保洁" if duties else "每日巡查"])
+                w.writerow(
+                    [
+                        mid,
+                        f"{i + 1}号楼{j + 1}层",
+                        code,
+                        rnd.choice(owners),
+                        "minor",
+                        "楼层",
+                        "每日巡查;卫生保洁" if duties else "每日巡查",
+                    ]
+                )
                 mids.append(mid)
                 n += 1
         k = 0
         while n < rows:
             parent = mids[k % len(mids)]
             place = rnd.choice(PLACES)
-            w.writerow([f"{parent}-{k:06d}", f"{place}{k}", parent, rnd.choice(owners),
-                        rnd.choice(["minor", "major", "critical"]), f"{place};巡检",
-                        f"{place}日常巡检;问题上报" if duties else ""])
+            w.writerow(
+                [
+                    f"{parent}-{k:06d}",
+                    f"{place}{k}",
+                    parent,
+                    rnd.choice(owners),
+                    rnd.choice(["minor", "major", "critical"]),
+                    f"{place};巡检",
+                    f"{place}日常巡检;问题上报" if duties else "",
+                ]
+            )
             k += 1
             n += 1
 
 
 def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], env=env, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, *cmd], env=env, check=True, capture_output=True, text=True
+    )
     secs, kb = out.stdout.split()
     return float(secs), int(kb) / 1024
 
@@ -152,10 +189,18 @@ def main() -> None:
             db = t / f"pm{i}.db"
             e = {**env, "PM_DB": str(db)}
             subprocess.run([*pm, "init"], env=e, check=True, capture_output=True)
-            subprocess.run([*pm, "site", "add", "BENCH", "--name", "压测项目"], env=e, check=True,
-                           capture_output=True)
-            subprocess.run([*pm, "--site", "BENCH", "import", str(staff), "--kind", "staff"],
-                           env=e, check=True, capture_output=True)
+            subprocess.run(
+                [*pm, "site", "add", "BENCH", "--name", "压测项目"],
+                env=e,
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                [*pm, "--site", "BENCH", "import", str(staff), "--kind", "staff"],
+                env=e,
+                check=True,
+                capture_output=True,
+            )
             secs, mb = measure([*pm, "--site", "BENCH", "import", str(src), "--kind", "grids"], e)
             pm_times.append(secs)
             pm_mem.append(mb)
@@ -165,9 +210,12 @@ def main() -> None:
             base_mem.append(mb)
         floors = []
         for i in range(args.repeat):
-            out = subprocess.run([sys.executable, "-c", FLOOR, str(t / "pm0.db"),
-                                  str(t / f"floor{i}.db")], check=True, capture_output=True,
-                                 text=True).stdout.split()
+            out = subprocess.run(
+                [sys.executable, "-c", FLOOR, str(t / "pm0.db"), str(t / f"floor{i}.db")],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
             floors.append(float(out[0]))
         import sqlite3
 
@@ -180,16 +228,23 @@ def main() -> None:
         size = (t / "pm0.db").stat().st_size
     pm_s, base_s = statistics.median(pm_times), statistics.median(base_times)
     print(f"rows: {args.rows}  (grids stored: {grids}, grid change-log rows: {changes})")
-    print(f"pm import      : {pm_s:6.2f} s  {args.rows / pm_s:9,.0f} rows/s  peak "
-          f"{max(pm_mem):5.0f} MB   runs {', '.join(f'{x:.2f}' for x in pm_times)}")
-    print(f"stdlib baseline: {base_s:6.2f} s  {args.rows / base_s:9,.0f} rows/s  peak "
-          f"{max(base_mem):5.0f} MB   runs {', '.join(f'{x:.2f}' for x in base_times)}")
+    print(
+        f"pm import      : {pm_s:6.2f} s  {args.rows / pm_s:9,.0f} rows/s  peak "
+        f"{max(pm_mem):5.0f} MB   runs {', '.join(f'{x:.2f}' for x in pm_times)}"
+    )
+    print(
+        f"stdlib baseline: {base_s:6.2f} s  {args.rows / base_s:9,.0f} rows/s  peak "
+        f"{max(base_mem):5.0f} MB   runs {', '.join(f'{x:.2f}' for x in base_times)}"
+    )
     floor_s = statistics.median(floors)
-    print(f"SQLite floor   : {floor_s:6.2f} s  ({grids:,} grids + {duties:,} duties + "
-          f"{all_changes:,} change rows = pm's file of {size / 1e6:,.0f} MB, inserted alone)")
+    print(
+        f"SQLite floor   : {floor_s:6.2f} s  ({grids:,} grids + {duties:,} duties + "
+        f"{all_changes:,} change rows = pm's file of {size / 1e6:,.0f} MB, inserted alone)"
+    )
     print(f"ratio pm/baseline: {pm_s / base_s:.2f}x   (target <= 3x; peak target < 300 MB)")
-    print(f"ratio floor/baseline: {floor_s / base_s:.2f}x   pm over the floor: "
-          f"{pm_s / floor_s:.2f}x")
+    print(
+        f"ratio floor/baseline: {floor_s / base_s:.2f}x   pm over the floor: {pm_s / floor_s:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,7 @@ COMMANDS: list[tuple[str, list[str], float | None]] = [
     ("report kpi (30 days)", ["report", "kpi"], None),
     ("report kpi --by grid (year)", ["report", "kpi", "--by", "grid", "--from", "-365"], 2.0),
     ("report score (year)", ["report", "score", "--from", "-365"], 2.0),
-    ("report score --by grid (year)", ["report", "score", "--by", "grid", "--from", "-365"],
-     None),
+    ("report score --by grid (year)", ["report", "score", "--by", "grid", "--from", "-365"], None),
     ("report daily", ["report", "daily"], None),
     ("dashboard --once", ["dashboard", "--once"], 0.5),
 ]
@@ -44,8 +43,13 @@ def main() -> None:
     work = args.keep / f"work-{args.level}"
     if not db.exists():
         sys.exit(f"no {db}: run bench/scale_bench.py --levels {args.level} --keep {args.keep}")
-    env = {**os.environ, "PM_DB": str(db), "PM_CONFIG": str(work / "config.toml"),
-           "PM_SITE": scale_bench.SITE, "COLUMNS": "160"}
+    env = {
+        **os.environ,
+        "PM_DB": str(db),
+        "PM_CONFIG": str(work / "config.toml"),
+        "PM_SITE": scale_bench.SITE,
+        "COLUMNS": "160",
+    }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     # the first report after a year of work counts every day once into the per-day rollups
     # (reports.rollup); it is timed alone, from a file whose rollups are forgotten
@@ -56,19 +60,24 @@ def main() -> None:
     con.commit()
     con.close()
     cold = scale_bench.timed([*scale_bench.PM, "report", "score", "--from", "-365"], env)
-    print(f"{'report score (year), cold':<32} {cold[0]:7.2f} {cold[1]:8.0f}  (counts the "
-          "rollups of every day once)")
+    print(
+        f"{'report score (year), cold':<32} {cold[0]:7.2f} {cold[1]:8.0f}  (counts the "
+        "rollups of every day once)"
+    )
     print(f"{'command':<32} {'wall s':>7} {'peak MB':>8}  target")
     for name, argv, target in COMMANDS:
         runs = [scale_bench.timed([*scale_bench.PM, *argv], env) for _ in range(args.repeat)]
         wall = statistics.median(r[0] for r in runs)
         peak = max(r[1] for r in runs)
-        verdict = "" if target is None else (
-            f"≤ {target} s  {'met' if wall <= target else 'MISSED'}")
+        verdict = (
+            "" if target is None else (f"≤ {target} s  {'met' if wall <= target else 'MISSED'}")
+        )
         print(f"{name:<32} {wall:7.2f} {peak:8.0f}  {verdict}")
     took = statistics.median(redraws(env))
-    print(f"{'dashboard redraw (live screen)':<32} {took:7.2f} {'':>8}  ≤ 0.5 s  "
-          f"{'met' if took <= 0.5 else 'MISSED'} (nothing written between redraws)")
+    print(
+        f"{'dashboard redraw (live screen)':<32} {took:7.2f} {'':>8}  ≤ 0.5 s  "
+        f"{'met' if took <= 0.5 else 'MISSED'} (nothing written between redraws)"
+    )
 
 
 def redraws(env: dict[str, str], frames: int = 6) -> list[float]:
@@ -78,9 +87,14 @@ def redraws(env: dict[str, str], frames: int = 6) -> list[float]:
 
     import pexpect
 
-    child = pexpect.spawn(scale_bench.PM[0], [*scale_bench.PM[1:], "dashboard", "--every",
-                                              "1"], env=env, encoding="utf-8", timeout=300,
-                          dimensions=(60, 200))
+    child = pexpect.spawn(
+        scale_bench.PM[0],
+        [*scale_bench.PM[1:], "dashboard", "--every", "1"],
+        env=env,
+        encoding="utf-8",
+        timeout=300,
+        dimensions=(60, 200),
+    )
     child.expect("hottest grids")  # the first frame
     marks = []
     for _ in range(frames):

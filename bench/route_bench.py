@@ -78,8 +78,9 @@ def campus(n: int, seed: int) -> list[Point]:
                 else:
                     pts.append((x0, y0 + t - 2 * w - h))
             else:  # rooms on a corridor grid inside
-                pts.append((x0 + round(rng.uniform(0, w) / 5) * 5,
-                            y0 + round(rng.uniform(0, h) / 5) * 5))
+                pts.append(
+                    (x0 + round(rng.uniform(0, w) / 5) * 5, y0 + round(rng.uniform(0, h) / 5) * 5)
+                )
             if len(pts) == n:
                 break
     return pts
@@ -99,8 +100,9 @@ def ortools_available() -> bool:
     except ImportError:
         pass
     print("installing ortools (pip install ortools) ...", flush=True)
-    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "ortools"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "ortools"], capture_output=True, text=True
+    )
     if r.returncode != 0:
         print(f"could not install ortools; skipping it\n{r.stderr.strip()[-500:]}")
         return False
@@ -118,14 +120,17 @@ def ortools_tour(pts: list[Point], seconds: int) -> list[int]:
     if hasattr(routing, "RegisterTransitMatrix"):
         cb = routing.RegisterTransitMatrix(matrix)
     else:
+
         def cost(i: int, j: int) -> int:
             return matrix[manager.IndexToNode(i)][manager.IndexToNode(j)]
+
         cb = routing.RegisterTransitCallback(cost)
     routing.SetArcCostEvaluatorOfAllVehicles(cb)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
     params.time_limit.seconds = seconds
     sol = routing.SolveWithParameters(params)
     order, index = [], routing.Start(0)
@@ -155,8 +160,10 @@ def main() -> None:
             t = time.perf_counter()
             tour = solve(len(pts), points=pts, rounded=rounded)
             s = time.perf_counter() - t
-            print(f"{name:10} {metric:9} {tour.length:10.1f} {opt:10.1f} "
-                  f"{tour.length / opt:7.4f} {s:6.2f}")
+            print(
+                f"{name:10} {metric:9} {tour.length:10.1f} {opt:10.1f} "
+                f"{tour.length / opt:7.4f} {s:6.2f}"
+            )
 
     use_ortools = not args.no_ortools and ortools_available()
     print()
@@ -170,8 +177,10 @@ def main() -> None:
             t = time.perf_counter()
             tour = solve(n, points=pts)
             s = time.perf_counter() - t
-            row = (f"{kind.__name__ + f'-{n}':14} {n:5} {tour.length:10.1f} {s:6.2f} "
-                   f"{default_time_limit(n):6.1f}")
+            row = (
+                f"{kind.__name__ + f'-{n}':14} {n:5} {tour.length:10.1f} {s:6.2f} "
+                f"{default_time_limit(n):6.1f}"
+            )
             for sec in args.ortools if use_ortools else []:
                 ol = length(pts, ortools_tour(pts, sec))
                 row += f" {ol:10.1f} {tour.length / ol:9.4f}"

@@ -22,11 +22,14 @@ from pm_cli.sites.context import current_site
 
 
 def playbook_yaml(steps: int) -> str:
-    lines = ["id: bench.checks", "version: 1", "title: 压测 Bench", "service: cleaning",
-             "steps:"]
+    lines = ["id: bench.checks", "version: 1", "title: 压测 Bench", "service: cleaning", "steps:"]
     for i in range(steps):
-        lines += [f"  - id: s{i:03d}", f"    title: 第{i}项 Step {i}",
-                  "    instruction: 检查 / Check", "    acceptance: 合格 / OK"]
+        lines += [
+            f"  - id: s{i:03d}",
+            f"    title: 第{i}项 Step {i}",
+            "    instruction: 检查 / Check",
+            "    acceptance: 合格 / OK",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -34,8 +37,9 @@ def median_ms(cmd: list[str], env: dict[str, str], runs: int) -> float:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=True)
+        subprocess.run(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
 
@@ -84,13 +88,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         db = t / "bench.db"
-        env = {**os.environ, "PM_DB": str(db), "PM_CONFIG": str(t / "c.toml"),
-               "PM_SITE": "BENCH"}
+        env = {**os.environ, "PM_DB": str(db), "PM_CONFIG": str(t / "c.toml"), "PM_SITE": "BENCH"}
         pm = [py, "-m", "pm_cli"]
 
         def call(*a: str) -> str:
-            return subprocess.run([*pm, *a], env=env, check=True, capture_output=True,
-                                  text=True).stdout
+            return subprocess.run(
+                [*pm, *a], env=env, check=True, capture_output=True, text=True
+            ).stdout
 
         call("init")
         call("site", "add", "BENCH", "--name", "压测")
@@ -106,19 +110,27 @@ def main() -> None:
         for _ in range(min(args.runs, args.steps)):
             i = next(steps)
             t0 = time.perf_counter()
-            subprocess.run([*pm, "run", "record", run, f"s{i:03d}", "pass"], env=env,
-                           check=True, capture_output=True)
+            subprocess.run(
+                [*pm, "run", "record", run, f"s{i:03d}", "pass"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             times.append((time.perf_counter() - t0) * 1000)
         record = statistics.median(times)
         gaps = flow_latency(db, args.steps)
     print(f"floor: python -c 'import typer, sqlmodel'   {floor:6.0f} ms")
-    print(f"pm run record (median of {len(times)})        {record:6.0f} ms  "
-          f"{record / floor:.2f}x floor (target <= 1.2x)")
+    print(
+        f"pm run record (median of {len(times)})        {record:6.0f} ms  "
+        f"{record / floor:.2f}x floor (target <= 1.2x)"
+    )
     print(f"  a scripted {args.steps}-step run ~ {record * args.steps / 1000:.0f} s")
     gaps.sort()
-    print(f"interactive answer -> next prompt ({len(gaps)} steps): median "
-          f"{statistics.median(gaps):.1f} ms, p95 {gaps[int(len(gaps) * 0.95) - 1]:.1f} ms, "
-          f"max {gaps[-1]:.1f} ms (target < 30 ms)")
+    print(
+        f"interactive answer -> next prompt ({len(gaps)} steps): median "
+        f"{statistics.median(gaps):.1f} ms, p95 {gaps[int(len(gaps) * 0.95) - 1]:.1f} ms, "
+        f"max {gaps[-1]:.1f} ms (target < 30 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -40,23 +40,60 @@ from pm_cli.sites.context import current_site
 
 SITE = "BIG"
 TZ = "Asia/Shanghai"
-FULL = {"staff": 200, "grids": 2000, "checkpoints": 20_000, "routes": 200, "stops": 100,
-        "runs": 104_958, "items": 4_638, "walks": 5_822, "drills": 90, "reviews": 431}
+FULL = {
+    "staff": 200,
+    "grids": 2000,
+    "checkpoints": 20_000,
+    "routes": 200,
+    "stops": 100,
+    "runs": 104_958,
+    "items": 4_638,
+    "walks": 5_822,
+    "drills": 90,
+    "reviews": 431,
+}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-PLACES = ["大堂", "电梯厅", "楼梯间", "设备间", "走廊", "消防通道", "配电室", "水泵房", "屋面",
-          "车位区"]
+PLACES = [
+    "大堂",
+    "电梯厅",
+    "楼梯间",
+    "设备间",
+    "走廊",
+    "消防通道",
+    "配电室",
+    "水泵房",
+    "屋面",
+    "车位区",
+]
 PM = [sys.executable, "-m", "pm_cli"]
 
 
 # The site's own 14-step daily round (the bundled dailies have 1–5 steps): three runs in
 # five are of it, so a run has ~9 answers, as in the year the issue measured.
-ROUND = "\n".join([
-    "id: site.round", "version: 1", "title: 楼层日巡 Floor round, daily", "service: cleaning",
-    'schedule: "FREQ=DAILY;BYHOUR=8;BYMINUTE=0"', "steps:",
-    *(line for i in range(14) for line in (
-        f"  - id: s{i:02d}", f"    title: 第{i + 1}项 Item {i + 1}",
-        "    instruction: 检查并记录 / Check and note", "    acceptance: 合格 / As required",
-        "    severity: " + ("major" if i % 5 == 0 else "minor")))]) + "\n"
+ROUND = (
+    "\n".join(
+        [
+            "id: site.round",
+            "version: 1",
+            "title: 楼层日巡 Floor round, daily",
+            "service: cleaning",
+            'schedule: "FREQ=DAILY;BYHOUR=8;BYMINUTE=0"',
+            "steps:",
+            *(
+                line
+                for i in range(14)
+                for line in (
+                    f"  - id: s{i:02d}",
+                    f"    title: 第{i + 1}项 Item {i + 1}",
+                    "    instruction: 检查并记录 / Check and note",
+                    "    acceptance: 合格 / As required",
+                    "    severity: " + ("major" if i % 5 == 0 else "minor"),
+                )
+            ),
+        ]
+    )
+    + "\n"
+)
 
 
 def sizes(scale: float) -> dict[str, int]:
@@ -97,9 +134,11 @@ def build(db: Path, scale: float, work: Path) -> dict[str, float]:
     pm(env, "site", "add", SITE, "--name", "大型项目 Big site", "--tz", TZ)
     staff = [f"S{i:03d}" for i in range(n["staff"])]
     roles = ["manager" if i < 5 else "lead" if i < 40 else "tech" for i in range(len(staff))]
-    write_csv(work / "staff.csv", ["code", "name", "role", "team"],
-              [[c, SURNAMES[i % 20] + f"师傅{i}", roles[i], "工程部"]
-               for i, c in enumerate(staff)])
+    write_csv(
+        work / "staff.csv",
+        ["code", "name", "role", "team"],
+        [[c, SURNAMES[i % 20] + f"师傅{i}", roles[i], "工程部"] for i, c in enumerate(staff)],
+    )
     pm(env, "--site", SITE, "import", str(work / "staff.csv"), "--kind", "staff")
     grid_rows: list[list[object]] = []
     tops = max(1, n["grids"] // 100)
@@ -107,32 +146,72 @@ def build(db: Path, scale: float, work: Path) -> dict[str, float]:
     leaves: list[str] = []
     for i in range(tops):
         code = f"B{i:02d}"
-        grid_rows.append([code, f"{i + 1}号楼 Building {i + 1}", "", staff[i % 5], "major",
-                          "楼栋", "楼栋总负责;每月综合检查"])
+        grid_rows.append(
+            [
+                code,
+                f"{i + 1}号楼 Building {i + 1}",
+                "",
+                staff[i % 5],
+                "major",
+                "楼栋",
+                "楼栋总负责;每月综合检查",
+            ]
+        )
         for j in range(9):
             mid = f"{code}-F{j:02d}"
             mids.append(mid)
-            grid_rows.append([mid, f"{i + 1}号楼{j + 1}层", code, rnd.choice(staff[5:40]),
-                              "minor", "楼层", "每日巡查;卫生保洁"])
+            grid_rows.append(
+                [
+                    mid,
+                    f"{i + 1}号楼{j + 1}层",
+                    code,
+                    rnd.choice(staff[5:40]),
+                    "minor",
+                    "楼层",
+                    "每日巡查;卫生保洁",
+                ]
+            )
     k = 0
     while len(grid_rows) < n["grids"]:
         parent = mids[k % len(mids)]
         code = f"{parent}-{k:04d}"
         leaves.append(code)
         place = PLACES[k % len(PLACES)]
-        grid_rows.append([code, f"{place}{k} {place} spot", parent, rnd.choice(staff[5:]),
-                          rnd.choice(["minor", "major", "critical"]), f"{place};巡检",
-                          "日常巡检;问题上报"])
+        grid_rows.append(
+            [
+                code,
+                f"{place}{k} {place} spot",
+                parent,
+                rnd.choice(staff[5:]),
+                rnd.choice(["minor", "major", "critical"]),
+                f"{place};巡检",
+                "日常巡检;问题上报",
+            ]
+        )
         k += 1
-    write_csv(work / "grids.csv", ["code", "name", "parent", "owner", "risk_level", "tags",
-                                   "responsibilities"], grid_rows)
+    write_csv(
+        work / "grids.csv",
+        ["code", "name", "parent", "owner", "risk_level", "tags", "responsibilities"],
+        grid_rows,
+    )
     pm(env, "--site", SITE, "import", str(work / "grids.csv"), "--kind", "grids")
     grid_codes = [str(r[0]) for r in grid_rows]
     cps = [f"CP{i:05d}" for i in range(n["checkpoints"])]
-    write_csv(work / "checkpoints.csv", ["code", "name", "grid", "x", "y", "tag_uid"],
-              [[c, f"巡检点{i} Checkpoint {i}", grid_codes[i % len(grid_codes)],
-                round(rnd.uniform(0, 2000), 1), round(rnd.uniform(0, 2000), 1), f"QR-{c}"]
-               for i, c in enumerate(cps)])
+    write_csv(
+        work / "checkpoints.csv",
+        ["code", "name", "grid", "x", "y", "tag_uid"],
+        [
+            [
+                c,
+                f"巡检点{i} Checkpoint {i}",
+                grid_codes[i % len(grid_codes)],
+                round(rnd.uniform(0, 2000), 1),
+                round(rnd.uniform(0, 2000), 1),
+                f"QR-{c}",
+            ]
+            for i, c in enumerate(cps)
+        ],
+    )
     pm(env, "--site", SITE, "import", str(work / "checkpoints.csv"), "--kind", "checkpoints")
     (work / "site.round.yaml").write_text(ROUND, encoding="utf-8")
     pm(env, "playbook", "import", str(work / "site.round.yaml"))
@@ -155,13 +234,23 @@ def build(db: Path, scale: float, work: Path) -> dict[str, float]:
         for i in range(n["routes"]):
             stops = rnd.sample(cps, n["stops"])
             t1 = time.perf_counter()
-            routes.add_route(s, site=site, code=f"R{i:03d}", name=f"巡检路线{i} Route {i}",
-                             stops=stops, schedule="daily@08:00", window="08:00-20:00",
-                             created_at=utc_text(year_ago))
+            routes.add_route(
+                s,
+                site=site,
+                code=f"R{i:03d}",
+                name=f"巡检路线{i} Route {i}",
+                stops=stops,
+                schedule="daily@08:00",
+                window="08:00-20:00",
+                created_at=utc_text(year_ago),
+            )
             s.flush()
             route_times.append(time.perf_counter() - t1)
-        daily = [r["id"] for r in playbooks.list_playbooks(s)
-                 if r["schedule"] and "DAILY" in r["schedule"].upper()]
+        daily = [
+            r["id"]
+            for r in playbooks.list_playbooks(s)
+            if r["schedule"] and "DAILY" in r["schedule"].upper()
+        ]
         pinned = {pid: playbooks.get(s, pid) for pid in daily}
     took["add_route, median per 100-stop route"] = statistics.median(route_times)
     took["add_route, slowest"] = max(route_times)
@@ -222,16 +311,34 @@ def _year_of_work(ctx, n, rnd, grid_codes, staff, pinned, today) -> None:  # noq
                         base = lo if lo is not None else (hi or 0) * 0.5
                         value = (hi or base) * 1.5 + 1 if fail else base * 1.05 + 0.1
                     rid = new_id()
-                    results.append({"id": rid, "created_at": utc_text(at), "run_id": run_id,
-                                    "step_id": step.id, "outcome": "fail" if fail else "pass",
-                                    "value": value, "by_id": by,
-                                    "note": "现场整改中 / being fixed" if fail else None})
+                    results.append(
+                        {
+                            "id": rid,
+                            "created_at": utc_text(at),
+                            "run_id": run_id,
+                            "step_id": step.id,
+                            "outcome": "fail" if fail else "pass",
+                            "value": value,
+                            "by_id": by,
+                            "note": "现场整改中 / being fixed" if fail else None,
+                        }
+                    )
                     if fail:
                         failures.append((rid, grid, step.severity, step.title, at))
-                runs.append({"id": run_id, "created_at": utc_text(start), "playbook_id": pid,
-                             "playbook_version": pb.version, "playbook_sha256": pb.sha256,
-                             "grid_id": grid, "by_id": by, "started_at": utc_text(start),
-                             "finished_at": utc_text(at), "status": "finished"})
+                runs.append(
+                    {
+                        "id": run_id,
+                        "created_at": utc_text(start),
+                        "playbook_id": pid,
+                        "playbook_version": pb.version,
+                        "playbook_sha256": pb.sha256,
+                        "grid_id": grid,
+                        "by_id": by,
+                        "started_at": utc_text(start),
+                        "finished_at": utc_text(at),
+                        "status": "finished",
+                    }
+                )
             if len(results) > 50_000:
                 write.bulk_create(s, Run, site_id=site.id, rows=runs)
                 write.bulk_append(s, StepResult, site_id=site.id, rows=results)
@@ -252,13 +359,28 @@ def _year_of_work(ctx, n, rnd, grid_codes, staff, pinned, today) -> None:  # noq
                 by = rnd.choice(workers)
                 for k, stop in enumerate(route.stops):
                     at += timedelta(minutes=2)
-                    visits.append({"created_at": utc_text(at), "walk_id": walk_id, "stop": k,
-                                   "checkpoint_id": stop["checkpoint"], "kind": "arrive",
-                                   "at": utc_text(at), "by_id": by})
-                walks.append({"id": walk_id, "created_at": utc_text(start),
-                              "route_id": route.id, "by_id": by,
-                              "started_at": utc_text(start), "finished_at": utc_text(at),
-                              "status": "finished"})
+                    visits.append(
+                        {
+                            "created_at": utc_text(at),
+                            "walk_id": walk_id,
+                            "stop": k,
+                            "checkpoint_id": stop["checkpoint"],
+                            "kind": "arrive",
+                            "at": utc_text(at),
+                            "by_id": by,
+                        }
+                    )
+                walks.append(
+                    {
+                        "id": walk_id,
+                        "created_at": utc_text(start),
+                        "route_id": route.id,
+                        "by_id": by,
+                        "started_at": utc_text(start),
+                        "finished_at": utc_text(at),
+                        "status": "finished",
+                    }
+                )
             if len(visits) > 50_000:
                 write.bulk_create(s, RouteWalk, site_id=site.id, rows=walks)
                 write.bulk_append(s, RouteVisit, site_id=site.id, rows=visits)
@@ -269,41 +391,67 @@ def _year_of_work(ctx, n, rnd, grid_codes, staff, pinned, today) -> None:  # noq
 
         # improvement items from the failed steps, moved along as a site would
         now = datetime.now(UTC)
-        moves = [("do", {"plan": "先隔离再维修 / contain, then repair"}),
-                 ("check", {"note": "已整改 / fixed"}), ("act", {"result": "effective"}),
-                 ("closed", {"note": "纳入日常巡检 / added to the daily check"})]
+        moves = [
+            ("do", {"plan": "先隔离再维修 / contain, then repair"}),
+            ("check", {"note": "已整改 / fixed"}),
+            ("act", {"result": "effective"}),
+            ("closed", {"note": "纳入日常巡检 / added to the daily check"}),
+        ]
         for rid, grid, severity, title, at in failures:
             found = at.astimezone(UTC)
-            item = pdca.add_item(s, site=site, title=f"{title}: 不合格 failed",
-                                 severity=str(severity), grid_id=grid, source="step",
-                                 source_ref=rid, now=found).item
+            item = pdca.add_item(
+                s,
+                site=site,
+                title=f"{title}: 不合格 failed",
+                severity=str(severity),
+                grid_id=grid,
+                source="step",
+                source_ref=rid,
+                now=found,
+            ).item
             age = (now - found).days
             reach = 4 if age > 30 else 2 if age > 7 else 0
             if reach == 4:
-                pdca.edit(s, site=site, no=item.no or 0, root_cause="巡检频次不足 / too rare",
-                          preventive="同类网格一并检查 / check similar grids")
+                pdca.edit(
+                    s,
+                    site=site,
+                    no=item.no or 0,
+                    root_cause="巡检频次不足 / too rare",
+                    preventive="同类网格一并检查 / check similar grids",
+                )
             for k, (to, kw) in enumerate(moves[:reach]):
-                pdca.advance(s, site=site, no=item.no or 0, to=to,
-                             now=found + timedelta(hours=2 * (k + 1)), **kw)
+                pdca.advance(
+                    s,
+                    site=site,
+                    no=item.no or 0,
+                    to=to,
+                    now=found + timedelta(hours=2 * (k + 1)),
+                    **kw,
+                )
 
         # drills: a year of runs of six planned drills
         lib = scenarios.library()
-        plans = [("FIRE-A", "fire"), ("FLOOD", "flood"), ("POWER", "power_outage"),
-                 ("LIFT", "elevator_entrapment"), ("TYPHOON", "typhoon"),
-                 ("FIRE-B", "fire")]
+        plans = [
+            ("FIRE-A", "fire"),
+            ("FLOOD", "flood"),
+            ("POWER", "power_outage"),
+            ("LIFT", "elevator_entrapment"),
+            ("TYPHOON", "typhoon"),
+            ("FIRE-B", "fire"),
+        ]
         plans = [(c, sc) for c, sc in plans if sc in lib]
         for code, sc in plans:
             drills.plan(s, site=site, code=code, scenario=sc, grid=grid_codes[0])
         for k in range(n["drills"]):
             code, sc = plans[k % len(plans)]
-            t0 = (now - timedelta(days=365 * (k + 1) / (n["drills"] + 1))).replace(
-                microsecond=0)
+            t0 = (now - timedelta(days=365 * (k + 1) / (n["drills"] + 1))).replace(microsecond=0)
             run = drills.start(s, site=site, code=code, at=t0, participants=30)
             last = 0.0
             for m in lib[sc].milestones[1:]:
                 last = max(last, (m.target if m.target is not None else last + 5) * 0.95)
-                drills.event(s, site=site, run=run, milestone=m.id,
-                             at=t0 + timedelta(minutes=round(last, 2)))
+                drills.event(
+                    s, site=site, run=run, milestone=m.id, at=t0 + timedelta(minutes=round(last, 2))
+                )
             drills.finish(s, site=site, run=run, at=t0 + timedelta(minutes=last + 10))
 
         # the risk register: the starter library, reviewed through the year
@@ -327,14 +475,19 @@ def pick(db: Path, site: str) -> dict[str, str]:
             return str(row[0]) if row else ""
 
         return {
-            "grid": one("SELECT code FROM grid WHERE site_id = ? AND parent_id IS NULL "
-                        "ORDER BY code LIMIT 1"),
+            "grid": one(
+                "SELECT code FROM grid WHERE site_id = ? AND parent_id IS NULL "
+                "ORDER BY code LIMIT 1"
+            ),
             "route": one("SELECT code FROM route WHERE site_id = ? ORDER BY code LIMIT 1"),
-            "run": one("SELECT substr(id, -8) FROM run WHERE site_id = ? "
-                       "ORDER BY started_at DESC LIMIT 1"),
+            "run": one(
+                "SELECT substr(id, -8) FROM run WHERE site_id = ? ORDER BY started_at DESC LIMIT 1"
+            ),
             "item": one("SELECT no FROM pdca WHERE site_id = ? ORDER BY no DESC LIMIT 1"),
-            "staff": one("SELECT s.code FROM staff s WHERE s.site_id = ? AND EXISTS "
-                         "(SELECT 1 FROM run r WHERE r.by_id = s.id) ORDER BY s.code LIMIT 1"),
+            "staff": one(
+                "SELECT s.code FROM staff s WHERE s.site_id = ? AND EXISTS "
+                "(SELECT 1 FROM run r WHERE r.by_id = s.id) ORDER BY s.code LIMIT 1"
+            ),
             "from": (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%d"),
         }
     finally:
@@ -389,15 +542,26 @@ else:  # Windows: no rusage of a child; memory is not measured there
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     """Wall seconds, peak RSS (MB) and exit code of one fresh process."""
-    out = subprocess.run([sys.executable, "-S", "-c", LAUNCH, *cmd], env=env, check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", LAUNCH, *cmd],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return float(out[0]), int(out[1]) / 1024, int(out[2])
 
 
-def measure(db: Path, site: str, work: Path, repeat: int,
-            only: list[str], code: Path | None = None) -> dict[str, tuple[float, float, int]]:
-    env = {**os.environ, "PM_DB": str(db), "PM_CONFIG": str(work / "config.toml"),
-           "PM_SITE": site, "COLUMNS": "160"}
+def measure(
+    db: Path, site: str, work: Path, repeat: int, only: list[str], code: Path | None = None
+) -> dict[str, tuple[float, float, int]]:
+    env = {
+        **os.environ,
+        "PM_DB": str(db),
+        "PM_CONFIG": str(work / "config.toml"),
+        "PM_SITE": site,
+        "COLUMNS": "160",
+    }
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules load from .pyc
     if code is not None:  # another checkout's pm (--code), on the same file
         env["PYTHONPATH"] = str(code)
@@ -410,20 +574,28 @@ def measure(db: Path, site: str, work: Path, repeat: int,
             continue
         argv = [*PM, *(a.format(**codes) for a in args)]
         runs = [timed(argv, env) for _ in range(repeat)]
-        out[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs),
-                     max(r[2] for r in runs))
+        out[name] = (
+            statistics.median(r[0] for r in runs),
+            max(r[1] for r in runs),
+            max(r[2] for r in runs),
+        )
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--levels", type=float, nargs="+", default=[0.1, 1.0])
-    ap.add_argument("--keep", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp"))
-                    / "pm-scale")
+    ap.add_argument(
+        "--keep", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "pm-scale"
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", nargs="*", default=[])
-    ap.add_argument("--code", type=Path, help="time the pm of this checkout instead (the "
-                    "'before' of a change: a copy of the built file at that schema)")
+    ap.add_argument(
+        "--code",
+        type=Path,
+        help="time the pm of this checkout instead (the "
+        "'before' of a change: a copy of the built file at that schema)",
+    )
     ap.add_argument("--db", type=Path, help="with --code: the file to time it on")
     args = ap.parse_args()
     if args.code:
@@ -452,9 +624,20 @@ def main() -> None:
             tmp.rename(db)
             print(f"built {label}: " + ", ".join(f"{k} {v:.2f} s" for k, v in took.items()))
         con = sqlite3.connect(db)
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("grid", "checkpoint", "route", "run", "step_result", "pdca",
-                            "route_walk", "route_visit", "change")}
+        counts = {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in (
+                "grid",
+                "checkpoint",
+                "route",
+                "run",
+                "step_result",
+                "pdca",
+                "route_walk",
+                "route_visit",
+                "change",
+            )
+        }
         con.close()
         print(f"{label}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         sizes_mb[label] = db.stat().st_size / 2**20
@@ -463,24 +646,38 @@ def main() -> None:
     floor = {lab: columns[lab]["pm --version"][0] for lab in labels}
     biggest = labels[-1]
     print()
-    print(f"{'command':28}" + "".join(f"{lab:>10}" for lab in labels)
-          + f"{'- floor':>10}{'peak MB':>9}  target")
+    print(
+        f"{'command':28}"
+        + "".join(f"{lab:>10}" for lab in labels)
+        + f"{'- floor':>10}{'peak MB':>9}  target"
+    )
     for name in columns["demo"]:
-        cells = "".join(f"{columns[lab][name][0]:10.2f}" if name in columns[lab] else
-                        f"{'':>10}" for lab in labels)
+        cells = "".join(
+            f"{columns[lab][name][0]:10.2f}" if name in columns[lab] else f"{'':>10}"
+            for lab in labels
+        )
         wall, mb, rc = columns[biggest].get(name, (0.0, 0.0, 0))
         over = wall - floor[biggest]
-        target = ("floor" if name == "pm --version" else
-                  "≤ 2 s" if name == "db check" else "≤ floor + 0.3 s, < 200 MB")
+        target = (
+            "floor"
+            if name == "pm --version"
+            else "≤ 2 s"
+            if name == "db check"
+            else "≤ floor + 0.3 s, < 200 MB"
+        )
         ok = name == "pm --version" or (
-            (wall <= 2 if name == "db check" else over <= 0.3) and mb < 200)
+            (wall <= 2 if name == "db check" else over <= 0.3) and mb < 200
+        )
         flag = "" if ok else "  MISSED"
         if rc:
             flag += f"  (exit {rc})"
         print(f"{name:28}{cells}{over:10.2f}{mb:9.0f}  {target}{flag}")
     print()
-    print("file size MB: " + ", ".join(f"{k} {v:,.0f}" for k, v in sizes_mb.items())
-          + "   (target at 100 %: < 1,024 MB)")
+    print(
+        "file size MB: "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in sizes_mb.items())
+        + "   (target at 100 %: < 1,024 MB)"
+    )
 
 
 if __name__ == "__main__":

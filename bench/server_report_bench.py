@@ -60,8 +60,7 @@ def clone(url: str, n: int) -> None:
                 exprs = []
                 for c in cols:
                     if c == "id" or c in refs.get(name, set()) and c != "site_id":
-                        exprs.append(f"CASE WHEN {c} IS NULL THEN NULL ELSE {c} || "
-                                     f"'{suffix}' END")
+                        exprs.append(f"CASE WHEN {c} IS NULL THEN NULL ELSE {c} || '{suffix}' END")
                     elif c == "site_id":
                         exprs.append(f"'{new_site}'")
                     elif name == "site" and c == "code":
@@ -69,13 +68,21 @@ def clone(url: str, n: int) -> None:
                     else:
                         exprs.append(f'"{c}"')
                 key = "id" if name == "site" else "site_id"
-                conn.execute(sa.text(
-                    f'INSERT INTO "{name}" ({", ".join(chr(34) + c + chr(34) for c in cols)}) '
-                    f'SELECT {", ".join(exprs)} FROM "{name}" WHERE {key} = :src'),
-                    {"src": src})
-            conn.execute(db.server_site.insert().values(
-                site_id=new_site, code=f"S{i:03d}", name=f"克隆 Clone {i}",
-                created_at="2026-01-01T00:00:00.000Z"))
+                conn.execute(
+                    sa.text(
+                        f'INSERT INTO "{name}" ({", ".join(chr(34) + c + chr(34) for c in cols)}) '
+                        f'SELECT {", ".join(exprs)} FROM "{name}" WHERE {key} = :src'
+                    ),
+                    {"src": src},
+                )
+            conn.execute(
+                db.server_site.insert().values(
+                    site_id=new_site,
+                    code=f"S{i:03d}",
+                    name=f"克隆 Clone {i}",
+                    created_at="2026-01-01T00:00:00.000Z",
+                )
+            )
     engine.dispose()
 
 
@@ -87,15 +94,23 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pm-server-bench-"))
     url = args.database_url or f"sqlite:///{work / 'server.db'}"
-    env = {**os.environ, "PM_CONFIG": str(work / "config.toml"), "PM_DB": str(work / "a.db"),
-           "PM_SERVER_DATABASE_URL": url}
+    env = {
+        **os.environ,
+        "PM_CONFIG": str(work / "config.toml"),
+        "PM_DB": str(work / "a.db"),
+        "PM_SERVER_DATABASE_URL": url,
+    }
     pm(env, "server", "migrate")
     pm(env, "server", "user", "add", "boss", "--role", "admin")
     token = pm(env, "server", "token", "issue", "boss", "--device", "bench").splitlines()[-1]
     port = free_port()
     log = (work / "server.log").open("wb")
-    proc = subprocess.Popen([*PM, "server", "run", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*PM, "server", "run", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -109,8 +124,7 @@ def main() -> None:
         pm(env, "sync")
         t0 = time.perf_counter()
         clone(url, args.sites - 1)
-        print(f"cloned the demo site to {args.sites} sites in "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(f"cloned the demo site to {args.sites} sites in {time.perf_counter() - t0:.1f} s")
         h = {"Authorization": f"Bearer {token}"}
         t0 = time.perf_counter()
         r = httpx.get(base + "/reports", headers=h, timeout=3600)
@@ -127,8 +141,10 @@ def main() -> None:
         site = time.perf_counter() - t0
         assert one.status_code == 200
         print(f"{'GET /reports, cold (each site counted)':<44} {cold:8.2f} s")
-        print(f"{'GET /reports, warm (median)':<44} {statistics.median(warm):8.2f} s  "
-              f"target ≤ 2 s {'met' if statistics.median(warm) <= 2 else 'MISSED'}")
+        print(
+            f"{'GET /reports, warm (median)':<44} {statistics.median(warm):8.2f} s  "
+            f"target ≤ 2 s {'met' if statistics.median(warm) <= 2 else 'MISSED'}"
+        )
         print(f"{'GET /reports/SITE.json (one demo site)':<44} {site:8.2f} s")
     finally:
         proc.terminate()

@@ -40,8 +40,9 @@ def median_ms(cmd: list[str], env: dict[str, str], runs: int) -> float:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=True)
+        subprocess.run(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
 
@@ -66,14 +67,22 @@ def main() -> None:
         grid_json = median_ms([*pm, "--site", "CH", "grid", "list", "--json"], env, args.runs)
     print(f"floor: two-command typer app --help   {floor_help:6.0f} ms")
     print(f"floor: python -c 'import typer, sqlmodel' {floor_import:4.0f} ms")
-    print(f"pm --version                          {version:6.0f} ms  "
-          f"{version / floor_help:.2f}x floor (target <= 1.15x)")
-    print(f"pm --help                             {help_:6.0f} ms  "
-          f"{help_ / floor_help:.2f}x floor (target <= 1.15x)")
-    print(f"pm grid list (demo, 41 grids)         {grid_list:6.0f} ms  "
-          f"{grid_list / floor_import:.2f}x import floor (target <= 1.2x)")
-    print(f"pm grid list --json                   {grid_json:6.0f} ms  "
-          f"{grid_json / floor_import:.2f}x import floor")
+    print(
+        f"pm --version                          {version:6.0f} ms  "
+        f"{version / floor_help:.2f}x floor (target <= 1.15x)"
+    )
+    print(
+        f"pm --help                             {help_:6.0f} ms  "
+        f"{help_ / floor_help:.2f}x floor (target <= 1.15x)"
+    )
+    print(
+        f"pm grid list (demo, 41 grids)         {grid_list:6.0f} ms  "
+        f"{grid_list / floor_import:.2f}x import floor (target <= 1.2x)"
+    )
+    print(
+        f"pm grid list --json                   {grid_json:6.0f} ms  "
+        f"{grid_json / floor_import:.2f}x import floor"
+    )
 
 
 if __name__ == "__main__":

@@ -99,12 +99,16 @@ def main() -> None:
             run([*PM, "server", "user", "add", "root", "--role", "admin"], env)
 
             def token(device: str) -> str:
-                return run([*PM, "server", "token", "issue", "root", "--device", device],
-                           env).strip().splitlines()[-1]
+                return (
+                    run([*PM, "server", "token", "issue", "root", "--device", device], env)
+                    .strip()
+                    .splitlines()[-1]
+                )
 
             port = free_port()
-            server = subprocess.Popen([*PM, "server", "run", "--port", str(port), "--workers",
-                                       str(args.workers)], env=env)
+            server = subprocess.Popen(
+                [*PM, "server", "run", "--port", str(port), "--workers", str(args.workers)], env=env
+            )
             base = f"http://127.0.0.1:{port}"
             import httpx
 
@@ -116,8 +120,12 @@ def main() -> None:
                     time.sleep(0.2)
 
             def laptop_env(name: str) -> dict[str, str]:
-                return {**os.environ, "PM_DB": str(t / f"{name}.db"),
-                        "PM_CONFIG": str(t / f"{name}.toml"), "PM_SITE": "BENCH"}
+                return {
+                    **os.environ,
+                    "PM_DB": str(t / f"{name}.db"),
+                    "PM_CONFIG": str(t / f"{name}.toml"),
+                    "PM_SITE": "BENCH",
+                }
 
             def laptop(name: str) -> dict[str, str]:
                 e = laptop_env(name)
@@ -129,8 +137,10 @@ def main() -> None:
             run([*PM, "site", "add", "BENCH", "--name", "压测项目"], a)
             owners = [f"S{i:02d}" for i in range(20)]
             staff = t / "staff.csv"
-            staff.write_text("code,name,role\n" + "".join(f"{o},师傅{o},lead\n" for o in owners),
-                             encoding="utf-8")
+            staff.write_text(
+                "code,name,role\n" + "".join(f"{o},师傅{o},lead\n" for o in owners),
+                encoding="utf-8",
+            )
             run([*PM, "import", str(staff), "--kind", "staff"], a)
             src = t / "grids.csv"
             make_csv(src, args.rows, owners, duties=False)
@@ -138,17 +148,24 @@ def main() -> None:
             t0 = time.perf_counter()
             run([*PM, "sync"], a)
             push_s = time.perf_counter() - t0
-            print(f"setup: pushed {args.rows:,} grid rows (+ staff, site, playbooks) in "
-                  f"{push_s:.1f} s ({args.rows / push_s:,.0f} changes/s)")
+            print(
+                f"setup: pushed {args.rows:,} grid rows (+ staff, site, playbooks) in "
+                f"{push_s:.1f} s ({args.rows / push_s:,.0f} changes/s)"
+            )
 
             # three fresh laptops, each timed right after a run of the pipeline (pairs, so a
             # drift of the machine's speed moves both sides of a ratio alike)
-            site_id = sqlite3.connect(t / "a.db").execute(
-                "SELECT id FROM site WHERE code='BENCH'").fetchone()[0]
+            site_id = (
+                sqlite3.connect(t / "a.db")
+                .execute("SELECT id FROM site WHERE code='BENCH'")
+                .fetchone()[0]
+            )
             pairs = []
             for i in range(3):
-                bs, bmb = measure([sys.executable, "-c", PIPELINE, PG, schema, site_id,
-                                   str(t / f"pipe{i}.db")], env)
+                bs, bmb = measure(
+                    [sys.executable, "-c", PIPELINE, PG, schema, site_id, str(t / f"pipe{i}.db")],
+                    env,
+                )
                 lp = laptop("b" if i == 0 else f"b{i}")
                 secs, mb = measure([*PM, "sync"], lp)
                 pairs.append((secs, mb, bs, bmb))
@@ -157,27 +174,40 @@ def main() -> None:
             con.close()
             secs = statistics.median(p[0] for p in pairs)
             bs = statistics.median(p[2] for p in pairs)
-            print(f"first sync (pull) : {secs:6.2f} s  {got / secs:9,.0f} rows/s  client peak "
-                  f"{max(p[1] for p in pairs):5.0f} MB  ({got:,} grids; median of 3)")
-            print(f"psycopg→SQLite    : {bs:6.2f} s  {got / bs:9,.0f} rows/s  peak "
-                  f"{max(p[3] for p in pairs):5.0f} MB")
-            print(f"ratio             : {statistics.median(p[0] / p[2] for p in pairs):.2f}x "
-                  f"(median of 3 pairs; {', '.join(f'{p[0] / p[2]:.2f}' for p in pairs)}; "
-                  "target ≤ 3x)")
+            print(
+                f"first sync (pull) : {secs:6.2f} s  {got / secs:9,.0f} rows/s  client peak "
+                f"{max(p[1] for p in pairs):5.0f} MB  ({got:,} grids; median of 3)"
+            )
+            print(
+                f"psycopg→SQLite    : {bs:6.2f} s  {got / bs:9,.0f} rows/s  peak "
+                f"{max(p[3] for p in pairs):5.0f} MB"
+            )
+            print(
+                f"ratio             : {statistics.median(p[0] / p[2] for p in pairs):.2f}x "
+                f"(median of 3 pairs; {', '.join(f'{p[0] / p[2]:.2f}' for p in pairs)}; "
+                "target ≤ 3x)"
+            )
 
             # incremental: 100 edits on a, pushed; b pulls them
             edits = t / "edits.csv"
             with src.open(encoding="utf-8-sig") as f:
                 lines = f.read().splitlines()
-            edits.write_text(lines[0] + "\n" + "\n".join(
-                ln.replace("号楼", "号楼改") for ln in lines[1:101]) + "\n", encoding="utf-8")
+            edits.write_text(
+                lines[0]
+                + "\n"
+                + "\n".join(ln.replace("号楼", "号楼改") for ln in lines[1:101])
+                + "\n",
+                encoding="utf-8",
+            )
             run([*PM, "import", str(edits), "--kind", "grids"], a)
             run([*PM, "sync"], a)
             incs = [measure([*PM, "sync"], laptop_env(n))[0] for n in ("b", "b1", "b2")]
             inc = statistics.median(incs)
-            print(f"incremental sync of 100 changes: {inc:.2f} s (median of 3 laptops; "
-                  f"{', '.join(f'{x:.2f}' for x in incs)}; target < 1 s, whole process "
-                  "incl. start-up)")
+            print(
+                f"incremental sync of 100 changes: {inc:.2f} s (median of 3 laptops; "
+                f"{', '.join(f'{x:.2f}' for x in incs)}; target < 1 s, whole process "
+                "incl. start-up)"
+            )
             if args.load:
                 load(args.load, base, t, laptop, a, server.pid)
     finally:
@@ -219,7 +249,7 @@ def cpu_seconds(server_pid: int) -> tuple[float, dict[int, float]] | None:
                 raw = (d / "stat").read_text()
             except OSError:
                 continue
-            name, rest = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:]
+            name, rest = raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :]
             f = rest.split()
             stats[int(d.name)] = (name, int(f[1]), (int(f[11]) + int(f[12])) / tick)
     tree, grew = {server_pid}, True
@@ -232,8 +262,14 @@ def cpu_seconds(server_pid: int) -> tuple[float, dict[int, float]] | None:
     return server, pg
 
 
-def load(spec: str, base: str, t: Path, laptop, a: dict[str, str],  # type: ignore[no-untyped-def]
-         server_pid: int) -> None:
+def load(
+    spec: str,
+    base: str,
+    t: Path,
+    laptop,
+    a: dict[str, str],  # type: ignore[no-untyped-def]
+    server_pid: int,
+) -> None:
     """Each laptop is a process of its own, as on 50 machines: its imports done before the
     start, its push timed from the moment all are released at once."""
     from concurrent.futures import ThreadPoolExecutor
@@ -245,8 +281,10 @@ def load(spec: str, base: str, t: Path, laptop, a: dict[str, str],  # type: igno
         e = laptop(f"l{k}")
         run([*PM, "sync"], e)
         csv_ = t / f"l{k}.csv"
-        csv_.write_text("code,name\n" + "".join(f"L{k}-{i:05d},负载 {i}\n"
-                                                for i in range(changes)), encoding="utf-8")
+        csv_.write_text(
+            "code,name\n" + "".join(f"L{k}-{i:05d},负载 {i}\n" for i in range(changes)),
+            encoding="utf-8",
+        )
         run([*PM, "import", str(csv_), "--kind", "grids"], e)
         return e
 
@@ -256,8 +294,14 @@ def load(spec: str, base: str, t: Path, laptop, a: dict[str, str],  # type: igno
     procs = []
     for e in envs:
         tok = Path(e["PM_CONFIG"]).read_text().split('token = "')[1].split('"')[0]
-        procs.append(subprocess.Popen([sys.executable, "-c", LAPTOP, e["PM_DB"], base, tok,
-                                       str(go)], env=e, stdout=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", LAPTOP, e["PM_DB"], base, tok, str(go)],
+                env=e,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
     for p in procs:  # every laptop started, its imports done
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
     print("  laptops ready: pushing", flush=True)
@@ -277,13 +321,17 @@ def load(spec: str, base: str, t: Path, laptop, a: dict[str, str],  # type: igno
     cpu1 = cpu_seconds(server_pid)
     times.sort()
     total = clients * changes
-    print(f"  all pushed in {wall:.1f} s ({total / wall:,.0f} changes/s); per laptop p50 "
-          f"{statistics.median(times):.1f} s, p95 {times[int(len(times) * 0.95) - 1]:.1f} s")
+    print(
+        f"  all pushed in {wall:.1f} s ({total / wall:,.0f} changes/s); per laptop p50 "
+        f"{statistics.median(times):.1f} s, p95 {times[int(len(times) * 0.95) - 1]:.1f} s"
+    )
     if cpu0 and cpu1:
         pg = sum(cpu - cpu0[1].get(pid, 0.0) for pid, cpu in cpu1[1].items())
-        print(f"  CPU seconds: server {cpu1[0] - cpu0[0]:.1f}, PostgreSQL {pg:.1f} (its "
-              "processes still running at the end), "
-              f"laptops {laptops_cpu:.1f} on {os.cpu_count()} cores")
+        print(
+            f"  CPU seconds: server {cpu1[0] - cpu0[0]:.1f}, PostgreSQL {pg:.1f} (its "
+            "processes still running at the end), "
+            f"laptops {laptops_cpu:.1f} on {os.cpu_count()} cores"
+        )
     t0 = time.perf_counter()
     run([*PM, "sync"], a)
     con = sqlite3.connect(a["PM_DB"])

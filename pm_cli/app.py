@@ -24,12 +24,20 @@ from pm_cli.transfer import cli as transfer_cli
 # it, a few milliseconds each, a quarter of a second for the whole tree.
 # The module of each is imported then too.
 GROUPS: dict[str, str] = {
-    "site": "pm_cli.sites.cli", "staff": "pm_cli.staff.cli", "grid": "pm_cli.grids.cli",
-    "checkpoint": "pm_cli.checkpoints.cli", "route": "pm_cli.routes.cli",
-    "playbook": "pm_cli.playbooks.cli", "run": "pm_cli.runs.cli", "pdca": "pm_cli.pdca.cli",
-    "risk": "pm_cli.risks.cli", "drill": "pm_cli.drills.cli", "report": "pm_cli.reports.cli",
+    "site": "pm_cli.sites.cli",
+    "staff": "pm_cli.staff.cli",
+    "grid": "pm_cli.grids.cli",
+    "checkpoint": "pm_cli.checkpoints.cli",
+    "route": "pm_cli.routes.cli",
+    "playbook": "pm_cli.playbooks.cli",
+    "run": "pm_cli.runs.cli",
+    "pdca": "pm_cli.pdca.cli",
+    "risk": "pm_cli.risks.cli",
+    "drill": "pm_cli.drills.cli",
+    "report": "pm_cli.reports.cli",
     "db": "pm_cli.db.cli",
-    "sync": "pm_cli.sync.cli", "server": "pm_cli.server.cli",
+    "sync": "pm_cli.sync.cli",
+    "server": "pm_cli.server.cli",
 }
 # What a higher feature adds to a lower one's group, composed here so that the lower never
 # imports the higher (ARCHITECTURE.md): commands ("module:typer app", each command of that app
@@ -51,8 +59,23 @@ def install_bundled_playbooks(session: Any) -> None:
 
 db_cli.SETUP.append(install_bundled_playbooks)
 # where each comes in `pm --help`: after the root's own commands, schedule before db
-HELP_ORDER = ("site", "staff", "grid", "checkpoint", "route", "playbook", "run", "pdca",
-              "risk", "drill", "report", "schedule", "db", "sync", "server")
+HELP_ORDER = (
+    "site",
+    "staff",
+    "grid",
+    "checkpoint",
+    "route",
+    "playbook",
+    "run",
+    "pdca",
+    "risk",
+    "drill",
+    "report",
+    "schedule",
+    "db",
+    "sync",
+    "server",
+)
 
 
 class PmGroup(typer.core.TyperGroup):
@@ -73,8 +96,11 @@ class PmGroup(typer.core.TyperGroup):
 
             sub = import_module(GROUPS[cmd_name]).app
             group = typer.main.get_group_from_info(
-                TyperInfo(sub, name=cmd_name), pretty_exceptions_short=True,
-                suggest_commands=True, rich_markup_mode=None)
+                TyperInfo(sub, name=cmd_name),
+                pretty_exceptions_short=True,
+                suggest_commands=True,
+                rich_markup_mode=None,
+            )
             for added in ADDED.get(cmd_name, ()):
                 module, _, attr = added.partition(":")
                 if attr:
@@ -98,8 +124,12 @@ class PmGroup(typer.core.TyperGroup):
 
                 matches = get_close_matches(args[0], self.list_commands(ctx))
                 if matches:
-                    e.message = (message.rstrip(".") + ". Did you mean "  # type: ignore[attr-defined]
-                                 + ", ".join(repr(m) for m in matches) + "?")
+                    e.message = (  # type: ignore[attr-defined]
+                        message.rstrip(".")
+                        + ". Did you mean "
+                        + ", ".join(repr(m) for m in matches)
+                        + "?"
+                    )
             raise
 
     def invoke(self, ctx: Any) -> Any:
@@ -121,9 +151,14 @@ class PmGroup(typer.core.TyperGroup):
 
             e_ctx = getattr(e, "ctx", None)
             where = e_ctx.command_path if e_ctx is not None else None
-            output.error(UsageError(e.format_message(), where=where,  # type: ignore[attr-defined]
-                                    hint=f"{where or 'pm'} --help lists the arguments and options"),
-                         as_json=True)
+            output.error(
+                UsageError(
+                    e.format_message(),  # type: ignore[attr-defined]
+                    where=where,
+                    hint=f"{where or 'pm'} --help lists the arguments and options",
+                ),
+                as_json=True,
+            )
             raise typer.Exit(int(getattr(e, "exit_code", 2))) from None
         except KeyboardInterrupt:
             committed, uncertain = _writes_state()
@@ -147,7 +182,7 @@ def _json_asked(ctx: Any) -> bool:
     if ctx.params.get("as_json"):
         return True
     args = [*getattr(ctx, "protected_args", []), *ctx.args]
-    return "--json" in (args[:args.index("--")] if "--" in args else args)
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
 
 
 def _writes_state() -> tuple[int, bool]:

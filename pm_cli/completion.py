@@ -17,7 +17,8 @@ def _where(ctx: Any) -> tuple[Path | None, str | None]:
     params = root.params if root is not None else {}
     try:
         return config.resolve_db_path(params.get("db")), config.current_site_code(
-            params.get("site"))
+            params.get("site")
+        )
     except Exception:  # a broken config file: complete nothing
         return None, None
 
@@ -117,21 +118,43 @@ Completer = Any  # (ctx, incomplete) -> list[str]
 
 # A command's argument by its group and name (a code argument takes its own group's codes)
 ARGUMENTS: dict[tuple[str, str], Completer] = {
-    ("grid", "code"): grids, ("grid", "grid"): grids, ("grid", "staff"): staff,
-    ("staff", "code"): staff, ("checkpoint", "code"): checkpoints, ("route", "code"): routes,
-    ("risk", "code"): risks, ("drill", "code"): drills, ("site", "code"): sites,
-    ("playbook", "playbook"): playbooks, ("playbook", "target"): playbooks,
-    ("run", "playbook"): playbooks, ("run", "run"): runs, ("pdca", "staff"): staff,
+    ("grid", "code"): grids,
+    ("grid", "grid"): grids,
+    ("grid", "staff"): staff,
+    ("staff", "code"): staff,
+    ("checkpoint", "code"): checkpoints,
+    ("route", "code"): routes,
+    ("risk", "code"): risks,
+    ("drill", "code"): drills,
+    ("site", "code"): sites,
+    ("playbook", "playbook"): playbooks,
+    ("playbook", "target"): playbooks,
+    ("run", "playbook"): playbooks,
+    ("run", "run"): runs,
+    ("pdca", "staff"): staff,
 }
 # An option by its name anywhere (but the server's), or by its group and name
 OPTIONS: dict[str, Completer] = {
-    "--grid": grids, "--parent": grids, "--from-grid": grids, "--owner": staff, "--by": staff,
-    "--playbook": playbooks, "--route": routes, "--start": checkpoints, "--end": checkpoints,
-    "--risk": levels, "--severity": levels, "--level": levels, "--scenario": scenarios,
-    "--role": roles, "--site": sites,
+    "--grid": grids,
+    "--parent": grids,
+    "--from-grid": grids,
+    "--owner": staff,
+    "--by": staff,
+    "--playbook": playbooks,
+    "--route": routes,
+    "--start": checkpoints,
+    "--end": checkpoints,
+    "--risk": levels,
+    "--severity": levels,
+    "--level": levels,
+    "--scenario": scenarios,
+    "--role": roles,
+    "--site": sites,
 }
 GROUP_OPTIONS: dict[tuple[str, str], Completer] = {
-    ("pdca", "--to"): phases, ("pdca", "--result"): results, ("run", "--status"): run_statuses,
+    ("pdca", "--to"): phases,
+    ("pdca", "--result"): results,
+    ("run", "--status"): run_statuses,
     ("drill", "--kind"): drill_kinds,
 }
 
@@ -142,6 +165,7 @@ def _safe(fn: Completer) -> Any:
             return list(fn(ctx, incomplete))
         except Exception:  # a Tab press never prints a traceback
             return []
+
     return complete
 
 

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 
-
 class AppContext:
     def __init__(self, db: str | None = None, site: str | None = None, as_json: bool = False):
         self._db = db

@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pm_cli.errors import UsageError
 
-FORMS = ("2026-12-02, '2026-12-02 14:05', 14:05, today, yesterday, tomorrow, "
-         "-7 (7 days ago), +3 (3 days on)")
+FORMS = (
+    "2026-12-02, '2026-12-02 14:05', 14:05, today, yesterday, tomorrow, "
+    "-7 (7 days ago), +3 (3 days on)"
+)
 _WORDS = {"today": 0, "今天": 0, "yesterday": -1, "昨天": -1, "tomorrow": 1, "明天": 1}
 _OFFSET = re.compile(r"[+-]\d{1,5}d?")
 _DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
@@ -36,9 +38,11 @@ def zone(tz: str | None) -> tzinfo:
 
 
 def _refuse(text: str, where: str, what: str) -> UsageError:
-    return UsageError(f"not a {what}: {text!r}", where=where,
-                      hint=f"use {FORMS}; a day-first or month-first date such as "
-                           "01-11-2026 is ambiguous")
+    return UsageError(
+        f"not a {what}: {text!r}",
+        where=where,
+        hint=f"use {FORMS}; a day-first or month-first date such as 01-11-2026 is ambiguous",
+    )
 
 
 def _relative(t: str, today: date) -> date | None:
@@ -70,13 +74,22 @@ def day(text: str | None, tz: str | None, *, where: str = "--date") -> date:
     if found is not None:
         return found
     if _TIME.search(t) and _iso_day(re.split(r"[ t]", t, maxsplit=1)[0]):
-        raise UsageError(f"{where} takes a day, not a time: {text!r}", where=where,
-                         hint=f"give the day alone, e.g. {t[:10]}")
+        raise UsageError(
+            f"{where} takes a day, not a time: {text!r}",
+            where=where,
+            hint=f"give the day alone, e.g. {t[:10]}",
+        )
     raise _refuse(text or "", where, "date")
 
 
-def instant(text: str, tz: str | None, *, where: str = "--at", day_of: datetime | None = None,
-            end: bool = False) -> datetime:
+def instant(
+    text: str,
+    tz: str | None,
+    *,
+    where: str = "--at",
+    day_of: datetime | None = None,
+    end: bool = False,
+) -> datetime:
     """An instant (aware, UTC). A time of day is on `day_of`'s day (a drill's T0) or today,
     in the site's zone; a bare day means its start, or with `end` its last millisecond."""
     here = zone(tz)
@@ -87,8 +100,9 @@ def instant(text: str, tz: str | None, *, where: str = "--at", day_of: datetime 
     if whole_day is not None:
         start = datetime.combine(whole_day, time(0), here)
         if end:
-            start = datetime.combine(whole_day + timedelta(days=1), time(0), here) \
-                - timedelta(milliseconds=1)
+            start = datetime.combine(whole_day + timedelta(days=1), time(0), here) - timedelta(
+                milliseconds=1
+            )
         return start.astimezone(UTC)
     m = _TIME.fullmatch(t)
     if m:

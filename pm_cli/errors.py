@@ -62,8 +62,14 @@ class Problem:
 class InputError(PmError):
     """Bulk input with problems: every one is listed, nothing was written."""
 
-    def __init__(self, problems: list[Problem], *, source: str, hint: str | None = None,
-                 outcome: str | None = "nothing was written"):
+    def __init__(
+        self,
+        problems: list[Problem],
+        *,
+        source: str,
+        hint: str | None = None,
+        outcome: str | None = "nothing was written",
+    ):
         n = len(problems)
         noun = "problem" if n == 1 else "problems"
         tail = f"; {outcome}" if outcome else ""

@@ -42,19 +42,27 @@ def not_text(data: bytes, source: str, encoding: str | None) -> None:
     if data.startswith(b"PK\x03\x04"):
         head = data[:65536]
         if b"xl/" in head or b"[Content_Types]" in head:
-            what, hint = ("this is an Excel workbook, not a text file",
-                          "name it .xlsx to import it (pm import FILE.xlsx [--sheet NAME]), "
-                          "or save it from Excel as CSV UTF-8")
+            what, hint = (
+                "this is an Excel workbook, not a text file",
+                "name it .xlsx to import it (pm import FILE.xlsx [--sheet NAME]), "
+                "or save it from Excel as CSV UTF-8",
+            )
         else:
             what, hint = "this is a zip archive, not a text file", "unpack it first"
     elif data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        what, hint = ("this is an old Excel 97–2003 workbook (.xls) or other Office file, not "
-                      "a text file", "in Excel: Save As → Excel Workbook (.xlsx) or CSV UTF-8")
-    elif (encoding is None and b"\x00" in data[:8192]
-          and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))):
-        what, hint = ("this is a binary file, not text (it holds NUL bytes)",
-                      "give a CSV, JSON or YAML file; UTF-16 text needs its BOM or "
-                      "--encoding utf-16")
+        what, hint = (
+            "this is an old Excel 97–2003 workbook (.xls) or other Office file, not a text file",
+            "in Excel: Save As → Excel Workbook (.xlsx) or CSV UTF-8",
+        )
+    elif (
+        encoding is None
+        and b"\x00" in data[:8192]
+        and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    ):
+        what, hint = (
+            "this is a binary file, not text (it holds NUL bytes)",
+            "give a CSV, JSON or YAML file; UTF-16 text needs its BOM or --encoding utf-16",
+        )
     if what:
         nul = data.find(b"\x00", 0, 8192) if what.startswith("this is a binary") else -1
         where = f"{source}:{data.count(NL, 0, nul) + 1}" if nul >= 0 else source
@@ -68,8 +76,11 @@ def decode(data: bytes, source: str, encoding: str | None) -> str:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise UsageError(f"unknown encoding {encoding!r}", where="--encoding",
-                             hint="e.g. utf-8, gb18030, big5, utf-16") from None
+            raise UsageError(
+                f"unknown encoding {encoding!r}",
+                where="--encoding",
+                hint="e.g. utf-8, gb18030, big5, utf-16",
+            ) from None
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as e:

@@ -24,10 +24,33 @@ CELL_STYLE = {"minor": "black on green", "major": "black on yellow", "critical":
 LEVEL_COLUMNS = ("risk_level", "level", "severity", "risk")
 Section = tuple[str, Sequence[str], Sequence[dict[str, Any]]]  # (title, columns, rows)
 # codes and ids a reader types back into the next command
-ID_COLUMNS = frozenset({"code", "walk", "run", "short", "ref", "no", "id", "step", "route",
-                        "grid", "checkpoint", "playbook", "item", "drill", "risk_code"})
-STATUS_STYLE = {"done": "green", "finished": "green", "missed": "bold red", "overdue": "bold red",
-                "in progress": "yellow", "incomplete": "yellow"}
+ID_COLUMNS = frozenset(
+    {
+        "code",
+        "walk",
+        "run",
+        "short",
+        "ref",
+        "no",
+        "id",
+        "step",
+        "route",
+        "grid",
+        "checkpoint",
+        "playbook",
+        "item",
+        "drill",
+        "risk_code",
+    }
+)
+STATUS_STYLE = {
+    "done": "green",
+    "finished": "green",
+    "missed": "bold red",
+    "overdue": "bold red",
+    "in progress": "yellow",
+    "incomplete": "yellow",
+}
 NONE = "—"
 
 
@@ -37,8 +60,13 @@ def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, markup=False, emoji=False, highlight=False,
-                   width=None if stream.isatty() else _piped_width())
+    return Console(
+        stderr=stderr,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        width=None if stream.isatty() else _piped_width(),
+    )
 
 
 def _piped_width() -> int:
@@ -91,8 +119,9 @@ def plain(value: Any, tz: str | None = None) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dict):
-        return ", ".join(f"{k} {plain(v, tz)}" for k, v in value.items()
-                         if v is not None and v != "" and v != [])
+        return ", ".join(
+            f"{k} {plain(v, tz)}" for k, v in value.items() if v is not None and v != "" and v != []
+        )
     if isinstance(value, list | tuple):
         sep = "; " if any(isinstance(v, dict | list | tuple) for v in value) else ", "
         return sep.join(plain(v, tz) for v in value)
@@ -158,18 +187,25 @@ def _fold(text: str, width: int) -> list[str]:
     return out
 
 
-def long_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None,
-               tz: str | None, width: int) -> list[str]:
+def long_table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None,
+    tz: str | None,
+    width: int,
+) -> list[str]:
     """The lines of a table as rich draws it (heavy head, folded cells), computed in one
     pass per cell. Codes (ID_COLUMNS) keep their width; the widest other columns give way
     until the table fits `width`."""
     from rich.cells import cell_len
 
     cells = [[plain(r.get(c), tz) for c in columns] for r in rows]
-    widths = [max(cell_len(c), *(cell_len(row[i]) for row in cells))
-              for i, c in enumerate(columns)]
-    floor = [widths[i] if c in ID_COLUMNS else min(widths[i], max(4, cell_len(c)))
-             for i, c in enumerate(columns)]
+    widths = [max(cell_len(c), *(cell_len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    floor = [
+        widths[i] if c in ID_COLUMNS else min(widths[i], max(4, cell_len(c)))
+        for i, c in enumerate(columns)
+    ]
     excess = sum(widths) + 3 * len(columns) + 1 - width
     while excess > 0:
         i = max(range(len(columns)), key=lambda k: widths[k] - floor[k])
@@ -187,9 +223,15 @@ def long_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title:
     def block(values: Sequence[str], bar: str) -> list[str]:
         folded = [_fold(v, w) for v, w in zip(values, widths, strict=True)]
         height = max(len(f) for f in folded)
-        return [bar + bar.join(f" {pad(f[k] if k < len(f) else '', w)} "
-                               for f, w in zip(folded, widths, strict=True)) + bar
-                for k in range(height)]
+        return [
+            bar
+            + bar.join(
+                f" {pad(f[k] if k < len(f) else '', w)} "
+                for f, w in zip(folded, widths, strict=True)
+            )
+            + bar
+            for k in range(height)
+        ]
 
     out = [title] if title else []
     out.append(line("┏", "━", "┳", "┓"))
@@ -218,21 +260,35 @@ class Output:
     def json(self, obj: Any) -> None:
         sys.stdout.write(dumps(obj) + "\n")
 
-    def emit(self, obj: Any, *, columns: Sequence[str] | None = None, title: str | None = None,
-             one_per_code: bool = False):
+    def emit(
+        self,
+        obj: Any,
+        *,
+        columns: Sequence[str] | None = None,
+        title: str | None = None,
+        one_per_code: bool = False,
+    ):
         """A list as a table, a dict as field/value lines; JSON under --json."""
         if self.as_json:
             self.json(obj)
         elif isinstance(obj, list):
-            self.table(obj, columns or (list(obj[0]) if obj else []), title=title,
-                       one_per_code=one_per_code)
+            self.table(
+                obj,
+                columns or (list(obj[0]) if obj else []),
+                title=title,
+                one_per_code=one_per_code,
+            )
         elif isinstance(obj, dict):
             self.record(obj, title=title)
         else:
             console().print(escaped(self._text(str(obj)), lines=True))
 
     def table(
-        self, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, title: str | None = None,
+        self,
+        rows: Sequence[dict[str, Any]],
+        columns: Sequence[str],
+        *,
+        title: str | None = None,
         one_per_code: bool = False,
     ) -> None:
         """`one_per_code`: a list of records whose codes are unique (grids, staff, routes …):
@@ -250,12 +306,15 @@ class Output:
             rows = [{**r, "!": "same code" if r.get("code") in twice else None} for r in rows]
         if len(rows) > LONG_TABLE:
             con = console()
-            con.out("\n".join(long_table(rows, columns, title=title, tz=tz, width=con.width)),
-                    highlight=False)
+            con.out(
+                "\n".join(long_table(rows, columns, title=title, tz=tz, width=con.width)),
+                highlight=False,
+            )
             self._warn_twice(twice)
             return
-        t = Table(title=escaped(title) if title else None, title_justify="left",
-                  header_style="bold")
+        t = Table(
+            title=escaped(title) if title else None, title_justify="left", header_style="bold"
+        )
         for col in columns:
             if col in ID_COLUMNS:  # what people type back: never wrapped or cut
                 width = max(cell_len(col), *(cell_len(_cell(r.get(col), tz)) for r in rows))
@@ -269,21 +328,31 @@ class Output:
 
     def _warn_twice(self, twice: set[str]) -> None:
         for code in sorted(twice):
-            self.warn(f"code {code} is held by more than one row (made on two laptops): "
-                      "rename or remove one (pm sync conflicts shows the clash)")
+            self.warn(
+                f"code {code} is held by more than one row (made on two laptops): "
+                "rename or remove one (pm sync conflicts shows the clash)"
+            )
 
     def record(self, obj: dict[str, Any], *, title: str | None = None) -> None:
         from rich.table import Table
         from rich.text import Text
 
         tz = self.tz
-        t = Table(show_header=False, box=None, title=escaped(title) if title else None,
-                  title_justify="left", pad_edge=False)
+        t = Table(
+            show_header=False,
+            box=None,
+            title=escaped(title) if title else None,
+            title_justify="left",
+            pad_edge=False,
+        )
         t.add_column(style="bold", no_wrap=True)
         t.add_column(overflow="fold")
         for key, value in obj.items():
-            if isinstance(value, list) and value and (
-                    isinstance(value[0], dict) or isinstance(value[0], str) and len(value) > 3):
+            if (
+                isinstance(value, list)
+                and value
+                and (isinstance(value[0], dict) or isinstance(value[0], str) and len(value) > 3)
+            ):
                 t.add_row(key, Text("\n".join(f"• {_cell(v, tz)}" for v in value)))
             else:
                 text = Text(_cell(value, tz))
@@ -292,9 +361,16 @@ class Output:
                 t.add_row(key, text)
         console().print(t)
 
-    def matrix(self, rows: Sequence[Sequence[tuple[str, str | None]]], *,
-               row_labels: Sequence[str], col_labels: Sequence[str], title: str,
-               corner: str = "", data: Any = None) -> None:
+    def matrix(
+        self,
+        rows: Sequence[Sequence[tuple[str, str | None]]],
+        *,
+        row_labels: Sequence[str],
+        col_labels: Sequence[str],
+        title: str,
+        corner: str = "",
+        data: Any = None,
+    ) -> None:
         """A grid of (text, level) cells coloured by level; under --json prints `data`."""
         if self.as_json:
             self.json(data)
@@ -302,15 +378,18 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
-        t = Table(title=escaped(title), title_justify="left", show_lines=True,
-                  header_style="bold")
+        t = Table(title=escaped(title), title_justify="left", show_lines=True, header_style="bold")
         t.add_column(escaped(corner), style="bold")
         for label in col_labels:
             t.add_column(escaped(label), justify="center")
         for label, cells in zip(row_labels, rows, strict=True):
-            t.add_row(Text(escaped(label)), *[Text(f" {escaped(text)} ",
-                                                   style=CELL_STYLE.get(lvl or "", ""))
-                               for text, lvl in cells])
+            t.add_row(
+                Text(escaped(label)),
+                *[
+                    Text(f" {escaped(text)} ", style=CELL_STYLE.get(lvl or "", ""))
+                    for text, lvl in cells
+                ],
+            )
         console().print(t)
 
     def tree(self, roots: Sequence[dict[str, Any]], *, title: str, data: Any = None) -> None:
@@ -340,8 +419,9 @@ class Output:
                     stack.append((branch, node["children"]))
         console().print(top)
 
-    def board(self, frame: Callable[[], tuple[list[str], list[Section]]], *,
-              every: float | None = None) -> None:
+    def board(
+        self, frame: Callable[[], tuple[list[str], list[Section]]], *, every: float | None = None
+    ) -> None:
         """A screen of header lines and titled tables. `every`: seconds between redraws on
         a terminal (rich Live, until Ctrl-C); otherwise, or when stdout is not a terminal,
         one frame printed."""
@@ -353,11 +433,13 @@ class Output:
 
         def render() -> Group:
             head, sections = frame()
-            parts: list[Any] = [Text(escaped(line), style="bold" if i == 0 else "")
-                                for i, line in enumerate(head)]
+            parts: list[Any] = [
+                Text(escaped(line), style="bold" if i == 0 else "") for i, line in enumerate(head)
+            ]
             for title, columns, rows in sections:
-                t = Table(title=escaped(title), title_justify="left", header_style="bold",
-                          expand=False)
+                t = Table(
+                    title=escaped(title), title_justify="left", header_style="bold", expand=False
+                )
                 for c in columns:
                     t.add_column(c, overflow="fold", no_wrap=c in ID_COLUMNS)
                 for row in rows:
@@ -441,19 +523,28 @@ def _stderr_line(text: str) -> None:
 def interrupted(committed: int, uncertain: bool) -> None:
     """What Ctrl-C left, truthfully: nothing, or the changes saved before it."""
     if uncertain:
-        text = ("interrupted while saving: that change is either kept whole or not at all "
-                "(look before you redo it)")
+        text = (
+            "interrupted while saving: that change is either kept whole or not at all "
+            "(look before you redo it)"
+        )
     elif committed:
-        text = ("interrupted; the changes saved before it are kept, the one in progress "
-                "(if any) was not written")
+        text = (
+            "interrupted; the changes saved before it are kept, the one in progress "
+            "(if any) was not written"
+        )
     else:
         text = "interrupted; nothing was written"
     _stderr_line(text)
 
 
-ERROR_KINDS = (("NotFoundError", "not_found"), ("UsageError", "usage"),
-               ("ConflictError", "conflict"), ("InputError", "input"), ("StoreError", "store"),
-               ("SyncError", "network"))
+ERROR_KINDS = (
+    ("NotFoundError", "not_found"),
+    ("UsageError", "usage"),
+    ("ConflictError", "conflict"),
+    ("InputError", "input"),
+    ("StoreError", "store"),
+    ("SyncError", "network"),
+)
 
 
 def error_kind(err: PmError) -> str:
@@ -467,11 +558,16 @@ def error(err: PmError, *, as_json: bool = False, tz: str | None = None) -> None
     Under --json, one JSON object `{error, message, where, hint[, problems]}` on stderr."""
     out = sys.stderr
     if as_json:
-        doc: dict[str, Any] = {"error": error_kind(err), "message": err.message,
-                               "where": err.where, "hint": err.hint}
+        doc: dict[str, Any] = {
+            "error": error_kind(err),
+            "message": err.message,
+            "where": err.where,
+            "hint": err.hint,
+        }
         if isinstance(err, InputError):
-            doc["problems"] = [{"where": p.where, "column": p.column, "message": p.message}
-                               for p in err.problems]
+            doc["problems"] = [
+                {"where": p.where, "column": p.column, "message": p.message} for p in err.problems
+            ]
         out.write(json.dumps(doc, ensure_ascii=False) + "\n")
         out.flush()
         return

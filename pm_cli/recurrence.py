@@ -10,10 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dateutil.rrule import rrule, rruleset
 
-_DAYS = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA",
-         "sun": "SU"}
-_SHORT = re.compile(
-    r"^(?P<freq>daily|weekly|monthly)(?::(?P<on>[a-z0-9,]+))?@(?P<times>[0-9:,]+)$")
+_DAYS = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA", "sun": "SU"}
+_SHORT = re.compile(r"^(?P<freq>daily|weekly|monthly)(?::(?P<on>[a-z0-9,]+))?@(?P<times>[0-9:,]+)$")
 
 
 def expand_shortcut(text: str) -> str:
@@ -92,8 +90,12 @@ def _hhmm(text: str) -> time:
     return time(int(hh), int(mm))
 
 
-_STEP = {"MINUTELY": timedelta(minutes=1), "HOURLY": timedelta(hours=1),
-         "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1)}
+_STEP = {
+    "MINUTELY": timedelta(minutes=1),
+    "HOURLY": timedelta(hours=1),
+    "DAILY": timedelta(days=1),
+    "WEEKLY": timedelta(weeks=1),
+}
 
 
 def _start_near(rule: str, start: datetime, lo: datetime) -> datetime:
@@ -101,8 +103,11 @@ def _start_near(rule: str, start: datetime, lo: datetime) -> datetime:
     whole periods (FREQ × INTERVAL), so dateutil does not walk a year of a daily rule to
     reach this week. Rules whose set depends on where they start (COUNT) keep `start`, and
     so do months and years from a 29th-31st (a month later is not the same day)."""
-    parts = dict(p.split("=", 1) for p in expand_shortcut(rule).upper().removeprefix(
-        "RRULE:").split(";") if "=" in p)
+    parts = dict(
+        p.split("=", 1)
+        for p in expand_shortcut(rule).upper().removeprefix("RRULE:").split(";")
+        if "=" in p
+    )
     freq, interval = parts.get("FREQ", ""), parts.get("INTERVAL", "1")
     if "COUNT" in parts or not interval.isdigit() or int(interval) < 1 or lo <= start:
         return start
@@ -119,8 +124,15 @@ def _start_near(rule: str, start: datetime, lo: datetime) -> datetime:
     return start
 
 
-def windows(rule: str, tz: str | None, *, anchor: date, since: datetime, until: datetime,
-            window: tuple[str, str] | None = None) -> list[Window]:
+def windows(
+    rule: str,
+    tz: str | None,
+    *,
+    anchor: date,
+    since: datetime,
+    until: datetime,
+    window: tuple[str, str] | None = None,
+) -> list[Window]:
     """The occurrences of `rule` (wall-clock times in zone `tz`, counted from local midnight
     of `anchor`) whose windows overlap [since, until).
 

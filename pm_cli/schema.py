@@ -23,9 +23,22 @@ from pm_cli.surveys import models as surveys_models
 from pm_cli.sync import models as sync_models
 
 metadata = SQLModel.metadata
-MODULES = (store_changes, sites_models, staff_models, grids_models, playbooks_models,
-           runs_models, pdca_models, risks_models, drills_models, checkpoints_models,
-           routes_models, surveys_models, reports_models, sync_models)
+MODULES = (
+    store_changes,
+    sites_models,
+    staff_models,
+    grids_models,
+    playbooks_models,
+    runs_models,
+    pdca_models,
+    risks_models,
+    drills_models,
+    checkpoints_models,
+    routes_models,
+    surveys_models,
+    reports_models,
+    sync_models,
+)
 
 
 @cache
@@ -35,8 +48,12 @@ def models() -> dict[str, type[SQLModel]]:
     for module in MODULES:
         for obj in vars(module).values():
             table = getattr(obj, "__table__", None)
-            if (isinstance(obj, type) and issubclass(obj, SQLModel) and table is not None
-                    and obj.__module__ == module.__name__):
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, SQLModel)
+                and table is not None
+                and obj.__module__ == module.__name__
+            ):
                 out[table.name] = obj
     return out
 

@@ -75,7 +75,7 @@ def xlsx_book(tables: Sequence[Table]) -> bytes:
         n = 2
         while name.lower() in used:
             suffix = f" ({n})"
-            name, n = name[:31 - len(suffix)] + suffix, n + 1
+            name, n = name[: 31 - len(suffix)] + suffix, n + 1
         used.add(name.lower())
         ws = book.create_sheet(name)
         ws.append(list(columns))
@@ -109,14 +109,19 @@ def csv_tables(tables: Sequence[Table]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def markdown(columns: Sequence[str], rows: Sequence[dict[str, Any]], *,
-             title: str | None = None) -> str:
+def markdown(
+    columns: Sequence[str], rows: Sequence[dict[str, Any]], *, title: str | None = None
+) -> str:
     """A GitHub-flavoured Markdown table (| and newlines in cells escaped), numbers right."""
+
     def cell(value: Any) -> str:
         return _text(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
-    numeric = [all(isinstance(r.get(c), int | float) or r.get(c) is None for r in rows)
-               and any(r.get(c) is not None for r in rows) for c in columns]
+    numeric = [
+        all(isinstance(r.get(c), int | float) or r.get(c) is None for r in rows)
+        and any(r.get(c) is not None for r in rows)
+        for c in columns
+    ]
     out = [f"## {title}", ""] if title else []
     out.append("| " + " | ".join(cell(c) for c in columns) + " |")
     out.append("|" + "|".join(" ---: " if n else " --- " for n in numeric) + "|")

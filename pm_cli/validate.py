@@ -15,19 +15,40 @@ _CODE_BAD = re.compile(r"[\s;；,，/\\]")
 Level = Literal["minor", "major", "critical"]
 RISK_LEVELS: tuple[Level, ...] = ("minor", "major", "critical")
 RISK_ALIASES = {
-    "minor": "minor", "一般": "minor", "low": "minor", "低": "minor",
-    "major": "major", "重要": "major", "medium": "major", "中": "major",
-    "critical": "critical", "重大": "critical", "high": "critical", "高": "critical",
+    "minor": "minor",
+    "一般": "minor",
+    "low": "minor",
+    "低": "minor",
+    "major": "major",
+    "重要": "major",
+    "medium": "major",
+    "中": "major",
+    "critical": "critical",
+    "重大": "critical",
+    "high": "critical",
+    "高": "critical",
 }
 RISK_LABEL = {"minor": "一般", "major": "重要", "critical": "重大"}
 
 Role = Literal["admin", "manager", "lead", "tech"]
 ROLES: tuple[Role, ...] = ("admin", "manager", "lead", "tech")
 ROLE_ALIASES = {
-    "admin": "admin", "管理员": "admin",
-    "manager": "manager", "经理": "manager", "项目经理": "manager", "主管": "manager",
-    "lead": "lead", "班长": "lead", "领班": "lead", "组长": "lead", "巡检员": "lead",
-    "tech": "tech", "技术员": "tech", "技工": "tech", "维修工": "tech", "工程师": "tech",
+    "admin": "admin",
+    "管理员": "admin",
+    "manager": "manager",
+    "经理": "manager",
+    "项目经理": "manager",
+    "主管": "manager",
+    "lead": "lead",
+    "班长": "lead",
+    "领班": "lead",
+    "组长": "lead",
+    "巡检员": "lead",
+    "tech": "tech",
+    "技术员": "tech",
+    "技工": "tech",
+    "维修工": "tech",
+    "工程师": "tech",
     "员工": "tech",
 }
 
@@ -59,8 +80,10 @@ def unsafe(text: str) -> str | None:
     if m is None:
         return None
     ch = m.group()
-    return (f"contains {_kind_of(ch)}, U+{ord(ch):04X}, at character {m.start() + 1}: "
-            "retype it without invisible characters")
+    return (
+        f"contains {_kind_of(ch)}, U+{ord(ch):04X}, at character {m.start() + 1}: "
+        "retype it without invisible characters"
+    )
 
 
 def _escape_one(m: re.Match[str]) -> str:
@@ -159,8 +182,7 @@ def split_list(value: str | Iterable[str] | None) -> list[str]:
     else:
         items = list(value)
         if len(items) > LIST_MAX:
-            raise ValueError(f"at most {LIST_MAX:,} items in one list (this one "
-                             f"{len(items):,})")
+            raise ValueError(f"at most {LIST_MAX:,} items in one list (this one {len(items):,})")
     seen: dict[str, None] = {}  # insertion-ordered set: linear, not quadratic
     for item in items:
         if not isinstance(item, str):
@@ -223,19 +245,29 @@ def plain_error(err: Mapping[str, Any]) -> str:
     kind = str(err.get("type", ""))
     ctx = err.get("ctx") or {}
     given = err.get("input")
-    shown = f" (given {given!r})" if isinstance(given, str | int | float) and \
-        not isinstance(given, bool) and len(str(given)) <= 40 else ""
+    shown = (
+        f" (given {given!r})"
+        if isinstance(given, str | int | float)
+        and not isinstance(given, bool)
+        and len(str(given)) <= 40
+        else ""
+    )
     words = {
         "missing": "is required",
         "extra_forbidden": "is not a known key",
-        "int_parsing": "must be a whole number", "int_type": "must be a whole number",
+        "int_parsing": "must be a whole number",
+        "int_type": "must be a whole number",
         "int_from_float": "must be a whole number",
-        "float_parsing": "must be a number", "float_type": "must be a number",
+        "float_parsing": "must be a number",
+        "float_type": "must be a number",
         "finite_number": "must be a finite number",
-        "bool_parsing": "must be yes or no (true/false)", "bool_type": "must be yes or no",
-        "string_type": "must be text", "dict_type": "must be a mapping (key: value lines)",
+        "bool_parsing": "must be yes or no (true/false)",
+        "bool_type": "must be yes or no",
+        "string_type": "must be text",
+        "dict_type": "must be a mapping (key: value lines)",
         "list_type": "must be a list (lines starting with -)",
-        "date_parsing": "must be a date (YYYY-MM-DD)", "date_type": "must be a date",
+        "date_parsing": "must be a date (YYYY-MM-DD)",
+        "date_type": "must be a date",
         "datetime_parsing": "must be a date and time (YYYY-MM-DD HH:MM)",
         "string_pattern_mismatch": "has characters or a form that is not allowed here",
     }
@@ -253,8 +285,12 @@ def plain_error(err: Mapping[str, Any]) -> str:
         return "must not be empty" if n == 1 else f"needs at least {n} characters"
     if kind == "string_too_long":
         return f"may have at most {ctx.get('max_length')} characters"
-    bounds = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<",
-              "less_than_equal": "≤"}
+    bounds = {
+        "greater_than": ">",
+        "greater_than_equal": "≥",
+        "less_than": "<",
+        "less_than_equal": "≤",
+    }
     if kind in bounds:
         limit = next(iter(ctx.values()), "")
         return f"must be {bounds[kind]} {limit}{shown}"

@@ -41,13 +41,15 @@ class Loader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise Refused(f"aliases (*{event.anchor}) are not accepted: write the value out",
-                          event.start_mark)
+            raise Refused(
+                f"aliases (*{event.anchor}) are not accepted: write the value out", event.start_mark
+            )
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise Refused(f"nested more than {MAX_DEPTH} levels deep",
-                              self.peek_event().start_mark)
+                raise Refused(
+                    f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -58,8 +60,9 @@ class Loader(yaml.SafeLoader):
             for key, _value in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     if key.value in seen:
-                        raise Refused(f"key {key.value!r} repeats line {seen[key.value]}",
-                                      key.start_mark)
+                        raise Refused(
+                            f"key {key.value!r} repeats line {seen[key.value]}", key.start_mark
+                        )
                     seen[key.value] = key.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
@@ -116,8 +119,11 @@ def duplicate_keys(node: Any, source: str, out: list[Problem]) -> None:
             if isinstance(key, yaml.ScalarNode):
                 if key.value in seen:
                     first = seen[key.value].start_mark.line + 1
-                    out.append(Problem(at(source, key.start_mark),
-                                       f"key {key.value!r} repeats line {first}"))
+                    out.append(
+                        Problem(
+                            at(source, key.start_mark), f"key {key.value!r} repeats line {first}"
+                        )
+                    )
                 else:
                     seen[key.value] = key
             duplicate_keys(value, source, out)
@@ -131,8 +137,14 @@ def node_at(root: Any, loc: tuple[Any, ...]) -> tuple[Any, Any]:
     node, key_node = root, None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            hit = next(((k, v) for k, v in node.value
-                        if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+            hit = next(
+                (
+                    (k, v)
+                    for k, v in node.value
+                    if isinstance(k, yaml.ScalarNode) and k.value == part
+                ),
+                None,
+            )
             if hit is None:
                 continue  # a union branch name, or a missing key: stay at the mapping
             key_node, node = hit
@@ -155,8 +167,9 @@ def message(err: ErrorDetails, noun: str) -> str:
     if kind == "missing":
         return f"missing key {name!r}"
     msg = plain_error(err)
-    names = [str(p) for p in loc
-             if isinstance(p, str) and p not in ("float", "str", "int", "[key]")]
+    names = [
+        str(p) for p in loc if isinstance(p, str) and p not in ("float", "str", "int", "[key]")
+    ]
     return f"{names[-1]}: {msg}" if names and kind != "value_error" else msg
 
 
@@ -172,9 +185,14 @@ M = TypeVar("M", bound="BaseModel")
 
 
 def parse_checked(
-    text: str, source: str, model: type[M], *, shape: str,
+    text: str,
+    source: str,
+    model: type[M],
+    *,
+    shape: str,
     extra: Callable[[Any, str, list[Problem]], bool] | None = None,
-    skip: Callable[[ErrorDetails], bool] | None = None, noun: str = "file",
+    skip: Callable[[ErrorDetails], bool] | None = None,
+    noun: str = "file",
 ) -> tuple[M | None, list[Problem]]:
     """`model` from a YAML text, or every problem at its `FILE:LINE:COL` (syntax, repeated
     keys, each field the model refuses). `shape` says what the file must be when it is not a
@@ -211,8 +229,11 @@ def parse_checked(
             if skipping and skip and skip(err):
                 continue
             node, key = node_at(root, tuple(err["loc"]))
-            mark = (key or node).start_mark if err["type"] == "extra_forbidden" and key \
+            mark = (
+                (key or node).start_mark
+                if err["type"] == "extra_forbidden" and key
                 else node.start_mark
+            )
             problems.append(Problem(at(source, mark), message(err, noun)))
         return None, sorted(problems, key=position)
     if problems:

@@ -45,8 +45,16 @@ END = "<!-- end generated -->"
 # left out of the usages: every command that prints takes it, as the root does (`pm --json …`)
 SHARED = {"--json"}
 ALTERNATIVES = re.compile(r"[A-Za-z][\w-]*(?:\|[A-Za-z][\w-]*)+(?=$|[\s:;,(])")
-TYPES = {"str": "text", "text": "text", "int": "integer", "integer": "integer", "float": "number",
-         "boolean": "yes/no", "path": "path", "uuid": "UUID"}
+TYPES = {
+    "str": "text",
+    "text": "text",
+    "int": "integer",
+    "integer": "integer",
+    "float": "number",
+    "boolean": "yes/no",
+    "path": "path",
+    "uuid": "UUID",
+}
 
 Words = tuple[str, ...]  # a command's path below `pm`: ("grid", "duty", "add")
 
@@ -190,8 +198,11 @@ def usage(path: Words, cmd: Any) -> str:
     params = visible(cmd)
     arguments = [p for p in params if not is_option(p)]
     options = [p for p in params if is_option(p) and not SHARED.intersection(p.opts)]
-    ordered = [*arguments, *(p for p in options if p.required),
-               *(p for p in options if not p.required)]
+    ordered = [
+        *arguments,
+        *(p for p in options if p.required),
+        *(p for p in options if not p.required),
+    ]
     return " ".join(["pm", *path, *(usage_word(p) for p in ordered)])
 
 
@@ -233,8 +244,12 @@ def details(p: Any) -> str:
         shown = getattr(p, "show_default", None)
         if isinstance(shown, str):
             parts.append(f"default {shown}")
-        elif shown is not False and not callable(p.default) and p.default not in (
-                None, False, "", (), []) and not is_flag(p):
+        elif (
+            shown is not False
+            and not callable(p.default)
+            and p.default not in (None, False, "", (), [])
+            and not is_flag(p)
+        ):
             parts.append(f"default {code(str(p.default))}")
     envvar = p.envvar
     if envvar:
@@ -287,10 +302,12 @@ def assign(root: Any, blocks: list[Block]) -> None:
             named[path] = block
     owner: dict[Words, Block] = {}
     for path, _ in runnable(root, ()):
-        holders = [p for p in named if path[:len(p)] == p]
+        holders = [p for p in named if path[: len(p)] == p]
         if not holders:
-            raise DocError(f"`pm {' '.join(path)}` is in no commands block of docs/cli.md: "
-                           "name it (or its group) in a <!-- generated: commands … --> marker")
+            raise DocError(
+                f"`pm {' '.join(path)}` is in no commands block of docs/cli.md: "
+                "name it (or its group) in a <!-- generated: commands … --> marker"
+            )
         owner[path] = named[max(holders, key=len)]
     for block in blocks:
         for base in block.paths:
@@ -357,7 +374,7 @@ def render(text: str, root: Any) -> str:
     out: list[str] = []
     last = 0
     for begin, end, kind, block in spans:
-        out += lines[last:begin + 1]
+        out += lines[last : begin + 1]
         if kind == "global options":
             body = param_list(root)
         elif kind == "options":
@@ -373,8 +390,11 @@ def render(text: str, root: Any) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write docs/cli.md's generated blocks.")
-    parser.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 if docs/cli.md is not as generated")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 if docs/cli.md is not as generated",
+    )
     args = parser.parse_args(argv)
     text = DOC.read_text(encoding="utf-8")
     try:

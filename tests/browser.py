@@ -12,8 +12,11 @@ from typing import Any
 
 
 def chromium_path() -> str:
-    path = os.environ.get("PM_TEST_CHROMIUM") or shutil.which("chromium") \
+    path = (
+        os.environ.get("PM_TEST_CHROMIUM")
+        or shutil.which("chromium")
         or shutil.which("chromium-browser")
+    )
     if not path:
         raise RuntimeError("no Chromium: apt-get install chromium (or set PM_TEST_CHROMIUM)")
     return path
@@ -24,8 +27,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(),
-                              args=["--no-sandbox", "--disable-gpu"])
+        b = p.chromium.launch(
+            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
+        )
         try:
             yield b
         finally:

@@ -87,8 +87,12 @@ def init_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database made by `pm init` once per session (migrations and the bundled playbooks),
     for fixtures that need an initialised file but do not test `pm init` itself."""
     db = tmp_path_factory.mktemp("init-template") / "pm.db"
-    r = CliRunner().invoke(app, ["--db", str(db), "init"], catch_exceptions=False,
-                           env={"PM_CONFIG": str(db.with_name("config.toml"))})
+    r = CliRunner().invoke(
+        app,
+        ["--db", str(db), "init"],
+        catch_exceptions=False,
+        env={"PM_CONFIG": str(db.with_name("config.toml"))},
+    )
     assert r.exit_code == 0, r.output
     return db
 
@@ -149,8 +153,9 @@ def demo_copy(demo_template: Path, tmp_path: Path) -> Callable[..., Path]:
 
     def copy(name: str = "demo") -> Path:
         folder = tmp_path / name
-        shutil.copytree(demo_template.parent, folder,
-                        ignore=shutil.ignore_patterns("config.toml", "demo.db*"))
+        shutil.copytree(
+            demo_template.parent, folder, ignore=shutil.ignore_patterns("config.toml", "demo.db*")
+        )
         copy_db(demo_template, folder / "demo.db")
         return folder / "demo.db"
 

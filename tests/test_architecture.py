@@ -70,8 +70,11 @@ def edges() -> list[tuple[str, str, str]]:
 
 
 def units() -> set[str]:
-    return {p.stem if p.suffix == ".py" else p.name for p in PACKAGE.iterdir()
-            if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
+    return {
+        p.stem if p.suffix == ".py" else p.name
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+    }
 
 
 def test_every_package_has_its_place_in_the_order():
@@ -86,24 +89,34 @@ def test_every_package_has_its_place_in_the_order():
 def test_every_import_goes_down_the_order():
     ordered, exempt = order()
     rank = {name: i for i, name in enumerate(ordered)}
-    against = [f"{where}: {source} imports {target}"
-               for source, target, where in edges()
-               if source not in exempt and target not in exempt
-               and rank.get(target, -1) >= rank.get(source, len(rank))]
-    assert not against, ("imports against the order of ARCHITECTURE.md (a lower package "
-                         "imports a higher one):\n" + "\n".join(against))
+    against = [
+        f"{where}: {source} imports {target}"
+        for source, target, where in edges()
+        if source not in exempt
+        and target not in exempt
+        and rank.get(target, -1) >= rank.get(source, len(rank))
+    ]
+    assert not against, (
+        "imports against the order of ARCHITECTURE.md (a lower package "
+        "imports a higher one):\n" + "\n".join(against)
+    )
 
 
 def test_the_walk_sees_every_kind_of_import():
     """The check itself: lazy, relative and `from pm_cli import x` imports are edges too."""
-    text = ("from pm_cli import config\n"
-            "from ..grids import service\n"
-            "def f():\n    from pm_cli.risks.read import heat\n    import pm_cli.sync.client\n")
+    text = (
+        "from pm_cli import config\n"
+        "from ..grids import service\n"
+        "def f():\n    from pm_cli.risks.read import heat\n    import pm_cli.sync.client\n"
+    )
     got = [unit(m) for _, m in imported(text, "pm_cli.staff.cli")]
     assert got == ["config", "grids", "risks", "sync"]
 
 
 def test_no_module_is_over_600_lines():
-    long = [f"{p.relative_to(ROOT)}: {n} lines" for p in sorted(PACKAGE.rglob("*.py"))
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MOST_LINES]
+    long = [
+        f"{p.relative_to(ROOT)}: {n} lines"
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MOST_LINES
+    ]
     assert not long, f"split these (at most {MOST_LINES} lines a module):\n" + "\n".join(long)

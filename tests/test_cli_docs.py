@@ -21,8 +21,13 @@ def walk(cmd, path):
 
 
 def test_docs_cli_md_is_as_generated():
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "cli_docs.py"), "--check"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "cli_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr + r.stdout
 
 
@@ -40,6 +45,9 @@ def test_every_option_of_every_command_is_in_its_section():
         for p in cmd.params:
             if getattr(p, "hidden", False) or p.param_type_name != "option":
                 continue
-            missing += [f"{' '.join(path)} {o}" for o in [*p.opts, *p.secondary_opts]
-                        if f"`{o}`" not in section]
+            missing += [
+                f"{' '.join(path)} {o}"
+                for o in [*p.opts, *p.secondary_opts]
+                if f"`{o}`" not in section
+            ]
     assert missing == [], "run python scripts/cli_docs.py"

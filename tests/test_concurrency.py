@@ -41,17 +41,30 @@ print(json.dumps(results, ensure_ascii=False))
 def test_two_processes_adding_grids_at_once(pm, isolated, tmp_path):
     pm("init")
     pm("site", "add", "CH", "--name", "翠湖花园")
-    env = {**os.environ, "PM_DB": str(isolated), "PM_CONFIG": str(tmp_path / "config.toml"),
-           "PM_SITE": "CH", "PYTHONIOENCODING": "utf-8"}
+    env = {
+        **os.environ,
+        "PM_DB": str(isolated),
+        "PM_CONFIG": str(tmp_path / "config.toml"),
+        "PM_SITE": "CH",
+        "PYTHONIOENCODING": "utf-8",
+    }
     env.pop("PM_BUSY_TIMEOUT", None)
     go = tmp_path / "go"
     procs = []
     for prefix in ("东", "西"):
         ready = tmp_path / f"ready-{prefix}"
-        procs.append((ready, subprocess.Popen(
-            [sys.executable, "-c", DRIVER, prefix, str(ready), str(go), str(N)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
-        )))
+        procs.append(
+            (
+                ready,
+                subprocess.Popen(
+                    [sys.executable, "-c", DRIVER, prefix, str(ready), str(go), str(N)],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=tmp_path,
+                ),
+            )
+        )
     deadline = time.monotonic() + 60
     while not all(ready.exists() for ready, _ in procs):
         assert time.monotonic() < deadline, "the drivers did not start"

@@ -16,8 +16,9 @@ def walk(cmd, path):
 
 
 def test_every_command_has_help_and_is_documented():
-    docs = (ROOT / "README.md").read_text(encoding="utf-8") + (
-        ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    docs = (ROOT / "README.md").read_text(encoding="utf-8") + (ROOT / "docs" / "cli.md").read_text(
+        encoding="utf-8"
+    )
     root = command_tree()  # every group built: the root builds them when asked
     missing_help, undocumented = [], []
     for path, cmd in walk(root, ["pm"]):

@@ -28,10 +28,12 @@ def test_no_unix_only_call_without_a_guard():
         for i, line in enumerate(lines):
             code = line.split("#", 1)[0] if "# portable:" not in line else line
             if UNIX_ONLY.search(code) and not any(
-                    g in "\n".join(lines[max(0, i - 3):i + 1]) for g in GUARDS):
+                g in "\n".join(lines[max(0, i - 3) : i + 1]) for g in GUARDS
+            ):
                 found.append(f"{path.relative_to(PKG.parent)}:{i + 1}: {line.strip()}")
-    assert not found, "Unix-only names with no guard (hasattr/os.name/sys.platform):\n" + \
-        "\n".join(found)
+    assert not found, "Unix-only names with no guard (hasattr/os.name/sys.platform):\n" + "\n".join(
+        found
+    )
 
 
 def test_the_grep_sees_an_unguarded_call(tmp_path):
@@ -44,8 +46,9 @@ def test_the_grep_sees_an_unguarded_call(tmp_path):
 def test_tzdata_is_a_dependency_on_windows():
     meta = tomllib.loads((PKG.parent / "pyproject.toml").read_text(encoding="utf-8"))
     deps = [d.replace(" ", "") for d in meta["project"]["dependencies"]]
-    assert any(d.startswith("tzdata") and "sys_platform=='win32'" in d.replace('"', "'")
-               for d in deps), deps
+    assert any(
+        d.startswith("tzdata") and "sys_platform=='win32'" in d.replace('"', "'") for d in deps
+    ), deps
 
 
 def load_ids_fresh(name: str):

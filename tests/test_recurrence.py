@@ -28,8 +28,10 @@ def test_rfc5545_daily_for_10_occurrences():
 
 
 def test_rfc5545_every_other_week_mon_wed_fri_until_dec_24():
-    got = expand("FREQ=WEEKLY;INTERVAL=2;UNTIL=19971224T000000Z;WKST=SU;BYDAY=MO,WE,FR",
-                 datetime(1997, 9, 1, 9, tzinfo=NY))
+    got = expand(
+        "FREQ=WEEKLY;INTERVAL=2;UNTIL=19971224T000000Z;WKST=SU;BYDAY=MO,WE,FR",
+        datetime(1997, 9, 1, 9, tzinfo=NY),
+    )
     assert len(got) == 25  # RFC 5545 §3.8.5.3 lists 25 dates
     assert got[:3] == [datetime(1997, 9, d, 9, tzinfo=NY) for d in (1, 3, 5)]
     assert got[-1] == datetime(1997, 12, 22, 9, tzinfo=NY)
@@ -41,24 +43,30 @@ def test_rfc5545_monthly_on_the_first_friday_for_10_occurrences():
 
 
 def test_rfc5545_last_work_day_of_the_month():
-    got = expand("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
-                 datetime(1997, 9, 1, 9, tzinfo=NY), 3)
+    got = expand(
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", datetime(1997, 9, 1, 9, tzinfo=NY), 3
+    )
     assert [(d.month, d.day) for d in got] == [(9, 30), (10, 31), (11, 28)]
 
 
-@pytest.mark.parametrize("text,rule", [
-    ("daily@08:00", "FREQ=DAILY;BYHOUR=8;BYMINUTE=0"),
-    ("weekly:mon,thu@21:00", "FREQ=WEEKLY;BYHOUR=21;BYMINUTE=0;BYDAY=MO,TH"),
-    ("monthly:1@09:30", "FREQ=MONTHLY;BYHOUR=9;BYMINUTE=30;BYMONTHDAY=1"),
-    ("daily@08:00,14:00", "FREQ=DAILY;BYHOUR=8,14;BYMINUTE=0"),
-    ("FREQ=HOURLY", "FREQ=HOURLY"),
-])
+@pytest.mark.parametrize(
+    "text,rule",
+    [
+        ("daily@08:00", "FREQ=DAILY;BYHOUR=8;BYMINUTE=0"),
+        ("weekly:mon,thu@21:00", "FREQ=WEEKLY;BYHOUR=21;BYMINUTE=0;BYDAY=MO,TH"),
+        ("monthly:1@09:30", "FREQ=MONTHLY;BYHOUR=9;BYMINUTE=30;BYMONTHDAY=1"),
+        ("daily@08:00,14:00", "FREQ=DAILY;BYHOUR=8,14;BYMINUTE=0"),
+        ("FREQ=HOURLY", "FREQ=HOURLY"),
+    ],
+)
 def test_shortcuts(text, rule):
     assert expand_shortcut(text) == rule
 
 
-@pytest.mark.parametrize("bad", ["daily@25:00", "weekly:funday@09:00", "daily@8:00,9:30",
-                                 "sometimes", "FREQ=FORTNIGHTLY"])
+@pytest.mark.parametrize(
+    "bad",
+    ["daily@25:00", "weekly:funday@09:00", "daily@8:00,9:30", "sometimes", "FREQ=FORTNIGHTLY"],
+)
 def test_bad_schedules_say_why(bad):
     with pytest.raises(ValueError):
         parse_rule(bad)
@@ -75,17 +83,30 @@ def test_dst_keeps_the_wall_clock_time():
 
 
 @settings(max_examples=300, deadline=None)
-@given(freq=st.sampled_from(["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"]),
-       interval=st.integers(1, 5), extra=st.sampled_from(
-           ["", ";BYHOUR=8", ";BYHOUR=9,21;BYMINUTE=30", ";BYDAY=MO,TH;BYHOUR=7",
-            ";BYMONTHDAY=1,15;BYHOUR=10", ";BYMONTH=3,9;BYMONTHDAY=31", ";BYDAY=-1FR",
-            ";UNTIL=20270301T000000"]),
-       anchor=st.dates(date(2024, 1, 1), date(2026, 6, 30)),
-       ahead=st.integers(0, 900), span=st.integers(1, 9),
-       tz=st.sampled_from(["Asia/Shanghai", "Europe/London", "America/New_York"]),
-       window=st.sampled_from([None, ("08:00", "10:00"), ("22:00", "02:00")]))
+@given(
+    freq=st.sampled_from(["HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"]),
+    interval=st.integers(1, 5),
+    extra=st.sampled_from(
+        [
+            "",
+            ";BYHOUR=8",
+            ";BYHOUR=9,21;BYMINUTE=30",
+            ";BYDAY=MO,TH;BYHOUR=7",
+            ";BYMONTHDAY=1,15;BYHOUR=10",
+            ";BYMONTH=3,9;BYMONTHDAY=31",
+            ";BYDAY=-1FR",
+            ";UNTIL=20270301T000000",
+        ]
+    ),
+    anchor=st.dates(date(2024, 1, 1), date(2026, 6, 30)),
+    ahead=st.integers(0, 900),
+    span=st.integers(1, 9),
+    tz=st.sampled_from(["Asia/Shanghai", "Europe/London", "America/New_York"]),
+    window=st.sampled_from([None, ("08:00", "10:00"), ("22:00", "02:00")]),
+)
 def test_windows_started_near_the_span_are_the_windows_counted_from_the_anchor(
-        freq, interval, extra, anchor, ahead, span, tz, window):
+    freq, interval, extra, anchor, ahead, span, tz, window
+):
     """windows() starts dateutil near the span asked for (not a year back at the anchor):
     the same occurrences either way, whatever the rule."""
     import pm_cli.recurrence as sched

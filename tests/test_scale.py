@@ -50,8 +50,9 @@ def add_grids_and_checkpoints(s: Any, n_cp: int = 20) -> None:
     grids.add_grid(s, site=site, code="A", name="1号楼 Building 1", owner="S1")
     grids.add_grid(s, site=site, code="A-1", name="一层 Floor 1", parent="A", owner="S2")
     for i in range(n_cp):
-        checkpoints.add_checkpoint(s, site=site, code=f"CP{i:02d}", name=f"点位{i}",
-                                   grid="A-1", x=i, y=i)
+        checkpoints.add_checkpoint(
+            s, site=site, code=f"CP{i:02d}", name=f"点位{i}", grid="A-1", x=i, y=i
+        )
 
 
 def add_runs(s: Any, n: int, *, start: int = 0, fail_every: int = 0) -> list[str]:
@@ -76,19 +77,42 @@ def add_runs(s: Any, n: int, *, start: int = 0, fail_every: int = 0) -> list[str
         at = now - timedelta(days=k, hours=1)
         rid = new_id()
         ids.append(rid)
-        runs.append({"id": rid, "created_at": utc_text(at), "playbook_id": pinned.playbook.id,
-                     "playbook_version": pinned.version, "playbook_sha256": pinned.sha256,
-                     "grid_id": grid.id, "by_id": by.id, "started_at": utc_text(at),
-                     "finished_at": utc_text(at + timedelta(minutes=20)),
-                     "status": "finished"})
+        runs.append(
+            {
+                "id": rid,
+                "created_at": utc_text(at),
+                "playbook_id": pinned.playbook.id,
+                "playbook_version": pinned.version,
+                "playbook_sha256": pinned.sha256,
+                "grid_id": grid.id,
+                "by_id": by.id,
+                "started_at": utc_text(at),
+                "finished_at": utc_text(at + timedelta(minutes=20)),
+                "status": "finished",
+            }
+        )
         failed = bool(fail_every) and k % fail_every == 0
         for i, step in enumerate(pinned.playbook.steps):
             outcome = "fail" if failed and i == 0 else "pass"
-            results.append({"run_id": rid, "step_id": step.id, "outcome": outcome,
-                            "by_id": by.id, "created_at": utc_text(at)})
+            results.append(
+                {
+                    "run_id": rid,
+                    "step_id": step.id,
+                    "outcome": outcome,
+                    "by_id": by.id,
+                    "created_at": utc_text(at),
+                }
+            )
         if failed and (k // fail_every) % 2:  # corrected later: no longer a failed run
-            results.append({"run_id": rid, "step_id": pinned.playbook.steps[0].id,
-                            "outcome": "pass", "by_id": by.id, "created_at": utc_text(at)})
+            results.append(
+                {
+                    "run_id": rid,
+                    "step_id": pinned.playbook.steps[0].id,
+                    "outcome": "pass",
+                    "by_id": by.id,
+                    "created_at": utc_text(at),
+                }
+            )
     write.bulk_create(s, Run, site_id=site.id, rows=runs)
     write.bulk_append(s, StepResult, site_id=site.id, rows=results)
     return ids
@@ -161,8 +185,14 @@ def test_route_list_of_1000_routes_reads_the_codes_once(counted):
         add_grids_and_checkpoints(s, 20)
         site = _site(s)
         for i in range(3):
-            service.add_route(s, site=site, code=f"R{i:04d}", name=f"路线{i}",
-                              stops=[f"CP{j:02d}" for j in range(20)], schedule="daily@08:00")
+            service.add_route(
+                s,
+                site=site,
+                code=f"R{i:04d}",
+                name=f"路线{i}",
+                stops=[f"CP{j:02d}" for j in range(20)],
+                schedule="daily@08:00",
+            )
 
     def listed() -> tuple[list[dict[str, Any]], int]:
         with counted() as (s, n):
@@ -172,9 +202,15 @@ def test_route_list_of_1000_routes_reads_the_codes_once(counted):
     with counted(write=True) as (s, _):
         site = _site(s)
         stops = service.get_route(s, site=site, code="R0000").stops
-        write.bulk_create(s, Route, site_id=site.id, rows=(
-            {"code": f"R{i:04d}", "name": f"路线{i} Route {i}", "stops": stops[::-1]}
-            for i in range(3, 1000)))
+        write.bulk_create(
+            s,
+            Route,
+            site_id=site.id,
+            rows=(
+                {"code": f"R{i:04d}", "name": f"路线{i} Route {i}", "stops": stops[::-1]}
+                for i in range(3, 1000)
+            ),
+        )
     thousand, many = listed()
     assert len(three) == 3 and len(thousand) == 1000
     assert many == few, (few, many)
@@ -188,8 +224,10 @@ def test_open_item_lists_leave_closed_items_out_and_keep_reopened_ones(counted):
     with counted(write=True) as (s, _):
         add_grids_and_checkpoints(s, 0)
         site = _site(s)
-        nos = [pdca.add_item(s, site=site, title=f"问题{i}", severity="minor",
-                             grid="A-1").item.no or 0 for i in range(4)]
+        nos = [
+            pdca.add_item(s, site=site, title=f"问题{i}", severity="minor", grid="A-1").item.no or 0
+            for i in range(4)
+        ]
         for no in nos[:3]:  # three closed
             pdca.advance(s, site=site, no=no, to="do", plan="修 / fix")
             pdca.advance(s, site=site, no=no, to="check", note="好了 / done")
@@ -216,8 +254,9 @@ def test_risk_list_of_1000_risks_reads_each_kind_of_row_once(counted):
         add_grids_and_checkpoints(s, 0)
         site = _site(s)
         for i in range(3):
-            service.add_risk(s, site=site, code=f"R{i:04d}", title=f"风险{i}", likelihood=2,
-                             impact=2, grid="A-1")
+            service.add_risk(
+                s, site=site, code=f"R{i:04d}", title=f"风险{i}", likelihood=2, impact=2, grid="A-1"
+            )
         service.review_risk(s, site=site, code="R0000", note="复核 / reviewed")
 
     def listed() -> tuple[list[dict[str, Any]], int]:
@@ -227,9 +266,15 @@ def test_risk_list_of_1000_risks_reads_each_kind_of_row_once(counted):
     three, few = listed()
     with counted(write=True) as (s, _):
         site = _site(s)
-        write.bulk_create(s, Risk, site_id=site.id, rows=(
-            {"code": f"R{i:04d}", "title": f"风险{i} Risk {i}", "likelihood": 5, "impact": 4}
-            for i in range(3, 1000)))
+        write.bulk_create(
+            s,
+            Risk,
+            site_id=site.id,
+            rows=(
+                {"code": f"R{i:04d}", "title": f"风险{i} Risk {i}", "likelihood": 5, "impact": 4}
+                for i in range(3, 1000)
+            ),
+        )
     thousand, many = listed()
     assert len(three) == 3 and len(thousand) == 1000
     assert many == few + 1, (few, many)  # the events of 1000 risks: two IN lists of 500
@@ -250,8 +295,9 @@ def test_drill_list_reads_the_runs_events_in_one_query_not_one_per_run(counted):
             for i in range(n):
                 at = datetime.now(UTC) - timedelta(days=400 - i)
                 run = service.start(s, site=site, code="FIRE", at=at)
-                service.finish(s, site=site, run=run, at=at + timedelta(minutes=30),
-                               incomplete=True)
+                service.finish(
+                    s, site=site, run=run, at=at + timedelta(minutes=30), incomplete=True
+                )
 
     def listed() -> tuple[list[dict[str, Any]], int]:
         with counted() as (s, n):

@@ -9,8 +9,7 @@ import typer
 from pm_cli.cli_common import JsonOpt
 from pm_cli.sites.context import current_site
 
-app = typer.Typer(help="Checkpoints: the places inspection routes stop at.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Checkpoints: the places inspection routes stop at.", no_args_is_help=True)
 
 CodeArg = Annotated[str, typer.Argument(help="Checkpoint code, e.g. CP-A-01")]
 COLUMNS = ["code", "name", "grid", "x", "y", "lat", "lon", "tag_uid", "tags"]
@@ -18,7 +17,8 @@ COLUMNS = ["code", "name", "grid", "x", "y", "lat", "lon", "tag_uid", "tags"]
 
 @app.command("add")
 def checkpoint_add(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     name: Annotated[str, typer.Option("--name", help="Display name")],
     grid: Annotated[str, typer.Option("--grid", help="Grid code")],
     x: Annotated[float | None, typer.Option("--x", help="Metres east on the site plan")] = None,
@@ -37,8 +37,19 @@ def checkpoint_add(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        cp = service.add_checkpoint(s, site=site, code=code, name=name, grid=grid, x=x, y=y,
-                                    lat=lat, lon=lon, tag_uid=tag_uid, tags=tag or [])
+        cp = service.add_checkpoint(
+            s,
+            site=site,
+            code=code,
+            name=name,
+            grid=grid,
+            x=x,
+            y=y,
+            lat=lat,
+            lon=lon,
+            tag_uid=tag_uid,
+            tags=tag or [],
+        )
         rec = service.record(cp, service.grid_codes(s, site))
     ctx.obj.out(as_json).done(f"added checkpoint {rec['code']} ({rec['name']})", rec)
 
@@ -56,8 +67,9 @@ def checkpoint_list(
     with ctx.obj.session() as s:
         site = current_site(ctx.obj, s)
         rows = service.list_checkpoints(s, site=site, grid=grid, tag=tag)
-    ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title=f"checkpoints at {site.code}",
-                              one_per_code=True)
+    ctx.obj.out(as_json).emit(
+        rows, columns=COLUMNS, title=f"checkpoints at {site.code}", one_per_code=True
+    )
 
 
 @app.command("show")
@@ -72,7 +84,8 @@ def checkpoint_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False)
 
 @app.command("edit")
 def checkpoint_edit(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     new_code: Annotated[str | None, typer.Option("--code", help="New code")] = None,
     name: Annotated[str | None, typer.Option("--name", help="New name")] = None,
     grid: Annotated[str | None, typer.Option("--grid", help="Move to this grid")] = None,
@@ -80,8 +93,7 @@ def checkpoint_edit(
     y: Annotated[float | None, typer.Option("--y", help="Metres north")] = None,
     lat: Annotated[float | None, typer.Option("--lat", help="Latitude")] = None,
     lon: Annotated[float | None, typer.Option("--lon", help="Longitude")] = None,
-    tag_uid: Annotated[str | None, typer.Option("--tag-uid", help="QR/NFC tag ('' clears)")] =
-    None,
+    tag_uid: Annotated[str | None, typer.Option("--tag-uid", help="QR/NFC tag ('' clears)")] = None,
     tags: Annotated[str | None, typer.Option("--tags", help="Replace tags: 'a;b'")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -90,9 +102,20 @@ def checkpoint_edit(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        cp = service.edit_checkpoint(s, site=site, code=code, new_code=new_code, name=name,
-                                     grid=grid, x=x, y=y, lat=lat, lon=lon, tag_uid=tag_uid,
-                                     tags=tags)
+        cp = service.edit_checkpoint(
+            s,
+            site=site,
+            code=code,
+            new_code=new_code,
+            name=name,
+            grid=grid,
+            x=x,
+            y=y,
+            lat=lat,
+            lon=lon,
+            tag_uid=tag_uid,
+            tags=tags,
+        )
         rec = service.record(cp, service.grid_codes(s, site))
     ctx.obj.out(as_json).done(f"checkpoint {rec['code']} saved", rec)
 

@@ -24,8 +24,7 @@ class Position(TypedDict):
     lon: float | None
 
 
-def position(x: float | None, y: float | None, lat: float | None,
-             lon: float | None) -> Position:
+def position(x: float | None, y: float | None, lat: float | None, lon: float | None) -> Position:
     """Both of x/y or neither, both of lat/lon or neither, lat/lon in range; ValueError."""
     if (x is None) != (y is None):
         raise ValueError("give both x and y (metres on the site plan), or neither")
@@ -51,9 +50,17 @@ def number(text: str | float | None) -> float | None:
 
 
 def record(cp: Checkpoint, grid_codes: dict[str, str]) -> dict[str, Any]:
-    return {"code": cp.code, "name": cp.name, "grid": grid_codes.get(cp.grid_id),
-            "x": cp.x, "y": cp.y, "lat": cp.lat, "lon": cp.lon, "tag_uid": cp.tag_uid,
-            "tags": list(cp.tags or [])}
+    return {
+        "code": cp.code,
+        "name": cp.name,
+        "grid": grid_codes.get(cp.grid_id),
+        "x": cp.x,
+        "y": cp.y,
+        "lat": cp.lat,
+        "lon": cp.lon,
+        "tag_uid": cp.tag_uid,
+        "tags": list(cp.tags or []),
+    }
 
 
 def grid_codes(session: Session, site: Site) -> dict[str, str]:
@@ -61,33 +68,61 @@ def grid_codes(session: Session, site: Site) -> dict[str, str]:
 
 
 def get_checkpoint(session: Session, *, site: Site, code: str) -> Checkpoint:
-    return get_by_code(session, Checkpoint, code, site_id=site.id, noun="checkpoint",
-                       where=site.code, hint="`pm checkpoint list` shows them")
+    return get_by_code(
+        session,
+        Checkpoint,
+        code,
+        site_id=site.id,
+        noun="checkpoint",
+        where=site.code,
+        hint="`pm checkpoint list` shows them",
+    )
 
 
 def _tag_owner(session: Session, site: Site, tag: str) -> Checkpoint | None:
-    return one_or_none(session, live(Checkpoint, site.id).where(Checkpoint.tag_uid == tag),
-                       what=f"tag {tag}", where=site.code)
+    return one_or_none(
+        session,
+        live(Checkpoint, site.id).where(Checkpoint.tag_uid == tag),
+        what=f"tag {tag}",
+        where=site.code,
+    )
 
 
 def add_checkpoint(
-    session: Session, *, site: Site, code: str, name: str, grid: str,
-    x: float | None = None, y: float | None = None, lat: float | None = None,
-    lon: float | None = None, tag_uid: str | None = None, tags: Any = None,
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    name: str,
+    grid: str,
+    x: float | None = None,
+    y: float | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    tag_uid: str | None = None,
+    tags: Any = None,
 ) -> Checkpoint:
     code = v.check(v.code, code, field="CODE")
-    if find_by_code(session, Checkpoint, code, site_id=site.id, noun="checkpoint",
-                    where=site.code):
-        raise ConflictError(f"checkpoint {code} already exists at {site.code}",
-                            hint=f"pm checkpoint edit {code} …")
+    if find_by_code(session, Checkpoint, code, site_id=site.id, noun="checkpoint", where=site.code):
+        raise ConflictError(
+            f"checkpoint {code} already exists at {site.code}", hint=f"pm checkpoint edit {code} …"
+        )
     g = get_grid(session, site=site, code=grid)
     pos = v.check(lambda _: position(x, y, lat, lon), None, field="--x/--y/--lat/--lon")
     tag = v.optional_text(tag_uid)
     if tag and (other := _tag_owner(session, site, tag)):
         raise ConflictError(f"tag {tag} is already on checkpoint {other.code}", where="--tag-uid")
-    return write.create(session, Checkpoint, site_id=site.id, code=code,
-                        name=v.check(v.name, name, field="--name"), grid_id=g.id,
-                        tag_uid=tag, tags=v.check(v.tags, tags, field="--tag"), **pos)
+    return write.create(
+        session,
+        Checkpoint,
+        site_id=site.id,
+        code=code,
+        name=v.check(v.name, name, field="--name"),
+        grid_id=g.id,
+        tag_uid=tag,
+        tags=v.check(v.tags, tags, field="--tag"),
+        **pos,
+    )
 
 
 def edit_checkpoint(session: Session, *, site: Site, code: str, **changes: Any) -> Checkpoint:
@@ -95,16 +130,19 @@ def edit_checkpoint(session: Session, *, site: Site, code: str, **changes: Any) 
     values: dict[str, Any] = {}
     if changes.get("new_code") is not None:
         values["code"] = v.check(v.code, changes["new_code"], field="--code")
-        other = find_by_code(session, Checkpoint, values["code"], site_id=site.id,
-                             noun="checkpoint", where=site.code)
+        other = find_by_code(
+            session, Checkpoint, values["code"], site_id=site.id, noun="checkpoint", where=site.code
+        )
         if other is not None and other.id != cp.id:
             raise ConflictError(f"checkpoint {values['code']} already exists")
     if changes.get("name") is not None:
         values["name"] = v.check(v.name, changes["name"], field="--name")
     if changes.get("grid") is not None:
         values["grid_id"] = get_grid(session, site=site, code=changes["grid"]).id
-    pos = {k: changes[k] if k in changes and changes[k] is not None else getattr(cp, k)
-           for k in ("x", "y", "lat", "lon")}
+    pos = {
+        k: changes[k] if k in changes and changes[k] is not None else getattr(cp, k)
+        for k in ("x", "y", "lat", "lon")
+    }
     values.update(v.check(lambda _: position(**pos), None, field="--x/--y/--lat/--lon"))
     if changes.get("tag_uid") is not None:
         tag = v.optional_text(changes["tag_uid"])
@@ -123,8 +161,9 @@ def remove_checkpoint(session: Session, *, site: Site, code: str) -> Checkpoint:
     return cp
 
 
-def list_checkpoints(session: Session, *, site: Site, grid: str | None = None,
-                     tag: str | None = None) -> list[dict[str, Any]]:
+def list_checkpoints(
+    session: Session, *, site: Site, grid: str | None = None, tag: str | None = None
+) -> list[dict[str, Any]]:
     stmt = live(Checkpoint, site.id)
     if grid:
         from pm_cli.grids.service import SiteView

@@ -38,8 +38,9 @@ def init(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     result = service.init_db(ctx.obj.db_path, setup=_setup)
     verb = "created" if result.created else "up to date"
-    ctx.obj.out(as_json).done(f"database {verb}: {result.path} (schema {result.to_version})",
-                              asdict(result))
+    ctx.obj.out(as_json).done(
+        f"database {verb}: {result.path} (schema {result.to_version})", asdict(result)
+    )
 
 
 @app.command("migrate")
@@ -50,17 +51,25 @@ def db_migrate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from pm_cli.db import service
 
     r = service.migrate(ctx.obj.db_path, setup=_setup)
-    msg = (f"migrated {r.path}: schema {r.from_version} → {r.to_version}"
-           if r.from_version != r.to_version else f"{r.path} is up to date (schema {r.to_version})")
+    msg = (
+        f"migrated {r.path}: schema {r.from_version} → {r.to_version}"
+        if r.from_version != r.to_version
+        else f"{r.path} is up to date (schema {r.to_version})"
+    )
     ctx.obj.out(as_json).done(msg, asdict(r))
 
 
 @app.command("check")
 def db_check(
     ctx: typer.Context,
-    full: Annotated[bool, typer.Option(
-        "--full", help="SQLite's integrity_check (every index against its table) instead of "
-        "quick_check: slower on a big file")] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="SQLite's integrity_check (every index against its table) instead of "
+            "quick_check: slower on a big file",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run SQLite's integrity and foreign-key checks, report dangling references and revision.
@@ -80,15 +89,17 @@ def db_check(
     if out.as_json:
         out.json(asdict(report))
     else:
-        out.record({
-            "database": report.path,
-            "schema": report.schema_version,
-            "revision": f"{report.revision} (head {report.head})",
-            "integrity": "ok" if not report.integrity else "; ".join(report.integrity[:5]),
-            "foreign keys": "ok" if not report.foreign_keys else len(report.foreign_keys),
-            "dangling refs": "none" if not report.dangling else len(report.dangling),
-            **{f"{k} rows": n for k, n in report.counts.items()},
-        })
+        out.record(
+            {
+                "database": report.path,
+                "schema": report.schema_version,
+                "revision": f"{report.revision} (head {report.head})",
+                "integrity": "ok" if not report.integrity else "; ".join(report.integrity[:5]),
+                "foreign keys": "ok" if not report.foreign_keys else len(report.foreign_keys),
+                "dangling refs": "none" if not report.dangling else len(report.dangling),
+                **{f"{k} rows": n for k, n in report.counts.items()},
+            }
+        )
         for line in report.dangling[:20]:
             out.warn(line)
     if report.integrity:
@@ -97,8 +108,11 @@ def db_check(
 
         n = len(report.integrity)
         pragma = "integrity_check" if full else "quick_check"
-        raise StoreError(f"the database is damaged: {pragma} found {n} "
-                         f"problem{'s' if n != 1 else ''}", where=report.path, hint=RESTORE_HINT)
+        raise StoreError(
+            f"the database is damaged: {pragma} found {n} problem{'s' if n != 1 else ''}",
+            where=report.path,
+            hint=RESTORE_HINT,
+        )
     if not report.ok:
         raise typer.Exit(int(ExitCode.FAILED))
 

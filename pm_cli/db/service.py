@@ -95,14 +95,17 @@ def init_db(path: Path, *, setup: Setup | None = None) -> InitResult:
             ).fetchone()
             tables = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         except sqlite3.Error as e:
-            raise (store_engine.translate(e, path)
-                   or StoreError(f"not a SQLite database: {e}", where=str(path))) from e
+            raise (
+                store_engine.translate(e, path)
+                or StoreError(f"not a SQLite database: {e}", where=str(path))
+            ) from e
         finally:
             con.close()
         if not has and tables:
             raise StoreError(
                 "this SQLite file is not a pm database; pm init will not touch it",
-                where=str(path), hint="pass --db with a new path",
+                where=str(path),
+                hint="pass --db with a new path",
             )
         if has:
             before = store_engine.inspect_file(path)
@@ -148,8 +151,22 @@ def references() -> list[tuple[str, str, str]]:
     return reference_columns()
 
 
-COUNTED = ("site", "staff", "grid", "grid_duty", "checkpoint", "route", "playbook", "run",
-           "step_result", "pdca", "risk", "drill", "drill_run", "change")
+COUNTED = (
+    "site",
+    "staff",
+    "grid",
+    "grid_duty",
+    "checkpoint",
+    "route",
+    "playbook",
+    "run",
+    "step_result",
+    "pdca",
+    "risk",
+    "drill",
+    "drill_run",
+    "change",
+)
 
 
 def _dangling(con: sqlite3.Connection, tables: set[str]) -> list[str]:
@@ -159,24 +176,26 @@ def _dangling(con: sqlite3.Connection, tables: set[str]) -> list[str]:
         if table in tables and target in tables:
             by_table.setdefault(table, []).append((column, target))
     for table, refs in by_table.items():  # one pass over each table, not one per column
-        bad = [f"CASE WHEN t.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {x} x WHERE "
-               f"x.id = t.{c}) THEN t.{c} END" for c, x in refs]
+        bad = [
+            f"CASE WHEN t.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {x} x WHERE "
+            f"x.id = t.{c}) THEN t.{c} END"
+            for c, x in refs
+        ]
         cols = ", ".join(f"{b} AS b{i}" for i, b in enumerate(bad))
         where = " OR ".join(f"b{i} IS NOT NULL" for i in range(len(bad)))
-        for row in con.execute(f"SELECT * FROM (SELECT t.id, {cols} FROM {table} t) "
-                               f"WHERE {where}"):
+        for row in con.execute(f"SELECT * FROM (SELECT t.id, {cols} FROM {table} t) WHERE {where}"):
             for (column, target), ref in zip(refs, row[1:], strict=True):
                 if ref is not None:
                     out.append(f"{table} {row[0]}: {column} {ref} has no {target} row")
     if {"run", "playbook"} <= tables:  # a run names its playbook as id@version
-        for (row_id, pid, ver) in con.execute(
+        for row_id, pid, ver in con.execute(
             "SELECT r.id, r.playbook_id, r.playbook_version FROM run r WHERE NOT EXISTS "
             "(SELECT 1 FROM playbook p WHERE p.playbook_id = r.playbook_id "
             "AND p.version = r.playbook_version)"
         ):
             out.append(f"run {row_id}: playbook {pid}@{ver} has no playbook row")
     if {"route", "checkpoint"} <= tables:  # a route's stops name checkpoints (a JSON list)
-        for (row_id, i, ref) in con.execute(
+        for row_id, i, ref in con.execute(
             "SELECT r.id, j.key, json_extract(j.value, '$.checkpoint') FROM route r, "
             "json_each(CASE WHEN json_valid(r.stops) THEN r.stops ELSE '[]' END) j "
             "WHERE json_extract(j.value, '$.checkpoint') IS NOT NULL AND NOT EXISTS "
@@ -188,9 +207,10 @@ def _dangling(con: sqlite3.Connection, tables: set[str]) -> list[str]:
         for (entity,) in con.execute("SELECT DISTINCT entity FROM conflict").fetchall():
             if entity not in synced or entity not in tables:
                 continue
-            for (row_id, ref) in con.execute(
+            for row_id, ref in con.execute(
                 f"SELECT c.id, c.record_id FROM conflict c WHERE c.entity = ? AND NOT EXISTS "
-                f"(SELECT 1 FROM {entity} x WHERE x.id = c.record_id)", (entity,)
+                f"(SELECT 1 FROM {entity} x WHERE x.id = c.record_id)",
+                (entity,),
             ):
                 out.append(f"conflict {row_id}: record_id {ref} has no {entity} row")
     return out
@@ -213,10 +233,10 @@ def check(path: Path, *, full: bool = False) -> CheckReport:
         pages = pool.submit(_pages, path, "integrity_check" if full else "quick_check")
         try:
             try:
-                fks = [" ".join(str(c) for c in r)
-                       for r in con.execute("PRAGMA foreign_key_check")]
-                tables = {r[0] for r in
-                          con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                fks = [" ".join(str(c) for c in r) for r in con.execute("PRAGMA foreign_key_check")]
+                tables = {
+                    r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
                 dangling = _dangling(con, tables)
                 for t in COUNTED:
                     if t in tables:
@@ -226,17 +246,25 @@ def check(path: Path, *, full: bool = False) -> CheckReport:
                     raise
                 # the damage integrity_check reported stopped the reference checks
         except sqlite3.Error as e:
-            raise (store_engine.translate(e, path)
-                   or StoreError(f"the database cannot be read: {e}", where=str(path))) from e
+            raise (
+                store_engine.translate(e, path)
+                or StoreError(f"the database cannot be read: {e}", where=str(path))
+            ) from e
         finally:
             con.close()
         integrity = pages.result()
     integrity = [] if integrity == ["ok"] else integrity
     rev = current_revision(path)
     return CheckReport(
-        path=str(path), ok=not (integrity or fks or dangling), schema_version=version,
-        revision=rev, head=head_revision(), integrity=integrity, foreign_keys=fks,
-        dangling=dangling, counts=counts,
+        path=str(path),
+        ok=not (integrity or fks or dangling),
+        schema_version=version,
+        revision=rev,
+        head=head_revision(),
+        integrity=integrity,
+        foreign_keys=fks,
+        dangling=dangling,
+        counts=counts,
     )
 
 
@@ -301,8 +329,12 @@ def backup(path: Path, dest: Path, *, force: bool = False) -> Path:
 
 
 def _unlink_part(tmp: Path) -> None:
-    for p in (tmp, tmp.with_name(tmp.name + "-journal"), tmp.with_name(tmp.name + "-wal"),
-              tmp.with_name(tmp.name + "-shm")):
+    for p in (
+        tmp,
+        tmp.with_name(tmp.name + "-journal"),
+        tmp.with_name(tmp.name + "-wal"),
+        tmp.with_name(tmp.name + "-shm"),
+    ):
         try:
             p.unlink(missing_ok=True)
         except OSError:

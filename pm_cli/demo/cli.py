@@ -36,8 +36,9 @@ def demo(
     from pm_cli.grids import service as grids
     from pm_cli.grids import view
 
-    app = AppContext(db=str(db) if db else ctx.obj.db, site=service.SITE_CODE,
-                     as_json=ctx.obj.as_json)
+    app = AppContext(
+        db=str(db) if db else ctx.obj.db, site=service.SITE_CODE, as_json=ctx.obj.as_json
+    )
     path = app.db_path
     service.prepare(path, force=force)
     from pm_cli.runs.evidence import evidence_dir
@@ -49,10 +50,12 @@ def demo(
         nodes = grids.tree(s, site=site)
     out = app.out(as_json)
     out.tree(view.tree_display(nodes), title=f"{site.code} {site.name}", data=nodes)
-    out.note(f"built demo site {site.code} ({site.name}): {built.staff} staff, "
-             f"{built.grids} grids, {built.runs} checklist runs over the last week, "
-             f"{built.risks} risks, improvement items in every phase, {built.drill_runs} drill "
-             f"runs over the last year, {built.checkpoints} checkpoints on {built.routes} "
-             "routes walked each day (one night missed)")
+    out.note(
+        f"built demo site {site.code} ({site.name}): {built.staff} staff, "
+        f"{built.grids} grids, {built.runs} checklist runs over the last week, "
+        f"{built.risks} risks, improvement items in every phase, {built.drill_runs} drill "
+        f"runs over the last year, {built.checkpoints} checkpoints on {built.routes} "
+        "routes walked each day (one night missed)"
+    )
     if not out.as_json:
         out.note(f"next: pm --db {shlex.quote(str(path))} --site {site.code} grid list")

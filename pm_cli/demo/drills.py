@@ -42,10 +42,17 @@ def build_drills(session: Session, site: Site, *, seed: int = 11) -> int:
         sc = lib[sc_id]
         for k in range(12 // months):
             t0 = (now - timedelta(days=30 * months * (k + 1) - 10)).replace(
-                hour=6, minute=0, second=0, microsecond=0)  # 14:00 in Shanghai
-            run = drills.start(session, site=site, code=code, at=t0, participants=rnd.randint(
-                15, 60), observers="街道消防站 / sub-district fire station" if sc_id == "fire"
-                else None, weather=rnd.choice(["晴 sunny", "多云 cloudy", "小雨 light rain"]))
+                hour=6, minute=0, second=0, microsecond=0
+            )  # 14:00 in Shanghai
+            run = drills.start(
+                session,
+                site=site,
+                code=code,
+                at=t0,
+                participants=rnd.randint(15, 60),
+                observers="街道消防站 / sub-district fire station" if sc_id == "fire" else None,
+                weather=rnd.choice(["晴 sunny", "多云 cloudy", "小雨 light rain"]),
+            )
             last = 0.0
             for m in sc.milestones[1:]:
                 target = m.target if m.target is not None else last + 5
@@ -53,8 +60,13 @@ def build_drills(session: Session, site: Site, *, seed: int = 11) -> int:
                 if code == "FIRE-A" and k == 0 and m.id == "evacuated":
                     minutes = target + 2  # the miss the demo shows
                 last = minutes
-                drills.event(session, site=site, run=run, milestone=m.id,
-                             at=t0 + timedelta(minutes=round(minutes, 2)))
+                drills.event(
+                    session,
+                    site=site,
+                    run=run,
+                    milestone=m.id,
+                    at=t0 + timedelta(minutes=round(minutes, 2)),
+                )
             drills.finish(session, site=site, run=run, at=t0 + timedelta(minutes=last + 10))
             made += 1
     return made

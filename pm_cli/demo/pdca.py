@@ -24,19 +24,33 @@ ITEMS = (
 # phase to reach → the moves that reach it from plan, each (to, what it records)
 STEPS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "do": [("do", {"plan": "先隔离，再维修 / contain, then repair"})],
-    "check": [("do", {"plan": "清理并加装格栅 / clear and fit a grille"}),
-              ("check", {"note": "已清理 / cleared"})],
-    "act": [("do", {"plan": "更换灯具 / replace fittings"}),
-            ("check", {"note": "已更换 12 盏 / 12 replaced"}),
-            ("act", {"result": "effective"})],
-    "closed": [("do", {"plan": "加装排风扇 / add an extract fan"}),
-               ("check", {"note": "已安装 / installed"}),
-               ("act", {"result": "effective"}),
-               ("closed", {"note": "纳入电梯周检 / added to the weekly lift check",
-                           "playbook": "elevators.weekly"})],
-    "plan2": [("do", {"plan": "更换法兰垫 / new flange gasket"}),
-              ("check", {"note": "已更换 / replaced"}),
-              ("act", {"result": "not-effective"}), ("plan", {})],
+    "check": [
+        ("do", {"plan": "清理并加装格栅 / clear and fit a grille"}),
+        ("check", {"note": "已清理 / cleared"}),
+    ],
+    "act": [
+        ("do", {"plan": "更换灯具 / replace fittings"}),
+        ("check", {"note": "已更换 12 盏 / 12 replaced"}),
+        ("act", {"result": "effective"}),
+    ],
+    "closed": [
+        ("do", {"plan": "加装排风扇 / add an extract fan"}),
+        ("check", {"note": "已安装 / installed"}),
+        ("act", {"result": "effective"}),
+        (
+            "closed",
+            {
+                "note": "纳入电梯周检 / added to the weekly lift check",
+                "playbook": "elevators.weekly",
+            },
+        ),
+    ],
+    "plan2": [
+        ("do", {"plan": "更换法兰垫 / new flange gasket"}),
+        ("check", {"note": "已更换 / replaced"}),
+        ("act", {"result": "not-effective"}),
+        ("plan", {}),
+    ],
 }
 
 
@@ -49,12 +63,30 @@ def build_items(session: Session, site: Site) -> int:
 
     now = datetime.now(UTC)
     for title, severity, grid, days, phase, source in ITEMS:
-        item = pdca.add_item(session, site=site, title=title, severity=severity, grid=grid,
-                             source=source, now=now - timedelta(days=days)).item
+        item = pdca.add_item(
+            session,
+            site=site,
+            title=title,
+            severity=severity,
+            grid=grid,
+            source=source,
+            now=now - timedelta(days=days),
+        ).item
         if phase in ("act", "closed", "plan2"):
-            pdca.edit(session, site=site, no=item.no or 0, root_cause="巡检频次不足 / checked "
-                      "too rarely", preventive="同类网格一并检查 / check similar grids too")
+            pdca.edit(
+                session,
+                site=site,
+                no=item.no or 0,
+                root_cause="巡检频次不足 / checked too rarely",
+                preventive="同类网格一并检查 / check similar grids too",
+            )
         for k, (to, kwargs) in enumerate(STEPS.get(phase, [])):
-            pdca.advance(session, site=site, no=item.no or 0, to=to,
-                         now=now - timedelta(days=days, hours=-2 * (k + 1)), **kwargs)
+            pdca.advance(
+                session,
+                site=site,
+                no=item.no or 0,
+                to=to,
+                now=now - timedelta(days=days, hours=-2 * (k + 1)),
+                **kwargs,
+            )
     return len(ITEMS)

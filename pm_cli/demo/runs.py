@@ -30,14 +30,16 @@ PHOTO = bytes.fromhex(
     "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c"
     "0b0b0c1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e33"
     "3432ffc0000b080001000101011100ffc4001f0000010501010101010100000000000000000102030405060708"
-    "090a0bffda0008010100003f00d2cf20ffd9")
+    "090a0bffda0008010100003f00d2cf20ffd9"
+)
 
 
 def _daily_playbook(rows: list[dict], service: str) -> str | None:
     mine = [r for r in rows if r["service"] == service and r["schedule"]]
-    daily = [r for r in mine if "DAILY" in r["schedule"].upper() or
-             "HOURLY" in r["schedule"].upper()]
-    chosen = (daily or mine)
+    daily = [
+        r for r in mine if "DAILY" in r["schedule"].upper() or "HOURLY" in r["schedule"].upper()
+    ]
+    chosen = daily or mine
     return chosen[0]["id"] if chosen else None
 
 
@@ -62,14 +64,18 @@ def answer_for(step: Step, fail: bool, photo: Path) -> Answer:
     elif fail:
         a.note = "现场整改中 / being fixed on site"
     failed = fail or False
-    if step.kind == "photo" or step.evidence == "photo" or (
-            step.evidence == "photo-on-fail" and failed):
+    if (
+        step.kind == "photo"
+        or step.evidence == "photo"
+        or (step.evidence == "photo-on-fail" and failed)
+    ):
         a.photo = photo
     return a
 
 
-def build_runs(session: Session, site: Site, *, store_dir: Path, days: int = 7,
-               seed: int = 7) -> int:
+def build_runs(
+    session: Session, site: Site, *, store_dir: Path, days: int = 7, seed: int = 7
+) -> int:
     """A week of runs of the daily playbooks, some with failed steps; the newest left open."""
     import random
     from datetime import datetime, timedelta
@@ -100,8 +106,9 @@ def build_runs(session: Session, site: Site, *, store_dir: Path, days: int = 7,
                 rounds.append((start, playbook, grid, staff))
     made = 0
     for n, (start, playbook, grid, staff) in enumerate(rounds):
-        run = runs.start_run(session, site=site, playbook=playbook, grid=grid, by=staff,
-                             started_at=utc_text(start))
+        run = runs.start_run(
+            session, site=site, playbook=playbook, grid=grid, by=staff, started_at=utc_text(start)
+        )
         session.flush()
         steps = runs.view(session, run).steps
         last = n == len(rounds) - 1

@@ -49,8 +49,7 @@ def build_demo(session: Session, *, store_dir: Path) -> Demo:
     from pm_cli.store.query import find_by_code
 
     if find_by_code(session, Site, SITE_CODE, site_id=None, noun="site", where="sites"):
-        raise ConflictError(f"site {SITE_CODE} already exists",
-                            hint="pm demo --force rebuilds it")
+        raise ConflictError(f"site {SITE_CODE} already exists", hint="pm demo --force rebuilds it")
     load(session, "sites")
     site = sites.get_site(session, SITE_CODE)
     staff = load(session, "staff", site=site)
@@ -61,9 +60,17 @@ def build_demo(session: Session, *, store_dir: Path) -> Demo:
     items = pdca.build_items(session, site)
     drill_runs = drills.build_drills(session, site)
     checkpoints, made_routes = routes.build_routes(session, site, store_dir=store_dir)
-    return Demo(site=site, staff=staff, grids=grids, runs=made_runs, risks=made_risks,
-                items=items, drill_runs=drill_runs, checkpoints=checkpoints,
-                routes=made_routes)
+    return Demo(
+        site=site,
+        staff=staff,
+        grids=grids,
+        runs=made_runs,
+        risks=made_risks,
+        items=items,
+        drill_runs=drill_runs,
+        checkpoints=checkpoints,
+        routes=made_routes,
+    )
 
 
 def prepare(path: Path, *, force: bool) -> None:
@@ -89,7 +96,8 @@ def prepare(path: Path, *, force: bool) -> None:
         if SITE_CODE in codes:
             if not force:
                 raise ConflictError(
-                    f"site {SITE_CODE} already exists", where=str(path),
+                    f"site {SITE_CODE} already exists",
+                    where=str(path),
                     hint=f"pm demo --force rebuilds it (replaces {path}); "
                     "or pass --db with a new file",
                 )
@@ -97,7 +105,8 @@ def prepare(path: Path, *, force: bool) -> None:
             if others:
                 raise ConflictError(
                     f"--force would replace the whole file, and it also holds site(s) "
-                    f"{', '.join(others)}", where=str(path),
+                    f"{', '.join(others)}",
+                    where=str(path),
                     hint="build the demo in its own file: pm demo --db demo.db",
                 )
             for p in (path, *(path.with_name(path.name + x) for x in ("-wal", "-shm"))):

@@ -12,8 +12,10 @@ from pm_cli.cli_common import JsonOpt
 from pm_cli.sites.context import current_site, current_site_row
 from pm_cli.staff.context import me_id
 
-app = typer.Typer(help="Emergency drills: plans, schedules, timed runs, after-action reports.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Emergency drills: plans, schedules, timed runs, after-action reports.",
+    no_args_is_help=True,
+)
 
 RunArg = Annotated[str, typer.Argument(help="Drill run id, or its last 8 characters")]
 CodeArg = Annotated[str, typer.Argument(help="Drill code, e.g. FIRE-A")]
@@ -23,7 +25,6 @@ class ReportFormat(StrEnum):
     md = "md"
     html = "html"
     json = "json"
-
 
 
 def _at(text: str | None, tz: str | None, day_of: Any = None) -> Any:
@@ -40,26 +41,44 @@ def drill_scenarios(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     out = ctx.obj.out(as_json)
     lib = scenario.library()
-    rows: list[dict[str, Any]] = [{"id": sc.id, "title": sc.title, "frequency": sc.frequency,
-             "roles": [r.code for r in sc.roles],
-             "milestones": [{"id": m.id, "target": m.target} for m in sc.milestones]}
-            for sc in lib.values()]
+    rows: list[dict[str, Any]] = [
+        {
+            "id": sc.id,
+            "title": sc.title,
+            "frequency": sc.frequency,
+            "roles": [r.code for r in sc.roles],
+            "milestones": [{"id": m.id, "target": m.target} for m in sc.milestones],
+        }
+        for sc in lib.values()
+    ]
     if out.as_json:
         out.json(rows)
         return
-    out.table([{**r, "milestones": " → ".join(
-        f"{m['id']}" + (f" {m['target']:g}′" if m["target"] is not None else "")
-        for m in r["milestones"])} for r in rows],
-        ["id", "title", "frequency", "milestones"], title="drill scenarios")
+    out.table(
+        [
+            {
+                **r,
+                "milestones": " → ".join(
+                    f"{m['id']}" + (f" {m['target']:g}′" if m["target"] is not None else "")
+                    for m in r["milestones"]
+                ),
+            }
+            for r in rows
+        ],
+        ["id", "title", "frequency", "milestones"],
+        title="drill scenarios",
+    )
 
 
 @app.command("plan")
 def drill_plan(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     scenario: Annotated[str, typer.Option("--scenario", help="Scenario id (pm drill scenarios)")],
     grid: Annotated[str | None, typer.Option("--grid", help="Grid it covers")] = None,
-    schedule: Annotated[str | None, typer.Option("--schedule", help="RRULE or e.g. "
-                                                 "monthly:1@09:00")] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help="RRULE or e.g. monthly:1@09:00")
+    ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Name [default: scenario's]")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -68,12 +87,14 @@ def drill_plan(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        d = plans.plan(s, site=site, code=code, scenario=scenario, grid=grid,
-                       schedule=schedule, title=title)
+        d = plans.plan(
+            s, site=site, code=code, scenario=scenario, grid=grid, schedule=schedule, title=title
+        )
         s.flush()
         rec = next(r for r in service.due(s, site=site) if r["code"] == d.code)
-    ctx.obj.out(as_json).done(f"planned drill {rec['code']} ({rec['scenario']}); due "
-                              f"{rec['due']}", rec)
+    ctx.obj.out(as_json).done(
+        f"planned drill {rec['code']} ({rec['scenario']}); due {rec['due']}", rec
+    )
 
 
 @app.command("unplan")
@@ -90,7 +111,8 @@ def drill_unplan(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) ->
 
 @app.command("schedule")
 def drill_schedule(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     rule: Annotated[str, typer.Argument(help="RRULE, a shortcut, or '' to clear")],
     as_json: JsonOpt = False,
 ) -> None:
@@ -130,12 +152,20 @@ def _due_table(ctx: typer.Context, as_json: bool, *, overdue_only: bool) -> None
     if out.as_json:
         out.json(rows)
         return
-    out.table([{**r, "last_run": local(r["last_run"], site.tz, "%Y-%m-%d"),
+    out.table(
+        [
+            {
+                **r,
+                "last_run": local(r["last_run"], site.tz, "%Y-%m-%d"),
                 "due": local(r["due"], site.tz, "%Y-%m-%d"),
                 "overdue": ("required " if r["overdue_required"] else "")
-                + ("overdue" if r["overdue"] else "")} for r in rows],
-              ["code", "scenario", "grid", "last_run", "due", "overdue"],
-              title=f"drills {'due ' if overdue_only else ''}at {site.code}")
+                + ("overdue" if r["overdue"] else ""),
+            }
+            for r in rows
+        ],
+        ["code", "scenario", "grid", "last_run", "due", "overdue"],
+        title=f"drills {'due ' if overdue_only else ''}at {site.code}",
+    )
 
 
 @app.command("show")
@@ -155,17 +185,22 @@ def drill_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> N
         return
     runs = rec.pop("runs")
     out.record(rec)
-    out.table(runs, ["short", "started_at", "status", "participants", "result", "missed"],
-              title="runs")
+    out.table(
+        runs, ["short", "started_at", "status", "participants", "result", "missed"], title="runs"
+    )
 
 
 @app.command("start")
 def drill_start(
-    ctx: typer.Context, code: CodeArg,
-    at: Annotated[str | None, typer.Option(
-        "--at", help="T0: 14:05 or '2026-12-02 14:05' (site time) [default: now]")] = None,
-    kind: Annotated[str, typer.Option("--kind", help="tabletop|functional|full-scale")] =
-    "functional",
+    ctx: typer.Context,
+    code: CodeArg,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="T0: 14:05 or '2026-12-02 14:05' (site time) [default: now]"),
+    ] = None,
+    kind: Annotated[
+        str, typer.Option("--kind", help="tabletop|functional|full-scale")
+    ] = "functional",
     participants: Annotated[int | None, typer.Option("--participants", help="Head count")] = None,
     roster: Annotated[list[str] | None, typer.Option("--roster", help="A participant")] = None,
     observers: Annotated[str | None, typer.Option("--observers", help="Observers")] = None,
@@ -177,22 +212,37 @@ def drill_start(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        run = service.start(s, site=site, code=code, at=_at(at, site.tz), kind=kind,
-                            participants=participants, roster=roster, observers=observers,
-                            weather=weather)
+        run = service.start(
+            s,
+            site=site,
+            code=code,
+            at=_at(at, site.tz),
+            kind=kind,
+            participants=participants,
+            roster=roster,
+            observers=observers,
+            weather=weather,
+        )
         s.flush()
         rec = service.run_record(s, site, run)
-    ctx.obj.out(as_json).created(f"drill run {rec['short']} started at {rec['started_at']}; "
-                                 f"record milestones with pm drill event {rec['short']} "
-                                 "MILESTONE", rec["short"], rec)
+    ctx.obj.out(as_json).created(
+        f"drill run {rec['short']} started at {rec['started_at']}; "
+        f"record milestones with pm drill event {rec['short']} "
+        "MILESTONE",
+        rec["short"],
+        rec,
+    )
 
 
 @app.command("event")
 def drill_event(
-    ctx: typer.Context, run: RunArg,
+    ctx: typer.Context,
+    run: RunArg,
     milestone: Annotated[str, typer.Argument(help="Milestone id of the scenario")],
-    at: Annotated[str | None, typer.Option(
-        "--at", help="When: 14:05 (on T0's day) or '2026-12-02 14:05' [default: now]")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="When: 14:05 (on T0's day) or '2026-12-02 14:05' [default: now]"),
+    ] = None,
     note: Annotated[str | None, typer.Option("--note", help="Note")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -205,23 +255,29 @@ def drill_event(
         site = current_site(ctx.obj, s)
         r = service.get_run(s, site=site, ref=run)
         t0 = service.parse_time(r.started_at, "UTC")
-        service.event(s, site=site, run=r, milestone=milestone, at=_at(at, site.tz, t0),
-                      note=note)
+        service.event(s, site=site, run=r, milestone=milestone, at=_at(at, site.tz, t0), note=note)
         rec = service.run_record(s, site, r)
     m = next(x for x in rec["milestones"] if x["milestone"] == milestone)
     verdict = {True: "met", False: "MISSED", None: "no target"}[m["met"]]
-    ctx.obj.out(as_json).done(f"{milestone}: {m['elapsed']:g} min (target "
-                              f"{'—' if m['target'] is None else format(m['target'], 'g')}) "
-                              f"{verdict}", rec)
+    ctx.obj.out(as_json).done(
+        f"{milestone}: {m['elapsed']:g} min (target "
+        f"{'—' if m['target'] is None else format(m['target'], 'g')}) "
+        f"{verdict}",
+        rec,
+    )
 
 
 @app.command("finish")
 def drill_finish(
-    ctx: typer.Context, run: RunArg,
-    at: Annotated[str | None, typer.Option(
-        "--at", help="When it ended: 14:40 or '2026-12-02 14:40' [default: now]")] = None,
+    ctx: typer.Context,
+    run: RunArg,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="When it ended: 14:40 or '2026-12-02 14:40' [default: now]"),
+    ] = None,
     incomplete: Annotated[
-        bool, typer.Option("--incomplete", help="Finish with milestones not recorded")] = False,
+        bool, typer.Option("--incomplete", help="Finish with milestones not recorded")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Finish a drill run: evaluate each milestone; missed targets open improvement items.
@@ -232,19 +288,30 @@ def drill_finish(
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
         r = service.get_run(s, site=site, ref=run)
-        service.finish(s, site=site, run=r, at=_at(at, site.tz,
-                                                   service.parse_time(r.started_at, "UTC")),
-                       incomplete=incomplete,
-                       by_id=me_id(ctx.obj, s, site))
+        service.finish(
+            s,
+            site=site,
+            run=r,
+            at=_at(at, site.tz, service.parse_time(r.started_at, "UTC")),
+            incomplete=incomplete,
+            by_id=me_id(ctx.obj, s, site),
+        )
         rec = service.run_record(s, site, r)
-    ctx.obj.out(as_json).done(f"drill run {rec['short']}: {rec['result']}"
-                              + (f" · items {', '.join('#' + str(i['no']) for i in rec['items'])}"
-                                 if rec["items"] else ""), rec)
+    ctx.obj.out(as_json).done(
+        f"drill run {rec['short']}: {rec['result']}"
+        + (
+            f" · items {', '.join('#' + str(i['no']) for i in rec['items'])}"
+            if rec["items"]
+            else ""
+        ),
+        rec,
+    )
 
 
 @app.command("record")
 def drill_record(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     timeline: Annotated[Path, typer.Option("--timeline", help="YAML or CSV timeline")],
     as_json: JsonOpt = False,
 ) -> None:
@@ -260,17 +327,18 @@ def drill_record(
         site = current_site(ctx.obj, s)
         run, _ = record(s, site=site, code=code, path=timeline, by_id=me_id(ctx.obj, s, site))
         rec = service.run_record(s, site, run)
-    ctx.obj.out(as_json).created(f"recorded drill run {rec['short']}: {rec['result']}",
-                                 rec["short"], rec)
+    ctx.obj.out(as_json).created(
+        f"recorded drill run {rec['short']}: {rec['result']}", rec["short"], rec
+    )
 
 
 @app.command("finding")
 def drill_finding(
-    ctx: typer.Context, run: RunArg,
+    ctx: typer.Context,
+    run: RunArg,
     text: Annotated[str, typer.Argument(help="What was found")],
     severity: Annotated[str, typer.Option("--severity", help="minor|major|critical")] = "major",
-    grid: Annotated[str | None, typer.Option("--grid", help="Grid [default: the drill's]")] =
-    None,
+    grid: Annotated[str | None, typer.Option("--grid", help="Grid [default: the drill's]")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a finding: it opens an improvement item."""
@@ -279,10 +347,18 @@ def drill_finding(
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
         r = service.get_run(s, site=site, ref=run)
-        f = service.finding(s, site=site, run=r, text=text, severity=severity, grid=grid,
-                            by_id=me_id(ctx.obj, s, site))
-    ctx.obj.out(as_json).done(f"opened improvement item {f.item_label}",
-                              {"item": f.item_no, "new": f.new_item})
+        f = service.finding(
+            s,
+            site=site,
+            run=r,
+            text=text,
+            severity=severity,
+            grid=grid,
+            by_id=me_id(ctx.obj, s, site),
+        )
+    ctx.obj.out(as_json).done(
+        f"opened improvement item {f.item_label}", {"item": f.item_no, "new": f.new_item}
+    )
 
 
 @app.command("runs")
@@ -302,16 +378,20 @@ def drill_runs(
     if out.as_json:
         out.json(rows)
         return
-    out.table([{**r, "started": local(r["started_at"], site.tz)} for r in rows],
-              ["short", "drill", "scenario", "started", "status", "participants", "result",
-               "missed"], title=f"drill runs at {site.code}")
+    out.table(
+        [{**r, "started": local(r["started_at"], site.tz)} for r in rows],
+        ["short", "drill", "scenario", "started", "status", "participants", "result", "missed"],
+        title=f"drill runs at {site.code}",
+    )
 
 
 @app.command("report")
 def drill_report(
-    ctx: typer.Context, run: RunArg,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="md|html|json")] =
-    ReportFormat.md,
+    ctx: typer.Context,
+    run: RunArg,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="md|html|json")
+    ] = ReportFormat.md,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE")] = None,
 ) -> None:
     """The after-action report: summary, timeline, targets vs actual, findings, items."""
@@ -336,8 +416,9 @@ def drill_trend(
     ctx: typer.Context,
     scenario: Annotated[str, typer.Argument(help="Scenario id")],
     milestone: Annotated[
-        str | None, typer.Option("--milestone", help="Chart this one [default: the last with "
-                                 "a target]")] = None,
+        str | None,
+        typer.Option("--milestone", help="Chart this one [default: the last with a target]"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Response times across drills of a scenario: a table and a terminal chart."""
@@ -352,19 +433,27 @@ def drill_trend(
         out.json(data)
         return
     ms = data["milestones"]
-    out.table([{**r, "started_at": local(r["started_at"], site.tz, "%Y-%m-%d")}
-               for r in data["runs"]], ["run", "started_at", "result", *[m["id"] for m in ms]],
-              title=f"{data['title']}: minutes from T0")
+    out.table(
+        [{**r, "started_at": local(r["started_at"], site.tz, "%Y-%m-%d")} for r in data["runs"]],
+        ["run", "started_at", "result", *[m["id"] for m in ms]],
+        title=f"{data['title']}: minutes from T0",
+    )
     targeted = [m for m in ms if m["target"]]
-    chosen = next((m for m in ms if m["id"] == milestone), None) if milestone else (
-        targeted[-1] if targeted else None)
+    chosen = (
+        next((m for m in ms if m["id"] == milestone), None)
+        if milestone
+        else (targeted[-1] if targeted else None)
+    )
     if chosen is None or not data["runs"]:
         return
     values = [r.get(chosen["id"]) for r in data["runs"]]
     top = max([x for x in values if x is not None] + [chosen["target"] or 0, 1])
     width = 40
-    lines = [f"{chosen['id']} (target {chosen['target']:g} min)" if chosen["target"] is not None
-             else chosen["id"]]
+    lines = [
+        f"{chosen['id']} (target {chosen['target']:g} min)"
+        if chosen["target"] is not None
+        else chosen["id"]
+    ]
     for r, val in zip(data["runs"], values, strict=True):
         day = local(r["started_at"], site.tz, "%Y-%m-%d")
         if val is None:

@@ -16,21 +16,44 @@ from pm_cli.store.query import find_by_code, get_by_code, live
 
 
 def get_drill(session: Session, *, site: Site, code: str) -> Drill:
-    return get_by_code(session, Drill, code, site_id=site.id, noun="drill", where=site.code,
-                       hint="`pm drill list` shows the planned drills")
+    return get_by_code(
+        session,
+        Drill,
+        code,
+        site_id=site.id,
+        noun="drill",
+        where=site.code,
+        hint="`pm drill list` shows the planned drills",
+    )
 
 
-def plan(session: Session, *, site: Site, code: str, scenario: str, grid: str | None = None,
-         schedule: str | None = None, title: str | None = None) -> Drill:
+def plan(
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    scenario: str,
+    grid: str | None = None,
+    schedule: str | None = None,
+    title: str | None = None,
+) -> Drill:
     code = v.check(v.code, code, field="CODE")
     sc = scenarios.get(scenario)
     if find_by_code(session, Drill, code, site_id=site.id, noun="drill", where=site.code):
-        raise ConflictError(f"drill {code} already exists at {site.code}",
-                            hint=f"pm drill schedule {code} RRULE")
+        raise ConflictError(
+            f"drill {code} already exists at {site.code}", hint=f"pm drill schedule {code} RRULE"
+        )
     grid_id = _grid_id(session, site, grid)
-    return write.create(session, Drill, site_id=site.id, code=code, scenario=sc.id,
-                        title=v.optional_text(title) or sc.title, grid_id=grid_id,
-                        schedule=_rule(schedule))
+    return write.create(
+        session,
+        Drill,
+        site_id=site.id,
+        code=code,
+        scenario=sc.id,
+        title=v.optional_text(title) or sc.title,
+        grid_id=grid_id,
+        schedule=_rule(schedule),
+    )
 
 
 def _grid_id(session: Session, site: Site, grid: str | None) -> str | None:
@@ -65,7 +88,9 @@ def unplan(session: Session, *, site: Site, code: str) -> Drill:
     if runs:
         raise ConflictError(
             f"drill {drill.code} has {len(runs)} run(s) on record; a drill that ran stays "
-            "with its history", hint="its runs stay on record; to stop scheduling it: "
-            f"pm drill schedule {drill.code} ''")
+            "with its history",
+            hint="its runs stay on record; to stop scheduling it: "
+            f"pm drill schedule {drill.code} ''",
+        )
     write.delete(session, drill)
     return drill

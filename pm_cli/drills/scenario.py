@@ -77,8 +77,9 @@ def library() -> dict[str, Scenario]:
         try:
             sc = Scenario.model_validate(load_bundled(path.read_text(encoding="utf-8")))
         except Exception as e:  # a broken bundled file is a broken install
-            raise PmError(f"bundled scenario {path.name} is invalid: {e}",
-                          hint="reinstall pm") from None
+            raise PmError(
+                f"bundled scenario {path.name} is invalid: {e}", hint="reinstall pm"
+            ) from None
         out[sc.id] = sc
     return out
 
@@ -88,6 +89,8 @@ def get(scenario_id: str) -> Scenario:
 
     lib = library()
     if scenario_id not in lib:
-        raise NotFoundError(f"no drill scenario {scenario_id!r}",
-                            hint="pm drill scenarios lists them: " + ", ".join(lib))
+        raise NotFoundError(
+            f"no drill scenario {scenario_id!r}",
+            hint="pm drill scenarios lists them: " + ", ".join(lib),
+        )
     return lib[scenario_id]

@@ -40,14 +40,21 @@ def read_timeline(path: Path) -> dict[str, Any]:
         rows = list(csv.reader(io.StringIO(text, newline="")))
         header = [h.strip().lower() for h in (rows[0] if rows else [])]
         if not {"milestone", "at"} <= set(header):
-            raise InputError([Problem(f"{source}:1", "expected columns milestone,at[,note]")],
-                             source=source)
+            raise InputError(
+                [Problem(f"{source}:1", "expected columns milestone,at[,note]")], source=source
+            )
         for n, cells in enumerate(rows[1:], 2):
             if not any(c.strip() for c in cells):
                 continue
             rec = dict(zip(header, (c.strip() for c in cells), strict=False))
-            out["events"].append((f"{source}:{n}", rec.get("milestone", ""), rec.get("at", ""),
-                                  rec.get("note") or None))
+            out["events"].append(
+                (
+                    f"{source}:{n}",
+                    rec.get("milestone", ""),
+                    rec.get("at", ""),
+                    rec.get("note") or None,
+                )
+            )
         if not out["events"]:
             problems.append(Problem(f"{source}:1", "no events"))
         else:
@@ -59,16 +66,24 @@ def read_timeline(path: Path) -> dict[str, Any]:
             try:
                 root = loader.get_single_node()
                 if not isinstance(root, yaml.MappingNode):
-                    raise InputError([Problem(f"{source}:1", "expected a mapping: started, "
-                                              "participants, events: [...]")], source=source)
+                    raise InputError(
+                        [
+                            Problem(
+                                f"{source}:1",
+                                "expected a mapping: started, participants, events: [...]",
+                            )
+                        ],
+                        source=source,
+                    )
                 data: dict[str, Any] = {}
                 lines: dict[str, int] = {}
                 for k, val in root.value:
                     lines[k.value] = k.start_mark.line + 1
                     if k.value in ("events", "findings") and isinstance(val, yaml.SequenceNode):
-                        data[k.value] = [(item.start_mark.line + 1,
-                                          loader.construct_object(item, True))
-                                         for item in val.value]
+                        data[k.value] = [
+                            (item.start_mark.line + 1, loader.construct_object(item, True))
+                            for item in val.value
+                        ]
                     else:
                         data[k.value] = loader.construct_object(val, True)
             finally:
@@ -76,14 +91,27 @@ def read_timeline(path: Path) -> dict[str, Any]:
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-            raise InputError([Problem(where, f"YAML syntax: {e.problem}")],
-                             source=source) from None
-        known = {"started", "participants", "roster", "observers", "weather", "kind", "note",
-                 "events", "findings", "finished"}
+            raise InputError([Problem(where, f"YAML syntax: {e.problem}")], source=source) from None
+        known = {
+            "started",
+            "participants",
+            "roster",
+            "observers",
+            "weather",
+            "kind",
+            "note",
+            "events",
+            "findings",
+            "finished",
+        }
         for k in data:
             if k not in known:
-                problems.append(Problem(f"{source}:{lines[k]}", f"unknown key {k!r}; known: "
-                                        + ", ".join(sorted(known))))
+                problems.append(
+                    Problem(
+                        f"{source}:{lines[k]}",
+                        f"unknown key {k!r}; known: " + ", ".join(sorted(known)),
+                    )
+                )
         if "started" not in data:
             problems.append(Problem(f"{source}:1", "missing started (T0)"))
         else:
@@ -95,12 +123,14 @@ def read_timeline(path: Path) -> dict[str, Any]:
             if not isinstance(item, dict) or "milestone" not in item or "at" not in item:
                 problems.append(Problem(f"{source}:{line}", "an event is {milestone, at[, note]}"))
                 continue
-            out["events"].append((f"{source}:{line}", str(item["milestone"]), str(item["at"]),
-                                  item.get("note")))
+            out["events"].append(
+                (f"{source}:{line}", str(item["milestone"]), str(item["at"]), item.get("note"))
+            )
         for line, item in data.get("findings", []):
             if not isinstance(item, dict) or "text" not in item:
-                problems.append(Problem(f"{source}:{line}",
-                                        "a finding is {text, severity[, grid]}"))
+                problems.append(
+                    Problem(f"{source}:{line}", "a finding is {text, severity[, grid]}")
+                )
                 continue
             out["findings"].append((f"{source}:{line}", item))
     if problems:
@@ -108,8 +138,9 @@ def read_timeline(path: Path) -> dict[str, Any]:
     return out
 
 
-def record(session: Session, *, site: Site, code: str, path: Path,
-           by_id: str | None = None) -> tuple[DrillRun, Evaluation]:
+def record(
+    session: Session, *, site: Site, code: str, path: Path, by_id: str | None = None
+) -> tuple[DrillRun, Evaluation]:
     """A drill done on paper: the whole timeline checked first, then stored and finished."""
     drill = get_drill(session, site=site, code=code)
     sc = scenarios.get(drill.scenario)
@@ -131,8 +162,14 @@ def record(session: Session, *, site: Site, code: str, path: Path,
     events: list[tuple[str, datetime, str | None]] = []
     for where, mid, at_text, note in tl["events"]:
         if sc.milestone(mid) is None:
-            problems.append(Problem(where, f"{sc.id} has no milestone {mid!r} (milestones: "
-                                    + ", ".join(m.id for m in sc.milestones) + ")"))
+            problems.append(
+                Problem(
+                    where,
+                    f"{sc.id} has no milestone {mid!r} (milestones: "
+                    + ", ".join(m.id for m in sc.milestones)
+                    + ")",
+                )
+            )
             continue
         if mid in seen:
             problems.append(Problem(where, f"{mid} is recorded twice"))
@@ -144,8 +181,11 @@ def record(session: Session, *, site: Site, code: str, path: Path,
         if t0 is not None and t < t0:
             problems.append(Problem(where, f"{mid} is before the drill started"))
         elif previous is not None and t < previous:
-            problems.append(Problem(where, f"{mid} is earlier than the event before it: "
-                                    "events are in time order"))
+            problems.append(
+                Problem(
+                    where, f"{mid} is earlier than the event before it: events are in time order"
+                )
+            )
         previous = t
         events.append((mid, t, None if note is None else str(note)))
     missing = [m.id for m in sc.milestones[1:] if m.id not in seen]
@@ -171,18 +211,40 @@ def record(session: Session, *, site: Site, code: str, path: Path,
     if problems or t0 is None:
         raise InputError(problems, source=str(path))
     roster = tl.get("roster", (None, []))[1] or []
-    run = start(session, site=site, code=code, at=t0, kind=kind, participants=count,
-                roster=[str(x) for x in roster] if isinstance(roster, list) else [str(roster)],
-                observers=_opt(tl, "observers"), weather=_opt(tl, "weather"),
-                note=_opt(tl, "note"))
+    run = start(
+        session,
+        site=site,
+        code=code,
+        at=t0,
+        kind=kind,
+        participants=count,
+        roster=[str(x) for x in roster] if isinstance(roster, list) else [str(roster)],
+        observers=_opt(tl, "observers"),
+        weather=_opt(tl, "weather"),
+        note=_opt(tl, "note"),
+    )
     for mid, t, note in events:
         if mid == sc.milestones[0].id:
             continue  # T0 is recorded by start
-        write.append(session, DrillEvent, site_id=site.id, drill_run_id=run.id, milestone=mid,
-                     at=utc_text(t), note=note)
+        write.append(
+            session,
+            DrillEvent,
+            site_id=site.id,
+            drill_run_id=run.id,
+            milestone=mid,
+            at=utc_text(t),
+            note=note,
+        )
     for _where, f in tl["findings"]:
-        finding(session, site=site, run=run, text=str(f["text"]),
-                severity=str(f.get("severity", "major")), grid=f.get("grid"), by_id=by_id)
+        finding(
+            session,
+            site=site,
+            run=run,
+            text=str(f["text"]),
+            severity=str(f.get("severity", "major")),
+            grid=f.get("grid"),
+            by_id=by_id,
+        )
     end = previous
     ev = finish(session, site=site, run=run, at=end, by_id=by_id)
     return run, ev

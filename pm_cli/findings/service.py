@@ -24,8 +24,16 @@ class Finding:
 
 
 def raise_finding(
-    session: Session, *, site_id: str, source: str, source_ref: str, title: str,
-    severity: str, grid_id: str | None, key: str | None = None, by_id: str | None = None,
+    session: Session,
+    *,
+    site_id: str,
+    source: str,
+    source_ref: str,
+    title: str,
+    severity: str,
+    grid_id: str | None,
+    key: str | None = None,
+    by_id: str | None = None,
 ) -> Finding:
     """`key` names the failure (e.g. step:GRID:PLAYBOOK:STEP): a repeat while its item is
     open is an occurrence, not a new item."""
@@ -34,10 +42,27 @@ def raise_finding(
 
     site = session.get(Site, site_id)
     assert site is not None
-    opened = pdca.add_item(session, site=site, title=title[:200], severity=severity,
-                           grid_id=grid_id, source=source, source_ref=source_ref,
-                           by_id=by_id, dedup_key=key)
+    opened = pdca.add_item(
+        session,
+        site=site,
+        title=title[:200],
+        severity=severity,
+        grid_id=grid_id,
+        source=source,
+        source_ref=source_ref,
+        by_id=by_id,
+        dedup_key=key,
+    )
     item = opened.item
-    return Finding(site_id=site_id, source=source, source_ref=source_ref, title=item.title,
-                   severity=item.severity, grid_id=item.grid_id, owner_id=item.owner_id,
-                   item_no=item.no, new_item=opened.created, item_label=pdca.label(item))
+    return Finding(
+        site_id=site_id,
+        source=source,
+        source_ref=source_ref,
+        title=item.title,
+        severity=item.severity,
+        grid_id=item.grid_id,
+        owner_id=item.owner_id,
+        item_no=item.no,
+        new_item=opened.created,
+        item_label=pdca.label(item),
+    )

@@ -21,10 +21,13 @@ def owns_no_grid(session: Session, staff: Staff) -> None:
     from pm_cli.errors import ConflictError
     from pm_cli.grids.models import Grid
 
-    owned = list(session.exec(
-        select(Grid.code).where(Grid.owner_id == staff.id, Grid.deleted == False)  # noqa: E712
-        .order_by(Grid.code)
-    ))
+    owned = list(
+        session.exec(
+            select(Grid.code)
+            .where(Grid.owner_id == staff.id, Grid.deleted == False)  # noqa: E712
+            .order_by(Grid.code)
+        )
+    )
     if owned:
         shown = ", ".join(owned[:5]) + (" …" if len(owned) > 5 else "")
         raise ConflictError(

@@ -9,8 +9,9 @@ import typer
 from pm_cli.cli_common import JsonOpt
 from pm_cli.sites.context import current_site, current_site_row
 
-app = typer.Typer(help="Grids (网格): areas with an owner, risk level, tags and duties.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Grids (网格): areas with an owner, risk level, tags and duties.", no_args_is_help=True
+)
 duty_app = typer.Typer(help="A grid's responsibility list (责任清单).", no_args_is_help=True)
 app.add_typer(duty_app, name="duty")
 
@@ -37,8 +38,17 @@ def grid_add(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        grid = service.add_grid(s, site=site, code=code, name=name, parent=parent, owner=owner,
-                                risk=risk, tags=tag or [], duties=duty or [])
+        grid = service.add_grid(
+            s,
+            site=site,
+            code=code,
+            name=name,
+            parent=parent,
+            owner=owner,
+            risk=risk,
+            tags=tag or [],
+            duties=duty or [],
+        )
         rec = service.SiteView(s, site).record(grid)
     ctx.obj.out(as_json).done(f"added grid {rec['code']} ({rec['name']})", rec)
 
@@ -58,8 +68,9 @@ def grid_list(
     with ctx.obj.connection() as conn:
         site = current_site_row(ctx.obj, conn)
         rows = read.list_grids(conn, site=site, parent=parent, owner=owner, risk=risk, tag=tag)
-    ctx.obj.out(as_json).emit(rows, columns=COLUMNS[:-1], title=f"grids at {site.code}",
-                              one_per_code=True)
+    ctx.obj.out(as_json).emit(
+        rows, columns=COLUMNS[:-1], title=f"grids at {site.code}", one_per_code=True
+    )
 
 
 @app.command("show")
@@ -91,9 +102,7 @@ def grid_edit(
         str | None, typer.Option("--tags", help="Replace all tags: 'a;b' ('' clears)")
     ] = None,
     add_tag: Annotated[list[str] | None, typer.Option("--tag", help="Add a tag")] = None,
-    remove_tag: Annotated[
-        list[str] | None, typer.Option("--untag", help="Remove a tag")
-    ] = None,
+    remove_tag: Annotated[list[str] | None, typer.Option("--untag", help="Remove a tag")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a grid; moving it under its own descendant is refused."""
@@ -102,8 +111,17 @@ def grid_edit(
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
         grid = service.edit_grid(
-            s, site=site, code=code, new_code=new_code, name=name, parent=parent, owner=owner,
-            risk=risk, tags=tags, add_tags=add_tag or [], remove_tags=remove_tag or [],
+            s,
+            site=site,
+            code=code,
+            new_code=new_code,
+            name=name,
+            parent=parent,
+            owner=owner,
+            risk=risk,
+            tags=tags,
+            add_tags=add_tag or [],
+            remove_tags=remove_tag or [],
         )
         rec = service.SiteView(s, site).record(grid)
     ctx.obj.out(as_json).done(f"grid {rec['code']} saved", rec)
@@ -139,10 +157,12 @@ def grid_remove(
     from pm_cli.grids import service
 
     with ctx.obj.session(write=True) as s:
-        removed = service.remove_grid(s, site=current_site(ctx.obj, s), code=code,
-                                      recursive=recursive)
-    ctx.obj.out(as_json).done(f"removed {len(removed)} grid(s): {', '.join(removed)}",
-                              {"removed": removed})
+        removed = service.remove_grid(
+            s, site=current_site(ctx.obj, s), code=code, recursive=recursive
+        )
+    ctx.obj.out(as_json).done(
+        f"removed {len(removed)} grid(s): {', '.join(removed)}", {"removed": removed}
+    )
 
 
 @app.command("tree")
@@ -157,8 +177,9 @@ def grid_tree(
     with ctx.obj.connection() as conn:
         site = current_site_row(ctx.obj, conn)
         nodes = read.tree(conn, site=site, root=root)
-    ctx.obj.out(as_json).tree(view.tree_display(nodes), title=f"{site.code} {site.name}",
-                              data=nodes)
+    ctx.obj.out(as_json).tree(
+        view.tree_display(nodes), title=f"{site.code} {site.name}", data=nodes
+    )
 
 
 @duty_app.command("add")

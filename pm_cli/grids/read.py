@@ -21,19 +21,31 @@ class SiteView:
         self.site = site
         g, st, d = tables.grid, tables.staff, tables.grid_duty
         # plain rows: a site may have 100 k grids and this only reads them
-        self.grids: list[Any] = list(conn.execute(
-            sa.select(g.c.id, g.c.site_id, g.c.code, g.c.name, g.c.parent_id, g.c.owner_id,
-                      g.c.risk_level, g.c.tags)
-            .where(g.c.site_id == site.id, g.c.deleted == sa.false()).order_by(g.c.code)
-        ))
+        self.grids: list[Any] = list(
+            conn.execute(
+                sa.select(
+                    g.c.id,
+                    g.c.site_id,
+                    g.c.code,
+                    g.c.name,
+                    g.c.parent_id,
+                    g.c.owner_id,
+                    g.c.risk_level,
+                    g.c.tags,
+                )
+                .where(g.c.site_id == site.id, g.c.deleted == sa.false())
+                .order_by(g.c.code)
+            )
+        )
         self.by_id = {row.id: row for row in self.grids}
         staff = conn.execute(sa.select(st.c.id, st.c.code).where(st.c.site_id == site.id))
         self.staff_code: dict[str, str] = dict(staff.all())
         self.duties: dict[str, list[str]] = defaultdict(list)
         for grid_id, text in conn.execute(
-                sa.select(d.c.grid_id, d.c.text).where(d.c.site_id == site.id,
-                                                       d.c.deleted == sa.false())
-                .order_by(d.c.grid_id, d.c.position, d.c.created_at)):
+            sa.select(d.c.grid_id, d.c.text)
+            .where(d.c.site_id == site.id, d.c.deleted == sa.false())
+            .order_by(d.c.grid_id, d.c.position, d.c.created_at)
+        ):
             self.duties[grid_id].append(text)
 
     def record(self, g: Any) -> dict[str, Any]:
@@ -60,15 +72,26 @@ class SiteView:
 
 
 def list_grids(
-    db: Any, *, site: Any, parent: str | None = None, owner: str | None = None,
-    risk: str | None = None, tag: str | None = None,
+    db: Any,
+    *,
+    site: Any,
+    parent: str | None = None,
+    owner: str | None = None,
+    risk: str | None = None,
+    tag: str | None = None,
 ) -> list[dict[str, Any]]:
     view = SiteView(db, site)
     rows = view.records()
     if parent is not None:
-        read.get_by_code(read.connection(db), tables.grid, parent, site_id=site.id,
-                         noun="grid", where=site.code,
-                         hint=f"`pm grid list --site {site.code}` shows the grids")
+        read.get_by_code(
+            read.connection(db),
+            tables.grid,
+            parent,
+            site_id=site.id,
+            noun="grid",
+            where=site.code,
+            hint=f"`pm grid list --site {site.code}` shows the grids",
+        )
         rows = [r for r in rows if r["parent"] == parent]
     if owner is not None:
         rows = [r for r in rows if r["owner"] == owner]
@@ -82,15 +105,24 @@ def list_grids(
 
 def show_grid(db: Any, *, site: Any, code: str) -> dict[str, Any]:
     conn = read.connection(db)
-    grid = read.get_by_code(conn, tables.grid, code, site_id=site.id, noun="grid",
-                            where=site.code,
-                            hint=f"`pm grid list --site {site.code}` shows the grids")
+    grid = read.get_by_code(
+        conn,
+        tables.grid,
+        code,
+        site_id=site.id,
+        noun="grid",
+        where=site.code,
+        hint=f"`pm grid list --site {site.code}` shows the grids",
+    )
     view = SiteView(conn, site)
     rec = view.record(grid)
     rec["children"] = [c.code for c in view.children().get(grid.id, [])]
     st = tables.staff
-    owner = conn.execute(sa.select(st.c.name).where(st.c.id == grid.owner_id)).first() \
-        if grid.owner_id else None
+    owner = (
+        conn.execute(sa.select(st.c.name).where(st.c.id == grid.owner_id)).first()
+        if grid.owner_id
+        else None
+    )
     rec["owner_name"] = owner.name if owner else None
     return rec
 
@@ -100,8 +132,10 @@ def tree(db: Any, *, site: Any, root: str | None = None) -> list[dict[str, Any]]
     conn, st = read.connection(db), tables.staff
     view = SiteView(conn, site)
     kids = view.children()
-    names: dict[str, str] = {row.id: row.name for row in conn.execute(
-        sa.select(st.c.id, st.c.name).where(st.c.site_id == site.id))}
+    names: dict[str, str] = {
+        row.id: row.name
+        for row in conn.execute(sa.select(st.c.id, st.c.name).where(st.c.site_id == site.id))
+    }
     seen: set[str] = set()
 
     def node(g: Any) -> dict[str, Any]:
@@ -116,9 +150,19 @@ def tree(db: Any, *, site: Any, root: str | None = None) -> list[dict[str, Any]]
         }
 
     if root is not None:
-        return [node(read.get_by_code(
-            conn, tables.grid, root, site_id=site.id, noun="grid", where=site.code,
-            hint=f"`pm grid list --site {site.code}` shows the grids"))]
+        return [
+            node(
+                read.get_by_code(
+                    conn,
+                    tables.grid,
+                    root,
+                    site_id=site.id,
+                    noun="grid",
+                    where=site.code,
+                    hint=f"`pm grid list --site {site.code}` shows the grids",
+                )
+            )
+        ]
     nodes = [node(g) for g in kids.get(None, [])]
     # Grids caught in a cycle (possible only after a sync merge) show at the top level.
     nodes += [node(g) for g in view.grids if g.id not in seen]

@@ -35,7 +35,12 @@ def find_grid(session: Session, *, site: Site, code: str) -> Grid | None:
 
 def get_grid(session: Session, *, site: Site, code: str) -> Grid:
     return get_by_code(
-        session, Grid, code, site_id=site.id, noun="grid", where=site.code,
+        session,
+        Grid,
+        code,
+        site_id=site.id,
+        noun="grid",
+        where=site.code,
         hint=f"`pm grid list --site {site.code}` shows the grids",
     )
 
@@ -71,8 +76,9 @@ def cycle_through(
 def _owner(session: Session, site: Site, code: str | None) -> str | None:
     if code is None or not code.strip():
         return None
-    staff = find_by_code(session, Staff, code.strip(), site_id=site.id, noun="staff member",
-                         where=site.code)
+    staff = find_by_code(
+        session, Staff, code.strip(), site_id=site.id, noun="staff member", where=site.code
+    )
     if staff is None:
         raise PmError(
             f"owner {code} is not staff of site {site.code}",
@@ -94,23 +100,36 @@ def _parent(session: Session, site: Site, code: str | None) -> Grid | None:
             raise PmError(
                 f"parent {code} is a grid of another site, not of {site.code}", where="--parent"
             )
-        raise PmError(f"no parent grid {code} at {site.code}", where="--parent",
-                      hint="add the parent first, or leave --parent out for a top-level grid")
+        raise PmError(
+            f"no parent grid {code} at {site.code}",
+            where="--parent",
+            hint="add the parent first, or leave --parent out for a top-level grid",
+        )
     return parent
 
 
 def add_grid(
-    session: Session, *, site: Site, code: str, name: str, parent: str | None = None,
-    owner: str | None = None, risk: str | None = None, tags: Iterable[str] | str | None = None,
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    name: str,
+    parent: str | None = None,
+    owner: str | None = None,
+    risk: str | None = None,
+    tags: Iterable[str] | str | None = None,
     duties: Iterable[str] = (),
 ) -> Grid:
     code = v.check(v.code, code, field="code")
     if find_grid(session, site=site, code=code):
-        raise ConflictError(f"grid {code} already exists at {site.code}",
-                            hint=f"pm grid edit {code} …")
+        raise ConflictError(
+            f"grid {code} already exists at {site.code}", hint=f"pm grid edit {code} …"
+        )
     parent_row = _parent(session, site, parent)
     grid = write.create(
-        session, Grid, site_id=site.id,
+        session,
+        Grid,
+        site_id=site.id,
         code=code,
         name=v.check(v.name, name, field="--name"),
         parent_id=parent_row.id if parent_row else None,
@@ -124,10 +143,18 @@ def add_grid(
 
 
 def edit_grid(
-    session: Session, *, site: Site, code: str, new_code: str | None = None,
-    name: str | None = None, parent: str | None = None, owner: str | None = None,
-    risk: str | None = None, tags: Iterable[str] | str | None = None,
-    add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (),
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    new_code: str | None = None,
+    name: str | None = None,
+    parent: str | None = None,
+    owner: str | None = None,
+    risk: str | None = None,
+    tags: Iterable[str] | str | None = None,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
 ) -> Grid:
     """Change what is given; `parent=""` moves to the top, `owner=""` clears the owner."""
     grid = get_grid(session, site=site, code=code)
@@ -162,8 +189,12 @@ def edit_grid(
 def check_no_cycle(session: Session, *, site: Site, grid: Grid, parent_id: str | None) -> None:
     if parent_id is None:
         return
-    rows = session.exec(select(Grid.id, Grid.parent_id, Grid.code)
-                        .where(Grid.site_id == site.id, Grid.deleted == False))  # noqa: E712
+    rows = session.exec(
+        select(Grid.id, Grid.parent_id, Grid.code).where(
+            Grid.site_id == site.id,
+            Grid.deleted == False,  # noqa: E712
+        )
+    )
     parents: dict[str, str | None] = {}
     codes: dict[str, str] = {}
     for gid, pid, gcode in rows:
@@ -208,7 +239,7 @@ def remove_grid(session: Session, *, site: Site, code: str, recursive: bool = Fa
         stack.extend(kids.get(g.id, []))
     ids = [g.id for g in branch]
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         for d in session.exec(live(GridDuty, site.id).where(col(GridDuty.grid_id).in_(chunk))):
             write.delete(session, d)
         rows = {g.id: g for g in session.exec(select(Grid).where(col(Grid.id).in_(chunk)))}
@@ -221,10 +252,13 @@ def remove_grid(session: Session, *, site: Site, code: str, recursive: bool = Fa
 
 
 def duties(session: Session, *, grid: Grid) -> list[GridDuty]:
-    return list(session.exec(
-        live(GridDuty, grid.site_id).where(GridDuty.grid_id == grid.id)
-        .order_by(col(GridDuty.position), col(GridDuty.created_at))
-    ))
+    return list(
+        session.exec(
+            live(GridDuty, grid.site_id)
+            .where(GridDuty.grid_id == grid.id)
+            .order_by(col(GridDuty.position), col(GridDuty.created_at))
+        )
+    )
 
 
 def add_duty(session: Session, *, site: Site, grid: Grid, text: str) -> GridDuty:
@@ -233,8 +267,9 @@ def add_duty(session: Session, *, site: Site, grid: Grid, text: str) -> GridDuty
     if any(d.text == value for d in existing):
         raise ConflictError(f"grid {grid.code} already has that duty")
     position = max((d.position for d in existing), default=0) + 1
-    return write.create(session, GridDuty, site_id=site.id, grid_id=grid.id, text=value,
-                        position=position)
+    return write.create(
+        session, GridDuty, site_id=site.id, grid_id=grid.id, text=value, position=position
+    )
 
 
 def remove_duty(session: Session, *, site: Site, code: str, number: int) -> GridDuty:
@@ -243,7 +278,8 @@ def remove_duty(session: Session, *, site: Site, code: str, number: int) -> Grid
     if not 1 <= number <= len(rows):
         raise PmError(
             f"grid {code} has {len(rows)} duties; there is no number {number}",
-            where="NUMBER", hint=f"pm grid show {code} lists them in order",
+            where="NUMBER",
+            hint=f"pm grid show {code} lists them in order",
         )
     write.delete(session, rows[number - 1])
     return rows[number - 1]

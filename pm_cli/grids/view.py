@@ -10,7 +10,11 @@ def tree_display(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     def shape(n: dict[str, Any]) -> dict[str, Any]:
         owner = f"{n['owner_name']} ({n['owner']})" if n["owner"] else "no owner"
-        return {"label": f"{n['code']} {n['name']}", "detail": owner,
-                "risk_level": n["risk_level"], "children": [shape(c) for c in n["children"]]}
+        return {
+            "label": f"{n['code']} {n['name']}",
+            "detail": owner,
+            "risk_level": n["risk_level"],
+            "children": [shape(c) for c in n["children"]],
+        }
 
     return [shape(n) for n in nodes]

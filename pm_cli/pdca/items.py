@@ -26,8 +26,9 @@ from pm_cli.store.query import find_by_code, live
 
 
 def events_of(session: Session, item: Pdca) -> list[PdcaEvent]:
-    return list(session.exec(select(PdcaEvent).where(PdcaEvent.pdca_id == item.id)
-                             .order_by(PdcaEvent.hlc)))
+    return list(
+        session.exec(select(PdcaEvent).where(PdcaEvent.pdca_id == item.id).order_by(PdcaEvent.hlc))
+    )
 
 
 # ---- finding items ---------------------------------------------------------------------
@@ -45,11 +46,13 @@ def get_item(session: Session, *, site: Site, no: str | int) -> Pdca:
 def _staff_id(session: Session, site: Site, code: str | None, where: str) -> str | None:
     if not code:
         return None
-    row = find_by_code(session, Staff, code, site_id=site.id, noun="staff member",
-                       where=site.code)
+    row = find_by_code(session, Staff, code, site_id=site.id, noun="staff member", where=site.code)
     if row is None:
-        raise PmError(f"{code} is not staff of site {site.code}", where=where,
-                      hint="`pm staff list` shows who is there")
+        raise PmError(
+            f"{code} is not staff of site {site.code}",
+            where=where,
+            hint="`pm staff list` shows who is there",
+        )
     return row.id
 
 
@@ -61,14 +64,17 @@ def route_owner(session: Session, *, site: Site, grid_id: str | None) -> str | N
             owner = session.get(Staff, grid.owner_id)
             if owner is not None and not owner.deleted:
                 return owner.id
-    manager = session.exec(live(Staff, site.id).where(Staff.role == "manager")
-                           .order_by(Staff.code)).first()
+    manager = session.exec(
+        live(Staff, site.id).where(Staff.role == "manager").order_by(Staff.code)
+    ).first()
     return manager.id if manager else None
 
 
 def _taken(session: Session, site: Site, no: int) -> bool:
-    return session.exec(select(Pdca.id).where(Pdca.site_id == site.id, Pdca.no == no)).first() \
+    return (
+        session.exec(select(Pdca.id).where(Pdca.site_id == site.id, Pdca.no == no)).first()
         is not None
+    )
 
 
 def _next_no(session: Session, site: Site) -> int | None:
@@ -77,9 +83,11 @@ def _next_no(session: Session, site: Site) -> int | None:
     numbered by the server at the next sync (sync.md §2)."""
     from pm_cli.store.changes import NumberBlock
 
-    block = session.exec(select(NumberBlock).where(
-        NumberBlock.site_id == site.id, NumberBlock.next_no <= NumberBlock.last)
-        .order_by(col(NumberBlock.first))).first()
+    block = session.exec(
+        select(NumberBlock)
+        .where(NumberBlock.site_id == site.id, NumberBlock.next_no <= NumberBlock.last)
+        .order_by(col(NumberBlock.first))
+    ).first()
     if block is not None:
         n = block.next_no
         block.next_no += 1
@@ -105,12 +113,19 @@ def _site_synced(session: Session, site: Site) -> bool:
         return True
     # the server hands number blocks only for sites it holds; they are kept once used up,
     # so this holds after the acked creation change is pruned (90 days on)
-    if session.exec(select(NumberBlock.site_id).where(NumberBlock.site_id == site.id)
-                    ).first() is not None:
+    if (
+        session.exec(select(NumberBlock.site_id).where(NumberBlock.site_id == site.id)).first()
+        is not None
+    ):
         return True
-    return session.exec(select(Change.change_id).where(  # ix_change_site_record (literal)
-        text("entity = 'site'"), Change.record_id == site.id,
-        Change.state == "acked")).first() is not None
+    return (
+        session.exec(
+            select(Change.change_id).where(  # ix_change_site_record (literal)
+                text("entity = 'site'"), Change.record_id == site.id, Change.state == "acked"
+            )
+        ).first()
+        is not None
+    )
 
 
 # ---- opening ---------------------------------------------------------------------------
@@ -123,17 +138,31 @@ class Opened:
 
 
 def add_item(
-    session: Session, *, site: Site, title: str, severity: str, grid: str | None = None,
-    grid_id: str | None = None, owner: str | None = None, source: str = "manual",
-    source_ref: str | None = None, description: str | None = None, by_id: str | None = None,
-    dedup_key: str | None = None, now: datetime | None = None, no: int | None = None,
+    session: Session,
+    *,
+    site: Site,
+    title: str,
+    severity: str,
+    grid: str | None = None,
+    grid_id: str | None = None,
+    owner: str | None = None,
+    source: str = "manual",
+    source_ref: str | None = None,
+    description: str | None = None,
+    by_id: str | None = None,
+    dedup_key: str | None = None,
+    now: datetime | None = None,
+    no: int | None = None,
 ) -> Opened:
     """Open an item (routed to the grid's owner, else the site manager); a repeat of an open
     item's failure (same dedup key) adds an occurrence to it instead."""
     sev = v.check(v.risk_level, severity, field="--severity")
     if source not in SOURCES:
-        raise PmError(f"unknown source {source!r}", where="--source",
-                      hint="use " + "|".join(SOURCES) + " (KIND:REF)")
+        raise PmError(
+            f"unknown source {source!r}",
+            where="--source",
+            hint="use " + "|".join(SOURCES) + " (KIND:REF)",
+        )
     if grid:
         g = find_by_code(session, Grid, grid, site_id=site.id, noun="grid", where=site.code)
         if g is None:
@@ -142,22 +171,39 @@ def add_item(
     if dedup_key:
         for other in session.exec(live(Pdca, site.id).where(Pdca.dedup_key == dedup_key)):
             if state_of(events_of(session, other)).status == "open":
-                write.append(session, PdcaEvent, site_id=site.id, pdca_id=other.id,
-                             kind="occurrence", by_id=by_id, note=v.optional_text(title),
-                             data={"source_ref": source_ref})
+                write.append(
+                    session,
+                    PdcaEvent,
+                    site_id=site.id,
+                    pdca_id=other.id,
+                    kind="occurrence",
+                    by_id=by_id,
+                    note=v.optional_text(title),
+                    data={"source_ref": source_ref},
+                )
                 return Opened(other, False)
-    owner_id = _staff_id(session, site, owner, "--owner") if owner else \
-        route_owner(session, site=site, grid_id=grid_id)
+    owner_id = (
+        _staff_id(session, site, owner, "--owner")
+        if owner
+        else route_owner(session, site=site, grid_id=grid_id)
+    )
     respond_h, resolve_h = sla(site)[sev]
     t = _now(now)
     item = write.create(
-        session, Pdca, site_id=site.id, created_at=utc_text(t),
+        session,
+        Pdca,
+        site_id=site.id,
+        created_at=utc_text(t),
         no=no if no and not _taken(session, site, no) else _next_no(session, site),
-        title=v.check(v.name, title, field="TITLE"), description=v.optional_text(description),
-        source=source, source_ref=source_ref, dedup_key=dedup_key, grid_id=grid_id,
-        owner_id=owner_id, severity=sev,
+        title=v.check(v.name, title, field="TITLE"),
+        description=v.optional_text(description),
+        source=source,
+        source_ref=source_ref,
+        dedup_key=dedup_key,
+        grid_id=grid_id,
+        owner_id=owner_id,
+        severity=sev,
         respond_by=utc_text(t + timedelta(hours=respond_h)),
         resolve_by=utc_text(t + timedelta(hours=resolve_h)),
     )
     return Opened(item, True)
-

@@ -18,8 +18,10 @@ class Pdca(Mutable, table=True):
     """An improvement item. Its phase and cycle are derived from its transition events."""
 
     __tablename__ = "pdca"
-    __table_args__ = (Index("ix_pdca_site_no", "site_id", "no"),
-                      Index("ix_pdca_site_dedup", "site_id", "dedup_key"))
+    __table_args__ = (
+        Index("ix_pdca_site_no", "site_id", "no"),
+        Index("ix_pdca_site_dedup", "site_id", "dedup_key"),
+    )
 
     no: int | None = None  # per site: #17
     title: str

@@ -20,17 +20,24 @@ def get_item(db: Any, *, site: Any, no: str | int) -> sa.Row[Any]:
     conn, t = read.connection(db), tables.pdca
     text = str(no).strip().lstrip("#")
     if text.startswith("~"):  # not numbered yet: its id's tail
-        return read.get_by_tail(conn, t, text[1:], site_id=site.id, noun="item",
-                                where=site.code, hint="`pm pdca list` shows them")
+        return read.get_by_tail(
+            conn,
+            t,
+            text[1:],
+            site_id=site.id,
+            noun="item",
+            where=site.code,
+            hint="`pm pdca list` shows them",
+        )
     if not text.isdigit() or len(text) > 10:  # 10 digits: every number an INTEGER holds
-        raise PmError(f"not an item number: {str(no)[:20]!r}", where="N",
-                      hint="e.g. 17, #17 or ~a1b2c3d4")
+        raise PmError(
+            f"not an item number: {str(no)[:20]!r}", where="N", hint="e.g. 17, #17 or ~a1b2c3d4"
+        )
     rows = conn.execute(read.live(t, site.id).where(t.c.no == int(text))).all()
     if not rows:
         raise NotFoundError(f"no item #{text} at {site.code}", hint="`pm pdca list` shows them")
     if len(rows) > 1:
-        raise ConflictError(f"item #{text} is ambiguous at {site.code}",
-                            hint="pm sync conflicts")
+        raise ConflictError(f"item #{text} is ambiguous at {site.code}", hint="pm sync conflicts")
     return rows[0]
 
 
@@ -42,13 +49,21 @@ def show(db: Any, *, site: Any, no: str | int) -> dict[str, Any]:
 
 
 def list_items(
-    db: Any, *, site: Any, phase: str | None = None, severity: str | None = None,
-    grid: str | None = None, owner: str | None = None, include_closed: bool = False,
-    overdue_only: bool = False, now: datetime | None = None,
+    db: Any,
+    *,
+    site: Any,
+    phase: str | None = None,
+    severity: str | None = None,
+    grid: str | None = None,
+    owner: str | None = None,
+    include_closed: bool = False,
+    overdue_only: bool = False,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     if phase and phase not in (*PHASES, "withdrawn"):
-        raise PmError(f"unknown phase {phase!r}", where="--phase",
-                      hint="|".join((*PHASES, "withdrawn")))
+        raise PmError(
+            f"unknown phase {phase!r}", where="--phase", hint="|".join((*PHASES, "withdrawn"))
+        )
     sev = v.check(v.risk_level, severity, field="--severity") if severity else None
     conn, t = read.connection(db), tables.pdca
     stmt = read.live(t, site.id).order_by(t.c.no)

@@ -23,7 +23,10 @@ SOURCES = ("step", "drill", "risk", "complaint", "audit", "manual")
 RESULTS = ("effective", "not-effective")
 # hours to respond, hours to resolve (domain.md §6 defaults; per site with `pm pdca sla`)
 DEFAULT_SLA: dict[str, tuple[float, float]] = {
-    "critical": (1, 24), "major": (4, 72), "minor": (24, 7 * 24)}
+    "critical": (1, 24),
+    "major": (4, 72),
+    "minor": (24, 7 * 24),
+}
 
 
 def _now(now: datetime | None) -> datetime:
@@ -131,8 +134,10 @@ def clocks(item: Any, cycle: Cycle) -> tuple[str, str]:
     if cycle.started_at is None:
         return item.respond_by, item.resolve_by
     found, start = _parse(item.created_at), _parse(cycle.started_at)
-    return (utc_text(start + (_parse(item.respond_by) - found)),
-            utc_text(start + (_parse(item.resolve_by) - found)))
+    return (
+        utc_text(start + (_parse(item.respond_by) - found)),
+        utc_text(start + (_parse(item.resolve_by) - found)),
+    )
 
 
 def allowed_next(st: State) -> list[str]:
@@ -174,39 +179,92 @@ def breaches(item: Any, st: State, now: datetime) -> list[str]:
     return out
 
 
-def record(item: Any, st: State, codes: tuple[dict[str, str], dict[str, str]],
-           now: datetime | None = None, *, history: bool = False) -> dict[str, Any]:
+def record(
+    item: Any,
+    st: State,
+    codes: tuple[dict[str, str], dict[str, str]],
+    now: datetime | None = None,
+    *,
+    history: bool = False,
+) -> dict[str, Any]:
     grids, staff = codes
     t = _now(now)
     respond_by, resolve_by = current_clocks(item, st)
     w = st.withdrawn
     rec: dict[str, Any] = {
-        "no": item.no, "ref": ref(item), "label": label(item), "title": item.title,
-        "phase": "withdrawn" if w else st.phase, "cycle": st.cycle, "status": st.status,
-        "withdrawn": {"at": w.created_at, "by": staff.get(w.by_id) if w.by_id else None,
-                      "reason": w.note, "phase": st.phase} if w else None,
-        "severity": item.severity, "source": item.source, "source_ref": item.source_ref,
+        "no": item.no,
+        "ref": ref(item),
+        "label": label(item),
+        "title": item.title,
+        "phase": "withdrawn" if w else st.phase,
+        "cycle": st.cycle,
+        "status": st.status,
+        "withdrawn": {
+            "at": w.created_at,
+            "by": staff.get(w.by_id) if w.by_id else None,
+            "reason": w.note,
+            "phase": st.phase,
+        }
+        if w
+        else None,
+        "severity": item.severity,
+        "source": item.source,
+        "source_ref": item.source_ref,
         "grid": grids.get(item.grid_id) if item.grid_id else None,
         "owner": staff.get(item.owner_id) if item.owner_id else None,
-        "found_at": item.created_at, "respond_by": respond_by,
-        "resolve_by": resolve_by, "responded_at": st.responded_at,
-        "checked_at": st.checked_at, "occurrences": st.occurrences,
-        "overdue": breaches(item, st, t), "next": allowed_next(st),
-        "description": item.description, "plan": item.plan, "containment": item.containment,
-        "root_cause": item.root_cause, "corrective": item.corrective,
-        "preventive": item.preventive, "id": item.id,
-        "cycles": [dict(zip(("cycle", "started_at", "respond_by", "resolve_by",
-                             "responded_at", "checked_at"),
-                            (c.no, c.started_at or item.created_at, *clocks(item, c),
-                             c.responded_at, c.checked_at), strict=True))
-                   for c in st.cycles],
+        "found_at": item.created_at,
+        "respond_by": respond_by,
+        "resolve_by": resolve_by,
+        "responded_at": st.responded_at,
+        "checked_at": st.checked_at,
+        "occurrences": st.occurrences,
+        "overdue": breaches(item, st, t),
+        "next": allowed_next(st),
+        "description": item.description,
+        "plan": item.plan,
+        "containment": item.containment,
+        "root_cause": item.root_cause,
+        "corrective": item.corrective,
+        "preventive": item.preventive,
+        "id": item.id,
+        "cycles": [
+            dict(
+                zip(
+                    (
+                        "cycle",
+                        "started_at",
+                        "respond_by",
+                        "resolve_by",
+                        "responded_at",
+                        "checked_at",
+                    ),
+                    (
+                        c.no,
+                        c.started_at or item.created_at,
+                        *clocks(item, c),
+                        c.responded_at,
+                        c.checked_at,
+                    ),
+                    strict=True,
+                )
+            )
+            for c in st.cycles
+        ],
     }
     if history:
-        rec["history"] = [{
-            "at": e.created_at, "kind": e.kind, "from": e.from_phase, "to": e.to_phase,
-            "cycle": e.cycle, "by": staff.get(e.by_id) if e.by_id else None, "note": e.note,
-            **({"data": e.data} if e.data else {}),
-        } for e in st.events]
+        rec["history"] = [
+            {
+                "at": e.created_at,
+                "kind": e.kind,
+                "from": e.from_phase,
+                "to": e.to_phase,
+                "cycle": e.cycle,
+                "by": staff.get(e.by_id) if e.by_id else None,
+                "note": e.note,
+                **({"data": e.data} if e.data else {}),
+            }
+            for e in st.events
+        ]
     return rec
 
 
@@ -214,9 +272,12 @@ def closed_in_sql(pdca: sa.Table, event: sa.Table) -> Any:
     """SQL: the item is closed (`state_of`: its top (cycle, rank) transition goes to closed,
     the top rank, so only a transition of a later cycle, a reopening, outranks it)."""
     c, later = event.alias("c"), event.alias("later")
-    reopened = sa.exists().where(later.c.pdca_id == c.c.pdca_id, later.c.kind == "transition",
-                                 later.c.to_phase.in_(list(RANK)),
-                                 sa.func.coalesce(later.c.cycle, 1) >
-                                 sa.func.coalesce(c.c.cycle, 1))
-    return sa.exists().where(c.c.pdca_id == pdca.c.id, c.c.kind == "transition",
-                             c.c.to_phase == "closed", ~reopened)
+    reopened = sa.exists().where(
+        later.c.pdca_id == c.c.pdca_id,
+        later.c.kind == "transition",
+        later.c.to_phase.in_(list(RANK)),
+        sa.func.coalesce(later.c.cycle, 1) > sa.func.coalesce(c.c.cycle, 1),
+    )
+    return sa.exists().where(
+        c.c.pdca_id == pdca.c.id, c.c.kind == "transition", c.c.to_phase == "closed", ~reopened
+    )

@@ -44,8 +44,9 @@ from pm_cli.store.query import live
 # ---- SLA -------------------------------------------------------------------------------
 
 
-def set_sla(session: Session, *, site: Site, severity: str, respond: str,
-            resolve: str) -> dict[str, tuple[float, float]]:
+def set_sla(
+    session: Session, *, site: Site, severity: str, respond: str, resolve: str
+) -> dict[str, tuple[float, float]]:
     sev = v.check(v.risk_level, severity, field="--severity")
     r1 = v.check(parse_hours, respond, field="--respond")
     r2 = v.check(parse_hours, resolve, field="--resolve")
@@ -61,9 +62,17 @@ def set_sla(session: Session, *, site: Site, severity: str, respond: str,
 
 
 def advance(
-    session: Session, *, site: Site, no: str | int, to: str, plan: str | None = None,
-    note: str | None = None, result: str | None = None, playbook: str | None = None,
-    by_id: str | None = None, now: datetime | None = None,
+    session: Session,
+    *,
+    site: Site,
+    no: str | int,
+    to: str,
+    plan: str | None = None,
+    note: str | None = None,
+    result: str | None = None,
+    playbook: str | None = None,
+    by_id: str | None = None,
+    now: datetime | None = None,
 ) -> State:
     """Move an item along plan → do → check → act → closed (or act → plan when the fix was
     not effective, raising the cycle). Each move needs what the phase is about."""
@@ -79,7 +88,8 @@ def advance(
             raise ConflictError(f"{label(item)} is closed", hint=f"pm pdca reopen {ref(item)}")
         raise ConflictError(
             f"{label(item)} cannot move from {st.phase} to {target}",
-            hint=f"from {st.phase} the next phase is {' or '.join(allowed)}")
+            hint=f"from {st.phase} the next phase is {' or '.join(allowed)}",
+        )
     data: dict[str, Any] = {}
     cycle = st.cycle
     if target == "do":
@@ -88,25 +98,36 @@ def advance(
         if not item.owner_id:
             raise PmError(f"{label(item)} has no owner", hint=f"pm pdca assign {ref(item)} STAFF")
         if not item.plan:
-            raise PmError(f"{label(item)} needs a plan before do", where="--plan",
-                          hint="the containment and repair plan: --plan TEXT")
+            raise PmError(
+                f"{label(item)} needs a plan before do",
+                where="--plan",
+                hint="the containment and repair plan: --plan TEXT",
+            )
     elif target == "check":
         if not (note or "").strip():
             raise PmError("say what was done: a completion note", where="--note")
     elif target == "act":
         if result is None or result.strip().lower() not in RESULTS:
-            raise PmError("give the verification result", where="--result",
-                          hint="--result effective|not-effective")
+            raise PmError(
+                "give the verification result",
+                where="--result",
+                hint="--result effective|not-effective",
+            )
         data["result"] = result.strip().lower()
     elif target == "closed":
         if not (note or "").strip():
-            raise PmError("say how it was standardised", where="--note",
-                          hint="e.g. the playbook step changed, training given")
+            raise PmError(
+                "say how it was standardised",
+                where="--note",
+                hint="e.g. the playbook step changed, training given",
+            )
         missing = [k for k in ("root_cause", "preventive") if not getattr(item, k)]
         if missing:
             needs = " and ".join(m.replace("_", " ") for m in missing)
-            raise PmError(f"{label(item)} needs {needs} before closing",
-                          hint=f"pm pdca edit {ref(item)} --root-cause TEXT --preventive TEXT")
+            raise PmError(
+                f"{label(item)} needs {needs} before closing",
+                hint=f"pm pdca edit {ref(item)} --root-cause TEXT --preventive TEXT",
+            )
         if playbook:
             from pm_cli.playbooks.service import get
 
@@ -114,67 +135,115 @@ def advance(
             data["playbook"] = f"{pinned.playbook.id}@{pinned.version}"
     elif target == "plan":  # act → plan: the fix was not effective
         cycle += 1
-    write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="transition",
-                 from_phase=st.phase, to_phase=target, cycle=cycle, by_id=by_id,
-                 note=v.optional_text(note), data=data,
-                 created_at=utc_text(now) if now else None)
+    write.append(
+        session,
+        PdcaEvent,
+        site_id=site.id,
+        pdca_id=item.id,
+        kind="transition",
+        from_phase=st.phase,
+        to_phase=target,
+        cycle=cycle,
+        by_id=by_id,
+        note=v.optional_text(note),
+        data=data,
+        created_at=utc_text(now) if now else None,
+    )
     return state_of(events_of(session, item))
 
 
 def _refuse_withdrawn(item: Pdca, st: State) -> None:
     if st.withdrawn is not None:
-        raise ConflictError(f"{label(item)} was withdrawn ({st.withdrawn.note or 'no reason'})",
-                            hint="a withdrawn item stays in history; open a new one: "
-                            "pm pdca add TITLE --severity …")
+        raise ConflictError(
+            f"{label(item)} was withdrawn ({st.withdrawn.note or 'no reason'})",
+            hint="a withdrawn item stays in history; open a new one: "
+            "pm pdca add TITLE --severity …",
+        )
 
 
-def reopen(session: Session, *, site: Site, no: str | int, note: str | None = None,
-           by_id: str | None = None, now: datetime | None = None) -> State:
+def reopen(
+    session: Session,
+    *,
+    site: Site,
+    no: str | int,
+    note: str | None = None,
+    by_id: str | None = None,
+    now: datetime | None = None,
+) -> State:
     item = get_item(session, site=site, no=no)
     st = state_of(events_of(session, item))
     _refuse_withdrawn(item, st)
     if st.phase != "closed":
         raise ConflictError(f"{label(item)} is open (in {st.phase}); only a closed item reopens")
-    write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="transition",
-                 from_phase="closed", to_phase="plan", cycle=st.cycle + 1, by_id=by_id,
-                 note=v.optional_text(note), data={"reopen": True},
-                 created_at=utc_text(now) if now else None)
+    write.append(
+        session,
+        PdcaEvent,
+        site_id=site.id,
+        pdca_id=item.id,
+        kind="transition",
+        from_phase="closed",
+        to_phase="plan",
+        cycle=st.cycle + 1,
+        by_id=by_id,
+        note=v.optional_text(note),
+        data={"reopen": True},
+        created_at=utc_text(now) if now else None,
+    )
     return state_of(events_of(session, item))
 
 
-def assign(session: Session, *, site: Site, no: str | int, staff: str,
-           by_id: str | None = None) -> Pdca:
+def assign(
+    session: Session, *, site: Site, no: str | int, staff: str, by_id: str | None = None
+) -> Pdca:
     item = get_item(session, site=site, no=no)
     new = _staff_id(session, site, staff, "STAFF")
     old = session.get(Staff, item.owner_id) if item.owner_id else None
     if write.update(session, item, owner_id=new):
-        write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="assign",
-                     by_id=by_id, note=f"owner {old.code if old else '—'} → {staff}")
+        write.append(
+            session,
+            PdcaEvent,
+            site_id=site.id,
+            pdca_id=item.id,
+            kind="assign",
+            by_id=by_id,
+            note=f"owner {old.code if old else '—'} → {staff}",
+        )
     return item
 
 
-def comment(session: Session, *, site: Site, no: str | int, text: str,
-            by_id: str | None = None) -> PdcaEvent:
+def comment(
+    session: Session, *, site: Site, no: str | int, text: str, by_id: str | None = None
+) -> PdcaEvent:
     item = get_item(session, site=site, no=no)
     body = v.optional_text(text)
     if not body:
         raise PmError("a comment needs some text", where="TEXT")
-    return write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="comment",
-                        by_id=by_id, note=body)
+    return write.append(
+        session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="comment", by_id=by_id, note=body
+    )
 
 
 def acted_on(st: State) -> list[str]:
     """What people did to an item beyond raising it: moves, comments, owners, edits, and
     further occurrences (other failures it stands for). [] = nobody has touched it."""
-    kinds = {"transition": "moved", "comment": "commented", "assign": "reassigned",
-             "edit": "edited", "occurrence": "raised again"}
-    done = [kinds[e.kind] for e in st.events if e.kind in kinds
-            and not (e.kind == "occurrence" and st.occurrences <= 1)]
+    kinds = {
+        "transition": "moved",
+        "comment": "commented",
+        "assign": "reassigned",
+        "edit": "edited",
+        "occurrence": "raised again",
+    }
+    done = [
+        kinds[e.kind]
+        for e in st.events
+        if e.kind in kinds and not (e.kind == "occurrence" and st.occurrences <= 1)
+    ]
     return sorted(set(done), key=done.index)
 
 
-def cancel(session: Session, *, site: Site, no: str | int, reason: str,
-           by_id: str | None = None) -> State:
+def cancel(
+    session: Session, *, site: Site, no: str | int, reason: str, by_id: str | None = None
+) -> State:
     """Withdraw an item raised in error: status withdrawn, kept in history, out of every
     list of open and overdue items. A withdraw is an append-only event, so it holds
     whatever else two laptops did to the item meanwhile."""
@@ -185,17 +254,24 @@ def cancel(session: Session, *, site: Site, no: str | int, reason: str,
     return _withdraw(session, site, item, why, by_id)
 
 
-def _withdraw(session: Session, site: Site, item: Pdca, reason: str,
-              by_id: str | None) -> State:
+def _withdraw(session: Session, site: Site, item: Pdca, reason: str, by_id: str | None) -> State:
     st = state_of(events_of(session, item))
     if st.withdrawn is not None:
         raise ConflictError(f"{label(item)} is already withdrawn")
     if st.phase == "closed":
-        raise ConflictError(f"{label(item)} is closed; a closed item stays as it is",
-                            hint="reopen it first if it was closed in error: "
-                            f"pm pdca reopen {ref(item)}")
-    write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="withdraw",
-                 by_id=by_id, note=reason)
+        raise ConflictError(
+            f"{label(item)} is closed; a closed item stays as it is",
+            hint=f"reopen it first if it was closed in error: pm pdca reopen {ref(item)}",
+        )
+    write.append(
+        session,
+        PdcaEvent,
+        site_id=site.id,
+        pdca_id=item.id,
+        kind="withdraw",
+        by_id=by_id,
+        note=reason,
+    )
     return state_of(events_of(session, item))
 
 
@@ -215,27 +291,41 @@ class Withdrawal:
             return f"withdrew the occurrence it had added to item {self.label}"
         if self.withdrawn:
             return f"withdrew improvement item {self.label} (nobody had acted on it yet)"
-        return (f"improvement item {self.label} stays open (already {self.why_kept}); if it "
-                f"was raised in error: pm pdca cancel {self.ref} --reason TEXT")
+        return (
+            f"improvement item {self.label} stays open (already {self.why_kept}); if it "
+            f"was raised in error: pm pdca cancel {self.ref} --reason TEXT"
+        )
 
 
-def withdraw_raised(session: Session, *, site: Site, source_ref: str, reason: str,
-                    by_id: str | None = None) -> Withdrawal | None:
+def withdraw_raised(
+    session: Session, *, site: Site, source_ref: str, reason: str, by_id: str | None = None
+) -> Withdrawal | None:
     """Take back what one source (a step result) raised: the occurrence it added, or the
     item it opened when nobody has acted on the item yet. None: it raised nothing open."""
-    occ = session.exec(select(PdcaEvent).where(
-        PdcaEvent.kind == "occurrence", PdcaEvent.site_id == site.id)
-        .where(func.json_extract(PdcaEvent.data, "$.source_ref") == source_ref)).first()
+    occ = session.exec(
+        select(PdcaEvent)
+        .where(PdcaEvent.kind == "occurrence", PdcaEvent.site_id == site.id)
+        .where(func.json_extract(PdcaEvent.data, "$.source_ref") == source_ref)
+    ).first()
     if occ is not None:
         item = session.get(Pdca, occ.pdca_id)
         if item is None:
             return None
         st = state_of(events_of(session, item))
-        if st.status != "open" or any((e.data or {}).get("occurrence") == occ.id
-                                      for e in st.events if e.kind == "withdraw"):
+        if st.status != "open" or any(
+            (e.data or {}).get("occurrence") == occ.id for e in st.events if e.kind == "withdraw"
+        ):
             return None
-        write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="withdraw",
-                     by_id=by_id, note=reason, data={"occurrence": occ.id})
+        write.append(
+            session,
+            PdcaEvent,
+            site_id=site.id,
+            pdca_id=item.id,
+            kind="withdraw",
+            by_id=by_id,
+            note=reason,
+            data={"occurrence": occ.id},
+        )
         return Withdrawal(label(item), ref(item), True, occurrence=True)
     item = session.exec(live(Pdca, site.id).where(Pdca.source_ref == source_ref)).first()
     if item is None:
@@ -250,19 +340,28 @@ def withdraw_raised(session: Session, *, site: Site, source_ref: str, reason: st
     return Withdrawal(label(item), ref(item), True)
 
 
-EDITABLE = ("title", "description", "plan", "containment", "root_cause", "corrective",
-            "preventive")
+EDITABLE = ("title", "description", "plan", "containment", "root_cause", "corrective", "preventive")
 
 
-def edit(session: Session, *, site: Site, no: str | int, by_id: str | None = None,
-         **values: str | None) -> Pdca:
+def edit(
+    session: Session, *, site: Site, no: str | int, by_id: str | None = None, **values: str | None
+) -> Pdca:
     item = get_item(session, site=site, no=no)
-    changes = {k: (v.check(v.name, val, field="--title") if k == "title"
-                   else v.optional_text(val))
-               for k, val in values.items() if k in EDITABLE and val is not None}
+    changes = {
+        k: (v.check(v.name, val, field="--title") if k == "title" else v.optional_text(val))
+        for k, val in values.items()
+        if k in EDITABLE and val is not None
+    }
     if write.update(session, item, **changes):
-        write.append(session, PdcaEvent, site_id=site.id, pdca_id=item.id, kind="edit",
-                     by_id=by_id, note="edited " + ", ".join(sorted(changes)))
+        write.append(
+            session,
+            PdcaEvent,
+            site_id=site.id,
+            pdca_id=item.id,
+            kind="edit",
+            by_id=by_id,
+            note="edited " + ", ".join(sorted(changes)),
+        )
     return item
 
 
@@ -283,12 +382,27 @@ def closed_in_sql() -> Any:
 
 
 def list_items(
-    session: Session, *, site: Site, phase: str | None = None, severity: str | None = None,
-    grid: str | None = None, owner: str | None = None, include_closed: bool = False,
-    overdue_only: bool = False, now: datetime | None = None,
+    session: Session,
+    *,
+    site: Site,
+    phase: str | None = None,
+    severity: str | None = None,
+    grid: str | None = None,
+    owner: str | None = None,
+    include_closed: bool = False,
+    overdue_only: bool = False,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     from pm_cli.pdca import read
 
-    return read.list_items(session, site=site, phase=phase, severity=severity, grid=grid,
-                           owner=owner, include_closed=include_closed,
-                           overdue_only=overdue_only, now=now)
+    return read.list_items(
+        session,
+        site=site,
+        phase=phase,
+        severity=severity,
+        grid=grid,
+        owner=owner,
+        include_closed=include_closed,
+        overdue_only=overdue_only,
+        now=now,
+    )

@@ -9,8 +9,9 @@ import typer
 
 from pm_cli.cli_common import JsonOpt
 
-app = typer.Typer(help="Playbooks: the standardized checklists (98-step manuals) as YAML.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Playbooks: the standardized checklists (98-step manuals) as YAML.", no_args_is_help=True
+)
 
 Paths = Annotated[list[Path], typer.Argument(help="Playbook files or folders of them")]
 
@@ -31,8 +32,9 @@ def playbook_list(
 
     with ctx.obj.session() as s:
         rows = service.list_playbooks(s, service=service_, all_versions=all_versions)
-    ctx.obj.out(as_json).emit(rows, columns=["id", "version", "service", "steps", "title"],
-                              title="playbooks")
+    ctx.obj.out(as_json).emit(
+        rows, columns=["id", "version", "service", "steps", "title"], title="playbooks"
+    )
 
 
 @app.command("show")
@@ -61,14 +63,32 @@ def playbook_show(
         out.json(doc)
         return
     p = pinned.playbook
-    out.record({"id": f"{p.id}@{p.version}", "title": p.title, "service": p.service,
-                "schedule": p.schedule or "on demand", "minutes": p.estimated_minutes,
-                "steps": len(p.steps), "sha256": pinned.sha256[:16]})
-    out.table([{"#": i, "step": st.id, "title": st.title, "kind": st.kind,
+    out.record(
+        {
+            "id": f"{p.id}@{p.version}",
+            "title": p.title,
+            "service": p.service,
+            "schedule": p.schedule or "on demand",
+            "minutes": p.estimated_minutes,
+            "steps": len(p.steps),
+            "sha256": pinned.sha256[:16],
+        }
+    )
+    out.table(
+        [
+            {
+                "#": i,
+                "step": st.id,
+                "title": st.title,
+                "kind": st.kind,
                 "accept": (st.range.describe(st.unit) if st.range else st.acceptance),
-                "severity": st.severity, "evidence": st.evidence}
-               for i, st in enumerate(p.steps, 1)],
-              ["#", "step", "title", "kind", "accept", "severity", "evidence"])
+                "severity": st.severity,
+                "evidence": st.evidence,
+            }
+            for i, st in enumerate(p.steps, 1)
+        ],
+        ["#", "step", "title", "kind", "accept", "severity", "evidence"],
+    )
 
 
 @app.command("import")
@@ -119,8 +139,9 @@ def playbook_diff(
     lines += [f"  + step {sid}" for sid in d["added"]]
     lines += [f"  - step {sid}" for sid in d["removed"]]
     for sid, fields in d["changed"].items():
-        lines += [f"  ~ step {sid}.{k}: {plain(v['from'])} → {plain(v['to'])}"
-                  for k, v in fields.items()]
+        lines += [
+            f"  ~ step {sid}.{k}: {plain(v['from'])} → {plain(v['to'])}" for k, v in fields.items()
+        ]
     if d["reordered"]:
         lines.append("  ~ steps reordered")
     if len(lines) == 1:
@@ -140,8 +161,12 @@ def playbook_lint(ctx: typer.Context, paths: Paths, as_json: JsonOpt = False) ->
     report = lint.lint_paths(paths, db=ctx.obj.db_path_if_ready())
     out = ctx.obj.out(as_json)
     if out.as_json:
-        out.json({"files": report.files, "problems": [
-            {"where": p.where, "message": p.message} for p in report.problems]})
+        out.json(
+            {
+                "files": report.files,
+                "problems": [{"where": p.where, "message": p.message} for p in report.problems],
+            }
+        )
     if report.problems:
         raise InputError(report.problems, source=f"{report.files} file(s)", outcome=None)
     out.done(f"{report.files} playbook file(s) clean")

@@ -33,8 +33,9 @@ def lint_paths(paths: list[Path], *, db: Path | None) -> LintReport:
         engine = make_engine(db)
         try:
             with session_scope(engine, db, write=False) as s:
-                report.problems += [p for p in (service.version_clash(s, item)
-                                                for item in loaded) if p]
+                report.problems += [
+                    p for p in (service.version_clash(s, item) for item in loaded) if p
+                ]
         finally:
             engine.dispose()
     return report

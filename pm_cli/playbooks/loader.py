@@ -34,8 +34,12 @@ def _step_ids(root: Any, source: str, out: list[Problem]) -> bool:
             if key is None or not isinstance(node, yaml.ScalarNode):
                 continue
             if node.value in seen:
-                out.append(Problem(_at(source, node.start_mark),
-                                   f"step id {node.value!r} repeats line {seen[node.value]}"))
+                out.append(
+                    Problem(
+                        _at(source, node.start_mark),
+                        f"step id {node.value!r} repeats line {seen[node.value]}",
+                    )
+                )
                 found = True
             else:
                 seen[node.value] = node.start_mark.line + 1
@@ -44,9 +48,15 @@ def _step_ids(root: Any, source: str, out: list[Problem]) -> bool:
 
 def parse(text: str, source: str) -> tuple[Playbook | None, list[Problem]]:
     """A playbook from its YAML, or every problem at its `FILE:LINE:COL`."""
-    return parse_checked(text, source, Playbook, shape="a playbook is a mapping (id: …, "
-                         "version: …, steps: …)", extra=_step_ids, noun="playbook",
-                         skip=lambda err: not err["loc"] and "used twice" in str(err["msg"]))
+    return parse_checked(
+        text,
+        source,
+        Playbook,
+        shape="a playbook is a mapping (id: …, version: …, steps: …)",
+        extra=_step_ids,
+        noun="playbook",
+        skip=lambda err: not err["loc"] and "used twice" in str(err["msg"]),
+    )
 
 
 def read_text(path: Path) -> tuple[str | None, list[Problem]]:

@@ -28,17 +28,26 @@ class Pinned:
 def get_pinned(db: Any, playbook_id: str, version: int, sha256: str) -> Pinned:
     """The exact content a run pinned (sync may bring two rows for one id@version)."""
     t = tables.playbook
-    row = read.connection(db).execute(sa.select(t).where(
-        t.c.playbook_id == playbook_id, t.c.version == version,
-        t.c.sha256 == sha256)).first()
+    row = (
+        read.connection(db)
+        .execute(
+            sa.select(t).where(
+                t.c.playbook_id == playbook_id, t.c.version == version, t.c.sha256 == sha256
+            )
+        )
+        .first()
+    )
     if row is None:
-        raise NotFoundError(f"playbook {playbook_id}@{version} ({sha256[:12]}) is not here",
-                            hint="pm sync brings it from the server")
+        raise NotFoundError(
+            f"playbook {playbook_id}@{version} ({sha256[:12]}) is not here",
+            hint="pm sync brings it from the server",
+        )
     return pinned_from(row)
 
 
-def pinned_many(db: Any, keys: Iterable[tuple[str, int, str]]
-                ) -> dict[tuple[str, int, str], Pinned]:
+def pinned_many(
+    db: Any, keys: Iterable[tuple[str, int, str]]
+) -> dict[tuple[str, int, str], Pinned]:
     """The pinned contents of many runs, (id, version, sha256) → Pinned, in one query (a
     page of runs names a handful of playbooks)."""
     wanted = set(keys)
@@ -52,8 +61,10 @@ def pinned_many(db: Any, keys: Iterable[tuple[str, int, str]]
     missing = sorted(wanted - out.keys())
     if missing:
         pid, version, sha256 = missing[0]
-        raise NotFoundError(f"playbook {pid}@{version} ({sha256[:12]}) is not here",
-                            hint="pm sync brings it from the server")
+        raise NotFoundError(
+            f"playbook {pid}@{version} ({sha256[:12]}) is not here",
+            hint="pm sync brings it from the server",
+        )
     return out
 
 
@@ -79,13 +90,15 @@ def get(db: Any, playbook_id: str, version: int | None = None) -> Pinned:
     if "@" in playbook_id and version is None:
         playbook_id, _, raw = playbook_id.partition("@")
         if not raw.isdigit():
-            raise NotFoundError(f"bad playbook version {raw!r}", hint="write ID@VERSION, e.g. "
-                                "fire.monthly@2")
+            raise NotFoundError(
+                f"bad playbook version {raw!r}", hint="write ID@VERSION, e.g. fire.monthly@2"
+            )
         version = int(raw)
     rows = _rows(db, playbook_id)
     if not rows:
-        raise NotFoundError(f"no playbook {playbook_id}",
-                            hint="`pm playbook list` shows the installed ones")
+        raise NotFoundError(
+            f"no playbook {playbook_id}", hint="`pm playbook list` shows the installed ones"
+        )
     if version is None:
         version = rows[-1].version
     same = [r for r in rows if r.version == version]

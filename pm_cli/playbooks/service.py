@@ -38,8 +38,10 @@ def bundled_dir() -> Path:
     for candidate in (package / "bundled_playbooks", package.parent / "playbooks"):
         if candidate.is_dir():
             return candidate
-    raise NotFoundError("the bundled playbooks are missing from this install",
-                        hint="reinstall pm (pip install --force-reinstall pm-cli)")
+    raise NotFoundError(
+        "the bundled playbooks are missing from this install",
+        hint="reinstall pm (pip install --force-reinstall pm-cli)",
+    )
 
 
 def load_files(paths: list[Path]) -> list[loader.Loaded]:
@@ -48,8 +50,10 @@ def load_files(paths: list[Path]) -> list[loader.Loaded]:
 
     files = loader.expand(paths)
     if not files:
-        raise InputError([Problem(" ".join(map(str, paths)) or ".", "no playbook files there")],
-                         source="the paths given")
+        raise InputError(
+            [Problem(" ".join(map(str, paths)) or ".", "no playbook files there")],
+            source="the paths given",
+        )
     loaded, problems = [], []
     for path in files:
         item, found = loader.load(path)
@@ -60,8 +64,12 @@ def load_files(paths: list[Path]) -> list[loader.Loaded]:
     for item in loaded:
         key = (item.playbook.id, item.playbook.version)
         if key in seen and seen[key] != item.playbook.sha256():
-            problems.append(Problem(f"{item.path}:1:1", f"{key[0]} version {key[1]} is also "
-                                    "in another file given, with other content"))
+            problems.append(
+                Problem(
+                    f"{item.path}:1:1",
+                    f"{key[0]} version {key[1]} is also in another file given, with other content",
+                )
+            )
         seen.setdefault(key, item.playbook.sha256())
     if problems:
         source = files[0] if len(files) == 1 else f"{len(files)} files"
@@ -70,10 +78,15 @@ def load_files(paths: list[Path]) -> list[loader.Loaded]:
 
 
 def _row(session: Session, playbook_id: str, version: int) -> PlaybookRow | None:
-    return session.exec(select(PlaybookRow).where(
-        PlaybookRow.playbook_id == playbook_id, PlaybookRow.version == version,
-        PlaybookRow.deleted == False,  # noqa: E712
-    ).order_by(PlaybookRow.hlc)).first()
+    return session.exec(
+        select(PlaybookRow)
+        .where(
+            PlaybookRow.playbook_id == playbook_id,
+            PlaybookRow.version == version,
+            PlaybookRow.deleted == False,  # noqa: E712
+        )
+        .order_by(PlaybookRow.hlc)
+    ).first()
 
 
 def version_clash(session: Session, item: loader.Loaded) -> Problem | None:
@@ -84,16 +97,20 @@ def version_clash(session: Session, item: loader.Loaded) -> Problem | None:
         return None
     old = Playbook.model_validate_json(row.spec)
     changes = step_diff(old, p)
-    what = "its step list changed" if changes["added"] or changes["removed"] else \
-        "its content changed"
-    return Problem(f"{item.path}:1:1",
-                   f"{p.id} version {p.version} is installed with other content ({what}): "
-                   f"bump version to {latest_version(session, p.id) + 1}")
+    what = (
+        "its step list changed" if changes["added"] or changes["removed"] else "its content changed"
+    )
+    return Problem(
+        f"{item.path}:1:1",
+        f"{p.id} version {p.version} is installed with other content ({what}): "
+        f"bump version to {latest_version(session, p.id) + 1}",
+    )
 
 
 def latest_version(session: Session, playbook_id: str) -> int:
-    versions = session.exec(select(PlaybookRow.version).where(
-        PlaybookRow.playbook_id == playbook_id)).all()
+    versions = session.exec(
+        select(PlaybookRow.version).where(PlaybookRow.playbook_id == playbook_id)
+    ).all()
     return max(versions, default=0)
 
 
@@ -108,17 +125,23 @@ class Installed:
 def install(session: Session, items: list[loader.Loaded]) -> list[Installed]:
     """Store each new id@version; the same content again is a no-op; other content refused."""
     stored: dict[tuple[str, int], set[str]] = {}
-    for pid, ver, sha in session.exec(select(
-            PlaybookRow.playbook_id, PlaybookRow.version, PlaybookRow.sha256)).all():
+    for pid, ver, sha in session.exec(
+        select(PlaybookRow.playbook_id, PlaybookRow.version, PlaybookRow.sha256)
+    ).all():
         stored.setdefault((pid, ver), set()).add(sha)
-    clashing = [item for item in items
-                if (key := (item.playbook.id, item.playbook.version)) in stored
-                and item.playbook.sha256() not in stored[key]]
+    clashing = [
+        item
+        for item in items
+        if (key := (item.playbook.id, item.playbook.version)) in stored
+        and item.playbook.sha256() not in stored[key]
+    ]
     problems = [p for p in (version_clash(session, item) for item in clashing) if p]
     if problems:
-        raise InputError(problems, source=items[0].path if len(items) == 1 else
-                         f"{len(items)} files",
-                         hint="a published version never changes: raise `version:` and import")
+        raise InputError(
+            problems,
+            source=items[0].path if len(items) == 1 else f"{len(items)} files",
+            hint="a published version never changes: raise `version:` and import",
+        )
     out = []
     for item in items:
         p = item.playbook
@@ -126,10 +149,18 @@ def install(session: Session, items: list[loader.Loaded]) -> list[Installed]:
             out.append(Installed(p.id, p.version, "unchanged", item.path))
             continue
         write.append(
-            session, PlaybookRow, site_id=None, id=content_id(p.id, p.version, p.sha256()),
-            playbook_id=p.id, version=p.version,
-            sha256=p.sha256(), title=p.title, service=p.service, schedule=p.schedule,
-            yaml=item.text, spec=p.canonical(),
+            session,
+            PlaybookRow,
+            site_id=None,
+            id=content_id(p.id, p.version, p.sha256()),
+            playbook_id=p.id,
+            version=p.version,
+            sha256=p.sha256(),
+            title=p.title,
+            service=p.service,
+            schedule=p.schedule,
+            yaml=item.text,
+            spec=p.canonical(),
         )
         out.append(Installed(p.id, p.version, "installed", item.path))
     return out
@@ -147,12 +178,14 @@ def _bundled() -> list[loader.Loaded]:
 
 def bundled_ids() -> frozenset[str]:
     """The row ids (content addresses) of the library shipped with this pm."""
-    return frozenset(content_id(i.playbook.id, i.playbook.version, i.playbook.sha256())
-                     for i in _bundled())
+    return frozenset(
+        content_id(i.playbook.id, i.playbook.version, i.playbook.sha256()) for i in _bundled()
+    )
 
 
-def list_playbooks(session: Session, *, service: str | None = None,
-                   all_versions: bool = False) -> list[dict[str, Any]]:
+def list_playbooks(
+    session: Session, *, service: str | None = None, all_versions: bool = False
+) -> list[dict[str, Any]]:
     latest: dict[str, PlaybookRow] = {}
     rows = []
     for row in _rows(session):
@@ -161,9 +194,18 @@ def list_playbooks(session: Session, *, service: str | None = None,
         rows.append(row)
         latest[row.playbook_id] = row
     chosen = rows if all_versions else list(latest.values())
-    return [{"id": r.playbook_id, "version": r.version, "service": r.service, "title": r.title,
-             "steps": len(json.loads(r.spec)["steps"]), "schedule": r.schedule,
-             "sha256": r.sha256} for r in chosen]
+    return [
+        {
+            "id": r.playbook_id,
+            "version": r.version,
+            "service": r.service,
+            "title": r.title,
+            "steps": len(json.loads(r.spec)["steps"]),
+            "schedule": r.schedule,
+            "sha256": r.sha256,
+        }
+        for r in chosen
+    ]
 
 
 def step_diff(old: Playbook, new: Playbook) -> dict[str, Any]:
@@ -172,16 +214,22 @@ def step_diff(old: Playbook, new: Playbook) -> dict[str, Any]:
     after = {s.id: s.model_dump(mode="json") for s in new.steps}
     changed = {}
     for sid in before.keys() & after.keys():
-        fields = {k: {"from": before[sid][k], "to": after[sid][k]}
-                  for k in after[sid] if before[sid][k] != after[sid][k]}
+        fields = {
+            k: {"from": before[sid][k], "to": after[sid][k]}
+            for k in after[sid]
+            if before[sid][k] != after[sid][k]
+        }
         if fields:
             changed[sid] = fields
-    head = {k: {"from": getattr(old, k), "to": getattr(new, k)}
-            for k in ("title", "service", "schedule", "estimated_minutes")
-            if getattr(old, k) != getattr(new, k)}
+    head = {
+        k: {"from": getattr(old, k), "to": getattr(new, k)}
+        for k in ("title", "service", "schedule", "estimated_minutes")
+        if getattr(old, k) != getattr(new, k)
+    }
     order_changed = [s for s in before if s in after] != [s for s in after if s in before]
     return {
-        "from": f"{old.id}@{old.version}", "to": f"{new.id}@{new.version}",
+        "from": f"{old.id}@{old.version}",
+        "to": f"{new.id}@{new.version}",
         "playbook": head,
         "added": [s for s in after if s not in before],
         "removed": [s for s in before if s not in after],
@@ -190,16 +238,24 @@ def step_diff(old: Playbook, new: Playbook) -> dict[str, Any]:
     }
 
 
-def diff(session: Session, playbook_id: str, *, old: int | None = None,
-         new: int | None = None, path: Path | None = None) -> dict[str, Any]:
+def diff(
+    session: Session,
+    playbook_id: str,
+    *,
+    old: int | None = None,
+    new: int | None = None,
+    path: Path | None = None,
+) -> dict[str, Any]:
     """Two installed versions (default: the two newest), or a file against its installed
     version (or the newest installed)."""
     if path is not None:
         item = load_files([path])[0]
         rows = _rows(session, item.playbook.id)
         if not rows:
-            raise NotFoundError(f"{item.playbook.id} is not installed; nothing to compare",
-                                hint=f"pm playbook import {path}")
+            raise NotFoundError(
+                f"{item.playbook.id} is not installed; nothing to compare",
+                hint=f"pm playbook import {path}",
+            )
         base = next((r for r in rows if r.version == item.playbook.version), rows[-1])
         return step_diff(pinned_from(base).playbook, item.playbook)
     rows = _rows(session, playbook_id)
@@ -212,5 +268,6 @@ def diff(session: Session, playbook_id: str, *, old: int | None = None,
         if not older:
             raise ConflictError(f"{playbook_id} has only version {new}; nothing to compare")
         old = older[-1]
-    return step_diff(get(session, playbook_id, old).playbook,
-                     get(session, playbook_id, new).playbook)
+    return step_diff(
+        get(session, playbook_id, old).playbook, get(session, playbook_id, new).playbook
+    )

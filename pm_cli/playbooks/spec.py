@@ -9,12 +9,32 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SERVICES = (
-    "cleaning", "security", "landscaping", "repairs", "equipment", "elevators", "fire",
-    "water", "parking", "customer-service", "waste", "renovation",
+    "cleaning",
+    "security",
+    "landscaping",
+    "repairs",
+    "equipment",
+    "elevators",
+    "fire",
+    "water",
+    "parking",
+    "customer-service",
+    "waste",
+    "renovation",
 )
 Service = Literal[
-    "cleaning", "security", "landscaping", "repairs", "equipment", "elevators", "fire",
-    "water", "parking", "customer-service", "waste", "renovation",
+    "cleaning",
+    "security",
+    "landscaping",
+    "repairs",
+    "equipment",
+    "elevators",
+    "fire",
+    "water",
+    "parking",
+    "customer-service",
+    "waste",
+    "renovation",
 ]
 Kind = Literal["check", "reading", "photo", "text"]
 Severity = Literal["minor", "major", "critical"]
@@ -26,8 +46,9 @@ Short = Annotated[str, Field(min_length=1, max_length=200)]
 
 class _Strict(BaseModel):
     # allow_inf_nan: a range of {min: .nan} would accept (or refuse) every reading
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
-                              allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 class Range(_Strict):
@@ -125,8 +146,9 @@ class Playbook(_Strict):
 
     def canonical(self) -> str:
         """The content as compact JSON with sorted keys: what sha256 and storage use."""
-        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":"))
+        return json.dumps(
+            self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
 
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()

@@ -16,8 +16,9 @@ class Hello(BaseModel):
     device_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
     numbers_left: dict[str, int] = Field(default_factory=dict)
     # the sites this laptop holds: the answer names those on the server it may no longer see
-    sites_held: Annotated[list[Annotated[str, Field(pattern=ID)]], Field(max_length=10_000)] = \
+    sites_held: Annotated[list[Annotated[str, Field(pattern=ID)]], Field(max_length=10_000)] = (
         Field(default_factory=list)
+    )
 
 
 class ChangeIn(BaseModel):

@@ -22,11 +22,16 @@ def problems(record_id: str | None, fields: dict[str, Any]) -> list[str]:
     were checked (texts are texts, the version a whole number)."""
     spec, sha = fields.get("spec"), fields.get("sha256")
     if isinstance(spec, str) and sha != hashlib.sha256(spec.encode("utf-8")).hexdigest():
-        return ["fields.sha256: not the sha256 of the spec (a published version's content "
-                "never changes: raise its version)"]
+        return [
+            "fields.sha256: not the sha256 of the spec (a published version's content "
+            "never changes: raise its version)"
+        ]
     pid, version = fields.get("playbook_id"), fields.get("version")
-    if record_id is not None and isinstance(pid, str) and isinstance(sha, str) and (
-            record_id != content_id(pid, version, sha)):  # type: ignore[arg-type]
-        return ["record_id: a playbook version's id is the content address of "
-                "id@version#sha256"]
+    if (
+        record_id is not None
+        and isinstance(pid, str)
+        and isinstance(sha, str)
+        and (record_id != content_id(pid, version, sha))  # type: ignore[arg-type]
+    ):
+        return ["record_id: a playbook version's id is the content address of id@version#sha256"]
     return []

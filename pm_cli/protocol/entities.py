@@ -16,10 +16,20 @@ ROLES = ("lead", "manager", "admin")
 # entity): the one map, for the server's checks on a push (`rules.references`) and for
 # `pm db check` (`reference_columns`)
 REFS: dict[str, str] = {
-    "owner_id": "staff", "by_id": "staff", "grid_id": "grid", "parent_id": "",
-    "pdca_id": "pdca", "run_id": "run", "checkpoint_id": "checkpoint", "route_id": "route",
-    "drill_id": "drill", "drill_run_id": "drill_run", "risk_id": "risk", "walk_id": "route_walk",
-    "from_id": "staff", "to_id": "staff",
+    "owner_id": "staff",
+    "by_id": "staff",
+    "grid_id": "grid",
+    "parent_id": "",
+    "pdca_id": "pdca",
+    "run_id": "run",
+    "checkpoint_id": "checkpoint",
+    "route_id": "route",
+    "drill_id": "drill",
+    "drill_run_id": "drill_run",
+    "risk_id": "risk",
+    "walk_id": "route_walk",
+    "from_id": "staff",
+    "to_id": "staff",
 }
 # `*_id` fields REFS does not map: a step of the run's playbook (`step_id`); a playbook's own
 # key, which a run names with its version (`playbook_id`, `playbook_version`); a conflict's
@@ -54,9 +64,15 @@ def registry() -> dict[str, Entity]:
             kind = "append"
         else:
             continue
-        out[name] = Entity(name, kind, frozenset(cols - BOOKKEEPING),
-                           frozenset(c.name for c in table.c if isinstance(c.type, JSON)
-                                     and c.name not in BOOKKEEPING), table)
+        out[name] = Entity(
+            name,
+            kind,
+            frozenset(cols - BOOKKEEPING),
+            frozenset(
+                c.name for c in table.c if isinstance(c.type, JSON) and c.name not in BOOKKEEPING
+            ),
+            table,
+        )
     return out
 
 

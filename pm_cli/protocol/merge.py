@@ -75,29 +75,63 @@ def merge(kind: str, state: State | None, change: dict[str, Any]) -> Merged:
         concurrent = held is not None and base.get(name) != held
         if held is None or hlc > held:
             if concurrent and name != "deleted" and fields.get(name) != value:
-                conflicts.append(Conflict("field", name, value, fields.get(name), hlc, held,
-                                          loser_is_change=False))
+                conflicts.append(
+                    Conflict(
+                        "field", name, value, fields.get(name), hlc, held, loser_is_change=False
+                    )
+                )
             fields[name], stamps[name] = value, hlc
             won = True
         elif name != "deleted" and fields.get(name) != value:
-            conflicts.append(Conflict("field", name, fields.get(name), value, held, hlc,
-                                      loser_is_change=True))
+            conflicts.append(
+                Conflict("field", name, fields.get(name), value, held, hlc, loser_is_change=True)
+            )
     deleted_at = stamps.get("deleted")
-    if (values.get("deleted") is True and deleted_at == hlc and state is not None
-            and stamps.get("deleted") != old.stamps.get("deleted")):
+    if (
+        values.get("deleted") is True
+        and deleted_at == hlc
+        and state is not None
+        and stamps.get("deleted") != old.stamps.get("deleted")
+    ):
         # a delete arriving after edits made later without seeing it (another laptop's):
         # they are kept in the hidden row, as when the edit arrives second
-        newer = {k: fields[k] for k, st in stamps.items()
-                 if k not in ("deleted", "created_at") and st > hlc}
+        newer = {
+            k: fields[k]
+            for k, st in stamps.items()
+            if k not in ("deleted", "created_at") and st > hlc
+        }
         if newer:
-            conflicts.append(Conflict("edit_after_delete", None, None, newer, hlc,
-                                      max(stamps[k] for k in newer), loser_is_change=False))
-    if (op == "upsert" and won and fields.get("deleted") and deleted_at is not None
-            and deleted_at < hlc and base.get("deleted") != deleted_at):
+            conflicts.append(
+                Conflict(
+                    "edit_after_delete",
+                    None,
+                    None,
+                    newer,
+                    hlc,
+                    max(stamps[k] for k in newer),
+                    loser_is_change=False,
+                )
+            )
+    if (
+        op == "upsert"
+        and won
+        and fields.get("deleted")
+        and deleted_at is not None
+        and deleted_at < hlc
+        and base.get("deleted") != deleted_at
+    ):
         # an edit made without seeing the delete, newer than it: kept, the row stays deleted
-        conflicts.append(Conflict("edit_after_delete", None, None,
-                                  {k: values[k] for k in values if k != "deleted"},
-                                  deleted_at, hlc, loser_is_change=True))
+        conflicts.append(
+            Conflict(
+                "edit_after_delete",
+                None,
+                None,
+                {k: values[k] for k in values if k != "deleted"},
+                deleted_at,
+                hlc,
+                loser_is_change=True,
+            )
+        )
     return Merged(State(fields, stamps), "applied" if won else "superseded", conflicts)
 
 

@@ -41,8 +41,9 @@ def blanks(table: sa.Table) -> tuple[dict[str, Any], tuple[str, ...]]:
     return got
 
 
-def row_of(ent: Entity, table: sa.Table, rid: str, site: str | None, state: State
-           ) -> dict[str, Any]:
+def row_of(
+    ent: Entity, table: sa.Table, rid: str, site: str | None, state: State
+) -> dict[str, Any]:
     """The whole row of a record: the state's values, blanks for the NOT NULL columns it
     lacks, the id, the site and the stamps."""
     base, objects = blanks(table)
@@ -61,8 +62,11 @@ def row_of(ent: Entity, table: sa.Table, rid: str, site: str | None, state: Stat
 def changed_of(ent: Entity, state: State) -> dict[str, Any]:
     """What an update of a mutable record writes: the state's values and stamps (a column
     the state does not hold keeps what it has)."""
-    return {**{k: v for k, v in state.fields.items() if k in ent.fields},
-            "field_hlc": state.stamps, "updated_hlc": state.updated_hlc}
+    return {
+        **{k: v for k, v in state.fields.items() if k in ent.fields},
+        "field_hlc": state.stamps,
+        "updated_hlc": state.updated_hlc,
+    }
 
 
 def state_of(ent: Entity, row: Mapping[Any, Any]) -> State:

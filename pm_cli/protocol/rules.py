@@ -16,8 +16,16 @@ PHASES = ("plan", "do", "check", "act", "closed")
 RESULTS = ("effective", "not-effective")
 # the steps of PDCA (sync.md §4): forward one phase, back to plan from act (not effective)
 # or closed (reopened), each back step starting the next cycle
-EDGES = frozenset({("plan", "do"), ("do", "check"), ("check", "act"), ("act", "closed"),
-                   ("act", "plan"), ("closed", "plan")})
+EDGES = frozenset(
+    {
+        ("plan", "do"),
+        ("do", "check"),
+        ("check", "act"),
+        ("act", "closed"),
+        ("act", "plan"),
+        ("closed", "plan"),
+    }
+)
 
 
 def problems(ch: dict[str, Any], *, create: bool) -> list[str]:
@@ -43,8 +51,10 @@ def problems(ch: dict[str, Any], *, create: bool) -> list[str]:
         if set(values) != {"deleted"} or values["deleted"] is not want:
             out.append(f"fields: a {ch['op']} sets only deleted={str(want).lower()}")
             return out
-    out += [f"fields.{name}: {why}" for name, why in
-            fields_of(model).problems(values, create=create and ch["op"] != "delete")]
+    out += [
+        f"fields.{name}: {why}"
+        for name, why in fields_of(model).problems(values, create=create and ch["op"] != "delete")
+    ]
     if not out and ch["entity"] == "pdca_event":
         out += _pdca_event(values)
     field_rules = getattr(model, "field_rules", None)  # a model's rules across its fields
@@ -76,8 +86,10 @@ def _pdca_event(f: dict[str, Any]) -> list[str]:
         return ["fields.to_phase: a transition needs from_phase and to_phase"]
     if (src, dst) not in EDGES:
         nexts = sorted(b for a, b in EDGES if a == src)
-        return [f"fields.to_phase: {src} → {dst} is not a step of PDCA (from {src}: "
-                f"{' or '.join(nexts) or 'none'})"]
+        return [
+            f"fields.to_phase: {src} → {dst} is not a step of PDCA (from {src}: "
+            f"{' or '.join(nexts) or 'none'})"
+        ]
     cycle = f.get("cycle")
     if not isinstance(cycle, int) or isinstance(cycle, bool) or cycle < 1:
         return ["fields.cycle: a transition needs its cycle, a whole number ≥ 1"]
@@ -86,8 +98,7 @@ def _pdca_event(f: dict[str, Any]) -> list[str]:
     data = f.get("data") or {}
     if dst == "act" and (not isinstance(data, dict) or data.get("result") not in RESULTS):
         return [f"fields.data.result: moving to act needs the result ({'|'.join(RESULTS)})"]
-    if dst in ("check", "closed") and not (isinstance(f.get("note"), str)
-                                           and f["note"].strip()):
+    if dst in ("check", "closed") and not (isinstance(f.get("note"), str) and f["note"].strip()):
         return [f"fields.note: moving to {dst} needs a note (what was done)"]
     if src == "act" and dst == "closed" and data.get("result") not in (None, "effective"):
         return ["fields.data.result: only an effective fix closes an item"]

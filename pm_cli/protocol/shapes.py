@@ -23,15 +23,28 @@ PULL_DEFAULT, PULL_MAX = 1000, 10_000
 class ApiError(Exception):
     """An answer other than 200: status, machine code, message, where, hint (sync.md §6)."""
 
-    def __init__(self, status: int, error: str, message: str, *, where: list[str] | None = None,
-                 hint: str | None = None, extra: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        *,
+        where: list[str] | None = None,
+        hint: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
         self.where, self.hint, self.extra = where or [], hint, extra or {}
 
     def body(self) -> dict[str, Any]:
-        return {"error": self.error, "message": self.message, "where": self.where,
-                "hint": self.hint, **self.extra}
+        return {
+            "error": self.error,
+            "message": self.message,
+            "where": self.where,
+            "hint": self.hint,
+            **self.extra,
+        }
 
 
 SNAPSHOT_PAGE = 5000

@@ -24,8 +24,9 @@ from pm_cli.reports.cli_output import (
 )
 from pm_cli.sites.context import current_site
 
-app = typer.Typer(help="Reports: KPIs and the 1000-point site score (千分制).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Reports: KPIs and the 1000-point site score (千分制).", no_args_is_help=True
+)
 
 
 def _rate(rec: dict[str, Any]) -> str:
@@ -37,9 +38,18 @@ def _of(rec: dict[str, Any]) -> str:
 
 
 @app.command("kpi")
-def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: ByOpt = None,
-               csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False,
-               html: HtmlOpt = False, output: OutOpt = None, as_json: JsonOpt = False) -> None:
+def report_kpi(
+    ctx: typer.Context,
+    frm: FromOpt = None,
+    to: ToOpt = None,
+    by: ByOpt = None,
+    csv: CsvOpt = False,
+    md: MdOpt = False,
+    xlsx: XlsxOpt = False,
+    html: HtmlOpt = False,
+    output: OutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """The site's KPIs over a period, each as a count over a count.
 
     The days are site time (default: the 30 days up to now). Each KPI is a numerator over a
@@ -51,47 +61,91 @@ def report_kpi(ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None, by: By
     from pm_cli.reports import service
 
     check_formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
-    refresh_rollups(ctx, lambda s, site: service.refresh_sites(s, frm=frm, to=to)
-                    if by == "site" else service.refresh_period(s, site=site, frm=frm, to=to))
+    refresh_rollups(
+        ctx,
+        lambda s, site: (
+            service.refresh_sites(s, frm=frm, to=to)
+            if by == "site"
+            else service.refresh_period(s, site=site, frm=frm, to=to)
+        ),
+    )
     with ctx.obj.session() as s:
         site = current_site(ctx.obj, s)
         rep = service.kpi_report(s, site=site, frm=frm, to=to, by=by)
-    if write_as_file(ctx, rep, service.kpi_rows, kind="kpi", csv=csv, md=md, xlsx=xlsx,
-                     output=output, as_json=as_json, html=html):
+    if write_as_file(
+        ctx,
+        rep,
+        service.kpi_rows,
+        kind="kpi",
+        csv=csv,
+        md=md,
+        xlsx=xlsx,
+        output=output,
+        as_json=as_json,
+        html=html,
+    ):
         return
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rep)
         return
-    title = (f"KPIs of {rep['site']}, {plain(rep['from'], out.tz)} – "
-             f"{plain(rep['counted_to'], out.tz)}")
+    title = (
+        f"KPIs of {rep['site']}, {plain(rep['from'], out.tz)} – {plain(rep['counted_to'], out.tz)}"
+    )
     if by:
-        rows = [{by: g[by], "kpi": r["label"], "rate": _rate(r), "of": _of(r)}
-                for g in rep["groups"] for r in g["kpis"] if r["denominator"]]
+        rows = [
+            {by: g[by], "kpi": r["label"], "rate": _rate(r), "of": _of(r)}
+            for g in rep["groups"]
+            for r in g["kpis"]
+            if r["denominator"]
+        ]
         out.table(rows, [by, "kpi", "rate", "of"], title=f"{title}, by {by}")
         return
-    rows = [{"kpi": r["label"], "rate": _rate(r), "of": _of(r), "counts": r["what"]}
-            for r in rep["kpis"]]
+    rows = [
+        {"kpi": r["label"], "rate": _rate(r), "of": _of(r), "counts": r["what"]}
+        for r in rep["kpis"]
+    ]
     out.table(rows, ["kpi", "rate", "of", "counts"], title=title)
-    out.table([{"figure": f["label"], "value": _figure(f), "counts": f["what"]}
-               for f in rep["figures"]], ["figure", "value", "counts"],
-              title="items, inspections and risks")
+    out.table(
+        [{"figure": f["label"], "value": _figure(f), "counts": f["what"]} for f in rep["figures"]],
+        ["figure", "value", "counts"],
+        title="items, inspections and risks",
+    )
     if rep["drills"]:
-        out.table([{"drill": d["drill"], "scenario": d["scenario"],
-                    "started_at": d["started_at"], "targets met": f"{d['met']}/{d['timed']}",
-                    "minutes": ", ".join(f"{m} {v:g}" for m, v in d["minutes"].items()
-                                         if v is not None)} for d in rep["drills"]],
-                  ["drill", "scenario", "started_at", "targets met", "minutes"],
-                  title="drill response times (minutes from the alarm)")
+        out.table(
+            [
+                {
+                    "drill": d["drill"],
+                    "scenario": d["scenario"],
+                    "started_at": d["started_at"],
+                    "targets met": f"{d['met']}/{d['timed']}",
+                    "minutes": ", ".join(
+                        f"{m} {v:g}" for m, v in d["minutes"].items() if v is not None
+                    ),
+                }
+                for d in rep["drills"]
+            ],
+            ["drill", "scenario", "started_at", "targets met", "minutes"],
+            title="drill response times (minutes from the alarm)",
+        )
     from pm_cli.reports.html import coverage_text
 
     for dim in ("grid", "month"):
         sat = rep["satisfaction"][f"by_{dim}"]
         if sat:
-            out.table([{dim: r[dim], "rate": _rate(r), "satisfied": _of(r),
-                        "coverage": coverage_text(r)} for r in sat],
-                      [dim, "rate", "satisfied", "coverage"],
-                      title=f"owner satisfaction by {dim}")
+            out.table(
+                [
+                    {
+                        dim: r[dim],
+                        "rate": _rate(r),
+                        "satisfied": _of(r),
+                        "coverage": coverage_text(r),
+                    }
+                    for r in sat
+                ],
+                [dim, "rate", "satisfied", "coverage"],
+                title=f"owner satisfaction by {dim}",
+            )
 
 
 def _figure(f: dict[str, Any]) -> str:
@@ -106,17 +160,31 @@ def _figure(f: dict[str, Any]) -> str:
 
 @app.command("score")
 def report_score(
-    ctx: typer.Context, frm: FromOpt = None, to: ToOpt = None,
+    ctx: typer.Context,
+    frm: FromOpt = None,
+    to: ToOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print the arithmetic")] = False,
-    by: Annotated[str | None, typer.Option(
-        "--by", help="category: the lines grouped; site|grid|service|staff|month|week: a score "
-                     "each")
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="category: the lines grouped; site|grid|service|staff|month|week: a score each",
+        ),
     ] = None,
-    weights: Annotated[Path | None, typer.Option(
-        "--weights", help="A company's weights (YAML: points, deductions, bands, "
-                          "categories) [default: domain.md §7]")] = None,
-    csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, html: HtmlOpt = False,
-    output: OutOpt = None, as_json: JsonOpt = False,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--weights",
+            help="A company's weights (YAML: points, deductions, bands, "
+            "categories) [default: domain.md §7]",
+        ),
+    ] = None,
+    csv: CsvOpt = False,
+    md: MdOpt = False,
+    xlsx: XlsxOpt = False,
+    html: HtmlOpt = False,
+    output: OutOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The 1000-point site score: each KPI's points × its rate, scaled, less deductions.
 
@@ -130,13 +198,29 @@ def report_score(
 
     check_formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     scheme = service.scheme(weights)  # checked before any work
-    refresh_rollups(ctx, lambda s, site: service.refresh_sites(s, frm=frm, to=to)
-                    if by == "site" else service.refresh_period(s, site=site, frm=frm, to=to))
+    refresh_rollups(
+        ctx,
+        lambda s, site: (
+            service.refresh_sites(s, frm=frm, to=to)
+            if by == "site"
+            else service.refresh_period(s, site=site, frm=frm, to=to)
+        ),
+    )
     with ctx.obj.session() as s:
         site = current_site(ctx.obj, s)
         rep = service.score_report(s, site=site, frm=frm, to=to, by=by, weights=scheme)
-    if write_as_file(ctx, rep, service.score_rows, kind="score", csv=csv, md=md, xlsx=xlsx,
-                     output=output, as_json=as_json, html=html):
+    if write_as_file(
+        ctx,
+        rep,
+        service.score_rows,
+        kind="score",
+        csv=csv,
+        md=md,
+        xlsx=xlsx,
+        output=output,
+        as_json=as_json,
+        html=html,
+    ):
         return
     out = ctx.obj.out(as_json)
     if out.as_json:
@@ -145,26 +229,51 @@ def report_score(
     if rep["score"] is None:
         out.lines(rep["explain"])
         return
-    head = (f"score of {rep['site']}, {plain(rep['from'], out.tz)} – "
-            f"{plain(rep['counted_to'], out.tz)}: {rep['score']} ({rep['band']})")
+    head = (
+        f"score of {rep['site']}, {plain(rep['from'], out.tz)} – "
+        f"{plain(rep['counted_to'], out.tz)}: {rep['score']} ({rep['band']})"
+    )
     if explain:
         out.lines([head, *rep["explain"]])
         return
     if by and by != "category":
-        rows = [{by: g[by], "score": g["score"], "band": g["band"],
-                 "measured": f"{len(g['lines'])} of {len(g['lines']) + len(g['dropped'])}",
-                 "deductions": sum(d["points"] for d in g["deductions"]) or None}
-                for g in rep["groups"]]
+        rows = [
+            {
+                by: g[by],
+                "score": g["score"],
+                "band": g["band"],
+                "measured": f"{len(g['lines'])} of {len(g['lines']) + len(g['dropped'])}",
+                "deductions": sum(d["points"] for d in g["deductions"]) or None,
+            }
+            for g in rep["groups"]
+        ]
         out.table(rows, [by, "score", "band", "measured", "deductions"], title=head)
         return
     if by == "category":
-        out.table([{"category": c["category"], "points": c["points"], "max": c["max"],
-                    "kpis": ", ".join(c["kpis"])} for c in rep["categories"]],
-                  ["category", "points", "max", "kpis"], title=head)
+        out.table(
+            [
+                {
+                    "category": c["category"],
+                    "points": c["points"],
+                    "max": c["max"],
+                    "kpis": ", ".join(c["kpis"]),
+                }
+                for c in rep["categories"]
+            ],
+            ["category", "points", "max", "kpis"],
+            title=head,
+        )
         return
-    rows = [{"kpi": ln["label"], "points": ln["points"], "max": ln["max"],
-             "rate": _rate(ln), "of": f"{ln['numerator']}/{ln['denominator']}"}
-            for ln in rep["lines"]]
+    rows = [
+        {
+            "kpi": ln["label"],
+            "points": ln["points"],
+            "max": ln["max"],
+            "rate": _rate(ln),
+            "of": f"{ln['numerator']}/{ln['denominator']}",
+        }
+        for ln in rep["lines"]
+    ]
     rows += [{"kpi": f"− {d['reason']}", "points": -d["points"]} for d in rep["deductions"]]
     out.table(rows, ["kpi", "points", "max", "rate", "of"], title=head)
 
@@ -172,22 +281,41 @@ def report_score(
 @app.command("daily")
 def report_daily(
     ctx: typer.Context,
-    day: Annotated[str | None, typer.Option("--date", help="The day (site time) [default: "
-                                                           "the shift under way]")] = None,
-    shift: Annotated[str | None, typer.Option(
-        "--shift", help="day (08:00-20:00), night (20:00-08:00) or HH:MM-HH:MM "
-                        "[default: with --date the whole day, else the shift now]")] = None,
-    handover: Annotated[bool, typer.Option(
-        "--handover", help="Sign the handover: --from hands the shift over --to (who may "
-                           "--refuse it)")] = False,
-    giver: Annotated[str | None, typer.Option(
-        "--from", help="With --handover: the staff code handing over")] = None,
-    receiver: Annotated[str | None, typer.Option(
-        "--to", help="With --handover: the staff code taking over")] = None,
-    refuse: Annotated[str | None, typer.Option(
-        "--refuse", help="With --handover: the receiver refuses, for this reason")] = None,
-    csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, html: HtmlOpt = False,
-    output: OutOpt = None, as_json: JsonOpt = False,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="The day (site time) [default: the shift under way]"),
+    ] = None,
+    shift: Annotated[
+        str | None,
+        typer.Option(
+            "--shift",
+            help="day (08:00-20:00), night (20:00-08:00) or HH:MM-HH:MM "
+            "[default: with --date the whole day, else the shift now]",
+        ),
+    ] = None,
+    handover: Annotated[
+        bool,
+        typer.Option(
+            "--handover",
+            help="Sign the handover: --from hands the shift over --to (who may --refuse it)",
+        ),
+    ] = False,
+    giver: Annotated[
+        str | None, typer.Option("--from", help="With --handover: the staff code handing over")
+    ] = None,
+    receiver: Annotated[
+        str | None, typer.Option("--to", help="With --handover: the staff code taking over")
+    ] = None,
+    refuse: Annotated[
+        str | None,
+        typer.Option("--refuse", help="With --handover: the receiver refuses, for this reason"),
+    ] = None,
+    csv: CsvOpt = False,
+    md: MdOpt = False,
+    xlsx: XlsxOpt = False,
+    html: HtmlOpt = False,
+    output: OutOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The shift handover (交接班): done, failures, items opened, closed and open, drills,
     and what the next shift must do; with --handover, its sign-off by both leads.
@@ -208,45 +336,75 @@ def report_daily(
 
     check_formats(csv=csv, md=md, xlsx=xlsx, output=output, as_json=as_json, html=html)
     if not handover and (giver or receiver or refuse is not None):
-        raise UsageError("--from, --to and --refuse sign a handover", where="--from",
-                         hint="add --handover")
+        raise UsageError(
+            "--from, --to and --refuse sign a handover", where="--from", hint="add --handover"
+        )
     if handover and not (giver and receiver):
-        raise UsageError("a handover needs both leads", where="--to" if giver else "--from",
-                         hint="pass --from STAFF --to STAFF")
+        raise UsageError(
+            "a handover needs both leads",
+            where="--to" if giver else "--from",
+            hint="pass --from STAFF --to STAFF",
+        )
     with ctx.obj.session(write=handover) as s:
         site = current_site(ctx.obj, s)
         if handover:
             assert giver and receiver
-            rep = service.sign_handover(s, site=site, giver=giver, receiver=receiver,
-                                        refuse=refuse, day=day, shift=shift)
+            rep = service.sign_handover(
+                s, site=site, giver=giver, receiver=receiver, refuse=refuse, day=day, shift=shift
+            )
         else:
             rep = service.daily_report(s, site=site, day=day, shift=shift)
     out = ctx.obj.out(as_json)
     if handover and not (as_json or csv or md or xlsx or html):
         h = rep["handover"][-1]
         if h["status"] == "refused":
-            out.note(f"{h['to']} refused the {rep['shift']} shift of {h['day']} from "
-                     f"{h['from']}: {h['reason']}")
+            out.note(
+                f"{h['to']} refused the {rep['shift']} shift of {h['day']} from "
+                f"{h['from']}: {h['reason']}"
+            )
         else:
-            out.done(f"{h['from']} handed the {rep['shift']} shift of {h['day']} over to "
-                     f"{h['to']}")
+            out.done(f"{h['from']} handed the {rep['shift']} shift of {h['day']} over to {h['to']}")
         return
-    head = (f"handover of {rep['site']}, {rep['shift']}: {plain(rep['from'], out.tz)} – "
-            f"{plain(rep['to'], out.tz)}")
-    write_tables(ctx, rep, daily.sections(rep), kind="daily", head=head, csv=csv, md=md,
-                 xlsx=xlsx, html=html, output=output, as_json=as_json)
+    head = (
+        f"handover of {rep['site']}, {rep['shift']}: {plain(rep['from'], out.tz)} – "
+        f"{plain(rep['to'], out.tz)}"
+    )
+    write_tables(
+        ctx,
+        rep,
+        daily.sections(rep),
+        kind="daily",
+        head=head,
+        csv=csv,
+        md=md,
+        xlsx=xlsx,
+        html=html,
+        output=output,
+        as_json=as_json,
+    )
 
 
 @app.command("quarter")
 def report_quarter(
     ctx: typer.Context,
-    quarter: Annotated[str | None, typer.Option(
-        "--quarter", "-q", help="YEARQn, e.g. 2026Q4 (Qn: this year) [default: this "
-                                "quarter, up to now]")] = None,
-    weights: Annotated[Path | None, typer.Option(
-        "--weights", help="A company's weights for the score (as pm report score)")] = None,
-    csv: CsvOpt = False, md: MdOpt = False, xlsx: XlsxOpt = False, html: HtmlOpt = False,
-    output: OutOpt = None, as_json: JsonOpt = False,
+    quarter: Annotated[
+        str | None,
+        typer.Option(
+            "--quarter",
+            "-q",
+            help="YEARQn, e.g. 2026Q4 (Qn: this year) [default: this quarter, up to now]",
+        ),
+    ] = None,
+    weights: Annotated[
+        Path | None,
+        typer.Option("--weights", help="A company's weights for the score (as pm report score)"),
+    ] = None,
+    csv: CsvOpt = False,
+    md: MdOpt = False,
+    xlsx: XlsxOpt = False,
+    html: HtmlOpt = False,
+    output: OutOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The quarterly PDCA review: items by phase and source, how effective the fixes were,
     repeat failures by step and grid, the top risks, and the score and KPIs against the
@@ -268,17 +426,30 @@ def report_quarter(
         site = current_site(ctx.obj, s)
         rep = review.review(s, site=site, quarter=quarter, scheme=scheme)
     tz = ctx.obj.out(as_json).tz
-    head = (f"PDCA review of {rep['site']}, {rep['quarter']}: {plain(rep['from'], tz)} – "
-            f"{plain(rep['counted_to'], tz)}")
-    write_tables(ctx, rep, review.sections(rep), kind="quarter", head=head, csv=csv, md=md,
-                 xlsx=xlsx, html=html, output=output, as_json=as_json)
-
+    head = (
+        f"PDCA review of {rep['site']}, {rep['quarter']}: {plain(rep['from'], tz)} – "
+        f"{plain(rep['counted_to'], tz)}"
+    )
+    write_tables(
+        ctx,
+        rep,
+        review.sections(rep),
+        kind="quarter",
+        head=head,
+        csv=csv,
+        md=md,
+        xlsx=xlsx,
+        html=html,
+        output=output,
+        as_json=as_json,
+    )
 
 
 def dashboard(
     ctx: typer.Context,
-    every: Annotated[float, typer.Option("--every", help="Seconds between refreshes",
-                                         min=1.0)] = 30.0,
+    every: Annotated[
+        float, typer.Option("--every", help="Seconds between refreshes", min=1.0)
+    ] = 30.0,
     once: Annotated[bool, typer.Option("--once", help="One frame, then exit")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -310,8 +481,11 @@ def dashboard(
     def frame() -> tuple[list[str], list[Any]]:
         if latest:
             snap = latest.pop()
-        elif watch is not None and not watch.changed() and \
-                time.monotonic() - kept["at"] < board.MAX_AGE_S:
+        elif (
+            watch is not None
+            and not watch.changed()
+            and time.monotonic() - kept["at"] < board.MAX_AGE_S
+        ):
             snap = kept["snap"]  # nothing written since: the same figures, drawn again
         else:
             refresh_rollups(ctx, board.refresh)  # may write rollups: the next look sees it once
@@ -322,19 +496,27 @@ def dashboard(
         c = snap["today"]["counts"]
         sc = snap["score"]
         spark = board.sparkline([w["score"] for w in snap["trend"]])
-        head = [f"{snap['site']} {snap['name']} · {plain(snap['at'], tz)}",
-                f"today: {c['done']} done, {c['in progress']} in progress, {c['to do']} to do,"
-                f" {c['upcoming']} upcoming, {c['missed']} missed of {snap['today']['due']}"
-                f" · drills due {snap['today']['drills_due']}"
-                f" · risk reviews due {snap['today']['reviews_due']}",
-                f"score (30 days): {sc['score'] if sc['score'] is not None else '—'}"
-                f" {sc['band'] or ''} · weekly trend {spark}",
-                f"overdue items: {snap['overdue']['count']}"]
+        head = [
+            f"{snap['site']} {snap['name']} · {plain(snap['at'], tz)}",
+            f"today: {c['done']} done, {c['in progress']} in progress, {c['to do']} to do,"
+            f" {c['upcoming']} upcoming, {c['missed']} missed of {snap['today']['due']}"
+            f" · drills due {snap['today']['drills_due']}"
+            f" · risk reviews due {snap['today']['reviews_due']}",
+            f"score (30 days): {sc['score'] if sc['score'] is not None else '—'}"
+            f" {sc['band'] or ''} · weekly trend {spark}",
+            f"overdue items: {snap['overdue']['count']}",
+        ]
         return head, [
-            ("overdue items", ("label", "severity", "title", "owner", "overdue"),
-             snap["overdue"]["items"]),
-            ("hottest grids", ("grid", "name", "level", "heat", "failures", "overdue_items"),
-             snap["heat"]),
+            (
+                "overdue items",
+                ("label", "severity", "title", "owner", "overdue"),
+                snap["overdue"]["items"],
+            ),
+            (
+                "hottest grids",
+                ("grid", "name", "level", "heat", "failures", "overdue_items"),
+                snap["heat"],
+            ),
         ]
 
     out.board(frame, every=None if once else every)

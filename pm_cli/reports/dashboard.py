@@ -46,8 +46,7 @@ def refresh(session: Session, site: Site, now: datetime | None = None) -> int:
     from pm_cli.reports import rollup
 
     t = now or datetime.now(UTC)
-    return rollup.refresh(session, site=site, since=t - timedelta(weeks=WEEKS + 1), until=t,
-                          now=t)
+    return rollup.refresh(session, site=site, since=t - timedelta(weeks=WEEKS + 1), until=t, now=t)
 
 
 def trend(session: Session, *, site: Site, now: datetime) -> list[dict[str, Any]]:
@@ -59,23 +58,29 @@ def trend(session: Session, *, site: Site, now: datetime) -> list[dict[str, Any]
     from pm_cli.reports import kpi, score
 
     local = now.astimezone(zone(site.tz))
-    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0,
-                                                               microsecond=0)
+    monday = (local - timedelta(days=local.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     since = (monday - timedelta(weeks=WEEKS - 1)).astimezone(UTC)
-    facts = kpi.compute(session, site=site, p=kpi.Period(since, now, now),
-                        dims=("week",)).facts.by("week")
+    facts = kpi.compute(session, site=site, p=kpi.Period(since, now, now), dims=("week",)).facts.by(
+        "week"
+    )
     out = []
     for w in range(WEEKS - 1, -1, -1):
         year, week, _ = (monday - timedelta(weeks=w)).isocalendar()
         name = f"{year}-W{week:02d}"
         s = score.score_of(facts[name], []) if name in facts else None
-        out.append({"week": name, "score": s.score if s else None,
-                    "band": s.band if s else None})
+        out.append({"week": name, "score": s.score if s else None, "band": s.band if s else None})
     return out
 
 
-def snapshot(session: Session, *, site: Site, now: datetime | None = None,
-             with_trend: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def snapshot(
+    session: Session,
+    *,
+    site: Site,
+    now: datetime | None = None,
+    with_trend: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """What the screen shows, at `now`; `with_trend` reuses a trend already worked out (it
     changes by the week, the rest by the minute)."""
     from pm_cli.pdca import service as pdca
@@ -85,26 +90,53 @@ def snapshot(session: Session, *, site: Site, now: datetime | None = None,
 
     t = now or datetime.now(UTC)
     day = schedules.today(session, site=site, now=t)
-    counts = {k: day["counts"].get(k, 0) for k in ("done", "in progress", "to do",
-                                                    "upcoming", "missed")}
+    counts = {
+        k: day["counts"].get(k, 0) for k in ("done", "in progress", "to do", "upcoming", "missed")
+    }
     overdue = pdca.list_items(session, site=site, overdue_only=True, now=t)
     rank = {"critical": 0, "major": 1, "minor": 2}
     overdue.sort(key=lambda i: (rank.get(i["severity"], 3), i["respond_by"]))
-    heat = sorted((g for g in risks.grid_heat(session, site=site, now=t) if g["heat"]),
-                  key=lambda g: (-g["heat"], g["grid"]))
-    month = score.score(kpi.compute(session, site=site,
-                                    p=kpi.Period(t - timedelta(days=30), t, t), dims=()))
+    heat = sorted(
+        (g for g in risks.grid_heat(session, site=site, now=t) if g["heat"]),
+        key=lambda g: (-g["heat"], g["grid"]),
+    )
+    month = score.score(
+        kpi.compute(session, site=site, p=kpi.Period(t - timedelta(days=30), t, t), dims=())
+    )
     return {
-        "site": site.code, "name": site.name, "at": utc_text(t),
-        "today": {"counts": counts, "due": len(day["due"]),
-                  "drills_due": len(day["drills"]), "reviews_due": len(day["reviews"])},
-        "overdue": {"count": len(overdue), "items": [
-            {"label": i["label"], "severity": i["severity"], "title": i["title"],
-             "owner": i["owner"], "overdue": ", ".join(i["overdue"])}
-            for i in overdue[:TOP]]},
-        "heat": [{"grid": g["grid"], "name": g["name"], "heat": g["heat"], "level": g["level"],
-                  "failures": g["failures"], "overdue_items": g["overdue_items"]}
-                 for g in heat[:TOP]],
+        "site": site.code,
+        "name": site.name,
+        "at": utc_text(t),
+        "today": {
+            "counts": counts,
+            "due": len(day["due"]),
+            "drills_due": len(day["drills"]),
+            "reviews_due": len(day["reviews"]),
+        },
+        "overdue": {
+            "count": len(overdue),
+            "items": [
+                {
+                    "label": i["label"],
+                    "severity": i["severity"],
+                    "title": i["title"],
+                    "owner": i["owner"],
+                    "overdue": ", ".join(i["overdue"]),
+                }
+                for i in overdue[:TOP]
+            ],
+        },
+        "heat": [
+            {
+                "grid": g["grid"],
+                "name": g["name"],
+                "heat": g["heat"],
+                "level": g["level"],
+                "failures": g["failures"],
+                "overdue_items": g["overdue_items"],
+            }
+            for g in heat[:TOP]
+        ],
         "score": {"score": month.score, "band": month.band, "days": 30},
         "trend": with_trend if with_trend is not None else trend(session, site=site, now=t),
     }

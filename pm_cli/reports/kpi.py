@@ -20,35 +20,54 @@ from pm_cli.sites.models import Site
 from pm_cli.timefmt import parse_utc
 
 LABELS: dict[str, tuple[str, str]] = {  # kpi: (label, what the two counts are)
-    "inspections": ("巡检完成率 Inspections completed",
-                    "scheduled walks and checklists done ÷ due"),
+    "inspections": (
+        "巡检完成率 Inspections completed",
+        "scheduled walks and checklists done ÷ due",
+    ),
     "on_time": ("按时率 On time", "finished inside their window ÷ done"),
-    "steps_passed": ("合格率 Steps passed",
-                     "weight of steps passed ÷ weight of steps answered (N/A left out), in "
-                     "runs finished in the period"),
-    "response_sla": ("响应及时率 Response SLA",
-                     "items answered (out of plan) by their respond-by ÷ items whose "
-                     "respond-by fell in the period (each cycle)"),
-    "resolution_sla": ("处理及时率 Resolution SLA",
-                       "items resolved (at check) by their resolve-by ÷ items whose resolve-by "
-                       "fell in the period (each cycle)"),
-    "closed": ("整改闭环率 Failures closed",
-               "items closed effective in their first cycle (never reopened) ÷ items whose "
-               "first resolve-by fell in the period"),
-    "drills_on_schedule": ("演练按期率 Drills on schedule",
-                           "drills run by their due date ÷ drills due in the period (the "
-                           "stricter of the plan's schedule and the scenario's frequency)"),
-    "drill_targets": ("演练达标率 Drill targets met",
-                      "milestones reached within their target ÷ milestones with a target, in "
-                      "drills finished in the period (one not recorded counts as missed)"),
-    "risk_reviews": ("风险复评及时率 Risk reviews current",
-                     "open risks not overdue for review ÷ open risks, at the period's end"),
-    "complaints": ("投诉及时率 Complaints on time",
-                   "complaints answered by their respond-by ÷ complaints whose respond-by "
-                   "fell in the period"),
-    "satisfaction": ("业主满意度 Owner satisfaction",
-                     "households satisfied ÷ households answering, in surveys of the period; "
-                     "under 70 % of the households asked answering, × coverage ÷ 70 %"),
+    "steps_passed": (
+        "合格率 Steps passed",
+        "weight of steps passed ÷ weight of steps answered (N/A left out), in "
+        "runs finished in the period",
+    ),
+    "response_sla": (
+        "响应及时率 Response SLA",
+        "items answered (out of plan) by their respond-by ÷ items whose "
+        "respond-by fell in the period (each cycle)",
+    ),
+    "resolution_sla": (
+        "处理及时率 Resolution SLA",
+        "items resolved (at check) by their resolve-by ÷ items whose resolve-by "
+        "fell in the period (each cycle)",
+    ),
+    "closed": (
+        "整改闭环率 Failures closed",
+        "items closed effective in their first cycle (never reopened) ÷ items whose "
+        "first resolve-by fell in the period",
+    ),
+    "drills_on_schedule": (
+        "演练按期率 Drills on schedule",
+        "drills run by their due date ÷ drills due in the period (the "
+        "stricter of the plan's schedule and the scenario's frequency)",
+    ),
+    "drill_targets": (
+        "演练达标率 Drill targets met",
+        "milestones reached within their target ÷ milestones with a target, in "
+        "drills finished in the period (one not recorded counts as missed)",
+    ),
+    "risk_reviews": (
+        "风险复评及时率 Risk reviews current",
+        "open risks not overdue for review ÷ open risks, at the period's end",
+    ),
+    "complaints": (
+        "投诉及时率 Complaints on time",
+        "complaints answered by their respond-by ÷ complaints whose respond-by fell in the period",
+    ),
+    "satisfaction": (
+        "业主满意度 Owner satisfaction",
+        "households satisfied ÷ households answering, in surveys of the period; "
+        "under 70 % of the households asked answering, × coverage ÷ 70 %",
+    ),
 }
 KEYS = tuple(LABELS)
 DIMENSIONS = ("grid", "service", "staff", "month", "week", "day")
@@ -84,15 +103,20 @@ class Kpi:
     def record(self) -> dict[str, Any]:
         rate = self.rate
         out: dict[str, Any] = {
-            "kpi": self.key, "label": self.label, "numerator": _num(self.numerator),
+            "kpi": self.key,
+            "label": self.label,
+            "numerator": _num(self.numerator),
             "denominator": _num(self.denominator),
-            "rate": None if rate is None else round(rate, 4), "what": LABELS[self.key][1]}
+            "rate": None if rate is None else round(rate, 4),
+            "what": LABELS[self.key][1],
+        }
         if self.key == "satisfaction" and self.denominator:
-            out["coverage"] = {"numerator": _num(self.denominator),
-                               "denominator": _num(self.asked),
-                               "rate": round(self.denominator / self.asked, 4)
-                               if self.asked else None,
-                               "factor": round(self.factor, 4)}
+            out["coverage"] = {
+                "numerator": _num(self.denominator),
+                "denominator": _num(self.asked),
+                "rate": round(self.denominator / self.asked, 4) if self.asked else None,
+                "factor": round(self.factor, 4),
+            }
         return out
 
 
@@ -111,13 +135,21 @@ class Facts:
     tz: str | None
     grids: dict[str, str]
     staff: dict[str, str]
-    cells: dict[tuple[str, str, str, str, str, str, str], list[float]] = field(
-        default_factory=dict)
+    cells: dict[tuple[str, str, str, str, str, str, str], list[float]] = field(default_factory=dict)
     ids: bool = False  # keep grid and staff ids, not codes (what a rollup stores)
 
-    def add(self, kpi: str, num: float, den: float, *, at: datetime | str,
-            grid_id: str | None = None, service: str | None = None,
-            staff_id: str | None = None, asked: float = 0.0) -> None:
+    def add(
+        self,
+        kpi: str,
+        num: float,
+        den: float,
+        *,
+        at: datetime | str,
+        grid_id: str | None = None,
+        service: str | None = None,
+        staff_id: str | None = None,
+        asked: float = 0.0,
+    ) -> None:
         from pm_cli.dates import zone
 
         t = (parse_utc(at) if isinstance(at, str) else at).astimezone(zone(self.tz))
@@ -128,8 +160,17 @@ class Facts:
             staff = self.staff.get(staff_id, NONE) if staff_id else NONE
         self.put(kpi, grid, service or NONE, staff, t.date(), num, den, asked)
 
-    def put(self, kpi: str, grid: str, service: str, staff: str, day: date, num: float,
-            den: float, asked: float) -> None:
+    def put(
+        self,
+        kpi: str,
+        grid: str,
+        service: str,
+        staff: str,
+        day: date,
+        num: float,
+        den: float,
+        asked: float,
+    ) -> None:
         """Count into one cell: a KPI's fact on a site day (its month and ISO week follow)."""
         when = _DAYS.get(day)
         if when is None:
@@ -152,8 +193,12 @@ class Facts:
     def only(self, dimension: str, group: str) -> Facts:
         """The facts of one group of a dimension (a grid's, to split it by service)."""
         at = 1 + DIMENSIONS.index(dimension)
-        return Facts(self.tz, self.grids, self.staff,
-                     {key: cell for key, cell in self.cells.items() if key[at] == group})
+        return Facts(
+            self.tz,
+            self.grids,
+            self.staff,
+            {key: cell for key, cell in self.cells.items() if key[at] == group},
+        )
 
     def by(self, dimension: str) -> dict[str, list[Kpi]]:
         at = 1 + DIMENSIONS.index(dimension)
@@ -204,8 +249,14 @@ class Kpis:
         return next(k for k in self.kpis if k.key == key)
 
 
-def compute(session: Session, *, site: Site, p: Period, rolled: bool = True,
-            dims: tuple[str, ...] | None = None) -> Kpis:
+def compute(
+    session: Session,
+    *,
+    site: Site,
+    p: Period,
+    rolled: bool = True,
+    dims: tuple[str, ...] | None = None,
+) -> Kpis:
     """The KPIs of the period. The day-additive ones (inspections, on_time, steps_passed)
     come from the per-day rollups for the days they hold (`reports.rollup`; `rolled=False`
     counts every day from the records), the rest of the period from the records. `dims`:
@@ -215,16 +266,16 @@ def compute(session: Session, *, site: Site, p: Period, rolled: bool = True,
     from pm_cli.reports import records  # here, not above: it imports Facts and Period
     from pm_cli.staff.models import Staff
 
-    f = Facts(site.tz,
-              dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all()),
-              dict(session.exec(select(Staff.id, Staff.code).where(
-                  Staff.site_id == site.id)).all()))
+    f = Facts(
+        site.tz,
+        dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all()),
+        dict(session.exec(select(Staff.id, Staff.code).where(Staff.site_id == site.id)).all()),
+    )
     spans = [(p.since, p.end)]
     if rolled:
         from pm_cli.reports import rollup
 
-        spans = rollup.load(session, site=site, facts=f, since=p.since, until=p.end,
-                            dims=dims)
+        spans = rollup.load(session, site=site, facts=f, since=p.since, until=p.end, dims=dims)
     for since, until in spans:
         part = Period(since, until, p.now)
         records.inspections(session, site, part, f)

@@ -58,12 +58,18 @@ def parse_quarter(text: str | None, today: date) -> Quarter:
         return Quarter(today.year, (today.month - 1) // 3 + 1)
     m = _QUARTER.fullmatch(text.strip())
     if not m:
-        raise UsageError(f"not a quarter: {text!r}", where="--quarter",
-                         hint="write YEARQn, e.g. 2026Q4 (or Q4 for this year)")
+        raise UsageError(
+            f"not a quarter: {text!r}",
+            where="--quarter",
+            hint="write YEARQn, e.g. 2026Q4 (or Q4 for this year)",
+        )
     q = Quarter(int(m.group(1)) if m.group(1) else today.year, int(m.group(2)))
     if q.first > today:
-        raise UsageError(f"{q.name} has not begun (today is {today.isoformat()})",
-                         where="--quarter", hint="give this quarter or an earlier one")
+        raise UsageError(
+            f"{q.name} has not begun (today is {today.isoformat()})",
+            where="--quarter",
+            hint="give this quarter or an earlier one",
+        )
     return q
 
 
@@ -76,8 +82,9 @@ def _period(site: Site, q: Quarter, now: datetime) -> kpis.Period:
 # ---- the improvement items -----------------------------------------------------------------
 
 
-def _items(conn: sa.Connection, site: Site, p: kpis.Period,
-           codes: tuple[dict[str, str], dict[str, str]]) -> dict[str, Any]:
+def _items(
+    conn: sa.Connection, site: Site, p: kpis.Period, codes: tuple[dict[str, str], dict[str, str]]
+) -> dict[str, Any]:
     """Items opened in the quarter or carried into it (open at its start), by source and
     by their phase at its end; the verifications of the quarter and their results."""
     from pm_cli.pdca import rules
@@ -86,9 +93,12 @@ def _items(conn: sa.Connection, site: Site, p: kpis.Period,
     lo, hi = utc_text(p.since), utc_text(p.end)
     # an item closed before the quarter and not moved since is not read
     moved = sa.select(ev.c.pdca_id).where(ev.c.site_id == site.id, ev.c.created_at >= lo)
-    items = conn.execute(read.live(t, site.id).where(
-        t.c.created_at < hi, sa.or_(t.c.created_at >= lo, ~rules.closed_in_sql(t, ev),
-                                    t.c.id.in_(moved)))).all()
+    items = conn.execute(
+        read.live(t, site.id).where(
+            t.c.created_at < hi,
+            sa.or_(t.c.created_at >= lo, ~rules.closed_in_sql(t, ev), t.c.id.in_(moved)),
+        )
+    ).all()
     events = read.children(conn, ev, "pdca_id", [i.id for i in items])
     by_source: dict[str, dict[str, int]] = {}
     verified = {"effective": 0, "not-effective": 0}
@@ -103,9 +113,15 @@ def _items(conn: sa.Connection, site: Site, p: kpis.Period,
             continue  # closed or withdrawn before the quarter: not the quarter's business
         st = rules.state_of(mine)
         phase = "withdrawn" if st.withdrawn is not None else st.phase
-        row = by_source.setdefault(item.source, {"source": item.source, "opened": 0,
-                                                 "carried_in": 0, **dict.fromkeys(
-                                                     (*rules.PHASES, "withdrawn"), 0)})
+        row = by_source.setdefault(
+            item.source,
+            {
+                "source": item.source,
+                "opened": 0,
+                "carried_in": 0,
+                **dict.fromkeys((*rules.PHASES, "withdrawn"), 0),
+            },
+        )
         row["carried_in" if carried else "opened"] += 1
         row[phase] += 1
         for e in mine:
@@ -116,17 +132,34 @@ def _items(conn: sa.Connection, site: Site, p: kpis.Period,
                 if result in verified:
                     verified[result] += 1
             if e.to_phase == "plan" and (e.cycle or 1) > 1:
-                reopened.append({"label": rules.label(item), "title": item.title,
-                                 "grid": grids.get(item.grid_id) if item.grid_id else None,
-                                 "owner": staff.get(item.owner_id) if item.owner_id else None,
-                                 "cycle": e.cycle, "at": e.created_at, "note": e.note})
+                reopened.append(
+                    {
+                        "label": rules.label(item),
+                        "title": item.title,
+                        "grid": grids.get(item.grid_id) if item.grid_id else None,
+                        "owner": staff.get(item.owner_id) if item.owner_id else None,
+                        "cycle": e.cycle,
+                        "at": e.created_at,
+                        "note": e.note,
+                    }
+                )
         if phase not in ("closed", "withdrawn"):
-            listed.append({"label": rules.label(item), "severity": item.severity,
-                           "title": item.title, "source": item.source, "phase": phase,
-                           "owner": staff.get(item.owner_id) if item.owner_id else None,
-                           "overdue": rules.breaches(item, st, p.end)})
-    rows = [by_source[s] for s in (*rules.SOURCES, *sorted(set(by_source) - set(rules.SOURCES)))
-            if s in by_source]
+            listed.append(
+                {
+                    "label": rules.label(item),
+                    "severity": item.severity,
+                    "title": item.title,
+                    "source": item.source,
+                    "phase": phase,
+                    "owner": staff.get(item.owner_id) if item.owner_id else None,
+                    "overdue": rules.breaches(item, st, p.end),
+                }
+            )
+    rows = [
+        by_source[s]
+        for s in (*rules.SOURCES, *sorted(set(by_source) - set(rules.SOURCES)))
+        if s in by_source
+    ]
     if rows:
         total: dict[str, Any] = {"source": "total"}
         for key in rows[0]:
@@ -136,36 +169,57 @@ def _items(conn: sa.Connection, site: Site, p: kpis.Period,
     checked = verified["effective"] + verified["not-effective"]
     return {
         "by_source": rows,
-        "effectiveness": {"numerator": verified["effective"], "denominator": checked,
-                          "rate": round(verified["effective"] / checked, 4) if checked
-                          else None, "not_effective": verified["not-effective"],
-                          "what": "verifications of the quarter found effective ÷ "
-                                  "verifications of the quarter"},
+        "effectiveness": {
+            "numerator": verified["effective"],
+            "denominator": checked,
+            "rate": round(verified["effective"] / checked, 4) if checked else None,
+            "not_effective": verified["not-effective"],
+            "what": "verifications of the quarter found effective ÷ verifications of the quarter",
+        },
         "reopened": sorted(reopened, key=lambda r: r["at"]),
-        "open_at_end": sorted(listed, key=lambda r: (-LEVEL_RANK.get(r["severity"], 0),
-                                                     not r["overdue"], r["label"])),
+        "open_at_end": sorted(
+            listed, key=lambda r: (-LEVEL_RANK.get(r["severity"], 0), not r["overdue"], r["label"])
+        ),
     }
 
 
 # ---- the steps that fail again -------------------------------------------------------------
 
 
-def _repeats(conn: sa.Connection, site: Site, p: kpis.Period,
-             codes: tuple[dict[str, str], dict[str, str]]) -> dict[str, Any]:
+def _repeats(
+    conn: sa.Connection, site: Site, p: kpis.Period, codes: tuple[dict[str, str], dict[str, str]]
+) -> dict[str, Any]:
     """Failures (each run's newest answer to a step) of runs finished in the quarter, by
     step and grid; a step that failed twice or more at one grid is a repeat."""
     from pm_cli.playbooks import read as playbooks
 
     run, sr = tables.run, tables.step_result
     lo, hi = utc_text(p.since), utc_text(p.end)
-    in_period = read.live(run, site.id).with_only_columns(run.c.id).where(
-        run.c.status.in_(("finished", "incomplete")),
-        run.c.finished_at >= lo, run.c.finished_at < hi)
-    failing = sa.select(sr.c.run_id).where(sr.c.outcome == "fail",
-                                           sr.c.run_id.in_(in_period)).distinct()
-    runs = {r.id: r for r in conn.execute(sa.select(
-        run.c.id, run.c.playbook_id, run.c.playbook_version, run.c.playbook_sha256,
-        run.c.grid_id, run.c.finished_at).where(run.c.id.in_(failing)))}
+    in_period = (
+        read.live(run, site.id)
+        .with_only_columns(run.c.id)
+        .where(
+            run.c.status.in_(("finished", "incomplete")),
+            run.c.finished_at >= lo,
+            run.c.finished_at < hi,
+        )
+    )
+    failing = (
+        sa.select(sr.c.run_id).where(sr.c.outcome == "fail", sr.c.run_id.in_(in_period)).distinct()
+    )
+    runs = {
+        r.id: r
+        for r in conn.execute(
+            sa.select(
+                run.c.id,
+                run.c.playbook_id,
+                run.c.playbook_version,
+                run.c.playbook_sha256,
+                run.c.grid_id,
+                run.c.finished_at,
+            ).where(run.c.id.in_(failing))
+        )
+    }
     answers = read.children(conn, sr, "run_id", list(runs))  # each list in stamp order
     cells: dict[tuple[str, str, str | None], list[str]] = {}
     for rid, rows in answers.items():
@@ -173,14 +227,14 @@ def _repeats(conn: sa.Connection, site: Site, p: kpis.Period,
         r = runs[rid]
         for step_id, outcome in newest.items():
             if outcome == "fail":
-                cells.setdefault((r.playbook_id, step_id, r.grid_id), []).append(
-                    r.finished_at)
+                cells.setdefault((r.playbook_id, step_id, r.grid_id), []).append(r.finished_at)
     titles: dict[tuple[str, str], str] = {}
     for r in runs.values():
         if any((r.playbook_id, s) not in titles for (pb, s, _) in cells if pb == r.playbook_id):
             try:
-                for s in playbooks.get_pinned(conn, r.playbook_id, r.playbook_version,
-                                              r.playbook_sha256).playbook.steps:
+                for s in playbooks.get_pinned(
+                    conn, r.playbook_id, r.playbook_version, r.playbook_sha256
+                ).playbook.steps:
                     titles.setdefault((r.playbook_id, s.id), s.title)
             except Exception:  # noqa: BLE001  a playbook version this laptop lacks
                 pass
@@ -189,28 +243,39 @@ def _repeats(conn: sa.Connection, site: Site, p: kpis.Period,
     repeats = []
     for (pb, step, grid_id), stamps in cells.items():
         title = titles.get((pb, step), step)
-        agg = by_step.setdefault((pb, step), {"playbook": pb, "step": step, "title": title,
-                                              "failures": 0, "grids": 0})
+        agg = by_step.setdefault(
+            (pb, step), {"playbook": pb, "step": step, "title": title, "failures": 0, "grids": 0}
+        )
         agg["failures"] += len(stamps)
         agg["grids"] += 1
         if len(stamps) >= 2:
-            repeats.append({"playbook": pb, "step": step, "title": title,
-                            "grid": grids.get(grid_id) if grid_id else None,
-                            "failures": len(stamps), "first": min(stamps),
-                            "last": max(stamps)})
+            repeats.append(
+                {
+                    "playbook": pb,
+                    "step": step,
+                    "title": title,
+                    "grid": grids.get(grid_id) if grid_id else None,
+                    "failures": len(stamps),
+                    "first": min(stamps),
+                    "last": max(stamps),
+                }
+            )
     return {
-        "repeat_failures": sorted(repeats, key=lambda r: (-r["failures"], r["playbook"],
-                                                          r["step"], r["grid"] or "")),
-        "failures_by_step": sorted(by_step.values(), key=lambda r: (
-            -r["failures"], r["playbook"], r["step"]))[:20],
+        "repeat_failures": sorted(
+            repeats, key=lambda r: (-r["failures"], r["playbook"], r["step"], r["grid"] or "")
+        ),
+        "failures_by_step": sorted(
+            by_step.values(), key=lambda r: (-r["failures"], r["playbook"], r["step"])
+        )[:20],
     }
 
 
 # ---- the top risks -------------------------------------------------------------------------
 
 
-def _risks(conn: sa.Connection, site: Site, p: kpis.Period,
-           codes: tuple[dict[str, str], dict[str, str]]) -> list[dict[str, Any]]:
+def _risks(
+    conn: sa.Connection, site: Site, p: kpis.Period, codes: tuple[dict[str, str], dict[str, str]]
+) -> list[dict[str, Any]]:
     """The open risks at the quarter's end, worst first (level, then L × I), as assessed
     then."""
     from types import SimpleNamespace
@@ -219,8 +284,9 @@ def _risks(conn: sa.Connection, site: Site, p: kpis.Period,
 
     t = tables.risk
     hi = utc_text(p.end)
-    rows = conn.execute(read.live(t, site.id).where(t.c.created_at < hi,
-                                                    t.c.status == "open")).all()
+    rows = conn.execute(
+        read.live(t, site.id).where(t.c.created_at < hi, t.c.status == "open")
+    ).all()
     events = read.children(conn, tables.risk_event, "risk_id", [r.id for r in rows])
     grids, staff = codes
     out = []
@@ -231,11 +297,19 @@ def _risks(conn: sa.Connection, site: Site, p: kpis.Period,
         if assessed:  # the newest assessment before the quarter's end
             then.likelihood, then.impact = assessed[-1].likelihood, assessed[-1].impact
         st = risks.state(then, mine, now=p.end)
-        out.append({"code": r.code, "title": r.title, "level": st.level, "score": st.score,
-                    "grid": grids.get(r.grid_id) if r.grid_id else None,
-                    "owner": staff.get(r.owner_id) if r.owner_id else None,
-                    "controls": r.controls, "last_review": st.last_review,
-                    "review_overdue": st.review_overdue})
+        out.append(
+            {
+                "code": r.code,
+                "title": r.title,
+                "level": st.level,
+                "score": st.score,
+                "grid": grids.get(r.grid_id) if r.grid_id else None,
+                "owner": staff.get(r.owner_id) if r.owner_id else None,
+                "controls": r.controls,
+                "last_review": st.last_review,
+                "review_overdue": st.review_overdue,
+            }
+        )
     out.sort(key=lambda x: (-LEVEL_RANK[x["level"]], -x["score"], x["code"]))
     return out[:TOP_RISKS]
 
@@ -243,31 +317,44 @@ def _risks(conn: sa.Connection, site: Site, p: kpis.Period,
 # ---- against the previous quarter ----------------------------------------------------------
 
 
-def _compare(session: Session, site: Site, p: kpis.Period,
-             before: kpis.Period, scheme: scoring.Scheme) -> tuple[dict[str, Any],
-                                                                  list[dict[str, Any]]]:
+def _compare(
+    session: Session, site: Site, p: kpis.Period, before: kpis.Period, scheme: scoring.Scheme
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     mine = kpis.compute(session, site=site, p=p, dims=())
     theirs = kpis.compute(session, site=site, p=before, dims=())
     s, s0 = scoring.score(mine, scheme), scoring.score(theirs, scheme)
-    score = {"score": s.score, "band": s.band, "previous": s0.score,
-             "previous_band": s0.band,
-             "change": None if s.score is None or s0.score is None
-             else round(s.score - s0.score, 1),
-             "deductions": s.deductions}
+    score = {
+        "score": s.score,
+        "band": s.band,
+        "previous": s0.score,
+        "previous_band": s0.band,
+        "change": None if s.score is None or s0.score is None else round(s.score - s0.score, 1),
+        "deductions": s.deductions,
+    }
     rows = []
     for k, k0 in zip(mine.kpis, theirs.kpis, strict=True):
         a, b = k.record(), k0.record()
-        rows.append({"kpi": k.key, "label": k.label, "rate": a["rate"],
-                     "numerator": a["numerator"], "denominator": a["denominator"],
-                     "previous": b["rate"], "previous_numerator": b["numerator"],
-                     "previous_denominator": b["denominator"],
-                     "change": None if a["rate"] is None or b["rate"] is None
-                     else round(a["rate"] - b["rate"], 4)})
+        rows.append(
+            {
+                "kpi": k.key,
+                "label": k.label,
+                "rate": a["rate"],
+                "numerator": a["numerator"],
+                "denominator": a["denominator"],
+                "previous": b["rate"],
+                "previous_numerator": b["numerator"],
+                "previous_denominator": b["denominator"],
+                "change": None
+                if a["rate"] is None or b["rate"] is None
+                else round(a["rate"] - b["rate"], 4),
+            }
+        )
     return score, rows
 
 
-def refresh(session: Session, *, site: Site, quarter: str | None = None,
-            now: datetime | None = None) -> int:
+def refresh(
+    session: Session, *, site: Site, quarter: str | None = None, now: datetime | None = None
+) -> int:
     """Bring the rollups of the quarter and the one before it up to date (a write
     session)."""
     from pm_cli.dates import zone
@@ -275,13 +362,23 @@ def refresh(session: Session, *, site: Site, quarter: str | None = None,
 
     t = now or datetime.now(UTC)
     q = parse_quarter(quarter, t.astimezone(zone(site.tz)).date())
-    return rollup.refresh(session, site=site, since=_period(site, q.previous, t).since,
-                          until=_period(site, q, t).end, now=t)
+    return rollup.refresh(
+        session,
+        site=site,
+        since=_period(site, q.previous, t).since,
+        until=_period(site, q, t).end,
+        now=t,
+    )
 
 
-def review(session: Session, *, site: Site, quarter: str | None = None,
-           scheme: scoring.Scheme = scoring.DEFAULT,
-           now: datetime | None = None) -> dict[str, Any]:
+def review(
+    session: Session,
+    *,
+    site: Site,
+    quarter: str | None = None,
+    scheme: scoring.Scheme = scoring.DEFAULT,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     from pm_cli.dates import zone
 
     t = now or datetime.now(UTC)
@@ -291,10 +388,17 @@ def review(session: Session, *, site: Site, quarter: str | None = None,
     codes = read.id_codes(conn, site.id)
     score, compared = _compare(session, site, p, before, scheme)
     return {
-        "site": site.code, "quarter": q.name, "previous_quarter": q.previous.name,
-        "from": utc_text(p.since), "to": utc_text(p.until), "counted_to": utc_text(p.end),
-        "items": _items(conn, site, p, codes), **_repeats(conn, site, p, codes),
-        "top_risks": _risks(conn, site, p, codes), "score": score, "kpis": compared,
+        "site": site.code,
+        "quarter": q.name,
+        "previous_quarter": q.previous.name,
+        "from": utc_text(p.since),
+        "to": utc_text(p.until),
+        "counted_to": utc_text(p.end),
+        "items": _items(conn, site, p, codes),
+        **_repeats(conn, site, p, codes),
+        "top_risks": _risks(conn, site, p, codes),
+        "score": score,
+        "kpis": compared,
     }
 
 
@@ -312,31 +416,62 @@ def sections(rep: dict[str, Any]) -> list[tuple[str, tuple[str, ...], list[dict[
 
     sc = rep["score"]
     eff = rep["items"]["effectiveness"]
-    head = [{"figure": f"score {rep['quarter']}", "value": sc["score"], "band": sc["band"]},
-            {"figure": f"score {rep['previous_quarter']}", "value": sc["previous"],
-             "band": sc["previous_band"]},
-            {"figure": "change", "value": sc["change"], "band": None},
-            {"figure": "fixes effective", "value": _pct(eff["rate"]),
-             "band": f"{eff['numerator']}/{eff['denominator']}"}]
-    kpi_rows = [{**k, "rate": _pct(k["rate"]), "previous": _pct(k["previous"]),
-                 "of": f"{k['numerator']}/{k['denominator']}",
-                 "previous_of": f"{k['previous_numerator']}/{k['previous_denominator']}",
-                 "change": _pp(k["change"])} for k in rep["kpis"]]
+    head = [
+        {"figure": f"score {rep['quarter']}", "value": sc["score"], "band": sc["band"]},
+        {
+            "figure": f"score {rep['previous_quarter']}",
+            "value": sc["previous"],
+            "band": sc["previous_band"],
+        },
+        {"figure": "change", "value": sc["change"], "band": None},
+        {
+            "figure": "fixes effective",
+            "value": _pct(eff["rate"]),
+            "band": f"{eff['numerator']}/{eff['denominator']}",
+        },
+    ]
+    kpi_rows = [
+        {
+            **k,
+            "rate": _pct(k["rate"]),
+            "previous": _pct(k["previous"]),
+            "of": f"{k['numerator']}/{k['denominator']}",
+            "previous_of": f"{k['previous_numerator']}/{k['previous_denominator']}",
+            "change": _pp(k["change"]),
+        }
+        for k in rep["kpis"]
+    ]
     return [
         ("summary", ("figure", "value", "band"), head),
-        (f"KPIs against {rep['previous_quarter']}",
-         ("label", "rate", "of", "previous", "previous_of", "change"), kpi_rows),
-        ("items by source and phase (at the quarter's end)",
-         ("source", "opened", "carried_in", *PHASES, "withdrawn"), rep["items"]["by_source"]),
-        ("reopened (not effective)", ("label", "title", "grid", "owner", "cycle", "at"),
-         rep["items"]["reopened"]),
-        ("still open at the quarter's end", ("label", "severity", "title", "source", "phase",
-                                             "owner", "overdue"),
-         rep["items"]["open_at_end"]),
-        ("repeat failures (a step failing twice or more at one grid)",
-         ("grid", "playbook", "title", "failures", "first", "last"), rep["repeat_failures"]),
-        ("failures by step", ("playbook", "title", "failures", "grids"),
-         rep["failures_by_step"]),
-        ("top risks", ("code", "title", "level", "score", "grid", "owner", "review_overdue"),
-         rep["top_risks"]),
+        (
+            f"KPIs against {rep['previous_quarter']}",
+            ("label", "rate", "of", "previous", "previous_of", "change"),
+            kpi_rows,
+        ),
+        (
+            "items by source and phase (at the quarter's end)",
+            ("source", "opened", "carried_in", *PHASES, "withdrawn"),
+            rep["items"]["by_source"],
+        ),
+        (
+            "reopened (not effective)",
+            ("label", "title", "grid", "owner", "cycle", "at"),
+            rep["items"]["reopened"],
+        ),
+        (
+            "still open at the quarter's end",
+            ("label", "severity", "title", "source", "phase", "owner", "overdue"),
+            rep["items"]["open_at_end"],
+        ),
+        (
+            "repeat failures (a step failing twice or more at one grid)",
+            ("grid", "playbook", "title", "failures", "first", "last"),
+            rep["repeat_failures"],
+        ),
+        ("failures by step", ("playbook", "title", "failures", "grids"), rep["failures_by_step"]),
+        (
+            "top risks",
+            ("code", "title", "level", "score", "grid", "owner", "review_overdue"),
+            rep["top_risks"],
+        ),
     ]

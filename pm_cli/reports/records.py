@@ -36,12 +36,18 @@ def inspections(session: Session, site: Site, p: Period, f: Facts) -> None:
     from pm_cli.routes.models import Route
     from pm_cli.schedules import service as schedules
 
-    occs = [*schedules.route_occurrences(session, site=site, since=p.since, until=p.end,
-                                         now=p.now),
-            *schedules.playbook_occurrences(session, site=site, since=p.since, until=p.end,
-                                            now=p.now)]
-    owners = dict(session.exec(select(Route.code, Route.owner_id).where(
-        Route.site_id == site.id, Route.deleted == False)).all())  # noqa: E712
+    occs = [
+        *schedules.route_occurrences(session, site=site, since=p.since, until=p.end, now=p.now),
+        *schedules.playbook_occurrences(session, site=site, since=p.since, until=p.end, now=p.now),
+    ]
+    owners = dict(
+        session.exec(
+            select(Route.code, Route.owner_id).where(
+                Route.site_id == site.id,
+                Route.deleted == False,  # noqa: E712
+            )
+        ).all()
+    )
     services: dict[str, str] = {}
     for o in occs:
         # counted once, at one instant: when it was done, if before its window's end, else
@@ -73,13 +79,23 @@ def steps(session: Session, site: Site, p: Period, f: Facts) -> None:
     from pm_cli.playbooks import service as playbooks
     from pm_cli.runs.models import Run, StepResult
 
-    runs = session.execute(sa.select(  # seven columns: more than sqlmodel's select types
-        col(Run.id), col(Run.playbook_id), col(Run.playbook_version), col(Run.playbook_sha256),
-        col(Run.grid_id), col(Run.by_id), col(Run.finished_at)).where(
-        col(Run.site_id) == site.id, col(Run.deleted) == False,  # noqa: E712
-        col(Run.status).in_(("finished", "incomplete")),
-        col(Run.finished_at) >= utc_text(p.since),
-        col(Run.finished_at) < utc_text(p.end))).all()
+    runs = session.execute(
+        sa.select(  # seven columns: more than sqlmodel's select types
+            col(Run.id),
+            col(Run.playbook_id),
+            col(Run.playbook_version),
+            col(Run.playbook_sha256),
+            col(Run.grid_id),
+            col(Run.by_id),
+            col(Run.finished_at),
+        ).where(
+            col(Run.site_id) == site.id,
+            col(Run.deleted) == False,  # noqa: E712
+            col(Run.status).in_(("finished", "incomplete")),
+            col(Run.finished_at) >= utc_text(p.since),
+            col(Run.finished_at) < utc_text(p.end),
+        )
+    ).all()
     pins: dict[tuple[str, int, str], tuple[str, dict[str, float]]] = {}
     of_run: dict[str, tuple[str, dict[str, float]]] = {}
     for rid, pid, ver, sha, *_ in runs:
@@ -96,12 +112,16 @@ def steps(session: Session, site: Site, p: Period, f: Facts) -> None:
     # for the runs of the period, in one query
     sr = StepResult.__table__
     in_period = sa.select(col(Run.id)).where(
-        col(Run.site_id) == site.id, col(Run.deleted) == False,  # noqa: E712
+        col(Run.site_id) == site.id,
+        col(Run.deleted) == False,  # noqa: E712
         col(Run.status).in_(("finished", "incomplete")),
-        col(Run.finished_at) >= utc_text(p.since), col(Run.finished_at) < utc_text(p.end))
+        col(Run.finished_at) >= utc_text(p.since),
+        col(Run.finished_at) < utc_text(p.end),
+    )
     sums: dict[str, list[float]] = {}
-    for rid, step_id, outcome, _ in session.execute(newest_answers(
-            session, sr, sr.c.run_id.in_(in_period)).execution_options(yield_per=5000)):
+    for rid, step_id, outcome, _ in session.execute(
+        newest_answers(session, sr, sr.c.run_id.in_(in_period)).execution_options(yield_per=5000)
+    ):
         # streamed: a year is a million answers
         w = of_run[rid][1].get(step_id) if rid in of_run else None
         if w is None or outcome == "na":
@@ -112,8 +132,15 @@ def steps(session: Session, site: Site, p: Period, f: Facts) -> None:
             cell[0] += w
     for rid, (num, den) in sums.items():
         grid_id, by_id, finished = where[rid]
-        f.add("steps_passed", num, den, at=finished or p.end, grid_id=grid_id,
-              service=of_run[rid][0], staff_id=by_id)
+        f.add(
+            "steps_passed",
+            num,
+            den,
+            at=finished or p.end,
+            grid_id=grid_id,
+            service=of_run[rid][0],
+            staff_id=by_id,
+        )
 
 
 def newest_answers(session: Session, sr: Any, where: Any) -> Any:
@@ -123,8 +150,11 @@ def newest_answers(session: Session, sr: Any, where: Any) -> Any:
     import sqlalchemy as sa
 
     if session.get_bind().dialect.name == "sqlite":
-        return (sa.select(sr.c.run_id, sr.c.step_id, sr.c.outcome, sa.func.max(sr.c.hlc))
-                .where(where).group_by(sr.c.run_id, sr.c.step_id))
+        return (
+            sa.select(sr.c.run_id, sr.c.step_id, sr.c.outcome, sa.func.max(sr.c.hlc))
+            .where(where)
+            .group_by(sr.c.run_id, sr.c.step_id)
+        )
     stmt = sa.select(sr.c.run_id, sr.c.step_id, sr.c.outcome, sr.c.hlc).where(where)
     try:  # SQLAlchemy 2.1; 2.0 spells it .distinct(*columns)
         from sqlalchemy.dialects.postgresql import distinct_on
@@ -143,11 +173,19 @@ class _Event:
     `data` decoded when first read (a year holds tens of thousands of events, few of which
     carry data that matters)."""
 
-    __slots__ = ("_data", "created_at", "cycle", "from_phase", "hlc", "id", "kind",
-                 "to_phase")
+    __slots__ = ("_data", "created_at", "cycle", "from_phase", "hlc", "id", "kind", "to_phase")
 
-    def __init__(self, id_: str, kind: str, from_phase: str | None, to_phase: str | None,
-                 cycle: int | None, created_at: str, hlc: str, data: Any) -> None:
+    def __init__(
+        self,
+        id_: str,
+        kind: str,
+        from_phase: str | None,
+        to_phase: str | None,
+        cycle: int | None,
+        created_at: str,
+        hlc: str,
+        data: Any,
+    ) -> None:
         self.id, self.kind, self.from_phase, self.to_phase = id_, kind, from_phase, to_phase
         self.cycle, self.created_at, self.hlc, self._data = cycle, created_at, hlc, data
 
@@ -172,24 +210,45 @@ def items(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> list[An
     # before the period: of those only the open ones are read (they may be overdue at its
     # end). A later cycle's clocks run from its start, a transition. (Plain rows: a year of
     # a big site is thousands of items and tens of thousands of events.)
-    longest = max((parse_utc(due) - parse_utc(found) for found, due in conn.execute(
-        sa.select(t.c.created_at, t.c.resolve_by).where(t.c.site_id == site.id))
-        if due and found), default=timedelta(0))
+    longest = max(
+        (
+            parse_utc(due) - parse_utc(found)
+            for found, due in conn.execute(
+                sa.select(t.c.created_at, t.c.resolve_by).where(t.c.site_id == site.id)
+            )
+            if due and found
+        ),
+        default=timedelta(0),
+    )
     quiet = utc_text(p.since - longest - timedelta(days=1))
-    recent = sa.select(ev.c.pdca_id).where(ev.c.site_id == site.id,
-                                           ev.c.kind == "transition", ev.c.created_at >= quiet)
+    recent = sa.select(ev.c.pdca_id).where(
+        ev.c.site_id == site.id, ev.c.kind == "transition", ev.c.created_at >= quiet
+    )
     end = utc_text(p.end)
-    items = conn.execute(read.live(t, site.id).where(
-        t.c.created_at < end,
-        sa.or_(~pdca.closed_in_sql(t, ev), t.c.created_at >= quiet,
-               t.c.id.in_(recent)))).all()
+    items = conn.execute(
+        read.live(t, site.id).where(
+            t.c.created_at < end,
+            sa.or_(~pdca.closed_in_sql(t, ev), t.c.created_at >= quiet, t.c.id.in_(recent)),
+        )
+    ).all()
     events: dict[str, list[Any]] = {}
     withdrawn: set[str] = set()  # raised in error: never counted, whenever it was withdrawn
     for part in read.chunks(i.id for i in items):
-        for pdca_id, *cols in conn.execute(sa.select(
-                ev.c.pdca_id, ev.c.id, ev.c.kind, ev.c.from_phase, ev.c.to_phase, ev.c.cycle,
-                ev.c.created_at, ev.c.hlc, sa.type_coerce(ev.c.data, sa.Text))
-                .where(ev.c.pdca_id.in_(part)).order_by(ev.c.hlc)):
+        for pdca_id, *cols in conn.execute(
+            sa.select(
+                ev.c.pdca_id,
+                ev.c.id,
+                ev.c.kind,
+                ev.c.from_phase,
+                ev.c.to_phase,
+                ev.c.cycle,
+                ev.c.created_at,
+                ev.c.hlc,
+                sa.type_coerce(ev.c.data, sa.Text),
+            )
+            .where(ev.c.pdca_id.in_(part))
+            .order_by(ev.c.hlc)
+        ):
             e = _Event(*cols)
             if e.kind == "withdraw" and not (e.data or {}).get("occurrence"):
                 withdrawn.add(pdca_id)
@@ -229,8 +288,7 @@ def items(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> list[An
                 f.add("resolution_sla", ok, 1, at=resolve_by, **where)
         first_resolve = pdca.clocks(item, st.cycles[0] if st.cycles else pdca.Cycle(1))[1]
         if p.holds(first_resolve):
-            f.add("closed", st.phase == "closed" and st.cycle == 1, 1, at=first_resolve,
-                  **where)
+            f.add("closed", st.phase == "closed" and st.cycle == 1, 1, at=first_resolve, **where)
         if item.severity == "critical" and pdca.breaches(item, st, p.end):
             overdue_critical.append(item)
     return overdue_critical
@@ -251,8 +309,9 @@ def drills(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> None:
 
     plans = {d.id: d for d in session.exec(live(Drill, site.id))}
     runs: dict[str, list[DrillRun]] = {}
-    for r in session.exec(live(DrillRun, site.id).where(DrillRun.status != "open")
-                          .order_by(DrillRun.started_at)):
+    for r in session.exec(
+        live(DrillRun, site.id).where(DrillRun.status != "open").order_by(DrillRun.started_at)
+    ):
         runs.setdefault(r.drill_id, []).append(r)
     for d in plans.values():
         sc = scenarios.get(d.scenario)
@@ -260,10 +319,14 @@ def drills(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> None:
         base = parse_utc(d.created_at)
         for _ in range(400):  # a weekly drill over years at most; never unbounded
             naive = base.replace(tzinfo=None)
-            nexts = [x.replace(tzinfo=UTC) for x in (
-                parse_rule(sc.frequency, dtstart=naive).after(naive),
-                parse_rule(d.schedule, dtstart=naive).after(naive) if d.schedule else None)
-                if x is not None]
+            nexts = [
+                x.replace(tzinfo=UTC)
+                for x in (
+                    parse_rule(sc.frequency, dtstart=naive).after(naive),
+                    parse_rule(d.schedule, dtstart=naive).after(naive) if d.schedule else None,
+                )
+                if x is not None
+            ]
             if not nexts:
                 break
             at = min(nexts)
@@ -271,8 +334,14 @@ def drills(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> None:
             if at >= p.end and not ran:
                 break
             if at >= p.since:
-                f.add("drills_on_schedule", bool(ran), 1, at=min(at, p.end - _TICK),
-                      grid_id=d.grid_id, service="drill")
+                f.add(
+                    "drills_on_schedule",
+                    bool(ran),
+                    1,
+                    at=min(at, p.end - _TICK),
+                    grid_id=d.grid_id,
+                    service="drill",
+                )
             base = ran[-1] if ran else at
             if at >= p.end:
                 break
@@ -280,21 +349,37 @@ def drills(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> None:
         for r in rs:
             if not p.holds(r.finished_at) or r.drill_id not in plans:
                 continue
-            ev = drills.evaluate(r, list(session.exec(
-                select(DrillEvent).where(DrillEvent.drill_run_id == r.id)
-                .order_by(DrillEvent.at, DrillEvent.hlc))))
+            ev = drills.evaluate(
+                r,
+                list(
+                    session.exec(
+                        select(DrillEvent)
+                        .where(DrillEvent.drill_run_id == r.id)
+                        .order_by(DrillEvent.at, DrillEvent.hlc)
+                    )
+                ),
+            )
             timed = [row for row in ev.rows if row["target"] is not None]
             if timed:
-                f.add("drill_targets", sum(bool(row["met"]) for row in timed), len(timed),
-                      at=r.finished_at or p.end, grid_id=plans[r.drill_id].grid_id,
-                      service="drill")
-            x.drills.append({
-                "drill": plans[r.drill_id].code, "scenario": r.scenario,
-                "started_at": r.started_at, "met": sum(bool(row["met"]) for row in timed),
-                "timed": len(timed),
-                "minutes": {row["milestone"]: row["elapsed"] for row in ev.rows}})
+                f.add(
+                    "drill_targets",
+                    sum(bool(row["met"]) for row in timed),
+                    len(timed),
+                    at=r.finished_at or p.end,
+                    grid_id=plans[r.drill_id].grid_id,
+                    service="drill",
+                )
+            x.drills.append(
+                {
+                    "drill": plans[r.drill_id].code,
+                    "scenario": r.scenario,
+                    "started_at": r.started_at,
+                    "met": sum(bool(row["met"]) for row in timed),
+                    "timed": len(timed),
+                    "minutes": {row["milestone"]: row["elapsed"] for row in ev.rows},
+                }
+            )
     x.drills.sort(key=lambda d: d["started_at"])
-
 
 
 # ---- risks ---------------------------------------------------------------------------------
@@ -307,8 +392,11 @@ def risks(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> list[An
     from pm_cli.risks import service as risks
     from pm_cli.risks.models import Risk, RiskEvent
 
-    open_ = [r for r in session.exec(live(Risk, site.id).where(
-        Risk.created_at < utc_text(p.end))) if r.status == "open"]
+    open_ = [
+        r
+        for r in session.exec(live(Risk, site.id).where(Risk.created_at < utc_text(p.end)))
+        if r.status == "open"
+    ]
     events: dict[str, list[Any]] = {}
     for e in session.exec(select(RiskEvent).where(RiskEvent.site_id == site.id)):
         if parse_utc(e.created_at) < p.end:
@@ -318,8 +406,15 @@ def risks(session: Session, site: Site, p: Period, f: Facts, x: Flow) -> list[An
     for r in open_:
         st = risks.state(r, events.get(r.id, []), now=p.end)
         x.risks_open[st.level] = x.risks_open.get(st.level, 0) + 1
-        f.add("risk_reviews", not st.review_overdue, 1, at=p.end - _TICK, grid_id=r.grid_id,
-              service="risk", staff_id=r.owner_id)
+        f.add(
+            "risk_reviews",
+            not st.review_overdue,
+            1,
+            at=p.end - _TICK,
+            grid_id=r.grid_id,
+            service="risk",
+            staff_id=r.owner_id,
+        )
         drill = r.grid_id in drilled if r.grid_id else bool(drilled)
         if st.level == "critical" and not r.playbook_steps and not drill:
             uncontrolled.append(r)
@@ -345,5 +440,12 @@ def surveys(session: Session, site: Site, p: Period, f: Facts) -> None:
         if not p.since <= at < p.end:
             continue
         answered = min(s.answered, s.asked)
-        f.add("satisfaction", rules.satisfied_of(answered, s.satisfied, s.scores or {}),
-              answered, at=at, grid_id=s.grid_id, service="survey", asked=s.asked)
+        f.add(
+            "satisfaction",
+            rules.satisfied_of(answered, s.satisfied, s.scores or {}),
+            answered,
+            at=at,
+            grid_id=s.grid_id,
+            service="survey",
+            asked=s.asked,
+        )

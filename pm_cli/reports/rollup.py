@@ -56,15 +56,18 @@ def _site_days_of(utc_day: str, tz: str | None) -> set[str]:
 
     start = datetime.fromisoformat(utc_day).replace(tzinfo=UTC)
     z = zone(tz)
-    return {start.astimezone(z).date().isoformat(),
-            (start + timedelta(days=1, milliseconds=-1)).astimezone(z).date().isoformat()}
+    return {
+        start.astimezone(z).date().isoformat(),
+        (start + timedelta(days=1, milliseconds=-1)).astimezone(z).date().isoformat(),
+    }
 
 
 def _forget_marked(conn: sa.Connection, site: Any) -> None:
     """Turn the dirty marks of this site (and of every site) into days no longer current."""
     d, done = tables.rollup_dirty, tables.kpi_day_done
-    marks = conn.execute(sa.select(d.c.site_id, d.c.day).where(
-        d.c.site_id.in_((site.id, "")))).all()
+    marks = conn.execute(
+        sa.select(d.c.site_id, d.c.day).where(d.c.site_id.in_((site.id, "")))
+    ).all()
     if not marks:
         return
     if any(m.site_id == "" for m in marks):  # a playbook changed: every site, every day
@@ -85,8 +88,9 @@ def _forget_marked(conn: sa.Connection, site: Any) -> None:
     conn.execute(d.delete().where(d.c.site_id.in_((site.id, ""))))
 
 
-def refresh(session: Session, *, site: Site, since: datetime, until: datetime,
-            now: datetime | None = None) -> int:
+def refresh(
+    session: Session, *, site: Site, since: datetime, until: datetime, now: datetime | None = None
+) -> int:
     """Bring the rollups of the whole, ended site days in [since, until) up to date (in
     the session's transaction: a write one); how many days were counted again."""
     t = now or datetime.now(UTC)
@@ -96,9 +100,15 @@ def refresh(session: Session, *, site: Site, since: datetime, until: datetime,
     if not days:
         return 0
     done = tables.kpi_day_done
-    current = set(conn.execute(sa.select(done.c.day).where(
-        done.c.site_id == site.id, done.c.day >= days[0].isoformat(),
-        done.c.day <= days[-1].isoformat())).scalars())
+    current = set(
+        conn.execute(
+            sa.select(done.c.day).where(
+                done.c.site_id == site.id,
+                done.c.day >= days[0].isoformat(),
+                done.c.day <= days[-1].isoformat(),
+            )
+        ).scalars()
+    )
     todo = [d for d in days if d.isoformat() not in current]
     for first, last in _runs(todo):
         _count(session, conn, site, first, last, t)
@@ -119,36 +129,53 @@ def _runs(days: list[date]) -> Iterable[tuple[date, date]]:
         yield start, prev
 
 
-def _count(session: Session, conn: sa.Connection, site: Site, first: date, last: date,
-           now: datetime) -> None:
+def _count(
+    session: Session, conn: sa.Connection, site: Site, first: date, last: date, now: datetime
+) -> None:
     """Count the days first..last from the records and store them as current."""
     since, until = _bounds(first, site.tz)[0], _bounds(last, site.tz)[1]
     f = kpis.Facts(site.tz, {}, {}, ids=True)
     p = kpis.Period(since, until, now)
     records.inspections(session, site, p, f)
     records.steps(session, site, p, f)
-    rows = [{"site_id": site.id, "day": key[6], "week": key[5], "kpi": key[0],
-             "grid_id": "" if key[1] == kpis.NONE else key[1], "service":
-             "" if key[2] == kpis.NONE else key[2],
-             "staff_id": "" if key[3] == kpis.NONE else key[3], "numerator": num,
-             "denominator": den, "asked": asked}
-            for key, (num, den, asked) in f.cells.items()]
+    rows = [
+        {
+            "site_id": site.id,
+            "day": key[6],
+            "week": key[5],
+            "kpi": key[0],
+            "grid_id": "" if key[1] == kpis.NONE else key[1],
+            "service": "" if key[2] == kpis.NONE else key[2],
+            "staff_id": "" if key[3] == kpis.NONE else key[3],
+            "numerator": num,
+            "denominator": den,
+            "asked": asked,
+        }
+        for key, (num, den, asked) in f.cells.items()
+    ]
     lo, hi = first.isoformat(), last.isoformat()
     kd, done = tables.kpi_day, tables.kpi_day_done
     conn.execute(kd.delete().where(kd.c.site_id == site.id, kd.c.day >= lo, kd.c.day <= hi))
-    conn.execute(done.delete().where(done.c.site_id == site.id, done.c.day >= lo,
-                                     done.c.day <= hi))
+    conn.execute(done.delete().where(done.c.site_id == site.id, done.c.day >= lo, done.c.day <= hi))
     for start in range(0, len(rows), 5000):
-        conn.execute(kd.insert(), rows[start:start + 5000])
+        conn.execute(kd.insert(), rows[start : start + 5000])
     stamp = utc_text(now)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    conn.execute(done.insert(), [{"site_id": site.id, "day": d.isoformat(),
-                                  "computed_at": stamp} for d in days])
+    conn.execute(
+        done.insert(),
+        [{"site_id": site.id, "day": d.isoformat(), "computed_at": stamp} for d in days],
+    )
 
 
-def load(session: Session, *, site: Site, facts: kpis.Facts, since: datetime,
-         until: datetime, dims: tuple[str, ...] | None = None
-         ) -> list[tuple[datetime, datetime]]:
+def load(
+    session: Session,
+    *,
+    site: Site,
+    facts: kpis.Facts,
+    since: datetime,
+    until: datetime,
+    dims: tuple[str, ...] | None = None,
+) -> list[tuple[datetime, datetime]]:
     """Add the rolled-up days of [since, until) that are current to `facts` (grid and
     staff as codes), summed over the dimensions not in `dims` (None: none summed over; a
     year of a 2,000-grid site is some 120,000 rows, a site's total three); the spans left
@@ -159,32 +186,65 @@ def load(session: Session, *, site: Site, facts: kpis.Facts, since: datetime,
     conn = read.connection(session)
     done, kd = tables.kpi_day_done, tables.kpi_day
     lo, hi = days[0].isoformat(), days[-1].isoformat()
-    current = set(conn.execute(sa.select(done.c.day).where(
-        done.c.site_id == site.id, done.c.day >= lo, done.c.day <= hi)).scalars())
+    current = set(
+        conn.execute(
+            sa.select(done.c.day).where(
+                done.c.site_id == site.id, done.c.day >= lo, done.c.day <= hi
+            )
+        ).scalars()
+    )
     if not current:
         return [(since, until)]
-    if conn.execute(sa.select(sa.func.count()).select_from(tables.rollup_dirty).where(
-            tables.rollup_dirty.c.site_id.in_((site.id, "")))).scalar():
+    if conn.execute(
+        sa.select(sa.func.count())
+        .select_from(tables.rollup_dirty)
+        .where(tables.rollup_dirty.c.site_id.in_((site.id, "")))
+    ).scalar():
         return [(since, until)]  # written to since the last refresh: count from the records
     keep = kpis.DIMENSIONS if dims is None else dims
     blank = sa.literal("")
-    columns = {"grid": kd.c.grid_id, "service": kd.c.service, "staff": kd.c.staff_id,
-               "month": sa.func.substr(kd.c.day, 1, 7), "week": kd.c.week, "day": kd.c.day}
+    columns = {
+        "grid": kd.c.grid_id,
+        "service": kd.c.service,
+        "staff": kd.c.staff_id,
+        "month": sa.func.substr(kd.c.day, 1, 7),
+        "week": kd.c.week,
+        "day": kd.c.day,
+    }
     picked = [columns[d] if d in keep else blank.label(f"no_{d}") for d in kpis.DIMENSIONS]
     grouped = [columns[d] for d in kpis.DIMENSIONS if d in keep]
-    sums = conn.execute(sa.select(
-        kd.c.kpi, *picked, sa.func.sum(kd.c.numerator), sa.func.sum(kd.c.denominator),
-        sa.func.sum(kd.c.asked)).where(
-        kd.c.site_id == site.id, kd.c.day >= lo, kd.c.day <= hi,
-        kd.c.day.in_(sa.select(done.c.day).where(done.c.site_id == site.id,
-                                                  done.c.day >= lo, done.c.day <= hi)))
-        .group_by(kd.c.kpi, *grouped))
+    sums = conn.execute(
+        sa.select(
+            kd.c.kpi,
+            *picked,
+            sa.func.sum(kd.c.numerator),
+            sa.func.sum(kd.c.denominator),
+            sa.func.sum(kd.c.asked),
+        )
+        .where(
+            kd.c.site_id == site.id,
+            kd.c.day >= lo,
+            kd.c.day <= hi,
+            kd.c.day.in_(
+                sa.select(done.c.day).where(
+                    done.c.site_id == site.id, done.c.day >= lo, done.c.day <= hi
+                )
+            ),
+        )
+        .group_by(kd.c.kpi, *grouped)
+    )
     grids, staff = {"": kpis.NONE, **facts.grids}, {"": kpis.NONE, **facts.staff}
     cells = facts.cells
     for kpi, grid_id, service, staff_id, mon, week, day, num, den, asked in sums:
-        key = (kpi, grids.get(grid_id, kpis.NONE), service or kpis.NONE,
-               staff.get(staff_id, kpis.NONE), mon or kpis.NONE, week or kpis.NONE,
-               day or kpis.NONE)
+        key = (
+            kpi,
+            grids.get(grid_id, kpis.NONE),
+            service or kpis.NONE,
+            staff.get(staff_id, kpis.NONE),
+            mon or kpis.NONE,
+            week or kpis.NONE,
+            day or kpis.NONE,
+        )
         cell = cells.setdefault(key, [0.0, 0.0, 0.0])
         cell[0] += num
         cell[1] += den
@@ -211,9 +271,11 @@ _TIMED = {"run": ("started_at", "finished_at"), "route_walk": ("started_at", "fi
 
 def _sqlite_days(row: str, cols: tuple[str, str]) -> str:
     start, end = cols
-    return (f"SELECT {row}.site_id AS s, substr({row}.{start}, 1, 10) AS d "
-            f"UNION SELECT {row}.site_id, date({row}.{start}, '+1 day') "
-            f"UNION SELECT {row}.site_id, substr({row}.{end}, 1, 10)")
+    return (
+        f"SELECT {row}.site_id AS s, substr({row}.{start}, 1, 10) AS d "
+        f"UNION SELECT {row}.site_id, date({row}.{start}, '+1 day') "
+        f"UNION SELECT {row}.site_id, substr({row}.{end}, 1, 10)"
+    )
 
 
 def sqlite_triggers() -> list[str]:
@@ -225,33 +287,41 @@ def sqlite_triggers() -> list[str]:
             out.append(
                 f"CREATE TRIGGER rollup_{table}_{event.lower()} AFTER {event} ON {table} "
                 f"BEGIN INSERT OR IGNORE INTO rollup_dirty (site_id, day) SELECT s, d FROM "
-                f"({picks}) WHERE s IS NOT NULL AND d IS NOT NULL; END")
+                f"({picks}) WHERE s IS NOT NULL AND d IS NOT NULL; END"
+            )
     out.append(
         "CREATE TRIGGER rollup_step_result_insert AFTER INSERT ON step_result BEGIN "
         "INSERT OR IGNORE INTO rollup_dirty (site_id, day) SELECT site_id, "
         "substr(finished_at, 1, 10) FROM run WHERE id = NEW.run_id AND finished_at IS NOT "
-        "NULL AND site_id IS NOT NULL; END")
+        "NULL AND site_id IS NOT NULL; END"
+    )
     for table, site in (("route", "NEW.site_id"), ("site", "NEW.id"), ("playbook", "''")):
         for event in ("INSERT", "UPDATE"):
             out.append(
                 f"CREATE TRIGGER rollup_{table}_{event.lower()} AFTER {event} ON {table} "
                 f"BEGIN INSERT OR IGNORE INTO rollup_dirty (site_id, day) VALUES "
-                f"(coalesce({site}, ''), '{ALL}'); END")
+                f"(coalesce({site}, ''), '{ALL}'); END"
+            )
     return out
 
 
 def sqlite_drops() -> list[str]:
-    names = [f"rollup_{t}_{e}" for t in (*_TIMED, "route", "site", "playbook")
-             for e in ("insert", "update")] + ["rollup_step_result_insert"]
+    names = [
+        f"rollup_{t}_{e}"
+        for t in (*_TIMED, "route", "site", "playbook")
+        for e in ("insert", "update")
+    ] + ["rollup_step_result_insert"]
     return [f"DROP TRIGGER IF EXISTS {n}" for n in names]
 
 
 def _pg_days(rows: str, cols: tuple[str, str]) -> str:
     start, end = cols
-    return (f"SELECT site_id AS s, substr({start}, 1, 10) AS d FROM {rows} "
-            f"UNION SELECT site_id, to_char(substr({start}, 1, 10)::date + 1, 'YYYY-MM-DD') "
-            f"FROM {rows} WHERE {start} IS NOT NULL "
-            f"UNION SELECT site_id, substr({end}, 1, 10) FROM {rows}")
+    return (
+        f"SELECT site_id AS s, substr({start}, 1, 10) AS d FROM {rows} "
+        f"UNION SELECT site_id, to_char(substr({start}, 1, 10)::date + 1, 'YYYY-MM-DD') "
+        f"FROM {rows} WHERE {start} IS NOT NULL "
+        f"UNION SELECT site_id, substr({end}, 1, 10) FROM {rows}"
+    )
 
 
 def postgresql_triggers() -> list[str]:
@@ -266,42 +336,60 @@ def postgresql_triggers() -> list[str]:
                 f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ "
                 f"BEGIN INSERT INTO rollup_dirty (site_id, day) SELECT DISTINCT s, d FROM "
                 f"({picks}) AS marks WHERE s IS NOT NULL AND d IS NOT NULL "
-                f"ON CONFLICT DO NOTHING; RETURN NULL; END $$")
-            ref = ("REFERENCING NEW TABLE AS new_rows" if event == "INSERT"
-                   else "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows")
-            out.append(f"CREATE TRIGGER rollup_{table}_{event.lower()} AFTER {event} ON "
-                       f"{table} {ref} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()")
+                f"ON CONFLICT DO NOTHING; RETURN NULL; END $$"
+            )
+            ref = (
+                "REFERENCING NEW TABLE AS new_rows"
+                if event == "INSERT"
+                else "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+            )
+            out.append(
+                f"CREATE TRIGGER rollup_{table}_{event.lower()} AFTER {event} ON "
+                f"{table} {ref} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"
+            )
     out.append(
         "CREATE OR REPLACE FUNCTION pm_rollup_step_result_insert() RETURNS trigger LANGUAGE "
         "plpgsql AS $$ BEGIN INSERT INTO rollup_dirty (site_id, day) SELECT DISTINCT "
         "r.site_id, substr(r.finished_at, 1, 10) FROM new_rows n JOIN run r ON r.id = "
         "n.run_id WHERE r.finished_at IS NOT NULL ON CONFLICT DO NOTHING; RETURN NULL; "
-        "END $$")
-    out.append("CREATE TRIGGER rollup_step_result_insert AFTER INSERT ON step_result "
-               "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "
-               "pm_rollup_step_result_insert()")
+        "END $$"
+    )
+    out.append(
+        "CREATE TRIGGER rollup_step_result_insert AFTER INSERT ON step_result "
+        "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "
+        "pm_rollup_step_result_insert()"
+    )
     for table, site in (("route", "site_id"), ("site", "id"), ("playbook", "''")):
         fn = f"pm_rollup_{table}_all"
         out.append(
             f"CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ "
             f"BEGIN INSERT INTO rollup_dirty (site_id, day) SELECT DISTINCT "
             f"coalesce({site}, ''), '{ALL}' FROM new_rows ON CONFLICT DO NOTHING; "
-            f"RETURN NULL; END $$")
+            f"RETURN NULL; END $$"
+        )
         for event in ("INSERT", "UPDATE"):
-            ref = ("REFERENCING NEW TABLE AS new_rows" if event == "INSERT"
-                   else "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows")
-            out.append(f"CREATE TRIGGER rollup_{table}_{event.lower()} AFTER {event} ON "
-                       f"{table} {ref} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()")
+            ref = (
+                "REFERENCING NEW TABLE AS new_rows"
+                if event == "INSERT"
+                else "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+            )
+            out.append(
+                f"CREATE TRIGGER rollup_{table}_{event.lower()} AFTER {event} ON "
+                f"{table} {ref} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"
+            )
     return out
 
 
 def postgresql_drops() -> list[str]:
-    out = [f"DROP TRIGGER IF EXISTS rollup_{t}_{e} ON {t}"
-           for t in (*_TIMED, "route", "site", "playbook") for e in ("insert", "update")]
+    out = [
+        f"DROP TRIGGER IF EXISTS rollup_{t}_{e} ON {t}"
+        for t in (*_TIMED, "route", "site", "playbook")
+        for e in ("insert", "update")
+    ]
     out.append("DROP TRIGGER IF EXISTS rollup_step_result_insert ON step_result")
-    out += [f"DROP FUNCTION IF EXISTS pm_rollup_{t}_{e}()" for t in _TIMED
-            for e in ("insert", "update")]
-    out += [f"DROP FUNCTION IF EXISTS pm_rollup_{t}_all()" for t in ("route", "site",
-                                                                    "playbook")]
+    out += [
+        f"DROP FUNCTION IF EXISTS pm_rollup_{t}_{e}()" for t in _TIMED for e in ("insert", "update")
+    ]
+    out += [f"DROP FUNCTION IF EXISTS pm_rollup_{t}_all()" for t in ("route", "site", "playbook")]
     out.append("DROP FUNCTION IF EXISTS pm_rollup_step_result_insert()")
     return out

@@ -63,9 +63,14 @@ class Score:
     scaled_from: int = TOTAL  # the points of the KPIs that had something to measure
 
     def record(self) -> dict[str, Any]:
-        return {"score": self.score, "band": self.band, "lines": self.lines,
-                "dropped": self.dropped, "deductions": self.deductions,
-                "scaled_from": self.scaled_from}
+        return {
+            "score": self.score,
+            "band": self.band,
+            "lines": self.lines,
+            "dropped": self.dropped,
+            "deductions": self.deductions,
+            "scaled_from": self.scaled_from,
+        }
 
 
 def score(k: Kpis, scheme: Scheme = DEFAULT) -> Score:
@@ -73,10 +78,12 @@ def score(k: Kpis, scheme: Scheme = DEFAULT) -> Score:
     return score_of(k.kpis, deductions(k, scheme=scheme), scheme)
 
 
-def deductions(k: Kpis, dimension: str | None = None, group: str | None = None,
-               scheme: Scheme = DEFAULT) -> list[dict[str, Any]]:
+def deductions(
+    k: Kpis, dimension: str | None = None, group: str | None = None, scheme: Scheme = DEFAULT
+) -> list[dict[str, Any]]:
     """The site's deductions; with a dimension, those of one group of it (by grid: the item's
     or risk's grid; by staff: its owner; services and months carry none)."""
+
     def mine(grid_id: str | None, owner_id: str | None) -> bool:
         if dimension is None:
             return True
@@ -88,39 +95,68 @@ def deductions(k: Kpis, dimension: str | None = None, group: str | None = None,
         return False
 
     out: list[dict[str, Any]] = [
-        {"reason": f"critical item {_item(i)} overdue at the period's end",
-         "points": scheme.overdue_critical} for i in k.overdue_critical
-        if mine(i.grid_id, i.owner_id) and scheme.overdue_critical]
-    out += [{"reason": f"critical risk {r.code} has no control step or drill",
-             "points": scheme.uncontrolled_risk} for r in k.uncontrolled
-            if mine(r.grid_id, r.owner_id) and scheme.uncontrolled_risk]
+        {
+            "reason": f"critical item {_item(i)} overdue at the period's end",
+            "points": scheme.overdue_critical,
+        }
+        for i in k.overdue_critical
+        if mine(i.grid_id, i.owner_id) and scheme.overdue_critical
+    ]
+    out += [
+        {
+            "reason": f"critical risk {r.code} has no control step or drill",
+            "points": scheme.uncontrolled_risk,
+        }
+        for r in k.uncontrolled
+        if mine(r.grid_id, r.owner_id) and scheme.uncontrolled_risk
+    ]
     return out
 
 
-def score_of(kpis: list[Kpi], cuts: list[dict[str, Any]],
-             scheme: Scheme = DEFAULT) -> Score:
+def score_of(kpis: list[Kpi], cuts: list[dict[str, Any]], scheme: Scheme = DEFAULT) -> Score:
     """Points × rate of each KPI measured, scaled to 1000, less the deductions `cuts`."""
     by_key = {x.key: x for x in kpis}
     measured: list[tuple[str, int, str, Kpi]] = [
-        (key, pts, cat, by_key[key]) for key, pts, cat in scheme.weights
-        if by_key[key].rate is not None]
-    dropped = [{"kpi": key, "label": by_key[key].label, "max": pts, "category": cat,
-                "why": "nothing to measure in the period"}
-               for key, pts, cat in scheme.weights if by_key[key].rate is None]
+        (key, pts, cat, by_key[key])
+        for key, pts, cat in scheme.weights
+        if by_key[key].rate is not None
+    ]
+    dropped = [
+        {
+            "kpi": key,
+            "label": by_key[key].label,
+            "max": pts,
+            "category": cat,
+            "why": "nothing to measure in the period",
+        }
+        for key, pts, cat in scheme.weights
+        if by_key[key].rate is None
+    ]
     base = sum(pts for _, pts, _, _ in measured)
     if not base:
         return Score(None, None, dropped=dropped, deductions=cuts, scaled_from=0)
     tops = [pts * TOTAL / base for _, pts, _, _ in measured]
     maxes = _apportion(tops)
-    points = _apportion([top * (kpi.rate or 0.0) for top, (*_, kpi) in
-                         zip(tops, measured, strict=True)])
+    points = _apportion(
+        [top * (kpi.rate or 0.0) for top, (*_, kpi) in zip(tops, measured, strict=True)]
+    )
     lines: list[dict[str, Any]] = []
     for (key, pts, cat, kpi), top, got in zip(measured, maxes, points, strict=True):
         rec = kpi.record()
-        lines.append({"kpi": key, "label": kpi.label, "category": cat, "points": got,
-                      "max": top, "weight": pts, "rate": round(kpi.rate or 0.0, 4),
-                      "numerator": rec["numerator"], "denominator": rec["denominator"],
-                      **({"coverage": rec["coverage"]} if "coverage" in rec else {})})
+        lines.append(
+            {
+                "kpi": key,
+                "label": kpi.label,
+                "category": cat,
+                "points": got,
+                "max": top,
+                "weight": pts,
+                "rate": round(kpi.rate or 0.0, 4),
+                "numerator": rec["numerator"],
+                "denominator": rec["denominator"],
+                **({"coverage": rec["coverage"]} if "coverage" in rec else {}),
+            }
+        )
     earned = round(sum(line["points"] for line in lines), 1)
     total = max(0.0, round(earned - sum(d["points"] for d in cuts), 1))
     return Score(total, band(total, scheme), lines, dropped, cuts, base)
@@ -132,7 +168,7 @@ def _apportion(values: list[float]) -> list[float]:
     tenths = [v * 10 for v in values]
     floors = [int(t + 1e-9) for t in tenths]
     short = round(sum(tenths)) - sum(floors)
-    for i in sorted(range(len(values)), key=lambda i: floors[i] - tenths[i])[:max(0, short)]:
+    for i in sorted(range(len(values)), key=lambda i: floors[i] - tenths[i])[: max(0, short)]:
         floors[i] += 1
     return [f / 10 for f in floors]
 
@@ -163,8 +199,9 @@ def _item(item: Any) -> str:
 def by_category(s: Score) -> list[dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for line in s.lines:
-        c = out.setdefault(line["category"], {"category": line["category"], "points": 0.0,
-                                              "max": 0.0, "kpis": []})
+        c = out.setdefault(
+            line["category"], {"category": line["category"], "points": 0.0, "max": 0.0, "kpis": []}
+        )
         c["points"] = round(c["points"] + line["points"], 1)
         c["max"] = round(c["max"] + line["max"], 1)
         c["kpis"].append(line["kpi"])
@@ -174,19 +211,28 @@ def by_category(s: Score) -> list[dict[str, Any]]:
 def explain(s: Score) -> list[str]:
     """The score's arithmetic in lines a person can check."""
     if s.score is None:
-        return ["no score: nothing to measure in the period (no inspection due, no item, "
-                "no drill, no open risk)"]
+        return [
+            "no score: nothing to measure in the period (no inspection due, no item, "
+            "no drill, no open risk)"
+        ]
     out = []
     if s.dropped:
         names = ", ".join(f"{d['kpi']} ({d['max']})" for d in s.dropped)
-        out.append(f"dropped, nothing to measure: {names}; the other {s.scaled_from} points "
-                   f"scale to {TOTAL} (× {TOTAL / s.scaled_from:.3f})")
+        out.append(
+            f"dropped, nothing to measure: {names}; the other {s.scaled_from} points "
+            f"scale to {TOTAL} (× {TOTAL / s.scaled_from:.3f})"
+        )
     for line in s.lines:
         cov = line.get("coverage")
-        kept = (f" × coverage {cov['numerator']}/{cov['denominator']} ÷ 70 % "
-                f"({cov['factor']:.3f})" if cov and cov["factor"] < 1 else "")
-        out.append(f"{line['kpi']:<20} {line['numerator']}/{line['denominator']}{kept} = "
-                   f"{line['rate']:.1%} × {line['max']} = {line['points']}")
+        kept = (
+            f" × coverage {cov['numerator']}/{cov['denominator']} ÷ 70 % ({cov['factor']:.3f})"
+            if cov and cov["factor"] < 1
+            else ""
+        )
+        out.append(
+            f"{line['kpi']:<20} {line['numerator']}/{line['denominator']}{kept} = "
+            f"{line['rate']:.1%} × {line['max']} = {line['points']}"
+        )
     earned = round(sum(line["points"] for line in s.lines), 1)
     out.append(f"{'earned':<20} {earned}")
     for d in s.deductions:

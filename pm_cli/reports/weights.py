@@ -29,8 +29,18 @@ from pm_cli.reports import score as scoring
 from pm_cli.reports.kpi import KEYS
 
 KpiKey = Literal[
-    "inspections", "on_time", "steps_passed", "response_sla", "resolution_sla", "closed",
-    "drills_on_schedule", "drill_targets", "risk_reviews", "complaints", "satisfaction"]
+    "inspections",
+    "on_time",
+    "steps_passed",
+    "response_sla",
+    "resolution_sla",
+    "closed",
+    "drills_on_schedule",
+    "drill_targets",
+    "risk_reviews",
+    "complaints",
+    "satisfaction",
+]
 Points = Annotated[int, Field(ge=0, le=10_000)]
 Heading = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -53,8 +63,10 @@ class Bands(_Strict):
     @model_validator(mode="after")
     def _descending(self) -> Bands:
         if not self.excellent > self.good > self.pass_:
-            raise ValueError(f"bands go down: excellent ({self.excellent}) > good "
-                             f"({self.good}) > pass ({self.pass_})")
+            raise ValueError(
+                f"bands go down: excellent ({self.excellent}) > good "
+                f"({self.good}) > pass ({self.pass_})"
+            )
         return self
 
 
@@ -85,9 +97,17 @@ def scheme_of(spec: WeightsFile, source: str) -> scoring.Scheme:
             weights.append((key, pts, headings.get(key, cat)))
     b = spec.bands
     return scoring.Scheme(
-        tuple(weights), spec.deductions.overdue_critical, spec.deductions.uncontrolled_risk,
-        ((b.excellent, "优秀 excellent"), (b.good, "良好 good"), (b.pass_, "合格 pass"),
-         (0, "不合格 fail")), source)
+        tuple(weights),
+        spec.deductions.overdue_critical,
+        spec.deductions.uncontrolled_risk,
+        (
+            (b.excellent, "优秀 excellent"),
+            (b.good, "良好 good"),
+            (b.pass_, "合格 pass"),
+            (0, "不合格 fail"),
+        ),
+        source,
+    )
 
 
 def load(path: Path) -> scoring.Scheme:
@@ -98,10 +118,17 @@ def load(path: Path) -> scoring.Scheme:
     spec = None
     if text is not None:
         spec, problems = parse_checked(
-            text, str(path), WeightsFile, noun="weights", shape="a weights file is a mapping "
-            "(points: …, deductions: …, bands: …, categories: …)")
+            text,
+            str(path),
+            WeightsFile,
+            noun="weights",
+            shape="a weights file is a mapping (points: …, deductions: …, bands: …, categories: …)",
+        )
     if spec is None:
-        raise InputError(problems or [Problem(str(path), "not a weights file")],
-                         source=str(path), outcome="no score was counted",
-                         hint="docs/reports.md shows a weights file")
+        raise InputError(
+            problems or [Problem(str(path), "not a weights file")],
+            source=str(path),
+            outcome="no score was counted",
+            hint="docs/reports.md shows a weights file",
+        )
     return scheme_of(spec, str(path))

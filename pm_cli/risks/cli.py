@@ -10,21 +10,36 @@ from pm_cli.cli_common import JsonOpt
 from pm_cli.sites.context import current_site, current_site_row
 from pm_cli.staff.context import me_id
 
-app = typer.Typer(help="The risk register: likelihood × impact, controls, reviews, heat map.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The risk register: likelihood × impact, controls, reviews, heat map.",
+    no_args_is_help=True,
+)
 
 CodeArg = Annotated[str, typer.Argument(help="Risk code, e.g. R-01")]
-COLUMNS = ["code", "level", "score", "likelihood", "impact", "title", "grid", "owner",
-           "next_review"]
-
+COLUMNS = [
+    "code",
+    "level",
+    "score",
+    "likelihood",
+    "impact",
+    "title",
+    "grid",
+    "owner",
+    "next_review",
+]
 
 
 def _done(ctx: typer.Context, out: Any, rec: dict[str, Any], finding: Any, verb: str) -> None:
-    msg = f"risk {rec['code']} {verb}: {rec['level']} (L{rec['likelihood']} × I{rec['impact']}" \
-          f" = {rec['score']})"
+    msg = (
+        f"risk {rec['code']} {verb}: {rec['level']} (L{rec['likelihood']} × I{rec['impact']}"
+        f" = {rec['score']})"
+    )
     if finding is not None:
-        msg += (f" · opened improvement item {finding.item_label}" if finding.new_item
-                else f" · item {finding.item_label} is already open")
+        msg += (
+            f" · opened improvement item {finding.item_label}"
+            if finding.new_item
+            else f" · item {finding.item_label} is already open"
+        )
     _ = ctx
     out.done(msg, rec)
 
@@ -58,9 +73,21 @@ def risk_add(
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
         risk, finding = service.add_risk(
-            s, site=site, code=code, title=title, likelihood=likelihood, impact=impact,
-            grid=grid, controls=controls, review=review, cause=cause,
-            consequence=consequence, owner=owner, legal=legal, by_id=me_id(ctx.obj, s, site))
+            s,
+            site=site,
+            code=code,
+            title=title,
+            likelihood=likelihood,
+            impact=impact,
+            grid=grid,
+            controls=controls,
+            review=review,
+            cause=cause,
+            consequence=consequence,
+            owner=owner,
+            legal=legal,
+            by_id=me_id(ctx.obj, s, site),
+        )
         s.flush()
         rec = service.show(s, site=site, code=risk.code)
     _done(ctx, ctx.obj.out(as_json), rec, finding, "registered")
@@ -81,15 +108,23 @@ def risk_assess(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        _risk, finding = service.assess(s, site=site, code=code, likelihood=likelihood,
-                                        impact=impact, note=note, by_id=me_id(ctx.obj, s, site))
+        _risk, finding = service.assess(
+            s,
+            site=site,
+            code=code,
+            likelihood=likelihood,
+            impact=impact,
+            note=note,
+            by_id=me_id(ctx.obj, s, site),
+        )
         rec = service.show(s, site=site, code=code)
     _done(ctx, ctx.obj.out(as_json), rec, finding, "assessed")
 
 
 @app.command("review")
 def risk_review(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     note: Annotated[str | None, typer.Option("--note", help="What the review found")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -102,8 +137,7 @@ def risk_review(
         site = current_site(ctx.obj, s)
         service.review_risk(s, site=site, code=code, note=note, by_id=me_id(ctx.obj, s, site))
         rec = service.show(s, site=site, code=code)
-    ctx.obj.out(as_json).done(f"risk {rec['code']} reviewed; next review {rec['next_review']}",
-                              rec)
+    ctx.obj.out(as_json).done(f"risk {rec['code']} reviewed; next review {rec['next_review']}", rec)
 
 
 @app.command("list")
@@ -112,7 +146,8 @@ def risk_list(
     level: Annotated[str | None, typer.Option("--level", help="minor|major|critical")] = None,
     grid: Annotated[str | None, typer.Option("--grid", help="Only this grid")] = None,
     overdue: Annotated[
-        bool, typer.Option("--overdue", help="Only risks whose review is overdue")] = False,
+        bool, typer.Option("--overdue", help="Only risks whose review is overdue")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """List the register (with --overdue, the reviews that are late)."""
@@ -126,9 +161,19 @@ def risk_list(
     if out.as_json:
         out.json(rows)
         return
-    out.table([{**r, "next_review": (local(r["next_review"], site.tz, "%Y-%m-%d") or "")
-                + (" overdue" if r["review_overdue"] else "")} for r in rows],
-              COLUMNS, title=f"risk register at {site.code}", one_per_code=True)
+    out.table(
+        [
+            {
+                **r,
+                "next_review": (local(r["next_review"], site.tz, "%Y-%m-%d") or "")
+                + (" overdue" if r["review_overdue"] else ""),
+            }
+            for r in rows
+        ],
+        COLUMNS,
+        title=f"risk register at {site.code}",
+        one_per_code=True,
+    )
 
 
 @app.command("show")
@@ -157,8 +202,11 @@ def risk_import_library(
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
         counts = service.import_library(s, site=site, grid=grid, by_id=me_id(ctx.obj, s, site))
-    ctx.obj.out(as_json).done(f"added {counts['added']} risks from the starter library "
-                              f"({counts['skipped']} already there)", counts)
+    ctx.obj.out(as_json).done(
+        f"added {counts['added']} risks from the starter library "
+        f"({counts['skipped']} already there)",
+        counts,
+    )
 
 
 @app.command("heatmap")
@@ -170,12 +218,18 @@ def risk_heatmap(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         site = current_site_row(ctx.obj, conn)
         data = read.heatmap(conn, site=site)
     cells = {(c["likelihood"], c["impact"]): c for c in data["cells"]}
-    rows = [[(str(cells[(li, im)]["count"] or "·"), cells[(li, im)]["level"])
-             for im in range(1, 6)] for li in range(5, 0, -1)]
+    rows = [
+        [(str(cells[(li, im)]["count"] or "·"), cells[(li, im)]["level"]) for im in range(1, 6)]
+        for li in range(5, 0, -1)
+    ]
     ctx.obj.out(as_json).matrix(
-        rows, row_labels=[f"L{li}" for li in range(5, 0, -1)],
-        col_labels=[f"I{im}" for im in range(1, 6)], corner="L \\ I",
-        title=f"open risks at {site.code} (count per cell)", data=data)
+        rows,
+        row_labels=[f"L{li}" for li in range(5, 0, -1)],
+        col_labels=[f"I{im}" for im in range(1, 6)],
+        corner="L \\ I",
+        title=f"open risks at {site.code} (count per cell)",
+        data=data,
+    )
 
 
 # `pm grid heatmap`: grids coloured by risk, a view of the risk register; the root app adds
@@ -196,6 +250,8 @@ def grid_heatmap(
     with ctx.obj.session() as s:
         site = current_site(ctx.obj, s)
         rows = service.grid_heat(s, site=site, days=days)
-    ctx.obj.out(as_json).emit(rows, columns=["grid", "name", "level", "heat", "risk",
-                                             "failures", "overdue_items"],
-                              title=f"grid heat at {site.code} (last {days} days)")
+    ctx.obj.out(as_json).emit(
+        rows,
+        columns=["grid", "name", "level", "heat", "risk", "failures", "overdue_items"],
+        title=f"grid heat at {site.code} (last {days} days)",
+    )

@@ -62,42 +62,80 @@ def state(risk: Any, events: list[Any], now: datetime | None = None) -> RiskStat
 
 def events_of(db: Any, risk: Any) -> list[Any]:
     t = tables.risk_event
-    return list(read.connection(db).execute(
-        sa.select(t).where(t.c.risk_id == risk.id).order_by(t.c.hlc)))
+    return list(
+        read.connection(db).execute(sa.select(t).where(t.c.risk_id == risk.id).order_by(t.c.hlc))
+    )
 
 
-def record(db: Any, site: Any, rs: RiskState, *, history: bool = False,
-           codes: tuple[dict[str, str], dict[str, str]] | None = None) -> dict[str, Any]:
+def record(
+    db: Any,
+    site: Any,
+    rs: RiskState,
+    *,
+    history: bool = False,
+    codes: tuple[dict[str, str], dict[str, str]] | None = None,
+) -> dict[str, Any]:
     grids, staff = codes or read.id_codes(read.connection(db), site.id)
     r = rs.risk
     rec: dict[str, Any] = {
-        "code": r.code, "title": r.title, "area": r.area,
-        "grid": grids.get(r.grid_id) if r.grid_id else None, "likelihood": r.likelihood,
-        "impact": r.impact, "score": rs.score, "level": rs.level, "legal": r.legal,
-        "cause": r.cause, "consequence": r.consequence, "controls": r.controls,
+        "code": r.code,
+        "title": r.title,
+        "area": r.area,
+        "grid": grids.get(r.grid_id) if r.grid_id else None,
+        "likelihood": r.likelihood,
+        "impact": r.impact,
+        "score": rs.score,
+        "level": rs.level,
+        "legal": r.legal,
+        "cause": r.cause,
+        "consequence": r.consequence,
+        "controls": r.controls,
         "playbook_steps": list(r.playbook_steps or []),
-        "owner": staff.get(r.owner_id) if r.owner_id else None, "review": r.review,
+        "owner": staff.get(r.owner_id) if r.owner_id else None,
+        "review": r.review,
         "review_rule": review_rule(r),
-        "last_review": rs.last_review, "next_review": rs.next_review,
-        "review_overdue": rs.review_overdue, "status": r.status,
+        "last_review": rs.last_review,
+        "next_review": rs.next_review,
+        "review_overdue": rs.review_overdue,
+        "status": r.status,
     }
     if history:
-        rec["history"] = [{"at": e.created_at, "kind": e.kind, "likelihood": e.likelihood,
-                           "impact": e.impact, "by": staff.get(e.by_id) if e.by_id else None,
-                           "note": e.note} for e in events_of(db, r)]
+        rec["history"] = [
+            {
+                "at": e.created_at,
+                "kind": e.kind,
+                "likelihood": e.likelihood,
+                "impact": e.impact,
+                "by": staff.get(e.by_id) if e.by_id else None,
+                "note": e.note,
+            }
+            for e in events_of(db, r)
+        ]
     return rec
 
 
 def show(db: Any, *, site: Any, code: str) -> dict[str, Any]:
-    risk = read.get_by_code(read.connection(db), tables.risk, code, site_id=site.id,
-                            noun="risk", where=site.code,
-                            hint="`pm risk list` shows the register")
+    risk = read.get_by_code(
+        read.connection(db),
+        tables.risk,
+        code,
+        site_id=site.id,
+        noun="risk",
+        where=site.code,
+        hint="`pm risk list` shows the register",
+    )
     return record(db, site, state(risk, events_of(db, risk)), history=True)
 
 
-def list_risks(db: Any, *, site: Any, level_: str | None = None,
-               grid: str | None = None, overdue: bool = False,
-               now: datetime | None = None) -> list[dict[str, Any]]:
+def list_risks(
+    db: Any,
+    *,
+    site: Any,
+    level_: str | None = None,
+    grid: str | None = None,
+    overdue: bool = False,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
     conn, t = read.connection(db), tables.risk
     risks = conn.execute(read.live(t, site.id).order_by(t.c.code)).all()
     events = read.children(conn, tables.risk_event, "risk_id", [r.id for r in risks])
@@ -120,11 +158,21 @@ def list_risks(db: Any, *, site: Any, level_: str | None = None,
 def heatmap(db: Any, *, site: Any) -> dict[str, Any]:
     """Open risks counted in the likelihood × impact matrix (rows L 5→1, columns I 1→5)."""
     cells: dict[tuple[int, int], list[str]] = {
-        (li, im): [] for li in range(1, 6) for im in range(1, 6)}
+        (li, im): [] for li in range(1, 6) for im in range(1, 6)
+    }
     t = tables.risk
     for r in read.connection(db).execute(read.live(t, site.id).where(t.c.status == "open")):
         cells[(r.likelihood, r.impact)].append(r.code)
-    return {"cells": [{"likelihood": li, "impact": im, "score": li * im,
-                       "level": level(li, im), "count": len(codes), "risks": sorted(codes)}
-                      for (li, im), codes in sorted(cells.items(), key=lambda kv: (-kv[0][0],
-                                                                                  kv[0][1]))]}
+    return {
+        "cells": [
+            {
+                "likelihood": li,
+                "impact": im,
+                "score": li * im,
+                "level": level(li, im),
+                "count": len(codes),
+                "risks": sorted(codes),
+            }
+            for (li, im), codes in sorted(cells.items(), key=lambda kv: (-kv[0][0], kv[0][1]))
+        ]
+    }

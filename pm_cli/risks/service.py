@@ -39,18 +39,29 @@ def _scale(value: int | str, name: str) -> int:
     try:
         n = int(str(value).strip())
     except ValueError:
-        raise PmError(f"{name} must be a whole number 1–5, not {value!r}",
-                      where=f"--{name}") from None
+        raise PmError(
+            f"{name} must be a whole number 1–5, not {value!r}", where=f"--{name}"
+        ) from None
     if not 1 <= n <= 5:
-        raise PmError(f"{name} must be 1–5, not {n}", where=f"--{name}",
-                      hint="1 rarer than once in 10 years … 5 monthly or more (likelihood); "
-                      "1 no injury … 5 death or ≥ ¥1M (impact)")
+        raise PmError(
+            f"{name} must be 1–5, not {n}",
+            where=f"--{name}",
+            hint="1 rarer than once in 10 years … 5 monthly or more (likelihood); "
+            "1 no injury … 5 death or ≥ ¥1M (impact)",
+        )
     return n
 
 
 def get_risk(session: Session, *, site: Site, code: str) -> Risk:
-    return get_by_code(session, Risk, code, site_id=site.id, noun="risk", where=site.code,
-                       hint="`pm risk list` shows the register")
+    return get_by_code(
+        session,
+        Risk,
+        code,
+        site_id=site.id,
+        noun="risk",
+        where=site.code,
+        hint="`pm risk list` shows the register",
+    )
 
 
 def _owner_for(session: Session, site: Site, lvl: str, grid: Grid | None) -> str | None:
@@ -60,8 +71,9 @@ def _owner_for(session: Session, site: Site, lvl: str, grid: Grid | None) -> str
         return grid.owner_id
     roles = ("admin", "manager") if lvl == "critical" else ("manager",)
     for role in roles:
-        staff = session.exec(live(Staff, site.id).where(Staff.role == role)
-                             .order_by(Staff.code)).first()
+        staff = session.exec(
+            live(Staff, site.id).where(Staff.role == role).order_by(Staff.code)
+        ).first()
         if staff:
             return staff.id
     return grid.owner_id if grid is not None else None
@@ -73,31 +85,50 @@ def open_item_if_critical(session: Session, site: Site, risk: Risk, by_id: str |
         return None
     from pm_cli.findings.service import raise_finding
 
-    return raise_finding(session, site_id=site.id, source="risk", source_ref=risk.id,
-                         title=f"重大风险 Critical risk {risk.code}: {risk.title}",
-                         severity="critical", grid_id=risk.grid_id, key=f"risk:{risk.id}",
-                         by_id=by_id)
+    return raise_finding(
+        session,
+        site_id=site.id,
+        source="risk",
+        source_ref=risk.id,
+        title=f"重大风险 Critical risk {risk.code}: {risk.title}",
+        severity="critical",
+        grid_id=risk.grid_id,
+        key=f"risk:{risk.id}",
+        by_id=by_id,
+    )
 
 
 def add_risk(
-    session: Session, *, site: Site, code: str, title: str, likelihood: int | str,
-    impact: int | str, grid: str | None = None, controls: str | None = None,
-    review: str | None = None, cause: str | None = None, consequence: str | None = None,
-    area: str | None = None, owner: str | None = None, legal: bool = False,
-    playbook_steps: list[str] | None = None, by_id: str | None = None,
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    title: str,
+    likelihood: int | str,
+    impact: int | str,
+    grid: str | None = None,
+    controls: str | None = None,
+    review: str | None = None,
+    cause: str | None = None,
+    consequence: str | None = None,
+    area: str | None = None,
+    owner: str | None = None,
+    legal: bool = False,
+    playbook_steps: list[str] | None = None,
+    by_id: str | None = None,
     open_item: bool = True,
 ) -> tuple[Risk, Any]:
     """Register a risk; assessed critical, it opens an improvement item (unless `open_item`
     is off: a bulk import moves a register whose items are imported on their own)."""
     code = v.check(v.code, code, field="CODE")
     if find_by_code(session, Risk, code, site_id=site.id, noun="risk", where=site.code):
-        raise ConflictError(f"risk {code} already exists at {site.code}",
-                            hint=f"pm risk assess {code} …")
+        raise ConflictError(
+            f"risk {code} already exists at {site.code}", hint=f"pm risk assess {code} …"
+        )
     li, im = _scale(likelihood, "likelihood"), _scale(impact, "impact")
     grid_row = None
     if grid:
-        grid_row = find_by_code(session, Grid, grid, site_id=site.id, noun="grid",
-                                where=site.code)
+        grid_row = find_by_code(session, Grid, grid, site_id=site.id, noun="grid", where=site.code)
         if grid_row is None:
             raise NotFoundError(f"no grid {grid} at {site.code}", where="--grid")
     if review:
@@ -107,50 +138,100 @@ def add_risk(
         review = expand_shortcut(review)
     owner_id = None
     if owner:
-        staff = find_by_code(session, Staff, owner, site_id=site.id, noun="staff member",
-                             where=site.code)
+        staff = find_by_code(
+            session, Staff, owner, site_id=site.id, noun="staff member", where=site.code
+        )
         if staff is None:
             raise PmError(f"{owner} is not staff of site {site.code}", where="--owner")
         owner_id = staff.id
     else:
         owner_id = _owner_for(session, site, level(li, im, legal=legal), grid_row)
     risk = write.create(
-        session, Risk, site_id=site.id, code=code, title=v.check(v.name, title, field="--title"),
-        area=area, grid_id=grid_row.id if grid_row else None, cause=v.optional_text(cause),
-        consequence=v.optional_text(consequence), likelihood=li, impact=im, legal=legal,
-        controls=v.optional_text(controls), playbook_steps=list(playbook_steps or []),
-        owner_id=owner_id, review=review, status="open",
+        session,
+        Risk,
+        site_id=site.id,
+        code=code,
+        title=v.check(v.name, title, field="--title"),
+        area=area,
+        grid_id=grid_row.id if grid_row else None,
+        cause=v.optional_text(cause),
+        consequence=v.optional_text(consequence),
+        likelihood=li,
+        impact=im,
+        legal=legal,
+        controls=v.optional_text(controls),
+        playbook_steps=list(playbook_steps or []),
+        owner_id=owner_id,
+        review=review,
+        status="open",
     )
-    write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="assess",
-                 likelihood=li, impact=im, by_id=by_id, note="registered")
+    write.append(
+        session,
+        RiskEvent,
+        site_id=site.id,
+        risk_id=risk.id,
+        kind="assess",
+        likelihood=li,
+        impact=im,
+        by_id=by_id,
+        note="registered",
+    )
     return risk, (open_item_if_critical(session, site, risk, by_id) if open_item else None)
 
 
-def assess(session: Session, *, site: Site, code: str, likelihood: int | str,
-           impact: int | str, note: str | None = None, legal: bool | None = None,
-           by_id: str | None = None, open_item: bool = True) -> tuple[Risk, Any]:
+def assess(
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    likelihood: int | str,
+    impact: int | str,
+    note: str | None = None,
+    legal: bool | None = None,
+    by_id: str | None = None,
+    open_item: bool = True,
+) -> tuple[Risk, Any]:
     risk = get_risk(session, site=site, code=code)
     li, im = _scale(likelihood, "likelihood"), _scale(impact, "impact")
     values: dict[str, Any] = {"likelihood": li, "impact": im}
     if legal is not None:
         values["legal"] = legal
     write.update(session, risk, **values)
-    write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="assess",
-                 likelihood=li, impact=im, by_id=by_id, note=v.optional_text(note))
+    write.append(
+        session,
+        RiskEvent,
+        site_id=site.id,
+        risk_id=risk.id,
+        kind="assess",
+        likelihood=li,
+        impact=im,
+        by_id=by_id,
+        note=v.optional_text(note),
+    )
     return risk, (open_item_if_critical(session, site, risk, by_id) if open_item else None)
 
 
-def review_risk(session: Session, *, site: Site, code: str, note: str | None = None,
-                by_id: str | None = None) -> Risk:
+def review_risk(
+    session: Session, *, site: Site, code: str, note: str | None = None, by_id: str | None = None
+) -> Risk:
     risk = get_risk(session, site=site, code=code)
-    write.append(session, RiskEvent, site_id=site.id, risk_id=risk.id, kind="review",
-                 likelihood=risk.likelihood, impact=risk.impact, by_id=by_id,
-                 note=v.optional_text(note))
+    write.append(
+        session,
+        RiskEvent,
+        site_id=site.id,
+        risk_id=risk.id,
+        kind="review",
+        likelihood=risk.likelihood,
+        impact=risk.impact,
+        by_id=by_id,
+        note=v.optional_text(note),
+    )
     return risk
 
 
-def import_library(session: Session, *, site: Site, grid: str | None = None,
-                   by_id: str | None = None) -> dict[str, int]:
+def import_library(
+    session: Session, *, site: Site, grid: str | None = None, by_id: str | None = None
+) -> dict[str, int]:
     """Add the starter library's risks the site does not have yet (matched by code)."""
     from pm_cli.yamlfile import load_bundled
 
@@ -161,11 +242,21 @@ def import_library(session: Session, *, site: Site, grid: str | None = None,
         if item["code"] in have:
             skipped += 1
             continue
-        add_risk(session, site=site, code=item["code"], title=item["title"],
-                 likelihood=item["likelihood"], impact=item["impact"], grid=grid,
-                 controls=item.get("controls"), cause=item.get("cause"),
-                 consequence=item.get("consequence"), area=item.get("area"),
-                 playbook_steps=item.get("playbook_steps"), by_id=by_id)
+        add_risk(
+            session,
+            site=site,
+            code=item["code"],
+            title=item["title"],
+            likelihood=item["likelihood"],
+            impact=item["impact"],
+            grid=grid,
+            controls=item.get("controls"),
+            cause=item.get("cause"),
+            consequence=item.get("consequence"),
+            area=item.get("area"),
+            playbook_steps=item.get("playbook_steps"),
+            by_id=by_id,
+        )
         added += 1
     return {"added": added, "skipped": skipped, "library": len(items)}
 
@@ -180,17 +271,25 @@ def failed_steps_by_grid(session: Session, *, site_id: str, since: str) -> dict[
 
     run = Run.__table__
     f, fails = failed_answers()
-    stmt = (sa_select(run.c.grid_id, func.count())
-            .select_from(run.join(f, f.c.run_id == run.c.id))
-            .where(run.c.site_id == site_id, run.c.deleted == False,  # noqa: E712
-                   run.c.started_at >= since, run.c.status != "aborted",
-                   run.c.grid_id.is_not(None), fails)
-            .group_by(run.c.grid_id))
+    stmt = (
+        sa_select(run.c.grid_id, func.count())
+        .select_from(run.join(f, f.c.run_id == run.c.id))
+        .where(
+            run.c.site_id == site_id,
+            run.c.deleted == False,  # noqa: E712
+            run.c.started_at >= since,
+            run.c.status != "aborted",
+            run.c.grid_id.is_not(None),
+            fails,
+        )
+        .group_by(run.c.grid_id)
+    )
     return {str(gid): int(n) for gid, n in session.execute(stmt)}
 
 
-def grid_heat(session: Session, *, site: Site, days: int = 30,
-              now: datetime | None = None) -> list[dict[str, Any]]:
+def grid_heat(
+    session: Session, *, site: Site, days: int = 30, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """Per grid: its worst open risk, failed steps in the last `days`, overdue items."""
     from pm_cli.pdca import service as pdca
     from pm_cli.store.ids import utc_text
@@ -217,7 +316,15 @@ def grid_heat(session: Session, *, site: Site, days: int = 30,
         risk = worst.get(g.id)
         heat = rank.get(risk or "", 0) * 3 + failures.get(g.id, 0) + overdue.get(g.id, 0) * 2
         level_ = "critical" if heat >= 9 else "major" if heat >= 4 else "minor" if heat else None
-        out.append({"grid": g.code, "name": g.name, "risk": risk,
-                    "failures": failures.get(g.id, 0), "overdue_items": overdue.get(g.id, 0),
-                    "heat": heat, "level": level_})
+        out.append(
+            {
+                "grid": g.code,
+                "name": g.name,
+                "risk": risk,
+                "failures": failures.get(g.id, 0),
+                "overdue_items": overdue.get(g.id, 0),
+                "heat": heat,
+                "level": level_,
+            }
+        )
     return sorted(out, key=lambda r: (-r["heat"], r["grid"]))

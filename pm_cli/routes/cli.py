@@ -10,8 +10,9 @@ import typer
 from pm_cli.cli_common import JsonOpt
 from pm_cli.sites.context import current_site, current_site_row
 
-app = typer.Typer(help="Inspection routes: ordered checkpoints, schedules, optimization.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Inspection routes: ordered checkpoints, schedules, optimization.", no_args_is_help=True
+)
 
 CodeArg = Annotated[str, typer.Argument(help="Route code, e.g. NIGHT-1")]
 
@@ -24,21 +25,22 @@ def _split(text: str | None) -> list[str] | None:
 
 @app.command("add")
 def route_add(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     name: Annotated[str, typer.Option("--name", help="Display name")],
     stops: Annotated[str | None, typer.Option("--stops", help="CP1,CP2,… in order")] = None,
     from_grid: Annotated[
         str | None, typer.Option("--from-grid", help="Every checkpoint of a grid and below")
     ] = None,
-    playbook: Annotated[str | None, typer.Option("--playbook", help="Done at each stop")] =
-    None,
+    playbook: Annotated[str | None, typer.Option("--playbook", help="Done at each stop")] = None,
     schedule: Annotated[
-        str | None, typer.Option("--schedule", help="RRULE or e.g. daily@08:00")] = None,
-    window: Annotated[str | None, typer.Option("--window", help="Shift window HH:MM-HH:MM")] =
-    None,
+        str | None, typer.Option("--schedule", help="RRULE or e.g. daily@08:00")
+    ] = None,
+    window: Annotated[str | None, typer.Option("--window", help="Shift window HH:MM-HH:MM")] = None,
     owner: Annotated[
-        str | None, typer.Option("--owner", help="Staff who walks it [default: whoever is on "
-                                 "shift]")] = None,
+        str | None,
+        typer.Option("--owner", help="Staff who walks it [default: whoever is on shift]"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a route.
@@ -55,9 +57,18 @@ def route_add(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        r = service.add_route(s, site=site, code=code, name=name, stops=_split(stops),
-                              from_grid=from_grid, playbook=playbook, schedule=schedule,
-                              window=window, owner=owner)
+        r = service.add_route(
+            s,
+            site=site,
+            code=code,
+            name=name,
+            stops=_split(stops),
+            from_grid=from_grid,
+            playbook=playbook,
+            schedule=schedule,
+            window=window,
+            owner=owner,
+        )
         rec = service.record(s, r)
     ctx.obj.out(as_json).done(f"added route {rec['code']} ({len(rec['stops'])} stops)", rec)
 
@@ -74,9 +85,12 @@ def route_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if out.as_json:
         out.json(rows)
         return
-    out.table([{**r, "stops": len(r["stops"])} for r in rows],
-              ["code", "name", "stops", "schedule", "window", "owner"],
-              title=f"routes at {site.code}", one_per_code=True)
+    out.table(
+        [{**r, "stops": len(r["stops"])} for r in rows],
+        ["code", "name", "stops", "schedule", "window", "owner"],
+        title=f"routes at {site.code}",
+        one_per_code=True,
+    )
 
 
 @app.command("show")
@@ -91,21 +105,24 @@ def route_show(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) -> N
         out.json(rec)
         return
     out.record({k: val for k, val in rec.items() if k != "stops"})
-    out.table([{"#": i, **st} for i, st in enumerate(rec["stops"], 1)],
-              ["#", "checkpoint", "playbook"], title="stops")
+    out.table(
+        [{"#": i, **st} for i, st in enumerate(rec["stops"], 1)],
+        ["#", "checkpoint", "playbook"],
+        title="stops",
+    )
 
 
 @app.command("edit")
 def route_edit(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     name: Annotated[str | None, typer.Option("--name", help="New name")] = None,
     stops: Annotated[str | None, typer.Option("--stops", help="Replace: CP1,CP2,…")] = None,
-    playbook: Annotated[str | None, typer.Option("--playbook", help="Playbook at each stop")] =
-    None,
-    schedule: Annotated[str | None, typer.Option("--schedule", help="RRULE ('' clears)")] =
-    None,
-    window: Annotated[str | None, typer.Option("--window", help="HH:MM-HH:MM ('' clears)")] =
-    None,
+    playbook: Annotated[
+        str | None, typer.Option("--playbook", help="Playbook at each stop")
+    ] = None,
+    schedule: Annotated[str | None, typer.Option("--schedule", help="RRULE ('' clears)")] = None,
+    window: Annotated[str | None, typer.Option("--window", help="HH:MM-HH:MM ('' clears)")] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Staff code ('' clears)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -114,9 +131,17 @@ def route_edit(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        r = service.edit_route(s, site=site, code=code, name=name, stops=_split(stops),
-                               playbook=playbook, schedule=schedule, window=window,
-                               owner=owner)
+        r = service.edit_route(
+            s,
+            site=site,
+            code=code,
+            name=name,
+            stops=_split(stops),
+            playbook=playbook,
+            schedule=schedule,
+            window=window,
+            owner=owner,
+        )
         rec = service.record(s, r)
     ctx.obj.out(as_json).done(f"route {rec['code']} saved", rec)
 
@@ -134,12 +159,13 @@ def route_remove(ctx: typer.Context, code: CodeArg, as_json: JsonOpt = False) ->
 
 @app.command("optimize")
 def route_optimize(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     start: Annotated[str | None, typer.Option("--start", help="First checkpoint")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Last checkpoint (open routes)")] =
-    None,
+    end: Annotated[str | None, typer.Option("--end", help="Last checkpoint (open routes)")] = None,
     open_route: Annotated[
-        bool, typer.Option("--open", help="A path, not a loop back to the start")] = False,
+        bool, typer.Option("--open", help="A path, not a loop back to the start")
+    ] = False,
     apply: Annotated[bool, typer.Option("--apply", help="Save the new order")] = False,
     matrix: Annotated[
         Path | None, typer.Option("--matrix", help="CSV of walking metres (codes on both axes)")
@@ -158,17 +184,29 @@ def route_optimize(
 
     with ctx.obj.session(write=apply) as s:
         site = current_site(ctx.obj, s)
-        res = service.optimize(s, site=site, code=code, start=start, end=end,
-                               open_route=open_route, matrix=matrix, time_limit=time_limit,
-                               apply=apply)
+        res = service.optimize(
+            s,
+            site=site,
+            code=code,
+            start=start,
+            end=end,
+            open_route=open_route,
+            matrix=matrix,
+            time_limit=time_limit,
+            apply=apply,
+        )
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(res)
         return
-    out.lines([f"route {res['route']} ({res['metric']}, "
-               f"{'loop' if res['closed'] else 'open path'}): {res['before_m']:g} m → "
-               f"{res['after_m']:g} m, saving {res['saving_pct']:g}%",
-               "order: " + " → ".join(res["order"])])
+    out.lines(
+        [
+            f"route {res['route']} ({res['metric']}, "
+            f"{'loop' if res['closed'] else 'open path'}): {res['before_m']:g} m → "
+            f"{res['after_m']:g} m, saving {res['saving_pct']:g}%",
+            "order: " + " → ".join(res["order"]),
+        ]
+    )
     if res["applied"]:
         out.done("saved the new order")
     elif not apply and res["saving_pct"] > 0:
@@ -177,21 +215,25 @@ def route_optimize(
 
 WalkArg = Annotated[str, typer.Argument(help="Walk id, or its last 8 characters")]
 StopArg = Annotated[str, typer.Argument(help="Stop number (1 = first), checkpoint code or tag")]
-AtOpt = Annotated[str | None, typer.Option(
-    "--at", help="When: 14:05, '2026-12-02 14:05' (site time) [default: now]")]
+AtOpt = Annotated[
+    str | None,
+    typer.Option("--at", help="When: 14:05, '2026-12-02 14:05' (site time) [default: now]"),
+]
 
 
 def _walk_line(rec: dict[str, object]) -> str:
     stops = rec["stops"]
     assert isinstance(stops, list)
     skipped = sum(1 for st in stops if st["skipped"] is not None)
-    return (f"walk {rec['walk']} {rec['status']}: {rec['visited']}/{len(stops)} stops visited"
-            + (f", {skipped} skipped" if skipped else ""))
+    return f"walk {rec['walk']} {rec['status']}: {rec['visited']}/{len(stops)} stops visited" + (
+        f", {skipped} skipped" if skipped else ""
+    )
 
 
 @app.command("run")
 def route_run(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     by: Annotated[str | None, typer.Option("--by", help="Staff code [default: me]")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -222,25 +264,36 @@ def route_run(
     with ctx.obj.session() as s:
         site = current_site(ctx.obj, s)
         get_route(s, site=site, code=code)
-        staff_code = (get_staff(s, site=site, code=by) if by
-                      else get_me(s, site=site, code=ctx.obj.me())).code
+        staff_code = (
+            get_staff(s, site=site, code=by) if by else get_me(s, site=site, code=ctx.obj.me())
+        ).code
     if out.as_json or not sys.stdin.isatty():
-        raise UsageError("route run is interactive and needs a terminal"
-                         + (" (not --json)" if out.as_json else ""),
-                         hint=f"script it with pm route start {code}, then pm route arrive "
-                              "WALK STOP, pm run record RUN STEP pass|fail|na, pm route skip "
-                              "WALK STOP --reason TEXT and pm route finish WALK")
+        raise UsageError(
+            "route run is interactive and needs a terminal"
+            + (" (not --json)" if out.as_json else ""),
+            hint=f"script it with pm route start {code}, then pm route arrive "
+            "WALK STOP, pm run record RUN STEP pass|fail|na, pm route skip "
+            "WALK STOP --reason TEXT and pm route finish WALK",
+        )
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        walk, resumed = walks.start(s, site=site, code=code, by=get_staff(s, site=site,
-                                                                          code=staff_code))
-        warning = None if resumed else walks.outside_window(
-            get_route(s, site=site, code=code), site.tz)
+        walk, resumed = walks.start(
+            s, site=site, code=code, by=get_staff(s, site=site, code=staff_code)
+        )
+        warning = (
+            None if resumed else walks.outside_window(get_route(s, site=site, code=code), site.tz)
+        )
         walk_id, tz = walk.id, site.tz
     if warning:
         out.warn(warning)
-    flow = WalkFlow(ctx=ctx.obj, out=out, walk_id=walk_id, ask=input,
-                    store_dir=evidence_dir(ctx.obj.db_path), tz=tz)
+    flow = WalkFlow(
+        ctx=ctx.obj,
+        out=out,
+        walk_id=walk_id,
+        ask=input,
+        store_dir=evidence_dir(ctx.obj.db_path),
+        tz=tz,
+    )
     interrupted = False
     try:
         wv = flow.run()
@@ -257,7 +310,8 @@ def route_run(
 
 @app.command("start")
 def route_start(
-    ctx: typer.Context, code: CodeArg,
+    ctx: typer.Context,
+    code: CodeArg,
     by: Annotated[str | None, typer.Option("--by", help="Staff code [default: me]")] = None,
     at: AtOpt = None,
     as_json: JsonOpt = False,
@@ -276,20 +330,30 @@ def route_start(
         staff = get_staff(s, site=site, code=by) if by else get_me(s, site=site, code=ctx.obj.me())
         when = parse_time(at, site.tz) if at else None
         walk, resumed = walks.start(s, site=site, code=code, by=staff, at=when)
-        warning = None if resumed else walks.outside_window(
-            get_route(s, site=site, code=code), site.tz, when)
+        warning = (
+            None
+            if resumed
+            else walks.outside_window(get_route(s, site=site, code=code), site.tz, when)
+        )
         rec = walks.record(s, walks.view(s, walk))
     if warning:
         out.warn(warning)
-    out.created(f"{'continuing' if resumed else 'started'} walk {rec['walk']} of route "
-                f"{rec['route']} ({len(rec['stops'])} stops)", rec["walk"], rec)
+    out.created(
+        f"{'continuing' if resumed else 'started'} walk {rec['walk']} of route "
+        f"{rec['route']} ({len(rec['stops'])} stops)",
+        rec["walk"],
+        rec,
+    )
     if not out.as_json:
         out.note(f"next: pm route arrive {rec['walk']} 1")
 
 
 @app.command("arrive")
 def route_arrive(
-    ctx: typer.Context, walk: WalkArg, stop: StopArg, at: AtOpt = None,
+    ctx: typer.Context,
+    walk: WalkArg,
+    stop: StopArg,
+    at: AtOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Record the arrival at a stop and start its checklist (scripted pm route run).
@@ -304,11 +368,15 @@ def route_arrive(
         site = current_site(ctx.obj, s)
         w = walks.get_walk(s, site=site, ref=walk)
         i = walks.stop_index(walks.view(s, w), stop)
-        st = walks.arrive(s, site=site, walk=w, stop=i,
-                          at=parse_time(at, site.tz) if at else None)
-        doc = {"walk": walks.short(w.id), "stop": i + 1, "checkpoint": st.checkpoint.code,
-               "arrived_at": st.arrived_at, "checklist": st.checklist,
-               "run": run_short(st.run.id) if st.run else None}
+        st = walks.arrive(s, site=site, walk=w, stop=i, at=parse_time(at, site.tz) if at else None)
+        doc = {
+            "walk": walks.short(w.id),
+            "stop": i + 1,
+            "checkpoint": st.checkpoint.code,
+            "arrived_at": st.arrived_at,
+            "checklist": st.checklist,
+            "run": run_short(st.run.id) if st.run else None,
+        }
     out = ctx.obj.out(as_json)
     out.done(f"arrived at stop {i + 1} · {doc['checkpoint']}", doc)
     if doc["run"] and not out.as_json:
@@ -317,9 +385,12 @@ def route_arrive(
 
 @app.command("skip")
 def route_skip(
-    ctx: typer.Context, walk: WalkArg, stop: StopArg,
+    ctx: typer.Context,
+    walk: WalkArg,
+    stop: StopArg,
     reason: Annotated[str, typer.Option("--reason", help="Why the stop is skipped")],
-    at: AtOpt = None, as_json: JsonOpt = False,
+    at: AtOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Skip a stop of a walk, saying why (the walk then ends incomplete)."""
     from pm_cli.drills.service import parse_time
@@ -329,16 +400,24 @@ def route_skip(
         site = current_site(ctx.obj, s)
         w = walks.get_walk(s, site=site, ref=walk)
         i = walks.stop_index(walks.view(s, w), stop)
-        st = walks.skip(s, site=site, walk=w, stop=i, reason=reason,
-                        at=parse_time(at, site.tz) if at else None)
-        doc = {"walk": walks.short(w.id), "stop": i + 1, "checkpoint": st.checkpoint.code,
-               "skipped": st.skipped}
+        st = walks.skip(
+            s, site=site, walk=w, stop=i, reason=reason, at=parse_time(at, site.tz) if at else None
+        )
+        doc = {
+            "walk": walks.short(w.id),
+            "stop": i + 1,
+            "checkpoint": st.checkpoint.code,
+            "skipped": st.skipped,
+        }
     ctx.obj.out(as_json).done(f"skipped stop {i + 1} · {doc['checkpoint']}: {st.skipped}", doc)
 
 
 @app.command("finish")
 def route_finish(
-    ctx: typer.Context, walk: WalkArg, at: AtOpt = None, as_json: JsonOpt = False,
+    ctx: typer.Context,
+    walk: WalkArg,
+    at: AtOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Close a walk whose stops are all done (finished, or incomplete when one was skipped
     or its checklist finished incomplete); stop checklists fully answered are finished."""
@@ -347,15 +426,19 @@ def route_finish(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        wv = walks.finish(s, walk=walks.get_walk(s, site=site, ref=walk),
-                          at=parse_time(at, site.tz) if at else None)
+        wv = walks.finish(
+            s,
+            walk=walks.get_walk(s, site=site, ref=walk),
+            at=parse_time(at, site.tz) if at else None,
+        )
         rec = walks.record(s, wv)
     ctx.obj.out(as_json).done(_walk_line(rec), rec)
 
 
 @app.command("abandon")
 def route_abandon(
-    ctx: typer.Context, walk: WalkArg,
+    ctx: typer.Context,
+    walk: WalkArg,
     reason: Annotated[str, typer.Option("--reason", help="Why the walk is given up")],
     as_json: JsonOpt = False,
 ) -> None:
@@ -367,10 +450,12 @@ def route_abandon(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        rec = walks.record(s, walks.abandon(s, walk=walks.get_walk(s, site=site, ref=walk),
-                                            reason=reason))
-    ctx.obj.out(as_json).done(f"abandoned walk {rec['walk']} of route {rec['route']}: "
-                              f"{rec['reason']}", rec)
+        rec = walks.record(
+            s, walks.abandon(s, walk=walks.get_walk(s, site=site, ref=walk), reason=reason)
+        )
+    ctx.obj.out(as_json).done(
+        f"abandoned walk {rec['walk']} of route {rec['route']}: {rec['reason']}", rec
+    )
 
 
 @app.command("walks")
@@ -394,10 +479,19 @@ def route_walks(
     if out.as_json:
         out.json(rows)
         return
-    out.table([{"walk": r["walk"], "route": r["route"],
-                "started": local(r["started_at"], site.tz, "%m-%d %H:%M"), "by": r["by"],
+    out.table(
+        [
+            {
+                "walk": r["walk"],
+                "route": r["route"],
+                "started": local(r["started_at"], site.tz, "%m-%d %H:%M"),
+                "by": r["by"],
                 "status": r["status"] + (f" ({r['reason']})" if r["reason"] else ""),
                 "progress": f"{r['done']}/{r['stops']}"
-                            + (f", {r['skipped']} skipped" if r["skipped"] else "")}
-               for r in rows], ["walk", "route", "started", "by", "status", "progress"],
-              title=f"walks at {site.code}")
+                + (f", {r['skipped']} skipped" if r["skipped"] else ""),
+            }
+            for r in rows
+        ],
+        ["walk", "route", "started", "by", "status", "progress"],
+        title=f"walks at {site.code}",
+    )

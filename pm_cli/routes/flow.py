@@ -15,10 +15,24 @@ from pm_cli.sites.context import current_site
 
 
 class WalkFlow:
-    def __init__(self, *, ctx: Any, out: Any, walk_id: str, ask: Callable[[str], str],
-                 store_dir: Path, tz: str | None):
+    def __init__(
+        self,
+        *,
+        ctx: Any,
+        out: Any,
+        walk_id: str,
+        ask: Callable[[str], str],
+        store_dir: Path,
+        tz: str | None,
+    ):
         self.ctx, self.out, self.walk_id, self.ask, self.store_dir, self.tz = (
-            ctx, out, walk_id, ask, store_dir, tz)
+            ctx,
+            out,
+            walk_id,
+            ask,
+            store_dir,
+            tz,
+        )
 
     def _view(self) -> walks.WalkView:
         with self.ctx.session() as s:
@@ -42,8 +56,10 @@ class WalkFlow:
         n = len(wv.stops)
         done = sum(1 for s in wv.stops if s.done)
         begun = any(s.arrived_at or s.skipped is not None for s in wv.stops)
-        self.out.say(f"route {wv.route.code} · {wv.route.name} · walk {walks.short(wv.walk.id)}"
-                     f" · {n} stops" + (f" · {done} done, continuing" if begun else ""))
+        self.out.say(
+            f"route {wv.route.code} · {wv.route.name} · walk {walks.short(wv.walk.id)}"
+            f" · {n} stops" + (f" · {done} done, continuing" if begun else "")
+        )
         try:
             while (stop := wv.next_stop) is not None:
                 cp = stop.checkpoint
@@ -69,8 +85,7 @@ class WalkFlow:
         """On arrival, whether to pass every check at once (`p`); None when skipped."""
         cp = stop.checkpoint
         tag = f" (tag {cp.tag_uid})" if cp.tag_uid else ""
-        keys = "p arrive and pass all · s skip · q quit" if stop.checklist else \
-            "s skip · q quit"
+        keys = "p arrive and pass all · s skip · q quit" if stop.checklist else "s skip · q quit"
         while True:
             line = self._prompt(f"Enter when you are at {cp.code}{tag} · {keys} > ")
             raw = line.lower()
@@ -82,9 +97,13 @@ class WalkFlow:
                     reason = self._prompt("why is it skipped? > ")
                 with self.ctx.session(write=True) as s:
                     site = current_site(self.ctx, s)
-                    walks.skip(s, site=site, walk=walks.get_walk(s, site=site,
-                                                                  ref=self.walk_id),
-                               stop=stop.index, reason=reason)
+                    walks.skip(
+                        s,
+                        site=site,
+                        walk=walks.get_walk(s, site=site, ref=self.walk_id),
+                        stop=stop.index,
+                        reason=reason,
+                    )
                 self.out.say(f"  skipped {stop.checkpoint.code}: {reason}")
                 return None
             if raw in ("", "y", "a", "p"):
@@ -94,16 +113,21 @@ class WalkFlow:
                 break
             if other is not None:
                 o = other.checkpoint
-                self.out.say(f"  that tag is stop {other.index + 1}/{len(wv.stops)} · {o.code} "
-                             f"{o.name}, not this one: go to stop {stop.index + 1} · {cp.code} "
-                             f"{cp.name} (s skips it)")
+                self.out.say(
+                    f"  that tag is stop {other.index + 1}/{len(wv.stops)} · {o.code} "
+                    f"{o.name}, not this one: go to stop {stop.index + 1} · {cp.code} "
+                    f"{cp.name} (s skips it)"
+                )
             else:
-                self.out.say(f"  {line!r} is no stop of route {wv.route.code}; press Enter (or "
-                             "scan the tag) on arrival; s skips, q quits")
+                self.out.say(
+                    f"  {line!r} is no stop of route {wv.route.code}; press Enter (or "
+                    "scan the tag) on arrival; s skips, q quits"
+                )
         with self.ctx.session(write=True) as s:
             site = current_site(self.ctx, s)
-            st = walks.arrive(s, site=site, walk=walks.get_walk(s, site=site, ref=self.walk_id),
-                              stop=stop.index)
+            st = walks.arrive(
+                s, site=site, walk=walks.get_walk(s, site=site, ref=self.walk_id), stop=stop.index
+            )
             stop.arrived_at, stop.run = st.arrived_at, st.run
         self.out.say(f"  arrived {self._local(stop.arrived_at)}")
         return raw == "p"
@@ -118,17 +142,21 @@ class WalkFlow:
         if pass_all:
             with self.ctx.session(write=True) as s:
                 site = current_site(self.ctx, s)
-                passed = runs.pass_checks(s, site=site, run=runs.get_run(s, site=site,
-                                                                         ref=stop.run.id),
-                                          store_dir=self.store_dir)
+                passed = runs.pass_checks(
+                    s,
+                    site=site,
+                    run=runs.get_run(s, site=site, ref=stop.run.id),
+                    store_dir=self.store_dir,
+                )
             if passed:
                 self.out.say(f"  passed: {', '.join(passed)}")
         with self.ctx.session() as s:
             rv = runs.view(s, runs.get_run(s, site=current_site(self.ctx, s), ref=stop.run.id))
         if rv.first_unanswered() is None:
             return self._close(stop)
-        flow = Flow(ctx=self.ctx, out=self.out, run_id=stop.run.id, ask=self.ask,
-                    store_dir=self.store_dir)
+        flow = Flow(
+            ctx=self.ctx, out=self.out, run_id=stop.run.id, ask=self.ask, store_dir=self.store_dir
+        )
         if flow.run() is None:
             return False
         return self._close(stop)

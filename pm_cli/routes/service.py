@@ -25,8 +25,15 @@ _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 def get_route(session: Session, *, site: Site, code: str) -> Route:
-    return get_by_code(session, Route, code, site_id=site.id, noun="route", where=site.code,
-                       hint="`pm route list` shows the routes")
+    return get_by_code(
+        session,
+        Route,
+        code,
+        site_id=site.id,
+        noun="route",
+        where=site.code,
+        hint="`pm route list` shows the routes",
+    )
 
 
 def _window(text: str | None) -> tuple[str | None, str | None]:
@@ -51,14 +58,25 @@ def _schedule(text: str | None) -> str | None:
     return expand_shortcut(text)
 
 
-def _stops(session: Session, site: Site, codes: list[str], playbook: str | None,
-           where: str) -> list[dict[str, Any]]:
-    cps = code_map(session, Checkpoint, site_id=site.id, noun="checkpoint", where=site.code,
-                   value=Checkpoint.id, codes=codes)
+def _stops(
+    session: Session, site: Site, codes: list[str], playbook: str | None, where: str
+) -> list[dict[str, Any]]:
+    cps = code_map(
+        session,
+        Checkpoint,
+        site_id=site.id,
+        noun="checkpoint",
+        where=site.code,
+        value=Checkpoint.id,
+        codes=codes,
+    )
     missing = [c for c in codes if c not in cps]
     if missing:
-        raise PmError(f"no checkpoint {', '.join(missing)} at {site.code}", where=where,
-                      hint="`pm checkpoint list` shows them")
+        raise PmError(
+            f"no checkpoint {', '.join(missing)} at {site.code}",
+            where=where,
+            hint="`pm checkpoint list` shows them",
+        )
     if not codes:
         raise PmError("a route needs at least one stop", where=where)
     pb = None
@@ -84,32 +102,59 @@ def grid_checkpoints(session: Session, site: Site, grid: str) -> list[str]:
     return [r["code"] for r in list_checkpoints(session, site=site, grid=grid)]
 
 
-def add_route(session: Session, *, site: Site, code: str, name: str,
-              stops: list[str] | None = None, from_grid: str | None = None,
-              playbook: str | None = None, schedule: str | None = None,
-              window: str | None = None, owner: str | None = None,
-              created_at: str | None = None) -> Route:
+def add_route(
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    name: str,
+    stops: list[str] | None = None,
+    from_grid: str | None = None,
+    playbook: str | None = None,
+    schedule: str | None = None,
+    window: str | None = None,
+    owner: str | None = None,
+    created_at: str | None = None,
+) -> Route:
     """A new route (`created_at` backdates it: walks are due from that day)."""
     code = v.check(v.code, code, field="CODE")
     if find_by_code(session, Route, code, site_id=site.id, noun="route", where=site.code):
-        raise ConflictError(f"route {code} already exists at {site.code}",
-                            hint=f"pm route edit {code} …")
+        raise ConflictError(
+            f"route {code} already exists at {site.code}", hint=f"pm route edit {code} …"
+        )
     if bool(stops) == bool(from_grid):
-        raise PmError("give the stops: --stops CP1,CP2,… or --from-grid GRID",
-                      where="--stops/--from-grid")
+        raise PmError(
+            "give the stops: --stops CP1,CP2,… or --from-grid GRID", where="--stops/--from-grid"
+        )
     codes = stops or grid_checkpoints(session, site, from_grid or "")
     start, end = v.check(_window, window, field="--window")
-    return write.create(session, Route, site_id=site.id, code=code, created_at=created_at,
-                        name=v.check(v.name, name, field="--name"),
-                        stops=_stops(session, site, codes, playbook, "--stops"),
-                        schedule=_schedule(schedule), window_start=start, window_end=end,
-                        owner_id=_owner(session, site, owner))
+    return write.create(
+        session,
+        Route,
+        site_id=site.id,
+        code=code,
+        created_at=created_at,
+        name=v.check(v.name, name, field="--name"),
+        stops=_stops(session, site, codes, playbook, "--stops"),
+        schedule=_schedule(schedule),
+        window_start=start,
+        window_end=end,
+        owner_id=_owner(session, site, owner),
+    )
 
 
-def edit_route(session: Session, *, site: Site, code: str, name: str | None = None,
-               stops: list[str] | None = None, playbook: str | None = None,
-               schedule: str | None = None, window: str | None = None,
-               owner: str | None = None) -> Route:
+def edit_route(
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    name: str | None = None,
+    stops: list[str] | None = None,
+    playbook: str | None = None,
+    schedule: str | None = None,
+    window: str | None = None,
+    owner: str | None = None,
+) -> Route:
     route = get_route(session, site=site, code=code)
     values: dict[str, Any] = {}
     if owner is not None:
@@ -126,8 +171,7 @@ def edit_route(session: Session, *, site: Site, code: str, name: str | None = No
     if schedule is not None:
         values["schedule"] = _schedule(schedule)
     if window is not None:
-        values["window_start"], values["window_end"] = v.check(_window, window,
-                                                                field="--window")
+        values["window_start"], values["window_end"] = v.check(_window, window, field="--window")
     write.update(session, route, **values)
     return route
 
@@ -158,8 +202,9 @@ def read_matrix(path: Path, codes: list[str]) -> list[list[float]]:
     for n, r in enumerate(rows[1:], 2):
         code = r[0].strip() if r else ""
         if len(r) - 1 != len(header):
-            problems.append(Problem(f"{source}:{n}", f"{len(r) - 1} cells, the header has "
-                                    f"{len(header)}"))
+            problems.append(
+                Problem(f"{source}:{n}", f"{len(r) - 1} cells, the header has {len(header)}")
+            )
             continue
         values = []
         for col, cell in zip(header, r[1:], strict=True):
@@ -168,8 +213,9 @@ def read_matrix(path: Path, codes: list[str]) -> list[list[float]]:
                 if value < 0 or value != value:
                     raise ValueError
             except ValueError:
-                problems.append(Problem(f"{source}:{n}", f"not a distance in metres: "
-                                        f"{cell.strip()!r}", col))
+                problems.append(
+                    Problem(f"{source}:{n}", f"not a distance in metres: {cell.strip()!r}", col)
+                )
                 value = 0.0
             values.append(value)
         cells[code] = values
@@ -181,17 +227,29 @@ def read_matrix(path: Path, codes: list[str]) -> list[list[float]]:
     return [[cells[a][index[b]] for b in codes] for a in codes]
 
 
-def optimize(session: Session, *, site: Site, code: str, start: str | None = None,
-             end: str | None = None, open_route: bool = False, matrix: Path | None = None,
-             time_limit: float | None = None, apply: bool = False,
-             seed: int = 0, max_iterations: int | None = None) -> dict[str, Any]:
+def optimize(
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    start: str | None = None,
+    end: str | None = None,
+    open_route: bool = False,
+    matrix: Path | None = None,
+    time_limit: float | None = None,
+    apply: bool = False,
+    seed: int = 0,
+    max_iterations: int | None = None,
+) -> dict[str, Any]:
     """Reorder the stops to minimise the walk; `apply` saves the order."""
     from pm_cli.routes import tsp as opt
 
     route = get_route(session, site=site, code=code)
-    by_id = {cp.id: cp for cp in rows_by_id(session, Checkpoint,
-                                            [s["checkpoint"] for s in route.stops]).values()
-             if cp.site_id == site.id}
+    by_id = {
+        cp.id: cp
+        for cp in rows_by_id(session, Checkpoint, [s["checkpoint"] for s in route.stops]).values()
+        if cp.site_id == site.id
+    }
     cps = [by_id[s["checkpoint"]] for s in route.stops]
     codes = [cp.code for cp in cps]
     if len(set(codes)) != len(codes):
@@ -218,22 +276,37 @@ def optimize(session: Session, *, site: Site, code: str, start: str | None = Non
         metric = "haversine"
     else:
         no_pos = [cp.code for cp in cps if cp.x is None and cp.lat is None]
-        raise PmError("stops need positions: all x/y or all lat/lon"
-                      + (f" (none for {', '.join(no_pos[:5])})" if no_pos else ""),
-                      hint="pm checkpoint edit CODE --x X --y Y, or pass --matrix FILE.csv")
+        raise PmError(
+            "stops need positions: all x/y or all lat/lon"
+            + (f" (none for {', '.join(no_pos[:5])})" if no_pos else ""),
+            hint="pm checkpoint edit CODE --x X --y Y, or pass --matrix FILE.csv",
+        )
     if time_limit is not None and time_limit <= 0:
         raise PmError("the time limit must be positive", where="--time-limit")
-    tour = opt.solve(len(cps), start=index_of(start, "--start"), end=index_of(end, "--end"),
-                     closed=not open_route, time_limit=time_limit, seed=seed,
-                     max_iterations=max_iterations, **kwargs)
+    tour = opt.solve(
+        len(cps),
+        start=index_of(start, "--start"),
+        end=index_of(end, "--end"),
+        closed=not open_route,
+        time_limit=time_limit,
+        seed=seed,
+        max_iterations=max_iterations,
+        **kwargs,
+    )
     order = [codes[i] for i in tour.order]
     before, after = tour.initial_length, tour.length
     if after > before:  # never worse than what the site walks now
         order, after = codes, before
     if apply and order != codes:
         write.update(session, route, stops=[route.stops[codes.index(c)] for c in order])
-    return {"route": route.code, "metric": metric, "closed": not open_route,
-            "before_m": round(before, 1), "after_m": round(after, 1),
-            "saving_pct": round(100 * (before - after) / before, 1) if before else 0.0,
-            "order": order, "applied": apply and order != codes,
-            "iterations": tour.iterations}
+    return {
+        "route": route.code,
+        "metric": metric,
+        "closed": not open_route,
+        "before_m": round(before, 1),
+        "after_m": round(after, 1),
+        "saving_pct": round(100 * (before - after) / before, 1) if before else 0.0,
+        "order": order,
+        "applied": apply and order != codes,
+        "iterations": tour.iterations,
+    }

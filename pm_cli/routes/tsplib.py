@@ -41,7 +41,8 @@ def read_tsplib(text: str, source: str) -> list[tuple[str, float, float]]:
                     x, y = float(xs), float(ys)
                 except ValueError:
                     raise ValueError(
-                        f"{where}: coordinates must be numbers, got {line!r}") from None
+                        f"{where}: coordinates must be numbers, got {line!r}"
+                    ) from None
                 if not (math.isfinite(x) and math.isfinite(y)):
                     raise ValueError(f"{where}: coordinates must be finite, got {line!r}")
                 if node in seen:
@@ -70,11 +71,14 @@ def read_tsplib(text: str, source: str) -> list[tuple[str, float, float]]:
         try:
             expected = int(value)
         except ValueError:
-            raise ValueError(f"{source}:{lineno}: DIMENSION must be a whole number, "
-                             f"got {value!r}") from None
+            raise ValueError(
+                f"{source}:{lineno}: DIMENSION must be a whole number, got {value!r}"
+            ) from None
         if expected != len(nodes):
-            raise ValueError(f"{source}:{lineno}: DIMENSION is {expected} "
-                             f"but NODE_COORD_SECTION has {len(nodes)} nodes")
+            raise ValueError(
+                f"{source}:{lineno}: DIMENSION is {expected} "
+                f"but NODE_COORD_SECTION has {len(nodes)} nodes"
+            )
     return nodes
 
 
@@ -87,4 +91,5 @@ def _check_header(header: dict[str, tuple[str, int]], source: str) -> None:
         raise ValueError(f"{source}: no EDGE_WEIGHT_TYPE (only EUC_2D is supported)")
     if ewt[0].upper() not in _SUPPORTED:
         raise ValueError(
-            f"{source}:{ewt[1]}: EDGE_WEIGHT_TYPE {ewt[0]} is not supported (only EUC_2D)")
+            f"{source}:{ewt[1]}: EDGE_WEIGHT_TYPE {ewt[0]} is not supported (only EUC_2D)"
+        )

@@ -76,20 +76,30 @@ def view(session: Session, walk: RouteWalk, route: Route | None = None) -> WalkV
     route = route or session.get(Route, walk.route_id)
     if route is None:
         raise PmError(f"walk {short(walk.id)} belongs to a route that no longer exists")
-    cps = {cp.id: cp for cp in rows_by_id(session, Checkpoint,
-                                          [s["checkpoint"] for s in route.stops]).values()
-           if cp.site_id == walk.site_id}
-    visits = list(session.exec(select(RouteVisit).where(RouteVisit.walk_id == walk.id)
-                               .order_by(col(RouteVisit.hlc))))
+    cps = {
+        cp.id: cp
+        for cp in rows_by_id(session, Checkpoint, [s["checkpoint"] for s in route.stops]).values()
+        if cp.site_id == walk.site_id
+    }
+    visits = list(
+        session.exec(
+            select(RouteVisit).where(RouteVisit.walk_id == walk.id).order_by(col(RouteVisit.hlc))
+        )
+    )
     run_ids = [x.run_id for x in visits if x.run_id]
-    runs = {r.id: r for r in session.exec(select(Run).where(col(Run.id).in_(run_ids)))} \
-        if run_ids else {}
+    runs = (
+        {r.id: r for r in session.exec(select(Run).where(col(Run.id).in_(run_ids)))}
+        if run_ids
+        else {}
+    )
     stops = []
     for i, s in enumerate(route.stops):
         cp = cps.get(s["checkpoint"])
         if cp is None:
-            raise PmError(f"stop {i + 1} of route {route.code} names a removed checkpoint",
-                          hint=f"pm route edit {route.code} --stops …")
+            raise PmError(
+                f"stop {i + 1} of route {route.code} names a removed checkpoint",
+                hint=f"pm route edit {route.code} --stops …",
+            )
         pb = s.get("playbook")
         last = i == len(route.stops) - 1
         stops.append(Stop(i, cp, pb, pb if pb not in WHOLE_ROUTE or last else None))
@@ -107,25 +117,42 @@ def view(session: Session, walk: RouteWalk, route: Route | None = None) -> WalkV
 
 
 def open_walk(session: Session, *, site: Site, route: Route, by: Staff) -> RouteWalk | None:
-    return session.exec(live(RouteWalk, site.id).where(
-        RouteWalk.route_id == route.id, RouteWalk.by_id == by.id, RouteWalk.status == "open")
-        .order_by(col(RouteWalk.started_at).desc())).first()
+    return session.exec(
+        live(RouteWalk, site.id)
+        .where(RouteWalk.route_id == route.id, RouteWalk.by_id == by.id, RouteWalk.status == "open")
+        .order_by(col(RouteWalk.started_at).desc())
+    ).first()
 
 
-def start(session: Session, *, site: Site, code: str, by: Staff,
-          at: datetime | None = None) -> tuple[RouteWalk, bool]:
+def start(
+    session: Session, *, site: Site, code: str, by: Staff, at: datetime | None = None
+) -> tuple[RouteWalk, bool]:
     """This person's open walk of the route (resumed: True), or a new one."""
     route = get_route(session, site=site, code=code)
     walk = open_walk(session, site=site, route=route, by=by)
     if walk is not None:
         return walk, True
-    return write.create(session, RouteWalk, site_id=site.id, route_id=route.id, by_id=by.id,
-                        started_at=utc_text(at) if at else now_text(), status="open"), False
+    return write.create(
+        session,
+        RouteWalk,
+        site_id=site.id,
+        route_id=route.id,
+        by_id=by.id,
+        started_at=utc_text(at) if at else now_text(),
+        status="open",
+    ), False
 
 
 def get_walk(session: Session, *, site: Site, ref: str) -> RouteWalk:
-    return get_by_tail(session, RouteWalk, ref, site_id=site.id, noun="walk", where=site.code,
-                       hint="`pm route walks` shows the walks")
+    return get_by_tail(
+        session,
+        RouteWalk,
+        ref,
+        site_id=site.id,
+        noun="walk",
+        where=site.code,
+        hint="`pm route walks` shows the walks",
+    )
 
 
 def outside_window(route: Route, tz: str | None, at: datetime | None = None) -> str | None:
@@ -140,8 +167,10 @@ def outside_window(route: Route, tz: str | None, at: datetime | None = None) -> 
     inside = a <= hhmm < b if a < b else (hhmm >= a or hhmm < b)  # past midnight
     if inside:
         return None
-    return (f"route {route.code}'s shift window is {a}–{b} (site time); it is {hhmm} now: "
-            "a walk started now does not count for that window")
+    return (
+        f"route {route.code}'s shift window is {a}–{b} (site time); it is {hhmm} now: "
+        "a walk started now does not count for that window"
+    )
 
 
 def find_stop(wv: WalkView, text: str) -> Stop | None:
@@ -159,13 +188,15 @@ def stop_index(wv: WalkView, ref: str) -> int:
     if ref.strip().isdigit():
         n = int(ref)
         if not 1 <= n <= len(wv.stops):
-            raise PmError(f"route {wv.route.code} has {len(wv.stops)} stops, not {n}",
-                          where="STOP")
+            raise PmError(f"route {wv.route.code} has {len(wv.stops)} stops, not {n}", where="STOP")
         return n - 1
     st = find_stop(wv, ref)
     if st is None:
-        raise PmError(f"{ref} is not a stop of route {wv.route.code}", where="STOP",
-                      hint=f"pm route show {wv.route.code} lists the stops")
+        raise PmError(
+            f"{ref} is not a stop of route {wv.route.code}",
+            where="STOP",
+            hint=f"pm route show {wv.route.code} lists the stops",
+        )
     return st.index
 
 
@@ -177,8 +208,9 @@ def _check_stop(wv: WalkView, stop: int) -> Stop:
     return wv.stops[stop]
 
 
-def arrive(session: Session, *, site: Site, walk: RouteWalk, stop: int,
-           at: datetime | None = None) -> Stop:
+def arrive(
+    session: Session, *, site: Site, walk: RouteWalk, stop: int, at: datetime | None = None
+) -> Stop:
     """Record the arrival at a stop and start its checklist run (once; again resumes)."""
     from pm_cli.runs import service as runs
 
@@ -190,25 +222,54 @@ def arrive(session: Session, *, site: Site, walk: RouteWalk, stop: int,
     run = None
     if st.checklist:
         by = session.get(Staff, walk.by_id) if walk.by_id else None
-        run = runs.start_run(session, site=site, playbook=st.checklist,
-                             by=by.code if by else None, started_at=when,
-                             at_stop=(walk.route_id, st.checkpoint.id, st.checkpoint.grid_id))
-    write.append(session, RouteVisit, site_id=site.id, walk_id=walk.id, stop=stop,
-                 checkpoint_id=st.checkpoint.id, kind="arrive", at=when,
-                 run_id=run.id if run else None, by_id=walk.by_id)
+        run = runs.start_run(
+            session,
+            site=site,
+            playbook=st.checklist,
+            by=by.code if by else None,
+            started_at=when,
+            at_stop=(walk.route_id, st.checkpoint.id, st.checkpoint.grid_id),
+        )
+    write.append(
+        session,
+        RouteVisit,
+        site_id=site.id,
+        walk_id=walk.id,
+        stop=stop,
+        checkpoint_id=st.checkpoint.id,
+        kind="arrive",
+        at=when,
+        run_id=run.id if run else None,
+        by_id=walk.by_id,
+    )
     st.arrived_at, st.run = when, run
     return st
 
 
-def skip(session: Session, *, site: Site, walk: RouteWalk, stop: int, reason: str,
-         at: datetime | None = None) -> Stop:
+def skip(
+    session: Session,
+    *,
+    site: Site,
+    walk: RouteWalk,
+    stop: int,
+    reason: str,
+    at: datetime | None = None,
+) -> Stop:
     wv = view(session, walk)
     st = _check_stop(wv, stop)
     reason = v.check(v.name, reason, field="reason")
-    write.append(session, RouteVisit, site_id=site.id, walk_id=walk.id, stop=stop,
-                 checkpoint_id=st.checkpoint.id, kind="skip",
-                 at=utc_text(at) if at else now_text(), note=reason,
-                 by_id=walk.by_id)
+    write.append(
+        session,
+        RouteVisit,
+        site_id=site.id,
+        walk_id=walk.id,
+        stop=stop,
+        checkpoint_id=st.checkpoint.id,
+        kind="skip",
+        at=utc_text(at) if at else now_text(),
+        note=reason,
+        by_id=walk.by_id,
+    )
     st.skipped = reason
     return st
 
@@ -223,34 +284,51 @@ def finish(session: Session, *, walk: RouteWalk, at: datetime | None = None) -> 
     if walk.status != "open":
         raise ConflictError(f"walk {short(walk.id)} is already {walk.status}")
     for st in wv.stops:
-        if st.run is not None and st.run.status == "open" \
-                and not runs.view(session, st.run).unanswered_required:
+        if (
+            st.run is not None
+            and st.run.status == "open"
+            and not runs.view(session, st.run).unanswered_required
+        ):
             runs.finish(session, run=st.run, at=utc_text(at) if at else None)
     pending = [s.checkpoint.code for s in wv.stops if not s.done]
     if pending:
-        raise ConflictError(f"{len(pending)} stop(s) not done: {', '.join(pending[:8])}",
-                            hint=f"pm route run {wv.route.code} continues the walk")
+        raise ConflictError(
+            f"{len(pending)} stop(s) not done: {', '.join(pending[:8])}",
+            hint=f"pm route run {wv.route.code} continues the walk",
+        )
     skipped = [f"{s.checkpoint.code} ({s.skipped})" for s in wv.stops if s.skipped is not None]
-    failed_runs = [s.checkpoint.code for s in wv.stops
-                   if s.run is not None and s.run.status == "incomplete"]
+    failed_runs = [
+        s.checkpoint.code for s in wv.stops if s.run is not None and s.run.status == "incomplete"
+    ]
     incomplete = skipped or failed_runs
-    reason = "; ".join(([f"skipped {', '.join(skipped)}"] if skipped else [])
-                       + ([f"checklist incomplete at {', '.join(failed_runs)}"]
-                          if failed_runs else [])) or None
-    write.update(session, walk, status="incomplete" if incomplete else "finished",
-                 finished_at=utc_text(at) if at else now_text(), reason=reason)
+    reason = (
+        "; ".join(
+            ([f"skipped {', '.join(skipped)}"] if skipped else [])
+            + ([f"checklist incomplete at {', '.join(failed_runs)}"] if failed_runs else [])
+        )
+        or None
+    )
+    write.update(
+        session,
+        walk,
+        status="incomplete" if incomplete else "finished",
+        finished_at=utc_text(at) if at else now_text(),
+        reason=reason,
+    )
     return view(session, walk, wv.route)
 
 
-def abandon(session: Session, *, walk: RouteWalk, reason: str,
-            at: datetime | None = None) -> WalkView:
+def abandon(
+    session: Session, *, walk: RouteWalk, reason: str, at: datetime | None = None
+) -> WalkView:
     """Give up an open walk: kept, shown as abandoned, and it leaves its window missed. Its
     stops' open checklists are aborted with the same reason."""
     from pm_cli.runs import service as runs
 
     if walk.status != "open":
-        raise ConflictError(f"walk {short(walk.id)} is {walk.status}; only an open walk can "
-                            "be abandoned")
+        raise ConflictError(
+            f"walk {short(walk.id)} is {walk.status}; only an open walk can be abandoned"
+        )
     reason = v.check(v.name, reason, field="--reason")
     when = utc_text(at) if at else now_text()
     wv = view(session, walk)
@@ -261,8 +339,9 @@ def abandon(session: Session, *, walk: RouteWalk, reason: str,
     return view(session, walk, wv.route)
 
 
-def list_walks(session: Session, *, site: Site, route: str | None = None,
-               open_only: bool = False) -> list[dict[str, Any]]:
+def list_walks(
+    session: Session, *, site: Site, route: str | None = None, open_only: bool = False
+) -> list[dict[str, Any]]:
     """The site's walks, newest first: id, route, started, by, status, progress."""
     stmt = live(RouteWalk, site.id).order_by(col(RouteWalk.started_at).desc())
     if route:
@@ -277,10 +356,27 @@ def list_walks(session: Session, *, site: Site, route: str | None = None,
             continue  # its route was removed
         rec = record(session, wv)
         done = sum(1 for st in wv.stops if st.done)
-        rows.append({k: rec[k] for k in ("walk", "id", "route", "by", "started_at",
-                                         "finished_at", "status", "reason", "visited")}
-                    | {"done": done, "stops": len(wv.stops),
-                       "skipped": sum(1 for st in wv.stops if st.skipped is not None)})
+        rows.append(
+            {
+                k: rec[k]
+                for k in (
+                    "walk",
+                    "id",
+                    "route",
+                    "by",
+                    "started_at",
+                    "finished_at",
+                    "status",
+                    "reason",
+                    "visited",
+                )
+            }
+            | {
+                "done": done,
+                "stops": len(wv.stops),
+                "skipped": sum(1 for st in wv.stops if st.skipped is not None),
+            }
+        )
     return rows
 
 
@@ -289,14 +385,27 @@ def record(session: Session, wv: WalkView) -> dict[str, Any]:
 
     by = session.get(Staff, wv.walk.by_id) if wv.walk.by_id else None
     return {
-        "walk": short(wv.walk.id), "id": wv.walk.id, "route": wv.route.code,
-        "by": by.code if by else None, "started_at": wv.walk.started_at,
-        "finished_at": wv.walk.finished_at, "status": wv.walk.status,
-        "reason": wv.walk.reason, "visited": wv.visited, "stops": [{
-            "stop": s.index + 1, "checkpoint": s.checkpoint.code, "name": s.checkpoint.name,
-            "playbook": s.playbook, "checklist": s.checklist, "arrived_at": s.arrived_at,
-            "skipped": s.skipped,
-            "run": run_short(s.run.id) if s.run else None,
-            "run_status": s.run.status if s.run else None,
-        } for s in wv.stops],
+        "walk": short(wv.walk.id),
+        "id": wv.walk.id,
+        "route": wv.route.code,
+        "by": by.code if by else None,
+        "started_at": wv.walk.started_at,
+        "finished_at": wv.walk.finished_at,
+        "status": wv.walk.status,
+        "reason": wv.walk.reason,
+        "visited": wv.visited,
+        "stops": [
+            {
+                "stop": s.index + 1,
+                "checkpoint": s.checkpoint.code,
+                "name": s.checkpoint.name,
+                "playbook": s.playbook,
+                "checklist": s.checklist,
+                "arrived_at": s.arrived_at,
+                "skipped": s.skipped,
+                "run": run_short(s.run.id) if s.run else None,
+                "run_status": s.run.status if s.run else None,
+            }
+            for s in wv.stops
+        ],
     }

@@ -12,8 +12,9 @@ from pm_cli.cli_common import JsonOpt
 from pm_cli.sites.context import current_site, current_site_row
 from pm_cli.staff.context import me_id
 
-app = typer.Typer(help="Checklist runs: start, answer step by step, finish, review.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Checklist runs: start, answer step by step, finish, review.", no_args_is_help=True
+)
 
 RunArg = Annotated[str, typer.Argument(help="Run id, or its last 8 characters")]
 COLUMNS = ["run", "started", "playbook", "grid", "by", "status", "score", "done", "failed"]
@@ -38,12 +39,16 @@ def _fetch_photos(ctx: typer.Context, out: Any, run_id: str) -> None:
     for why in got.refused:
         out.warn(f"photo not downloaded: {why}")
     if got.offline:
-        out.warn(f"offline: photos not downloaded: {got.offline}; showing what this laptop "
-                 "has")
+        out.warn(f"offline: photos not downloaded: {got.offline}; showing what this laptop has")
     elif got.downloaded or got.not_uploaded:
-        out.note(f"photos: {got.downloaded} downloaded"
-                 + (f", {got.not_uploaded} not yet uploaded by the laptop that took them"
-                    if got.not_uploaded else ""))
+        out.note(
+            f"photos: {got.downloaded} downloaded"
+            + (
+                f", {got.not_uploaded} not yet uploaded by the laptop that took them"
+                if got.not_uploaded
+                else ""
+            )
+        )
 
 
 def _photo_cell(ev: dict[str, Any], short: str) -> str:
@@ -59,9 +64,12 @@ def _show(ctx: typer.Context, out: Any, run_id: str) -> None:
 
     with ctx.obj.connection() as conn:
         site = current_site_row(ctx.obj, conn)
-        rec = read.run_record(conn, site, read.view(conn, read.get_run(conn, site=site,
-                                                                       ref=run_id)),
-                              store_dir=_store_dir(ctx))
+        rec = read.run_record(
+            conn,
+            site,
+            read.view(conn, read.get_run(conn, site=site, ref=run_id)),
+            store_dir=_store_dir(ctx),
+        )
         tz = site.tz
     if out.as_json:
         out.json(rec)
@@ -69,20 +77,38 @@ def _show(ctx: typer.Context, out: Any, run_id: str) -> None:
     score = "—" if rec["score"] is None else f"{rec['score']:g}"
     from pm_cli.timefmt import local
 
-    out.record({"run": f"{rec['short']} ({rec['id']})", "playbook":
-                f"{rec['playbook']}@{rec['version']} {rec['title']}", "grid": rec["grid"],
-                "by": rec["by"], "started": local(rec["started_at"], tz),
-                "finished": local(rec["finished_at"], tz),
-                "status": rec["status"] + (f" ({rec['reason']})" if rec["reason"] else ""),
-                "score": score, "answered": f"{rec['answered']}/{rec['steps']}"})
+    out.record(
+        {
+            "run": f"{rec['short']} ({rec['id']})",
+            "playbook": f"{rec['playbook']}@{rec['version']} {rec['title']}",
+            "grid": rec["grid"],
+            "by": rec["by"],
+            "started": local(rec["started_at"], tz),
+            "finished": local(rec["finished_at"], tz),
+            "status": rec["status"] + (f" ({rec['reason']})" if rec["reason"] else ""),
+            "score": score,
+            "answered": f"{rec['answered']}/{rec['steps']}",
+        }
+    )
     rows = []
     for r in rec["results"]:
         val = f"{r['value']:g} {r['unit']}" if r["value"] is not None else ""
-        rows.append({"step": r["step"], "title": r["title"], "outcome": r["outcome"] or "·",
-                     "value": val, "note": r["reason"] or r["note"], "severity": r["severity"]})
+        rows.append(
+            {
+                "step": r["step"],
+                "title": r["title"],
+                "outcome": r["outcome"] or "·",
+                "value": val,
+                "note": r["reason"] or r["note"],
+                "severity": r["severity"],
+            }
+        )
     out.table(rows, ["step", "title", "outcome", "value", "note", "severity"])
-    shots = [{"step": r["step"], "photo": _photo_cell(r["evidence"], rec["short"])}
-             for r in rec["results"] if r["evidence"]]
+    shots = [
+        {"step": r["step"], "photo": _photo_cell(r["evidence"], rec["short"])}
+        for r in rec["results"]
+        if r["evidence"]
+    ]
     if shots:
         out.table(shots, ["step", "photo"], title="photos")
 
@@ -98,8 +124,10 @@ def _interactive(ctx: typer.Context, run_id: str, out: Any) -> None:
         rv, interrupted = None, True
         out.say("")
     if rv is None:
-        out.say(f"paused: {f.saved} answer(s) saved this time. Continue with: "
-                f"pm run resume {run_id[-8:]}")
+        out.say(
+            f"paused: {f.saved} answer(s) saved this time. Continue with: "
+            f"pm run resume {run_id[-8:]}"
+        )
         raise typer.Exit(130 if interrupted else 0)
     try:
         go = input("all steps answered. finish the run now? [Y/n] > ").strip().lower()
@@ -139,11 +167,18 @@ def run_start(
     parsed = service.read_answers(answers) if answers else None
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        run = service.start_run(s, site=site, playbook=playbook, version=version, grid=grid,
-                                by=by, me=ctx.obj.me())
+        run = service.start_run(
+            s, site=site, playbook=playbook, version=version, grid=grid, by=by, me=ctx.obj.me()
+        )
         if parsed is not None:
-            service.record_answers(s, site=site, run=run, answers=parsed,
-                                   store_dir=_store_dir(ctx), source=str(answers))
+            service.record_answers(
+                s,
+                site=site,
+                run=run,
+                answers=parsed,
+                store_dir=_store_dir(ctx),
+                source=str(answers),
+            )
             s.flush()
             if not service.view(s, run).unanswered_required:
                 service.finish(s, run=run)
@@ -190,19 +225,34 @@ def run_record(
         site = current_site(ctx.obj, s)
         r = service.get_run(s, site=site, ref=run)
         staff = get_staff(s, site=site, code=by) if by else None
-        rec = service.record(s, site=site, run=r, store_dir=_store_dir(ctx), by=staff,
-                             answer=service.Answer(step=step, outcome=outcome, value=value,
-                                                   note=note, photo=photo))
+        rec = service.record(
+            s,
+            site=site,
+            run=r,
+            store_dir=_store_dir(ctx),
+            by=staff,
+            answer=service.Answer(step=step, outcome=outcome, value=value, note=note, photo=photo),
+        )
         res = rec.result
-        doc = {"run": r.id, "step": res.step_id, "outcome": res.outcome, "value": res.value,
-               "reason": res.reason, "note": res.note, "evidence_sha256": res.evidence_sha256,
-               "item": rec.finding.item_no if rec.finding else None,
-               "withdrawn": _withdrawal(rec.withdrawal)}
+        doc = {
+            "run": r.id,
+            "step": res.step_id,
+            "outcome": res.outcome,
+            "value": res.value,
+            "reason": res.reason,
+            "note": res.note,
+            "evidence_sha256": res.evidence_sha256,
+            "item": rec.finding.item_no if rec.finding else None,
+            "withdrawn": _withdrawal(rec.withdrawal),
+        }
     msg = f"{step}: {res.outcome}" + (f" ({res.reason})" if res.reason else "")
     if rec.finding:
         f = rec.finding
-        msg += (f" · opened improvement item {f.item_label}" if f.new_item
-                else f" · another occurrence on item {f.item_label}")
+        msg += (
+            f" · opened improvement item {f.item_label}"
+            if f.new_item
+            else f" · another occurrence on item {f.item_label}"
+        )
     if rec.withdrawal:
         msg += f" · {rec.withdrawal.message}"
     ctx.obj.out(as_json).done(msg, doc)
@@ -212,17 +262,25 @@ def _withdrawal(w: Any) -> dict[str, Any] | None:
     """What a corrected answer took back, for --json (None: nothing was raised)."""
     if w is None:
         return None
-    return {"item": w.label, "ref": w.ref, "withdrawn": w.withdrawn,
-            "occurrence": w.occurrence, "kept_because": w.why_kept or None,
-            "message": w.message}
+    return {
+        "item": w.label,
+        "ref": w.ref,
+        "withdrawn": w.withdrawn,
+        "occurrence": w.occurrence,
+        "kept_because": w.why_kept or None,
+        "message": w.message,
+    }
 
 
 @app.command("resume")
 def run_resume(
     ctx: typer.Context,
-    run: Annotated[str | None, typer.Argument(
-        help="Run id or its last 8 characters [default: my newest open run, else the "
-        "site's]")] = None,
+    run: Annotated[
+        str | None,
+        typer.Argument(
+            help="Run id or its last 8 characters [default: my newest open run, else the site's]"
+        ),
+    ] = None,
 ) -> None:
     """Continue a run at its first unanswered step (interactive).
 
@@ -236,13 +294,20 @@ def run_resume(
         if run is None:
             me = ctx.obj.me()
             r, mine = service.latest_open(s, site=site, me=me)
-            why = "" if mine else f" (none of {me}'s is open)" if me else \
-                " (say who you are to get yours: pm staff use CODE)"
+            why = (
+                ""
+                if mine
+                else f" (none of {me}'s is open)"
+                if me
+                else " (say who you are to get yours: pm staff use CODE)"
+            )
             rec = service.run_record(s, site, service.view(s, r), store_dir=_store_dir(ctx))
             whose = "your" if mine else "the site's"
-            out.note(f"resuming {whose} newest open "
-                     f"run {rec['short']}{why}: {rec['playbook']} by {rec['by'] or '—'}, "
-                     f"{rec['answered']}/{rec['steps']} answered")
+            out.note(
+                f"resuming {whose} newest open "
+                f"run {rec['short']}{why}: {rec['playbook']} by {rec['by'] or '—'}, "
+                f"{rec['answered']}/{rec['steps']} answered"
+            )
         else:
             r = service.get_run(s, site=site, ref=run)
         if r.status != "open":
@@ -251,8 +316,10 @@ def run_resume(
             raise ConflictError(f"run {service.short(r.id)} is {r.status}")
         run_id = r.id
     if not sys.stdin.isatty():
-        raise UsageError("resume is interactive and needs a terminal",
-                         hint=f"script it with pm run record {run_id[-8:]} STEP pass|fail|na")
+        raise UsageError(
+            "resume is interactive and needs a terminal",
+            hint=f"script it with pm run record {run_id[-8:]} STEP pass|fail|na",
+        )
     _interactive(ctx, run_id, out)
 
 
@@ -274,8 +341,13 @@ def run_cancel(
     out = ctx.obj.out(as_json)
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        rv, taken = service.cancel(s, site=site, run=service.get_run(s, site=site, ref=run),
-                                   reason=reason, by_id=me_id(ctx.obj, s, site))
+        rv, taken = service.cancel(
+            s,
+            site=site,
+            run=service.get_run(s, site=site, ref=run),
+            reason=reason,
+            by_id=me_id(ctx.obj, s, site),
+        )
         rec = service.run_record(s, site, rv, store_dir=_store_dir(ctx))
     rec["withdrawn"] = [_withdrawal(w) for w in taken]
     out.done(f"run {rec['short']} cancelled ({rec['reason']})", rec)
@@ -299,21 +371,28 @@ def run_finish(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        rv = service.finish(s, run=service.get_run(s, site=site, ref=run),
-                            incomplete=incomplete, reason=reason)
+        rv = service.finish(
+            s, run=service.get_run(s, site=site, ref=run), incomplete=incomplete, reason=reason
+        )
         rec = service.run_record(s, site, rv, store_dir=_store_dir(ctx))
     score = "—" if rec["score"] is None else f"{rec['score']:g}"
-    ctx.obj.out(as_json).done(f"run {rec['short']} {rec['status']}: score {score}, "
-                              f"{len(rec['failed'])} failed", rec)
+    ctx.obj.out(as_json).done(
+        f"run {rec['short']} {rec['status']}: score {score}, {len(rec['failed'])} failed", rec
+    )
 
 
 @app.command("list")
 def run_list(
     ctx: typer.Context,
-    since: Annotated[str | None, typer.Option(
-        "--from", help="From this day or time (2026-11-01, yesterday, -7 …; site time)")] = None,
-    until: Annotated[str | None, typer.Option(
-        "--to", help="To this day (inclusive) or time")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="From this day or time (2026-11-01, yesterday, -7 …; site time)"
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="To this day (inclusive) or time")
+    ] = None,
     grid: Annotated[str | None, typer.Option("--grid", help="Only at this grid")] = None,
     playbook: Annotated[str | None, typer.Option("--playbook", help="Only this playbook")] = None,
     status: Annotated[
@@ -330,20 +409,37 @@ def run_list(
 
     with ctx.obj.connection() as conn:
         site = current_site_row(ctx.obj, conn)
-        rows = read.list_runs(conn, site=site, since=since, until=until, grid=grid,
-                              playbook=playbook, status=status, failed=failed,
-                              limit=None if all_ else limit + 1)
+        rows = read.list_runs(
+            conn,
+            site=site,
+            since=since,
+            until=until,
+            grid=grid,
+            playbook=playbook,
+            status=status,
+            failed=failed,
+            limit=None if all_ else limit + 1,
+        )
     more = not all_ and len(rows) > limit
     rows = rows[:limit] if not all_ else rows
     out = ctx.obj.out(as_json)
     if out.as_json:
         out.json(rows)
         return
-    shown = [{"run": r["short"], "started": local(r["started_at"], site.tz, "%m-%d %H:%M"),
-              "playbook": r["playbook"], "grid": r["grid"], "by": r["by"],
-              "status": r["status"], "score": r["score"],
-              "done": f"{r['answered']}/{r['steps']}", "failed": r["failed"] or ""}
-             for r in rows]
+    shown = [
+        {
+            "run": r["short"],
+            "started": local(r["started_at"], site.tz, "%m-%d %H:%M"),
+            "playbook": r["playbook"],
+            "grid": r["grid"],
+            "by": r["by"],
+            "status": r["status"],
+            "score": r["score"],
+            "done": f"{r['answered']}/{r['steps']}",
+            "failed": r["failed"] or "",
+        }
+        for r in rows
+    ]
     out.table(shown, COLUMNS, title=f"runs at {site.code}")
     if more:
         out.note(f"the newest {limit} shown: --limit N or --all for more")
@@ -353,8 +449,12 @@ def run_list(
 def run_show(
     ctx: typer.Context,
     run: RunArg,
-    photos: Annotated[bool, typer.Option(
-        "--photos", help="First download the run's photos this laptop lacks (logged in)")] = False,
+    photos: Annotated[
+        bool,
+        typer.Option(
+            "--photos", help="First download the run's photos this laptop lacks (logged in)"
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a run with every step's answer, status and score, and where its photos are.

@@ -56,8 +56,11 @@ def address_of(recorded: str | None, sha256: str | None) -> str | None:
         hit = ADDRESS.match(recorded)
         assert hit is not None
         return address(sha256, hit[2] or "") if hit[1] == sha256 else None
-    name = PureWindowsPath(recorded).name if recorded and "\\" in recorded else \
-        PurePosixPath(recorded or "").name
+    name = (
+        PureWindowsPath(recorded).name
+        if recorded and "\\" in recorded
+        else PurePosixPath(recorded or "").name
+    )
     return address(sha256, suffix_of(name))
 
 
@@ -88,8 +91,12 @@ def check_photo(path: Path) -> Path:
     if size == 0:
         raise PmError("the photo file is empty", where=str(p))
     if size > MAX_BYTES:
-        raise PmError(f"the photo is larger than {MAX_BYTES // 1024 // 1024} MiB (what the sync "
-                      "server takes)", where=str(p), hint="send a smaller photo (resize it)")
+        raise PmError(
+            f"the photo is larger than {MAX_BYTES // 1024 // 1024} MiB (what the sync "
+            "server takes)",
+            where=str(p),
+            hint="send a smaller photo (resize it)",
+        )
     return p
 
 
@@ -97,8 +104,9 @@ class TooLarge(Exception):
     pass
 
 
-def write_stream(chunks: Iterable[bytes], store_dir: Path, suffix: str, *,
-                 max_bytes: int = MAX_BYTES) -> tuple[str, str, int]:
+def write_stream(
+    chunks: Iterable[bytes], store_dir: Path, suffix: str, *, max_bytes: int = MAX_BYTES
+) -> tuple[str, str, int]:
     """Write bytes into the store: a temp file in the store's folder, hashed as written,
     fsynced, then renamed to its content address (atomic: a reader sees the whole photo or
     none). (address, sha256, size). An address already held is kept as it is (the same
@@ -164,8 +172,10 @@ def store(path: Path, store_dir: Path) -> tuple[str, str]:
     try:
         addr, sha, _size = write_stream(read_chunks(src), store_dir, suffix_of(src.name))
     except TooLarge:
-        raise PmError(f"the photo grew past {MAX_BYTES // 1024 // 1024} MiB while it was "
-                      "copied", where=str(src)) from None
+        raise PmError(
+            f"the photo grew past {MAX_BYTES // 1024 // 1024} MiB while it was copied",
+            where=str(src),
+        ) from None
     except OSError as e:
         raise PmError(f"cannot store the photo: {e.strerror}", where=str(src)) from None
     return addr, sha

@@ -19,8 +19,7 @@ from pm_cli.runs import service
 from pm_cli.runs.service import Answer
 from pm_cli.sites.context import current_site
 
-HELP = ("p pass · f fail · n not applicable (a note after it: f 门没锁) · b back · s skip · "
-        "q quit")
+HELP = "p pass · f fail · n not applicable (a note after it: f 门没锁) · b back · s skip · q quit"
 
 
 class Quit(Exception):
@@ -30,10 +29,16 @@ class Quit(Exception):
 class Flow:
     """Drives one run. `session(write)` opens a transaction; `ask(prompt)` reads a line."""
 
-    def __init__(self, *, ctx: Any, out: Any, run_id: str, ask: Callable[[str], str],
-                 store_dir: Path):
+    def __init__(
+        self, *, ctx: Any, out: Any, run_id: str, ask: Callable[[str], str], store_dir: Path
+    ):
         self.ctx, self.out, self.run_id, self.ask, self.store_dir = (
-            ctx, out, run_id, ask, store_dir)
+            ctx,
+            out,
+            run_id,
+            ask,
+            store_dir,
+        )
         self.saved = 0
 
     def _view(self) -> service.RunView:
@@ -52,8 +57,12 @@ class Flow:
         step = rv.steps[i]
         n = len(rv.steps)
         current = rv.latest.get(step.id)
-        lines = [f"── step {i + 1}/{n} · {step.id} · {step.severity} ──", step.title,
-                 f"  do:     {step.instruction}", f"  accept: {step.acceptance}"]
+        lines = [
+            f"── step {i + 1}/{n} · {step.id} · {step.severity} ──",
+            step.title,
+            f"  do:     {step.instruction}",
+            f"  accept: {step.acceptance}",
+        ]
         if step.range:
             lines.append(f"  range:  {step.range.describe(step.unit)}")
         if step.safety:
@@ -69,8 +78,11 @@ class Flow:
 
     def ask_answer(self, step: Step) -> Answer | str:
         """An Answer, or one of the moves 'b', 's', 'q'."""
-        prompt = (f"value in {step.unit} (or n/b/s/q) > " if step.kind == "reading"
-                  else "p/f/n (b/s/q, ? help) > ")
+        prompt = (
+            f"value in {step.unit} (or n/b/s/q) > "
+            if step.kind == "reading"
+            else "p/f/n (b/s/q, ? help) > "
+        )
         while True:
             line = self._prompt(prompt)
             head, _, rest = line.partition(" ")
@@ -109,10 +121,14 @@ class Flow:
             while not answer.note:
                 answer.note = self._prompt("entry > ") or None
         elif outcome == "fail" and step.opens and not reason and not answer.note:
-            answer.note = self._prompt("what is wrong? (note for the item, Enter for none) > "
-                                       ) or None
-        needs = step.kind == "photo" or step.evidence == "photo" or (
-            step.evidence == "photo-on-fail" and outcome == "fail")
+            answer.note = (
+                self._prompt("what is wrong? (note for the item, Enter for none) > ") or None
+            )
+        needs = (
+            step.kind == "photo"
+            or step.evidence == "photo"
+            or (step.evidence == "photo-on-fail" and outcome == "fail")
+        )
         while needs:
             raw = self._prompt("photo file > ")
             if not raw:
@@ -136,8 +152,7 @@ class Flow:
         with self.ctx.session(write=True) as s:
             site = current_site(self.ctx, s)
             run = service.get_run(s, site=site, ref=self.run_id)
-            rec = service.record(s, site=site, run=run, answer=answer,
-                                 store_dir=self.store_dir)
+            rec = service.record(s, site=site, run=run, answer=answer, store_dir=self.store_dir)
         self.saved += 1
         return rec
 
@@ -147,8 +162,10 @@ class Flow:
         assert rv is not None
         first = rv.first_unanswered()
         i = first if first is not None else len(rv.steps)
-        self.out.say(f"{rv.pinned.playbook.title} · {rv.pinned.playbook.id}@{rv.pinned.version}"
-                     f" · run {service.short(rv.run.id)} · {HELP}")
+        self.out.say(
+            f"{rv.pinned.playbook.title} · {rv.pinned.playbook.id}@{rv.pinned.version}"
+            f" · run {service.short(rv.run.id)} · {HELP}"
+        )
         try:
             while True:
                 rv = rv or self._view()  # fresh after a save; re-read after a move
@@ -179,8 +196,11 @@ class Flow:
                     mark += f" ({rec.result.reason})"
                 if rec.finding:
                     f = rec.finding
-                    mark += (f" · opened improvement item {f.item_label}" if f.new_item
-                             else f" · another occurrence on item {f.item_label}")
+                    mark += (
+                        f" · opened improvement item {f.item_label}"
+                        if f.new_item
+                        else f" · another occurrence on item {f.item_label}"
+                    )
                 self.out.say(mark)
                 if rec.withdrawal:
                     self.out.say(f"  {rec.withdrawal.message}")

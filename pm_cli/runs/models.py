@@ -72,6 +72,5 @@ def failed_answers() -> tuple[Any, Any]:
     from sqlalchemy import exists
 
     f, g = StepResult.__table__.alias("f"), StepResult.__table__.alias("g")
-    newer = exists().where(g.c.run_id == f.c.run_id, g.c.step_id == f.c.step_id,
-                           g.c.hlc > f.c.hlc)
+    newer = exists().where(g.c.run_id == f.c.run_id, g.c.step_id == f.c.step_id, g.c.hlc > f.c.hlc)
     return f, (f.c.outcome == "fail") & ~newer

@@ -47,25 +47,31 @@ from pm_cli.store.query import find_by_code, get_by_tail, live
 
 def get_run(session: Session, *, site: Site, ref: str) -> Run:
     """A run by its id or the tail of it (≥ 6 characters, as `pm run list` shows)."""
-    return get_by_tail(session, Run, ref, site_id=site.id, noun="run", where=site.code,
-                       hint="`pm run list` shows runs")
+    return get_by_tail(
+        session,
+        Run,
+        ref,
+        site_id=site.id,
+        noun="run",
+        where=site.code,
+        hint="`pm run list` shows runs",
+    )
 
 
-def latest_open(session: Session, *, site: Site,
-                me: str | None = None) -> tuple[Run, bool]:
+def latest_open(session: Session, *, site: Site, me: str | None = None) -> tuple[Run, bool]:
     """The newest open run of `me` (a staff code), else of the site: (run, mine)."""
     stmt = live(Run, site.id).where(Run.status == "open").order_by(col(Run.started_at).desc())
     if me:
-        person = find_by_code(session, Staff, me, site_id=site.id, noun="staff member",
-                              where=site.code)
+        person = find_by_code(
+            session, Staff, me, site_id=site.id, noun="staff member", where=site.code
+        )
         if person is not None:
             mine = session.exec(stmt.where(Run.by_id == person.id)).first()
             if mine is not None:
                 return mine, True
     run = session.exec(stmt).first()
     if run is None:
-        raise NotFoundError(f"no open run at {site.code}",
-                            hint="start one: pm run start PLAYBOOK")
+        raise NotFoundError(f"no open run at {site.code}", hint="start one: pm run start PLAYBOOK")
     return run, False
 
 
@@ -77,14 +83,24 @@ def _by(session: Session, site: Site, by: str | None, me: str | None) -> Staff:
         return get_staff(session, site=site, code=by)
     if me:
         return get_me(session, site=site, code=me)
-    raise PmError("who is running it?", where="--by",
-                  hint="pass --by STAFF, or say who you are once: pm staff use CODE")
+    raise PmError(
+        "who is running it?",
+        where="--by",
+        hint="pass --by STAFF, or say who you are once: pm staff use CODE",
+    )
 
 
 def start_run(
-    session: Session, *, site: Site, playbook: str, version: int | None = None,
-    grid: str | None = None, by: str | None = None, me: str | None = None,
-    started_at: str | None = None, at_stop: tuple[str, str, str | None] | None = None,
+    session: Session,
+    *,
+    site: Site,
+    playbook: str,
+    version: int | None = None,
+    grid: str | None = None,
+    by: str | None = None,
+    me: str | None = None,
+    started_at: str | None = None,
+    at_stop: tuple[str, str, str | None] | None = None,
 ) -> Run:
     """A new open run pinned to the playbook's version (the newest unless given).
     `started_at` backfills a run done on paper (stored UTC text); `at_stop` is (route id,
@@ -97,9 +113,18 @@ def start_run(
         route_id, checkpoint_id, grid_id = at_stop
     p = pinned.playbook
     return write.create(
-        session, Run, site_id=site.id, playbook_id=p.id, playbook_version=pinned.version,
-        playbook_sha256=pinned.sha256, grid_id=grid_id, checkpoint_id=checkpoint_id,
-        route_id=route_id, by_id=staff.id, started_at=started_at or now_text(), status="open",
+        session,
+        Run,
+        site_id=site.id,
+        playbook_id=p.id,
+        playbook_version=pinned.version,
+        playbook_sha256=pinned.sha256,
+        grid_id=grid_id,
+        checkpoint_id=checkpoint_id,
+        route_id=route_id,
+        by_id=staff.id,
+        started_at=started_at or now_text(),
+        status="open",
     )
 
 
@@ -167,8 +192,10 @@ def decide(step: Step, answer: Answer) -> tuple[str, float | None, str | None]:
         return "na", None, None
     if step.kind == "reading":
         if value is None:
-            raise ValueError(f"{step.id} is a reading: give its value in {step.unit}"
-                             + (" (or na)" if outcome is None else ""))
+            raise ValueError(
+                f"{step.id} is a reading: give its value in {step.unit}"
+                + (" (or na)" if outcome is None else "")
+            )
         judged, reason = judge_reading(step, value)
         if judged == "fail" and outcome == "pass":
             raise ValueError(f"{reason}: it cannot pass (record it as fail, or fix the value)")
@@ -180,8 +207,11 @@ def decide(step: Step, answer: Answer) -> tuple[str, float | None, str | None]:
             raise ValueError(f"{step.id}: say pass, fail or na")
     if step.kind == "text" and not (answer.note or "").strip():
         raise ValueError(f"{step.id} is a text step: write the entry as the note")
-    needs_photo = step.kind == "photo" or step.evidence == "photo" or (
-        step.evidence == "photo-on-fail" and outcome == "fail")
+    needs_photo = (
+        step.kind == "photo"
+        or step.evidence == "photo"
+        or (step.evidence == "photo-on-fail" and outcome == "fail")
+    )
     if needs_photo and answer.photo is None:
         why = "on a fail" if step.evidence == "photo-on-fail" and step.kind != "photo" else ""
         raise ValueError(f"{step.id} needs a photo {why}".rstrip() + ": pass --photo FILE")
@@ -189,21 +219,31 @@ def decide(step: Step, answer: Answer) -> tuple[str, float | None, str | None]:
 
 
 def record(
-    session: Session, *, site: Site, run: Run, answer: Answer, store_dir: Path,
+    session: Session,
+    *,
+    site: Site,
+    run: Run,
+    answer: Answer,
+    store_dir: Path,
     by: Staff | None = None,
 ) -> Recorded:
     """Store one answer (a newer answer to the same step supersedes it); a failed step that
     opens items raises a finding for the grid's owner."""
     if run.status != "open":
-        raise ConflictError(f"run {short(run.id)} is {run.status}; answers are closed",
-                            hint="start a new run: pm run start PLAYBOOK")
-    pinned = playbooks.get_pinned(session, run.playbook_id, run.playbook_version,
-                                  run.playbook_sha256)
+        raise ConflictError(
+            f"run {short(run.id)} is {run.status}; answers are closed",
+            hint="start a new run: pm run start PLAYBOOK",
+        )
+    pinned = playbooks.get_pinned(
+        session, run.playbook_id, run.playbook_version, run.playbook_sha256
+    )
     step = pinned.playbook.step(answer.step)
     if step is None:
         ids = ", ".join(s.id for s in pinned.playbook.steps)
-        raise NotFoundError(f"no step {answer.step!r} in {run.playbook_id}@"
-                            f"{run.playbook_version}", hint=f"steps: {ids}")
+        raise NotFoundError(
+            f"no step {answer.step!r} in {run.playbook_id}@{run.playbook_version}",
+            hint=f"steps: {ids}",
+        )
     try:
         outcome, value, reason = decide(step, answer)
     except ValueError as e:
@@ -212,58 +252,93 @@ def record(
     if answer.photo is not None:
         path, sha = evidence.store(answer.photo, store_dir)
     note = v.optional_text(answer.note) if answer.note is not None else None
-    before = session.exec(select(StepResult).where(
-        StepResult.run_id == run.id, StepResult.step_id == step.id)
-        .order_by(col(StepResult.hlc).desc())).first()
+    before = session.exec(
+        select(StepResult)
+        .where(StepResult.run_id == run.id, StepResult.step_id == step.id)
+        .order_by(col(StepResult.hlc).desc())
+    ).first()
     result = write.append(
-        session, StepResult, site_id=site.id, run_id=run.id, step_id=step.id,
-        outcome=outcome, value=value, note=note, reason=reason, evidence_path=path,
-        evidence_sha256=sha, by_id=(by.id if by else run.by_id),
+        session,
+        StepResult,
+        site_id=site.id,
+        run_id=run.id,
+        step_id=step.id,
+        outcome=outcome,
+        value=value,
+        note=note,
+        reason=reason,
+        evidence_path=path,
+        evidence_sha256=sha,
+        by_id=(by.id if by else run.by_id),
     )
     finding = None
     if outcome == "fail" and step.opens:
         finding = raise_finding(
-            session, site_id=site.id, source="step", source_ref=result.id,
-            title=f"{step.title}: {reason or note or 'failed'}", severity=step.severity,
-            grid_id=run.grid_id, by_id=result.by_id,
+            session,
+            site_id=site.id,
+            source="step",
+            source_ref=result.id,
+            title=f"{step.title}: {reason or note or 'failed'}",
+            severity=step.severity,
+            grid_id=run.grid_id,
+            by_id=result.by_id,
             key=f"step:{run.grid_id or '-'}:{run.playbook_id}:{step.id}",
         )
     withdrawal = None
     if before is not None and before.outcome == "fail" and outcome != "fail":
         shown = f"{value:g}" if value is not None else outcome
         withdrawal = withdraw_raised(
-            session, site=site, source_ref=before.id, by_id=result.by_id,
-            reason=f"answer to {step.id} corrected to {shown} in run {short(run.id)}")
+            session,
+            site=site,
+            source_ref=before.id,
+            by_id=result.by_id,
+            reason=f"answer to {step.id} corrected to {shown} in run {short(run.id)}",
+        )
     return Recorded(result, step, finding, withdrawal=withdrawal)
 
 
-def cancel(session: Session, *, site: Site, run: Run, reason: str,
-           by_id: str | None = None) -> tuple[RunView, list[Withdrawal]]:
+def cancel(
+    session: Session, *, site: Site, run: Run, reason: str, by_id: str | None = None
+) -> tuple[RunView, list[Withdrawal]]:
     """Cancel a run entered in error or abandoned: status aborted with the reason, out of
     what is done and scored; the items its failed answers raised are withdrawn when nobody
     has acted on them (the others are named, with how to close them)."""
     if run.status == "aborted":
         raise ConflictError(f"run {short(run.id)} is already cancelled")
     if run.route_id:
-        raise ConflictError(f"run {short(run.id)} is a stop of a route walk",
-                            hint="a stop is skipped or redone in its walk: pm route run ROUTE")
+        raise ConflictError(
+            f"run {short(run.id)} is a stop of a route walk",
+            hint="a stop is skipped or redone in its walk: pm route run ROUTE",
+        )
     why = v.optional_text(reason)
     if not why:
         raise PmError("say why the run is cancelled", where="--reason")
     taken: list[Withdrawal] = []
     for r in view(session, run).history:
         if r.outcome == "fail":
-            w = withdraw_raised(session, site=site, source_ref=r.id, by_id=by_id,
-                                reason=f"run {short(run.id)} cancelled: {why}")
+            w = withdraw_raised(
+                session,
+                site=site,
+                source_ref=r.id,
+                by_id=by_id,
+                reason=f"run {short(run.id)} cancelled: {why}",
+            )
             if w is not None:
                 taken.append(w)
-    write.update(session, run, status="aborted", reason=why,
-                 finished_at=run.finished_at or now_text())
+    write.update(
+        session, run, status="aborted", reason=why, finished_at=run.finished_at or now_text()
+    )
     return view(session, run), taken
 
 
-def finish(session: Session, *, run: Run, incomplete: bool = False,
-           reason: str | None = None, at: str | None = None) -> RunView:
+def finish(
+    session: Session,
+    *,
+    run: Run,
+    incomplete: bool = False,
+    reason: str | None = None,
+    at: str | None = None,
+) -> RunView:
     if run.status != "open":
         raise ConflictError(f"run {short(run.id)} is already {run.status}")
     rv = view(session, run)
@@ -277,9 +352,13 @@ def finish(session: Session, *, run: Run, incomplete: bool = False,
         )
     if incomplete and not (reason or "").strip():
         raise PmError("say why the run is incomplete", where="--reason")
-    write.update(session, run, status="incomplete" if incomplete else "finished",
-                 finished_at=at or now_text(),
-                 reason=v.optional_text(reason) if incomplete else None)
+    write.update(
+        session,
+        run,
+        status="incomplete" if incomplete else "finished",
+        finished_at=at or now_text(),
+        reason=v.optional_text(reason) if incomplete else None,
+    )
     return view(session, run)
 
 
@@ -287,8 +366,9 @@ def abort(session: Session, *, run: Run, reason: str, at: str | None = None) -> 
     """Close an open run without a score (its walk was abandoned)."""
     if run.status != "open":
         raise ConflictError(f"run {short(run.id)} is already {run.status}")
-    write.update(session, run, status="aborted", finished_at=at or now_text(),
-                 reason=v.optional_text(reason))
+    write.update(
+        session, run, status="aborted", finished_at=at or now_text(), reason=v.optional_text(reason)
+    )
 
 
 def passes_alone(step: Step) -> bool:
@@ -303,8 +383,13 @@ def pass_checks(session: Session, *, site: Site, run: Run, store_dir: Path) -> l
     passed = []
     for step in rv.steps:
         if step.id not in rv.latest and passes_alone(step):
-            record(session, site=site, run=run, store_dir=store_dir,
-                   answer=Answer(step=step.id, outcome="pass"))
+            record(
+                session,
+                site=site,
+                run=run,
+                store_dir=store_dir,
+                answer=Answer(step=step.id, outcome="pass"),
+            )
             passed.append(step.id)
     return passed
 
@@ -328,16 +413,25 @@ def read_answers(path: Path) -> list[tuple[str, Answer]]:
             root = loader.get_single_node()
             items: list[tuple[str, Any]] = []
             if isinstance(root, yaml.SequenceNode):
-                items = [(f"{source}:{n.start_mark.line + 1}", loader.construct_object(n, True))
-                         for n in root.value]
+                items = [
+                    (f"{source}:{n.start_mark.line + 1}", loader.construct_object(n, True))
+                    for n in root.value
+                ]
             elif isinstance(root, yaml.MappingNode):
-                items = [(f"{source}:{k.start_mark.line + 1}",
-                          {"step": loader.construct_object(k), **_short_form(
-                              loader.construct_object(val, True))})
-                         for k, val in root.value]
+                items = [
+                    (
+                        f"{source}:{k.start_mark.line + 1}",
+                        {
+                            "step": loader.construct_object(k),
+                            **_short_form(loader.construct_object(val, True)),
+                        },
+                    )
+                    for k, val in root.value
+                ]
             elif root is not None:
-                raise InputError([Problem(f"{source}:1", "expected a list of answers")],
-                                 source=source)
+                raise InputError(
+                    [Problem(f"{source}:1", "expected a list of answers")], source=source
+                )
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as e:
@@ -353,19 +447,29 @@ def read_answers(path: Path) -> list[tuple[str, Answer]]:
             continue
         extra = sorted(set(map(str, item)) - keys)
         if extra:
-            problems.append(Problem(where, f"unknown key(s) {', '.join(extra)}; known: "
-                                    "step, outcome, value, note, photo"))
+            problems.append(
+                Problem(
+                    where,
+                    f"unknown key(s) {', '.join(extra)}; known: step, outcome, value, note, photo",
+                )
+            )
             continue
         if not item.get("step"):
             problems.append(Problem(where, "missing step"))
             continue
         photo = item.get("photo")
-        out.append((where, Answer(
-            step=str(item["step"]), outcome=None if item.get("outcome") is None
-            else str(item["outcome"]), value=item.get("value"),
-            note=None if item.get("note") is None else str(item["note"]),
-            photo=(path.parent / str(photo)) if photo else None,
-        )))
+        out.append(
+            (
+                where,
+                Answer(
+                    step=str(item["step"]),
+                    outcome=None if item.get("outcome") is None else str(item["outcome"]),
+                    value=item.get("value"),
+                    note=None if item.get("note") is None else str(item["note"]),
+                    photo=(path.parent / str(photo)) if photo else None,
+                ),
+            )
+        )
     if problems:
         raise InputError(problems, source=source)
     return out
@@ -380,23 +484,37 @@ def _short_form(value: Any) -> dict[str, Any]:
 
 
 def record_answers(
-    session: Session, *, site: Site, run: Run, answers: list[tuple[str, Answer]],
-    store_dir: Path, source: str,
+    session: Session,
+    *,
+    site: Site,
+    run: Run,
+    answers: list[tuple[str, Answer]],
+    store_dir: Path,
+    source: str,
 ) -> list[Recorded]:
     """Check every answer, then store them all (the caller's transaction: all or nothing)."""
-    pinned = playbooks.get_pinned(session, run.playbook_id, run.playbook_version,
-                                  run.playbook_sha256)
+    pinned = playbooks.get_pinned(
+        session, run.playbook_id, run.playbook_version, run.playbook_sha256
+    )
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for where, answer in answers:
         step = pinned.playbook.step(answer.step)
         if step is None:
-            problems.append(Problem(where, f"no step {answer.step!r} in "
-                                    f"{run.playbook_id}@{run.playbook_version}"))
+            problems.append(
+                Problem(
+                    where, f"no step {answer.step!r} in {run.playbook_id}@{run.playbook_version}"
+                )
+            )
             continue
         if answer.step in seen:
-            problems.append(Problem(where, f"step {answer.step} is answered twice (also at "
-                                    f"line {seen[answer.step].rsplit(':', 1)[-1]})"))
+            problems.append(
+                Problem(
+                    where,
+                    f"step {answer.step} is answered twice (also at "
+                    f"line {seen[answer.step].rsplit(':', 1)[-1]})",
+                )
+            )
         seen[answer.step] = where
         try:
             decide(step, answer)
@@ -408,12 +526,7 @@ def record_answers(
             problems.append(Problem(where, f"{e.message} ({e.where})"))
     if problems:
         raise InputError(problems, source=source)
-    return [record(session, site=site, run=run, answer=a, store_dir=store_dir)
-            for _, a in answers]
+    return [record(session, site=site, run=run, answer=a, store_dir=store_dir) for _, a in answers]
 
 
 # ---- reading runs ----------------------------------------------------------------------
-
-
-
-

@@ -53,8 +53,7 @@ def _first(rule: str, anchor: date) -> datetime | None:
 
 
 def _local_day(utc_text: str, tz: str | None) -> date:
-    return datetime.fromisoformat(utc_text.replace("Z", "+00:00")).astimezone(
-        zone_of(tz)).date()
+    return datetime.fromisoformat(utc_text.replace("Z", "+00:00")).astimezone(zone_of(tz)).date()
 
 
 def _window_minutes(route: Route, first: datetime) -> float | None:
@@ -82,12 +81,19 @@ def entries(session: Session, *, site: Site, by: str | None = None) -> list[Entr
 
     person = get_staff(session, site=site, code=by) if by else None
     out: list[Entry] = []
-    routes = [r for r in session.exec(live(Route, site.id).where(
-        col(Route.schedule).is_not(None)).order_by(Route.code))
-        if not person or r.owner_id in (None, person.id)]
-    cps = {cp.id: f"{cp.code} {cp.name}" for cp in rows_by_id(
-        session, Checkpoint, [s["checkpoint"] for r in routes for s in r.stops[:LISTED_STOPS]])
-        .values()}
+    routes = [
+        r
+        for r in session.exec(
+            live(Route, site.id).where(col(Route.schedule).is_not(None)).order_by(Route.code)
+        )
+        if not person or r.owner_id in (None, person.id)
+    ]
+    cps = {
+        cp.id: f"{cp.code} {cp.name}"
+        for cp in rows_by_id(
+            session, Checkpoint, [s["checkpoint"] for r in routes for s in r.stops[:LISTED_STOPS]]
+        ).values()
+    }
     for r in routes:
         assert r.schedule
         first = _first(r.schedule, _local_day(r.created_at, site.tz))
@@ -97,25 +103,49 @@ def entries(session: Session, *, site: Site, by: str | None = None) -> list[Entr
             first = first.replace(hour=int(r.window_start[:2]), minute=int(r.window_start[3:]))
         minutes = _window_minutes(r, first)
         if minutes is None:
-            minutes = sum((playbooks.get(session, s["playbook"]).playbook.estimated_minutes
-                           or 5) for s in r.stops if s.get("playbook")) or 60.0
-        stops = "\n".join(f"{i}. {cps.get(s['checkpoint'], '?')}"
-                          + (f" · {s['playbook']}" if s.get("playbook") else "")
-                          for i, s in enumerate(r.stops[:LISTED_STOPS], 1))
+            minutes = (
+                sum(
+                    (playbooks.get(session, s["playbook"]).playbook.estimated_minutes or 5)
+                    for s in r.stops
+                    if s.get("playbook")
+                )
+                or 60.0
+            )
+        stops = "\n".join(
+            f"{i}. {cps.get(s['checkpoint'], '?')}"
+            + (f" · {s['playbook']}" if s.get("playbook") else "")
+            for i, s in enumerate(r.stops[:LISTED_STOPS], 1)
+        )
         if len(r.stops) > LISTED_STOPS:  # a calendar entry is read on a phone
-            stops += (f"\n… {len(r.stops) - LISTED_STOPS} more stops: "
-                      f"pm route show {r.code}")
-        window = (f"window {r.window_start}-{r.window_end}\n" if r.window_start else "")
-        out.append(Entry(f"route-{r.id}@pm", "route", f"{r.code} {r.name}", r.schedule, first,
-                         minutes, f"{site.code} route {r.code}\n{window}{stops}"))
+            stops += f"\n… {len(r.stops) - LISTED_STOPS} more stops: pm route show {r.code}"
+        window = f"window {r.window_start}-{r.window_end}\n" if r.window_start else ""
+        out.append(
+            Entry(
+                f"route-{r.id}@pm",
+                "route",
+                f"{r.code} {r.name}",
+                r.schedule,
+                first,
+                minutes,
+                f"{site.code} route {r.code}\n{window}{stops}",
+            )
+        )
     now = datetime.now(UTC)
     site_day = _local_day(site.created_at, site.tz)
     for pid, pb in playbooks_in_use(session, site, now).items():
         first = _first(pb.schedule, site_day)
         if first:
-            out.append(Entry(f"playbook-{pid}-{site.id}@pm", "playbook", f"{pb.title} ({pid})",
-                             pb.schedule, first, pb.estimated_minutes or 30.0,
-                             f"{site.code} checklist {pid}: pm run start {pid}"))
+            out.append(
+                Entry(
+                    f"playbook-{pid}-{site.id}@pm",
+                    "playbook",
+                    f"{pb.title} ({pid})",
+                    pb.schedule,
+                    first,
+                    pb.estimated_minutes or 30.0,
+                    f"{site.code} checklist {pid}: pm run start {pid}",
+                )
+            )
     from pm_cli.drills.service import due as drills_due
 
     due = {row["code"]: row for row in drills_due(session, site=site)}
@@ -127,20 +157,36 @@ def entries(session: Session, *, site: Site, by: str | None = None) -> list[Entr
             continue
         # the series starts when `pm drill due` says the next one is due, in working hours
         first = _at_hour(rule, _local_day(when, site.tz), WORK_HOUR)
-        out.append(Entry(f"drill-{d.id}@pm", "drill", f"{d.title or sc.title} ({d.code})",
-                         rule, first, 60.0, f"{site.code} drill {d.code}: {d.scenario}"
-                         + ("" if d.schedule else f" (required: {rule})")))
+        out.append(
+            Entry(
+                f"drill-{d.id}@pm",
+                "drill",
+                f"{d.title or sc.title} ({d.code})",
+                rule,
+                first,
+                60.0,
+                f"{site.code} drill {d.code}: {d.scenario}"
+                + ("" if d.schedule else f" (required: {rule})"),
+            )
+        )
     for rk in risks.list_risks(session, site=site):
         if rk["status"] != "open" or (person and rk["owner"] != person.code):
             continue
         if not rk["next_review"]:
             continue
         day = _local_day(rk["next_review"], site.tz)  # a review is due on a day: all-day
-        out.append(Entry(f"review-{rk['code']}-{site.id}@pm", "review",
-                         f"Risk review {rk['code']} {rk['title']}", rk["review_rule"],
-                         datetime.combine(day, time(0)), 24 * 60.0,
-                         f"{site.code} risk {rk['code']} ({rk['level']}): "
-                         f"pm risk review {rk['code']}", all_day=True))
+        out.append(
+            Entry(
+                f"review-{rk['code']}-{site.id}@pm",
+                "review",
+                f"Risk review {rk['code']} {rk['title']}",
+                rk["review_rule"],
+                datetime.combine(day, time(0)),
+                24 * 60.0,
+                f"{site.code} risk {rk['code']} ({rk['level']}): pm risk review {rk['code']}",
+                all_day=True,
+            )
+        )
     return out
 
 
@@ -184,8 +230,9 @@ def build(site: Site, items: list[Entry], *, stamp: datetime | None = None) -> b
     return cal.to_ical()
 
 
-def export(session: Session, *, site: Site, path: Path | None,
-           by: str | None = None) -> tuple[bytes, dict[str, Any]]:
+def export(
+    session: Session, *, site: Site, path: Path | None, by: str | None = None
+) -> tuple[bytes, dict[str, Any]]:
     """The calendar, and with a `path` the file written whole (a temporary file renamed into
     place, readable by others as a file a calendar app subscribes to: 0644 under the usual
     umask, not the temporary file's 0600)."""
@@ -195,8 +242,11 @@ def export(session: Session, *, site: Site, path: Path | None,
     if path is not None:
         path = path.expanduser()
         if not path.parent.is_dir():
-            raise PmError(f"no folder {path.parent}", where="--ics",
-                          hint="create it first, or write the file somewhere else")
+            raise PmError(
+                f"no folder {path.parent}",
+                where="--ics",
+                hint="create it first, or write the file somewhere else",
+            )
     items = entries(session, site=site, by=by)
     data = build(site, items)
     if path is not None:
@@ -214,5 +264,9 @@ def export(session: Session, *, site: Site, path: Path | None,
     counts: dict[str, int] = {}
     for it in items:
         counts[it.kind] = counts.get(it.kind, 0) + 1
-    return data, {"file": str(path) if path else "-", "events": len(items), "by_kind": counts,
-                  "tz": site.tz}
+    return data, {
+        "file": str(path) if path else "-",
+        "events": len(items),
+        "by_kind": counts,
+        "tz": site.tz,
+    }

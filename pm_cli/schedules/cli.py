@@ -26,8 +26,10 @@ def _when(rec: dict[str, Any], tz: str | None, day: bool = False) -> str:
     from pm_cli.timefmt import local
 
     start = local(rec["window_start"], tz, "%m-%d %H:%M" if day else "%H:%M")
-    a, b = (datetime.fromisoformat(rec[k].replace("Z", "+00:00"))
-            for k in ("window_start", "window_end"))
+    a, b = (
+        datetime.fromisoformat(rec[k].replace("Z", "+00:00"))
+        for k in ("window_start", "window_end")
+    )
     if (b - a).total_seconds() >= 12 * 3600:
         return f"{start} →"
     return f"{start}–{local(rec['window_end'], tz, '%H:%M')}"
@@ -41,8 +43,16 @@ def _missed_by_code(missed: list[dict[str, Any]], tz: str | None) -> list[dict[s
     rows = []
     for (kind, code), occs in groups.items():
         last = max(occs, key=lambda o: o["due"])
-        rows.append({"kind": kind, "code": code, "name": last["name"], "missed": len(occs),
-                     "last": _when(last, tz, day=True), "detail": last["detail"]})
+        rows.append(
+            {
+                "kind": kind,
+                "code": code,
+                "name": last["name"],
+                "missed": len(occs),
+                "last": _when(last, tz, day=True),
+                "detail": last["detail"],
+            }
+        )
     return rows
 
 
@@ -50,11 +60,12 @@ def today(
     ctx: typer.Context,
     by: Annotated[str | None, typer.Option("--by", help="Staff code [default: me]")] = None,
     date: Annotated[
-        str | None, typer.Option(
-            "--date", help="The day: 2026-12-02, yesterday, -1, +1 … [default: today, site time]")
+        str | None,
+        typer.Option(
+            "--date", help="The day: 2026-12-02, yesterday, -1, +1 … [default: today, site time]"
+        ),
     ] = None,
-    everyone: Annotated[
-        bool, typer.Option("--all", help="Everyone's, not just mine")] = False,
+    everyone: Annotated[bool, typer.Option("--all", help="Everyone's, not just mine")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The day's work: walks and checklists due (done, in progress, to do), what was missed
@@ -84,25 +95,51 @@ def today(
     counts = rec["counts"]
     head = f"{rec['site']} · {rec['date']}" + (f" · {rec['by']}" if rec["by"] else "")
     out.say(head + " · " + (", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing due"))
-    out.table([{**o, "when": _when(o, tz), "by": o["by"]} for o in rec["due"]],
-              ["when", "kind", "code", "name", "status", "detail", "by"], title="due today")
+    out.table(
+        [{**o, "when": _when(o, tz), "by": o["by"]} for o in rec["due"]],
+        ["when", "kind", "code", "name", "status", "detail", "by"],
+        title="due today",
+    )
     if rec["missed_earlier"]:  # one line per route or checklist, however many days
-        out.table(_missed_by_code(rec["missed_earlier"], tz),
-                  ["kind", "code", "name", "missed", "last", "detail"],
-                  title=f"missed in the {service.LOOKBACK_DAYS} days before")
+        out.table(
+            _missed_by_code(rec["missed_earlier"], tz),
+            ["kind", "code", "name", "missed", "last", "detail"],
+            title=f"missed in the {service.LOOKBACK_DAYS} days before",
+        )
     if rec["drills"]:
-        out.table([{**d, "due": local(d["due"], tz, "%Y-%m-%d"),
-                    "status": "overdue" if d["overdue"] else "due"} for d in rec["drills"]],
-                  ["code", "scenario", "title", "grid", "due", "status"], title="drills due")
+        out.table(
+            [
+                {
+                    **d,
+                    "due": local(d["due"], tz, "%Y-%m-%d"),
+                    "status": "overdue" if d["overdue"] else "due",
+                }
+                for d in rec["drills"]
+            ],
+            ["code", "scenario", "title", "grid", "due", "status"],
+            title="drills due",
+        )
     if rec["reviews"]:
-        out.table([{**r, "due": local(r["next_review"], tz, "%Y-%m-%d"),
-                    "status": "overdue" if r["review_overdue"] else "due"}
-                   for r in rec["reviews"]],
-                  ["code", "title", "level", "owner", "due", "status"], title="risk reviews due")
-    out.table([{**i, "no": i["label"], "deadline": local(i["deadline"], tz, "%m-%d %H:%M")}
-               for i in rec["items"]],
-              ["no", "title", "severity", "phase", "owner", "deadline", "state"],
-              title="improvement items due or overdue")
+        out.table(
+            [
+                {
+                    **r,
+                    "due": local(r["next_review"], tz, "%Y-%m-%d"),
+                    "status": "overdue" if r["review_overdue"] else "due",
+                }
+                for r in rec["reviews"]
+            ],
+            ["code", "title", "level", "owner", "due", "status"],
+            title="risk reviews due",
+        )
+    out.table(
+        [
+            {**i, "no": i["label"], "deadline": local(i["deadline"], tz, "%m-%d %H:%M")}
+            for i in rec["items"]
+        ],
+        ["no", "title", "severity", "phase", "owner", "deadline", "state"],
+        title="improvement items due or overdue",
+    )
 
 
 @app.command("export")
@@ -110,7 +147,8 @@ def schedule_export(
     ctx: typer.Context,
     ics: Annotated[Path, typer.Option("--ics", help="iCalendar file to write; - for stdout")],
     by: Annotated[
-        str | None, typer.Option("--by", help="One person's: their routes and risks")] = None,
+        str | None, typer.Option("--by", help="One person's: their routes and risks")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write every schedule (routes, checklists, drills, risk reviews) to an .ics file with
@@ -144,8 +182,9 @@ route_app = typer.Typer()
 def route_missed(
     ctx: typer.Context,
     since: Annotated[
-        str | None, typer.Option(
-            "--since", help="From this day: 2026-11-25, yesterday, -7 … [default: -7]")] = None,
+        str | None,
+        typer.Option("--since", help="From this day: 2026-11-25, yesterday, -7 … [default: -7]"),
+    ] = None,
     route: Annotated[str | None, typer.Option("--route", help="Only this route")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -163,7 +202,16 @@ def route_missed(
     if out.as_json:
         out.json(rows)
         return
-    out.table([{**r, "due": local(r["due"], tz),
+    out.table(
+        [
+            {
+                **r,
+                "due": local(r["due"], tz),
                 "window": f"{local(r['window_start'], tz, '%H:%M')}–"
-                          f"{local(r['window_end'], tz, '%H:%M')}"} for r in rows],
-              ["due", "code", "name", "window", "detail"], title="missed walks")
+                f"{local(r['window_end'], tz, '%H:%M')}",
+            }
+            for r in rows
+        ],
+        ["due", "code", "name", "window", "detail"],
+        title="missed walks",
+    )

@@ -30,9 +30,16 @@ from pm_cli.server import push as server_push
 class BodyTooLarge(HTTPException):
     def __init__(self, size: int, limit: int, path: str = ""):
         super().__init__(413)
-        self.error = (evidence.too_large(size) if path.startswith(EVIDENCE) else
-                      ApiError(413, "too_large", f"the request is over {limit} bytes "
-                               f"({size} read)", hint="send smaller batches"))
+        self.error = (
+            evidence.too_large(size)
+            if path.startswith(EVIDENCE)
+            else ApiError(
+                413,
+                "too_large",
+                f"the request is over {limit} bytes ({size} read)",
+                hint="send smaller batches",
+            )
+        )
 
 
 EVIDENCE = "/evidence/"
@@ -88,8 +95,10 @@ def _logged_target(scope: Any) -> str:
     target = raw.decode("ascii", "backslashreplace")
     query = scope.get("query_string", b"").decode("ascii", "backslashreplace")
     if query:
-        target += "?" + "&".join(f"{k}={v}" if k in LOGGED_QUERY else f"{k}=…"
-                                 for k, v in parse_qsl(query, keep_blank_values=True))
+        target += "?" + "&".join(
+            f"{k}={v}" if k in LOGGED_QUERY else f"{k}=…"
+            for k, v in parse_qsl(query, keep_blank_values=True)
+        )
     return _TOKEN_TEXT.sub("pmt_…", target)
 
 
@@ -125,8 +134,7 @@ class AccessLog:
             _request_note.reset(token)
             ms = (time.perf_counter() - start) * 1000
             client = (scope.get("client") or ("-",))[0]
-            line = (f"{client} {scope['method']} {_logged_target(scope)} {status or 500} "
-                    f"{ms:.1f} ms")
+            line = f"{client} {scope['method']} {_logged_target(scope)} {status or 500} {ms:.1f} ms"
             if "token_id" in note:
                 line += f" token_id={note['token_id']}"
             if failed and status:
@@ -149,16 +157,21 @@ DB_RETRY_AFTER_S = 2  # a restart or failover takes seconds; laptops add their o
 
 
 def _database_unavailable() -> ApiError:
-    return ApiError(503, "database_unavailable", "the server's database is unreachable",
-                    hint="nothing is lost: pending changes stay queued on the laptop; run pm "
-                    "sync again in a few minutes")
+    return ApiError(
+        503,
+        "database_unavailable",
+        "the server's database is unreachable",
+        hint="nothing is lost: pending changes stay queued on the laptop; run pm "
+        "sync again in a few minutes",
+    )
 
 
 def _connection_level(e: BaseException) -> bool:
     """A failure to reach or keep the database, not a wrong statement: the driver's
     OperationalError/InterfaceError, a connection SQLAlchemy found dead, a pool timeout."""
-    return isinstance(e, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError
-                      ) or bool(getattr(e, "connection_invalidated", False))
+    return isinstance(
+        e, sa.exc.OperationalError | sa.exc.InterfaceError | sa.exc.TimeoutError
+    ) or bool(getattr(e, "connection_invalidated", False))
 
 
 def _first_line(e: BaseException) -> str:
@@ -173,8 +186,11 @@ def create_app(database_url: str) -> FastAPI:
     # stretches the push holding the change log's counter (sync.md §3.1) and so every push
     # queued behind it; the workers (and PostgreSQL) still push side by side
     push_slots = threading.BoundedSemaphore(PUSH_SLOTS)
-    app = FastAPI(title="pm sync server", version=__version__,
-                  description="Offline-first sync for pm laptops (sync.md).")
+    app = FastAPI(
+        title="pm sync server",
+        version=__version__,
+        description="Offline-first sync for pm laptops (sync.md).",
+    )
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, e: ApiError) -> JSONResponse:
@@ -182,10 +198,14 @@ def create_app(database_url: str) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, e: RequestValidationError) -> JSONResponse:
-        where = [".".join(str(p) for p in err["loc"][1:] if p != "body") + ": " + err["msg"]
-                 for err in e.errors()]
-        return JSONResponse(ApiError(422, "invalid_request", "the request is not valid",
-                                     where=where).body(), status_code=422)
+        where = [
+            ".".join(str(p) for p in err["loc"][1:] if p != "body") + ": " + err["msg"]
+            for err in e.errors()
+        ]
+        return JSONResponse(
+            ApiError(422, "invalid_request", "the request is not valid", where=where).body(),
+            status_code=422,
+        )
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_request: Request, e: BodyTooLarge) -> JSONResponse:
@@ -197,8 +217,11 @@ def create_app(database_url: str) -> FastAPI:
         if not _connection_level(e):
             raise e  # a bug, not an outage: the usual 500 and its traceback in the log
         log.warning("database unreachable: %s", _first_line(e))
-        return JSONResponse(_database_unavailable().body(), status_code=503,
-                            headers={"Retry-After": str(DB_RETRY_AFTER_S)})
+        return JSONResponse(
+            _database_unavailable().body(),
+            status_code=503,
+            headers={"Retry-After": str(DB_RETRY_AFTER_S)},
+        )
 
     # one handler; DBAPIError is the parent of OperationalError and InterfaceError
     app.add_exception_handler(sa.exc.DBAPIError, _database_down)
@@ -206,8 +229,9 @@ def create_app(database_url: str) -> FastAPI:
     app.add_middleware(BodyLimit, limit=shapes.MAX_BYTES)
     app.add_middleware(AccessLog)  # added last: outermost, so it times and sees every answer
 
-    def auth(authorization: str | None, protocol: str | None, schema: str | None
-             ) -> server_auth.Auth:
+    def auth(
+        authorization: str | None, protocol: str | None, schema: str | None
+    ) -> server_auth.Auth:
         server_auth.check_versions(protocol, schema)
         with engine.connect() as conn:
             a = server_auth.authenticate(conn, authorization)
@@ -221,25 +245,38 @@ def create_app(database_url: str) -> FastAPI:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError:
             # sync.md §7's body for monitors, with the usual error fields beside it
-            return JSONResponse({"status": "unavailable", "database": "unreachable",
-                                 **_database_unavailable().body()}, status_code=503,
-                                headers={"Retry-After": str(DB_RETRY_AFTER_S)})
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "database": "unreachable",
+                    **_database_unavailable().body(),
+                },
+                status_code=503,
+                headers={"Retry-After": str(DB_RETRY_AFTER_S)},
+            )
         return JSONResponse({"status": "ok", "version": __version__, "schema": SYNC_SCHEMA})
 
     @app.post("/sync/hello")
-    def hello(body: Hello, authorization: Annotated[str | None, Header()] = None,
-              pm_protocol: Annotated[str | None, Header()] = None,
-              pm_schema: Annotated[str | None, Header()] = None) -> JSONResponse:
+    def hello(
+        body: Hello,
+        authorization: Annotated[str | None, Header()] = None,
+        pm_protocol: Annotated[str | None, Header()] = None,
+        pm_schema: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
         a = auth(authorization, pm_protocol, pm_schema)
         with engine.connect().execution_options(pm_write=True) as conn, conn.begin():
-            answer = server_auth.hello(conn, a, clock, body.device_id, body.numbers_left,
-                                       body.sites_held)
+            answer = server_auth.hello(
+                conn, a, clock, body.device_id, body.numbers_left, body.sites_held
+            )
         return JSONResponse(answer, headers=FRESH_CONNECTION)
 
     @app.post("/sync/push")
-    def push(body: Push, authorization: Annotated[str | None, Header()] = None,
-             pm_protocol: Annotated[str | None, Header()] = None,
-             pm_schema: Annotated[str | None, Header()] = None) -> JSONResponse:
+    def push(
+        body: Push,
+        authorization: Annotated[str | None, Header()] = None,
+        pm_protocol: Annotated[str | None, Header()] = None,
+        pm_schema: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
         a = auth(authorization, pm_protocol, pm_schema)
         changes = [c.model_dump() for c in body.changes]
         with push_slots:
@@ -247,30 +284,36 @@ def create_app(database_url: str) -> FastAPI:
         return JSONResponse(answer, headers=FRESH_CONNECTION)
 
     @app.get("/sync/pull")
-    def pull(cursor: Annotated[int, Query(ge=0)] = 0,
-             limit: Annotated[int, Query(ge=1, le=shapes.PULL_MAX)] = shapes.PULL_DEFAULT,
-             authorization: Annotated[str | None, Header()] = None,
-             pm_protocol: Annotated[str | None, Header()] = None,
-             pm_schema: Annotated[str | None, Header()] = None) -> StreamingResponse:
+    def pull(
+        cursor: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=shapes.PULL_MAX)] = shapes.PULL_DEFAULT,
+        authorization: Annotated[str | None, Header()] = None,
+        pm_protocol: Annotated[str | None, Header()] = None,
+        pm_schema: Annotated[str | None, Header()] = None,
+    ) -> StreamingResponse:
         a = auth(authorization, pm_protocol, pm_schema)
         return _ndjson(feed.pull(engine, a, clock, cursor, limit))
 
     @app.get("/sync/snapshot")
-    def snapshot(after: str | None = None, site: Annotated[list[str] | None, Query()] = None,
-                 limit: Annotated[int, Query(ge=1, le=shapes.SNAPSHOT_PAGE)] =
-                 shapes.SNAPSHOT_PAGE,
-                 authorization: Annotated[str | None, Header()] = None,
-                 pm_protocol: Annotated[str | None, Header()] = None,
-                 pm_schema: Annotated[str | None, Header()] = None) -> StreamingResponse:
+    def snapshot(
+        after: str | None = None,
+        site: Annotated[list[str] | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=shapes.SNAPSHOT_PAGE)] = shapes.SNAPSHOT_PAGE,
+        authorization: Annotated[str | None, Header()] = None,
+        pm_protocol: Annotated[str | None, Header()] = None,
+        pm_schema: Annotated[str | None, Header()] = None,
+    ) -> StreamingResponse:
         a = auth(authorization, pm_protocol, pm_schema)
-        return _ndjson(feed.snapshot(engine, a, clock, after=after, sites=site,
-                                        limit=limit))
+        return _ndjson(feed.snapshot(engine, a, clock, after=after, sites=site, limit=limit))
 
     @app.put("/evidence/{sha256}")
-    async def evidence_put(sha256: str, request: Request,
-                           authorization: Annotated[str | None, Header()] = None,
-                           pm_protocol: Annotated[str | None, Header()] = None,
-                           pm_schema: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    async def evidence_put(
+        sha256: str,
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        pm_protocol: Annotated[str | None, Header()] = None,
+        pm_schema: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
         """Upload a photo's bytes (idempotent): 422 unless they hash to `sha256`, 413 over
         the photo limit, 403 unless a step result of a granted site names it."""
         from starlette.concurrency import run_in_threadpool
@@ -282,14 +325,20 @@ def create_app(database_url: str) -> FastAPI:
         return result
 
     @app.get("/evidence/{sha256}")
-    def evidence_get(sha256: str, authorization: Annotated[str | None, Header()] = None,
-                     pm_protocol: Annotated[str | None, Header()] = None,
-                     pm_schema: Annotated[str | None, Header()] = None) -> Response:
+    def evidence_get(
+        sha256: str,
+        authorization: Annotated[str | None, Header()] = None,
+        pm_protocol: Annotated[str | None, Header()] = None,
+        pm_schema: Annotated[str | None, Header()] = None,
+    ) -> Response:
         """A photo's bytes: 404 when unknown or not uploaded yet, 403 when it belongs only to
         sites not granted."""
         a = auth(authorization, pm_protocol, pm_schema)
-        return Response(evidence.get(engine, a, sha256), media_type="application/octet-stream",
-                        headers={"Cache-Control": "private, max-age=31536000, immutable"})
+        return Response(
+            evidence.get(engine, a, sha256),
+            media_type="application/octet-stream",
+            headers={"Cache-Control": "private, max-age=31536000, immutable"},
+        )
 
     from pm_cli.server import web
 

@@ -47,11 +47,17 @@ class Batch:
     founders: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, conn: sa.Connection, auth: Any, changes: list[dict[str, Any]],
-             records: dict[tuple[str, str], Any]) -> Batch:
+    def load(
+        cls,
+        conn: sa.Connection,
+        auth: Any,
+        changes: list[dict[str, Any]],
+        records: dict[tuple[str, str], Any],
+    ) -> Batch:
         b = cls(conn, auth, records)
-        b.bound = dict(conn.execute(sa.select(db.server_site.c.site_id,
-                                              db.server_site.c.code)).all())
+        b.bound = dict(
+            conn.execute(sa.select(db.server_site.c.site_id, db.server_site.c.code)).all()
+        )
         wanted: dict[str, set[str]] = {}
         for ch in changes:
             if ch["entity"] not in rules.registry() or not isinstance(ch["fields"], dict):
@@ -63,14 +69,16 @@ class Batch:
             todo = sorted(ids)
             for i in range(0, len(todo), CHUNK):
                 for rid, site_id, deleted in conn.execute(
-                        sa.select(t.id, t.site_id, t.deleted).where(
-                            db.among(conn, t.id, todo[i:i + CHUNK]))):
+                    sa.select(t.id, t.site_id, t.deleted).where(
+                        db.among(conn, t.id, todo[i : i + CHUNK])
+                    )
+                ):
                     b.named[(ent, rid)] = (site_id, bool(deleted))
         if any(ch["entity"] == "pdca" and "no" in ch["fields"] for ch in changes):
             nb = db.number_block.c
             for site_id, first, last in conn.execute(
-                    sa.select(nb.site_id, nb.first, nb.last).where(
-                        nb.device_id == auth.device_id)):
+                sa.select(nb.site_id, nb.first, nb.last).where(nb.device_id == auth.device_id)
+            ):
                 b.blocks.setdefault(site_id, []).append((int(first), int(last)))
         return b
 
@@ -82,14 +90,18 @@ class Batch:
         auth, ent, site_id = self.auth, ch["entity"], ch["site_id"]
         stored = self.records.get((ent, ch["record_id"]))
         if stored is not None and stored.site_id != site_id:
-            return ["site_id: the record belongs to another site (moving a record is a "
-                    "delete and a new record)"]
+            return [
+                "site_id: the record belongs to another site (moving a record is a "
+                "delete and a new record)"
+            ]
         if ent == "playbook":
             if site_id:
                 return ["site_id: playbooks are company-wide (site_id '')"]
             if not may_write(auth.role, ent) and not _bundled(ch["record_id"]):
-                return [f"entity: a {auth.role} may not write playbook versions (a manager "
-                        "or an admin publishes them)"]
+                return [
+                    f"entity: a {auth.role} may not write playbook versions (a manager "
+                    "or an admin publishes them)"
+                ]
             return []
         if ent == "conflict":
             if stored is None:
@@ -97,16 +109,23 @@ class Batch:
             extra = sorted(set(ch["fields"]) - CONFLICT_SETTLE)
             if extra or ch["op"] != "upsert":
                 allowed = ", ".join(sorted(CONFLICT_SETTLE))
-                return [f"fields: a laptop only settles a conflict ({allowed}), not "
-                        f"{', '.join(extra) or ch['op']}"]
+                return [
+                    f"fields: a laptop only settles a conflict ({allowed}), not "
+                    f"{', '.join(extra) or ch['op']}"
+                ]
             if not site_id:  # a playbook's: settled by those who publish playbooks
-                return [] if may_write(auth.role, "playbook") else [
-                    f"entity: a {auth.role} may not settle a playbook conflict"]
+                return (
+                    []
+                    if may_write(auth.role, "playbook")
+                    else [f"entity: a {auth.role} may not settle a playbook conflict"]
+                )
         elif not site_id:
             return [f"site_id: a {ent} belongs to a site"]
         elif not may_write(auth.role, ent):
-            return [f"entity: a {auth.role} may not write {ent} (the site's set-up: a "
-                    "manager or an admin does)"]
+            return [
+                f"entity: a {auth.role} may not write {ent} (the site's set-up: a "
+                "manager or an admin does)"
+            ]
         if ent == "site" and ch["record_id"] != site_id:
             return ["site_id: a site's site_id is its own id"]
         if site_id in self.bound:
@@ -122,8 +141,7 @@ class Batch:
 
     # ---- references and numbers ------------------------------------------------------------
 
-    def references(self, ch: dict[str, Any], batch_sites: dict[tuple[str, str], str]
-                   ) -> list[str]:
+    def references(self, ch: dict[str, Any], batch_sites: dict[tuple[str, str], str]) -> list[str]:
         """The records a change names must be of its site: on the server, or made earlier
         in this batch (`batch_sites`: (entity, id) → site of what the batch accepted)."""
         out = []
@@ -147,23 +165,31 @@ class Batch:
         blocks = self.blocks.get(ch["site_id"], [])
         if any(first <= no <= last for first, last in blocks):
             return []
-        founder = (self.auth.device_id if ch["site_id"] in new_sites
-                   else self._founder(ch["site_id"]))
-        if founder == self.auth.device_id and no < min(
-                (f for f, _ in blocks), default=no + 1):
+        founder = (
+            self.auth.device_id if ch["site_id"] in new_sites else self._founder(ch["site_id"])
+        )
+        if founder == self.auth.device_id and no < min((f for f, _ in blocks), default=no + 1):
             return []
         held = ", ".join(f"{f}–{last}" for f, last in sorted(blocks)) or "none yet"
-        return [f"fields.no: #{no} is not among the numbers handed to this laptop for the "
-                f"site ({held})"]
+        return [
+            f"fields.no: #{no} is not among the numbers handed to this laptop for the site ({held})"
+        ]
 
     def _founder(self, site_id: str) -> str | None:
         """The device whose push brought the site to the server (None: made on the server)."""
         if site_id not in self.founders:
             c = db.sync_change.c
             self.founders[site_id] = self.conn.execute(
-                sa.select(c.device_id).where(c.site_id == site_id, c.entity == "site",
-                                             c.record_id == site_id, c.token_id.is_not(None))
-                .order_by(c.seq).limit(1)).scalar()
+                sa.select(c.device_id)
+                .where(
+                    c.site_id == site_id,
+                    c.entity == "site",
+                    c.record_id == site_id,
+                    c.token_id.is_not(None),
+                )
+                .order_by(c.seq)
+                .limit(1)
+            ).scalar()
         return self.founders[site_id]
 
 

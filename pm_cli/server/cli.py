@@ -13,19 +13,26 @@ if TYPE_CHECKING:
 
     from pm_cli.output import Output
 
-app = typer.Typer(help="The sync server: run it, migrate it, users, tokens, sites.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The sync server: run it, migrate it, users, tokens, sites.", no_args_is_help=True
+)
 user_app = typer.Typer(help="Server users and the sites granted to them.", no_args_is_help=True)
-token_app = typer.Typer(help="Device tokens: issue (printed once) and revoke.",
-                        no_args_is_help=True)
+token_app = typer.Typer(
+    help="Device tokens: issue (printed once) and revoke.", no_args_is_help=True
+)
 site_app = typer.Typer(help="Sites on the server.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(site_app, name="site")
 
-UrlOpt = Annotated[str, typer.Option(
-    "--database-url", envvar="PM_SERVER_DATABASE_URL",
-    help="postgresql://user@host/db or sqlite:///path/server.db")]
+UrlOpt = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="PM_SERVER_DATABASE_URL",
+        help="postgresql://user@host/db or sqlite:///path/server.db",
+    ),
+]
 
 
 SERVER_EXTRA = ("fastapi", "uvicorn", "psycopg")
@@ -38,8 +45,9 @@ def _need_extra() -> None:
     from pm_cli.errors import UsageError
 
     if any(find_spec(m) is None for m in SERVER_EXTRA):
-        raise UsageError("the sync server needs the server extra",
-                         hint="pip install 'pm-cli[server]'")
+        raise UsageError(
+            "the sync server needs the server extra", hint="pip install 'pm-cli[server]'"
+        )
 
 
 def _engine(url: str) -> Engine:
@@ -58,11 +66,14 @@ def _ready(url: str) -> Engine:
     try:
         rev = db.revision(engine)
     except Exception as e:  # noqa: BLE001 - any driver error: the database is unreachable
-        raise StoreError(f"cannot reach the server database: {str(e).splitlines()[0]}",
-                         where="--database-url") from None
+        raise StoreError(
+            f"cannot reach the server database: {str(e).splitlines()[0]}", where="--database-url"
+        ) from None
     if rev != db.HEAD:
-        raise StoreError(f"the server database is at revision {rev or 'none'}, this pm needs "
-                         f"{db.HEAD}", hint="pm server migrate --database-url URL")
+        raise StoreError(
+            f"the server database is at revision {rev or 'none'}, this pm needs {db.HEAD}",
+            hint="pm server migrate --database-url URL",
+        )
     return engine
 
 
@@ -74,12 +85,17 @@ def server_migrate(database_url: UrlOpt, as_json: JsonOpt = False) -> None:
     engine = _engine(database_url)
     before, after = db.migrate(engine)
     held = db.quarantined(engine)
-    msg = (f"server database at revision {after}" if before == after
-           else f"migrated the server database: {before or 'empty'} → {after}")
+    msg = (
+        f"server database at revision {after}"
+        if before == after
+        else f"migrated the server database: {before or 'empty'} → {after}"
+    )
     out = typer_ctx_out(as_json)
     if held:
-        out.warn(f"{held} record(s) of the old store broke the field rules: kept in the "
-                 "table record_quarantine with the reasons, not served to any laptop")
+        out.warn(
+            f"{held} record(s) of the old store broke the field rules: kept in the "
+            "table record_quarantine with the reasons, not served to any laptop"
+        )
     out.done(msg, {"before": before, "after": after, "quarantined": held})
 
 
@@ -138,10 +154,12 @@ def user_add(
     from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
-        rec = service.add_user(conn, name=name, role=role,
-                               sites=sites.replace("，", ",").split(","))
-    typer_ctx_out(as_json).done(f"added user {rec['user']} ({rec['role']}; sites: "
-                                f"{', '.join(rec['sites']) or 'none'})", rec)
+        rec = service.add_user(
+            conn, name=name, role=role, sites=sites.replace("，", ",").split(",")
+        )
+    typer_ctx_out(as_json).done(
+        f"added user {rec['user']} ({rec['role']}; sites: {', '.join(rec['sites']) or 'none'})", rec
+    )
 
 
 @user_app.command("grant")
@@ -160,10 +178,16 @@ def user_grant(
     from pm_cli.server import admin as service
 
     with _ready(database_url).begin() as conn:
-        rec = service.set_grants(conn, name=name, add=sites.replace("，", ",").split(","),
-                                 remove=revoke.replace("，", ",").split(","), role=role)
-    typer_ctx_out(as_json).done(f"{rec['user']} ({rec['role']}): sites "
-                                f"{', '.join(rec['sites']) or 'none'}", rec)
+        rec = service.set_grants(
+            conn,
+            name=name,
+            add=sites.replace("，", ",").split(","),
+            remove=revoke.replace("，", ",").split(","),
+            role=role,
+        )
+    typer_ctx_out(as_json).done(
+        f"{rec['user']} ({rec['role']}): sites {', '.join(rec['sites']) or 'none'}", rec
+    )
 
 
 @user_app.command("list")
@@ -194,8 +218,9 @@ def token_issue(
     if out.as_json:
         out.json(rec)
         return
-    out.say(f"token for {rec['user']} on {rec['device']} (shown once; the server keeps only "
-            "its hash):")
+    out.say(
+        f"token for {rec['user']} on {rec['device']} (shown once; the server keeps only its hash):"
+    )
     print(rec["token"])  # noqa: T201 - the token alone on the last line, for scripts
 
 
@@ -220,8 +245,9 @@ def bi_role(
     database_url: UrlOpt,
     sites: Annotated[str, typer.Option("--sites", help="Site codes it may read: CH,XY")],
     schema: Annotated[str, typer.Option("--schema", help="Where the views go")] = "reporting",
-    password_stdin: Annotated[bool, typer.Option(
-        "--password-stdin", help="Read the role's password from stdin")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the role's password from stdin")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """A read-only PostgreSQL role for BI tools (Metabase, Superset, Power BI): the
@@ -236,19 +262,25 @@ def bi_role(
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     engine = _ready(database_url)
     with engine.begin() as conn:
-        rec = bi.role(conn, name=name, sites=sites.replace("，", ",").split(","),
-                      schema=schema, password=password)
+        rec = bi.role(
+            conn,
+            name=name,
+            sites=sites.replace("，", ",").split(","),
+            schema=schema,
+            password=password,
+        )
     bi.refresh(engine, sites=rec["sites"])
     typer_ctx_out(as_json).done(
         f"role {name} reads {', '.join(rec['sites'])} through {len(rec['views'])} views in "
-        f"schema {schema}", rec)
+        f"schema {schema}",
+        rec,
+    )
 
 
 @app.command("refresh")
 def refresh(
     database_url: UrlOpt,
-    days: Annotated[int, typer.Option("--days", min=1, max=4000,
-                                      help="How far back")] = 400,
+    days: Annotated[int, typer.Option("--days", min=1, max=4000, help="How far back")] = 400,
     sites: Annotated[str, typer.Option("--sites", help="Only these site codes")] = "",
     as_json: JsonOpt = False,
 ) -> None:
@@ -260,7 +292,8 @@ def refresh(
     got = bi.refresh(_ready(database_url), days=days, sites=codes or None)
     typer_ctx_out(as_json).done(
         f"rollups current for {len(got)} site(s); {sum(got.values())} day(s) counted again",
-        {"sites": got})
+        {"sites": got},
+    )
 
 
 @site_app.command("add")

@@ -22,26 +22,30 @@ JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 metadata = sa.MetaData()
 
 server_site = sa.Table(
-    "server_site", metadata,
+    "server_site",
+    metadata,
     sa.Column("site_id", sa.String, primary_key=True),
     sa.Column("code", sa.String, nullable=False, unique=True),
     sa.Column("name", sa.String),
     sa.Column("created_at", sa.String, nullable=False),
 )
 server_user = sa.Table(
-    "server_user", metadata,
+    "server_user",
+    metadata,
     sa.Column("user_id", sa.String, primary_key=True),
     sa.Column("name", sa.String, nullable=False, unique=True),
     sa.Column("role", sa.String, nullable=False),  # lead | manager | admin
     sa.Column("created_at", sa.String, nullable=False),
 )
 user_grant = sa.Table(
-    "user_grant", metadata,
+    "user_grant",
+    metadata,
     sa.Column("user_id", sa.String, primary_key=True),
     sa.Column("site_code", sa.String, primary_key=True),
 )
 token = sa.Table(
-    "token", metadata,
+    "token",
+    metadata,
     sa.Column("token_id", sa.String, primary_key=True),
     sa.Column("sha256", sa.String, nullable=False, unique=True),
     sa.Column("user_id", sa.String, nullable=False),
@@ -52,14 +56,16 @@ token = sa.Table(
     sa.Column("revoked_at", sa.String),
 )
 sync_seq = sa.Table(
-    "sync_seq", metadata,
+    "sync_seq",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("last", sa.BigInteger, nullable=False),
     sa.Column("epoch", sa.String, nullable=False),
     sa.Column("min_retained", sa.BigInteger, nullable=False),
 )
 sync_change = sa.Table(
-    "sync_change", metadata,
+    "sync_change",
+    metadata,
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("change_id", sa.String, nullable=False, unique=True),
     sa.Column("site_id", sa.String, nullable=False),
@@ -81,7 +87,8 @@ sync_change = sa.Table(
 # records of the generic store (before 0005) that do not fit their typed table: kept, with
 # the reasons, never served (server migration 0006)
 record_quarantine = sa.Table(
-    "record_quarantine", metadata,
+    "record_quarantine",
+    metadata,
     sa.Column("entity", sa.String, primary_key=True),
     sa.Column("record_id", sa.String, primary_key=True),
     sa.Column("site_id", sa.String, nullable=False),
@@ -92,12 +99,14 @@ record_quarantine = sa.Table(
 )
 
 site_number = sa.Table(
-    "site_number", metadata,
+    "site_number",
+    metadata,
     sa.Column("site_id", sa.String, primary_key=True),
     sa.Column("next_no", sa.BigInteger, nullable=False),  # above every number handed or seen
 )
 number_block = sa.Table(
-    "number_block", metadata,
+    "number_block",
+    metadata,
     sa.Column("site_id", sa.String, primary_key=True),
     sa.Column("first", sa.BigInteger, primary_key=True),
     sa.Column("last", sa.BigInteger, nullable=False),
@@ -108,7 +117,8 @@ number_block = sa.Table(
 # a browser's sign-in to /reports (pm_cli.server.web): the cookie's sha256 → the token it was
 # made from, so revoking the token ends the session too
 web_session = sa.Table(
-    "web_session", metadata,
+    "web_session",
+    metadata,
     sa.Column("sha256", sa.String, primary_key=True),
     sa.Column("token_id", sa.String, nullable=False),
     sa.Column("created_at", sa.String, nullable=False),
@@ -118,7 +128,8 @@ web_session = sa.Table(
 # evidence photos by sha256 (pm_cli.server.evidence): bytea on PostgreSQL, BLOB on SQLite, so
 # both backends keep them in the one database that is backed up and restored.
 evidence_blob = sa.Table(
-    "evidence_blob", metadata,
+    "evidence_blob",
+    metadata,
     sa.Column("sha256", sa.String, primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
@@ -144,14 +155,23 @@ def _typed_tables() -> dict[str, sa.Table]:
     out = {}
     for name in sorted(registry()):
         model = models.tables[name]
-        cols = [sa.Column(c.name, c.type, primary_key=c.primary_key,
-                          nullable=False if c.name == "site_id" else c.nullable)
-                for c in model.c]
-        indexes = [sa.Index(ix.name, *[c.name for c in ix.columns])
-                   for ix in sorted(model.indexes, key=lambda ix: ix.name or "")]
+        cols = [
+            sa.Column(
+                c.name,
+                c.type,
+                primary_key=c.primary_key,
+                nullable=False if c.name == "site_id" else c.nullable,
+            )
+            for c in model.c
+        ]
+        indexes = [
+            sa.Index(ix.name, *[c.name for c in ix.columns])
+            for ix in sorted(model.indexes, key=lambda ix: ix.name or "")
+        ]
         indexes.append(sa.Index(f"ix_{name}_server_site", "site_id", "id"))
-        indexes += [sa.Index(ix_name, *ix_cols)
-                    for ix_name, ix_cols in SERVER_INDEXES.get(name, {}).items()]
+        indexes += [
+            sa.Index(ix_name, *ix_cols) for ix_name, ix_cols in SERVER_INDEXES.get(name, {}).items()
+        ]
         out[name] = sa.Table(name, metadata, *cols, *indexes)
     return out
 
@@ -167,10 +187,14 @@ def _rollup_tables() -> dict[str, sa.Table]:
     out = {}
     for name in ("kpi_day", "kpi_day_done", "rollup_dirty"):
         model = models.tables[name]
-        cols = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
-                for c in model.c]
-        indexes = [sa.Index(ix.name, *[c.name for c in ix.columns])
-                   for ix in sorted(model.indexes, key=lambda ix: ix.name or "")]
+        cols = [
+            sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+            for c in model.c
+        ]
+        indexes = [
+            sa.Index(ix.name, *[c.name for c in ix.columns])
+            for ix in sorted(model.indexes, key=lambda ix: ix.name or "")
+        ]
         out[name] = sa.Table(name, metadata, *cols, *indexes)
     return out
 
@@ -181,7 +205,8 @@ rollups = _rollup_tables()
 # change of the site it was counted from (sync_change.seq): the same period and no change
 # since is the same row (pm_cli.server.web)
 report_cache = sa.Table(
-    "report_cache", metadata,
+    "report_cache",
+    metadata,
     sa.Column("site_id", sa.String, primary_key=True),
     sa.Column("since", sa.String, primary_key=True),
     sa.Column("until", sa.String, primary_key=True),
@@ -194,8 +219,9 @@ HEAD = "0009"
 CONNECT_TIMEOUT_S = 10  # seconds; a connect_timeout in the URL wins
 
 
-def among(conn: sa.Connection, col: sa.ColumnElement[Any], values: list[Any]
-          ) -> sa.ColumnElement[bool]:
+def among(
+    conn: sa.Connection, col: sa.ColumnElement[Any], values: list[Any]
+) -> sa.ColumnElement[bool]:
     """`col IN (values)`; on PostgreSQL `col = ANY(:array)`, one parameter however many
     values: the same statement text every time (no query of 500 placeholders to convert,
     parse and plan for each batch)."""
@@ -206,8 +232,9 @@ def among(conn: sa.Connection, col: sa.ColumnElement[Any], values: list[Any]
     return col.in_(values)
 
 
-def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *,
-                   numbered: str | None = None) -> Callable[[int], None]:
+def prepare_insert(
+    conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *, numbered: str | None = None
+) -> Callable[[int], None]:
     """An insert of many rows, made ready now and run by the callable it returns (given the
     first number when `numbered` names a column to count up from it, row by row). On
     PostgreSQL one `INSERT … SELECT … FROM json_to_recordset(:rows)`: one statement whatever
@@ -215,8 +242,12 @@ def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, An
     arrays escape value by value in Python), so running it (under the change log's counter
     lock) costs a round trip, not a statement per row. Elsewhere, or when the rows do not
     all have the same keys, an executemany per set of keys."""
-    if (conn.dialect.name != "postgresql" or not rows
-            or any(r.keys() != rows[0].keys() for r in rows)):
+    if (
+        conn.dialect.name != "postgresql"
+        or not rows
+        or any(r.keys() != rows[0].keys() for r in rows)
+    ):
+
         def run_many(first: int) -> None:
             _number(rows, numbered, first)
             shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
@@ -224,6 +255,7 @@ def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, An
                 shapes.setdefault(frozenset(row), []).append(row)
             for same in shapes.values():
                 conn.execute(table.insert(), same)
+
         return run_many
     keys = [k for k in rows[0] if k != numbered]
     prep, types = conn.dialect.identifier_preparer, conn.dialect.type_compiler_instance
@@ -242,16 +274,28 @@ def prepare_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, An
     if numbered:
         cols.append(prep.quote(numbered))
         picks.append("CAST(:first AS BIGINT) + r.n")
-    payload = json.dumps([
-        {"n": n, **{f"c{i}": json.dumps(row[k]) if k in jsons else row[k]
-                    for i, k in enumerate(keys)}} for n, row in enumerate(rows)])
-    stmt = sa.text(f"INSERT INTO {prep.format_table(table)} ({', '.join(cols)}) "
-                   f"SELECT {', '.join(picks)} FROM json_to_recordset(CAST(:rows AS JSON)) "
-                   f"AS r({', '.join(defs)}, n BIGINT) ORDER BY r.n")
+    payload = json.dumps(
+        [
+            {
+                "n": n,
+                **{
+                    f"c{i}": json.dumps(row[k]) if k in jsons else row[k]
+                    for i, k in enumerate(keys)
+                },
+            }
+            for n, row in enumerate(rows)
+        ]
+    )
+    stmt = sa.text(
+        f"INSERT INTO {prep.format_table(table)} ({', '.join(cols)}) "
+        f"SELECT {', '.join(picks)} FROM json_to_recordset(CAST(:rows AS JSON)) "
+        f"AS r({', '.join(defs)}, n BIGINT) ORDER BY r.n"
+    )
 
     def run(first: int) -> None:
         _number(rows, numbered, first)
         conn.execute(stmt, {"rows": payload, "first": first})
+
     return run
 
 
@@ -278,8 +322,10 @@ def make_engine(url: str, **kw: Any) -> sa.Engine:
 
     full = sa_url(url)
     if not full.startswith(("postgresql+psycopg://", "sqlite://")):
-        raise UsageError(f"unsupported database URL {url!r}",
-                         hint="postgresql://user@host/db or sqlite:///path/to/server.db")
+        raise UsageError(
+            f"unsupported database URL {url!r}",
+            hint="postgresql://user@host/db or sqlite:///path/to/server.db",
+        )
     if full.startswith("sqlite"):
         engine = sa.create_engine(full, connect_args={"timeout": 30}, **kw)
 
@@ -293,8 +339,9 @@ def make_engine(url: str, **kw: Any) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: sa.Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(
-                "pm_write") else "BEGIN")
+            conn.exec_driver_sql(
+                "BEGIN IMMEDIATE" if conn.get_execution_options().get("pm_write") else "BEGIN"
+            )
 
         return engine
     connect: dict[str, Any] = {"prepare_threshold": None}
@@ -302,8 +349,9 @@ def make_engine(url: str, **kw: Any) -> sa.Engine:
         # a database host that vanished answers nothing: give up in seconds (the request
         # gets its 503), not after the system's TCP timeout of minutes
         connect["connect_timeout"] = CONNECT_TIMEOUT_S
-    engine = sa.create_engine(full, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                              connect_args=connect, **kw)
+    engine = sa.create_engine(
+        full, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect, **kw
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _timeouts(dbapi_conn: Any, _record: Any) -> None:
@@ -341,5 +389,6 @@ def migrate(engine: sa.Engine, target: str = "head") -> tuple[str | None, str]:
 def quarantined(engine: sa.Engine) -> int:
     """How many records the move to typed tables (0006) kept aside."""
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(
-            record_quarantine)).scalar_one())
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(record_quarantine)).scalar_one()
+        )

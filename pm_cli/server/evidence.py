@@ -26,16 +26,21 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 def check_sha(sha256: str) -> str:
     if not SHA256.match(sha256):
-        raise ApiError(422, "invalid_sha256", "a photo is named by its sha256: 64 lower-case "
-                       "hex digits", where=["sha256"])
+        raise ApiError(
+            422,
+            "invalid_sha256",
+            "a photo is named by its sha256: 64 lower-case hex digits",
+            where=["sha256"],
+        )
     return sha256
 
 
 def _named_by(conn: sa.Connection, sha256: str) -> set[str]:
     """The sites of the step results that name this photo."""
     r = db.records["step_result"].c
-    return set(conn.execute(sa.select(r.site_id).distinct().where(
-        r.evidence_sha256 == sha256)).scalars())
+    return set(
+        conn.execute(sa.select(r.site_id).distinct().where(r.evidence_sha256 == sha256)).scalars()
+    )
 
 
 def _granted(conn: sa.Connection, auth: Auth, sha256: str, *, write: bool) -> None:
@@ -44,13 +49,21 @@ def _granted(conn: sa.Connection, auth: Auth, sha256: str, *, write: bool) -> No
     sites = _named_by(conn, sha256)
     if not sites:
         if write:
-            raise ApiError(403, "forbidden", "no step result of a site granted to "
-                           f"{auth.user} names this photo", where=["sha256"],
-                           hint="push the step result first (pm sync), then its photo")
+            raise ApiError(
+                403,
+                "forbidden",
+                f"no step result of a site granted to {auth.user} names this photo",
+                where=["sha256"],
+                hint="push the step result first (pm sync), then its photo",
+            )
         raise ApiError(404, "not_found", "no step result names this photo", where=["sha256"])
     if not sites & set(auth.sites):
-        raise ApiError(403, "forbidden", f"this photo belongs to sites not granted to "
-                       f"{auth.user}", where=["sha256"])
+        raise ApiError(
+            403,
+            "forbidden",
+            f"this photo belongs to sites not granted to {auth.user}",
+            where=["sha256"],
+        )
     if write and not may_write(auth.role, "step_result"):
         raise ApiError(403, "forbidden", f"a {auth.role} may not write runs", where=["sha256"])
 
@@ -65,9 +78,13 @@ def put(engine: sa.Engine, auth: Auth, sha256: str, body: bytes) -> dict[str, An
         raise ApiError(422, "empty", "an empty photo", where=["body"])
     actual = hashlib.sha256(body).hexdigest()
     if actual != sha256:
-        raise ApiError(422, "sha256_mismatch", f"the bytes hash to {actual}, not to the "
-                       "sha256 they were sent as", where=["body"],
-                       hint="the file changed or was cut on the way: send it again")
+        raise ApiError(
+            422,
+            "sha256_mismatch",
+            f"the bytes hash to {actual}, not to the sha256 they were sent as",
+            where=["body"],
+            hint="the file changed or was cut on the way: send it again",
+        )
     with engine.connect().execution_options(pm_write=True) as conn, conn.begin():
         _granted(conn, auth, sha256, write=True)
         t = db.evidence_blob
@@ -75,9 +92,15 @@ def put(engine: sa.Engine, auth: Auth, sha256: str, body: bytes) -> dict[str, An
             return {"sha256": sha256, "size": len(body), "stored": False}
         try:
             with conn.begin_nested():
-                conn.execute(t.insert().values(sha256=sha256, size=len(body), data=body,
-                                               token_id=auth.token_id,
-                                               uploaded_at=now_text()))
+                conn.execute(
+                    t.insert().values(
+                        sha256=sha256,
+                        size=len(body),
+                        data=body,
+                        token_id=auth.token_id,
+                        uploaded_at=now_text(),
+                    )
+                )
         except sa.exc.IntegrityError:  # another upload of the same bytes won the race
             return {"sha256": sha256, "size": len(body), "stored": False}
     return {"sha256": sha256, "size": len(body), "stored": True}
@@ -89,14 +112,24 @@ def get(engine: sa.Engine, auth: Auth, sha256: str) -> bytes:
     check_sha(sha256)
     with engine.connect() as conn:
         _granted(conn, auth, sha256, write=False)
-        data = conn.execute(sa.select(db.evidence_blob.c.data).where(
-            db.evidence_blob.c.sha256 == sha256)).scalar()
+        data = conn.execute(
+            sa.select(db.evidence_blob.c.data).where(db.evidence_blob.c.sha256 == sha256)
+        ).scalar()
     if data is None:
-        raise ApiError(404, "not_uploaded", "the photo is not uploaded yet", where=["sha256"],
-                       hint="the laptop that took it uploads it at its next pm sync")
+        raise ApiError(
+            404,
+            "not_uploaded",
+            "the photo is not uploaded yet",
+            where=["sha256"],
+            hint="the laptop that took it uploads it at its next pm sync",
+        )
     return bytes(data)
 
 
 def too_large(size: int) -> ApiError:
-    return ApiError(413, "too_large", f"the photo is over {MAX_BYTES} bytes ({size} read)",
-                    hint=f"photos up to {MAX_BYTES // 1024 // 1024} MiB")
+    return ApiError(
+        413,
+        "too_large",
+        f"the photo is over {MAX_BYTES} bytes ({size} read)",
+        hint=f"photos up to {MAX_BYTES // 1024 // 1024} MiB",
+    )

@@ -26,9 +26,12 @@ def log_changes(conn: sa.Connection, logged: list[dict[str, Any]]) -> int:
     """Number the rows with the counter (its lock held to COMMIT) and insert them; the last
     seq. Called last in a transaction: seq order is commit order."""
     insert = db.prepare_insert(conn, db.sync_change, logged, numbered="seq")
-    last = conn.execute(db.sync_seq.update().where(db.sync_seq.c.id == 1)
-                        .values(last=db.sync_seq.c.last + len(logged))
-                        .returning(db.sync_seq.c.last)).scalar_one()
+    last = conn.execute(
+        db.sync_seq.update()
+        .where(db.sync_seq.c.id == 1)
+        .values(last=db.sync_seq.c.last + len(logged))
+        .returning(db.sync_seq.c.last)
+    ).scalar_one()
     insert(last - len(logged) + 1)
     return int(last)
 
@@ -48,15 +51,16 @@ def table(entity: str) -> sa.Table:
     return db.records[entity]
 
 
-def load(conn: sa.Connection, entity: str, ids: Iterable[str], *, lock: bool = False
-         ) -> dict[str, Stored]:
+def load(
+    conn: sa.Connection, entity: str, ids: Iterable[str], *, lock: bool = False
+) -> dict[str, Stored]:
     """The stored records of one entity by id (500 ids a query); `lock`: FOR UPDATE, in id
     order, so two pushes touching the same records cannot deadlock."""
     ent, t = registry()[entity], table(entity)
     todo = sorted(set(ids))
     out: dict[str, Stored] = {}
     for i in range(0, len(todo), CHUNK):
-        stmt = sa.select(t).where(db.among(conn, t.c.id, todo[i:i + CHUNK]))
+        stmt = sa.select(t).where(db.among(conn, t.c.id, todo[i : i + CHUNK]))
         if lock:
             stmt = stmt.order_by(t.c.id).with_for_update()
         for row in conn.execute(stmt).mappings():
@@ -71,12 +75,16 @@ def lock_records(conn: sa.Connection, keys: set[Key]) -> dict[Key, Stored]:
     for ent, rid in sorted(keys):
         if ent in db.records:
             by_entity.setdefault(ent, []).append(rid)
-    return {(ent, rid): st for ent, ids in by_entity.items()
-            for rid, st in load(conn, ent, ids, lock=True).items()}
+    return {
+        (ent, rid): st
+        for ent, ids in by_entity.items()
+        for rid, st in load(conn, ent, ids, lock=True).items()
+    }
 
 
-def record_state(conn: sa.Connection, states: dict[Key, m.State | None],
-                 key: Key) -> m.State | None:
+def record_state(
+    conn: sa.Connection, states: dict[Key, m.State | None], key: Key
+) -> m.State | None:
     """A record as this batch leaves it: the batch's merge, else the stored row."""
     if key not in states:
         got = load(conn, key[0], [key[1]]).get(key[1]) if key[0] in db.records else None
@@ -84,8 +92,12 @@ def record_state(conn: sa.Connection, states: dict[Key, m.State | None],
     return states[key]
 
 
-def save(conn: sa.Connection, states: dict[Key, m.State | None], site_of: dict[Key, str],
-         stored: Iterable[Key]) -> None:
+def save(
+    conn: sa.Connection,
+    states: dict[Key, m.State | None],
+    site_of: dict[Key, str],
+    stored: Iterable[Key],
+) -> None:
     """Write what a batch merged: new records inserted whole, changed mutable records'
     values and stamps updated (one executemany per entity and shape); an append-only row
     already stored never changes."""
@@ -99,42 +111,81 @@ def save(conn: sa.Connection, states: dict[Key, m.State | None], site_of: dict[K
         ent = reg[key[0]]
         if key not in held:
             inserts.setdefault(key[0], []).append(
-                rows.row_of(ent, table(key[0]), key[1], site_of[key], state))
+                rows.row_of(ent, table(key[0]), key[1], site_of[key], state)
+            )
         elif ent.kind == "mutable":
             values = rows.changed_of(ent, state)
             updates.setdefault((key[0], tuple(sorted(values))), []).append(
-                {**{f"v_{k}": v for k, v in values.items()}, "v__id": key[1]})
+                {**{f"v_{k}": v for k, v in values.items()}, "v__id": key[1]}
+            )
     for name, batch in inserts.items():
         db.insert_many(conn, table(name), batch)
     for (name, cols), batch in updates.items():
         t = table(name)
-        conn.execute(t.update().where(t.c.id == sa.bindparam("v__id")).values(
-            {c: sa.bindparam(f"v_{c}") for c in cols}), batch)
+        conn.execute(
+            t.update()
+            .where(t.c.id == sa.bindparam("v__id"))
+            .values({c: sa.bindparam(f"v_{c}") for c in cols}),
+            batch,
+        )
 
 
-def change_row(ch: dict[str, Any], received: str, token_id: str | None,
-                schema: int) -> dict[str, Any]:
-    return {"change_id": ch["change_id"], "site_id": ch["site_id"], "entity": ch["entity"],
-            "record_id": ch["record_id"], "op": ch["op"], "fields": ch["fields"],
-            "base": ch.get("base") or {}, "hlc": ch["hlc"],
-            "device_id": parse(ch["hlc"]).device, "schema": schema, "token_id": token_id,
-            "received_at": received}
+def change_row(
+    ch: dict[str, Any], received: str, token_id: str | None, schema: int
+) -> dict[str, Any]:
+    return {
+        "change_id": ch["change_id"],
+        "site_id": ch["site_id"],
+        "entity": ch["entity"],
+        "record_id": ch["record_id"],
+        "op": ch["op"],
+        "fields": ch["fields"],
+        "base": ch.get("base") or {},
+        "hlc": ch["hlc"],
+        "device_id": parse(ch["hlc"]).device,
+        "schema": schema,
+        "token_id": token_id,
+        "received_at": received,
+    }
 
 
-def conflict_change(ch: dict[str, Any], c: m.Conflict, clock: ServerClock,
-                     received: str, about: tuple[str, str] | None = None) -> dict[str, Any]:
+def conflict_change(
+    ch: dict[str, Any],
+    c: m.Conflict,
+    clock: ServerClock,
+    received: str,
+    about: tuple[str, str] | None = None,
+) -> dict[str, Any]:
     """A conflict the server found, as a change every laptop of the site pulls; about the
     change's own record unless `about` names another (entity, id): a child the change
     orphaned, the item of a transition."""
     hlc = clock.now()
     entity, record_id = about or (ch["entity"], ch["record_id"])
-    fields = {"created_at": received, "entity": entity, "record_id": record_id,
-              "field": c.field, "kind": c.kind, "winner_value": c.winner_value,
-              "loser_value": c.loser_value, "winner_hlc": c.winner_hlc,
-              "loser_hlc": c.loser_hlc,
-              "winner_change": None if c.loser_is_change else ch["change_id"],
-              "loser_change": ch["change_id"] if c.loser_is_change else None}
-    return {"change_id": new_id(), "site_id": ch["site_id"], "entity": "conflict",
-            "record_id": new_id(), "op": "upsert", "fields": fields, "base": {}, "hlc": hlc,
-            "device_id": parse(hlc).device, "schema": SYNC_SCHEMA, "token_id": None,
-            "received_at": received, "status": "server"}
+    fields = {
+        "created_at": received,
+        "entity": entity,
+        "record_id": record_id,
+        "field": c.field,
+        "kind": c.kind,
+        "winner_value": c.winner_value,
+        "loser_value": c.loser_value,
+        "winner_hlc": c.winner_hlc,
+        "loser_hlc": c.loser_hlc,
+        "winner_change": None if c.loser_is_change else ch["change_id"],
+        "loser_change": ch["change_id"] if c.loser_is_change else None,
+    }
+    return {
+        "change_id": new_id(),
+        "site_id": ch["site_id"],
+        "entity": "conflict",
+        "record_id": new_id(),
+        "op": "upsert",
+        "fields": fields,
+        "base": {},
+        "hlc": hlc,
+        "device_id": parse(hlc).device,
+        "schema": SYNC_SCHEMA,
+        "token_id": None,
+        "received_at": received,
+        "status": "server",
+    }

@@ -36,8 +36,13 @@ LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"line": {"()": "pm_cli.server.run.LineFormatter"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line",
-                            "stream": "ext://sys.stderr"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "stream": "ext://sys.stderr",
+        }
+    },
     "loggers": {
         "pm.server": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         # start-up notes ("Started server process", "Waiting for application startup") stay
@@ -81,9 +86,11 @@ class _Workers(Multiprocess):
         while time.monotonic() < deadline and not self.should_exit.is_set():
             self.handle_signals()
             if any(p.is_ready(timeout=0.5) for p in self.processes):
-                log.info("listening on %s (%d workers)", url(
-                    self.config.host, _port(self.sock), tls=self.config.is_ssl),
-                    len(self.processes))
+                log.info(
+                    "listening on %s (%d workers)",
+                    url(self.config.host, _port(self.sock), tls=self.config.is_ssl),
+                    len(self.processes),
+                )
                 return
             if not any(p.process.is_alive() for p in self.processes):
                 return  # they failed to start: the supervisor's loop reports and stops
@@ -92,8 +99,9 @@ class _Workers(Multiprocess):
 def serve(*, host: str, port: int, workers: int) -> bool:
     """Run until stopped (Ctrl+C, SIGTERM); False if the server never started serving.
     The app reads its database URL from PM_SERVER_DATABASE_URL."""
-    config = uvicorn.Config(APP, host=host, port=port, workers=workers, log_config=LOG_CONFIG,
-                            access_log=False)
+    config = uvicorn.Config(
+        APP, host=host, port=port, workers=workers, log_config=LOG_CONFIG, access_log=False
+    )
     if workers > 1:
         _Workers(config, config.bind_socket()).run()
         log.info("stopped")

@@ -65,14 +65,14 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
                 cookie = request.cookies.get(COOKIE)
                 if not cookie:
                     raise SignIn()
-                row = conn.execute(sa.select(db.web_session).where(
-                    db.web_session.c.sha256 == _hash(cookie))).first()
+                row = conn.execute(
+                    sa.select(db.web_session).where(db.web_session.c.sha256 == _hash(cookie))
+                ).first()
                 if row is None or row.expires_at <= utc_text(datetime.now(UTC)):
                     raise SignIn("your session has ended: sign in again")
                 found = server_auth.by_token_id(conn, row.token_id)
                 if found is None:
-                    raise SignIn("the token of this session was revoked: sign in with "
-                                 "another")
+                    raise SignIn("the token of this session was revoked: sign in with another")
                 a = found
         note_token(a.token_id)
         return a
@@ -102,8 +102,7 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
             except sa.exc.IntegrityError:
                 s.rollback()
 
-    def summary(s: Any, site: Any, frm: str | None, to: str | None, seq: int
-                ) -> dict[str, Any]:
+    def summary(s: Any, site: Any, frm: str | None, to: str | None, seq: int) -> dict[str, Any]:
         """A site's row of the ranking: by default the 30 days up to yesterday; a period
         that has ended is counted once per change of the site (report_cache)."""
         from pm_cli.reports import office
@@ -117,9 +116,11 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
         c = db.report_cache.c
         if ended:
             with engine.connect() as conn:
-                body = conn.execute(sa.select(c.body).where(
-                    c.site_id == key[0], c.since == key[1], c.until == key[2],
-                    c.seq == seq)).scalar()
+                body = conn.execute(
+                    sa.select(c.body).where(
+                        c.site_id == key[0], c.since == key[1], c.until == key[2], c.seq == seq
+                    )
+                ).scalar()
             if body is not None:
                 return dict(body)
         refresh(site.id, frm, to)
@@ -127,11 +128,21 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
         if ended:
             try:
                 with engine.begin() as conn:
-                    conn.execute(db.report_cache.delete().where(
-                        c.site_id == key[0], c.since == key[1], c.until == key[2]))
-                    conn.execute(db.report_cache.insert().values(
-                        site_id=key[0], since=key[1], until=key[2], seq=seq, body=body,
-                        computed_at=utc_text(datetime.now(UTC))))
+                    conn.execute(
+                        db.report_cache.delete().where(
+                            c.site_id == key[0], c.since == key[1], c.until == key[2]
+                        )
+                    )
+                    conn.execute(
+                        db.report_cache.insert().values(
+                            site_id=key[0],
+                            since=key[1],
+                            until=key[2],
+                            seq=seq,
+                            body=body,
+                            computed_at=utc_text(datetime.now(UTC)),
+                        )
+                    )
             except sa.exc.IntegrityError:
                 pass  # another worker stored the same row first
         return body
@@ -143,8 +154,12 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
         site_id = next((i for i, c in a.sites.items() if c == code), None)
         row = s.get(Site, site_id) if site_id else None
         if row is None or row.deleted:
-            raise ApiError(404, "not_found", f"no site {code} among yours",
-                           hint="GET /reports lists the sites you may read")
+            raise ApiError(
+                404,
+                "not_found",
+                f"no site {code} among yours",
+                hint="GET /reports lists the sites you may read",
+            )
         return row
 
     def period(request: Request) -> tuple[str | None, str | None, str]:
@@ -163,22 +178,34 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
 
         if isinstance(e, SignIn):
             if as_json:
-                return JSONResponse(ApiError(401, "unauthorized", e.message or "no bearer "
-                                             "token", hint="send Authorization: Bearer "
-                                             "TOKEN").body(), status_code=401)
+                return JSONResponse(
+                    ApiError(
+                        401,
+                        "unauthorized",
+                        e.message or "no bearer token",
+                        hint="send Authorization: Bearer TOKEN",
+                    ).body(),
+                    status_code=401,
+                )
             return html(pages.sign_in(e.message), 401)
         if isinstance(e, PmError):  # a bad ?from= or ?to=, an unknown grid
             found = isinstance(e, NotFoundError)
-            e = ApiError(404 if found else 400, "not_found" if found else "invalid_request",
-                         e.message, where=[e.where] if e.where else [], hint=e.hint)
+            e = ApiError(
+                404 if found else 400,
+                "not_found" if found else "invalid_request",
+                e.message,
+                where=[e.where] if e.where else [],
+                hint=e.hint,
+            )
         assert isinstance(e, ApiError)
         if as_json:
             return JSONResponse(e.body(), status_code=e.status)
         where = f" ({', '.join(e.where)})" if e.where else ""
         return html(pages.problem(e.status, e.message + where, e.hint), e.status)
 
-    def answer(request: Request, make: Callable[[], Response], *, as_json: bool = False
-               ) -> Response:
+    def answer(
+        request: Request, make: Callable[[], Response], *, as_json: bool = False
+    ) -> Response:
         from pm_cli.errors import PmError
 
         try:
@@ -208,12 +235,14 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
                     if site is None or site.deleted:
                         missing.append(code)
                         continue
-                    rows.append(summary(s, site, frm, to,
-                                        max(seqs.get(site_id, 0), company)))
+                    rows.append(summary(s, site, frm, to, max(seqs.get(site_id, 0), company)))
             rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), r["site"]))
             missing += [c for c in a.codes if c != "*" and c not in a.sites.values()]
-            return html(pages.office_index(rows, user=a.user, query=query, frm=frm, to=to,
-                                           missing=sorted(missing)))
+            return html(
+                pages.office_index(
+                    rows, user=a.user, query=query, frm=frm, to=to, missing=sorted(missing)
+                )
+            )
 
         return answer(request, make)
 
@@ -233,10 +262,18 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
         except ApiError as e:
             return html(pages.sign_in(e.message), 401)
         r = RedirectResponse("/reports", 303)
-        secure = (request.url.scheme == "https"
-                  or request.headers.get("x-forwarded-proto") == "https")
-        r.set_cookie(COOKIE, cookie, max_age=SESSION_HOURS * 3600, path="/reports",
-                     httponly=True, samesite="strict", secure=secure)
+        secure = (
+            request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+        )
+        r.set_cookie(
+            COOKIE,
+            cookie,
+            max_age=SESSION_HOURS * 3600,
+            path="/reports",
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+        )
         return r
 
     @app.post("/reports/logout", response_model=None)
@@ -244,14 +281,16 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
         cookie = request.cookies.get(COOKIE)
         if cookie:
             with engine.begin() as conn:
-                conn.execute(db.web_session.delete().where(
-                    db.web_session.c.sha256 == _hash(cookie)))
+                conn.execute(
+                    db.web_session.delete().where(db.web_session.c.sha256 == _hash(cookie))
+                )
         r = RedirectResponse("/reports", 303)
         r.delete_cookie(COOKIE, path="/reports", httponly=True, samesite="strict")
         return r
 
-    def counted(request: Request, code: str, count: Callable[..., dict[str, Any]]
-                ) -> tuple[server_auth.Auth, str | None, str | None, str, Any, dict[str, Any]]:
+    def counted(
+        request: Request, code: str, count: Callable[..., dict[str, Any]]
+    ) -> tuple[server_auth.Auth, str | None, str | None, str, Any, dict[str, Any]]:
         """Who asks, the period asked for, and one granted site counted by `count` (an
         `office` overview) over its rollups brought up to date first."""
         a = who(request)
@@ -269,16 +308,16 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
             from pm_cli.reports import html as pages
             from pm_cli.reports import office
 
-            a, _, _, query, site, ov = counted(request, code,
-                                               partial(office.grid_overview, grid=grid))
+            a, _, _, query, site, ov = counted(
+                request, code, partial(office.grid_overview, grid=grid)
+            )
             return html(pages.office_grid(ov, user=a.user, query=query, tz=site.tz))
 
         return answer(request, make)
 
     @app.get("/reports/{name}", response_model=None)
     def site_page(name: str, request: Request) -> Response:
-        code, _, kind = name.rpartition(".") if name.endswith((".json", ".csv")) else (
-            name, "", "")
+        code, _, kind = name.rpartition(".") if name.endswith((".json", ".csv")) else (name, "", "")
 
         def make() -> Response:
             from pm_cli import sheets
@@ -291,8 +330,11 @@ def register(app: FastAPI, engine: sa.Engine, note_token: Callable[[str], None])
             if kind == "csv":
                 data = sheets.csv_bytes(office.CSV_COLUMNS, office.kpi_rows(ov))
                 name = f"{code}-{ov['from'][:10]}-{ov['counted_to'][:10]}.csv"
-                return Response(data, media_type="text/csv; charset=utf-8", headers={
-                    **NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
+                return Response(
+                    data,
+                    media_type="text/csv; charset=utf-8",
+                    headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'},
+                )
             return html(pages.office_site(ov, user=a.user, query=query, frm=frm, to=to))
 
         return answer(request, make, as_json=bool(kind))
@@ -304,8 +346,13 @@ def _newest_changes(conn: sa.Connection, site_ids: list[str]) -> dict[str, int]:
     t = db.sync_change.c
     out: dict[str, int] = {}
     for start in range(0, len(site_ids), 500):
-        out.update(conn.execute(sa.select(t.site_id, sa.func.max(t.seq)).where(
-            t.site_id.in_(site_ids[start:start + 500])).group_by(t.site_id)).all())
+        out.update(
+            conn.execute(
+                sa.select(t.site_id, sa.func.max(t.seq))
+                .where(t.site_id.in_(site_ids[start : start + 500]))
+                .group_by(t.site_id)
+            ).all()
+        )
     return out
 
 
@@ -315,10 +362,14 @@ def _open_session(engine: sa.Engine, tok: str) -> str:
     with engine.begin() as conn:
         a = server_auth.authenticate(conn, f"Bearer {tok}")
         now = datetime.now(UTC)
-        conn.execute(db.web_session.delete().where(
-            db.web_session.c.expires_at <= utc_text(now)))
+        conn.execute(db.web_session.delete().where(db.web_session.c.expires_at <= utc_text(now)))
         cookie = "pms_" + secrets.token_urlsafe(32)
-        conn.execute(db.web_session.insert().values(
-            sha256=_hash(cookie), token_id=a.token_id, created_at=utc_text(now),
-            expires_at=utc_text(now + timedelta(hours=SESSION_HOURS))))
+        conn.execute(
+            db.web_session.insert().values(
+                sha256=_hash(cookie),
+                token_id=a.token_id,
+                created_at=utc_text(now),
+                expires_at=utc_text(now + timedelta(hours=SESSION_HOURS)),
+            )
+        )
     return cookie

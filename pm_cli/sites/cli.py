@@ -9,8 +9,9 @@ import typer
 from pm_cli.cli_common import JsonOpt
 from pm_cli.sites.context import current_site
 
-app = typer.Typer(help="Sites (properties): add, list, show, edit, pick the current one.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Sites (properties): add, list, show, edit, pick the current one.", no_args_is_help=True
+)
 
 COLUMNS = ["code", "name", "tz", "address"]
 
@@ -97,5 +98,4 @@ def site_use(
     with ctx.obj.session() as s:
         rec = service.record(service.get_site(s, code))
     path = config.write_config(site=rec["code"])
-    ctx.obj.out(as_json).done(f"current site: {rec['code']} ({rec['name']}); saved in {path}",
-                              rec)
+    ctx.obj.out(as_json).done(f"current site: {rec['code']} ({rec['name']}); saved in {path}", rec)

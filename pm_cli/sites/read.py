@@ -18,7 +18,8 @@ def current_site(conn: sa.Connection, code: str | None) -> sa.Row[Any]:
         site = read.find_by_code(conn, t, code, site_id=None, noun="site", where="sites")
         if site is None:
             raise NotFoundError(
-                f"no site {code}", where="--site / PM_SITE / pm site use",
+                f"no site {code}",
+                where="--site / PM_SITE / pm site use",
                 hint="`pm site list` shows the sites; `pm site use CODE` picks one",
             )
         return site

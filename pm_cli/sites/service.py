@@ -24,7 +24,12 @@ def list_sites(session: Session) -> list[Site]:
 
 def get_site(session: Session, code: str) -> Site:
     return get_by_code(
-        session, Site, code, site_id=None, noun="site", where="sites",
+        session,
+        Site,
+        code,
+        site_id=None,
+        noun="site",
+        where="sites",
         hint="`pm site list` shows the sites",
     )
 
@@ -68,8 +73,9 @@ def edit_site(
     values: dict[str, Any] = {}
     if new_code is not None:
         values["code"] = v.check(v.code, new_code, field="--code")
-        other = find_by_code(session, Site, values["code"], site_id=None, noun="site",
-                             where="sites")
+        other = find_by_code(
+            session, Site, values["code"], site_id=None, noun="site", where="sites"
+        )
         if other is not None and other.id != site.id:
             raise ConflictError(f"site {values['code']} already exists")
     if name is not None:

@@ -9,8 +9,9 @@ import typer
 from pm_cli.cli_common import JsonOpt
 from pm_cli.sites.context import current_site
 
-app = typer.Typer(help="Staff of the current site: add, list, show, edit, remove, use.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Staff of the current site: add, list, show, edit, remove, use.", no_args_is_help=True
+)
 
 COLUMNS = ["code", "name", "role", "phone", "team"]
 RoleHelp = "admin|manager|lead|tech (管理员|经理|班长|技术员)"
@@ -31,8 +32,9 @@ def staff_add(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        rec = service.record(service.add_staff(
-            s, site=site, code=code, name=name, role=role, phone=phone, team=team))
+        rec = service.record(
+            service.add_staff(s, site=site, code=code, name=name, role=role, phone=phone, team=team)
+        )
     ctx.obj.out(as_json).done(f"added staff {rec['code']} ({rec['name']}, {rec['role']})", rec)
 
 
@@ -48,8 +50,9 @@ def staff_list(
     with ctx.obj.session() as s:
         site = current_site(ctx.obj, s)
         rows = [service.record(x) for x in service.list_staff(s, site=site, role=role)]
-    ctx.obj.out(as_json).emit(rows, columns=COLUMNS, title=f"staff at {site.code}",
-                              one_per_code=True)
+    ctx.obj.out(as_json).emit(
+        rows, columns=COLUMNS, title=f"staff at {site.code}", one_per_code=True
+    )
 
 
 @app.command("show")
@@ -65,8 +68,11 @@ def staff_show(
 
     with ctx.obj.session() as s:
         site = current_site(ctx.obj, s)
-        staff = (service.get_staff(s, site=site, code=code) if code
-                 else service.get_me(s, site=site, code=ctx.obj.me()))
+        staff = (
+            service.get_staff(s, site=site, code=code)
+            if code
+            else service.get_me(s, site=site, code=ctx.obj.me())
+        )
         rec = service.record(staff)
     ctx.obj.out(as_json).emit(rec)
 
@@ -86,9 +92,18 @@ def staff_edit(
     from pm_cli.staff import service
 
     with ctx.obj.session(write=True) as s:
-        rec = service.record(service.edit_staff(
-            s, site=current_site(ctx.obj, s), code=code, new_code=new_code, name=name, role=role,
-            phone=phone, team=team))
+        rec = service.record(
+            service.edit_staff(
+                s,
+                site=current_site(ctx.obj, s),
+                code=code,
+                new_code=new_code,
+                name=name,
+                role=role,
+                phone=phone,
+                team=team,
+            )
+        )
     ctx.obj.out(as_json).done(f"staff {rec['code']} saved", rec)
 
 

@@ -26,6 +26,11 @@ def my_id(ctx: AppContext, conn: Connection, site: Row[Any]) -> str | None:
     from pm_cli.store import read, tables
 
     code = ctx.me()
-    staff = read.find_by_code(conn, tables.staff, code, site_id=site.id,
-                              noun="staff member", where=site.code) if code else None
+    staff = (
+        read.find_by_code(
+            conn, tables.staff, code, site_id=site.id, noun="staff member", where=site.code
+        )
+        if code
+        else None
+    )
     return staff.id if staff else None

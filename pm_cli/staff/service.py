@@ -16,8 +16,11 @@ from pm_cli.store.query import find_by_code, get_by_code, live
 
 def record(staff: Staff) -> dict[str, Any]:
     return {
-        "code": staff.code, "name": staff.name, "role": staff.role,
-        "phone": staff.phone, "team": staff.team,
+        "code": staff.code,
+        "name": staff.name,
+        "role": staff.role,
+        "phone": staff.phone,
+        "team": staff.team,
     }
 
 
@@ -34,7 +37,12 @@ def find_staff(session: Session, *, site: Site, code: str) -> Staff | None:
 
 def get_staff(session: Session, *, site: Site, code: str) -> Staff:
     return get_by_code(
-        session, Staff, code, site_id=site.id, noun="staff member", where=site.code,
+        session,
+        Staff,
+        code,
+        site_id=site.id,
+        noun="staff member",
+        where=site.code,
         hint=f"`pm staff list --site {site.code}` shows who is there",
     )
 
@@ -42,19 +50,28 @@ def get_staff(session: Session, *, site: Site, code: str) -> Staff:
 def get_me(session: Session, *, site: Site, code: str | None) -> Staff:
     """The staff member "me" names (PM_STAFF or `pm staff use`)."""
     if not code:
-        raise NotFoundError("who are you? no staff member is set as me",
-                            hint="pm staff use CODE (or set PM_STAFF)")
+        raise NotFoundError(
+            "who are you? no staff member is set as me", hint="pm staff use CODE (or set PM_STAFF)"
+        )
     staff = find_staff(session, site=site, code=code)
     if staff is None:
-        raise NotFoundError(f"you are set as {code}, who is not staff of site {site.code}",
-                            where="PM_STAFF / pm staff use",
-                            hint="pm staff use CODE with a code from `pm staff list`")
+        raise NotFoundError(
+            f"you are set as {code}, who is not staff of site {site.code}",
+            where="PM_STAFF / pm staff use",
+            hint="pm staff use CODE with a code from `pm staff list`",
+        )
     return staff
 
 
 def add_staff(
-    session: Session, *, site: Site, code: str, name: str, role: str,
-    phone: str | None = None, team: str | None = None,
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    name: str,
+    role: str,
+    phone: str | None = None,
+    team: str | None = None,
 ) -> Staff:
     code = v.check(v.code, code, field="code")
     values = {
@@ -65,14 +82,21 @@ def add_staff(
         "team": v.optional_text(team),
     }
     if find_staff(session, site=site, code=code):
-        raise ConflictError(f"staff {code} already exists at {site.code}",
-                            hint=f"pm staff edit {code} …")
+        raise ConflictError(
+            f"staff {code} already exists at {site.code}", hint=f"pm staff edit {code} …"
+        )
     return write.create(session, Staff, site_id=site.id, **values)
 
 
 def edit_staff(
-    session: Session, *, site: Site, code: str, new_code: str | None = None,
-    name: str | None = None, role: str | None = None, phone: str | None = None,
+    session: Session,
+    *,
+    site: Site,
+    code: str,
+    new_code: str | None = None,
+    name: str | None = None,
+    role: str | None = None,
+    phone: str | None = None,
     team: str | None = None,
 ) -> Staff:
     staff = get_staff(session, site=site, code=code)

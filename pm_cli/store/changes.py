@@ -23,10 +23,10 @@ class Change(SQLModel, table=True):
     # a site's own creation, found without reading the log (pdca: has the server seen it?);
     # what is still to send, in order (push, `sync status`). Queries name the literal
     # condition (UNSENT) so SQLite can use the partial index.
-    __table_args__ = (Index("ix_change_site_record", "record_id",
-                            sqlite_where=text("entity = 'site'")),
-                      Index("ix_change_unsent", "local_no", "state",
-                            sqlite_where=text("state != 'acked'")))
+    __table_args__ = (
+        Index("ix_change_site_record", "record_id", sqlite_where=text("entity = 'site'")),
+        Index("ix_change_unsent", "local_no", "state", sqlite_where=text("state != 'acked'")),
+    )
 
     if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
         __table__: ClassVar[Table]

@@ -7,8 +7,16 @@ import sqlite3
 from pathlib import Path
 
 # table → the column people type (and the `deleted` flag every synced table has)
-TYPED = {"grid": "code", "staff": "code", "checkpoint": "code", "route": "code",
-         "risk": "code", "drill": "code", "site": "code", "playbook": "playbook_id"}
+TYPED = {
+    "grid": "code",
+    "staff": "code",
+    "checkpoint": "code",
+    "route": "code",
+    "risk": "code",
+    "drill": "code",
+    "site": "code",
+    "playbook": "playbook_id",
+}
 SITE_WIDE = {"site", "playbook"}  # not kept per site (playbooks: the site's and the library)
 
 
@@ -22,8 +30,10 @@ def codes(db: Path, table: str, prefix: str, site: str | None, *, limit: int = 2
     sql = f"SELECT DISTINCT {column} FROM {table} WHERE deleted = 0 AND {column} LIKE ? ESCAPE '\\'"
     args: list[str | None] = [like]
     if table not in SITE_WIDE:
-        sql += (" AND site_id = (SELECT id FROM site WHERE deleted = 0 AND "
-                "(code = ? OR ? IS NULL) ORDER BY code LIMIT 1)")
+        sql += (
+            " AND site_id = (SELECT id FROM site WHERE deleted = 0 AND "
+            "(code = ? OR ? IS NULL) ORDER BY code LIMIT 1)"
+        )
         args += [site, site]
     sql += f" ORDER BY {column} LIMIT {int(limit)}"
     try:
@@ -40,14 +50,15 @@ def run_ids(db: Path, prefix: str, site: str | None, *, limit: int = 50) -> list
     """The last 8 characters of the site's newest runs' ids (what `pm run list` shows)."""
     if not db.is_file():
         return []
-    sql = ("SELECT substr(id, -8) FROM run WHERE deleted = 0 AND site_id = (SELECT id FROM "
-           "site WHERE deleted = 0 AND (code = ? OR ? IS NULL) ORDER BY code LIMIT 1) "
-           f"ORDER BY started_at DESC LIMIT {int(limit)}")
+    sql = (
+        "SELECT substr(id, -8) FROM run WHERE deleted = 0 AND site_id = (SELECT id FROM "
+        "site WHERE deleted = 0 AND (code = ? OR ? IS NULL) ORDER BY code LIMIT 1) "
+        f"ORDER BY started_at DESC LIMIT {int(limit)}"
+    )
     try:
         con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=0.2)
         try:
-            return [r[0] for r in con.execute(sql, (site, site))
-                    if r[0].startswith(prefix.lower())]
+            return [r[0] for r in con.execute(sql, (site, site)) if r[0].startswith(prefix.lower())]
         finally:
             con.close()
     except sqlite3.Error:

@@ -66,8 +66,11 @@ def inspect_file(path: Path) -> int:
             has_alembic = con.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
             ).fetchone()
-            revs = ([r[0] for r in con.execute("SELECT version_num FROM alembic_version")]
-                    if has_alembic else [])
+            revs = (
+                [r[0] for r in con.execute("SELECT version_num FROM alembic_version")]
+                if has_alembic
+                else []
+            )
         finally:
             con.close()
     except sqlite3.Error as e:
@@ -82,8 +85,7 @@ def inspect_file(path: Path) -> int:
         raise err from e
     unknown = [r for r in revs if r not in REVISIONS]
     if version > SCHEMA_VERSION or unknown:
-        made = (f"schema {version}" if version > SCHEMA_VERSION
-                else f"revision {unknown[0]}")
+        made = f"schema {version}" if version > SCHEMA_VERSION else f"revision {unknown[0]}"
         raise StoreError(
             f"this database was made by a newer pm ({made}; this pm knows up to "
             f"schema {SCHEMA_VERSION}, revision {REVISIONS[-1]})",
@@ -157,9 +159,11 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
-RESTORE_HINT = ("restore your newest backup: copy the file made by `pm db backup` in its "
-                "place (and delete the -wal and -shm files beside it); `pm db check` shows "
-                "the damage")
+RESTORE_HINT = (
+    "restore your newest backup: copy the file made by `pm db backup` in its "
+    "place (and delete the -wal and -shm files beside it); `pm db check` shows "
+    "the damage"
+)
 
 
 def _sqlite_error(e: BaseException) -> BaseException | None:
@@ -191,8 +195,9 @@ def translate(e: BaseException, path: Path | None) -> StoreError | None:
     def is_(code: str, *words: str) -> bool:
         return name.startswith(code) or any(w in low for w in words)
 
-    if is_("SQLITE_BUSY", "database is locked", "database is busy") or \
-            name.startswith("SQLITE_LOCKED"):
+    if is_("SQLITE_BUSY", "database is locked", "database is busy") or name.startswith(
+        "SQLITE_LOCKED"
+    ):
         return StoreError(
             "the database is busy: another process kept it locked past the busy timeout",
             where=where,
@@ -200,16 +205,20 @@ def translate(e: BaseException, path: Path | None) -> StoreError | None:
         )
     if is_("SQLITE_FULL", "database or disk is full"):
         return StoreError(
-            "the disk is full: the change was not saved", where=where,
-            hint="free some space on the drive that holds the database, then run the "
-            "command again",
+            "the disk is full: the change was not saved",
+            where=where,
+            hint="free some space on the drive that holds the database, then run the command again",
         )
     if is_("SQLITE_READONLY", "readonly", "read-only") or (
-            is_("SQLITE_CANTOPEN", "unable to open") and path is not None
-            and path.exists() and _read_only(path) is not None):
+        is_("SQLITE_CANTOPEN", "unable to open")
+        and path is not None
+        and path.exists()
+        and _read_only(path) is not None
+    ):
         what = (_read_only(path) if path is not None else None) or "file or its folder"
         return StoreError(
-            f"the database {what} is read-only: nothing was saved", where=where,
+            f"the database {what} is read-only: nothing was saved",
+            where=where,
             hint="pm writes the file and, beside it, its -wal and -shm files: make the file "
             "and its folder writable, or copy the file to a writable folder and pass --db",
         )
@@ -217,24 +226,27 @@ def translate(e: BaseException, path: Path | None) -> StoreError | None:
         return StoreError(f"the database is damaged ({text})", where=where, hint=RESTORE_HINT)
     if is_("SQLITE_NOTADB", "not a database"):
         return StoreError(
-            "not a database file: SQLite cannot read it", where=where,
+            "not a database file: SQLite cannot read it",
+            where=where,
             hint="pass --db with your pm database, or " + RESTORE_HINT.split(";")[0],
         )
     if is_("SQLITE_CANTOPEN", "unable to open"):
         return StoreError(
-            f"cannot open the database ({text})", where=where,
+            f"cannot open the database ({text})",
+            where=where,
             hint="check that the file and its folder exist and are readable and writable",
         )
     if is_("SQLITE_IOERR", "disk i/o"):
         return StoreError(
-            f"the disk failed to read or write the database ({text})", where=where,
+            f"the disk failed to read or write the database ({text})",
+            where=where,
             hint="check the drive (removed? full? failing?), then run `pm db check`",
         )
     return None
 
 
 def _read_only(path: Path) -> str | None:
-    """"folder" or "file" if this process may not write it (None: both look writable)."""
+    """ "folder" or "file" if this process may not write it (None: both look writable)."""
     if not os.access(path.parent, os.W_OK):
         return "folder"
     if not os.access(path, os.W_OK):

@@ -99,8 +99,7 @@ class Fields:
     formats: dict[str, Callable[[str], str | None]]
     ints: frozenset[str] = frozenset()  # INTEGER columns: INT_MIN..INT_MAX
 
-    def problems(self, values: Mapping[str, Any], *, create: bool = False
-                 ) -> list[tuple[str, str]]:
+    def problems(self, values: Mapping[str, Any], *, create: bool = False) -> list[tuple[str, str]]:
         """(field, why) for each value this table cannot hold; [] when all are fine."""
         from pydantic import ValidationError
 
@@ -122,14 +121,14 @@ class Fields:
             if name in self.json:
                 size = len(json_text(value))
                 if size > JSON_MAX:
-                    out.append((name, f"at most {JSON_MAX:,} characters once encoded "
-                                      f"(this one {size:,})"))
+                    out.append(
+                        (name, f"at most {JSON_MAX:,} characters once encoded (this one {size:,})")
+                    )
                 continue
             if isinstance(value, str):
                 cap = self.caps.get(name)
                 if cap is not None and len(value) > cap:
-                    out.append((name, f"at most {cap:,} characters (this one "
-                                      f"{len(value):,})"))
+                    out.append((name, f"at most {cap:,} characters (this one {len(value):,})"))
                     continue
                 if name in _PLAIN:
                     why = unsafe(value)
@@ -142,8 +141,12 @@ class Fields:
                     out.append((name, why))
             elif isinstance(value, float) and not math.isfinite(value):
                 out.append((name, "not a finite number"))
-            elif (isinstance(value, int) and not isinstance(value, bool) and name in self.ints
-                  and not INT_MIN <= value <= INT_MAX):
+            elif (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and name in self.ints
+                and not INT_MIN <= value <= INT_MAX
+            ):
                 out.append((name, f"a whole number from {INT_MIN:,} to {INT_MAX:,}"))
         if create:
             for name in sorted(self.required - set(values)):
@@ -170,8 +173,11 @@ def fields_of(model: type[SQLModel]) -> Fields:
         if info.is_required():
             required.add(name)
         col = table.c.get(name)
-        if col is not None and isinstance(col.type, sa.Integer) \
-                and not isinstance(col.type, sa.BigInteger):
+        if (
+            col is not None
+            and isinstance(col.type, sa.Integer)
+            and not isinstance(col.type, sa.BigInteger)
+        ):
             ints.add(name)
             continue
         if col is not None and isinstance(col.type, sa.JSON):
@@ -198,9 +204,18 @@ def fields_of(model: type[SQLModel]) -> Fields:
     checker = create_model(
         f"{model.__name__}Fields",
         __config__=ConfigDict(strict=True, extra="ignore", allow_inf_nan=False),
-        **spec)
-    return Fields(entity, checker, frozenset(spec), frozenset(required), caps,
-                  frozenset(json_cols), formats, frozenset(ints))
+        **spec,
+    )
+    return Fields(
+        entity,
+        checker,
+        frozenset(spec),
+        frozenset(required),
+        caps,
+        frozenset(json_cols),
+        formats,
+        frozenset(ints),
+    )
 
 
 def describe(problems: list[tuple[str, str]]) -> str:

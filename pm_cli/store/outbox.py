@@ -10,8 +10,10 @@ import sqlalchemy as sa
 
 UNSENT = "state != 'acked'"  # the partial index's condition, as queries must spell it
 
-CHANGE_COLUMNS = ("change_id, local_no, site_id, entity, record_id, op, fields, base, hlc, "
-                  "device_id, schema, state")
+CHANGE_COLUMNS = (
+    "change_id, local_no, site_id, entity, record_id, op, fields, base, hlc, "
+    "device_id, schema, state"
+)
 
 
 def json_of(col: sa.Column[Any]) -> str:
@@ -19,8 +21,10 @@ def json_of(col: sa.Column[Any]) -> str:
     if isinstance(col.type, sa.JSON):
         return f"json({col.name})"
     if isinstance(col.type, sa.Boolean):
-        return (f"CASE WHEN {col.name} IS NULL THEN NULL WHEN {col.name} THEN json('true') "
-                f"ELSE json('false') END")
+        return (
+            f"CASE WHEN {col.name} IS NULL THEN NULL WHEN {col.name} THEN json('true') "
+            f"ELSE json('false') END"
+        )
     return col.name
 
 

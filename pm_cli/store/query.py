@@ -71,23 +71,37 @@ class CodeMap(dict[str, V]):
         return super().get(code, default)
 
 
-def code_map(session: Session, model: type[T], *, site_id: str | None, noun: str,
-             where: str, value: Any = None, codes: Iterable[str] | None = None,
-             chunk: int = IN_CHUNK) -> CodeMap[Any]:
+def code_map(
+    session: Session,
+    model: type[T],
+    *,
+    site_id: str | None,
+    noun: str,
+    where: str,
+    value: Any = None,
+    codes: Iterable[str] | None = None,
+    chunk: int = IN_CHUNK,
+) -> CodeMap[Any]:
     """Every live row of a site by its code (the row, or the column `value` such as the id);
     the one way importers and planners look codes up, so none picks one of two. `codes`
     reads only those (a route's stops among 20,000 checkpoints)."""
     # every model given here has a `code` column, which the Synced bound cannot say
     code_col = model.code  # type: ignore[attr-defined]
-    stmt: Any = live(model, site_id) if value is None else select(code_col, value).where(
-        model.deleted == False)  # noqa: E712
+    stmt: Any = (
+        live(model, site_id)
+        if value is None
+        else select(code_col, value).where(model.deleted == False)  # noqa: E712
+    )
     if value is not None and site_id is not None:
         stmt = stmt.where(model.site_id == site_id)
     if codes is None:
         rows: Iterable[Any] = session.exec(stmt)
     else:
-        rows = [r for part in chunks(codes, chunk)
-                for r in session.exec(stmt.where(col(code_col).in_(part)))]
+        rows = [
+            r
+            for part in chunks(codes, chunk)
+            for r in session.exec(stmt.where(col(code_col).in_(part)))
+        ]
     if value is None:
         return CodeMap(((r.code, r) for r in rows), noun=noun, where=where)
     return CodeMap(((c, x) for c, x in rows), noun=noun, where=where)
@@ -97,13 +111,21 @@ def one_or_none(session: Session, stmt: Any, *, what: str, where: str) -> Any:
     """The one row a query finds, None for none; two is an ambiguity error."""
     rows = list(session.exec(stmt.limit(2)))
     if len(rows) > 1:
-        raise ConflictError(f"{what} is ambiguous (more than one at {where})",
-                            hint="pm sync conflicts; rename or remove one of them")
+        raise ConflictError(
+            f"{what} is ambiguous (more than one at {where})",
+            hint="pm sync conflicts; rename or remove one of them",
+        )
     return rows[0] if rows else None
 
 
 def get_by_code(
-    session: Session, model: type[T], code: str, *, site_id: str | None, noun: str, where: str,
+    session: Session,
+    model: type[T],
+    code: str,
+    *,
+    site_id: str | None,
+    noun: str,
+    where: str,
     hint: str | None = None,
 ) -> T:
     row = find_by_code(session, model, code, site_id=site_id, noun=noun, where=where)
@@ -112,18 +134,31 @@ def get_by_code(
     return row
 
 
-def get_by_tail(session: Session, model: type[T], ref: str, *, site_id: str, noun: str,
-                where: str, hint: str, scope: Any = None) -> T:
+def get_by_tail(
+    session: Session,
+    model: type[T],
+    ref: str,
+    *,
+    site_id: str,
+    noun: str,
+    where: str,
+    hint: str,
+    scope: Any = None,
+) -> T:
     """A row by its id or the tail of it (≥ 6 characters: a UUIDv7's random end, since its
     start is the same for everything made in one minute). `scope`, a WHERE clause, widens
     the site filter (a site's rows and the company-wide ones)."""
     key = ref.strip().lower()
     if len(key) < 6:
-        raise PmError(f"{noun} {ref!r} is too short to find", where=noun.upper().replace(" ", "_"),
-                      hint="give the id, or its last 8 characters as lists show them")
+        raise PmError(
+            f"{noun} {ref!r} is too short to find",
+            where=noun.upper().replace(" ", "_"),
+            hint="give the id, or its last 8 characters as lists show them",
+        )
     stmt = live(model, site_id) if scope is None else live(model).where(scope)
-    stmt = stmt.where(model.id == key) if len(key) == 36 else \
-        stmt.where(col(model.id).endswith(key))
+    stmt = (
+        stmt.where(model.id == key) if len(key) == 36 else stmt.where(col(model.id).endswith(key))
+    )
     rows = list(session.exec(stmt.limit(3)))
     if not rows:
         raise NotFoundError(f"no {noun} {ref} at {where}", hint=hint)
@@ -132,21 +167,22 @@ def get_by_tail(session: Session, model: type[T], ref: str, *, site_id: str, nou
     return rows[0]
 
 
-def children(session: Session, model: type[A], parent: str, ids: list[str],
-             chunk: int = IN_CHUNK) -> dict[str, list[A]]:
+def children(
+    session: Session, model: type[A], parent: str, ids: list[str], chunk: int = IN_CHUNK
+) -> dict[str, list[A]]:
     """Append-only rows of many parents (events, step results) grouped by parent id, each
     list in stamp order; queried in chunks so the IN list stays within SQLite's limits."""
     key = getattr(model, parent)
     out: dict[str, list[A]] = {}
     for part in chunks(ids, chunk):
-        for row in session.exec(select(model).where(col(key).in_(part))
-                                .order_by(col(model.hlc))):
+        for row in session.exec(select(model).where(col(key).in_(part)).order_by(col(model.hlc))):
             out.setdefault(getattr(row, parent), []).append(row)
     return out
 
 
-def codes_by_id(session: Session, model: type[T], ids: Iterable[str],
-                chunk: int = IN_CHUNK) -> dict[str, str]:
+def codes_by_id(
+    session: Session, model: type[T], ids: Iterable[str], chunk: int = IN_CHUNK
+) -> dict[str, str]:
     """id → code of the rows with these ids (deleted ones too: history still names them),
     in chunks so the IN list stays within SQLite's limits."""
     id_col, code_col = model.__table__.c.id, model.__table__.c.code
@@ -156,8 +192,9 @@ def codes_by_id(session: Session, model: type[T], ids: Iterable[str],
     return out
 
 
-def rows_by_id(session: Session, model: type[T], ids: Iterable[str],
-               chunk: int = IN_CHUNK) -> dict[str, T]:
+def rows_by_id(
+    session: Session, model: type[T], ids: Iterable[str], chunk: int = IN_CHUNK
+) -> dict[str, T]:
     """id → row of the rows with these ids, in chunks (IN lists within SQLite's limits)."""
     id_col = col(model.id)
     out: dict[str, T] = {}

@@ -32,12 +32,15 @@ def live(table: sa.Table, site_id: str | None = None) -> sa.Select[Any]:
 
 def ambiguous(code: str, n: int, noun: str, where: str) -> ConflictError:
     """Two live rows holding one code (made on two laptops offline, then synced)."""
-    return ConflictError(f"code {code} is ambiguous ({n} {noun}s at {where})",
-                         hint="pm sync conflicts; rename or remove one of them")
+    return ConflictError(
+        f"code {code} is ambiguous ({n} {noun}s at {where})",
+        hint="pm sync conflicts; rename or remove one of them",
+    )
 
 
-def find_by_code(conn: sa.Connection, table: sa.Table, code: str, *, site_id: str | None,
-                 noun: str, where: str) -> sa.Row[Any] | None:
+def find_by_code(
+    conn: sa.Connection, table: sa.Table, code: str, *, site_id: str | None, noun: str, where: str
+) -> sa.Row[Any] | None:
     """The one live row with this code, None if there is none; two is an ambiguity error."""
     rows = conn.execute(live(table, site_id).where(table.c.code == code)).all()
     if len(rows) > 1:
@@ -45,25 +48,43 @@ def find_by_code(conn: sa.Connection, table: sa.Table, code: str, *, site_id: st
     return rows[0] if rows else None
 
 
-def get_by_code(conn: sa.Connection, table: sa.Table, code: str, *, site_id: str | None,
-                noun: str, where: str, hint: str | None = None) -> sa.Row[Any]:
+def get_by_code(
+    conn: sa.Connection,
+    table: sa.Table,
+    code: str,
+    *,
+    site_id: str | None,
+    noun: str,
+    where: str,
+    hint: str | None = None,
+) -> sa.Row[Any]:
     row = find_by_code(conn, table, code, site_id=site_id, noun=noun, where=where)
     if row is None:
         raise NotFoundError(f"no {noun} {code}", where=where, hint=hint)
     return row
 
 
-def get_by_tail(conn: sa.Connection, table: sa.Table, ref: str, *, site_id: str, noun: str,
-                where: str, hint: str) -> sa.Row[Any]:
+def get_by_tail(
+    conn: sa.Connection,
+    table: sa.Table,
+    ref: str,
+    *,
+    site_id: str,
+    noun: str,
+    where: str,
+    hint: str,
+) -> sa.Row[Any]:
     """A row by its id or the tail of it (≥ 6 characters: a UUIDv7's random end, since its
     start is the same for everything made in one minute)."""
     key = ref.strip().lower()
     if len(key) < 6:
-        raise PmError(f"{noun} {ref!r} is too short to find", where=noun.upper().replace(" ", "_"),
-                      hint="give the id, or its last 8 characters as lists show them")
+        raise PmError(
+            f"{noun} {ref!r} is too short to find",
+            where=noun.upper().replace(" ", "_"),
+            hint="give the id, or its last 8 characters as lists show them",
+        )
     stmt = live(table, site_id)
-    stmt = stmt.where(table.c.id == key) if len(key) == 36 else \
-        stmt.where(table.c.id.endswith(key))
+    stmt = stmt.where(table.c.id == key) if len(key) == 36 else stmt.where(table.c.id.endswith(key))
     rows = conn.execute(stmt.limit(3)).all()
     if not rows:
         raise NotFoundError(f"no {noun} {ref} at {where}", hint=hint)
@@ -76,11 +97,12 @@ def chunks(values: Iterable[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
     """The distinct values in sorted runs of `size`, one IN list each."""
     wanted = sorted(set(values))
     for start in range(0, len(wanted), size):
-        yield wanted[start:start + size]
+        yield wanted[start : start + size]
 
 
-def children(conn: sa.Connection, table: sa.Table, parent: str, ids: Iterable[str],
-             chunk: int = IN_CHUNK) -> dict[str, list[sa.Row[Any]]]:
+def children(
+    conn: sa.Connection, table: sa.Table, parent: str, ids: Iterable[str], chunk: int = IN_CHUNK
+) -> dict[str, list[sa.Row[Any]]]:
     """Append-only rows of many parents (events, step results) grouped by parent id, each
     list in stamp order; queried in chunks so the IN list stays within SQLite's limits."""
     key = table.c[parent]
@@ -97,13 +119,13 @@ def id_codes(conn: sa.Connection, site_id: str) -> tuple[dict[str, str], dict[st
 
     g, st = tables.grid, tables.staff
     grids = dict(conn.execute(sa.select(g.c.id, g.c.code).where(g.c.site_id == site_id)).all())
-    staff = dict(conn.execute(sa.select(st.c.id, st.c.code).where(st.c.site_id == site_id))
-                 .all())
+    staff = dict(conn.execute(sa.select(st.c.id, st.c.code).where(st.c.site_id == site_id)).all())
     return grids, staff
 
 
-def codes_by_id(conn: sa.Connection, table: sa.Table, ids: Iterable[str],
-                chunk: int = IN_CHUNK) -> dict[str, str]:
+def codes_by_id(
+    conn: sa.Connection, table: sa.Table, ids: Iterable[str], chunk: int = IN_CHUNK
+) -> dict[str, str]:
     """id → code of the rows with these ids (deleted ones too: history still names them),
     in chunks so the IN list stays within SQLite's limits."""
     out: dict[str, str] = {}

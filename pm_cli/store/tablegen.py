@@ -65,8 +65,14 @@ def every() -> dict[str, Table]:
     return {{name: __getattr__(name) for name in _MAKERS}}
 '''
 
-TYPES = ((sa.JSON, "JSON"), (sa.Boolean, "Boolean"), (sa.Float, "Float"),
-         (sa.Integer, "Integer"), (sa.Text, "Text"), (sa.String, "String"))
+TYPES = (
+    (sa.JSON, "JSON"),
+    (sa.Boolean, "Boolean"),
+    (sa.Float, "Float"),
+    (sa.Integer, "Integer"),
+    (sa.Text, "Text"),
+    (sa.String, "String"),
+)
 
 
 def _type(col: sa.Column[Any]) -> str:
@@ -134,8 +140,10 @@ def render() -> str:
     out = [HEADER]
     for name in sorted(metadata.tables):
         table = metadata.tables[name]
-        out.append(f"\ndef _{name}() -> Table:\n    return Table(\n        {_lit(name)},\n"
-                   "        metadata,")
+        out.append(
+            f"\ndef _{name}() -> Table:\n    return Table(\n        {_lit(name)},\n"
+            "        metadata,"
+        )
         out += ["    " + _column(c) for c in table.c]
         out.append("    )\n")
     makers = "\n".join(f'        "{line} "' for line in _wrapped(sorted(metadata.tables)))

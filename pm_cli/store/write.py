@@ -149,12 +149,15 @@ def check(model: type[SQLModel], fields: Mapping[str, Any], *, create: bool = Fa
 
     problems = fields_of(model).problems(fields, create=create)
     if problems:
-        raise UsageError(f"cannot save this {_entity(model).replace('_', ' ')}: "
-                         f"{describe(problems)}", where=problems[0][0])
+        raise UsageError(
+            f"cannot save this {_entity(model).replace('_', ' ')}: {describe(problems)}",
+            where=problems[0][0],
+        )
 
 
-def create(session: Session, model: type[M], *, site_id: str, created_at: str | None = None,
-           **values: Any) -> M:
+def create(
+    session: Session, model: type[M], *, site_id: str, created_at: str | None = None, **values: Any
+) -> M:
     """Insert a new mutable row, every given field stamped, and log it. `created_at` backdates
     a record of something that happened earlier (stored UTC text)."""
     w = writer(session)
@@ -168,8 +171,13 @@ def create(session: Session, model: type[M], *, site_id: str, created_at: str | 
     row.updated_hlc = h
     session.add(row)
     w.log(
-        site_id=site_id, entity=_entity(model), record_id=row_id, op="upsert",
-        fields=fields, base={}, hlc=h,
+        site_id=site_id,
+        entity=_entity(model),
+        record_id=row_id,
+        op="upsert",
+        fields=fields,
+        base={},
+        hlc=h,
     )
     return row
 
@@ -200,8 +208,13 @@ def _update(session: Session, row: Mutable, op: str, values: Mapping[str, Any]) 
     row.updated_hlc = h
     session.add(row)
     w.log(
-        site_id=row.site_id or "", entity=_entity(type(row)), record_id=row.id, op=op,
-        fields={k: _jsonable(v) for k, v in changed.items()}, base=base, hlc=h,
+        site_id=row.site_id or "",
+        entity=_entity(type(row)),
+        record_id=row.id,
+        op=op,
+        fields={k: _jsonable(v) for k, v in changed.items()},
+        base=base,
+        hlc=h,
     )
     return True
 
@@ -215,8 +228,14 @@ def restore(session: Session, row: Mutable) -> bool:
     return _update(session, row, "restore", {"deleted": False})
 
 
-def append(session: Session, model: type[A], *, site_id: str | None,
-           created_at: str | None = None, **values: Any) -> A:
+def append(
+    session: Session,
+    model: type[A],
+    *,
+    site_id: str | None,
+    created_at: str | None = None,
+    **values: Any,
+) -> A:
     """Insert an append-only row and log the whole row (site_id None: company-wide) once
     the database has synced (before, the row is logged at the first sync: sync.backlog).
     `created_at` backdates a record of something that happened earlier (stored UTC text)."""
@@ -230,14 +249,20 @@ def append(session: Session, model: type[A], *, site_id: str | None,
     session.add(row)
     if w.logs_appends:
         w.log(
-            site_id=site_id or "", entity=_entity(model), record_id=row_id, op="append",
-            fields=fields, base={}, hlc=h,
+            site_id=site_id or "",
+            entity=_entity(model),
+            record_id=row_id,
+            op="append",
+            fields=fields,
+            base={},
+            hlc=h,
         )
     return row
 
 
-def _value_columns(model: type[Synced], skip: Iterable[str]
-                   ) -> tuple[list[str], dict[str, Any], list[bool]]:
+def _value_columns(
+    model: type[Synced], skip: Iterable[str]
+) -> tuple[list[str], dict[str, Any], list[bool]]:
     """The columns a bulk insert takes from each row's values (not `skip`), their defaults,
     and which of them hold JSON."""
     from sqlalchemy import JSON
@@ -250,14 +275,31 @@ def _value_columns(model: type[Synced], skip: Iterable[str]
 
 CHUNK = 5000
 _PH = "@@HLC@@"  # JSON leaves it as it is, so replace() finds it
-_CHANGE_COLS = ("change_id", "local_no", "site_id", "entity", "record_id", "op", "fields",
-                "base", "hlc", "device_id", "schema", "state")
-_CHANGE_SQL = (f"INSERT INTO change ({', '.join(_CHANGE_COLS)}) "
-               f"VALUES ({', '.join('?' * len(_CHANGE_COLS))})")
+_CHANGE_COLS = (
+    "change_id",
+    "local_no",
+    "site_id",
+    "entity",
+    "record_id",
+    "op",
+    "fields",
+    "base",
+    "hlc",
+    "device_id",
+    "schema",
+    "state",
+)
+_CHANGE_SQL = (
+    f"INSERT INTO change ({', '.join(_CHANGE_COLS)}) VALUES ({', '.join('?' * len(_CHANGE_COLS))})"
+)
 
 
 def bulk_create(
-    session: Session, model: type[Mutable], *, site_id: str, rows: Iterable[dict[str, Any]],
+    session: Session,
+    model: type[Mutable],
+    *,
+    site_id: str,
+    rows: Iterable[dict[str, Any]],
     progress: Callable[[int], object] | None = None,
 ) -> int:
     """executemany-insert new rows (dicts of field values, `id` and `created_at` optional),
@@ -284,8 +326,7 @@ def bulk_create(
     json_cache: dict[tuple[Any, ...], str] = {}
 
     def as_json(x: Any) -> str:  # tag lists repeat across rows: serialise each once
-        if isinstance(x, list) and len(json_cache) < 10_000 and all(
-                type(e) is str for e in x):
+        if isinstance(x, list) and len(json_cache) < 10_000 and all(type(e) is str for e in x):
             key = tuple(x)
             if key not in json_cache:
                 json_cache[key] = json_text(x)
@@ -299,9 +340,11 @@ def bulk_create(
     from pm_cli.store.outbox import CHANGE_COLUMNS, json_object
 
     fields_sql = json_object(table.c[k] for k in ("created_at", *names))
-    change_sql = (f"INSERT INTO change ({CHANGE_COLUMNS}) SELECT id, ? + rowid, site_id, ?, id, "
-                  f"'upsert', {fields_sql}, '{{}}', updated_hlc, ?, ?, 'pending' "
-                  f"FROM {table.name} WHERE rowid > ? ORDER BY rowid")
+    change_sql = (
+        f"INSERT INTO change ({CHANGE_COLUMNS}) SELECT id, ? + rowid, site_id, ?, id, "
+        f"'upsert', {fields_sql}, '{{}}', updated_hlc, ?, ?, 'pending' "
+        f"FROM {table.name} WHERE rowid > ? ORDER BY rowid"
+    )
     last_sql = f"SELECT coalesce(max(rowid), 0) FROM {table.name}"
     batch: list[tuple[Any, ...]] = []
     n = 0
@@ -310,7 +353,8 @@ def bulk_create(
         before = conn.exec_driver_sql(last_sql).scalar_one()
         conn.exec_driver_sql(row_sql, batch)
         logged = conn.exec_driver_sql(
-            change_sql, (w.next_no - before - 1, entity, device, SYNC_SCHEMA, before)).rowcount
+            change_sql, (w.next_no - before - 1, entity, device, SYNC_SCHEMA, before)
+        ).rowcount
         if logged != len(batch):  # rowids not in one run: never in one write transaction
             raise RuntimeError(f"bulk insert into {table.name}: {logged} of {len(batch)} logged")
         w.next_no += len(batch)
@@ -330,13 +374,24 @@ def bulk_create(
         for i, k, cap in capped:  # the text caps, cheaply
             x = vals[i]
             if type(x) is str and len(x) > cap:
-                raise UsageError(f"cannot save {entity.replace('_', ' ')} {n + len(batch) + 1}"
-                                 f": {k}: at most {cap:,} characters (this one {len(x):,})",
-                                 where=k)
+                raise UsageError(
+                    f"cannot save {entity.replace('_', ' ')} {n + len(batch) + 1}"
+                    f": {k}: at most {cap:,} characters (this one {len(x):,})",
+                    where=k,
+                )
         for i in json_at:
             vals[i] = as_json(vals[i])
-        batch.append((values.get("id") or new_id(), site_id, values.get("created_at") or created,
-                      0, stamps_tpl.replace(_PH, h), h, *vals))
+        batch.append(
+            (
+                values.get("id") or new_id(),
+                site_id,
+                values.get("created_at") or created,
+                0,
+                stamps_tpl.replace(_PH, h),
+                h,
+                *vals,
+            )
+        )
         if len(batch) >= CHUNK:
             write_chunk()
             n += len(batch)
@@ -364,8 +419,13 @@ def bulk_update(
         base = {k: stamps[k] for k in changed if k in stamps}
         stamps.update(dict.fromkeys(changed, h))
         w.log(
-            site_id=row.site_id or "", entity=entity, record_id=row.id, op="upsert",
-            fields=changed, base=base, hlc=h,
+            site_id=row.site_id or "",
+            entity=entity,
+            record_id=row.id,
+            op="upsert",
+            fields=changed,
+            base=base,
+            hlc=h,
         )
         params = {**changed, "field_hlc": stamps, "updated_hlc": h, "b_id": row.id}
         groups.setdefault(tuple(sorted(changed)), []).append(params)
@@ -387,7 +447,10 @@ def bulk_update(
 
 
 def bulk_append(
-    session: Session, model: type[AppendOnly], *, site_id: str | None,
+    session: Session,
+    model: type[AppendOnly],
+    *,
+    site_id: str | None,
     rows: Iterable[dict[str, Any]],
 ) -> int:
     """executemany-insert append-only rows (`id` and `created_at` optional), each logged as
@@ -402,8 +465,9 @@ def bulk_append(
     table = model.__table__
     entity = _entity(model)
     now = now_text()
-    names, defaults, is_json = _value_columns(model, ("id", "site_id", "created_at", "deleted",
-                                                      "hlc"))
+    names, defaults, is_json = _value_columns(
+        model, ("id", "site_id", "created_at", "deleted", "hlc")
+    )
     cols = ("id", "site_id", "created_at", "deleted", "hlc", *names)
     row_sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     from pm_cli.store.fields import fields_of
@@ -423,13 +487,38 @@ def bulk_append(
             from pm_cli.errors import UsageError
             from pm_cli.store.fields import describe
 
-            raise UsageError(f"cannot save {entity.replace('_', ' ')} {n + len(batch) + 1}: "
-                             f"{describe(problems)}", where=problems[0][0])
-        batch.append((row_id, site_id, at, 0, h,
-                      *[json_text(x) if j else x for x, j in zip(vals, is_json, strict=True)]))
+            raise UsageError(
+                f"cannot save {entity.replace('_', ' ')} {n + len(batch) + 1}: "
+                f"{describe(problems)}",
+                where=problems[0][0],
+            )
+        batch.append(
+            (
+                row_id,
+                site_id,
+                at,
+                0,
+                h,
+                *[json_text(x) if j else x for x, j in zip(vals, is_json, strict=True)],
+            )
+        )
         if w.logs_appends:
-            changes.append((new_id(), w.next_no, site_id or "", entity, row_id, "append",
-                            json_text(fields), "{}", h, w.device, SYNC_SCHEMA, "pending"))
+            changes.append(
+                (
+                    new_id(),
+                    w.next_no,
+                    site_id or "",
+                    entity,
+                    row_id,
+                    "append",
+                    json_text(fields),
+                    "{}",
+                    h,
+                    w.device,
+                    SYNC_SCHEMA,
+                    "pending",
+                )
+            )
             w.next_no += 1
         if len(batch) >= CHUNK:
             _insert(conn, row_sql, batch, changes)
@@ -441,8 +530,9 @@ def bulk_append(
     return n
 
 
-def _insert(conn: Any, row_sql: str, rows: list[tuple[Any, ...]],
-            changes: list[tuple[Any, ...]]) -> None:
+def _insert(
+    conn: Any, row_sql: str, rows: list[tuple[Any, ...]], changes: list[tuple[Any, ...]]
+) -> None:
     conn.exec_driver_sql(row_sql, rows)
     if changes:
         conn.exec_driver_sql(_CHANGE_SQL, changes)

@@ -21,8 +21,7 @@ QUESTION_MAX = 200  # characters of a question's name
 
 
 def _number(value: Any) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -32,21 +31,23 @@ def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     asked, answered = values.get("asked"), values.get("answered")
     satisfied, scores = values.get("satisfied"), values.get("scores")
     if "asked" in values and not (isinstance(asked, int) and 1 <= asked <= HOUSEHOLDS_MAX):
-        out.append(("asked", f"households asked: a whole number from 1 to "
-                             f"{HOUSEHOLDS_MAX:,}"))
-    if "answered" in values and not (isinstance(answered, int)
-                                     and 0 <= answered <= HOUSEHOLDS_MAX):
-        out.append(("answered", f"households answering: a whole number from 0 to "
-                                f"{HOUSEHOLDS_MAX:,}"))
+        out.append(("asked", f"households asked: a whole number from 1 to {HOUSEHOLDS_MAX:,}"))
+    if "answered" in values and not (isinstance(answered, int) and 0 <= answered <= HOUSEHOLDS_MAX):
+        out.append(
+            ("answered", f"households answering: a whole number from 0 to {HOUSEHOLDS_MAX:,}")
+        )
     elif isinstance(asked, int) and isinstance(answered, int) and answered > asked:
-        out.append(("answered", f"{answered} households answered, more than the {asked} "
-                                f"asked"))
+        out.append(("answered", f"{answered} households answered, more than the {asked} asked"))
     if satisfied is not None:
         if not _number(satisfied) or satisfied < 0:
             out.append(("satisfied", "households satisfied: a number ≥ 0"))
         elif isinstance(answered, int) and satisfied > answered:
-            out.append(("satisfied", f"{satisfied:g} households satisfied, more than the "
-                                     f"{answered} answering"))
+            out.append(
+                (
+                    "satisfied",
+                    f"{satisfied:g} households satisfied, more than the {answered} answering",
+                )
+            )
     if scores is not None:
         if not isinstance(scores, dict):
             out.append(("scores", "an object of question → mean score 1–5"))
@@ -55,13 +56,11 @@ def problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
         else:
             for q, s in scores.items():
                 if not q.strip() or len(q) > QUESTION_MAX:
-                    out.append(("scores", f"a question's name has 1–{QUESTION_MAX} "
-                                          f"characters"))
+                    out.append(("scores", f"a question's name has 1–{QUESTION_MAX} characters"))
                 elif not _number(s) or not 1 <= s <= 5:
                     out.append((f"scores.{q}", "a mean score from 1 to 5"))
     if "satisfied" in values and "scores" in values and satisfied is None and not scores:
-        out.append(("satisfied", "a survey needs households satisfied or the questions' "
-                                 "scores"))
+        out.append(("satisfied", "a survey needs households satisfied or the questions' scores"))
     return out
 
 

@@ -33,18 +33,22 @@ class Applier:
         t = tables.change
         out: set[str] = set()
         for i in range(0, len(change_ids), CHUNK):
-            out |= set(self.conn.execute(sa.select(t.c.change_id).where(
-                t.c.change_id.in_(change_ids[i:i + CHUNK]))).scalars())
+            out |= set(
+                self.conn.execute(
+                    sa.select(t.c.change_id).where(t.c.change_id.in_(change_ids[i : i + CHUNK]))
+                ).scalars()
+            )
         return out
 
     def _load(self, ent: Entity, ids: list[str]) -> dict[str, m.State]:
         t = ent.table
         out: dict[str, m.State] = {}
         for i in range(0, len(ids), CHUNK):
-            for row in self.conn.execute(sa.select(t).where(t.c.id.in_(ids[i:i + CHUNK]))):
+            for row in self.conn.execute(sa.select(t).where(t.c.id.in_(ids[i : i + CHUNK]))):
                 data = row._asdict()
-                stamps = ({"hlc": data["hlc"]} if ent.kind == "append"
-                          else dict(data["field_hlc"] or {}))
+                stamps = (
+                    {"hlc": data["hlc"]} if ent.kind == "append" else dict(data["field_hlc"] or {})
+                )
                 out[data["id"]] = m.State({k: data[k] for k in ent.fields}, stamps)
         return out
 
@@ -59,8 +63,9 @@ class Applier:
             self.conn.execute(t.insert().values(seq=seq, change=item, reason=reason))
         self.parked += 1
 
-    def _known(self, item: dict[str, Any], *stamp_maps: str
-               ) -> tuple[Entity, dict[str, Any]] | None:
+    def _known(
+        self, item: dict[str, Any], *stamp_maps: str
+    ) -> tuple[Entity, dict[str, Any]] | None:
         """The entity and what of the item this pm knows. An unknown entity is parked whole;
         unknown fields park the whole item too, and the known ones apply now (sync.md §5):
         a replay after the upgrade merges the rest, the stamps making the repeat a no-op."""
@@ -74,8 +79,7 @@ class Applier:
         self.park(item, f"unknown field(s) {', '.join(sorted(unknown))} of {ent.name}")
         known = {**item, "fields": {k: v for k, v in item["fields"].items() if k in ent.fields}}
         for name in stamp_maps:
-            known[name] = {k: v for k, v in (item.get(name) or {}).items()
-                           if k not in unknown}
+            known[name] = {k: v for k, v in (item.get(name) or {}).items() if k not in unknown}
         return ent, known
 
     # ---- applying -----------------------------------------------------------------------
@@ -84,27 +88,35 @@ class Applier:
         """A page of pulled changes, in seq order (this laptop's own are no-ops)."""
         own = self.own([c["change_id"] for c in changes])
         self.skipped += len(own)
-        todo = [hit for c in changes if c["change_id"] not in own
-                and (hit := self._known(c, "base")) is not None]
-        self._fold([(ent, c["record_id"], c["site_id"], c) for ent, c in todo],
-                   lambda ent, state, c: m.merge(ent.kind, state, c))
+        todo = [
+            hit
+            for c in changes
+            if c["change_id"] not in own and (hit := self._known(c, "base")) is not None
+        ]
+        self._fold(
+            [(ent, c["record_id"], c["site_id"], c) for ent, c in todo],
+            lambda ent, state, c: m.merge(ent.kind, state, c),
+        )
 
     def replay_parked(self) -> int:
         """Apply the parked changes and snapshot rows this pm now knows whole (an upgrade
         added their entity or field), in seq order; the rest stay parked."""
         t = tables.sync_parked
         rows = self.conn.execute(sa.select(t.c.seq, t.c.change).order_by(t.c.seq)).all()
-        ready = [(seq, item) for seq, item in rows
-                 if (ent := self.reg.get(item.get("entity"))) is not None
-                 and not set(item.get("fields") or {}) - ent.fields]
+        ready = [
+            (seq, item)
+            for seq, item in rows
+            if (ent := self.reg.get(item.get("entity"))) is not None
+            and not set(item.get("fields") or {}) - ent.fields
+        ]
         if not ready:
             return 0
         before = self.parked
         for i in range(0, len(ready), CHUNK):
-            page = [item for _seq, item in ready[i:i + CHUNK]]
+            page = [item for _seq, item in ready[i : i + CHUNK]]
             self.apply_records([x for x in page if "change_id" not in x])
             self.apply_changes([x for x in page if "change_id" in x])
-            self.conn.execute(t.delete().where(t.c.seq.in_([q for q, _ in ready[i:i + CHUNK]])))
+            self.conn.execute(t.delete().where(t.c.seq.in_([q for q, _ in ready[i : i + CHUNK]])))
         assert self.parked == before  # all known: nothing parked again
         return len(ready)
 
@@ -119,8 +131,11 @@ class Applier:
         def fold(ent: Entity, state: m.State | None, r: dict[str, Any]) -> m.Merged:
             remote = m.State(r["fields"], r["field_hlc"])
             new = m.merge_state(ent.kind, state, remote)
-            return m.Merged(new, "superseded" if state is not None and (
-                new.stamps == state.stamps) else "applied", [])
+            return m.Merged(
+                new,
+                "superseded" if state is not None and (new.stamps == state.stamps) else "applied",
+                [],
+            )
 
         self._fold(todo, fold)
 
@@ -173,11 +188,14 @@ class _Plan:
         self.json = {c.name for c in t.c if isinstance(c.type, sa.JSON)}
         self.json_at = [i for i, c in enumerate(self.cols) if c in self.json]
         self.fields = [c for c in self.cols if c in ent.fields]
-        self.insert_sql = (f"INSERT INTO {t.name} ({', '.join(self.cols)}) "
-                           f"VALUES ({', '.join('?' * len(self.cols))})")
+        self.insert_sql = (
+            f"INSERT INTO {t.name} ({', '.join(self.cols)}) "
+            f"VALUES ({', '.join('?' * len(self.cols))})"
+        )
         self.upd = [*self.fields, "field_hlc", "updated_hlc"]
-        self.update_sql = (f"UPDATE {t.name} SET {', '.join(f'{c} = ?' for c in self.upd)} "
-                           "WHERE id = ?")
+        self.update_sql = (
+            f"UPDATE {t.name} SET {', '.join(f'{c} = ?' for c in self.upd)} WHERE id = ?"
+        )
 
     def _cell(self, col: str, value: Any) -> Any:
         if col in self.json:
@@ -195,8 +213,12 @@ class _Plan:
 
     def update_row(self, rid: str, state: m.State) -> tuple[Any, ...]:
         f = state.fields
-        return (*(self._cell(c, f.get(c, self.blank[c])) for c in self.fields),
-                self._cell("field_hlc", state.stamps), state.updated_hlc, rid)
+        return (
+            *(self._cell(c, f.get(c, self.blank[c])) for c in self.fields),
+            self._cell("field_hlc", state.stamps),
+            state.updated_hlc,
+            rid,
+        )
 
 
 _PLANS: dict[str, _Plan] = {}

@@ -22,8 +22,10 @@ def pending_rows(conn: sa.Connection) -> int:
     """How many append-only rows wait to be logged (0 once the database has synced)."""
     if _logged(conn):
         return 0
-    return sum(int(conn.execute(sa.select(sa.func.count()).select_from(ent.table)).scalar_one())
-               for ent in _appends())
+    return sum(
+        int(conn.execute(sa.select(sa.func.count()).select_from(ent.table)).scalar_one())
+        for ent in _appends()
+    )
 
 
 def log_appends(conn: sa.Connection) -> int:
@@ -44,12 +46,14 @@ def log_appends(conn: sa.Connection) -> int:
             f"INSERT INTO change ({CHANGE_COLUMNS}) "
             f"SELECT id, ? - ROW_NUMBER() OVER (ORDER BY hlc), coalesce(site_id, ''), ?, id, "
             f"'append', {fields}, '{{}}', hlc, ?, ?, 'pending' FROM {t.name}",
-            (low - n - 1, ent.name, device, SYNC_SCHEMA))
+            (low - n - 1, ent.name, device, SYNC_SCHEMA),
+        )
         n += int(res.rowcount or 0)
     # every change by its stamp (ties: the order they were logged in)
     conn.exec_driver_sql(
         "UPDATE change SET local_no = r.n FROM (SELECT change_id AS cid, ROW_NUMBER() OVER "
-        "(ORDER BY hlc, local_no DESC) AS n FROM change) AS r WHERE change.change_id = r.cid")
+        "(ORDER BY hlc, local_no DESC) AS n FROM change) AS r WHERE change.change_id = r.cid"
+    )
     st = tables.sync_state
     conn.execute(st.update().where(st.c.id == 1).values(appends_logged=True))
     return n

@@ -10,29 +10,32 @@ import typer
 from pm_cli.cli_common import JsonOpt
 from pm_cli.sites.context import current_site
 
-app = typer.Typer(help="Sync with the central server: push this laptop's changes, pull "
-                  "everyone else's.\n\n"
-                  "Says hello (versions, clock offset), pushes pending changes in batches of "
-                  "≤ 500 (a batch whose answer was lost is resent and answered `duplicate`; "
-                  "changes the server refuses are set aside as rejected, the rest go on), then "
-                  "pulls the server's changes after the saved cursor, applying them with the "
-                  "cursor in one local transaction every 1,000 changes: a cut sync resumes "
-                  "where it stopped. A laptop's first sync (and a site granted since its last "
-                  "one) takes a snapshot of the current rows instead, 5,000 a page, streamed. "
-                  "After the push, the photos of the pushed step results go up (each once; a "
-                  "photo missing from the evidence store is a warning, the sync goes on).\n\n"
-                  "--retry queues rejected changes again once their cause is fixed (a grant, a "
-                  "role). A site withdrawn from the user (`pm server user grant NAME --revoke "
-                  "CODE`) leaves the laptop at its next full sync: its pending changes are sent "
-                  "first (refused, kept as rejected), then its records are removed locally, "
-                  "never sent as deletes; sites made on the laptop and never synced stay.\n\n"
-                  "A network error, a 429 or a 5xx is tried again 4 times (`PM_SYNC_RETRIES=N` "
-                  "for another number, 0 for none), after a random wait in a window doubling "
-                  "from 0.5 s to 8 s, and never sooner than a `Retry-After` the server sends (up "
-                  "to 60 s), so laptops cut off together do not come back together. If the "
-                  "server's database is down it ends with `error: the server's database is "
-                  "unreachable; nothing is lost` (exit 4, as other sync errors): the pending "
-                  "changes stay queued for the next `pm sync`.", invoke_without_command=True)
+app = typer.Typer(
+    help="Sync with the central server: push this laptop's changes, pull "
+    "everyone else's.\n\n"
+    "Says hello (versions, clock offset), pushes pending changes in batches of "
+    "≤ 500 (a batch whose answer was lost is resent and answered `duplicate`; "
+    "changes the server refuses are set aside as rejected, the rest go on), then "
+    "pulls the server's changes after the saved cursor, applying them with the "
+    "cursor in one local transaction every 1,000 changes: a cut sync resumes "
+    "where it stopped. A laptop's first sync (and a site granted since its last "
+    "one) takes a snapshot of the current rows instead, 5,000 a page, streamed. "
+    "After the push, the photos of the pushed step results go up (each once; a "
+    "photo missing from the evidence store is a warning, the sync goes on).\n\n"
+    "--retry queues rejected changes again once their cause is fixed (a grant, a "
+    "role). A site withdrawn from the user (`pm server user grant NAME --revoke "
+    "CODE`) leaves the laptop at its next full sync: its pending changes are sent "
+    "first (refused, kept as rejected), then its records are removed locally, "
+    "never sent as deletes; sites made on the laptop and never synced stay.\n\n"
+    "A network error, a 429 or a 5xx is tried again 4 times (`PM_SYNC_RETRIES=N` "
+    "for another number, 0 for none), after a random wait in a window doubling "
+    "from 0.5 s to 8 s, and never sooner than a `Retry-After` the server sends (up "
+    "to 60 s), so laptops cut off together do not come back together. If the "
+    "server's database is down it ends with `error: the server's database is "
+    "unreachable; nothing is lost` (exit 4, as other sync errors): the pending "
+    "changes stay queued for the next `pm sync`.",
+    invoke_without_command=True,
+)
 
 
 def _server() -> tuple[str | None, str | None]:
@@ -51,8 +54,10 @@ def sync(
         bool, typer.Option("--retry", help="Send rejected changes again (after a fix)")
     ] = False,
     photos: Annotated[
-        bool, typer.Option("--photos", help="Also download every photo of the granted sites "
-                           "this laptop lacks")
+        bool,
+        typer.Option(
+            "--photos", help="Also download every photo of the granted sites this laptop lacks"
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -72,6 +77,7 @@ def sync(
         out.note(f"{n} rejected change(s) queued again")
     bars: dict[str, tuple[Any, list[int]]] = {}
     with contextlib.ExitStack() as stack:
+
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in bars:
                 advance = stack.enter_context(out.progress(total, f"{stage}ing changes"))
@@ -80,21 +86,35 @@ def sync(
             advance(done - seen[0])
             seen[0] = done
 
-        rep = client.sync(path, url=url, token=token, push_only=push_only,
-                          pull_only=pull_only, progress=progress)
+        rep = client.sync(
+            path, url=url, token=token, push_only=push_only, pull_only=pull_only, progress=progress
+        )
     fetched = sync_photos.fetch(path, url=url, token=token) if photos else None
     if fetched is not None:
         rep.warnings += [f"photo not downloaded: {why}" for why in fetched.refused]
         if fetched.offline:
             rep.warnings.append(f"photos not downloaded: {fetched.offline}")
     waiting = sync_photos.waiting(path)
-    rec = {"pushed": rep.pushed, "duplicates": rep.duplicates, "rejected": rep.rejected,
-           "pulled": rep.pulled, "applied": rep.applied, "parked": rep.parked,
-           "replayed": rep.replayed, "cursor": rep.cursor, "clock_offset_ms": rep.offset_ms,
-           "photos": {"waiting_upload": waiting,
-                      **({"downloaded": fetched.downloaded,
-                          "not_uploaded": fetched.not_uploaded} if fetched else {})},
-           "warnings": rep.warnings}
+    rec = {
+        "pushed": rep.pushed,
+        "duplicates": rep.duplicates,
+        "rejected": rep.rejected,
+        "pulled": rep.pulled,
+        "applied": rep.applied,
+        "parked": rep.parked,
+        "replayed": rep.replayed,
+        "cursor": rep.cursor,
+        "clock_offset_ms": rep.offset_ms,
+        "photos": {
+            "waiting_upload": waiting,
+            **(
+                {"downloaded": fetched.downloaded, "not_uploaded": fetched.not_uploaded}
+                if fetched
+                else {}
+            ),
+        },
+        "warnings": rep.warnings,
+    }
     if out.as_json:
         out.json(rec)
     else:
@@ -102,22 +122,31 @@ def sync(
             out.warn(w)
         for (entity, reason), n in client.refusals(rep.rejected):
             out.warn(f"refused: {n} {entity} change{'s' if n > 1 else ''}: {reason}")
-        out.done(f"synced with {url}: pushed {rep.pushed}"
-                 + (f" ({rep.duplicates} already there)" if rep.duplicates else "")
-                 + f", pulled {rep.pulled} (applied {rep.applied})"
-                 + (f", {len(rep.rejected)} refused" if rep.rejected else "")
-                 + (f", {rep.parked} parked for a newer pm" if rep.parked else "")
-                 + (f", {rep.replayed} parked applied now" if rep.replayed else "")
-                 + (f"; photos: {fetched.downloaded} downloaded" if fetched else "")
-                 + (f", {fetched.not_uploaded} not yet uploaded by their laptop"
-                    if fetched and fetched.not_uploaded else "")
-                 + (f"; {waiting} photo(s) of this laptop not yet uploaded" if waiting else ""))
+        out.done(
+            f"synced with {url}: pushed {rep.pushed}"
+            + (f" ({rep.duplicates} already there)" if rep.duplicates else "")
+            + f", pulled {rep.pulled} (applied {rep.applied})"
+            + (f", {len(rep.rejected)} refused" if rep.rejected else "")
+            + (f", {rep.parked} parked for a newer pm" if rep.parked else "")
+            + (f", {rep.replayed} parked applied now" if rep.replayed else "")
+            + (f"; photos: {fetched.downloaded} downloaded" if fetched else "")
+            + (
+                f", {fetched.not_uploaded} not yet uploaded by their laptop"
+                if fetched and fetched.not_uploaded
+                else ""
+            )
+            + (f"; {waiting} photo(s) of this laptop not yet uploaded" if waiting else "")
+        )
         if rep.rejected:
-            out.note("hint: refused changes were rolled back to the server's copy and kept "
-                     "as rejected (pm sync status); "
-                     + ("ask an admin for the role or grant, then pm sync --retry"
-                        if any(r.get("code") == 403 for r in rep.rejected)
-                        else "correct the record and sync again"))
+            out.note(
+                "hint: refused changes were rolled back to the server's copy and kept "
+                "as rejected (pm sync status); "
+                + (
+                    "ask an admin for the role or grant, then pm sync --retry"
+                    if any(r.get("code") == 403 for r in rep.rejected)
+                    else "correct the record and sync again"
+                )
+            )
     if rep.rejected:
         from pm_cli.errors import ExitCode
 
@@ -128,10 +157,15 @@ def sync(
 def sync_login(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="Server URL, e.g. https://pm.example.com")],
-    token: Annotated[str | None, typer.Option(
-        "--token", envvar="PM_TOKEN",
-        help="From pm server token issue [env PM_TOKEN]; '-' or none: read from stdin "
-             "(prompted, hidden, on a terminal), so it stays out of the shell history")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="PM_TOKEN",
+            help="From pm server token issue [env PM_TOKEN]; '-' or none: read from stdin "
+            "(prompted, hidden, on a terminal), so it stays out of the shell history",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the token with the server and keep it in the user config (mode 0600).
@@ -151,17 +185,24 @@ def sync_login(
             token = sys.stdin.readline()
     token = token.strip()
     if not token:
-        raise UsageError("no token given", where="--token",
-                         hint="--token T, PM_TOKEN=T, or the token on stdin "
-                              "(from pm server token issue)")
+        raise UsageError(
+            "no token given",
+            where="--token",
+            hint="--token T, PM_TOKEN=T, or the token on stdin (from pm server token issue)",
+        )
     out = ctx.obj.out(as_json)
     if client.plain_http_to_another_host(url):
-        out.warn(f"{url} is plain http to another machine: the token travels unencrypted "
-                 "(use https:// behind the TLS proxy)")
+        out.warn(
+            f"{url} is plain http to another machine: the token travels unencrypted "
+            "(use https:// behind the TLS proxy)"
+        )
     rec = client.login(ctx.obj.db_path, url, token)
     granted = rec.get("granted") or rec["sites"]
-    out.done(f"logged in to {rec['server']} as {rec['user']} ({rec['role']}; "
-             f"granted: {', '.join(granted) or 'no site yet: ask an admin'})", rec)
+    out.done(
+        f"logged in to {rec['server']} as {rec['user']} ({rec['role']}; "
+        f"granted: {', '.join(granted) or 'no site yet: ask an admin'})",
+        rec,
+    )
 
 
 @app.command("status")
@@ -178,8 +219,9 @@ def sync_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     out.record({k: v for k, v in rec.items() if k != "rejected_changes"})
     if rec["rejected_changes"]:
-        out.table(rec["rejected_changes"], ["change_id", "entity", "reason"],
-                  title="rejected changes")
+        out.table(
+            rec["rejected_changes"], ["change_id", "entity", "reason"], title="rejected changes"
+        )
 
 
 @app.command("conflicts")
@@ -202,9 +244,11 @@ def sync_conflicts(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     with ctx.obj.session() as s:
         site = current_site(ctx.obj, s)
         rows = conflicts.list_open(s, site=site)
-    ctx.obj.out(as_json).emit(rows, columns=["id", "entity", "record", "field", "kind",
-                                             "kept", "lost", "note", "at"],
-                                    title="open conflicts")
+    ctx.obj.out(as_json).emit(
+        rows,
+        columns=["id", "entity", "record", "field", "kind", "kept", "lost", "note", "at"],
+        title="open conflicts",
+    )
 
 
 @app.command("resolve")
@@ -212,13 +256,17 @@ def sync_resolve(
     ctx: typer.Context,
     conflict: Annotated[str, typer.Argument(help="Conflict id (its last 8 characters)")],
     keep: Annotated[
-        str | None, typer.Option("--keep", help="mine|theirs|winner|loser|VALUE")] = None,
+        str | None, typer.Option("--keep", help="mine|theirs|winner|loser|VALUE")
+    ] = None,
     restore: Annotated[
         bool, typer.Option("--restore", help="Undelete after an edit made after a delete")
     ] = False,
     rename: Annotated[
-        str | None, typer.Option("--rename", help="A new code (item number) for this record, "
-                                 "when two share one")] = None,
+        str | None,
+        typer.Option(
+            "--rename", help="A new code (item number) for this record, when two share one"
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Settle a conflict: keep one value, restore, or rename (an ordinary edit, synced like
@@ -232,8 +280,9 @@ def sync_resolve(
 
     with ctx.obj.session(write=True) as s:
         site = current_site(ctx.obj, s)
-        rec = conflicts.resolve(s, site=site, ref=conflict, keep=keep, restore=restore,
-                                rename=rename)
+        rec = conflicts.resolve(
+            s, site=site, ref=conflict, keep=keep, restore=restore, rename=rename
+        )
     ctx.obj.out(as_json).done(f"conflict {rec['id']} resolved: {rec['resolution']}", rec)
 
 
@@ -246,6 +295,9 @@ def sync_reset_device(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from pm_cli.sync import client
 
     rec = client.reset_device(ctx.obj.db_path)
-    ctx.obj.out(as_json).done(f"this database is now device {rec['device_id']} "
-                              f"({rec['restamped']} pending change(s) re-stamped); next: pm "
-                              "sync login URL --token NEW_TOKEN", rec)
+    ctx.obj.out(as_json).done(
+        f"this database is now device {rec['device_id']} "
+        f"({rec['restamped']} pending change(s) re-stamped); next: pm "
+        "sync login URL --token NEW_TOKEN",
+        rec,
+    )

@@ -32,8 +32,16 @@ from pm_cli.sync.transport import (
     server_url,
 )
 
-__all__ = ["Report", "login", "plain_http_to_another_host", "refusals", "requeue_rejected",
-           "reset_device", "status", "sync"]
+__all__ = [
+    "Report",
+    "login",
+    "plain_http_to_another_host",
+    "refusals",
+    "requeue_rejected",
+    "reset_device",
+    "status",
+    "sync",
+]
 
 SKEW_WARN_MS = 5 * 60 * 1000
 OFFSET_NOISE_MS = 1000  # an offset this small is measurement noise, not a wrong clock
@@ -66,10 +74,14 @@ def login(db_path: Path, url: str, token: str) -> dict[str, Any]:
     with Replica.open(db_path) as replica, _client(url, token) as http:
         info = _hello(replica, http)
     path = config.write_config(server=url, token=token)
-    return {"server": url, "user": info.get("user"), "role": info.get("role"),
-            "sites": [s["code"] for s in info.get("sites", [])],
-            "granted": ["all sites" if c == "*" else c for c in info.get("granted", [])],
-            "config": str(path)}
+    return {
+        "server": url,
+        "user": info.get("user"),
+        "role": info.get("role"),
+        "sites": [s["code"] for s in info.get("sites", [])],
+        "granted": ["all sites" if c == "*" else c for c in info.get("granted", [])],
+        "config": str(path),
+    }
 
 
 def _hello(replica: Replica, http: Any) -> dict[str, Any]:
@@ -80,13 +92,19 @@ def _hello(replica: Replica, http: Any) -> dict[str, Any]:
         device = replica.state(conn).device_id
         held = list(conn.execute(sa.select(tables.site.c.id)).scalars())
         left: dict[str, int] = {}
-        for site_id, n in conn.execute(sa.select(
-                nb.c.site_id, sa.func.sum(nb.c.last - nb.c.next_no + 1)).where(
-                nb.c.next_no <= nb.c.last).group_by(nb.c.site_id)):
+        for site_id, n in conn.execute(
+            sa.select(nb.c.site_id, sa.func.sum(nb.c.last - nb.c.next_no + 1))
+            .where(nb.c.next_no <= nb.c.last)
+            .group_by(nb.c.site_id)
+        ):
             left[site_id] = int(n)
     t0 = time.time()
-    r = _request(lambda: http.post("/sync/hello", json={
-        "device_id": device, "numbers_left": left, "sites_held": held}), "hello")
+    r = _request(
+        lambda: http.post(
+            "/sync/hello", json={"device_id": device, "numbers_left": left, "sites_held": held}
+        ),
+        "hello",
+    )
     if r.status_code != 200:
         raise _error(r)
     info = r.json()
@@ -103,21 +121,30 @@ def _hello(replica: Replica, http: Any) -> dict[str, Any]:
             # a restored (or new) server database: send again what it may have lost (the
             # rest is answered `duplicate`) and start over from a snapshot (sync.md §3.5)
             t = tables.change
-            conn.execute(t.update().where(t.c.state == "acked").values(
-                state="pending", seq=None))
+            conn.execute(t.update().where(t.c.state == "acked").values(state="pending", seq=None))
             st.cursor = 0
             info["epoch_changed"] = True
         st.server_epoch = info["server_epoch"]
         replica.save(conn, st)
         for b in info.get("number_blocks", []):
-            conn.execute(nb.insert().values(
-                site_id=b["site_id"], first=b["first"], last=b["last"], next_no=b["first"]))
+            conn.execute(
+                nb.insert().values(
+                    site_id=b["site_id"], first=b["first"], last=b["last"], next_no=b["first"]
+                )
+            )
     info["offset_ms"] = offset
     return info
 
 
-def sync(db_path: Path, *, url: str | None, token: str | None, push_only: bool = False,
-         pull_only: bool = False, progress: Progress | None = None) -> Report:
+def sync(
+    db_path: Path,
+    *,
+    url: str | None,
+    token: str | None,
+    push_only: bool = False,
+    pull_only: bool = False,
+    progress: Progress | None = None,
+) -> Report:
     """One `pm sync`: the hello, then push (unless `pull_only`) and pull (unless
     `push_only`); what it did."""
     url, token = _server(url, token)
@@ -140,18 +167,22 @@ def _start(replica: Replica, http: Any, report: Report) -> dict[str, Any]:
     with replica.write() as conn:
         backlog.log_appends(conn)
     if info.get("epoch_changed"):
-        report.warnings.append("the server's database is new or restored: sending "
-                               "this laptop's changes again and taking a snapshot")
+        report.warnings.append(
+            "the server's database is new or restored: sending "
+            "this laptop's changes again and taking a snapshot"
+        )
     report.expected = max(0, int(info.get("head", 0)) - replica.cursor())
     if abs(report.offset_ms) > SKEW_WARN_MS:
         report.warnings.append(
             f"this laptop's clock is {report.offset_ms / 60000:+.0f} min off the "
-            "server's; pm stamps by the server's time, but fix the clock")
+            "server's; pm stamps by the server's time, but fix the clock"
+        )
     return info
 
 
-def _send(replica: Replica, http: Any, report: Report, progress: Progress | None,
-          info: dict[str, Any]) -> None:
+def _send(
+    replica: Replica, http: Any, report: Report, progress: Progress | None, info: dict[str, Any]
+) -> None:
     """Push, upload the pushed photos, prune the log, purge the sites no longer granted."""
     push(replica, http, report, progress, info["server_hlc"])
     from pm_cli.sync import photos  # the pushed step results' photos, after them
@@ -164,11 +195,13 @@ def _send(replica: Replica, http: Any, report: Report, progress: Progress | None
         for code in purge(replica, revoked):
             report.warnings.append(
                 f"site {code} is no longer granted to you: its records were "
-                "removed from this laptop (refused changes stay: pm sync status)")
+                "removed from this laptop (refused changes stay: pm sync status)"
+            )
 
 
-def _receive(replica: Replica, http: Any, report: Report, progress: Progress | None,
-             info: dict[str, Any]) -> None:
+def _receive(
+    replica: Replica, http: Any, report: Report, progress: Progress | None, info: dict[str, Any]
+) -> None:
     """Replay parked changes, take a snapshot where one is due, then pull."""
     from pm_cli.sync.apply import Applier
 

@@ -23,8 +23,7 @@ def prune(replica: Replica) -> int:
     cutoff = int((time.time() - KEEP_ACKED_DAYS * 86400) * 1000)
     t = tables.change
     with replica.write() as conn:
-        res = conn.execute(t.delete().where(t.c.state == "acked",
-                                            t.c.hlc < f"{cutoff:012x}"))
+        res = conn.execute(t.delete().where(t.c.state == "acked", t.c.hlc < f"{cutoff:012x}"))
     return int(res.rowcount or 0)
 
 
@@ -45,8 +44,11 @@ def requeue_rejected(db_path: Path) -> int:
     """Put rejected changes back in the queue (after the cause is fixed: a grant, a role)."""
     t = tables.change
     with Replica.open(db_path) as replica, replica.write() as conn:
-        return int(conn.execute(t.update().where(t.c.state == "rejected")
-                                .values(state="pending", reason=None)).rowcount)
+        return int(
+            conn.execute(
+                t.update().where(t.c.state == "rejected").values(state="pending", reason=None)
+            ).rowcount
+        )
 
 
 def status(db_path: Path, *, url: str | None) -> dict[str, Any]:
@@ -56,8 +58,9 @@ def status(db_path: Path, *, url: str | None) -> dict[str, Any]:
         st = replica.state(conn)
 
         def count(*where: Any) -> int:  # each by ix_change_unsent alone (no GROUP BY)
-            return int(conn.execute(sa.select(sa.func.count()).select_from(t)
-                                    .where(*where)).scalar_one())
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
+            )
 
         from pm_cli.sync import backlog
 
@@ -65,12 +68,24 @@ def status(db_path: Path, *, url: str | None) -> dict[str, Any]:
         logged = count(sa.text(UNSENT))
         unsent = logged + backlog.pending_rows(conn)
         refused = count(sa.text(UNSENT), t.c.state == "rejected")
-        rejected = [dict(r) for r in conn.execute(
-            sa.select(t.c.change_id, t.c.entity, t.c.record_id, t.c.reason)
-            .where(sa.text(UNSENT), t.c.state == "rejected").order_by(t.c.local_no)
-            .limit(20)).mappings()]
-        return {"server": url, "pending": unsent - refused, "acked": count() - logged,
-                "rejected": refused,
-                "rejected_changes": rejected, "last_sync": st.last_sync_at,
-                "cursor": st.cursor, "device_id": st.device_id,
-                "clock_offset_ms": st.clock_offset_ms, "server_epoch": st.server_epoch}
+        rejected = [
+            dict(r)
+            for r in conn.execute(
+                sa.select(t.c.change_id, t.c.entity, t.c.record_id, t.c.reason)
+                .where(sa.text(UNSENT), t.c.state == "rejected")
+                .order_by(t.c.local_no)
+                .limit(20)
+            ).mappings()
+        ]
+        return {
+            "server": url,
+            "pending": unsent - refused,
+            "acked": count() - logged,
+            "rejected": refused,
+            "rejected_changes": rejected,
+            "last_sync": st.last_sync_at,
+            "cursor": st.cursor,
+            "device_id": st.device_id,
+            "clock_offset_ms": st.clock_offset_ms,
+            "server_epoch": st.server_epoch,
+        }

@@ -7,8 +7,15 @@ from sqlmodel import AutoString, Field
 
 from pm_cli.store.base import Mutable
 
-ConflictKind = Literal["field", "edit_after_delete", "duplicate_code", "duplicate_no",
-                       "invariant", "phase_race", "version_clash"]
+ConflictKind = Literal[
+    "field",
+    "edit_after_delete",
+    "duplicate_code",
+    "duplicate_no",
+    "invariant",
+    "phase_race",
+    "version_clash",
+]
 
 
 class ConflictRow(Mutable, table=True):

@@ -50,15 +50,24 @@ def _to_upload(engine: sa.Engine) -> list[_Photo]:
     sr, ch, ec = tables.step_result, tables.change, tables.evidence_copy
 
     def changes(states: tuple[str, ...]) -> Any:
-        return sa.exists().where(ch.c.entity == "step_result", ch.c.record_id == sr.c.id,
-                                 ch.c.state.in_(states))
+        return sa.exists().where(
+            ch.c.entity == "step_result", ch.c.record_id == sr.c.id, ch.c.state.in_(states)
+        )
 
-    held = sa.exists().where(ec.c.sha256 == sr.c.evidence_sha256,
-                             ec.c.state.in_(("uploaded", "downloaded")))
-    stmt = (sa.select(sr.c.evidence_path, sr.c.evidence_sha256, sr.c.step_id, sr.c.run_id,
-                      changes(("acked",)).label("mine"))
-            .where(sr.c.evidence_sha256.is_not(None), ~held, ~changes(NOT_PUSHED))
-            .order_by(sr.c.created_at, sr.c.id))
+    held = sa.exists().where(
+        ec.c.sha256 == sr.c.evidence_sha256, ec.c.state.in_(("uploaded", "downloaded"))
+    )
+    stmt = (
+        sa.select(
+            sr.c.evidence_path,
+            sr.c.evidence_sha256,
+            sr.c.step_id,
+            sr.c.run_id,
+            changes(("acked",)).label("mine"),
+        )
+        .where(sr.c.evidence_sha256.is_not(None), ~held, ~changes(NOT_PUSHED))
+        .order_by(sr.c.created_at, sr.c.id)
+    )
     out: dict[str, _Photo] = {}
     with engine.connect() as conn:
         for path, sha, step, run, mine in conn.execute(stmt):
@@ -90,31 +99,41 @@ def upload_pushed(engine: sa.Engine, db_path: Path, http: Any, report: Any) -> i
         try:
             body = local.read_bytes()
         except OSError as e:
-            refused.append(f"{p.step_id} of run {p.run_id[-8:]}: cannot read {local}: "
-                           f"{e.strerror}")
+            refused.append(f"{p.step_id} of run {p.run_id[-8:]}: cannot read {local}: {e.strerror}")
             continue
         try:
-            r = _request(partial(http.put, f"/evidence/{p.sha256}", content=body,
-                                 headers={"Content-Type": "application/octet-stream"}),
-                         "photo upload")
+            r = _request(
+                partial(
+                    http.put,
+                    f"/evidence/{p.sha256}",
+                    content=body,
+                    headers={"Content-Type": "application/octet-stream"},
+                ),
+                "photo upload",
+            )
         except SyncError as e:
-            report.warnings.append(f"photos not uploaded: {e.message} (the next pm sync "
-                                   "sends them)")
+            report.warnings.append(
+                f"photos not uploaded: {e.message} (the next pm sync sends them)"
+            )
             break
         if r.status_code == 200:
             _mark(engine, db_path, p.sha256, "uploaded")
             sent += 1
         elif r.status_code in (404, 405) and error_code(r) is None:
-            report.warnings.append("the sync server takes no photos (an older pm server): "
-                                   "photos stay on this laptop until it is upgraded")
+            report.warnings.append(
+                "the sync server takes no photos (an older pm server): "
+                "photos stay on this laptop until it is upgraded"
+            )
             break
         else:
             refused.append(f"{p.step_id} of run {p.run_id[-8:]}: {_error(r).message}")
     if missing:
         report.warnings.append(
             f"{len(missing)} photo(s) pushed from here are missing from the evidence store, "
-            "so they cannot be uploaded: " + "; ".join(missing[:MAX_WARNINGS])
-            + (" …" if len(missing) > MAX_WARNINGS else ""))
+            "so they cannot be uploaded: "
+            + "; ".join(missing[:MAX_WARNINGS])
+            + (" …" if len(missing) > MAX_WARNINGS else "")
+        )
     for why in refused[:MAX_WARNINGS]:
         report.warnings.append(f"photo not uploaded: {why}")
     if len(refused) > MAX_WARNINGS:
@@ -131,16 +150,23 @@ class Fetched:
     offline: str | None = None  # why nothing (more) was fetched
 
     def as_dict(self) -> dict[str, Any]:
-        return {"downloaded": self.downloaded, "here": self.here,
-                "not_uploaded": self.not_uploaded, "refused": self.refused,
-                "offline": self.offline}
+        return {
+            "downloaded": self.downloaded,
+            "here": self.here,
+            "not_uploaded": self.not_uploaded,
+            "refused": self.refused,
+            "offline": self.offline,
+        }
 
 
 def _wanted(engine: sa.Engine, run_id: str | None) -> list[tuple[str, str]]:
     """(sha256, address) of the photos named by this laptop's step results (of one run)."""
     sr = tables.step_result
-    stmt = sa.select(sr.c.evidence_path, sr.c.evidence_sha256).where(
-        sr.c.evidence_sha256.is_not(None)).order_by(sr.c.created_at, sr.c.id)
+    stmt = (
+        sa.select(sr.c.evidence_path, sr.c.evidence_sha256)
+        .where(sr.c.evidence_sha256.is_not(None))
+        .order_by(sr.c.created_at, sr.c.id)
+    )
     if run_id is not None:
         stmt = stmt.where(sr.c.run_id == run_id)
     out: dict[str, str] = {}
@@ -152,8 +178,9 @@ def _wanted(engine: sa.Engine, run_id: str | None) -> list[tuple[str, str]]:
     return list(out.items())
 
 
-def fetch(db_path: Path, *, url: str | None, token: str | None,
-          run_id: str | None = None) -> Fetched:
+def fetch(
+    db_path: Path, *, url: str | None, token: str | None, run_id: str | None = None
+) -> Fetched:
     """Download the photos this laptop lacks (of one run, or all), each checked against its
     sha256 before it is filed. Offline or not logged in, `offline` says so: no error."""
     from pm_cli.sync.transport import _client, _error, error_code
@@ -180,11 +207,11 @@ def fetch(db_path: Path, *, url: str | None, token: str | None,
                     with http.stream("GET", f"/evidence/{sha}") as r:
                         if r.status_code == 200:
                             got, got_sha, _ = evidence.write_stream(
-                                r.iter_bytes(evidence.CHUNK), root, evidence.suffix_of(addr))
+                                r.iter_bytes(evidence.CHUNK), root, evidence.suffix_of(addr)
+                            )
                             if got_sha != sha:  # never file bytes under another name
                                 evidence.path_of(root, got).unlink(missing_ok=True)
-                                res.refused.append(f"{addr}: the server's bytes hash to "
-                                                   f"{got_sha}")
+                                res.refused.append(f"{addr}: the server's bytes hash to {got_sha}")
                                 continue
                             _mark(engine, db_path, sha, "downloaded")
                             res.downloaded += 1
@@ -203,8 +230,9 @@ def fetch(db_path: Path, *, url: str | None, token: str | None,
                 except evidence.TooLarge:
                     res.refused.append(f"{addr}: larger than a photo may be")
                 except OSError as e:
-                    raise PmError(f"cannot store the photo: {e.strerror}",
-                                  where=str(root)) from None
+                    raise PmError(
+                        f"cannot store the photo: {e.strerror}", where=str(root)
+                    ) from None
     finally:
         engine.dispose()
     return res

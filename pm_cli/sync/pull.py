@@ -26,8 +26,9 @@ class Resync(Exception):
     """The server compacted its log below our cursor: start again from a snapshot."""
 
 
-def pull(replica: Replica, http: Any, report: Report,
-         progress: Callable[[str, int, int], None] | None) -> None:
+def pull(
+    replica: Replica, http: Any, report: Report, progress: Callable[[str, int, int], None] | None
+) -> None:
     """Pull pages until the server has no more; a cut keeps what arrived whole."""
     from pm_cli.sync.apply import Applier
 
@@ -40,9 +41,10 @@ def pull(replica: Replica, http: Any, report: Report,
         except httpx.TransportError as e:
             if pending:  # keep what arrived whole; the cursor moves past it
                 _apply(replica, pending, pending[-1]["seq"], report, Applier)
-            raise SyncError(f"the connection was cut during the pull ({type(e).__name__})",
-                            hint="nothing is lost: run pm sync again; it resumes at the "
-                            "saved cursor") from None
+            raise SyncError(
+                f"the connection was cut during the pull ({type(e).__name__})",
+                hint="nothing is lost: run pm sync again; it resumes at the saved cursor",
+            ) from None
         if top:
             replica.seen(top)
         if progress:
@@ -51,8 +53,14 @@ def pull(replica: Replica, http: Any, report: Report,
             return
 
 
-def _page(replica: Replica, http: Any, cursor: int, pending: list[dict[str, Any]],
-          report: Report, Applier: Any) -> tuple[bool, str | None]:
+def _page(
+    replica: Replica,
+    http: Any,
+    cursor: int,
+    pending: list[dict[str, Any]],
+    report: Report,
+    Applier: Any,
+) -> tuple[bool, str | None]:
     """Stream one page, applying every COMMIT_EVERY changes; (has_more, top stamp)."""
     has_more, top = False, None
     with http.stream("GET", "/sync/pull", params={"cursor": cursor, "limit": PAGE}) as r:
@@ -86,8 +94,9 @@ def _page(replica: Replica, http: Any, cursor: int, pending: list[dict[str, Any]
     return has_more, top
 
 
-def _apply(replica: Replica, changes: list[dict[str, Any]], cursor: int, report: Report,
-           applier_cls: Any) -> None:
+def _apply(
+    replica: Replica, changes: list[dict[str, Any]], cursor: int, report: Report, applier_cls: Any
+) -> None:
     """Apply a run of pulled changes and save the cursor, in one transaction."""
     with replica.write() as conn:
         applier = applier_cls(conn)

@@ -22,41 +22,77 @@ if TYPE_CHECKING:
 BATCH = 500
 
 
-def push(replica: Replica, http: Any, report: Report,
-         progress: Callable[[str, int, int], None] | None, server_hlc: str = "") -> None:
+def push(
+    replica: Replica,
+    http: Any,
+    report: Report,
+    progress: Callable[[str, int, int], None] | None,
+    server_hlc: str = "",
+) -> None:
     """Send every pending change, a batch at a time, and take in the answers."""
     t = tables.change
     restamped = False
     with replica.engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(t).where(
-            sa.text(UNSENT), t.c.state.in_(("pending", "sent")))).scalar_one()
+        total = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(t)
+            .where(sa.text(UNSENT), t.c.state.in_(("pending", "sent")))
+        ).scalar_one()
     done, size, after = 0, BATCH, 0
     while True:
         with replica.engine.connect() as conn:
-            rows = conn.execute(sa.select(t).where(sa.text(UNSENT),
-                                                   t.c.state.in_(("pending", "sent")),
-                                                   t.c.local_no > after)
-                                .order_by(t.c.local_no).limit(size)).mappings().all()
+            rows = (
+                conn.execute(
+                    sa.select(t)
+                    .where(
+                        sa.text(UNSENT), t.c.state.in_(("pending", "sent")), t.c.local_no > after
+                    )
+                    .order_by(t.c.local_no)
+                    .limit(size)
+                )
+                .mappings()
+                .all()
+            )
         if not rows:
             return
-        batch = [{"change_id": r["change_id"], "site_id": r["site_id"], "entity": r["entity"],
-                  "record_id": r["record_id"], "op": r["op"], "fields": r["fields"],
-                  "base": r["base"], "hlc": r["hlc"]} for r in rows]
+        batch = [
+            {
+                "change_id": r["change_id"],
+                "site_id": r["site_id"],
+                "entity": r["entity"],
+                "record_id": r["record_id"],
+                "op": r["op"],
+                "fields": r["fields"],
+                "base": r["base"],
+                "hlc": r["hlc"],
+            }
+            for r in rows
+        ]
         r = _request(partial(http.post, "/sync/push", json={"changes": batch}), "push")
         if r.status_code == 413 and size > 1:
             size = max(1, size // 2)
             continue
         if r.status_code == 413:  # one change over the server's limit: it can never go
-            _roll_back(replica, [{
-                "change_id": rows[0]["change_id"], "code": 413, "error": "too_large",
-                "where": [f"over the server's request size limit ({_error(r).message})"]}],
-                rows, report)
+            _roll_back(
+                replica,
+                [
+                    {
+                        "change_id": rows[0]["change_id"],
+                        "code": 413,
+                        "error": "too_large",
+                        "where": [f"over the server's request size limit ({_error(r).message})"],
+                    }
+                ],
+                rows,
+                report,
+            )
             size = BATCH
             continue
         if r.status_code == 422 and error_code(r) == "clock_ahead" and not restamped:
             # this laptop's clock ran ahead: stamp what no server holds by the server's time
-            report.warnings.append(_error(r).message + "; re-stamped the pending changes "
-                                   "by the server's clock")
+            report.warnings.append(
+                _error(r).message + "; re-stamped the pending changes by the server's clock"
+            )
             replica.restamp(server_hlc)
             restamped = True
             continue
@@ -71,21 +107,28 @@ def push(replica: Replica, http: Any, report: Report,
             progress("push", done, total)
 
 
-def _acked(replica: Replica, body: dict[str, Any], rows: Sequence[sa.RowMapping],
-           report: Report) -> None:
+def _acked(
+    replica: Replica, body: dict[str, Any], rows: Sequence[sa.RowMapping], report: Report
+) -> None:
     """Take in the server's answer to a batch: refused changes rolled back, the others acked
     (with their seq), the clock moved past the server's."""
     t = tables.change
     refused = [res for res in body["results"] if res["status"] == "rejected"]
     if refused:
         _roll_back(replica, refused, rows, report)
-    acks = [{"v_id": res["change_id"], "v_seq": res.get("seq")}
-            for res in body["results"] if res["status"] != "rejected"]
+    acks = [
+        {"v_id": res["change_id"], "v_seq": res.get("seq")}
+        for res in body["results"]
+        if res["status"] != "rejected"
+    ]
     with replica.write() as conn:
         if acks:  # one statement for the batch
-            conn.execute(t.update().where(
-                t.c.change_id == sa.bindparam("v_id")).values(
-                state="acked", seq=sa.bindparam("v_seq")), acks)
+            conn.execute(
+                t.update()
+                .where(t.c.change_id == sa.bindparam("v_id"))
+                .values(state="acked", seq=sa.bindparam("v_seq")),
+                acks,
+            )
         replica.recv(conn, body["server_hlc"])
     dupes = sum(res["status"] == "duplicate" for res in body["results"])
     report.duplicates += dupes
@@ -109,8 +152,9 @@ def _reject(replica: Replica, r: Any, rows: Sequence[sa.RowMapping], report: Rep
         hit = re.match(r"^changes\[(\d+)\]", w)
         if hit and int(hit[1]) < len(rows) and int(hit[1]) not in items:
             items[int(hit[1])] = {"index": int(hit[1]), "where": [w], "code": r.status_code}
-    items = {i: {**it, "change_id": rows[i]["change_id"]} for i, it in items.items()
-             if i < len(rows)}
+    items = {
+        i: {**it, "change_id": rows[i]["change_id"]} for i, it in items.items() if i < len(rows)
+    }
     if not items:
         return False
     _roll_back(replica, list(items.values()), rows, report)
@@ -129,8 +173,9 @@ def refusals(rejected: list[dict[str, Any]]) -> list[tuple[tuple[str, str], int]
     return counts.most_common()
 
 
-def _roll_back(replica: Replica, refused: list[dict[str, Any]],
-               rows: Sequence[sa.RowMapping], report: Report) -> None:
+def _roll_back(
+    replica: Replica, refused: list[dict[str, Any]], rows: Sequence[sa.RowMapping], report: Report
+) -> None:
     """Mark refused changes `rejected` (with why), and put their records back as the server
     holds them, so this laptop does not keep what nobody else will ever see: a field this
     change set takes the server's value and stamp (unless a later edit or pull holds it now);
@@ -147,19 +192,29 @@ def _roll_back(replica: Replica, refused: list[dict[str, Any]],
                 continue
             where = [re.sub(r"^changes\[\d+\]\.?", "", w) for w in item.get("where") or []]
             why = "; ".join(w for w in where if w) or item.get("error") or "refused"
-            conn.execute(t.update().where(t.c.change_id == row["change_id"]).values(
-                state="rejected", reason=why))
-            report.rejected.append({"change_id": row["change_id"], "entity": row["entity"],
-                                    "record_id": row["record_id"], "reason": why,
-                                    "code": item.get("code")})
+            conn.execute(
+                t.update()
+                .where(t.c.change_id == row["change_id"])
+                .values(state="rejected", reason=why)
+            )
+            report.rejected.append(
+                {
+                    "change_id": row["change_id"],
+                    "entity": row["entity"],
+                    "record_id": row["record_id"],
+                    "reason": why,
+                    "code": item.get("code"),
+                }
+            )
             ent = reg.get(row["entity"])
             if ent is None or "record" not in item:
                 continue  # the server did not say what it holds (a site not granted)
             _restore_record(conn, ent, row, item["record"])
 
 
-def _restore_record(conn: sa.Connection, ent: Any, change: sa.RowMapping,
-                    record: dict[str, Any] | None) -> None:
+def _restore_record(
+    conn: sa.Connection, ent: Any, change: sa.RowMapping, record: dict[str, Any] | None
+) -> None:
     et = ent.table
     rid = change["record_id"]
     if ent.kind == "append":
@@ -183,5 +238,8 @@ def _restore_record(conn: sa.Connection, ent: Any, change: sa.RowMapping,
         else:
             stamps.pop(name, None)
     if values or stamps != dict(local["field_hlc"] or {}):
-        conn.execute(et.update().where(et.c.id == rid).values(
-            **values, field_hlc=stamps, updated_hlc=max(stamps.values(), default="")))
+        conn.execute(
+            et.update()
+            .where(et.c.id == rid)
+            .values(**values, field_hlc=stamps, updated_hlc=max(stamps.values(), default=""))
+        )

@@ -66,8 +66,13 @@ class Replica:
     @staticmethod
     def state(conn: sa.Connection) -> Device:
         t = tables.sync_state
-        row = conn.execute(sa.select(*(t.c[k] for k in Device.__dataclass_fields__))
-                           .where(t.c.id == 1)).mappings().first()
+        row = (
+            conn.execute(
+                sa.select(*(t.c[k] for k in Device.__dataclass_fields__)).where(t.c.id == 1)
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise PmError("this database has no device id", hint="run pm init on it")
         return Device(**row)
@@ -108,30 +113,46 @@ class Replica:
                 st.device_id = new_device
             clock = Clock(st.device_id, server_hlc or st.last_hlc, offset_ms=st.clock_offset_ms)
             renamed: dict[str, str] = {}
-            rows = conn.execute(sa.select(t).where(sa.text(UNSENT),
-                                                   t.c.state.in_(("pending", "sent")))
-                                .order_by(t.c.local_no)).mappings().all()
+            rows = (
+                conn.execute(
+                    sa.select(t)
+                    .where(sa.text(UNSENT), t.c.state.in_(("pending", "sent")))
+                    .order_by(t.c.local_no)
+                )
+                .mappings()
+                .all()
+            )
             for ch in rows:
                 new = clock.now()
                 renamed[ch["hlc"]] = new
                 base = {k: renamed.get(v, v) for k, v in (ch["base"] or {}).items()}
-                conn.execute(t.update().where(t.c.change_id == ch["change_id"]).values(
-                    hlc=new, base=base, device_id=st.device_id))
+                conn.execute(
+                    t.update()
+                    .where(t.c.change_id == ch["change_id"])
+                    .values(hlc=new, base=base, device_id=st.device_id)
+                )
                 ent = reg.get(ch["entity"])
                 if ent is None:
                     continue
                 et = ent.table
                 if ent.kind == "append":
-                    conn.execute(et.update().where(et.c.id == ch["record_id"],
-                                                   et.c.hlc == ch["hlc"]).values(hlc=new))
+                    conn.execute(
+                        et.update()
+                        .where(et.c.id == ch["record_id"], et.c.hlc == ch["hlc"])
+                        .values(hlc=new)
+                    )
                     continue
-                row = conn.execute(sa.select(et.c.field_hlc).where(
-                    et.c.id == ch["record_id"])).first()
+                row = conn.execute(
+                    sa.select(et.c.field_hlc).where(et.c.id == ch["record_id"])
+                ).first()
                 if row is None:
                     continue
                 stamps = {k: renamed.get(v, v) for k, v in (row.field_hlc or {}).items()}
-                conn.execute(et.update().where(et.c.id == ch["record_id"]).values(
-                    field_hlc=stamps, updated_hlc=max(stamps.values(), default="")))
+                conn.execute(
+                    et.update()
+                    .where(et.c.id == ch["record_id"])
+                    .values(field_hlc=stamps, updated_hlc=max(stamps.values(), default=""))
+                )
             st.last_hlc = clock.last
             self.save(conn, st)
         return len(rows)

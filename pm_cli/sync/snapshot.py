@@ -20,9 +20,13 @@ if TYPE_CHECKING:
     from pm_cli.sync.client import Report
 
 
-def snapshot(replica: Replica, http: Any, report: Report,
-             progress: Callable[[str, int, int], None] | None,
-             sites: list[str] | None = None) -> None:
+def snapshot(
+    replica: Replica,
+    http: Any,
+    report: Report,
+    progress: Callable[[str, int, int], None] | None,
+    sites: list[str] | None = None,
+) -> None:
     """A first sync: the current rows of every granted site, a page (≤ 5,000) per local
     transaction, then the cursor = the oldest page's sequence head (the overlap with the
     pull that follows is harmless: merges are idempotent). The next page downloads while
@@ -86,8 +90,9 @@ def snapshot(replica: Replica, http: Any, report: Report,
                 worker.join(0.05)
 
 
-def _snapshot_page(http: Any, after: str | None, sites: list[str] | None = None
-                   ) -> tuple[list[dict[str, Any]], int, dict[str, Any], str]:
+def _snapshot_page(
+    http: Any, after: str | None, sites: list[str] | None = None
+) -> tuple[list[dict[str, Any]], int, dict[str, Any], str]:
     params: dict[str, Any] = {"after": after} if after else {}
     if sites:
         params["site"] = sites
@@ -113,8 +118,10 @@ def _snapshot_page(http: Any, after: str | None, sites: list[str] | None = None
                 elif msg["type"] == "end":
                     end = msg
     except httpx.TransportError as e:
-        raise SyncError(f"the connection was cut during the first sync ({type(e).__name__})",
-                        hint="run pm sync again: what arrived is kept") from None
+        raise SyncError(
+            f"the connection was cut during the first sync ({type(e).__name__})",
+            hint="run pm sync again: what arrived is kept",
+        ) from None
     if end is None:
         raise SyncError("the snapshot stream ended early", hint="run pm sync again")
     return records, head, end, top
@@ -137,13 +144,20 @@ def purge(replica: Replica, site_ids: list[str]) -> list[str]:
     reg = registry()
     site_t = reg["site"].table
     with replica.write() as conn:
-        codes = list(conn.execute(sa.select(site_t.c.code).where(site_t.c.id.in_(site_ids))
-                                  .order_by(site_t.c.code)).scalars())
+        codes = list(
+            conn.execute(
+                sa.select(site_t.c.code).where(site_t.c.id.in_(site_ids)).order_by(site_t.c.code)
+            ).scalars()
+        )
         for ent in reg.values():
             conn.execute(ent.table.delete().where(ent.table.c.site_id.in_(site_ids)))
         # and what was derived from them: the per-day rollups and their marks
-        for derived in (tables.number_block, tables.kpi_day, tables.kpi_day_done,
-                        tables.rollup_dirty):
+        for derived in (
+            tables.number_block,
+            tables.kpi_day,
+            tables.kpi_day_done,
+            tables.rollup_dirty,
+        ):
             conn.execute(derived.delete().where(derived.c.site_id.in_(site_ids)))
         parked = tables.sync_parked
         for seq, change in conn.execute(sa.select(parked.c.seq, parked.c.change)).all():

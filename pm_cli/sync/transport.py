@@ -19,8 +19,9 @@ RETRIES = 4
 
 def _server(url: str | None, token: str | None) -> tuple[str, str]:
     if not url or not token:
-        raise PmError("this laptop is not logged in to a sync server",
-                      hint="pm sync login URL --token TOKEN")
+        raise PmError(
+            "this laptop is not logged in to a sync server", hint="pm sync login URL --token TOKEN"
+        )
     return url.rstrip("/"), token
 
 
@@ -43,9 +44,17 @@ def _client(url: str, token: str, timeout: float = 60.0) -> httpx.Client:
         # a plain-HTTP server: no TLS is spoken (redirects are not followed), so load no
         # certificate store (70 ms of every run)
         transport = httpx.HTTPTransport(verify=False)
-    return httpx.Client(base_url=url, timeout=timeout, transport=transport, headers={
-        "Authorization": f"Bearer {token}", "Pm-Protocol": str(PROTOCOL),
-        "Pm-Schema": str(SYNC_SCHEMA), "User-Agent": "pm-sync"})
+    return httpx.Client(
+        base_url=url,
+        timeout=timeout,
+        transport=transport,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Pm-Protocol": str(PROTOCOL),
+            "Pm-Schema": str(SYNC_SCHEMA),
+            "User-Agent": "pm-sync",
+        },
+    )
 
 
 def _error(r: Any) -> SyncError:
@@ -55,9 +64,11 @@ def _error(r: Any) -> SyncError:
         body = {}
     msg = body.get("message") or f"the server answered {r.status_code}"
     where = body.get("where") or []
-    return SyncError(f"{msg} (HTTP {r.status_code})",
-                     where="; ".join(where[:5]) + (" …" if len(where) > 5 else "") or None,
-                     hint=body.get("hint"))
+    return SyncError(
+        f"{msg} (HTTP {r.status_code})",
+        where="; ".join(where[:5]) + (" …" if len(where) > 5 else "") or None,
+        hint=body.get("hint"),
+    )
 
 
 def error_code(r: Any) -> str | None:
@@ -112,15 +123,16 @@ def backoff(attempt: int, asked: float | None = None) -> float:
     window, if wider). Never over RETRY_AFTER_MAX_S."""
     import random
 
-    window = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** attempt)
+    window = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt)
     if asked is None:
         return random.uniform(0.0, window)
     asked = min(asked, RETRY_AFTER_MAX_S)
     return min(RETRY_AFTER_MAX_S, asked + random.uniform(0.0, max(window, asked)))
 
 
-def _request(send: Callable[[], Any], what: str,
-             wait: Callable[[float], None] | None = None) -> Any:
+def _request(
+    send: Callable[[], Any], what: str, wait: Callable[[float], None] | None = None
+) -> Any:
     """Send with backoff (`backoff`) on network errors, 429 and 5xx; the response otherwise.
     `wait` (default `sleep`) is how it waits."""
     tries = retries()
@@ -130,17 +142,21 @@ def _request(send: Callable[[], Any], what: str,
             r = send()
         except httpx.TransportError as e:
             if attempt == tries:
-                raise SyncError(f"cannot reach the sync server ({what}): {e}",
-                                hint="nothing is lost: pending changes stay queued; run pm "
-                                "sync again when online") from None
+                raise SyncError(
+                    f"cannot reach the sync server ({what}): {e}",
+                    hint="nothing is lost: pending changes stay queued; run pm "
+                    "sync again when online",
+                ) from None
         else:
             if r.status_code < 500 and r.status_code != 429:
                 return r
             if attempt == tries:
                 if r.status_code == 503 and error_code(r) == "database_unavailable":
-                    raise SyncError("the server's database is unreachable; nothing is lost",
-                                    hint="pending changes stay queued on this laptop; run "
-                                    "pm sync again in a few minutes")
+                    raise SyncError(
+                        "the server's database is unreachable; nothing is lost",
+                        hint="pending changes stay queued on this laptop; run "
+                        "pm sync again in a few minutes",
+                    )
                 raise _error(r)
             asked = retry_after(r)
         (wait or sleep)(backoff(attempt, asked))

@@ -44,9 +44,15 @@ class CheckpointsImporter(Importer):
         Column("tags", ("标签",), multi=True),
     )
 
-    def plan(self, session: Session, table: Table, site: Site | None, *,
-             grid: str | None = None, progress: Progress | None = None,  # noqa: ARG002
-             ) -> Plan:
+    def plan(
+        self,
+        session: Session,
+        table: Table,
+        site: Site | None,
+        *,
+        grid: str | None = None,
+        progress: Progress | None = None,  # noqa: ARG002
+    ) -> Plan:
         """Checkpoints by code; `grid` is the grid of rows that name none (and of TSPLIB
         files)."""
         from pm_cli.checkpoints import service as checkpoints
@@ -58,10 +64,12 @@ class CheckpointsImporter(Importer):
         problems = plan.problems
         grids, _staff = site_codes(session, site)
         if grid and grid not in grids:
-            raise InputError([Problem("--grid", f"no grid {grid} at site {site.code}")],
-                             source=table.source)
-        existing = code_map(session, Checkpoint, site_id=site.id, noun="checkpoint",
-                            where=site.code)
+            raise InputError(
+                [Problem("--grid", f"no grid {grid} at site {site.code}")], source=table.source
+            )
+        existing = code_map(
+            session, Checkpoint, site_id=site.id, noun="checkpoint", where=site.code
+        )
         tags_in_use = {cp.tag_uid: cp.code for cp in existing.values() if cp.tag_uid}
         duplicates = code_duplicates(table.rows)
         for row in table.rows:
@@ -82,12 +90,12 @@ class CheckpointsImporter(Importer):
             if grid_code is None and current is None:
                 grid_code = grid
                 if grid_code is None and ("grid" not in row.values or g is None):
-                    problems.append(Problem(row.where, "required for a new checkpoint (or "
-                                            "pass --grid)", "grid"))
+                    problems.append(
+                        Problem(row.where, "required for a new checkpoint (or pass --grid)", "grid")
+                    )
             if grid_code:
                 values["grid_id"] = grids[grid_code]
-            pos = {k: values.get(k, getattr(current, k) if current else None)
-                   for k in POSITION}
+            pos = {k: values.get(k, getattr(current, k) if current else None) for k in POSITION}
             try:
                 checkpoints.position(**pos)
             except ValueError as e:
@@ -104,12 +112,16 @@ class CheckpointsImporter(Importer):
         return plan
 
     @staticmethod
-    def _tag(row: Row, code: str, tag: str | None, tags_in_use: dict[str, str],
-             problems: list[Problem]) -> None:
+    def _tag(
+        row: Row, code: str, tag: str | None, tags_in_use: dict[str, str], problems: list[Problem]
+    ) -> None:
         """A tag is on one checkpoint only (of the site or of the file)."""
         if tag and tags_in_use.get(tag, code) != code:
-            problems.append(Problem(row.where, f"tag {tag} is already on checkpoint "
-                                    f"{tags_in_use[tag]}", "tag_uid"))
+            problems.append(
+                Problem(
+                    row.where, f"tag {tag} is already on checkpoint {tags_in_use[tag]}", "tag_uid"
+                )
+            )
         elif tag:
             tags_in_use[tag] = code
 
@@ -119,11 +131,20 @@ class CheckpointsImporter(Importer):
 
         assert plan.site is not None
         for code, values in plan.creates:
-            write.create(session, Checkpoint, site_id=plan.site.id, code=code,
-                         name=values["name"], grid_id=values["grid_id"],
-                         x=values.get("x"), y=values.get("y"), lat=values.get("lat"),
-                         lon=values.get("lon"), tag_uid=values.get("tag_uid"),
-                         tags=values.get("tags") or [])
+            write.create(
+                session,
+                Checkpoint,
+                site_id=plan.site.id,
+                code=code,
+                name=values["name"],
+                grid_id=values["grid_id"],
+                x=values.get("x"),
+                y=values.get("y"),
+                lat=values.get("lat"),
+                lon=values.get("lon"),
+                tag_uid=values.get("tag_uid"),
+                tags=values.get("tags") or [],
+            )
         for current, change in plan.updates:
             write.update(session, current, **change)
 
@@ -153,7 +174,16 @@ def read_tsplib(path: Path) -> Table:
     table = Table(source, ["code", "name", "x", "y"])
     for n, (node, x, y) in enumerate(nodes, 1):
         label = node.zfill(width) if node.isdigit() else node
-        table.rows.append(Row(source, f"#{n}", {"code": f"{path.stem}-{label}",
-                                                 "name": f"{path.stem} {node}",
-                                                 "x": str(x), "y": str(y)}))
+        table.rows.append(
+            Row(
+                source,
+                f"#{n}",
+                {
+                    "code": f"{path.stem}-{label}",
+                    "name": f"{path.stem} {node}",
+                    "x": str(x),
+                    "y": str(y),
+                },
+            )
+        )
     return table

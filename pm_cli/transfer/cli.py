@@ -39,8 +39,10 @@ def register(root: typer.Typer) -> None:
 def import_(
     ctx: typer.Context,
     file: Annotated[
-        Path, typer.Argument(help="CSV, Excel .xlsx, JSON, YAML (or TSPLIB .tsp) file",
-                             show_default=False)
+        Path,
+        typer.Argument(
+            help="CSV, Excel .xlsx, JSON, YAML (or TSPLIB .tsp) file", show_default=False
+        ),
     ],
     kind: Annotated[Kind, typer.Option("--kind", help="What the file holds")],
     dry_run: Annotated[
@@ -72,23 +74,25 @@ def import_(
     with ctx.obj.session(write=not dry_run) as s:
         site = None if kind is Kind.sites else current_site(ctx.obj, s)
         with out.progress(len(table.rows), f"importing {kind.value}") as advance:
-            report = service.import_table(s, table, kind=kind.value, site=site,
-                                          dry_run=dry_run, progress=advance, grid=grid)
+            report = service.import_table(
+                s, table, kind=kind.value, site=site, dry_run=dry_run, progress=advance, grid=grid
+            )
     if out.as_json:
         out.json(asdict(report))
         return
     verb = "would be" if dry_run else "were"
     out.done(
         f"{report.file}: {report.rows} rows — {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged" + (f" ({verb} written: dry run, nothing saved)"
-                                           if dry_run else "")
+        f"{report.unchanged} unchanged"
+        + (f" ({verb} written: dry run, nothing saved)" if dry_run else "")
     )
 
 
 def export(
     ctx: typer.Context,
-    kind: Annotated[Kind, typer.Argument(
-        help="sites, staff, grids, checkpoints, risks, items or survey")],
+    kind: Annotated[
+        Kind, typer.Argument(help="sites, staff, grids, checkpoints, risks, items or survey")
+    ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format")] = Format.csv,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout")
@@ -103,8 +107,11 @@ def export(
     from pm_cli.transfer import service
 
     if fmt is Format.xlsx and output is None:
-        raise UsageError("an Excel workbook is written to a file", where="--format xlsx",
-                         hint="pass -o FILE.xlsx")
+        raise UsageError(
+            "an Excel workbook is written to a file",
+            where="--format xlsx",
+            hint="pass -o FILE.xlsx",
+        )
     with ctx.obj.session() as s:
         site = None if kind is Kind.sites else current_site(ctx.obj, s)
         rows = service.records(s, kind=kind.value, site=site)

@@ -25,7 +25,10 @@ def _scalar(value: Any) -> Any:
 
 
 def _records(
-    items: list[tuple[str, Any]], columns: Sequence[Column], source: str, match: str = "code",
+    items: list[tuple[str, Any]],
+    columns: Sequence[Column],
+    source: str,
+    match: str = "code",
     required: bool = True,
 ) -> Table:
     keys = {c.key for c in columns if not c.derived}
@@ -47,8 +50,11 @@ def _records(
             if k not in keys and rest is not None and isinstance(k, str):
                 k = f"{rest}:{k}"
             elif k not in keys:
-                problems.append(Problem(where, f"unknown key {k!r}; known: " + ", ".join(
-                    c.key for c in columns)))
+                problems.append(
+                    Problem(
+                        where, f"unknown key {k!r}; known: " + ", ".join(c.key for c in columns)
+                    )
+                )
                 continue
             if k not in present:
                 present.append(k)
@@ -131,14 +137,20 @@ def _json_depth_at(text: str, most: int) -> tuple[int, int]:
     return 1, 1
 
 
-def read_json(text: str, columns: Sequence[Column], source: str, match: str = "code",
-              required: bool = True) -> Table:
+def read_json(
+    text: str, columns: Sequence[Column], source: str, match: str = "code", required: bool = True
+) -> Table:
     def refuse(where: str, why: str) -> InputError:
         return InputError([Problem(where, why)], source=source)
 
     try:
-        doc = json.loads(text, object_pairs_hook=_object, parse_constant=_json_constant,
-                         parse_int=_json_int, parse_float=_json_float)
+        doc = json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_constant=_json_constant,
+            parse_int=_json_int,
+            parse_float=_json_float,
+        )
     except json.JSONDecodeError as e:
         raise refuse(f"{source}:{e.lineno}:{e.colno}", f"invalid JSON: {e.msg}") from None
     except RecursionError:
@@ -163,12 +175,14 @@ def read_json(text: str, columns: Sequence[Column], source: str, match: str = "c
                 stack += [v for v in node if isinstance(v, dict | list)]
     if problems:
         raise InputError(problems, source=source)
-    return _records([(f"#{i}", item) for i, item in enumerate(doc, 1)], columns, source,
-                    match, required)
+    return _records(
+        [(f"#{i}", item) for i, item in enumerate(doc, 1)], columns, source, match, required
+    )
 
 
-def read_yaml(text: str, columns: Sequence[Column], source: str, match: str = "code",
-              required: bool = True) -> Table:
+def read_yaml(
+    text: str, columns: Sequence[Column], source: str, match: str = "code", required: bool = True
+) -> Table:
     import yaml
 
     from pm_cli.yamlfile import Loader
@@ -180,9 +194,15 @@ def read_yaml(text: str, columns: Sequence[Column], source: str, match: str = "c
             if root is None:
                 raise InputError([Problem(f"{source}:1", "the file is empty")], source=source)
             if not isinstance(root, yaml.SequenceNode):
-                raise InputError([Problem(f"{source}:{root.start_mark.line + 1}",
-                                          "expected a list of mappings (- code: …)")],
-                                 source=source)
+                raise InputError(
+                    [
+                        Problem(
+                            f"{source}:{root.start_mark.line + 1}",
+                            "expected a list of mappings (- code: …)",
+                        )
+                    ],
+                    source=source,
+                )
             items = [
                 (str(n.start_mark.line + 1), loader.construct_object(n, deep=True))
                 for n in root.value
@@ -192,8 +212,9 @@ def read_yaml(text: str, columns: Sequence[Column], source: str, match: str = "c
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise InputError([Problem(where, f"invalid YAML: {e.problem or e}")],
-                         source=source) from None
+        raise InputError(
+            [Problem(where, f"invalid YAML: {e.problem or e}")], source=source
+        ) from None
     except yaml.YAMLError as e:
         raise InputError([Problem(source, f"invalid YAML: {e}")], source=source) from None
     return _records(items, columns, source, match, required)

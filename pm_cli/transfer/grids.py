@@ -60,19 +60,27 @@ class GridsImporter(Importer):
         Column("responsibilities", ("责任清单", "职责", "duties"), multi=True),
     )
 
-    def plan(self, session: Session, table: Table, site: Site | None, *,
-             grid: str | None = None, progress: Progress | None = None,  # noqa: ARG002
-             ) -> GridPlan:
+    def plan(
+        self,
+        session: Session,
+        table: Table,
+        site: Site | None,
+        *,
+        grid: str | None = None,  # noqa: ARG002
+        progress: Progress | None = None,
+    ) -> GridPlan:
         assert site is not None
         plan = GridPlan(site)
         problems = plan.problems
         duplicates = code_duplicates(table.rows)
         view = SiteView(session, site)
         existing = CodeMap(((g.code, g) for g in view.grids), noun="grid", where=site.code)
-        staff_ids = code_map(session, Staff, site_id=site.id, noun="staff member",
-                             where=site.code, value=Staff.id)
-        ids = {code: (existing[code].id if code in existing else new_id())
-               for code in duplicates.first}
+        staff_ids = code_map(
+            session, Staff, site_id=site.id, noun="staff member", where=site.code, value=Staff.id
+        )
+        ids = {
+            code: (existing[code].id if code in existing else new_id()) for code in duplicates.first
+        }
         id_code = {g.id: g.code for g in view.grids} | {i: c for c, i in ids.items()}
         parents: dict[str, str | None] = {g.id: g.parent_id for g in view.grids}
         other_sites: set[str] | None = None
@@ -109,9 +117,15 @@ class GridsImporter(Importer):
                 elif owner in staff_ids:
                     values["owner_id"] = staff_ids[owner]
                 else:
-                    problems.append(Problem(row.where, f"{owner} is not staff of site "
-                                            f"{site.code}; import staff first "
-                                            "(pm import FILE --kind staff)", "owner"))
+                    problems.append(
+                        Problem(
+                            row.where,
+                            f"{owner} is not staff of site "
+                            f"{site.code}; import staff first "
+                            "(pm import FILE --kind staff)",
+                            "owner",
+                        )
+                    )
             if "parent" in vals:
                 parent = _ref(row, "parent", problems)
                 if parent is BAD:
@@ -119,21 +133,26 @@ class GridsImporter(Importer):
                 elif not parent:
                     values["parent_id"] = None
                 elif parent == code:
-                    problems.append(Problem(row.where, "a grid cannot be its own parent",
-                                            "parent"))
+                    problems.append(Problem(row.where, "a grid cannot be its own parent", "parent"))
                 elif parent in ids:
                     values["parent_id"] = ids[parent]
                 elif parent in existing:
                     values["parent_id"] = existing[parent].id
                 else:
                     if other_sites is None:
-                        other_sites = set(session.exec(
-                            select(Grid.code).where(Grid.site_id != site.id,
-                                                    Grid.deleted == False)  # noqa: E712
-                        ).all())
-                    why = (f"grid {parent} belongs to another site, not {site.code}"
-                           if parent in other_sites else
-                           f"no grid {parent} in the file or at site {site.code}")
+                        other_sites = set(
+                            session.exec(
+                                select(Grid.code).where(
+                                    Grid.site_id != site.id,
+                                    Grid.deleted == False,  # noqa: E712
+                                )
+                            ).all()
+                        )
+                    why = (
+                        f"grid {parent} belongs to another site, not {site.code}"
+                        if parent in other_sites
+                        else f"no grid {parent} in the file or at site {site.code}"
+                    )
                     problems.append(Problem(row.where, why, "parent"))
             if code is BAD or not planned:
                 continue
@@ -149,8 +168,7 @@ class GridsImporter(Importer):
             path = cycle_through(parents, ids[code], done)
             if path:
                 chain = " → ".join(id_code.get(p, p) for p in reversed(path))
-                problems.append(Problem(row.where, f"parent links make a cycle: {chain}",
-                                        "parent"))
+                problems.append(Problem(row.where, f"parent links make a cycle: {chain}", "parent"))
 
         current_duties = view.duties
         for row, code, values, duties in parsed:
@@ -159,13 +177,17 @@ class GridsImporter(Importer):
                 if "name" not in row.values:
                     problems.append(Problem(row.where, "required for a new grid", "name"))
                 elif "name" in values:
-                    plan.creates.append({
-                        "id": ids[code], "code": code, "name": values["name"],
-                        "parent_id": values.get("parent_id"),
-                        "owner_id": values.get("owner_id"),
-                        "risk_level": values.get("risk_level", "minor"),
-                        "tags": values.get("tags", []),
-                    })
+                    plan.creates.append(
+                        {
+                            "id": ids[code],
+                            "code": code,
+                            "name": values["name"],
+                            "parent_id": values.get("parent_id"),
+                            "owner_id": values.get("owner_id"),
+                            "risk_level": values.get("risk_level", "minor"),
+                            "tags": values.get("tags", []),
+                        }
+                    )
                     if duties:
                         plan.duties.append((ids[code], duties))
                 continue
@@ -195,8 +217,12 @@ class GridsImporter(Importer):
         return SiteView(session, site).records()
 
 
-def _apply_duties(session: Session, site: Site, wanted: list[tuple[str, list[str]]],
-                  fresh: set[str] | frozenset[str] = frozenset()) -> None:
+def _apply_duties(
+    session: Session,
+    site: Site,
+    wanted: list[tuple[str, list[str]]],
+    fresh: set[str] | frozenset[str] = frozenset(),
+) -> None:
     """Make each grid's duty list the wanted one; `fresh`: grids this import created, which
     have none yet (not looked up)."""
     if not wanted:
@@ -204,7 +230,7 @@ def _apply_duties(session: Session, site: Site, wanted: list[tuple[str, list[str
     grid_ids = [gid for gid, _ in wanted if gid not in fresh]
     have: dict[str, list[GridDuty]] = {}
     for chunk_start in range(0, len(grid_ids), 500):
-        chunk = grid_ids[chunk_start:chunk_start + 500]
+        chunk = grid_ids[chunk_start : chunk_start + 500]
         for d in session.exec(live(GridDuty, site.id).where(col(GridDuty.grid_id).in_(chunk))):
             have.setdefault(d.grid_id, []).append(d)
     creates: list[dict[str, Any]] = []

@@ -46,8 +46,15 @@ class Importer:
     match: tuple[str, bool] = ("code", True)  # the column rows are matched by; required?
     needs_site: bool = True
 
-    def plan(self, session: Session, table: Table, site: Site | None, *,
-             grid: str | None = None, progress: Progress | None = None) -> Plan:
+    def plan(
+        self,
+        session: Session,
+        table: Table,
+        site: Site | None,
+        *,
+        grid: str | None = None,
+        progress: Progress | None = None,
+    ) -> Plan:
         """Check every row of `table` against the database; write nothing. `grid`: the grid
         of checkpoint rows that name none; `progress` is told of rows done, as they are."""
         raise NotImplementedError
@@ -92,8 +99,9 @@ class _Bad(enum.Enum):
 BAD: Final = _Bad.BAD  # a one-member enum, so `x is BAD` narrows x for the type checker
 
 
-def cell(row: Row, key: str, parse: Callable[[Any], Any], problems: list[Problem],
-         *, multi: bool = False) -> Any:
+def cell(
+    row: Row, key: str, parse: Callable[[Any], Any], problems: list[Problem], *, multi: bool = False
+) -> Any:
     """Parse one cell (a list only in a `multi` column); on failure record
     `FILE:ROW: column: reason` and return BAD. A column the file lacks is BAD too."""
     raw = row.values.get(key, BAD)
@@ -117,8 +125,9 @@ def text(row: Row, key: str) -> str:
     return "" if raw is None else str(raw).strip()
 
 
-def reference(row: Row, key: str, codes: Mapping[str, str], noun: str, site: Site,
-              problems: list[Problem]) -> Any:
+def reference(
+    row: Row, key: str, codes: Mapping[str, str], noun: str, site: Site, problems: list[Problem]
+) -> Any:
     """A cell naming a record of the site by code: the code, None when empty, BAD when the
     column is absent or names no such record (`no grid X at site CH`)."""
     if key not in row.values:
@@ -138,10 +147,10 @@ def site_codes(session: Session, site: Site) -> tuple[dict[str, str], dict[str, 
     from pm_cli.staff.models import Staff
     from pm_cli.store.query import code_map
 
-    grids = code_map(session, Grid, site_id=site.id, noun="grid", where=site.code,
-                     value=Grid.id)
-    staff = code_map(session, Staff, site_id=site.id, noun="staff member", where=site.code,
-                     value=Staff.id)
+    grids = code_map(session, Grid, site_id=site.id, noun="grid", where=site.code, value=Grid.id)
+    staff = code_map(
+        session, Staff, site_id=site.id, noun="staff member", where=site.code, value=Staff.id
+    )
     return grids, staff
 
 
@@ -155,6 +164,7 @@ def quiet(parse: Callable[[str], Any], value: str) -> Any:
 
 def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """`parse`, with an empty cell meaning None."""
+
     def run(value: str) -> Any:
         return parse(value) if value.strip() else None
 
@@ -198,8 +208,13 @@ class Duplicates:
     one row is a problem on each such row, naming them all:
     `FILE:6: code: code G1 appears more than once (2, 6)`."""
 
-    def __init__(self, keyed: Iterable[tuple[Row, Hashable | None]], *, column: str,
-                 what: Callable[[Any], str]):
+    def __init__(
+        self,
+        keyed: Iterable[tuple[Row, Hashable | None]],
+        *,
+        column: str,
+        what: Callable[[Any], str],
+    ):
         self.column = column
         self.first: dict[Any, Row] = {}  # the first row of each key
         groups: dict[Any, list[Row]] = {}
@@ -269,8 +284,10 @@ def load_rows(session: Session, model: type[Any], updates: list[tuple[Any, dict]
 
     out = []
     for start in range(0, len(updates), 500):
-        chunk = updates[start:start + 500]
-        rows = {r.id: r for r in session.exec(
-            select(model).where(model.id.in_([row.id for row, _ in chunk])))}
+        chunk = updates[start : start + 500]
+        rows = {
+            r.id: r
+            for r in session.exec(select(model).where(model.id.in_([row.id for row, _ in chunk])))
+        }
         out += [(rows[row.id], change) for row, change in chunk]
     return out

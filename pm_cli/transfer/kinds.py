@@ -11,10 +11,18 @@ from pm_cli.transfer.plain import SitesImporter, StaffImporter
 from pm_cli.transfer.registers import ItemsImporter, RisksImporter
 from pm_cli.transfer.surveys import SurveysImporter
 
-IMPORTERS: dict[str, Importer] = {i.kind: i for i in (
-    SitesImporter(), StaffImporter(), GridsImporter(), RisksImporter(),
-    CheckpointsImporter(), ItemsImporter(), SurveysImporter(),
-)}
+IMPORTERS: dict[str, Importer] = {
+    i.kind: i
+    for i in (
+        SitesImporter(),
+        StaffImporter(),
+        GridsImporter(),
+        RisksImporter(),
+        CheckpointsImporter(),
+        ItemsImporter(),
+        SurveysImporter(),
+    )
+}
 
 # Import order when a file references another kind: sites, then staff, then grids.
 ORDER = ("sites", "staff", "grids", "checkpoints", "risks", "items", "survey")

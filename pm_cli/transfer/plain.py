@@ -28,8 +28,14 @@ if TYPE_CHECKING:
 Fields = Mapping[str, Callable[[str], Any]]
 
 
-def plan_plain(table: Table, existing: Mapping[str, Any], fields: Fields,
-               required: tuple[str, ...], noun: str, plan: Plan) -> Plan:
+def plan_plain(
+    table: Table,
+    existing: Mapping[str, Any],
+    fields: Fields,
+    required: tuple[str, ...],
+    noun: str,
+    plan: Plan,
+) -> Plan:
     """Each row's fields parsed; a new code becomes a create (with an id), a known one an
     update of the fields that differ."""
     problems = plan.problems
@@ -77,9 +83,15 @@ class SitesImporter(Importer):
     )
     fields: Fields = {"name": v.name, "tz": optional(v.tz), "address": v.optional_text}
 
-    def plan(self, session: Session, table: Table, site: Site | None, *,
-             grid: str | None = None, progress: Progress | None = None,  # noqa: ARG002
-             ) -> Plan:
+    def plan(
+        self,
+        session: Session,
+        table: Table,
+        site: Site | None,
+        *,
+        grid: str | None = None,  # noqa: ARG002
+        progress: Progress | None = None,
+    ) -> Plan:
         from pm_cli.sites.models import Site
         from pm_cli.store.query import code_map
 
@@ -98,8 +110,7 @@ class SitesImporter(Importer):
         for row, change in plan.updates:
             write.update(session, row, **change)
 
-    def records(self, session: Session,
-                site: Site | None) -> list[dict[str, Any]]:  # noqa: ARG002 (every site)
+    def records(self, session: Session, site: Site | None) -> list[dict[str, Any]]:  # noqa: ARG002 (every site)
         from pm_cli.sites import service as sites
 
         return [sites.record(s) for s in sites.list_sites(session)]
@@ -114,20 +125,28 @@ class StaffImporter(Importer):
         Column("phone", ("电话", "手机", "联系电话")),
         Column("team", ("班组", "团队", "部门")),
     )
-    fields: Fields = {"name": v.name, "role": v.role, "phone": v.optional_text,
-                      "team": v.optional_text}
+    fields: Fields = {
+        "name": v.name,
+        "role": v.role,
+        "phone": v.optional_text,
+        "team": v.optional_text,
+    }
 
-    def plan(self, session: Session, table: Table, site: Site | None, *,
-             grid: str | None = None, progress: Progress | None = None,  # noqa: ARG002
-             ) -> Plan:
+    def plan(
+        self,
+        session: Session,
+        table: Table,
+        site: Site | None,
+        *,
+        grid: str | None = None,  # noqa: ARG002
+        progress: Progress | None = None,
+    ) -> Plan:
         from pm_cli.staff.models import Staff
         from pm_cli.store.query import code_map
 
         assert site is not None
-        staff = code_map(session, Staff, site_id=site.id, noun="staff member",
-                         where=site.code)
-        plan = plan_plain(table, staff, self.fields, ("name", "role"), "staff member",
-                          Plan(site))
+        staff = code_map(session, Staff, site_id=site.id, noun="staff member", where=site.code)
+        plan = plan_plain(table, staff, self.fields, ("name", "role"), "staff member", Plan(site))
         if progress:
             progress(len(table.rows))
         return plan

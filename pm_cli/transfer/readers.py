@@ -91,8 +91,11 @@ def detect_format(path: Path, fmt: str | None) -> str:
     if ext in (".xlsx", ".xlsm"):
         return "xlsx"
     if ext == ".xls":
-        raise UsageError("this is an old Excel 97–2003 workbook (.xls), which pm does not read",
-                         where=str(path), hint="in Excel: Save As → Excel Workbook (.xlsx)")
+        raise UsageError(
+            "this is an old Excel 97–2003 workbook (.xls), which pm does not read",
+            where=str(path),
+            hint="in Excel: Save As → Excel Workbook (.xlsx)",
+        )
     raise UsageError(
         f"cannot tell the format of {path.name} from its name",
         where=str(path),
@@ -101,7 +104,10 @@ def detect_format(path: Path, fmt: str | None) -> str:
 
 
 def _resolve_headers(
-    raw: list[str], columns: Sequence[Column], where_of: str, match: str = "code",
+    raw: list[str],
+    columns: Sequence[Column],
+    where_of: str,
+    match: str = "code",
     required: bool = True,
 ) -> tuple[list[str | None], list[Problem]]:
     mapping = header_map(columns)
@@ -122,11 +128,14 @@ def _resolve_headers(
         if key is None and rest is not None:
             key = f"{rest}:{name}"
         if key is None:
-            problems.append(Problem(
-                where_of, f"unknown column {name!r}; known: "
-                + ", ".join(c.key for c in columns if not c.derived)
-                + " (or their Chinese names)",
-            ))
+            problems.append(
+                Problem(
+                    where_of,
+                    f"unknown column {name!r}; known: "
+                    + ", ".join(c.key for c in columns if not c.derived)
+                    + " (or their Chinese names)",
+                )
+            )
             keys.append(None)
             continue
         if key in seen:
@@ -179,29 +188,41 @@ def _csv_rows(text: str, source: str, delimiter: str) -> Iterator[Cells]:
             row_no += 1
             msg = str(e)
             if "end of data" in msg or "unexpected end" in msg:
-                why = ("a quote (\") opened in this row is never closed, so every row after "
-                       "it would be read as one cell: close it or remove it")
+                why = (
+                    'a quote (") opened in this row is never closed, so every row after '
+                    "it would be read as one cell: close it or remove it"
+                )
             elif "field larger" in msg:
                 why = "a cell is too large (more than 131,072 characters)"
             else:
                 why = f"malformed CSV: {msg} (a quote must end its cell)"
-            raise InputError([Problem(f"{source}:{row_no}", f"{why} (line {start})")],
-                             source=source) from None
+            raise InputError(
+                [Problem(f"{source}:{row_no}", f"{why} (line {start})")], source=source
+            ) from None
         row_no += 1
         line = reader.line_num
         if line > start:
             for cell in cells:
                 if "\n" in cell and any(delimiter in part for part in cell.splitlines()[1:]):
-                    raise InputError([Problem(
-                        f"{source}:{row_no}",
-                        f"a quote (\") opened in this row (line {start}) closes only at line "
-                        f"{line}, swallowing the rows between into one cell: check the "
-                        "quotes in this row")], source=source)
+                    raise InputError(
+                        [
+                            Problem(
+                                f"{source}:{row_no}",
+                                f'a quote (") opened in this row (line {start}) closes only '
+                                f"at line {line}, swallowing the rows between into one cell: "
+                                "check the quotes in this row",
+                            )
+                        ],
+                        source=source,
+                    )
         yield row_no, cells
 
 
 def _find_header(
-    rows: Iterator[Cells], columns: Sequence[Column], source: str, at: Callable[[int], str],
+    rows: Iterator[Cells],
+    columns: Sequence[Column],
+    source: str,
+    at: Callable[[int], str],
     match: str = "code",
 ) -> Cells:
     """The header row: the first row naming a code column, within the first ten non-blank
@@ -217,16 +238,24 @@ def _find_header(
         if len(seen) >= 10:
             break
     if not seen:
-        raise InputError([Problem(at(1), "the file is empty: expected a header row")],
-                         source=source)
+        raise InputError(
+            [Problem(at(1), "the file is empty: expected a header row")], source=source
+        )
     return seen[0]
 
 
-def read_rows(rows: Iterable[Cells], columns: Sequence[Column], source: str,
-              match: str = "code", required: bool = True,
-              at: Callable[[int], str] = str, guarded: bool = False) -> Table:
+def read_rows(
+    rows: Iterable[Cells],
+    columns: Sequence[Column],
+    source: str,
+    match: str = "code",
+    required: bool = True,
+    at: Callable[[int], str] = str,
+    guarded: bool = False,
+) -> Table:
     """A table from rows of cells (CSV records, worksheet rows); `at(n)` names row n in
     positions; `guarded`: cells may carry the `'` CSV export puts before formulas."""
+
     def where(n: int) -> str:
         return Row(source, at(n), {}).where
 
@@ -249,18 +278,21 @@ def read_rows(rows: Iterable[Cells], columns: Sequence[Column], source: str,
         if n > width or unheaded:
             for i in [*unheaded, *range(width, n)]:
                 if i < n and cells[i].strip():
-                    problems.append(Problem(
-                        where(row_no),
-                        f"cell {i + 1} ({cells[i].strip()[:20]!r}) has no column header",
-                    ))
+                    problems.append(
+                        Problem(
+                            where(row_no),
+                            f"cell {i + 1} ({cells[i].strip()[:20]!r}) has no column header",
+                        )
+                    )
         out.append(Row(source, at(row_no), values))
     if problems:
         raise InputError(problems, source=source)
     return table
 
 
-def read_csv(text: str, columns: Sequence[Column], source: str, match: str = "code",
-             required: bool = True) -> Table:
+def read_csv(
+    text: str, columns: Sequence[Column], source: str, match: str = "code", required: bool = True
+) -> Table:
     rows = _csv_rows(text, source, _sniff_delimiter(text))
     return read_rows(rows, columns, source, match, required, guarded=True)
 
@@ -281,8 +313,14 @@ def _xlsx_value(value: Any) -> str:
     return str(value)
 
 
-def read_xlsx(path: Path, columns: Sequence[Column], source: str, match: str = "code",
-              required: bool = True, sheet: str | None = None) -> Table:
+def read_xlsx(
+    path: Path,
+    columns: Sequence[Column],
+    source: str,
+    match: str = "code",
+    required: bool = True,
+    sheet: str | None = None,
+) -> Table:
     """The rows of one worksheet (the first unless `sheet`), numbered as Excel shows them;
     positions read `FILE: sheet NAME row N`. Formulas give their saved values."""
     import zipfile
@@ -292,24 +330,35 @@ def read_xlsx(path: Path, columns: Sequence[Column], source: str, match: str = "
             size = sum(i.file_size for i in z.infolist())
     except (zipfile.BadZipFile, OSError):
         read_bytes(path)  # a missing file or a folder: that error
-        raise PmError("this is not an Excel workbook (.xlsx), though it is named like one",
-                      where=source, hint="open it in Excel and Save As → Excel Workbook"
-                      ) from None
+        raise PmError(
+            "this is not an Excel workbook (.xlsx), though it is named like one",
+            where=source,
+            hint="open it in Excel and Save As → Excel Workbook",
+        ) from None
     if size > XLSX_MAX:
-        raise PmError(f"the workbook unpacks to {size:,} bytes (at most {XLSX_MAX:,})",
-                      where=source, hint="split it, or save the sheet as CSV UTF-8")
+        raise PmError(
+            f"the workbook unpacks to {size:,} bytes (at most {XLSX_MAX:,})",
+            where=source,
+            hint="split it, or save the sheet as CSV UTF-8",
+        )
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many kinds on a damaged file
-        raise PmError(f"cannot read the workbook: {e}", where=source,
-                      hint="open it in Excel and save it again") from None
+        raise PmError(
+            f"cannot read the workbook: {e}",
+            where=source,
+            hint="open it in Excel and save it again",
+        ) from None
     try:
         names = book.sheetnames
         if sheet is not None and sheet not in names:
-            raise UsageError(f"no sheet {sheet!r} in the workbook", where=source,
-                             hint="sheets: " + ", ".join(names))
+            raise UsageError(
+                f"no sheet {sheet!r} in the workbook",
+                where=source,
+                hint="sheets: " + ", ".join(names),
+            )
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         title = ws.title
         ws.reset_dimensions()  # a declared A1:XFD1048576 must not pad every row
@@ -318,15 +367,21 @@ def read_xlsx(path: Path, columns: Sequence[Column], source: str, match: str = "
             for n, cells in enumerate(ws.iter_rows(values_only=True), 1):
                 yield n, [_xlsx_value(c) for c in cells]
 
-        return read_rows(rows(), columns, source, match, required,
-                         at=lambda n: f"sheet {title} row {n}")
+        return read_rows(
+            rows(), columns, source, match, required, at=lambda n: f"sheet {title} row {n}"
+        )
     finally:
         book.close()
 
 
 def read_table(
-    path: Path, columns: Sequence[Column], *, encoding: str | None = None,
-    fmt: str | None = None, match: str = "code", required: bool = True,
+    path: Path,
+    columns: Sequence[Column],
+    *,
+    encoding: str | None = None,
+    fmt: str | None = None,
+    match: str = "code",
+    required: bool = True,
     sheet: str | None = None,
 ) -> Table:
     """Rows of a file; `match` is the column rows are matched by (required unless told)."""

@@ -28,11 +28,34 @@ if TYPE_CHECKING:
 
     from pm_cli.sites.models import Site
 
-_DERIVED_RISK = ("score", "level", "review_rule", "last_review", "next_review",
-                 "review_overdue", "history")
-_DERIVED_ITEM = ("phase", "cycle", "found_at", "respond_by", "resolve_by", "responded_at",
-                 "checked_at", "occurrences", "overdue", "next", "id", "history", "ref",
-                 "label", "status", "withdrawn", "cycles")
+_DERIVED_RISK = (
+    "score",
+    "level",
+    "review_rule",
+    "last_review",
+    "next_review",
+    "review_overdue",
+    "history",
+)
+_DERIVED_ITEM = (
+    "phase",
+    "cycle",
+    "found_at",
+    "respond_by",
+    "resolve_by",
+    "responded_at",
+    "checked_at",
+    "occurrences",
+    "overdue",
+    "next",
+    "id",
+    "history",
+    "ref",
+    "label",
+    "status",
+    "withdrawn",
+    "cycles",
+)
 
 
 def _scale(value: str) -> int:
@@ -72,8 +95,11 @@ def _review(value: str) -> str | None:
 def _set(session: Session, row: Any, **values: Any) -> None:
     from pm_cli.store import write
 
-    write.update(session, row, **{k: val for k, val in values.items()
-                                  if val is not None or getattr(row, k) is not None})
+    write.update(
+        session,
+        row,
+        **{k: val for k, val in values.items() if val is not None or getattr(row, k) is not None},
+    )
 
 
 class _AsFound(Importer):
@@ -103,9 +129,15 @@ class RisksImporter(_AsFound):
         *(Column(k, derived=True) for k in _DERIVED_RISK),
     )
 
-    def plan(self, session: Session, table: Table, site: Site | None, *,
-             grid: str | None = None, progress: Progress | None = None,  # noqa: ARG002
-             ) -> Plan:
+    def plan(
+        self,
+        session: Session,
+        table: Table,
+        site: Site | None,
+        *,
+        grid: str | None = None,  # noqa: ARG002
+        progress: Progress | None = None,  # noqa: ARG002
+    ) -> Plan:
         """Creates: (code, values, grid id, owner id); updates: (risk, changed fields,
         likelihood, impact)."""
         from pm_cli.risks.models import Risk
@@ -127,10 +159,11 @@ class RisksImporter(_AsFound):
                 "likelihood": cell(row, "likelihood", _scale, problems),
                 "impact": cell(row, "impact", _scale, problems),
                 "legal": cell(row, "legal", _bool, problems),
-                **{k: cell(row, k, v.optional_text, problems)
-                   for k in ("area", "cause", "consequence", "controls")},
-                "playbook_steps": cell(row, "playbook_steps", v.split_list, problems,
-                                       multi=True),
+                **{
+                    k: cell(row, k, v.optional_text, problems)
+                    for k in ("area", "cause", "consequence", "controls")
+                },
+                "playbook_steps": cell(row, "playbook_steps", v.split_list, problems, multi=True),
                 "review": cell(row, "review", _review, problems),
                 "status": cell(row, "status", _status, problems),
                 "grid": reference(row, "grid", grids, "grid", site, problems),
@@ -170,18 +203,39 @@ class RisksImporter(_AsFound):
         assert site is not None
         for code, values, grid_id, owner_id in plan.creates:
             risk, _ = risks.add_risk(
-                session, site=site, code=code, title=values["title"],
-                likelihood=values["likelihood"], impact=values["impact"],
-                legal=values.get("legal", False), controls=values.get("controls"),
-                cause=values.get("cause"), consequence=values.get("consequence"),
-                area=values.get("area"), playbook_steps=values.get("playbook_steps"),
-                review=values.get("review"), open_item=False)
-            _set(session, risk, grid_id=grid_id, owner_id=owner_id,
-                 status=values.get("status") or "open")
+                session,
+                site=site,
+                code=code,
+                title=values["title"],
+                likelihood=values["likelihood"],
+                impact=values["impact"],
+                legal=values.get("legal", False),
+                controls=values.get("controls"),
+                cause=values.get("cause"),
+                consequence=values.get("consequence"),
+                area=values.get("area"),
+                playbook_steps=values.get("playbook_steps"),
+                review=values.get("review"),
+                open_item=False,
+            )
+            _set(
+                session,
+                risk,
+                grid_id=grid_id,
+                owner_id=owner_id,
+                status=values.get("status") or "open",
+            )
         for current, change, li, im in plan.updates:
             if (li, im) != (current.likelihood, current.impact):
-                risks.assess(session, site=site, code=current.code, likelihood=li, impact=im,
-                             note="imported", open_item=False)
+                risks.assess(
+                    session,
+                    site=site,
+                    code=current.code,
+                    likelihood=li,
+                    impact=im,
+                    note="imported",
+                    open_item=False,
+                )
             _set(session, current, **change)
 
     def records(self, session: Session, site: Site | None) -> list[dict[str, Any]]:
@@ -199,8 +253,9 @@ def _number(value: str) -> int | None:
     if not t:
         return None
     if not t.isdigit() or len(t) > 10 or not 1 <= int(t) <= INT_MAX:
-        raise ValueError(f"an item number is a whole number from 1 to {INT_MAX:,} like 17, "
-                         f"not {value[:20]!r}")
+        raise ValueError(
+            f"an item number is a whole number from 1 to {INT_MAX:,} like 17, not {value[:20]!r}"
+        )
     return int(t)
 
 
@@ -235,9 +290,15 @@ class ItemsImporter(_AsFound):
         *(Column(k, derived=True) for k in _DERIVED_ITEM),
     )
 
-    def plan(self, session: Session, table: Table, site: Site | None, *,
-             grid: str | None = None, progress: Progress | None = None,  # noqa: ARG002
-             ) -> Plan:
+    def plan(
+        self,
+        session: Session,
+        table: Table,
+        site: Site | None,
+        *,
+        grid: str | None = None,  # noqa: ARG002
+        progress: Progress | None = None,  # noqa: ARG002
+    ) -> Plan:
         """Creates: (number or None, values); updates: (number, changed texts, new owner's
         code or None)."""
         from pm_cli.pdca.models import Pdca
@@ -248,8 +309,11 @@ class ItemsImporter(_AsFound):
         problems = plan.problems
         grids, staff = site_codes(session, site)
         existing = {i.no: i for i in session.exec(live(Pdca, site.id)) if i.no}
-        duplicates = Duplicates(((row, quiet(_number, text(row, "no"))) for row in table.rows),
-                                column="no", what=lambda no: f"item #{no}")
+        duplicates = Duplicates(
+            ((row, quiet(_number, text(row, "no"))) for row in table.rows),
+            column="no",
+            what=lambda no: f"item #{no}",
+        )
         for row in table.rows:
             planned = duplicates.check(row, problems)
             no = cell(row, "no", _number, problems) if "no" in row.values else None
@@ -273,8 +337,11 @@ class ItemsImporter(_AsFound):
                 if not missing:
                     plan.creates.append((no, values))
                 continue
-            texts = {k: values[k] for k in ("title", *ITEM_TEXT) if k in values
-                     and getattr(current, k) != values[k]}
+            texts = {
+                k: values[k]
+                for k in ("title", *ITEM_TEXT)
+                if k in values and getattr(current, k) != values[k]
+            }
             owner = values.get("owner")  # a staff code; None or absent: the owner stays
             new_owner = owner if owner and staff.get(owner) != current.owner_id else None
             if not texts and new_owner is None:
@@ -290,10 +357,17 @@ class ItemsImporter(_AsFound):
         assert site is not None
         for no, values in plan.creates:
             opened = pdca.add_item(
-                session, site=site, title=values["title"], severity=values["severity"],
-                grid=values.get("grid"), owner=values.get("owner"),
-                source=values.get("source") or "manual", source_ref=values.get("source_ref"),
-                description=values.get("description"), no=no)
+                session,
+                site=site,
+                title=values["title"],
+                severity=values["severity"],
+                grid=values.get("grid"),
+                owner=values.get("owner"),
+                source=values.get("source") or "manual",
+                source_ref=values.get("source_ref"),
+                description=values.get("description"),
+                no=no,
+            )
             texts = {k: values[k] for k in ITEM_TEXT if values.get(k) and k != "description"}
             if texts:
                 pdca.edit(session, site=site, no=opened.item.no or 0, **texts)

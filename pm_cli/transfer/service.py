@@ -31,8 +31,7 @@ class ImportReport:
     rows: int = 0
 
 
-def read(path: Path, *, kind: str, encoding: str | None = None,
-         sheet: str | None = None) -> Table:
+def read(path: Path, *, kind: str, encoding: str | None = None, sheet: str | None = None) -> Table:
     """The rows of a file of `kind` (CSV, xlsx, JSON, YAML; a TSPLIB .tsp holds checkpoints)."""
     of = importer(kind)
     key, required = of.match
@@ -43,13 +42,20 @@ def read(path: Path, *, kind: str, encoding: str | None = None,
 
         return read_tsplib(path)
     with no_gc():
-        return read_table(path, of.columns, encoding=encoding, match=key, required=required,
-                          sheet=sheet)
+        return read_table(
+            path, of.columns, encoding=encoding, match=key, required=required, sheet=sheet
+        )
 
 
 def import_table(
-    session: Session, table: Table, *, kind: str, site: Site | None, dry_run: bool = False,
-    progress: Progress | None = None, grid: str | None = None,
+    session: Session,
+    table: Table,
+    *,
+    kind: str,
+    site: Site | None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    grid: str | None = None,
 ) -> ImportReport:
     """Validate every row, then (unless dry_run) write them all in the caller's transaction.
 
@@ -64,9 +70,15 @@ def import_table(
         table.rows.clear()
         if plan.problems:
             raise InputError(of.ordered(plan.problems), source=table.source)
-        report = ImportReport(kind=kind, file=table.source, created=len(plan.creates),
-                              updated=len(plan.updates), unchanged=plan.unchanged,
-                              dry_run=dry_run, rows=rows)
+        report = ImportReport(
+            kind=kind,
+            file=table.source,
+            created=len(plan.creates),
+            updated=len(plan.updates),
+            unchanged=plan.unchanged,
+            dry_run=dry_run,
+            rows=rows,
+        )
         if not dry_run:
             of.apply(session, plan)
         return report
@@ -83,8 +95,9 @@ def render(rows: list[dict[str, Any]], *, kind: str, fmt: str) -> bytes:
     if fmt == "yaml":
         import yaml
 
-        return yaml.safe_dump(rows, allow_unicode=True, sort_keys=False,
-                              default_flow_style=False).encode("utf-8")
+        return yaml.safe_dump(
+            rows, allow_unicode=True, sort_keys=False, default_flow_style=False
+        ).encode("utf-8")
     from pm_cli import sheets
 
     cols = importer(kind).export_columns(rows)

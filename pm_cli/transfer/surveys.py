@@ -26,8 +26,10 @@ from pm_cli.transfer.readers import Column, Row, Table
 from pm_cli.validate import optional_text
 
 QUESTION = "questions"  # the kind's catch-all column: `questions:HEADER` keys in a row
-_DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-                  r"(?:[ T]00:00(?::00(?:\.0+)?)?)?")
+_DAY = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[ T]00:00(?::00(?:\.0+)?)?)?"
+)
 
 
 def parse_day(text: str) -> str:
@@ -59,8 +61,9 @@ def _satisfied(text: str, answered: int | None) -> float | None:
     try:
         value = float(t.rstrip("%％").strip())
     except ValueError:
-        raise ValueError(f"households satisfied: a number or a percentage like 92%, not "
-                         f"{text[:20]!r}") from None
+        raise ValueError(
+            f"households satisfied: a number or a percentage like 92%, not {text[:20]!r}"
+        ) from None
     if not percent:
         return value
     if not 0 <= value <= 100:
@@ -87,8 +90,12 @@ class _Grids:
     """A grid by code, or by name when exactly one grid has it."""
 
     def __init__(self, session: Session, site: Site):
-        rows = session.exec(select(Grid.id, Grid.code, Grid.name).where(
-            Grid.site_id == site.id, Grid.deleted == False)).all()  # noqa: E712
+        rows = session.exec(
+            select(Grid.id, Grid.code, Grid.name).where(
+                Grid.site_id == site.id,
+                Grid.deleted == False,  # noqa: E712
+            )
+        ).all()
         self.codes = {code: gid for gid, code, _ in rows}
         self.names: dict[str, list[str]] = {}
         for _gid, code, name in rows:
@@ -102,8 +109,9 @@ class _Grids:
         if len(named) == 1:
             return self.codes[named[0]]
         if named:
-            raise ValueError(f"{len(named)} grids are named {text!r} "
-                             f"({', '.join(sorted(named))}): give the code")
+            raise ValueError(
+                f"{len(named)} grids are named {text!r} ({', '.join(sorted(named))}): give the code"
+            )
         raise ValueError(f"no grid with the code or name {text!r} at site {self.site}")
 
 
@@ -118,34 +126,56 @@ class SurveysImporter(Importer):
         Column("date", ("日期", "调查日期", "测评日期", "day", "survey_date")),
         Column("grid", ("网格", "网格编码", "区域")),
         Column("building", ("楼栋", "楼宇", "楼号", "楼座")),
-        Column("asked", ("调查户数", "总户数", "户数", "发放户数", "households",
-                         "households_asked")),
-        Column("answered", ("回收户数", "有效问卷", "答卷户数", "参与户数",
-                            "households_answering", "responses", "answering")),
+        Column(
+            "asked", ("调查户数", "总户数", "户数", "发放户数", "households", "households_asked")
+        ),
+        Column(
+            "answered",
+            (
+                "回收户数",
+                "有效问卷",
+                "答卷户数",
+                "参与户数",
+                "households_answering",
+                "responses",
+                "answering",
+            ),
+        ),
         Column("satisfied", ("满意户数", "满意", "满意率", "satisfied_households")),
         Column("note", ("备注", "说明")),
         Column(QUESTION, rest=True),
     )
 
-    def plan(self, session: Session, table: Table, site: Site | None, *,
-             grid: str | None = None, progress: Progress | None = None,  # noqa: ARG002
-             ) -> Plan:
+    def plan(
+        self,
+        session: Session,
+        table: Table,
+        site: Site | None,
+        *,
+        grid: str | None = None,  # noqa: ARG002
+        progress: Progress | None = None,  # noqa: ARG002
+    ) -> Plan:
         """Each row is created, or updates the survey of its grid and day. Creates: values;
         updates: (survey, changed values)."""
         assert site is not None
         plan = Plan(site)
         grids = _Grids(session, site)
-        existing = {(s.day, s.grid_id): s for s in session.exec(
-            select(Survey).where(Survey.site_id == site.id,
-                                 Survey.deleted == False))}  # noqa: E712
+        existing = {
+            (s.day, s.grid_id): s
+            for s in session.exec(
+                select(Survey).where(Survey.site_id == site.id, Survey.deleted == False)  # noqa: E712
+            )
+        }
         checked = [_check(row, grids) for row in table.rows]
         places: dict[Key, str] = {}
         for _row, _bad, _values, key, place in checked:
             if key is not None:
                 places.setdefault(key, place or "the whole site")
-        duplicates = Duplicates(((row, key) for row, _b, _v, key, _p in checked),
-                                column="date",
-                                what=lambda key: f"a survey of {places[key]} on {key[0]}")
+        duplicates = Duplicates(
+            ((row, key) for row, _b, _v, key, _p in checked),
+            column="date",
+            what=lambda key: f"a survey of {places[key]} on {key[0]}",
+        )
         for row, bad, values, _key, _place in checked:
             duplicates.check(row, bad)
             if bad:
@@ -182,8 +212,7 @@ class SurveysImporter(Importer):
         return cols + list(dict.fromkeys(k for r in rows for k in r if k not in cols))
 
 
-def _check(row: Row, grids: _Grids) -> tuple[Row, list[Problem], dict[str, Any],
-                                             Key | None, str]:
+def _check(row: Row, grids: _Grids) -> tuple[Row, list[Problem], dict[str, Any], Key | None, str]:
     """A row's problems, its values, the survey it is of (None when that is unclear) and the
     place it names."""
     bad: list[Problem] = []
@@ -212,12 +241,26 @@ def _check(row: Row, grids: _Grids) -> tuple[Row, list[Problem], dict[str, Any],
         if value is None and not any(p.column == key for p in bad):
             bad.append(Problem(row.where, "required", key))
     if not bad and satisfied is None and not scores:
-        bad.append(Problem(row.where, "give households satisfied, or a column per "
-                                      "question with its mean score 1–5", "satisfied"))
-    values = {"day": day, "grid_id": grid_id, "asked": asked, "answered": answered,
-              "satisfied": satisfied, "scores": scores, "note": note}
-    bad += [Problem(row.where, why, name.split(".")[0]) for name, why in rules.problems(
-        {k: val for k, val in values.items() if val is not None})]
+        bad.append(
+            Problem(
+                row.where,
+                "give households satisfied, or a column per question with its mean score 1–5",
+                "satisfied",
+            )
+        )
+    values = {
+        "day": day,
+        "grid_id": grid_id,
+        "asked": asked,
+        "answered": answered,
+        "satisfied": satisfied,
+        "scores": scores,
+        "note": note,
+    }
+    bad += [
+        Problem(row.where, why, name.split(".")[0])
+        for name, why in rules.problems({k: val for k, val in values.items() if val is not None})
+    ]
     key_ = (day, grid_id) if day is not None and (grid_id is not None or not place) else None
     return row, bad, values, key_, place
 
@@ -232,12 +275,19 @@ def records(session: Session, *, site: Site) -> list[dict[str, Any]]:
     oldest first: what `pm import --kind survey` reads back unchanged."""
     codes = dict(session.exec(select(Grid.id, Grid.code).where(Grid.site_id == site.id)).all())
     out = []
-    for s in session.exec(select(Survey).where(
-            Survey.site_id == site.id, Survey.deleted == False)  # noqa: E712
-            .order_by(col(Survey.day), col(Survey.grid_id))):
-        rec: dict[str, Any] = {"date": s.day, "grid": codes.get(s.grid_id or "", s.grid_id),
-                               "asked": s.asked, "answered": s.answered,
-                               "satisfied": s.satisfied, "note": s.note}
+    for s in session.exec(
+        select(Survey)
+        .where(Survey.site_id == site.id, Survey.deleted == False)  # noqa: E712
+        .order_by(col(Survey.day), col(Survey.grid_id))
+    ):
+        rec: dict[str, Any] = {
+            "date": s.day,
+            "grid": codes.get(s.grid_id or "", s.grid_id),
+            "asked": s.asked,
+            "answered": s.answered,
+            "satisfied": s.satisfied,
+            "note": s.note,
+        }
         rec.update({q: score for q, score in (s.scores or {}).items() if q not in rec})
         out.append(rec)
     return out

@@ -56,8 +56,12 @@ def downgrade_to_base(path: Path) -> None:
 
 def test_init_creates_then_is_harmless(pm, isolated):
     first = pm.json("init")
-    assert first == {"path": str(isolated), "created": True, "from_version": 0,
-                     "to_version": SCHEMA_VERSION}
+    assert first == {
+        "path": str(isolated),
+        "created": True,
+        "from_version": 0,
+        "to_version": SCHEMA_VERSION,
+    }
     device = sql(isolated, "SELECT device_id FROM sync_state")
     pm("site", "add", "CH", "--name", "翠湖花园")
     second = pm.json("init")
@@ -99,10 +103,17 @@ def test_init_refuses_a_file_that_is_not_sqlite(pm, tmp_path):
 # ---- opening: missing, foreign, newer, older ------------------------------------------
 
 
-@pytest.mark.parametrize("args", [
-    ("site", "list"), ("site", "add", "CH", "--name", "x"), ("grid", "list"),
-    ("db", "check"), ("db", "migrate"), ("db", "backup", "b.db"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("site", "list"),
+        ("site", "add", "CH", "--name", "x"),
+        ("grid", "list"),
+        ("db", "check"),
+        ("db", "migrate"),
+        ("db", "backup", "b.db"),
+    ],
+)
 def test_missing_database_tells_to_init_and_creates_nothing(pm, isolated, tmp_path, args):
     r = pm(*args, ok=False)
     assert r.exit_code != 0
@@ -135,8 +146,14 @@ def test_a_database_from_a_newer_pm_is_refused_untouched(pm, isolated):
     pm("site", "add", "CH", "--name", "翠湖花园")
     sql(isolated, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     before = isolated.read_bytes()
-    for args in (("site", "list"), ("site", "add", "BJ", "--name", "北京"), ("init",),
-                 ("db", "migrate"), ("db", "check"), ("grid", "list")):
+    for args in (
+        ("site", "list"),
+        ("site", "add", "BJ", "--name", "北京"),
+        ("init",),
+        ("db", "migrate"),
+        ("db", "check"),
+        ("grid", "list"),
+    ):
         r = pm(*args, ok=False)
         assert r.exit_code == 1, args
         assert "made by a newer pm" in r.stderr, args
@@ -212,10 +229,13 @@ def test_check_reports_ok_schema_and_revision(pm, isolated):
 
 def _insert_grid(path: Path, *, gid: str, site_id: str, parent_id=None, owner_id=None):
     stamp = sql(path, "SELECT last_hlc FROM sync_state")[0][0]
-    sql(path, "INSERT INTO grid (id, site_id, created_at, deleted, field_hlc, updated_hlc, "
-              "code, name, parent_id, owner_id, risk_level, tags) "
-              "VALUES (?, ?, '2026-03-01T06:00:00.000Z', 0, '{}', ?, ?, ?, ?, ?, 'minor', '[]')",
-        (gid, site_id, stamp, f"X-{gid[-4:]}", "孤儿网格", parent_id, owner_id))
+    sql(
+        path,
+        "INSERT INTO grid (id, site_id, created_at, deleted, field_hlc, updated_hlc, "
+        "code, name, parent_id, owner_id, risk_level, tags) "
+        "VALUES (?, ?, '2026-03-01T06:00:00.000Z', 0, '{}', ?, ?, ?, ?, ?, 'minor', '[]')",
+        (gid, site_id, stamp, f"X-{gid[-4:]}", "孤儿网格", parent_id, owner_id),
+    )
 
 
 def test_check_reports_dangling_references(pm, site, isolated):

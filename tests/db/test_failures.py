@@ -28,8 +28,13 @@ def run_pm(*args: str, db: Path, wrap: list[str] | None = None) -> subprocess.Co
     """The installed `pm` as a subprocess on `db`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PM_")}
     env.update(PM_DB=str(db), PM_CONFIG=str(db.with_name("config.toml")), PM_SITE="CH")
-    return subprocess.run([*(wrap or []), pm_executable(), *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*(wrap or []), pm_executable(), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def assert_one_error(r, *words: str) -> None:
@@ -95,13 +100,15 @@ BIG = "巡查消防通道并拍照记录" * 1500  # ~50 KB of text: pages the fi
 DUTIES = [a for i in range(60) for a in ("--duty", f"{i} " + "巡查消防通道并拍照记录" * 40)]
 
 
-@pytest.mark.parametrize("args", [
-    ("grid", "add", "A", "--name", "A栋", *DUTIES),
-    ("pdca", "add", "地面积水", "--severity", "minor", "--description", BIG),
-    ("site", "add", "BJ", "--name", "北京", "--address", BIG),
-])
-def test_a_full_disk_is_one_error_line_and_nothing_is_written(pm, site, isolated, full_disk,
-                                                                args):
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("grid", "add", "A", "--name", "A栋", *DUTIES),
+        ("pdca", "add", "地面积水", "--severity", "minor", "--description", BIG),
+        ("site", "add", "BJ", "--name", "北京", "--address", BIG),
+    ],
+)
+def test_a_full_disk_is_one_error_line_and_nothing_is_written(pm, site, isolated, full_disk, args):
     before = sql(isolated, "SELECT count(*) FROM change")
     r = pm(*args, ok=False)
     assert_one_error(r, "the disk is full", "free some space")
@@ -112,16 +119,21 @@ def test_a_full_disk_is_one_error_line_and_nothing_is_written(pm, site, isolated
 # ---- a damaged page (SQLITE_CORRUPT) --------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [
-    ("site", "list"), ("grid", "list"), ("grid", "add", "A", "--name", "A栋"), ("today",),
-    ("staff", "add", "S9", "--name", "王五", "--role", "lead"),
-    ("export", "grids", "--format", "json"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("site", "list"),
+        ("grid", "list"),
+        ("grid", "add", "A", "--name", "A栋"),
+        ("today",),
+        ("staff", "add", "S9", "--name", "王五", "--role", "lead"),
+        ("export", "grids", "--format", "json"),
+    ],
+)
 def test_a_damaged_table_is_one_error_line_naming_the_backup(pm, site, isolated, args):
     damage_table(isolated, "site")
     r = pm(*args, ok=False)
-    assert_one_error(r, "the database is damaged", "restore your newest backup",
-                     "pm db backup")
+    assert_one_error(r, "the database is damaged", "restore your newest backup", "pm db backup")
 
 
 def test_a_damaged_file_through_the_installed_pm(site, isolated):
@@ -136,13 +148,18 @@ def test_check_full_finds_an_index_that_no_longer_matches_its_table(pm, site, is
     import sqlite3
 
     pm("staff", "add", "S3", "--name", "王芳", "--role", "tech")
-    index = sql(isolated, "SELECT name FROM sqlite_master WHERE type = 'index' AND "
-                "tbl_name = 'staff' AND sql IS NOT NULL")[0][0]
+    index = sql(
+        isolated,
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+        "tbl_name = 'staff' AND sql IS NOT NULL",
+    )[0][0]
     con = sqlite3.connect(isolated)
     ((version,),) = con.execute("PRAGMA schema_version").fetchall()
     con.execute("PRAGMA writable_schema = 1")  # the index now claims another column
-    con.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?",
-                (f"CREATE INDEX {index} ON staff(name)", index))
+    con.execute(
+        "UPDATE sqlite_master SET sql = ? WHERE name = ?",
+        (f"CREATE INDEX {index} ON staff(name)", index),
+    )
     con.execute(f"PRAGMA schema_version = {version + 1}")
     con.commit()
     con.close()
@@ -153,8 +170,7 @@ def test_check_full_finds_an_index_that_no_longer_matches_its_table(pm, site, is
     assert any(index in line for line in json.loads(r.stdout)["integrity"])
 
 
-def test_check_reports_the_damage_and_backup_keeps_the_older_copy(pm, site, isolated,
-                                                                   tmp_path):
+def test_check_reports_the_damage_and_backup_keeps_the_older_copy(pm, site, isolated, tmp_path):
     dest = tmp_path / "backup.db"
     pm("db", "backup", str(dest))
     good = dest.read_bytes()
@@ -169,11 +185,11 @@ def test_check_reports_the_damage_and_backup_keeps_the_older_copy(pm, site, isol
     assert_one_error(r, "the backup copy failed its integrity check")
     assert dest.read_bytes() == good  # the older backup is still the good one
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("backup")) == [
-        "backup.db"]
+        "backup.db"
+    ]
 
 
-def test_an_interrupted_backup_leaves_no_part_file_and_the_old_one(pm, site, tmp_path,
-                                                                   monkeypatch):
+def test_an_interrupted_backup_leaves_no_part_file_and_the_old_one(pm, site, tmp_path, monkeypatch):
     from pm_cli.db import service
 
     dest = tmp_path / "backup.db"
@@ -198,8 +214,13 @@ def test_an_interrupted_backup_leaves_no_part_file_and_the_old_one(pm, site, tmp
 def test_a_file_that_is_not_a_database_through_the_installed_pm(tmp_path):
     db = tmp_path / "pm.db"
     db.write_bytes(b"PK\x03\x04 a zip, say " * 200)
-    for args in (("site", "list"), ("db", "check"), ("db", "migrate"), ("init",),
-                 ("db", "backup", str(tmp_path / "b.db"))):
+    for args in (
+        ("site", "list"),
+        ("db", "check"),
+        ("db", "migrate"),
+        ("init",),
+        ("db", "backup", str(tmp_path / "b.db")),
+    ):
         r = run_pm(*args, db=db)
         assert r.returncode == 1, (args, r.stderr)
         assert "Traceback" not in r.stderr, (args, r.stderr)
@@ -212,9 +233,15 @@ def test_an_unknown_revision_is_a_newer_pm_for_every_command(pm, site, isolated,
     sql(isolated, "UPDATE alembic_version SET version_num = '0042'")
     checkpoint(isolated)
     before = isolated.read_bytes()
-    for args in (("site", "list"), ("grid", "add", "A", "--name", "A栋"), ("init",),
-                 ("db", "migrate"), ("db", "check"), ("today",),
-                 ("db", "backup", str(tmp_path / "b.db"))):
+    for args in (
+        ("site", "list"),
+        ("grid", "add", "A", "--name", "A栋"),
+        ("init",),
+        ("db", "migrate"),
+        ("db", "check"),
+        ("today",),
+        ("db", "backup", str(tmp_path / "b.db")),
+    ):
         r = pm(*args, ok=False)
         assert_one_error(r, "made by a newer pm", "revision 0042", "upgrade pm")
         assert isolated.read_bytes() == before, args

@@ -22,9 +22,14 @@ def mode(p: Path) -> int:
 
 def pm(*args: str, db: Path, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
     """The installed pm, as a user with this umask runs it (022: files readable by all)."""
-    r = subprocess.run([pm_executable(), "--db", str(db), *args], capture_output=True,
-                       text=True, timeout=600, env={**os.environ, "PM_SITE": "CH"},
-                       preexec_fn=lambda: os.umask(umask))  # POSIX only (skipped on Windows)
+    r = subprocess.run(
+        [pm_executable(), "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PM_SITE": "CH"},
+        preexec_fn=lambda: os.umask(umask),
+    )  # POSIX only (skipped on Windows)
     assert r.returncode == 0, r.stderr
     return r
 

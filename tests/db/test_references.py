@@ -29,16 +29,21 @@ def test_check_finds_a_dangling_value_in_every_reference_column(pm, demo_copy):
     for table, column, _target in service.references():
         rows = sql(db, f"SELECT id FROM {table} WHERE {column} IS NOT NULL LIMIT 1")
         if rows:
-            sql(db, f"UPDATE {table} SET {column} = ? WHERE id = ?",
-                (f"gone-{table}-{column}", rows[0][0]))
+            sql(
+                db,
+                f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                (f"gone-{table}-{column}", rows[0][0]),
+            )
             broken.add((table, column))
     assert len(broken) >= 20  # the demo fills most tables
     r = pm("--db", str(db), "db", "check", "--json", ok=False)
     assert r.exit_code == 1
     dangling = json.loads(r.stdout)["dangling"]
     for table, column in broken:
-        assert any(f": {column} gone-{table}-{column} has no " in line and
-                   line.startswith(f"{table} ") for line in dangling), (table, column)
+        assert any(
+            f": {column} gone-{table}-{column} has no " in line and line.startswith(f"{table} ")
+            for line in dangling
+        ), (table, column)
 
 
 def test_check_finds_a_run_of_an_unknown_playbook_and_a_stop_at_no_checkpoint(pm, demo_copy):
@@ -46,21 +51,31 @@ def test_check_finds_a_run_of_an_unknown_playbook_and_a_stop_at_no_checkpoint(pm
     ((run_id,),) = sql(db, "SELECT id FROM run LIMIT 1")
     sql(db, "UPDATE run SET playbook_version = 999 WHERE id = ?", (run_id,))
     ((route_id,),) = sql(db, "SELECT id FROM route WHERE json_array_length(stops) > 0 LIMIT 1")
-    sql(db, "UPDATE route SET stops = json_set(stops, '$[0].checkpoint', 'nowhere') "
-            "WHERE id = ?", (route_id,))
+    sql(
+        db,
+        "UPDATE route SET stops = json_set(stops, '$[0].checkpoint', 'nowhere') WHERE id = ?",
+        (route_id,),
+    )
     r = pm("--db", str(db), "db", "check", "--json", ok=False)
     dangling = json.loads(r.stdout)["dangling"]
-    assert any(line.startswith(f"run {run_id}: playbook ") and "@999 has no playbook row"
-               in line for line in dangling), dangling
+    assert any(
+        line.startswith(f"run {run_id}: playbook ") and "@999 has no playbook row" in line
+        for line in dangling
+    ), dangling
     assert f"route {route_id}: stops[0].checkpoint nowhere has no checkpoint row" in dangling
 
 
 def test_check_finds_a_conflict_about_no_record(pm, demo_copy):
     db = demo_copy()
     ((site_id,),) = sql(db, "SELECT id FROM site LIMIT 1")
-    sql(db, "INSERT INTO conflict (id, site_id, created_at, deleted, field_hlc, updated_hlc, "
-            "entity, record_id, kind) VALUES ('c-1', ?, '2026-03-01T06:00:00.000Z', 0, '{}', "
-            "'x', 'grid', 'no-such-grid', 'duplicate_code')", (site_id,))
+    sql(
+        db,
+        "INSERT INTO conflict (id, site_id, created_at, deleted, field_hlc, updated_hlc, "
+        "entity, record_id, kind) VALUES ('c-1', ?, '2026-03-01T06:00:00.000Z', 0, '{}', "
+        "'x', 'grid', 'no-such-grid', 'duplicate_code')",
+        (site_id,),
+    )
     r = pm("--db", str(db), "db", "check", "--json", ok=False)
-    assert "conflict c-1: record_id no-such-grid has no grid row" in json.loads(
-        r.stdout)["dangling"]
+    assert (
+        "conflict c-1: record_id no-such-grid has no grid row" in json.loads(r.stdout)["dangling"]
+    )

@@ -32,8 +32,7 @@ def test_synced_tables_have_no_unique_index_and_no_foreign_key(pm, isolated):
             cols = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
             assert {"id", "site_id", "created_at", "deleted", "field_hlc", "updated_hlc"} <= cols
             assert con.execute(f"PRAGMA foreign_key_list({table})").fetchall() == []
-            for _seq, name, unique, origin, _partial in con.execute(
-                    f"PRAGMA index_list({table})"):
+            for _seq, name, unique, origin, _partial in con.execute(f"PRAGMA index_list({table})"):
                 assert not unique or origin == "pk", f"{table}: unique index {name}"
     finally:
         con.close()

@@ -175,8 +175,7 @@ def test_demo_has_a_week_of_runs_with_some_failures(pm, demo_db: Path):
     assert max(datetime.fromisoformat(r["started_at"]) for r in runs) <= datetime.now(UTC)
     assert any(r["failed"] for r in runs) and any(r["status"] == "open" for r in runs)
     assert sum(r["status"] == "finished" for r in runs) >= len(runs) - 1
-    failed = json.loads(pm("--db", db, "--site", "CH", "run", "list", "--failed",
-                           "--json").stdout)
+    failed = json.loads(pm("--db", db, "--site", "CH", "run", "list", "--failed", "--json").stdout)
     assert 0 < len(failed) < len(runs)
 
 

@@ -23,9 +23,24 @@ def fire(pm, site):
 def test_library_has_at_least_12_bilingual_scenarios(pm, site):
     rows = pm.json("drill", "scenarios")
     ids = {r["id"] for r in rows}
-    assert len(rows) >= 12 and {"fire", "flood", "typhoon", "earthquake", "epidemic",
-                                "power_outage", "gas_leak", "elevator_entrapment", "burst_pipe",
-                                "crowd_stampede", "hazmat", "public_security"} <= ids
+    assert (
+        len(rows) >= 12
+        and {
+            "fire",
+            "flood",
+            "typhoon",
+            "earthquake",
+            "epidemic",
+            "power_outage",
+            "gas_leak",
+            "elevator_entrapment",
+            "burst_pipe",
+            "crowd_stampede",
+            "hazmat",
+            "public_security",
+        }
+        <= ids
+    )
     fire = next(r for r in rows if r["id"] == "fire")
     assert fire["milestones"][0] == {"id": "alarm", "target": 0.0}
     assert {"id": "evacuated", "target": 10.0} in fire["milestones"]
@@ -33,15 +48,32 @@ def test_library_has_at_least_12_bilingual_scenarios(pm, site):
 
 
 def test_live_drill_across_midnight_misses_a_target_and_opens_an_item(pm, fire):
-    run = pm.json("drill", "start", fire, "--at", "2026-03-01T23:55+08:00",
-                  "--participants", "42", "--weather", "晴")
+    run = pm.json(
+        "drill",
+        "start",
+        fire,
+        "--at",
+        "2026-03-01T23:55+08:00",
+        "--participants",
+        "42",
+        "--weather",
+        "晴",
+    )
     short = run["short"]
     pm("drill", "event", short, "first_responder", "--at", "2026-03-01T23:55:50+08:00")
     for mid, at in (("micro_station", "23:57:30"), ("call_119", "23:58")):
         pm("drill", "event", short, mid, "--at", f"2026-03-01T{at}+08:00")
     pm("drill", "event", short, "reinforcements", "--at", "2026-03-02T00:00:00+08:00")
-    r = pm("drill", "event", short, "evacuated", "--at", "2026-03-02T00:07+08:00",
-           "--note", "3单元楼梯拥堵")
+    r = pm(
+        "drill",
+        "event",
+        short,
+        "evacuated",
+        "--at",
+        "2026-03-02T00:07+08:00",
+        "--note",
+        "3单元楼梯拥堵",
+    )
     assert "evacuated: 12 min (target 10) MISSED" in r.stderr
     pm("drill", "event", short, "headcount", "--at", "2026-03-02T00:08+08:00")
     r = pm("drill", "finish", short, ok=False)
@@ -49,7 +81,10 @@ def test_live_drill_across_midnight_misses_a_target_and_opens_an_item(pm, fire):
     pm("drill", "event", short, "all_clear", "--at", "2026-03-02T00:15+08:00")
     done = json.loads(pm("drill", "finish", short, "--json").stdout)
     assert (done["result"], done["missed"], done["status"]) == (
-        "fail", ["evacuated", "headcount"], "finished")
+        "fail",
+        ["evacuated", "headcount"],
+        "finished",
+    )
     ev = {m["milestone"]: m for m in done["milestones"]}
     assert ev["first_responder"]["elapsed"] == pytest.approx(0.83, abs=0.01)
     assert ev["reinforcements"]["elapsed"] == 5 and ev["reinforcements"]["met"] is True
@@ -61,8 +96,7 @@ def test_live_drill_across_midnight_misses_a_target_and_opens_an_item(pm, fire):
 def test_events_out_of_order_unknown_or_twice_are_refused(pm, fire):
     short = pm.json("drill", "start", fire, "--at", "2026-03-01T10:00+08:00")["short"]
     pm("drill", "event", short, "call_119", "--at", "2026-03-01T10:03+08:00")
-    r = pm("drill", "event", short, "first_responder", "--at", "2026-03-01T10:01+08:00",
-           ok=False)
+    r = pm("drill", "event", short, "first_responder", "--at", "2026-03-01T10:01+08:00", ok=False)
     assert r.exit_code == 1 and "events are recorded in time order" in r.stderr
     r = pm("drill", "event", short, "sprinklers", ok=False)
     assert r.exit_code == 1 and "no milestone 'sprinklers'" in r.stderr and "alarm" in r.stderr
@@ -83,10 +117,13 @@ def test_incomplete_finish_counts_missing_milestones(pm, fire):
 
 
 def test_record_a_timeline_all_or_nothing(pm, fire, write_file):
-    bad = write_file("bad.yaml", "started: 2026-03-01T14:00+08:00\nparticipants: lots\n"
-                                 "events:\n  - {milestone: first_responder, at: '14:01'}\n"
-                                 "  - {milestone: sprinkler, at: '14:02'}\n"
-                                 "  - {milestone: call_119, at: '13:59'}\n")
+    bad = write_file(
+        "bad.yaml",
+        "started: 2026-03-01T14:00+08:00\nparticipants: lots\n"
+        "events:\n  - {milestone: first_responder, at: '14:01'}\n"
+        "  - {milestone: sprinkler, at: '14:02'}\n"
+        "  - {milestone: call_119, at: '13:59'}\n",
+    )
     r = pm("drill", "record", fire, "--timeline", str(bad), ok=False)
     assert r.exit_code == 1
     assert f"{bad}:2: participants is a whole number" in r.stderr
@@ -94,23 +131,37 @@ def test_record_a_timeline_all_or_nothing(pm, fire, write_file):
     assert f"{bad}:6: call_119 is before the drill started" in r.stderr
     assert "not recorded" in r.stderr
     assert pm.json("drill", "runs") == []
-    events = "".join(f"  - {{milestone: {m}, at: '2026-03-01T14:{mm}+08:00'}}\n" for m, mm in (
-        ("first_responder", "01"), ("micro_station", "03"), ("call_119", "03"),
-        ("reinforcements", "05"), ("evacuated", "09"), ("headcount", "10"),
-        ("all_clear", "20")))
-    good = write_file("good.yaml", "started: 2026-03-01T14:00+08:00\nparticipants: 42\n"
-                                   "observers: 街道消防站\nweather: 小雨\nkind: full-scale\n"
-                                   f"events:\n{events}"
-                                   "findings:\n  - {text: 2单元疏散指示灯不亮, severity: major}\n")
+    events = "".join(
+        f"  - {{milestone: {m}, at: '2026-03-01T14:{mm}+08:00'}}\n"
+        for m, mm in (
+            ("first_responder", "01"),
+            ("micro_station", "03"),
+            ("call_119", "03"),
+            ("reinforcements", "05"),
+            ("evacuated", "09"),
+            ("headcount", "10"),
+            ("all_clear", "20"),
+        )
+    )
+    good = write_file(
+        "good.yaml",
+        "started: 2026-03-01T14:00+08:00\nparticipants: 42\n"
+        "observers: 街道消防站\nweather: 小雨\nkind: full-scale\n"
+        f"events:\n{events}"
+        "findings:\n  - {text: 2单元疏散指示灯不亮, severity: major}\n",
+    )
     rec = json.loads(pm("drill", "record", fire, "--timeline", str(good), "--json").stdout)
     assert (rec["result"], rec["participants"], rec["kind"]) == ("pass", 42, "full-scale")
     assert [i["title"] for i in rec["items"]] == ["2单元疏散指示灯不亮"]
-    csv_file = write_file("t.csv", "milestone,at,note\nalarm,2026-09-01 14:00,\n"
-                                   "first_responder,2026-09-01 14:01,\ncall_119,2026-09-01 14:02,"
-                                   "\nmicro_station,2026-09-01 14:03,\n"
-                                   "reinforcements,2026-09-01 14:04,\n"
-                                   "evacuated,2026-09-01 14:08,\nheadcount,2026-09-01 14:09,\n"
-                                   "all_clear,2026-09-01 14:15,全部清点完毕\n")
+    csv_file = write_file(
+        "t.csv",
+        "milestone,at,note\nalarm,2026-09-01 14:00,\n"
+        "first_responder,2026-09-01 14:01,\ncall_119,2026-09-01 14:02,"
+        "\nmicro_station,2026-09-01 14:03,\n"
+        "reinforcements,2026-09-01 14:04,\n"
+        "evacuated,2026-09-01 14:08,\nheadcount,2026-09-01 14:09,\n"
+        "all_clear,2026-09-01 14:15,全部清点完毕\n",
+    )
     rec = json.loads(pm("drill", "record", fire, "--timeline", str(csv_file), "--json").stdout)
     assert rec["result"] == "pass" and rec["milestones"][-1]["note"] == "全部清点完毕"
 
@@ -119,17 +170,21 @@ def test_due_against_schedule_and_required_frequency(pm, site):
     from pm_cli.context import AppContext
     from pm_cli.drills import service
 
-    pm("drill", "plan", "F1", "--scenario", "fire")                       # 6-monthly required
+    pm("drill", "plan", "F1", "--scenario", "fire")  # 6-monthly required
     pm("drill", "plan", "F2", "--scenario", "fire", "--schedule", "FREQ=MONTHLY")
     ctx = AppContext()
     with ctx.session() as s:
         site_row = current_site(ctx, s)
-        rows = {r["code"]: r for r in service.due(
-            s, site=site_row, now=datetime.now(UTC) + timedelta(days=40))}
+        rows = {
+            r["code"]: r
+            for r in service.due(s, site=site_row, now=datetime.now(UTC) + timedelta(days=40))
+        }
         assert (rows["F1"]["overdue"], rows["F2"]["overdue"]) == (False, True)
         assert rows["F2"]["overdue_required"] is False
-        rows = {r["code"]: r for r in service.due(
-            s, site=site_row, now=datetime.now(UTC) + timedelta(days=200))}
+        rows = {
+            r["code"]: r
+            for r in service.due(s, site=site_row, now=datetime.now(UTC) + timedelta(days=200))
+        }
         assert rows["F1"]["overdue"] and rows["F1"]["overdue_required"]
     assert pm.json("drill", "due") == []  # nothing overdue today
     rows = pm.json("drill", "list")
@@ -140,8 +195,9 @@ def test_due_against_schedule_and_required_frequency(pm, site):
 
 @pytest.mark.parametrize("fmt", ["md", "html", "json"])
 def test_report_in_every_format(pm, fire, fmt, tmp_path):
-    short = pm.json("drill", "start", fire, "--at", "2026-03-01T14:00+08:00",
-                    "--participants", "30")["short"]
+    short = pm.json(
+        "drill", "start", fire, "--at", "2026-03-01T14:00+08:00", "--participants", "30"
+    )["short"]
     pm("drill", "event", short, "first_responder", "--at", "2026-03-01T14:02+08:00")
     pm("drill", "finish", short, "--incomplete", "--at", "2026-03-01T14:30+08:00")
     pm("drill", "finding", short, "消防栓箱锈蚀", "--severity", "minor")
@@ -161,10 +217,17 @@ def test_report_in_every_format(pm, fire, fmt, tmp_path):
 def test_trend_table_and_chart(pm, fire, write_file):
     for day, evac in (("2025-09-01", "09"), ("2026-03-01", "12")):
         events = "".join(
-            f"  - {{milestone: {m}, at: '{day}T14:{mm}+08:00'}}\n" for m, mm in (
-                ("first_responder", "01"), ("micro_station", "03"), ("call_119", "03"),
-                ("reinforcements", "05"), ("evacuated", evac), ("headcount", evac),
-                ("all_clear", "20")))
+            f"  - {{milestone: {m}, at: '{day}T14:{mm}+08:00'}}\n"
+            for m, mm in (
+                ("first_responder", "01"),
+                ("micro_station", "03"),
+                ("call_119", "03"),
+                ("reinforcements", "05"),
+                ("evacuated", evac),
+                ("headcount", evac),
+                ("all_clear", "20"),
+            )
+        )
         path = write_file(f"{day}.yaml", f"started: {day}T14:00+08:00\nevents:\n{events}")
         pm("drill", "record", fire, "--timeline", str(path))
     data = pm.json("drill", "trend", "fire")

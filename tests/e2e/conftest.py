@@ -10,4 +10,5 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     if stats and stats["processes"]:
         terminalreporter.write_line(
             f"installed-pm smoke test: {int(stats['processes'])} pm processes, "
-            f"{stats['wall']:.1f} s wall, {stats['cpu']:.1f} s CPU in them")
+            f"{stats['wall']:.1f} s wall, {stats['cpu']:.1f} s CPU in them"
+        )

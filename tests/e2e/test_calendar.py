@@ -24,8 +24,9 @@ pytestmark = pytest.mark.clock  # due dates are counted from now
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
-    r = subprocess.run([str(PM), *args], env=env, capture_output=True, timeout=120,
-                       stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        [str(PM), *args], env=env, capture_output=True, timeout=120, stdin=subprocess.DEVNULL
+    )
     assert r.returncode == 0, r.stderr.decode()
     return r
 
@@ -35,8 +36,12 @@ def local_day(stamp: str) -> date:
 
 
 def test_the_calendar_says_what_pm_says(demo_copy: Any, tmp_path: Path) -> None:
-    env = {**os.environ, "PM_DB": str(demo_copy()), "PM_SITE": "CH",
-           "PM_CONFIG": str(tmp_path / "c.toml")}
+    env = {
+        **os.environ,
+        "PM_DB": str(demo_copy()),
+        "PM_SITE": "CH",
+        "PM_CONFIG": str(tmp_path / "c.toml"),
+    }
     ics = tmp_path / "pm.ics"
     old = os.umask(0o022)
     try:

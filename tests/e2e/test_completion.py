@@ -15,20 +15,35 @@ PM = Path(sys.executable).parent / "pm"
 
 def complete(env: dict[str, str], line: str) -> list[str]:
     words = line.split(" ")
-    r = subprocess.run([str(PM)], env={**env, "_PM_COMPLETE": "complete_bash",
-                                       "COMP_WORDS": line, "COMP_CWORD": str(len(words) - 1)},
-                       capture_output=True, text=True, encoding="utf-8", timeout=60)
+    r = subprocess.run(
+        [str(PM)],
+        env={
+            **env,
+            "_PM_COMPLETE": "complete_bash",
+            "COMP_WORDS": line,
+            "COMP_CWORD": str(len(words) - 1),
+        },
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     return r.stdout.split()
 
 
 def test_codes_and_choices_complete_from_the_database(demo_copy: Any, tmp_path: Path) -> None:
-    env = {**os.environ, "PM_DB": str(demo_copy()), "PM_SITE": "CH",
-           "PM_CONFIG": str(tmp_path / "c.toml")}
+    env = {
+        **os.environ,
+        "PM_DB": str(demo_copy()),
+        "PM_SITE": "CH",
+        "PM_CONFIG": str(tmp_path / "c.toml"),
+    }
     assert complete(env, "pm grid show A-M") == ["A-MEP", "A-MEP-PD", "A-MEP-PP"]
     assert complete(env, "pm pdca add 漏水 --grid G-F") == ["G-FA"]
     assert complete(env, "pm route optimize NIGHT-1 --start CP-P0") == [
-        f"CP-P0{i}" for i in range(1, 7)]
+        f"CP-P0{i}" for i in range(1, 7)
+    ]
     assert complete(env, "pm route show N") == ["NIGHT-1"]
     assert "water.daily" in complete(env, "pm run start water")
     assert complete(env, "pm staff show L0") == [f"L0{i}" for i in range(1, 6)]

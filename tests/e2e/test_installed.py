@@ -104,10 +104,20 @@ def command_path(argv: list[str]) -> tuple[str, ...]:
             break
         if arg.startswith("-") and arg != "-":
             name = arg.split("=", 1)[0]
-            opt = next((p for p in cmd.params if name in getattr(p, "opts", ())
-                        or name in getattr(p, "secondary_opts", ())), None)
-            takes_value = (opt is not None and "=" not in arg and not getattr(opt, "is_flag", False)
-                           and not getattr(opt, "count", False))
+            opt = next(
+                (
+                    p
+                    for p in cmd.params
+                    if name in getattr(p, "opts", ()) or name in getattr(p, "secondary_opts", ())
+                ),
+                None,
+            )
+            takes_value = (
+                opt is not None
+                and "=" not in arg
+                and not getattr(opt, "is_flag", False)
+                and not getattr(opt, "count", False)
+            )
             i += 2 if takes_value else 1
             continue
         subs = getattr(cmd, "commands", None)
@@ -149,8 +159,10 @@ def documented_paths() -> set[tuple[str, ...]]:
 
 
 def describe(argv: list[str], code: int | None, stdout: str, stderr: str, why: str) -> str:
-    return (f"{why}\n$ pm {shlex.join(argv)}\nexit code: {code}\n"
-            f"--- stdout\n{stdout}\n--- stderr\n{stderr}")
+    return (
+        f"{why}\n$ pm {shlex.join(argv)}\nexit code: {code}\n"
+        f"--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    )
 
 
 def record(argv: list[str]) -> None:
@@ -171,8 +183,15 @@ class Result:
         try:
             return json.loads(self.stdout)
         except ValueError as e:
-            raise AssertionError(describe(self.argv, self.code, self.stdout, self.stderr,
-                                          f"stdout is not one JSON document: {e}")) from None
+            raise AssertionError(
+                describe(
+                    self.argv,
+                    self.code,
+                    self.stdout,
+                    self.stderr,
+                    f"stdout is not one JSON document: {e}",
+                )
+            ) from None
 
 
 class Machine:
@@ -184,11 +203,20 @@ class Machine:
         self.root = root
         self.db = root / "pm.db"
         self.config = root / "config.toml"
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("PM_", "XDG_")) and k not in ("PYTHONPATH", "COLUMNS", "LINES")}
-        env.update(PM_DB=str(self.db), PM_CONFIG=str(self.config), HOME=str(root / "home"),
-                   XDG_CONFIG_HOME=str(root / "xdg-config"), XDG_DATA_HOME=str(root / "xdg-data"),
-                   XDG_CACHE_HOME=str(root / "xdg-cache"), XDG_STATE_HOME=str(root / "xdg-state"))
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PM_", "XDG_")) and k not in ("PYTHONPATH", "COLUMNS", "LINES")
+        }
+        env.update(
+            PM_DB=str(self.db),
+            PM_CONFIG=str(self.config),
+            HOME=str(root / "home"),
+            XDG_CONFIG_HOME=str(root / "xdg-config"),
+            XDG_DATA_HOME=str(root / "xdg-data"),
+            XDG_CACHE_HOME=str(root / "xdg-cache"),
+            XDG_STATE_HOME=str(root / "xdg-state"),
+        )
         if site:
             env["PM_SITE"] = site
         self.env = env
@@ -197,16 +225,25 @@ class Machine:
         """Run `pm ARGS` with stdin not a terminal (as in a script)."""
         argv = [str(a) for a in args]
         record(argv)
-        p = subprocess.run([PM, *argv], env=self.env, cwd=self.root, capture_output=True,
-                           stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+        p = subprocess.run(
+            [PM, *argv],
+            env=self.env,
+            cwd=self.root,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=TIMEOUT,
+        )
         out = p.stdout.decode("utf-8", "replace")
         err = p.stderr.decode("utf-8", "replace")
         if TRACEBACK in out or TRACEBACK in err:
             raise AssertionError(describe(argv, p.returncode, out, err, "a traceback"))
         expected = code if isinstance(code, tuple) else (code,)
         if p.returncode not in expected:
-            raise AssertionError(describe(argv, p.returncode, out, err,
-                                          f"exit code {p.returncode}, expected {expected}"))
+            raise AssertionError(
+                describe(
+                    argv, p.returncode, out, err, f"exit code {p.returncode}, expected {expected}"
+                )
+            )
         return Result(argv, p.returncode, out, err)
 
     def json(self, *args: Any, code: int | tuple[int, ...] = 0) -> Any:
@@ -221,8 +258,15 @@ class Machine:
         argv = [str(a) for a in args]
         record(argv)
         screen = io.StringIO()
-        child = pexpect.spawn(PM, argv, env=self.env, cwd=str(self.root), encoding="utf-8",
-                              timeout=60, dimensions=(40, 120))
+        child = pexpect.spawn(
+            PM,
+            argv,
+            env=self.env,
+            cwd=str(self.root),
+            encoding="utf-8",
+            timeout=60,
+            dimensions=(40, 120),
+        )
         child.logfile_read = screen
         try:
             for pattern, line in script:
@@ -231,16 +275,24 @@ class Machine:
             child.expect(pexpect.EOF)
         except pexpect.ExceptionPexpect as e:
             child.kill(signal.SIGKILL)
-            raise AssertionError(describe(argv, None, screen.getvalue(), "",
-                                          f"on the terminal: {type(e).__name__}")) from None
+            raise AssertionError(
+                describe(argv, None, screen.getvalue(), "", f"on the terminal: {type(e).__name__}")
+            ) from None
         finally:
             child.close()
         text = screen.getvalue()
         if TRACEBACK in text:
             raise AssertionError(describe(argv, child.exitstatus, text, "", "a traceback"))
         if child.exitstatus != code:
-            raise AssertionError(describe(argv, child.exitstatus, text, "",
-                                          f"exit code {child.exitstatus}, expected {code}"))
+            raise AssertionError(
+                describe(
+                    argv,
+                    child.exitstatus,
+                    text,
+                    "",
+                    f"exit code {child.exitstatus}, expected {code}",
+                )
+            )
         return text
 
 
@@ -269,28 +321,46 @@ def sync_server(admin: Machine, database_url: str) -> Iterator[str]:
     """`pm server run` in a process group of its own, until /health answers; on the way out
     the group is stopped (TERM, then KILL) and its log must hold no traceback."""
     port = free_port()
-    argv = ["server", "run", "--host", "127.0.0.1", "--port", str(port),
-            "--database-url", database_url]
+    argv = [
+        "server",
+        "run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--database-url",
+        database_url,
+    ]
     record(argv)
     log = admin.root / "server.log"
     with log.open("wb") as sink:
-        proc = subprocess.Popen([PM, *argv], env=admin.env, cwd=admin.root, stdout=sink,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [PM, *argv],
+            env=admin.env,
+            cwd=admin.root,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise AssertionError(describe(argv, proc.returncode, log.read_text("utf-8"), "",
-                                              "the server exited"))
+                raise AssertionError(
+                    describe(argv, proc.returncode, log.read_text("utf-8"), "", "the server exited")
+                )
             try:
                 if httpx.get(url + "/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError(describe(argv, None, log.read_text("utf-8"), "",
-                                              "the server did not answer /health"))
+                raise AssertionError(
+                    describe(
+                        argv, None, log.read_text("utf-8"), "", "the server did not answer /health"
+                    )
+                )
             time.sleep(0.1)
         yield url
     finally:
@@ -321,13 +391,33 @@ def group_database_sites_staff(demo: Path, tmp: Path) -> None:
     backup = m.root / "backup.db"
     m("db", "backup", backup)
     assert backup.stat().st_size > 0
-    m("site", "add", "XY", "--name", "西苑 West Garden", "--tz", "Asia/Shanghai",
-      "--address", "苏州")
+    m(
+        "site",
+        "add",
+        "XY",
+        "--name",
+        "西苑 West Garden",
+        "--tz",
+        "Asia/Shanghai",
+        "--address",
+        "苏州",
+    )
     m("site", "edit", "XY", "--name", "西苑", "--address", "苏州市西环路1号")
     assert {s["code"] for s in m.json("site", "list")} >= {"CH", "XY"}
     assert m.json("site", "show", "XY")["address"] == "苏州市西环路1号"
-    m("staff", "add", "T99", "--name", "测试员", "--role", "技术员", "--phone", "13800000099",
-      "--team", "工程部")
+    m(
+        "staff",
+        "add",
+        "T99",
+        "--name",
+        "测试员",
+        "--role",
+        "技术员",
+        "--phone",
+        "13800000099",
+        "--team",
+        "工程部",
+    )
     assert "T99" in [s["code"] for s in m.json("staff", "list", "--role", "tech")]
     m("staff", "edit", "T99", "--team", "环境部")
     m("staff", "use", "T99")
@@ -338,8 +428,23 @@ def group_database_sites_staff(demo: Path, tmp: Path) -> None:
 
 def group_grids_checkpoints_routes(demo: Path, tmp: Path) -> None:
     m = Machine(copy_demo(demo, tmp / "grids"))
-    m("grid", "add", "Z", "--name", "测试区 Test zone", "--parent", "G", "--owner", "T01",
-      "--risk", "major", "--tag", "测试", "--duty", "每日巡查")
+    m(
+        "grid",
+        "add",
+        "Z",
+        "--name",
+        "测试区 Test zone",
+        "--parent",
+        "G",
+        "--owner",
+        "T01",
+        "--risk",
+        "major",
+        "--tag",
+        "测试",
+        "--duty",
+        "每日巡查",
+    )
     m("grid", "assign", "Z", "T02")
     m("grid", "duty", "add", "Z", "每周检查消防通道")
     assert len(m.json("grid", "duty", "list", "Z")) == 2
@@ -351,14 +456,42 @@ def group_grids_checkpoints_routes(demo: Path, tmp: Path) -> None:
     m("--site", "CH", "--json", "grid", "tree", "G").json()
     m("grid", "heatmap", "--days", "7")
 
-    m("checkpoint", "add", "CP-Z1", "--name", "测试点 Test point", "--grid", "Z", "--x", "10",
-      "--y", "20", "--tag-uid", "QR-Z1", "--tag", "测试")
+    m(
+        "checkpoint",
+        "add",
+        "CP-Z1",
+        "--name",
+        "测试点 Test point",
+        "--grid",
+        "Z",
+        "--x",
+        "10",
+        "--y",
+        "20",
+        "--tag-uid",
+        "QR-Z1",
+        "--tag",
+        "测试",
+    )
     m("checkpoint", "edit", "CP-Z1", "--x", "12")
     assert m.json("checkpoint", "show", "CP-Z1")["x"] == 12.0
     assert [c["code"] for c in m.json("checkpoint", "list", "--grid", "Z")] == ["CP-Z1"]
 
-    m("route", "add", "R-Z", "--name", "测试路线 Test round", "--stops", "CP-Z1,CP-A01,CP-B01",
-      "--playbook", "security.patrol", "--schedule", "daily@08:00", "--window", "08:00-10:00")
+    m(
+        "route",
+        "add",
+        "R-Z",
+        "--name",
+        "测试路线 Test round",
+        "--stops",
+        "CP-Z1,CP-A01,CP-B01",
+        "--playbook",
+        "security.patrol",
+        "--schedule",
+        "daily@08:00",
+        "--window",
+        "08:00-10:00",
+    )
     m("route", "edit", "R-Z", "--owner", "T07")
     shown = m.json("route", "show", "R-Z")
     assert [s["checkpoint"] for s in shown["stops"]] == ["CP-Z1", "CP-A01", "CP-B01"]
@@ -366,10 +499,17 @@ def group_grids_checkpoints_routes(demo: Path, tmp: Path) -> None:
     opt = m.json("route", "optimize", "DAY-1")
     assert opt["after_m"] <= opt["before_m"]
     assert isinstance(m.json("route", "missed", "--since", "-7"), list)
-    screen = m.interact("route", "run", "R-Z", "--by", "T07", script=[
-        ("Enter when you are at CP-Z1", ""),  # arrived at the first stop: security.patrol
-        ("Enter when you are at CP-A01", "q"),  # is a whole-route playbook, done at the last
-    ])
+    screen = m.interact(
+        "route",
+        "run",
+        "R-Z",
+        "--by",
+        "T07",
+        script=[
+            ("Enter when you are at CP-Z1", ""),  # arrived at the first stop: security.patrol
+            ("Enter when you are at CP-A01", "q"),  # is a whole-route playbook, done at the last
+        ],
+    )
     assert "stop 1/3" in screen and "paused walk" in screen
     paused = m.json("route", "walks", "--open", "R-Z")[0]["walk"]
     m("route", "abandon", paused, "--reason", "测试 test")
@@ -410,13 +550,16 @@ steps:
     severity: minor
 """
 
-GATE_V2 = GATE_V1.replace("version: 1", "version: 2") + """\
+GATE_V2 = (
+    GATE_V1.replace("version: 1", "version: 2")
+    + """\
   - id: barrier
     title: 道闸 Barrier
     instruction: 抬杆落杆各一次 / Raise and lower the barrier once
     acceptance: 动作正常 / Moves freely
     kind: check
 """
+)
 
 
 def group_playbooks_runs(demo: Path, tmp: Path) -> None:
@@ -424,7 +567,10 @@ def group_playbooks_runs(demo: Path, tmp: Path) -> None:
     books = m.json("playbook", "list")
     assert sum(p["steps"] for p in books) == 98, books
     assert [s["id"] for s in m.json("playbook", "show", "water.daily")["steps"]] == [
-        "access", "readings", "chlorine"]
+        "access",
+        "readings",
+        "chlorine",
+    ]
     assert json.loads(m("playbook", "schema").stdout)["$schema"].startswith("https://json-schema")
     m("playbook", "import", write(m.root / "gate.yaml", GATE_V1))
     v2 = write(m.root / "gate-v2.yaml", GATE_V2)
@@ -435,22 +581,27 @@ def group_playbooks_runs(demo: Path, tmp: Path) -> None:
     photo = m.root / "dpd.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0smoke-test-jpeg")
     m("run", "record", run, "chlorine", "--value", "0.3", "--photo", photo, "--note", "末端龙头")
-    screen = m.interact("run", "resume", run, script=[
-        (r"step 1/3 · access", "q")])  # at the first unanswered step
+    screen = m.interact(
+        "run", "resume", run, script=[(r"step 1/3 · access", "q")]
+    )  # at the first unanswered step
     assert "paused" in screen
     m("run", "finish", run, "--incomplete", "--reason", "停电 power cut")
     shown = m.json("run", "show", run)
     assert (shown["status"], shown["answered"]) == ("incomplete", 1), shown
     assert list((m.root / "evidence").rglob("*.jpg")), "the photo is in the evidence store"
 
-    answers = write(m.root / "answers.yaml",
-                    "- {step: access, outcome: pass}\n- {step: readings, value: 100}\n"
-                    "- {step: chlorine, value: 3, photo: dpd.jpg}\n")
-    done = m.json("run", "start", "water.daily", "--grid", "A-MEP-PP", "--by", "T05",
-                  "--answers", answers)
+    answers = write(
+        m.root / "answers.yaml",
+        "- {step: access, outcome: pass}\n- {step: readings, value: 100}\n"
+        "- {step: chlorine, value: 3, photo: dpd.jpg}\n",
+    )
+    done = m.json(
+        "run", "start", "water.daily", "--grid", "A-MEP-PP", "--by", "T05", "--answers", answers
+    )
     assert (done["status"], done["failed"]) == ("finished", ["chlorine"]), done  # 3 > 2 mg/L
-    assert done["short"] in [r["short"] for r in m.json("run", "list", "--failed",
-                                                         "--grid", "A-MEP-PP")]
+    assert done["short"] in [
+        r["short"] for r in m.json("run", "list", "--failed", "--grid", "A-MEP-PP")
+    ]
     mistake = m.json("run", "start", "water.daily", "--grid", "A-MEP-PP", "--by", "T05")["short"]
     m("run", "cancel", mistake, "--reason", "选错网格 wrong grid")
     assert m.json("run", "show", mistake)["status"] == "aborted"
@@ -458,8 +609,19 @@ def group_playbooks_runs(demo: Path, tmp: Path) -> None:
 
 def group_pdca_risks(demo: Path, tmp: Path) -> None:
     m = Machine(copy_demo(demo, tmp / "pdca"))
-    item = m.json("pdca", "add", "消防通道堆放杂物", "--severity", "major", "--grid", "A",
-                  "--source", "complaint:12345", "--description", "1号楼北侧")
+    item = m.json(
+        "pdca",
+        "add",
+        "消防通道堆放杂物",
+        "--severity",
+        "major",
+        "--grid",
+        "A",
+        "--source",
+        "complaint:12345",
+        "--description",
+        "1号楼北侧",
+    )
     no = str(item["no"])
     m("pdca", "advance", no, "--to", "do", "--plan", "立即清理，加装禁停标识")
     m("pdca", "assign", no, "T03")
@@ -476,9 +638,29 @@ def group_pdca_risks(demo: Path, tmp: Path) -> None:
     assert isinstance(m.json("pdca", "overdue"), list)
     assert m.json("pdca", "sla")
 
-    m("risk", "add", "R-Z", "--title", "测试风险 Test risk", "--likelihood", "2", "--impact", "3",
-      "--grid", "A", "--controls", "巡查", "--review", "FREQ=MONTHLY", "--owner", "M01",
-      "--cause", "老化", "--consequence", "停水")
+    m(
+        "risk",
+        "add",
+        "R-Z",
+        "--title",
+        "测试风险 Test risk",
+        "--likelihood",
+        "2",
+        "--impact",
+        "3",
+        "--grid",
+        "A",
+        "--controls",
+        "巡查",
+        "--review",
+        "FREQ=MONTHLY",
+        "--owner",
+        "M01",
+        "--cause",
+        "老化",
+        "--consequence",
+        "停水",
+    )
     m("risk", "assess", "R-Z", "-l", "3", "-i", "4", "--note", "复评")
     m("risk", "review", "R-Z", "--note", "复查")
     assert m.json("risk", "show", "R-Z")["level"] == "major"
@@ -516,13 +698,29 @@ def group_drills(demo: Path, tmp: Path) -> None:
     assert isinstance(m.json("drill", "due"), list)
     today = datetime.date.today()
     live, paper = (today - datetime.timedelta(days=d) for d in (20, 50))
-    run = m.json("drill", "start", "D-Z", "--at", f"{live} 14:00", "--participants", "12",
-                 "--kind", "tabletop", "--roster", "林峰")["short"]
+    run = m.json(
+        "drill",
+        "start",
+        "D-Z",
+        "--at",
+        f"{live} 14:00",
+        "--participants",
+        "12",
+        "--kind",
+        "tabletop",
+        "--roster",
+        "林峰",
+    )["short"]
     m("drill", "event", run, "first_responder", "--at", "14:02", "--note", "到场")
     m("drill", "finding", run, "消防栓箱门锈死", "--severity", "major", "--grid", "A")
     m("drill", "finish", run, "--at", "14:30", "--incomplete")
-    m("drill", "record", "D-Z", "--timeline",
-      write(m.root / "drill.yaml", FIRE_TIMELINE.replace("DAY", str(paper))))
+    m(
+        "drill",
+        "record",
+        "D-Z",
+        "--timeline",
+        write(m.root / "drill.yaml", FIRE_TIMELINE.replace("DAY", str(paper))),
+    )
     assert len(m.json("drill", "show", "D-Z")["runs"]) == 2
     assert run in [r["short"] for r in m.json("drill", "runs", "--scenario", "fire")]
     for fmt in ("md", "html", "json"):
@@ -553,14 +751,28 @@ def group_reports(demo: Path, tmp: Path) -> None:
     snap = m.json("dashboard")
     assert snap["site"] == "CH" and len(snap["trend"]) == 6
     assert "hottest grids" in m("dashboard", "--once").stdout
-    survey = write(m.root / "survey.csv", "日期,网格,调查户数,回收户数,满意户数\n"
-                   f"{datetime.date.today().isoformat()},A,50,40,36\n", bom=True)
+    survey = write(
+        m.root / "survey.csv",
+        f"日期,网格,调查户数,回收户数,满意户数\n{datetime.date.today().isoformat()},A,50,40,36\n",
+        bom=True,
+    )
     assert m.json("import", survey, "--kind", "survey")["created"] == 1
     sat = {x["kpi"]: x for x in m.json("report", "kpi")["kpis"]}["satisfaction"]
     assert sat["denominator"] == 40 and sat["rate"] == 0.9
     staff = [r["code"] for r in m.json("staff", "list")][:2]
-    signed = m.json("report", "daily", "--date", "yesterday", "--shift", "day", "--handover",
-                    "--from", staff[0], "--to", staff[1])
+    signed = m.json(
+        "report",
+        "daily",
+        "--date",
+        "yesterday",
+        "--shift",
+        "day",
+        "--handover",
+        "--from",
+        staff[0],
+        "--to",
+        staff[1],
+    )
     assert signed["handover"][-1]["status"] == "accepted"
     weights = write(m.root / "weights.yaml", "points:\n  complaints: 0\n")
     w = m.json("report", "score", "--weights", weights)
@@ -577,28 +789,48 @@ def group_reports(demo: Path, tmp: Path) -> None:
 def group_transfer(demo: Path, tmp: Path) -> None:
     m = Machine(copy_demo(demo, tmp / "transfer"))
     files = {
-        "sites": write(m.root / "sites.csv", "code,name,tz,address\n"
-                       "XZ,新庄 Xinzhuang,Asia/Shanghai,苏州市新庄路1号\n", bom=True),
-        "staff": write(m.root / "staff.csv", "工号,姓名,角色,电话,班组\n"
-                       "T90,钱七,技术员,13800000090,工程部\n"),
-        "grids": write(m.root / "grids.csv", "编码,名称,上级,责任人,风险等级,标签,责任清单\n"
-                       "Z,Z区 Zone Z,,T90,重要,住宅;高层,每日巡查\n"
-                       "Z-1,Z区1号楼,Z,T90,一般,住宅,保洁；门禁检查\n"),
-        "checkpoints": write(m.root / "cp.csv", "code,name,grid,x,y,tag_uid,tags\n"
-                             "CP-Z1,北门 North gate,Z,0,0,QR-Z1,门岗\n"
-                             "CP-Z2,花园 Garden,Z-1,30.5,40,,绿化;保洁\n"),
-        "risks": write(m.root / "risks.csv", "code,title,grid,likelihood,impact,controls\n"
-                       "R-Z,地库进水 Garage flooding,Z,3,5,挡水板\n"),
-        "items": write(m.root / "items.csv", "no,title,severity,grid,source\n"
-                       ",Z区路灯不亮,minor,Z-1,manual\n"),
+        "sites": write(
+            m.root / "sites.csv",
+            "code,name,tz,address\nXZ,新庄 Xinzhuang,Asia/Shanghai,苏州市新庄路1号\n",
+            bom=True,
+        ),
+        "staff": write(
+            m.root / "staff.csv", "工号,姓名,角色,电话,班组\nT90,钱七,技术员,13800000090,工程部\n"
+        ),
+        "grids": write(
+            m.root / "grids.csv",
+            "编码,名称,上级,责任人,风险等级,标签,责任清单\n"
+            "Z,Z区 Zone Z,,T90,重要,住宅;高层,每日巡查\n"
+            "Z-1,Z区1号楼,Z,T90,一般,住宅,保洁；门禁检查\n",
+        ),
+        "checkpoints": write(
+            m.root / "cp.csv",
+            "code,name,grid,x,y,tag_uid,tags\n"
+            "CP-Z1,北门 North gate,Z,0,0,QR-Z1,门岗\n"
+            "CP-Z2,花园 Garden,Z-1,30.5,40,,绿化;保洁\n",
+        ),
+        "risks": write(
+            m.root / "risks.csv",
+            "code,title,grid,likelihood,impact,controls\n"
+            "R-Z,地库进水 Garage flooding,Z,3,5,挡水板\n",
+        ),
+        "items": write(
+            m.root / "items.csv", "no,title,severity,grid,source\n,Z区路灯不亮,minor,Z-1,manual\n"
+        ),
     }
     for kind, path in files.items():
         rec = m.json("import", path, "--kind", kind)
         assert rec["created"] >= 1, (kind, rec)
     m("import", TSPLIB / "eil51.tsp", "--kind", "checkpoints", "--grid", "Z-1")
 
-    outs = {"sites": "csv", "staff": "yaml", "grids": "json", "checkpoints": "json",
-            "risks": "yaml", "items": "csv"}
+    outs = {
+        "sites": "csv",
+        "staff": "yaml",
+        "grids": "json",
+        "checkpoints": "json",
+        "risks": "yaml",
+        "items": "csv",
+    }
     for kind, fmt in outs.items():
         m("export", kind, "--format", fmt, "-o", m.root / f"out-{kind}.{fmt}")
     sites = (m.root / "out-sites.csv").read_bytes()
@@ -621,10 +853,16 @@ def group_sync(demo: Path, tmp: Path) -> None:
     admin("server", "user", "grant", "alice", "--sites", "XY", *server)
     users = admin.json("server", "user", "list", *server)
     assert users == [{"user": "alice", "role": "manager", "sites": ["CH", "XY"]}], users
-    token_a = admin("server", "token", "issue", "alice", "--device", "a", *server
-                    ).stdout.strip().splitlines()[-1]
-    token_b = admin("server", "token", "issue", "alice", "--device", "b", *server
-                    ).stdout.strip().splitlines()[-1]
+    token_a = (
+        admin("server", "token", "issue", "alice", "--device", "a", *server)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    token_b = (
+        admin("server", "token", "issue", "alice", "--device", "b", *server)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
 
     with sync_server(admin, db_url) as url:
         a = Machine(copy_demo(demo, tmp / "laptop-a"))  # has the demo site
@@ -658,13 +896,21 @@ def group_sync(demo: Path, tmp: Path) -> None:
         admin("server", "token", "revoke", "alice", "--device", "b", *server)
         from pm_cli.sync.transport import PROTOCOL, SYNC_SCHEMA
 
-        r = httpx.post(url + "/sync/hello", json={"device_id": "0" * 16}, timeout=10, headers={
-            "Authorization": f"Bearer {token_b}", "Pm-Protocol": str(PROTOCOL),
-            "Pm-Schema": str(SYNC_SCHEMA)})
+        r = httpx.post(
+            url + "/sync/hello",
+            json={"device_id": "0" * 16},
+            timeout=10,
+            headers={
+                "Authorization": f"Bearer {token_b}",
+                "Pm-Protocol": str(PROTOCOL),
+                "Pm-Schema": str(SYNC_SCHEMA),
+            },
+        )
         assert r.status_code == 401, r.text  # the revoked token is refused
         # head office's reports, as a script reads them
-        page = httpx.get(url + "/reports/CH.json", timeout=30,
-                         headers={"Authorization": f"Bearer {token_a}"})
+        page = httpx.get(
+            url + "/reports/CH.json", timeout=30, headers={"Authorization": f"Bearer {token_a}"}
+        )
         assert page.status_code == 200 and page.json()["site"] == "CH", page.text
     got = admin.json("server", "refresh", "--days", "30", *server)
     assert "CH" in got["sites"]
@@ -696,8 +942,11 @@ def test_the_installed_pm_is_this_source() -> None:
         raise AssertionError("pm-cli is not installed: pip install '.[test]'") from None
     if '"editable": true' in (dist.read_text("direct_url.json") or ""):
         return  # the console script imports this source tree
-    installed = {str(f): f.hash.value for f in dist.files or ()
-                 if str(f).startswith("pm_cli/") and f.hash and "__pycache__" not in str(f)}
+    installed = {
+        str(f): f.hash.value
+        for f in dist.files or ()
+        if str(f).startswith("pm_cli/") and f.hash and "__pycache__" not in str(f)
+    }
     if not any(not rel.startswith("pm_cli/bundled_playbooks/") for rel in installed):
         # editable: the console script imports this source tree (hatchling still copies the
         # force-included playbooks, so they alone do not make an install a copy)
@@ -707,15 +956,24 @@ def test_the_installed_pm_is_this_source() -> None:
         src = ROOT / rel
         if rel.startswith("pm_cli/bundled_playbooks/"):
             src = ROOT / "playbooks" / rel.removeprefix("pm_cli/bundled_playbooks/")
-        actual = (base64.urlsafe_b64encode(hashlib.sha256(src.read_bytes()).digest())
-                  .rstrip(b"=").decode() if src.is_file() else None)
+        actual = (
+            base64.urlsafe_b64encode(hashlib.sha256(src.read_bytes()).digest())
+            .rstrip(b"=")
+            .decode()
+            if src.is_file()
+            else None
+        )
         if actual != digest:
             stale.append(rel)
-    new = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "pm_cli").rglob("*.py"))
-           if "__pycache__" not in p.parts and str(p.relative_to(ROOT)) not in installed]
+    new = [
+        str(p.relative_to(ROOT))
+        for p in sorted((ROOT / "pm_cli").rglob("*.py"))
+        if "__pycache__" not in p.parts and str(p.relative_to(ROOT)) not in installed
+    ]
     assert stale == [] and new == [], (
         f"the installed pm differs from the source (changed: {stale}, not installed: {new}): "
-        "pip install --no-deps --force-reinstall .")
+        "pip install --no-deps --force-reinstall ."
+    )
 
 
 def _children_cpu() -> float:
@@ -772,10 +1030,15 @@ def test_every_command_in_the_tree_is_documented() -> None:
 
 def test_command_paths_skip_global_options_and_values() -> None:
     assert command_path(["--db", "x.db", "--site", "CH", "--json", "grid", "tree", "G"]) == (
-        "grid", "tree")
+        "grid",
+        "tree",
+    )
     assert command_path(["sync", "--push"]) == ("sync",)
     assert command_path(["--json", "sync", "--pull"]) == ("sync",)
     assert command_path(["grid", "duty", "add", "G", "text"]) == ("grid", "duty", "add")
     assert command_path(["import", "f.csv", "--kind", "grids"]) == ("import",)
     assert command_path(["server", "user", "add", "alice", "--sites", "CH"]) == (
-        "server", "user", "add")
+        "server",
+        "user",
+        "add",
+    )

@@ -49,8 +49,16 @@ def test_the_tour_has_the_commands_it_promises() -> None:
     assert len(commands) > 60
     assert not any(c.lstrip().startswith("pm demo") for c in commands)  # "Run it" made it
     used = {m for c in commands for m in re.findall(r"examples/([\w./-]+)", c)}
-    for name in ("staff.csv", "grids.csv", "plan.csv", "walking.csv", "answers.yaml",
-                 "drill.yaml", "dpd.jpg", "playbooks/"):
+    for name in (
+        "staff.csv",
+        "grids.csv",
+        "plan.csv",
+        "walking.csv",
+        "answers.yaml",
+        "drill.yaml",
+        "dpd.jpg",
+        "playbooks/",
+    ):
         assert any(u.startswith(name) for u in used), f"the tour does not use examples/{name}"
         assert (ROOT / "examples" / name).exists()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -63,22 +71,45 @@ def test_the_tour_runs_pasted_in_order(tmp_path: Path) -> None:
     work = tmp_path / "checkout"
     work.mkdir()
     shutil.copytree(ROOT / "examples", work / "examples")
-    env = {**os.environ, "PM_DB": str(tmp_path / "pm.db"), "PM_CONFIG": str(tmp_path / "c.toml"),
-           "PATH": f"{PM.parent}{os.pathsep}{os.environ.get('PATH', '')}", "COLUMNS": "100"}
+    env = {
+        **os.environ,
+        "PM_DB": str(tmp_path / "pm.db"),
+        "PM_CONFIG": str(tmp_path / "c.toml"),
+        "PATH": f"{PM.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "COLUMNS": "100",
+    }
     env.pop("PM_SITE", None)
-    made = subprocess.run([str(PM), "demo"], cwd=work, env=env, capture_output=True, text=True,
-                          encoding="utf-8", timeout=300)
+    made = subprocess.run(
+        [str(PM), "demo"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+    )
     assert made.returncode == 0, made.stderr
 
     script = ["exec 2>&1"]
     for line, command in tour_commands():
         refused = "# refused" in command
-        script += [f"echo '@@@ {line}'", command, "rc=$?",
-                   f"if [ $rc {'-eq' if refused else '-ne'} 0 ]; then "
-                   f"echo \"@@@ FAILED README.md:{line} (exit $rc)\"; fi"]
-    run = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=env, text=True,
-                         encoding="utf-8", capture_output=True, stdin=subprocess.DEVNULL,
-                         timeout=900)
+        script += [
+            f"echo '@@@ {line}'",
+            command,
+            "rc=$?",
+            f"if [ $rc {'-eq' if refused else '-ne'} 0 ]; then "
+            f'echo "@@@ FAILED README.md:{line} (exit $rc)"; fi',
+        ]
+    run = subprocess.run(
+        ["bash", "-c", "\n".join(script)],
+        cwd=work,
+        env=env,
+        text=True,
+        encoding="utf-8",
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+    )
     out = run.stdout
     failed = re.findall(r"@@@ FAILED (.*)", out)
     assert not failed, "\n".join(failed) + "\n\n" + out[-6000:]

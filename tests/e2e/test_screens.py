@@ -18,13 +18,24 @@ PM = Path(sys.executable).parent / "pm"
 
 class Installed:
     def __init__(self, db: Path, tmp: Path):
-        self.env = {**os.environ, "PM_DB": str(db), "PM_SITE": "CH",
-                    "PM_CONFIG": str(tmp / "config.toml")}
+        self.env = {
+            **os.environ,
+            "PM_DB": str(db),
+            "PM_SITE": "CH",
+            "PM_CONFIG": str(tmp / "config.toml"),
+        }
         self.env.pop("COLUMNS", None)
 
     def __call__(self, *args: str, code: int = 0, **env: str) -> subprocess.CompletedProcess[str]:
-        r = subprocess.run([str(PM), *args], env={**self.env, **env}, capture_output=True,
-                           text=True, encoding="utf-8", timeout=120, stdin=subprocess.DEVNULL)
+        r = subprocess.run(
+            [str(PM), *args],
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
         assert r.returncode == code, (args, r.returncode, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr, r.stderr
         return r
@@ -49,8 +60,9 @@ def test_confirmations_go_to_stderr(pm_installed: Installed) -> None:
     assert r.stdout == "" and "Z9" in r.stderr
 
 
-@pytest.mark.parametrize("argv", [["--json", "grid", "show", "NOPE"],
-                                  ["grid", "show", "NOPE", "--json"]])
+@pytest.mark.parametrize(
+    "argv", [["--json", "grid", "show", "NOPE"], ["grid", "show", "NOPE", "--json"]]
+)
 def test_a_json_error_is_one_object_on_stderr(pm_installed: Installed, argv: list[str]) -> None:
     r = pm_installed(*argv, code=3)
     assert r.stdout == ""
@@ -121,16 +133,27 @@ def test_no_python_reprs_in_human_output(pm_installed: Installed) -> None:
 
 def test_no_validator_wording_in_errors(pm_installed: Installed, tmp_path: Path) -> None:
     book = tmp_path / "bad.yaml"
-    book.write_text("id: x.y\nversion: one\ntitle: 测试\nservice: nope\nsteps: []\n",
-                    encoding="utf-8")
+    book.write_text(
+        "id: x.y\nversion: one\ntitle: 测试\nservice: nope\nsteps: []\n", encoding="utf-8"
+    )
     r = pm_installed("playbook", "lint", str(book), code=1)
     for wording in ("Input should", "List should", "valid integer", "after validation"):
         assert wording not in r.stdout + r.stderr
     assert f"{book}:2:10: version: must be a whole number" in r.stdout + r.stderr
     answers = tmp_path / "answers.yaml"
     answers.write_text("- step: readings\n  value: [1, 2]\n", encoding="utf-8")
-    r = pm_installed("run", "start", "water.daily", "--grid", "A", "--by", "T05",
-                     "--answers", str(answers), code=1)
+    r = pm_installed(
+        "run",
+        "start",
+        "water.daily",
+        "--grid",
+        "A",
+        "--by",
+        "T05",
+        "--answers",
+        str(answers),
+        code=1,
+    )
     assert f"{answers}:1: a reading is one number" in r.stderr
 
 
@@ -175,13 +198,19 @@ def test_one_date_parser_for_every_option(pm_installed: Installed) -> None:
     runs = json.loads(pm_installed("run", "list", "--all", "--json").stdout)
 
     def days_back(n: int) -> int:  # runs started on or after the start of the day n days ago
-        start = datetime.combine(today - timedelta(days=n), datetime.min.time(),
-                                 ZoneInfo("Asia/Shanghai"))
-        return sum(datetime.fromisoformat(r["started_at"].replace("Z", "+00:00")) >= start
-                   for r in runs)
+        start = datetime.combine(
+            today - timedelta(days=n), datetime.min.time(), ZoneInfo("Asia/Shanghai")
+        )
+        return sum(
+            datetime.fromisoformat(r["started_at"].replace("Z", "+00:00")) >= start for r in runs
+        )
 
-    for form, n in (("-3", 3), ("yesterday", 1), ("today", 0),
-                    ((today - timedelta(days=3)).isoformat(), 3)):
+    for form, n in (
+        ("-3", 3),
+        ("yesterday", 1),
+        ("today", 0),
+        ((today - timedelta(days=3)).isoformat(), 3),
+    ):
         got = json.loads(pm_installed("run", "list", "--all", "--from", form, "--json").stdout)
         assert len(got) == days_back(n), form  # -3 is three days ago, not the 3rd
     assert days_back(3) < len(runs)  # the demo has older runs, so the filter was felt
@@ -189,17 +218,22 @@ def test_one_date_parser_for_every_option(pm_installed: Installed) -> None:
     # pm route missed --since and pm today --date take the same forms
     for form in ("-3", "yesterday", (today - timedelta(days=3)).isoformat()):
         pm_installed("route", "missed", "--since", form, "--json")
-    for form, day in (("yesterday", today - timedelta(days=1)), ("+1", today + timedelta(days=1)),
-                      ("tomorrow", today + timedelta(days=1))):
+    for form, day in (
+        ("yesterday", today - timedelta(days=1)),
+        ("+1", today + timedelta(days=1)),
+        ("tomorrow", today + timedelta(days=1)),
+    ):
         r = pm_installed("today", "--date", form)
         assert day.isoformat() in r.stdout, form
 
     # ambiguous and unknown forms are refused with the accepted ones, exit 2
-    for option, bad in ((["run", "list", "--from"], "01-11-2026"),
-                        (["run", "list", "--to"], "3 dec"),
-                        (["route", "missed", "--since"], "11/01/2026"),
-                        (["today", "--date"], "01-11-2026"),
-                        (["drill", "start", "POWER", "--at"], "11/01/2026 14:00")):
+    for option, bad in (
+        (["run", "list", "--from"], "01-11-2026"),
+        (["run", "list", "--to"], "3 dec"),
+        (["route", "missed", "--since"], "11/01/2026"),
+        (["today", "--date"], "01-11-2026"),
+        (["drill", "start", "POWER", "--at"], "11/01/2026 14:00"),
+    ):
         r = pm_installed(*option, bad, code=2)
         assert "not a date" in r.stderr and option[-1] in r.stderr, r.stderr
         assert "yesterday" in r.stderr and "-7" in r.stderr and "ambiguous" in r.stderr
@@ -223,16 +257,25 @@ def test_live_drills_are_honest(pm_installed: Installed, tmp_path: Path) -> None
     assert next(x for x in runs if x["short"] == run)["result"] == "in progress"
     assert "in progress" in pm_installed("drill", "show", "FIRE-A", COLUMNS="200").stdout
     soon = now + timedelta(minutes=30)  # a time alone is today's: past midnight, the date too
-    r = pm_installed("drill", "event", run, "first_responder", "--at",
-                     soon.strftime("%H:%M" if soon.date() == now.date() else "%Y-%m-%d %H:%M"),
-                     code=1)
+    r = pm_installed(
+        "drill",
+        "event",
+        run,
+        "first_responder",
+        "--at",
+        soon.strftime("%H:%M" if soon.date() == now.date() else "%Y-%m-%d %H:%M"),
+        code=1,
+    )
     assert "is in the future" in r.stderr
 
     before = {i["no"] for i in json.loads(pm_installed("pdca", "list", "--all", "--json").stdout)}
     done = json.loads(pm_installed("drill", "finish", run, "--incomplete", "--json").stdout)
     assert done["status"] == "incomplete" and done["result"] == "fail"
-    opened = [i for i in json.loads(pm_installed("pdca", "list", "--all", "--json").stdout)
-              if i["no"] not in before]
+    opened = [
+        i
+        for i in json.loads(pm_installed("pdca", "list", "--all", "--json").stdout)
+        if i["no"] not in before
+    ]
     assert opened and not any("all_clear" in i["title"] for i in opened)  # no target, no item
 
     report = tmp_path / "report.html"
@@ -243,7 +286,8 @@ def test_live_drills_are_honest(pm_installed: Installed, tmp_path: Path) -> None
 
 
 def test_a_long_list_keeps_every_row_and_the_look_of_a_short_one(
-        pm_installed: Installed, tmp_path: Path) -> None:
+    pm_installed: Installed, tmp_path: Path
+) -> None:
     """Past LONG_TABLE rows a table is drawn by pm itself (rich lays out 2,000 rows in
     seconds): the same box, codes whole, long CJK names folded, never wider than asked."""
     from rich.cells import cell_len
@@ -253,8 +297,10 @@ def test_a_long_list_keeps_every_row_and_the_look_of_a_short_one(
     n = LONG_TABLE + 50
     name = "二号地下车库东区充电桩附近消防通道 East garage fire lane"
     src = tmp_path / "grids.csv"
-    src.write_text("code,name,owner\n" + "".join(
-        f"Z-{i:04d},{name} {i},M01\n" for i in range(n)), encoding="utf-8")
+    src.write_text(
+        "code,name,owner\n" + "".join(f"Z-{i:04d},{name} {i},M01\n" for i in range(n)),
+        encoding="utf-8",
+    )
     pm_installed("import", str(src), "--kind", "grids")
     for columns in ("60", "120"):
         out = pm_installed("grid", "list", COLUMNS=columns).stdout
@@ -277,8 +323,10 @@ def test_reports_and_the_dashboard_in_the_installed_pm(pm_installed: Installed) 
     r = pm_installed("report", "score", "--explain")
     lines = r.stdout.splitlines()
     assert lines[0].startswith("score of CH") and lines[-1].startswith("score ")
-    assert float(lines[-1].split()[1]) == json.loads(
-        pm_installed("report", "score", "--json").stdout)["score"]
+    assert (
+        float(lines[-1].split()[1])
+        == json.loads(pm_installed("report", "score", "--json").stdout)["score"]
+    )
     r = pm_installed("report", "daily", "--md")
     assert r.stdout.startswith("# handover of CH")
     r = pm_installed("dashboard")  # piped: one frame, then the command ends
@@ -293,16 +341,31 @@ def test_the_live_dashboard_shows_what_another_process_writes(pm_installed: Inst
 
     import pexpect
 
-    child = pexpect.spawn(str(PM), ["dashboard", "--every", "1"], env=pm_installed.env,
-                          encoding="utf-8", timeout=60, dimensions=(50, 160))
+    child = pexpect.spawn(
+        str(PM),
+        ["dashboard", "--every", "1"],
+        env=pm_installed.env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 160),
+    )
     child.expect(r"missed of (\d+)")
     due = int(child.match.group(1))
     child.expect("hottest grids")
     child.expect(r"missed of (\d+)")  # a redraw with nothing new: the same figure
     assert int(child.match.group(1)) == due
     stop = json.loads(pm_installed("checkpoint", "list", "--json").stdout)[0]["code"]
-    pm_installed("route", "add", "R-NEW", "--name", "新线 New route", "--schedule",
-                 "daily@00:00", "--stops", stop)
+    pm_installed(
+        "route",
+        "add",
+        "R-NEW",
+        "--name",
+        "新线 New route",
+        "--schedule",
+        "daily@00:00",
+        "--stops",
+        stop,
+    )
     child.expect(rf"missed of {due + 1}\b")  # drawn again with it
     child.sendintr()
     child.expect(pexpect.EOF)
@@ -314,8 +377,14 @@ def test_the_live_dashboard_shows_what_another_process_writes(pm_installed: Inst
 def test_the_dashboard_redraws_on_a_terminal_until_ctrl_c(pm_installed: Installed) -> None:
     import pexpect
 
-    child = pexpect.spawn(str(PM), ["dashboard", "--every", "1"], env=pm_installed.env,
-                          encoding="utf-8", timeout=60, dimensions=(50, 120))
+    child = pexpect.spawn(
+        str(PM),
+        ["dashboard", "--every", "1"],
+        env=pm_installed.env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 120),
+    )
     child.expect("hottest grids")
     child.expect("hottest grids")  # drawn again a second later
     child.sendintr()

@@ -24,20 +24,55 @@ def change_count(db: Path) -> int:
 def branch(pm, site):
     """A栋 > A-1F > A-1F-01, and a separate B栋."""
     pm("grid", "add", "A", "--name", "A栋", "--owner", "S2", "--risk", "重要")
-    pm("grid", "add", "A-1F", "--name", "一层", "--parent", "A", "--owner", "S1",
-       "--duty", "每日巡查消防通道")
+    pm(
+        "grid",
+        "add",
+        "A-1F",
+        "--name",
+        "一层",
+        "--parent",
+        "A",
+        "--owner",
+        "S1",
+        "--duty",
+        "每日巡查消防通道",
+    )
     pm("grid", "add", "A-1F-01", "--name", "配电间", "--parent", "A-1F", "--risk", "critical")
     pm("grid", "add", "B", "--name", "B栋")
     return site
 
 
 def test_add_list_show_shapes_and_chinese_round_trip(pm, site):
-    added = pm.json("grid", "add", "B栋-1F", "--name", "B栋 一层 [大堂]", "--owner", "S1",
-                    "--risk", "重大", "--tag", "消防", "--tag", "电梯", "--tag", "消防",
-                    "--duty", "每日巡查消防通道", "--duty", "检查灭火器压力")
-    expected = {"code": "B栋-1F", "name": "B栋 一层 [大堂]", "parent": None, "owner": "S1",
-                "risk_level": "critical", "tags": ["消防", "电梯"],
-                "responsibilities": ["每日巡查消防通道", "检查灭火器压力"]}
+    added = pm.json(
+        "grid",
+        "add",
+        "B栋-1F",
+        "--name",
+        "B栋 一层 [大堂]",
+        "--owner",
+        "S1",
+        "--risk",
+        "重大",
+        "--tag",
+        "消防",
+        "--tag",
+        "电梯",
+        "--tag",
+        "消防",
+        "--duty",
+        "每日巡查消防通道",
+        "--duty",
+        "检查灭火器压力",
+    )
+    expected = {
+        "code": "B栋-1F",
+        "name": "B栋 一层 [大堂]",
+        "parent": None,
+        "owner": "S1",
+        "risk_level": "critical",
+        "tags": ["消防", "电梯"],
+        "responsibilities": ["每日巡查消防通道", "检查灭火器压力"],
+    }
     assert added == expected
     rows = pm.json("grid", "list")
     assert isinstance(rows, list) and rows == [expected]
@@ -52,8 +87,15 @@ def test_add_list_show_shapes_and_chinese_round_trip(pm, site):
 
 def test_a_grid_without_owner_or_tags_has_nulls_and_empty_lists(pm, site):
     rec = pm.json("grid", "add", "G", "--name", "绿地")
-    assert rec == {"code": "G", "name": "绿地", "parent": None, "owner": None,
-                   "risk_level": "minor", "tags": [], "responsibilities": []}
+    assert rec == {
+        "code": "G",
+        "name": "绿地",
+        "parent": None,
+        "owner": None,
+        "risk_level": "minor",
+        "tags": [],
+        "responsibilities": [],
+    }
     shown = pm.json("grid", "show", "G")
     assert shown["owner_name"] is None and shown["children"] == []
 
@@ -191,10 +233,12 @@ def test_owner_must_be_staff_of_the_site(pm, branch):
     pm("site", "add", "BJ", "--name", "北京")
     pm("--site", "BJ", "staff", "add", "B1", "--name", "北京人", "--role", "lead")
     before = pm.json("grid", "list")
-    for args in (("grid", "add", "C", "--name", "C栋", "--owner", "B1"),
-                 ("grid", "edit", "B", "--owner", "B1"),
-                 ("grid", "assign", "B", "B1"),
-                 ("grid", "add", "D", "--name", "D栋", "--owner", "NOBODY")):
+    for args in (
+        ("grid", "add", "C", "--name", "C栋", "--owner", "B1"),
+        ("grid", "edit", "B", "--owner", "B1"),
+        ("grid", "assign", "B", "B1"),
+        ("grid", "add", "D", "--name", "D栋", "--owner", "NOBODY"),
+    ):
         r = pm(*args, ok=False)
         assert r.exit_code == 1, args
         assert "is not staff of site CH (--owner)" in r.stderr
@@ -244,8 +288,13 @@ def test_bad_risk_level_refused_naming_the_valid_ones(pm, branch):
 
 
 def test_risk_aliases(pm, site):
-    aliases = {"一般": "minor", "重要": "major", "重大": "critical", "HIGH": "critical",
-               "中": "major"}
+    aliases = {
+        "一般": "minor",
+        "重要": "major",
+        "重大": "critical",
+        "HIGH": "critical",
+        "中": "major",
+    }
     for i, (alias, level) in enumerate(aliases.items()):
         rec = pm.json("grid", "add", f"G{i}", "--name", "G", "--risk", alias)
         assert rec["risk_level"] == level, alias
@@ -262,8 +311,7 @@ def test_edit_tags(pm, branch):
 
 def test_edit_with_identical_values_records_no_change(pm, branch, isolated):
     n = change_count(isolated)
-    pm("grid", "edit", "A", "--name", "A栋", "--risk", "major", "--owner", "S2",
-       "--parent", "")
+    pm("grid", "edit", "A", "--name", "A栋", "--risk", "major", "--owner", "S2", "--parent", "")
     assert change_count(isolated) == n
     pm("grid", "edit", "A", "--name", "A座")
     assert change_count(isolated) == n + 1

@@ -19,8 +19,10 @@ def returns_to_start(parents, start):
     return False
 
 
-@given(st.dictionaries(st.sampled_from(NODES), st.one_of(st.none(), st.sampled_from(NODES))),
-       st.permutations(NODES))
+@given(
+    st.dictionaries(st.sampled_from(NODES), st.one_of(st.none(), st.sampled_from(NODES))),
+    st.permutations(NODES),
+)
 def test_cycle_through_finds_exactly_the_cycles_whatever_the_order(parents, order):
     done: set[str] = set()
     for start in order:  # one shared `done`, as a bulk import uses it

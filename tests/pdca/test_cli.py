@@ -11,8 +11,20 @@ pytestmark = pytest.mark.clock  # CI runs these again under faketime at three in
 
 def test_add_show_json_and_a_full_cycle(pm, site):
     pm("grid", "add", "W", "--name", "水泵房", "--owner", "S1")
-    rec = json.loads(pm("pdca", "add", "水泵漏水 Pump leak", "--grid", "W", "--severity",
-                        "重要", "--source", "complaint:TKT-88", "--json").stdout)
+    rec = json.loads(
+        pm(
+            "pdca",
+            "add",
+            "水泵漏水 Pump leak",
+            "--grid",
+            "W",
+            "--severity",
+            "重要",
+            "--source",
+            "complaint:TKT-88",
+            "--json",
+        ).stdout
+    )
     assert (rec["no"], rec["phase"], rec["owner"], rec["severity"]) == (1, "plan", "S1", "major")
     assert rec["source"] == "complaint" and rec["source_ref"] == "TKT-88"
     assert rec["respond_by"] < rec["resolve_by"] and rec["next"] == ["do"]
@@ -28,14 +40,26 @@ def test_add_show_json_and_a_full_cycle(pm, site):
     assert "next phase is plan" in r.stderr
     back = json.loads(pm("pdca", "advance", "1", "--to", "plan", "--json").stdout)
     assert (back["phase"], back["cycle"]) == ("plan", 2)
-    for to, extra in (("do", []), ("check", ["--note", "更换水泵"]),
-                      ("act", ["--result", "effective"])):
+    for to, extra in (
+        ("do", []),
+        ("check", ["--note", "更换水泵"]),
+        ("act", ["--result", "effective"]),
+    ):
         pm("pdca", "advance", "1", "--to", to, *extra)
     r = pm("pdca", "advance", "1", "--to", "closed", "--note", "已纳入月检", ok=False)
     assert "needs root cause and preventive" in r.stderr
     pm("pdca", "edit", "1", "--root-cause", "密封老化", "--preventive", "同类泵一并检查")
-    pm("pdca", "advance", "1", "--to", "closed", "--note", "已纳入月检", "--playbook",
-       "water.daily")
+    pm(
+        "pdca",
+        "advance",
+        "1",
+        "--to",
+        "closed",
+        "--note",
+        "已纳入月检",
+        "--playbook",
+        "water.daily",
+    )
     shown = pm.json("pdca", "show", "1")
     assert (shown["phase"], shown["cycle"], shown["next"]) == ("closed", 2, [])
     kinds = [h["kind"] for h in shown["history"]]

@@ -32,14 +32,17 @@ def not_effective(scope, found: datetime, restart: datetime) -> int:
     effective: back to plan (cycle 2) at `restart`."""
     with scope() as s:
         site = site_of(s)
-        item = service.add_item(s, site=site, title="水泵房渗漏 Pump room leak",
-                                severity="major", grid="W", now=found).item
+        item = service.add_item(
+            s, site=site, title="水泵房渗漏 Pump room leak", severity="major", grid="W", now=found
+        ).item
         no = item.no
         service.advance(s, site=site, no=no, to="do", plan="换垫片", now=found + timedelta(hours=1))
-        service.advance(s, site=site, no=no, to="check", note="已换",
-                        now=found + timedelta(hours=2))
-        service.advance(s, site=site, no=no, to="act", result="not-effective",
-                        now=found + timedelta(hours=3))
+        service.advance(
+            s, site=site, no=no, to="check", note="已换", now=found + timedelta(hours=2)
+        )
+        service.advance(
+            s, site=site, no=no, to="act", result="not-effective", now=found + timedelta(hours=3)
+        )
         service.advance(s, site=site, no=no, to="plan", now=restart)
     assert no is not None
     return no
@@ -58,18 +61,20 @@ def test_cycle_2_gets_fresh_clocks_from_its_start(scope):
         assert rec["responded_at"] is None and rec["checked_at"] is None
         assert [(c["cycle"], c["respond_by"], c["resolve_by"]) for c in rec["cycles"]] == [
             (1, "2026-03-01T04:00:00.000Z", "2026-03-04T00:00:00.000Z"),
-            (2, "2026-03-11T04:00:00.000Z", "2026-03-14T00:00:00.000Z")]
+            (2, "2026-03-11T04:00:00.000Z", "2026-03-14T00:00:00.000Z"),
+        ]
         at = restart + timedelta(hours=3)
         assert service.list_items(s, site=site, overdue_only=True, now=at) == []
-        late = service.list_items(s, site=site, overdue_only=True,
-                                  now=restart + timedelta(hours=5))
+        late = service.list_items(s, site=site, overdue_only=True, now=restart + timedelta(hours=5))
         assert [(r["no"], r["overdue"]) for r in late] == [(no, ["response"])]
     with scope() as s:  # answered in cycle 2: only the resolution clock runs on
-        service.advance(s, site=site_of(s), no=no, to="do", plan="换整段管",
-                        now=restart + timedelta(hours=6))
+        service.advance(
+            s, site=site_of(s), no=no, to="do", plan="换整段管", now=restart + timedelta(hours=6)
+        )
     with scope(write=False) as s:
-        rows = service.list_items(s, site=site_of(s), overdue_only=True,
-                                  now=restart + timedelta(days=4))
+        rows = service.list_items(
+            s, site=site_of(s), overdue_only=True, now=restart + timedelta(days=4)
+        )
         assert [r["overdue"] for r in rows] == [["resolution"]]
 
 
@@ -78,7 +83,8 @@ def test_reopened_item_is_overdue_again_in_the_cli_and_show_lists_both_cycles(pm
     no = not_effective(scope, now - timedelta(days=15), now - timedelta(days=12))
     over = pm.json("pdca", "overdue")
     assert [(r["no"], r["cycle"], r["overdue"]) for r in over] == [
-        (no, 2, ["response", "resolution"])]
+        (no, 2, ["response", "resolution"])
+    ]
     text = pm("pdca", "show", str(no)).output
     assert "SLA per cycle" in text
     rec = pm.json("pdca", "show", str(no))
@@ -98,13 +104,21 @@ def test_two_laptops_restarting_a_cycle_agree_on_the_earliest_start(scope):
     with scope() as s:
         item = service.get_item(s, site=site_of(s), no=no)
         events = service.events_of(s, item)
-        twin = PdcaEvent(**{**events[-1].model_dump(), "id": "other",
-                            "hlc": events[-1].hlc + "z",
-                            "created_at": "2026-03-05T00:00:00.000Z"})
+        twin = PdcaEvent(
+            **{
+                **events[-1].model_dump(),
+                "id": "other",
+                "hlc": events[-1].hlc + "z",
+                "created_at": "2026-03-05T00:00:00.000Z",
+            }
+        )
         a = service.state_of([*events, twin])
         b = service.state_of([twin, *reversed(events)])
-        assert service.current_clocks(item, a) == service.current_clocks(item, b) == (
-            "2026-03-03T04:00:00.000Z", "2026-03-06T00:00:00.000Z")
+        assert (
+            service.current_clocks(item, a)
+            == service.current_clocks(item, b)
+            == ("2026-03-03T04:00:00.000Z", "2026-03-06T00:00:00.000Z")
+        )
 
 
 def test_cancel_withdraws_an_item_out_of_every_list_and_keeps_its_history(pm, scope):
@@ -134,12 +148,12 @@ def test_cancel_withdraws_an_item_out_of_every_list_and_keeps_its_history(pm, sc
 def test_a_withdrawn_item_does_not_swallow_the_next_failure(scope):
     with scope() as s:
         site = site_of(s)
-        first = service.add_item(s, site=site, title="t", severity="major", grid="W",
-                                 dedup_key="k").item
+        first = service.add_item(
+            s, site=site, title="t", severity="major", grid="W", dedup_key="k"
+        ).item
         s.flush()
         service.cancel(s, site=site, no=first.no or 0, reason="entered in error")
-        again = service.add_item(s, site=site, title="t", severity="major", grid="W",
-                                 dedup_key="k")
+        again = service.add_item(s, site=site, title="t", severity="major", grid="W", dedup_key="k")
         assert again.created and again.item.id != first.id
 
 
@@ -148,8 +162,9 @@ def test_today_for_another_day_judges_items_at_its_end(scope):
 
     found = datetime(2026, 6, 3, 9, 0, tzinfo=SH)  # major: respond by 13:00
     with scope() as s:
-        service.add_item(s, site=site_of(s), title="门禁 Door", severity="major", grid="W",
-                         now=found)
+        service.add_item(
+            s, site=site_of(s), title="门禁 Door", severity="major", grid="W", now=found
+        )
     now = datetime(2026, 6, 3, 10, 0, tzinfo=SH)
     with scope(write=False) as s:
         site = site_of(s)
@@ -157,6 +172,7 @@ def test_today_for_another_day_judges_items_at_its_end(scope):
         assert [i["state"] for i in today["items"]] == ["due"]
         tomorrow = schedules.today(s, site=site, day="2026-06-04", now=now)
         assert [i["state"] for i in tomorrow["items"]] == ["overdue"]
-        before = schedules.today(s, site=site, day="2026-06-02",
-                                 now=datetime(2026, 6, 10, tzinfo=SH))
+        before = schedules.today(
+            s, site=site, day="2026-06-02", now=datetime(2026, 6, 10, tzinfo=SH)
+        )
         assert before["items"] == []  # not found yet on that day

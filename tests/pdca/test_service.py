@@ -41,8 +41,9 @@ def test_routing_to_grid_owner_else_site_manager_else_given(scope):
         site = site_of(s)
         a = service.add_item(s, site=site, title="漏水", severity="major", grid="W").item
         b = service.add_item(s, site=site, title="无主", severity="minor", grid="X").item
-        c = service.add_item(s, site=site, title="指定", severity="minor", grid="W",
-                             owner="S2").item
+        c = service.add_item(
+            s, site=site, title="指定", severity="minor", grid="W", owner="S2"
+        ).item
         s.flush()
         rows = {r["no"]: r["owner"] for r in service.list_items(s, site=site)}
     assert rows == {a.no: "S1", b.no: "S2", c.no: "S2"}  # S2 is the site's manager
@@ -52,12 +53,33 @@ def test_routing_to_grid_owner_else_site_manager_else_given(scope):
 def test_repeat_failure_while_open_is_an_occurrence(scope):
     with scope() as s:
         site = site_of(s)
-        first = service.add_item(s, site=site, title="余氯超标", severity="major", grid="W",
-                                 source="step", dedup_key="step:W:water.daily:chlorine")
-        again = service.add_item(s, site=site, title="余氯超标", severity="major", grid="W",
-                                 source="step", dedup_key="step:W:water.daily:chlorine")
-        other = service.add_item(s, site=site, title="浊度", severity="major", grid="W",
-                                 source="step", dedup_key="step:W:water.daily:turbidity")
+        first = service.add_item(
+            s,
+            site=site,
+            title="余氯超标",
+            severity="major",
+            grid="W",
+            source="step",
+            dedup_key="step:W:water.daily:chlorine",
+        )
+        again = service.add_item(
+            s,
+            site=site,
+            title="余氯超标",
+            severity="major",
+            grid="W",
+            source="step",
+            dedup_key="step:W:water.daily:chlorine",
+        )
+        other = service.add_item(
+            s,
+            site=site,
+            title="浊度",
+            severity="major",
+            grid="W",
+            source="step",
+            dedup_key="step:W:water.daily:turbidity",
+        )
         s.flush()
         assert (first.created, again.created, other.created) == (True, False, True)
         assert again.item.id == first.item.id
@@ -68,29 +90,34 @@ def test_a_closed_item_does_not_swallow_a_new_failure(scope):
     with scope() as s:
         site = site_of(s)
         key = "step:W:water.daily:chlorine"
-        item = service.add_item(s, site=site, title="余氯", severity="minor", grid="W",
-                                dedup_key=key).item
+        item = service.add_item(
+            s, site=site, title="余氯", severity="minor", grid="W", dedup_key=key
+        ).item
         service.edit(s, site=site, no=item.no, root_cause="加药泵故障", preventive="月检加药泵")
-        for to, kw in (("do", {"plan": "修泵"}), ("check", {"note": "已修"}),
-                       ("act", {"result": "effective"}), ("closed", {"note": "已纳入月检"})):
+        for to, kw in (
+            ("do", {"plan": "修泵"}),
+            ("check", {"note": "已修"}),
+            ("act", {"result": "effective"}),
+            ("closed", {"note": "已纳入月检"}),
+        ):
             service.advance(s, site=site, no=item.no, to=to, **kw)
-        new = service.add_item(s, site=site, title="余氯", severity="minor", grid="W",
-                               dedup_key=key)
+        new = service.add_item(
+            s, site=site, title="余氯", severity="minor", grid="W", dedup_key=key
+        )
         assert new.created and new.item.no == item.no + 1
 
 
-@pytest.mark.parametrize("sev,respond,resolve", [("critical", 1, 24), ("major", 4, 72),
-                                                  ("minor", 24, 168)])
+@pytest.mark.parametrize(
+    "sev,respond,resolve", [("critical", 1, 24), ("major", 4, 72), ("minor", 24, 168)]
+)
 def test_sla_defaults_across_midnight_in_the_site_zone(scope, sev, respond, resolve):
     # 23:30 in Shanghai is 15:30 UTC: the clocks run in calendar hours, shown in site time
     found = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)
     with scope() as s:
         site = site_of(s)
         item = service.add_item(s, site=site, title="t", severity=sev, now=found).item
-    assert item.respond_by == (found + timedelta(hours=respond)).strftime(
-        "%Y-%m-%dT%H:%M:%S.000Z")
-    assert item.resolve_by == (found + timedelta(hours=resolve)).strftime(
-        "%Y-%m-%dT%H:%M:%S.000Z")
+    assert item.respond_by == (found + timedelta(hours=respond)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert item.resolve_by == (found + timedelta(hours=resolve)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     from pm_cli.timefmt import local
 
     assert local(item.created_at, "Asia/Shanghai") == "2026-03-01 23:30"
@@ -103,13 +130,16 @@ def test_breaches_response_then_resolution(scope):
     found = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
     with scope() as s:
         site = site_of(s)
-        item = service.add_item(s, site=site, title="t", severity="critical", grid="W",
-                                now=found).item
+        item = service.add_item(
+            s, site=site, title="t", severity="critical", grid="W", now=found
+        ).item
         st0 = service.state_of([])
         assert service.breaches(item, st0, found + timedelta(minutes=59)) == []
         assert service.breaches(item, st0, found + timedelta(minutes=61)) == ["response"]
         assert service.breaches(item, st0, found + timedelta(hours=25)) == [
-            "response", "resolution"]
+            "response",
+            "resolution",
+        ]
         st = service.advance(s, site=site, no=item.no, to="do", plan="先围挡")
         assert st.responded_at is not None
         assert service.breaches(item, st, found + timedelta(hours=25)) == ["resolution"]
@@ -135,10 +165,12 @@ class Lifecycle(RuleBasedStateMachine):
         self.s = SCOPE["open"]()
         self.session = self.s.__enter__()
         self.site = site_of(self.session)
-        self.item = service.add_item(self.session, site=self.site, title="lifecycle",
-                                     severity="major", grid="W").item
-        service.edit(self.session, site=self.site, no=self.item.no, root_cause="rc",
-                     preventive="pv")
+        self.item = service.add_item(
+            self.session, site=self.site, title="lifecycle", severity="major", grid="W"
+        ).item
+        service.edit(
+            self.session, site=self.site, no=self.item.no, root_cause="rc", preventive="pv"
+        )
         self.phase, self.cycle, self.result = "plan", 1, None
 
     def teardown(self):
@@ -155,13 +187,22 @@ class Lifecycle(RuleBasedStateMachine):
             return to == ("closed" if self.result == "effective" else "plan")
         return False
 
-    @rule(to=st.sampled_from(["plan", "do", "check", "act", "closed", "bogus"]),
-          result=st.sampled_from([None, "effective", "not-effective"]))
+    @rule(
+        to=st.sampled_from(["plan", "do", "check", "act", "closed", "bogus"]),
+        result=st.sampled_from([None, "effective", "not-effective"]),
+    )
     def advance(self, to, result):
         ok = self.expected(to, result)
         try:
-            service.advance(self.session, site=self.site, no=self.item.no, to=to,
-                            plan="计划", note="说明", result=result)
+            service.advance(
+                self.session,
+                site=self.site,
+                no=self.item.no,
+                to=to,
+                plan="计划",
+                note="说明",
+                result=result,
+            )
         except ConflictError as e:
             assert not ok, e.message
             assert e.hint is None or "next phase is" in e.hint or "reopen" in e.hint
@@ -193,6 +234,5 @@ SCOPE: dict = {}
 
 def test_lifecycle_state_machine(scope):
     SCOPE["open"] = scope
-    Lifecycle.TestCase.settings = settings(max_examples=30, stateful_step_count=25,
-                                           deadline=None)
+    Lifecycle.TestCase.settings = settings(max_examples=30, stateful_step_count=25, deadline=None)
     Lifecycle.TestCase().runTest()

@@ -16,16 +16,28 @@ def test_the_servers_list_of_bundled_playbooks_is_the_librarys():
 def test_a_playbook_row_must_be_what_its_content_address_says():
     item = service._bundled()[0]
     p = item.playbook
-    fields = {"created_at": "2026-11-25T00:00:00.000Z", "playbook_id": p.id,
-              "version": p.version, "sha256": p.sha256(), "title": p.title,
-              "service": p.service, "schedule": p.schedule, "yaml": item.text,
-              "spec": p.canonical()}
-    good = {"entity": "playbook", "op": "append", "fields": fields,
-            "record_id": content.content_id(p.id, p.version, p.sha256())}
+    fields = {
+        "created_at": "2026-11-25T00:00:00.000Z",
+        "playbook_id": p.id,
+        "version": p.version,
+        "sha256": p.sha256(),
+        "title": p.title,
+        "service": p.service,
+        "schedule": p.schedule,
+        "yaml": item.text,
+        "spec": p.canonical(),
+    }
+    good = {
+        "entity": "playbook",
+        "op": "append",
+        "fields": fields,
+        "record_id": content.content_id(p.id, p.version, p.sha256()),
+    }
     assert rules.problems(good, create=True) == []
     forged = {**good, "fields": {**fields, "spec": p.canonical().replace(p.title, "改过")}}
     assert rules.problems(forged, create=True) == [
         "fields.sha256: not the sha256 of the spec (a published version's content never "
-        "changes: raise its version)"]
+        "changes: raise its version)"
+    ]
     other = {**good, "record_id": content.content_id(p.id, p.version + 1, p.sha256())}
     assert [w.split(":")[0] for w in rules.problems(other, create=True)] == ["record_id"]

@@ -19,8 +19,19 @@ def db(pm):
 def test_bundled_library_has_12_services_98_steps_and_lints_clean(pm, db):
     rows = pm.json("playbook", "list")
     assert {r["service"] for r in rows} == {
-        "cleaning", "security", "landscaping", "repairs", "equipment", "elevators", "fire",
-        "water", "parking", "customer-service", "waste", "renovation"}
+        "cleaning",
+        "security",
+        "landscaping",
+        "repairs",
+        "equipment",
+        "elevators",
+        "fire",
+        "water",
+        "parking",
+        "customer-service",
+        "waste",
+        "renovation",
+    }
     assert sum(r["steps"] for r in rows) == 98
     assert set(rows[0]) >= {"id", "version", "service", "title", "steps"}
     from pm_cli.playbooks.service import bundled_dir
@@ -36,18 +47,28 @@ def test_lint_clean_file(pm):
 
 BAD = {
     "syntax": ("id: x.y\nversion: 1\nsteps: [\n", ":4:1: YAML syntax"),
-    "unknown-key": (WATER.replace("estimated_minutes: 20", "estimated_minutes: 20\ncolour: red"),
-                    ":8:1: unknown key 'colour'"),
-    "dup-step": (WATER.replace("  - id: turbidity", "  - id: chlorine"),
-                 ":24:9: step id 'chlorine' repeats line 15"),
-    "min-max": (WATER.replace("range: {min: 0.05, max: 2}", "range: {min: 3, max: 2}"),
-                ":21:12: min 3 is greater than max 2"),
+    "unknown-key": (
+        WATER.replace("estimated_minutes: 20", "estimated_minutes: 20\ncolour: red"),
+        ":8:1: unknown key 'colour'",
+    ),
+    "dup-step": (
+        WATER.replace("  - id: turbidity", "  - id: chlorine"),
+        ":24:9: step id 'chlorine' repeats line 15",
+    ),
+    "min-max": (
+        WATER.replace("range: {min: 0.05, max: 2}", "range: {min: 3, max: 2}"),
+        ":21:12: min 3 is greater than max 2",
+    ),
     "no-range": (WATER.replace("    range: {max: 1}\n", ""), ":24:5: a reading needs range"),
     "no-unit": (WATER.replace("    unit: NTU\n", ""), ":24:5: a reading needs unit"),
-    "rrule": (WATER.replace("FREQ=DAILY;BYHOUR=9", "FREQ=SOMETIMES"),
-              ":6:11: invalid RRULE 'FREQ=SOMETIMES'"),
-    "severity": (WATER.replace("severity: minor", "severity: huge"),
-                 ":31:15: severity: must be one of minor, major or critical"),
+    "rrule": (
+        WATER.replace("FREQ=DAILY;BYHOUR=9", "FREQ=SOMETIMES"),
+        ":6:11: invalid RRULE 'FREQ=SOMETIMES'",
+    ),
+    "severity": (
+        WATER.replace("severity: minor", "severity: huge"),
+        ":31:15: severity: must be one of minor, major or critical",
+    ),
 }
 
 
@@ -74,8 +95,9 @@ def test_import_versions_and_refusal(pm, db, write_file):
     path = write_file("w.yaml", WATER)
     r = pm("playbook", "import", str(path), "--json")
     assert json.loads(r.stdout)[0]["status"] == "installed"
-    assert json.loads(pm("playbook", "import", str(path), "--json").stdout)[0]["status"] == \
-        "unchanged"
+    assert (
+        json.loads(pm("playbook", "import", str(path), "--json").stdout)[0]["status"] == "unchanged"
+    )
     changed = write_file("w2.yaml", WATER.replace("severity: minor", "severity: major"))
     r = pm("playbook", "import", str(changed), ok=False)
     assert r.exit_code == 1
@@ -85,7 +107,11 @@ def test_import_versions_and_refusal(pm, db, write_file):
     assert "installed with other content" in r.stderr
     shown = pm.json("playbook", "show", "test.water-daily")
     assert shown["version"] == 1 and [s["id"] for s in shown["steps"]] == [
-        "access", "chlorine", "turbidity", "log"]
+        "access",
+        "chlorine",
+        "turbidity",
+        "log",
+    ]
     assert shown["steps"][2]["range"] == {"min": None, "max": 1.0}
     assert shown["steps"][2]["severity"] == "minor"
 
@@ -93,17 +119,20 @@ def test_import_versions_and_refusal(pm, db, write_file):
 def test_diff_between_versions(pm, db, write_file):
     pm("playbook", "import", str(write_file("w.yaml", WATER)))
     v2 = WATER.replace("version: 1", "version: 2").replace("severity: minor", "severity: major")
-    v2 += ("  - id: ph\n    title: pH\n    instruction: 测 pH / Measure pH\n"
-           "    acceptance: 6.5–8.5\n    kind: reading\n    unit: pH\n"
-           "    range: {min: 6.5, max: 8.5}\n")
+    v2 += (
+        "  - id: ph\n    title: pH\n    instruction: 测 pH / Measure pH\n"
+        "    acceptance: 6.5–8.5\n    kind: reading\n    unit: pH\n"
+        "    range: {min: 6.5, max: 8.5}\n"
+    )
     path = write_file("w2.yaml", v2)
     d = json.loads(pm("playbook", "diff", str(path), "--json").stdout)
     assert d["added"] == ["ph"] and d["changed"]["turbidity"]["severity"] == {
-        "from": "minor", "to": "major"}
+        "from": "minor",
+        "to": "major",
+    }
     pm("playbook", "import", str(path))
     d = json.loads(pm("playbook", "diff", "test.water-daily", "--json").stdout)
-    assert (d["from"], d["to"], d["added"]) == ("test.water-daily@1", "test.water-daily@2",
-                                                ["ph"])
+    assert (d["from"], d["to"], d["added"]) == ("test.water-daily@1", "test.water-daily@2", ["ph"])
     assert pm.json("playbook", "show", "test.water-daily@1")["version"] == 1
 
 
@@ -117,4 +146,5 @@ def test_committed_schema_file_is_current(pm):
     from pm_cli.playbooks.service import schema_path
 
     assert json.loads(schema_path().read_text(encoding="utf-8")) == json.loads(
-        pm("playbook", "schema").stdout), "regenerate: pm playbook schema > " + str(schema_path())
+        pm("playbook", "schema").stdout
+    ), "regenerate: pm playbook schema > " + str(schema_path())

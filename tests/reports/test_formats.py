@@ -18,10 +18,12 @@ def test_csv_holds_the_same_figures_as_json(pm, built):
     rows = list(csv.DictReader(io.StringIO(r.stdout.lstrip("\ufeff"))))
     site = kpis(pm)
     assert {row["kpi"]: (row["numerator"], row["denominator"]) for row in rows} == {
-        k: (str(v["numerator"]), str(v["denominator"])) for k, v in site.items()}
+        k: (str(v["numerator"]), str(v["denominator"])) for k, v in site.items()
+    }
     score = json.loads(pm("report", "score", *ARGS, "--json").stdout)
-    rows = list(csv.DictReader(io.StringIO(pm("report", "score", *ARGS, "--csv").stdout
-                                           .lstrip("\ufeff"))))
+    rows = list(
+        csv.DictReader(io.StringIO(pm("report", "score", *ARGS, "--csv").stdout.lstrip("\ufeff")))
+    )
     assert rows[-1]["kpi"] == "score" and float(rows[-1]["points"]) == score["score"]
     assert [float(r["points"]) for r in rows if r["kpi"] == "deduction"] == [-50, -20]
     assert round(sum(float(r["points"]) for r in rows[:-1]), 1) == score["score"]

@@ -27,8 +27,9 @@ def _load(b, path: Path) -> tuple[str, list[str], bytes]:  # type: ignore[no-unt
 def _a4(pdf: bytes) -> bool:
     """Every page of the PDF is A4 (595 × 842 pt, to Chromium's rounding)."""
     boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
-    return bool(boxes) and all(abs(float(w) - 595.28) < 2 and abs(float(h) - 841.89) < 2
-                               for w, h in boxes)
+    return bool(boxes) and all(
+        abs(float(w) - 595.28) < 2 and abs(float(h) - 841.89) < 2 for w, h in boxes
+    )
 
 
 def test_each_report_renders_its_figures_offline_and_prints_on_a4(pm, built, tmp_path):

@@ -52,8 +52,9 @@ def test_the_score_is_its_lines_less_its_deductions(pm, built):
     assert rep["band"] == "不合格 fail"
     cats = {c["category"]: c for c in rep["categories"]}
     assert round(sum(c["points"] for c in cats.values()), 1) == earned
-    explained = pm("report", "score", "--from", "2026-11-01", "--to", "2026-11-07",
-                   "--explain").stdout
+    explained = pm(
+        "report", "score", "--from", "2026-11-01", "--to", "2026-11-07", "--explain"
+    ).stdout
     assert "inspections          3/7 = 42.9% × 200.0 = 85.7" in explained
     assert "−50" in explained and "score                511.9 — 不合格 fail" in explained
 
@@ -84,8 +85,7 @@ def test_an_empty_site_has_no_score_and_says_why(pm, site):
     r = pm("report", "score")
     assert "no score: nothing to measure" in r.stdout
     r = pm("report", "kpi", "--json")
-    assert all(k["rate"] is None and k["denominator"] == 0 for k in
-               json.loads(r.stdout)["kpis"])
+    assert all(k["rate"] is None and k["denominator"] == 0 for k in json.loads(r.stdout)["kpis"])
 
 
 def test_a_period_backwards_or_a_bad_date_is_refused(pm, site):
@@ -144,24 +144,33 @@ def test_a_perfect_group_scores_1000_exactly():
     from pm_cli.reports.kpi import KEYS, Kpi
     from pm_cli.reports.score import score_of
 
-    s = score_of([Kpi(k, 3, 3) if k in ("on_time", "closed", "response_sla") else Kpi(k)
-                  for k in KEYS], [])
+    s = score_of(
+        [Kpi(k, 3, 3) if k in ("on_time", "closed", "response_sla") else Kpi(k) for k in KEYS], []
+    )
     assert sorted(ln["max"] for ln in s.lines) == [333.3, 333.3, 333.4]
     assert s.score == 1000.0 and s.band == "优秀 excellent"
 
 
 def test_the_items_flow_inspections_missed_and_open_risks_each_with_their_counts(pm, built):
-    rep = json.loads(pm("report", "kpi", "--from", "2026-11-01", "--to", "2026-11-07",
-                        "--json").stdout)
+    rep = json.loads(
+        pm("report", "kpi", "--from", "2026-11-01", "--to", "2026-11-07", "--json").stdout
+    )
     fig = {f["figure"]: f for f in rep["figures"]}
-    assert (fig["inspections_due"]["value"], fig["inspections_missed"]["numerator"],
-            fig["inspections_missed"]["denominator"]) == (7, 4, 7)
+    assert (
+        fig["inspections_due"]["value"],
+        fig["inspections_missed"]["numerator"],
+        fig["inspections_missed"]["denominator"],
+    ) == (7, 4, 7)
     # answered: A after 2 h, B after 6 h, E after 11 h; resolved: A after 24 h
-    assert (fig["mean_time_to_respond"]["numerator"],
-            fig["mean_time_to_respond"]["denominator"]) == (19, 3)
+    assert (
+        fig["mean_time_to_respond"]["numerator"],
+        fig["mean_time_to_respond"]["denominator"],
+    ) == (19, 3)
     assert fig["mean_time_to_respond"]["value"] == round(19 / 3, 4)
     assert (fig["mean_time_to_resolve"]["value"], fig["mean_time_to_resolve"]["unit"]) == (
-        24, "hours")
+        24,
+        "hours",
+    )
     assert fig["items_closed"]["value"] == 1
     assert (fig["reopen_rate"]["numerator"], fig["reopen_rate"]["denominator"]) == (0, 1)
     assert fig["items_withdrawn"]["value"] == 0  # D was withdrawn later, in December
@@ -188,17 +197,22 @@ def test_by_site_counts_each_site_this_database_holds(pm, built):
     assert set(groups) == {"CH", "XY"} and groups["CH"] == ch
     assert all(k["denominator"] == 0 for k in groups["XY"])  # nothing there yet
     score = json.loads(pm("report", "score", "--by", "site", *args).stdout)
-    assert [(g["site"], g["score"] is None) for g in score["groups"]] == [("CH", False),
-                                                                         ("XY", True)]
+    assert [(g["site"], g["score"] is None) for g in score["groups"]] == [
+        ("CH", False),
+        ("XY", True),
+    ]
 
 
 def test_each_drill_of_the_period_shows_its_response_times(pm, built):
-    rep = json.loads(pm("report", "kpi", "--from", "2026-11-01", "--to", "2026-11-07",
-                        "--json").stdout)
+    rep = json.loads(
+        pm("report", "kpi", "--from", "2026-11-01", "--to", "2026-11-07", "--json").stdout
+    )
     (run,) = rep["drills"]  # FIRE-A, recorded from the timeline on 3 November
     assert run["drill"] == "FIRE-A" and run["scenario"] == "fire"
     k = {x["kpi"]: x for x in rep["kpis"]}["drill_targets"]
     assert (run["met"], run["timed"]) == (k["numerator"], k["denominator"])
     assert all(v is None or v >= 0 for v in run["minutes"].values()) and run["minutes"]
-    assert "drill response times" in pm("report", "kpi", "--from", "2026-11-01", "--to",
-                                        "2026-11-07").stdout
+    assert (
+        "drill response times"
+        in pm("report", "kpi", "--from", "2026-11-01", "--to", "2026-11-07").stdout
+    )

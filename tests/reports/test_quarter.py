@@ -26,15 +26,21 @@ def reviewed(pm, built, scope):
 
     with scope() as s:
         site = get_site(s, "CH")
-        f = pdca.add_item(s, site=site, title="己 F 渗水", severity="minor", grid="X",
-                          source="audit", now=cst("2026-11-10 09:00")).item
+        f = pdca.add_item(
+            s,
+            site=site,
+            title="己 F 渗水",
+            severity="minor",
+            grid="X",
+            source="audit",
+            now=cst("2026-11-10 09:00"),
+        ).item
         pdca.advance(s, site=site, no=f.no, to="do", plan="补胶", now=cst("2026-11-10 10:00"))
-        pdca.advance(s, site=site, no=f.no, to="check", note="已补",
-                     now=cst("2026-11-11 10:00"))
-        pdca.advance(s, site=site, no=f.no, to="act", result="not-effective",
-                     now=cst("2026-11-12 10:00"))
-        pdca.advance(s, site=site, no=f.no, to="plan", note="仍渗水",
-                     now=cst("2026-11-12 11:00"))
+        pdca.advance(s, site=site, no=f.no, to="check", note="已补", now=cst("2026-11-11 10:00"))
+        pdca.advance(
+            s, site=site, no=f.no, to="act", result="not-effective", now=cst("2026-11-12 10:00")
+        )
+        pdca.advance(s, site=site, no=f.no, to="plan", note="仍渗水", now=cst("2026-11-12 11:00"))
     return json.loads(pm("report", "quarter", "--quarter", "2026Q4", "--json").stdout)
 
 
@@ -45,9 +51,9 @@ def test_items_by_source_and_phase_and_their_effectiveness(reviewed):
     rows = {r["source"]: r for r in rep["items"]["by_source"]}
     # A closed, B in do, C in plan, D withdrawn (manual); E in do (complaint); F back in
     # plan (audit); the fire drill's missed milestone opened one (drill)
-    assert {k: rows["manual"][k] for k in ("opened", "carried_in", "plan", "do", "closed",
-                                           "withdrawn")} == {
-        "opened": 4, "carried_in": 0, "plan": 1, "do": 1, "closed": 1, "withdrawn": 1}
+    assert {
+        k: rows["manual"][k] for k in ("opened", "carried_in", "plan", "do", "closed", "withdrawn")
+    } == {"opened": 4, "carried_in": 0, "plan": 1, "do": 1, "closed": 1, "withdrawn": 1}
     assert rows["complaint"]["do"] == 1 and rows["audit"]["plan"] == 1
     assert rows["drill"]["opened"] == 1 and rows["total"]["opened"] == 7
     assert list(rows) == ["drill", "complaint", "audit", "manual", "total"]
@@ -63,20 +69,22 @@ def test_items_by_source_and_phase_and_their_effectiveness(reviewed):
 def test_repeat_failures_by_step_and_grid(reviewed):
     # step b failed on 20 October and 3 November at W (its newest answer each time); a and
     # c failed once (October)
-    assert [(r["grid"], r["step"], r["title"], r["failures"])
-            for r in reviewed["repeat_failures"]] == [("W", "b", "乙 B", 2)]
+    assert [
+        (r["grid"], r["step"], r["title"], r["failures"]) for r in reviewed["repeat_failures"]
+    ] == [("W", "b", "乙 B", 2)]
     by_step = {r["step"]: r["failures"] for r in reviewed["failures_by_step"]}
     assert by_step == {"b": 2, "a": 1, "c": 1}
 
 
 def test_top_risks_worst_first(reviewed):
     assert [(r["code"], r["level"], r["score"]) for r in reviewed["top_risks"]] == [
-        ("R1", "critical", 25), ("R2", "minor", 2)]
+        ("R1", "critical", 25),
+        ("R2", "minor", 2),
+    ]
     assert reviewed["top_risks"][0]["review_overdue"] is True
 
 
-def test_score_and_kpis_against_the_previous_quarter_match_report_score_and_kpi(pm,
-                                                                                 reviewed):
+def test_score_and_kpis_against_the_previous_quarter_match_report_score_and_kpi(pm, reviewed):
     now = json.loads(pm("report", "score", *Q4, "--json").stdout)
     before = json.loads(pm("report", "score", *Q3, "--json").stdout)
     sc = reviewed["score"]
@@ -87,9 +95,14 @@ def test_score_and_kpis_against_the_previous_quarter_match_report_score_and_kpi(
     prev = {k["kpi"]: k for k in json.loads(pm("report", "kpi", *Q3, "--json").stdout)["kpis"]}
     for k in reviewed["kpis"]:
         assert (k["numerator"], k["denominator"], k["rate"]) == (
-            kpis[k["kpi"]]["numerator"], kpis[k["kpi"]]["denominator"], kpis[k["kpi"]]["rate"])
+            kpis[k["kpi"]]["numerator"],
+            kpis[k["kpi"]]["denominator"],
+            kpis[k["kpi"]]["rate"],
+        )
         assert (k["previous_numerator"], k["previous_denominator"]) == (
-            prev[k["kpi"]]["numerator"], prev[k["kpi"]]["denominator"])
+            prev[k["kpi"]]["numerator"],
+            prev[k["kpi"]]["denominator"],
+        )
     risk = next(k for k in reviewed["kpis"] if k["kpi"] == "risk_reviews")
     # Q3 ended before R1's first monthly review fell due; by now it is overdue
     assert (risk["previous"], risk["rate"]) == (1.0, 0.5) and risk["change"] == -0.5

@@ -35,8 +35,10 @@ def live(scope, by: str | None = None):  # type: ignore[no-untyped-def]
         site = get_site(s, "CH")
         k = kpi.compute(s, site=site, p=service.period(site, *ARGS[1::2]), rolled=False)
         if by:
-            return {g: [{key: v for key, v in x.record().items() if key != "what"}
-                        for x in group] for g, group in k.facts.by(by).items()}
+            return {
+                g: [{key: v for key, v in x.record().items() if key != "what"} for x in group]
+                for g, group in k.facts.by(by).items()
+            }
         return {x.key: (x.record()["numerator"], x.record()["denominator"]) for x in k.kpis}
 
 
@@ -54,7 +56,8 @@ def test_rolled_up_days_give_the_figures_of_the_records(pm, built, scope, isolat
 
 
 def test_a_late_answer_a_late_walk_and_an_edited_route_reach_the_next_report(
-        pm, built, scope, isolated):
+    pm, built, scope, isolated
+):
     from sqlmodel import select
 
     from pm_cli.routes.models import Route, RouteWalk
@@ -67,12 +70,25 @@ def test_a_late_answer_a_late_walk_and_an_edited_route_reach_the_next_report(
         site = get_site(s, "CH")
         run = s.exec(select(Run).where(Run.finished_at == u("2026-11-03 11:30"))).one()
         # what sync brings from another laptop: a newer answer to step b of 3 November's run
-        write.append(s, StepResult, site_id=site.id, run_id=run.id, step_id="b",
-                     outcome="pass", created_at=u("2026-11-03 11:20"))
+        write.append(
+            s,
+            StepResult,
+            site_id=site.id,
+            run_id=run.id,
+            step_id="b",
+            outcome="pass",
+            created_at=u("2026-11-03 11:20"),
+        )
         route = s.exec(select(Route)).one()
-        write.create(s, RouteWalk, site_id=site.id, route_id=route.id,
-                     started_at=u("2026-11-04 09:10"), finished_at=u("2026-11-04 09:40"),
-                     status="finished")
+        write.create(
+            s,
+            RouteWalk,
+            site_id=site.id,
+            route_id=route.id,
+            started_at=u("2026-11-04 09:10"),
+            finished_at=u("2026-11-04 09:40"),
+            status="finished",
+        )
     marked = {d for _, d in rows(isolated, "SELECT site_id, day FROM rollup_dirty")}
     assert {"2026-11-03", "2026-11-04"} <= marked
     got = figures(pm, *ARGS)

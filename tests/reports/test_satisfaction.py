@@ -50,8 +50,9 @@ def test_the_satisfaction_kpi_counts_households_and_its_coverage(pm, surveyed):
     assert by_grid["X"]["rate"] == round(0.625 * 0.5, 4)
     assert [m["month"] for m in rep["satisfaction"]["by_month"]] == ["2026-11"]
     # the trend over two months has October's survey too
-    both = json.loads(pm("report", "kpi", "--from", "2026-10-01", "--to", "2026-11-07",
-                         "--json").stdout)
+    both = json.loads(
+        pm("report", "kpi", "--from", "2026-10-01", "--to", "2026-11-07", "--json").stdout
+    )
     trend = {m["month"]: m for m in both["satisfaction"]["by_month"]}
     assert set(trend) == {"2026-10", "2026-11"} and trend["2026-10"]["rate"] == 0.1
     table = pm("report", "kpi", *ARGS).stdout
@@ -79,8 +80,7 @@ def test_satisfaction_is_a_line_of_the_score_in_every_grouping(pm, surveyed):
                 assert g["score"] == max(0.0, round(earned - cut, 1)), (dim, g)
 
 
-def test_a_survey_file_imported_twice_changes_nothing_and_exports_back(pm, surveyed,
-                                                                       tmp_path):
+def test_a_survey_file_imported_twice_changes_nothing_and_exports_back(pm, surveyed, tmp_path):
     assert imported(pm, surveyed) == (0, 0, 3)
     out = tmp_path / "back.csv"
     pm("export", "survey", "-o", str(out))
@@ -89,26 +89,38 @@ def test_a_survey_file_imported_twice_changes_nothing_and_exports_back(pm, surve
     assert "2026-11-04,X,100,35,,回收低,4.0,3.0" in text
     assert imported(pm, out) == (0, 0, 3)
     # a corrected count updates the survey of that grid and day
-    out.write_text(text.replace("2026-11-03,W,100,80,72.0", "2026-11-03,W,100,80,76"),
-                   encoding="utf-8")
+    out.write_text(
+        text.replace("2026-11-03,W,100,80,72.0", "2026-11-03,W,100,80,76"), encoding="utf-8"
+    )
     assert imported(pm, out) == (0, 1, 2)
 
 
 def test_a_bad_survey_file_names_every_row_and_writes_nothing(pm, built, tmp_path):
     f = tmp_path / "bad.csv"
-    f.write_text("date,grid,asked,answered,satisfied,Q1\n"
-                 "2026-13-01,ZZ,10,20,,7\n"
-                 "01/11/2026,W,10,5,6,\n"
-                 "2026-11-02,W,abc,5,,\n"
-                 "2026-11-02,W,10,5,50%,\n"
-                 "2026-11-05,,10,5,,\n", encoding="utf-8")
+    f.write_text(
+        "date,grid,asked,answered,satisfied,Q1\n"
+        "2026-13-01,ZZ,10,20,,7\n"
+        "01/11/2026,W,10,5,6,\n"
+        "2026-11-02,W,abc,5,,\n"
+        "2026-11-02,W,10,5,50%,\n"
+        "2026-11-05,,10,5,,\n",
+        encoding="utf-8",
+    )
     r = pm("import", str(f), "--kind", "survey", "--json", ok=False)
     assert r.exit_code != 0
-    found = {(p["where"].rsplit(":", 1)[-1], p["column"]) for p in
-             json.loads(r.stderr)["problems"]}
-    assert {("2", "date"), ("2", "grid"), ("2", "Q1"), ("2", "answered"), ("3", "date"),
-            ("3", "satisfied"), ("4", "asked"), ("4", "date"), ("5", "date"),
-            ("6", "satisfied")} <= found
+    found = {(p["where"].rsplit(":", 1)[-1], p["column"]) for p in json.loads(r.stderr)["problems"]}
+    assert {
+        ("2", "date"),
+        ("2", "grid"),
+        ("2", "Q1"),
+        ("2", "answered"),
+        ("3", "date"),
+        ("3", "satisfied"),
+        ("4", "asked"),
+        ("4", "date"),
+        ("5", "date"),
+        ("6", "satisfied"),
+    } <= found
     assert pm("export", "survey").stdout.strip().count("\n") == 0  # the header alone
 
 
@@ -116,17 +128,27 @@ def test_a_forged_survey_is_refused_by_the_rules_the_server_applies():
     from pm_cli.protocol.rules import problems
 
     def check(**fields) -> list[str]:
-        return problems({"entity": "survey", "record_id": "x", "op": "upsert",
-                         "fields": {"created_at": "2026-11-25T00:00:00.000Z",
-                                    "day": "2026-11-25", **fields}}, create=True)
+        return problems(
+            {
+                "entity": "survey",
+                "record_id": "x",
+                "op": "upsert",
+                "fields": {"created_at": "2026-11-25T00:00:00.000Z", "day": "2026-11-25", **fields},
+            },
+            create=True,
+        )
 
     assert check(asked=100, answered=80, satisfied=70.0, scores={}) == []
-    assert "more than the 10 asked" in " ".join(check(asked=10, answered=20, satisfied=1.0,
-                                                      scores={}))
-    assert "more than the 5 answering" in " ".join(check(asked=10, answered=5,
-                                                         satisfied=9.0, scores={}))
+    assert "more than the 10 asked" in " ".join(
+        check(asked=10, answered=20, satisfied=1.0, scores={})
+    )
+    assert "more than the 5 answering" in " ".join(
+        check(asked=10, answered=5, satisfied=9.0, scores={})
+    )
     assert "fields.scores.Q1: a mean score from 1 to 5" in check(
-        asked=10, answered=5, scores={"Q1": 7.0})
+        asked=10, answered=5, scores={"Q1": 7.0}
+    )
     assert "fields.asked" in " ".join(check(asked=0, answered=0, satisfied=0.0, scores={}))
-    assert "fields.day: not a date" in " ".join(check(day="next week", asked=1, answered=1,
-                                                      satisfied=1.0, scores={}))
+    assert "fields.day: not a date" in " ".join(
+        check(day="next week", asked=1, answered=1, satisfied=1.0, scores={})
+    )

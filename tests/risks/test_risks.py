@@ -18,9 +18,12 @@ MATRIX = """
 2 minor 4 minor 6 minor 8 major 10 major
 1 minor 2 minor 3 minor 4 minor 5 major
 """
-CELLS = [(6 - row, col + 1, words[2 * col], words[2 * col + 1])
-         for row, line in enumerate(MATRIX.strip().splitlines(), 1)
-         for words in [line.split()] for col in range(5)]
+CELLS = [
+    (6 - row, col + 1, words[2 * col], words[2 * col + 1])
+    for row, line in enumerate(MATRIX.strip().splitlines(), 1)
+    for words in [line.split()]
+    for col in range(5)
+]
 
 
 @pytest.mark.parametrize("likelihood,impact,score,expected", CELLS)
@@ -36,8 +39,21 @@ def test_legal_non_compliance_is_at_least_major():
 
 def test_add_assess_and_critical_opens_one_item(pm, site):
     pm("grid", "add", "P", "--name", "车库", "--owner", "S1")
-    rec = pm.json("risk", "add", "R-1", "--title", "车库进水 Garage flooding", "-l", "2", "-i",
-                  "4", "--grid", "P", "--controls", "挡水板 / flood boards")
+    rec = pm.json(
+        "risk",
+        "add",
+        "R-1",
+        "--title",
+        "车库进水 Garage flooding",
+        "-l",
+        "2",
+        "-i",
+        "4",
+        "--grid",
+        "P",
+        "--controls",
+        "挡水板 / flood boards",
+    )
     assert (rec["level"], rec["score"], rec["owner"]) == ("major", 8, "S2")  # site manager
     assert (rec["review"], rec["review_rule"]) == (None, "FREQ=MONTHLY;INTERVAL=3")
     assert pm.json("pdca", "list") == []
@@ -47,15 +63,28 @@ def test_add_assess_and_critical_opens_one_item(pm, site):
     assert "item #1 is already open" in r.stderr
     items = pm.json("pdca", "list")
     assert [(i["no"], i["source"], i["severity"], i["grid"]) for i in items] == [
-        (1, "risk", "critical", "P")]
+        (1, "risk", "critical", "P")
+    ]
     shown = pm.json("risk", "show", "R-1")
     assert [h["kind"] for h in shown["history"]] == ["assess", "assess", "assess"]
     r = pm("risk", "add", "R-1", "--title", "x", "-l", "1", "-i", "1", ok=False)
     assert r.exit_code == 1 and "already exists" in r.stderr
     r = pm("risk", "add", "R-2", "--title", "x", "-l", "6", "-i", "1", ok=False)
     assert r.exit_code == 1 and "likelihood must be 1–5" in r.stderr
-    r = pm("risk", "add", "R-2", "--title", "x", "-l", "1", "-i", "1", "--review", "sometimes",
-           ok=False)
+    r = pm(
+        "risk",
+        "add",
+        "R-2",
+        "--title",
+        "x",
+        "-l",
+        "1",
+        "-i",
+        "1",
+        "--review",
+        "sometimes",
+        ok=False,
+    )
     assert r.exit_code == 1 and "RRULE" in r.stderr
 
 
@@ -66,15 +95,25 @@ def test_review_schedule_and_overdue(pm, site):
     from pm_cli.context import AppContext
     from pm_cli.risks import service
 
-    pm("risk", "add", "R-W", "--title", "周检 weekly", "-l", "1", "-i", "1", "--review",
-       "weekly:mon@09:00")
+    pm(
+        "risk",
+        "add",
+        "R-W",
+        "--title",
+        "周检 weekly",
+        "-l",
+        "1",
+        "-i",
+        "1",
+        "--review",
+        "weekly:mon@09:00",
+    )
     pm("risk", "add", "R-Y", "--title", "年检 yearly", "-l", "1", "-i", "1")
     ctx = AppContext()
     with ctx.session() as s:
         site_row = current_site(ctx, s)
         later = datetime.now(UTC) + timedelta(days=8)
-        late = [r["code"] for r in service.list_risks(s, site=site_row, overdue=True,
-                                                      now=later)]
+        late = [r["code"] for r in service.list_risks(s, site=site_row, overdue=True, now=later)]
     assert late == ["R-W"]
     pm("risk", "review", "R-W", "--note", "ok")
     shown = pm.json("risk", "show", "R-W")
@@ -84,10 +123,18 @@ def test_review_schedule_and_overdue(pm, site):
     assert due.weekday() == 0 and timedelta(0) < due - datetime.now(UTC) <= timedelta(days=7)
     with ctx.session() as s:
         site_row = current_site(ctx, s)
-        before_due = [r["code"] for r in service.list_risks(
-            s, site=site_row, overdue=True, now=due - timedelta(minutes=1))]
-        after_due = [r["code"] for r in service.list_risks(
-            s, site=site_row, overdue=True, now=due + timedelta(minutes=1))]
+        before_due = [
+            r["code"]
+            for r in service.list_risks(
+                s, site=site_row, overdue=True, now=due - timedelta(minutes=1)
+            )
+        ]
+        after_due = [
+            r["code"]
+            for r in service.list_risks(
+                s, site=site_row, overdue=True, now=due + timedelta(minutes=1)
+            )
+        ]
     assert before_due == [] and after_due == ["R-W"]
 
 
@@ -96,8 +143,11 @@ def test_starter_library_is_62_bilingual_risks_added_once(pm, site):
     assert json.loads(r.stdout) == {"added": 62, "skipped": 0, "library": 62}
     rows = pm.json("risk", "list")
     assert len(rows) == 62
-    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in r["title"]) and
-               any(ch.isascii() and ch.isalpha() for ch in r["title"]) for r in rows)
+    assert all(
+        any("\u4e00" <= ch <= "\u9fff" for ch in r["title"])
+        and any(ch.isascii() and ch.isalpha() for ch in r["title"])
+        for r in rows
+    )
     assert json.loads(pm("risk", "import-library", "--json").stdout)["added"] == 0
     critical = [r["code"] for r in rows if r["level"] == "critical"]
     assert len(pm.json("pdca", "list")) == len(critical) > 0
@@ -117,7 +167,9 @@ def test_heatmaps_on_a_small_site(pm, site):
     assert "L5" in text and "I5" in text and "2" in text
     heat = pm.json("grid", "heatmap")
     assert [h["grid"] for h in heat][:2] == ["A", "B"] or [h["grid"] for h in heat][:2] == [
-        "B", "A"]
+        "B",
+        "A",
+    ]
     assert {h["grid"]: h["risk"] for h in heat} == {"A": "critical", "B": "critical"}
     assert all(h["overdue_items"] == 0 for h in heat)
     assert "grid heat" in pm("grid", "heatmap").stdout

@@ -15,17 +15,29 @@ def _square(pm):
 
 def test_add_show_edit_and_refusals(pm, site):
     _square(pm)
-    rec = pm.json("route", "add", "R1", "--name", "夜巡 Night round", "--stops", "A,D,B,C",
-                  "--schedule", "daily@21:00", "--window", "21:00-23:30")
+    rec = pm.json(
+        "route",
+        "add",
+        "R1",
+        "--name",
+        "夜巡 Night round",
+        "--stops",
+        "A,D,B,C",
+        "--schedule",
+        "daily@21:00",
+        "--window",
+        "21:00-23:30",
+    )
     assert [s["checkpoint"] for s in rec["stops"]] == ["A", "D", "B", "C"]
-    assert (rec["schedule"], rec["window"]) == ("FREQ=DAILY;BYHOUR=21;BYMINUTE=0",
-                                                "21:00-23:30")
+    assert (rec["schedule"], rec["window"]) == ("FREQ=DAILY;BYHOUR=21;BYMINUTE=0", "21:00-23:30")
     rec = pm.json("route", "add", "R2", "--name", "全部", "--from-grid", "G")
     assert [s["checkpoint"] for s in rec["stops"]] == ["A", "B", "C", "D"]
-    for args, msg in ((["--stops", "A,ZZ"], "no checkpoint ZZ"),
-                      (["--stops", "A", "--window", "25:00-26:00"], "HH:MM-HH:MM"),
-                      (["--stops", "A", "--schedule", "whenever"], "RRULE"),
-                      ([], "--stops CP1,CP2")):
+    for args, msg in (
+        (["--stops", "A,ZZ"], "no checkpoint ZZ"),
+        (["--stops", "A", "--window", "25:00-26:00"], "HH:MM-HH:MM"),
+        (["--stops", "A", "--schedule", "whenever"], "RRULE"),
+        ([], "--stops CP1,CP2"),
+    ):
         r = pm("route", "add", "R3", "--name", "x", *args, ok=False)
         assert r.exit_code in (1, 3) and msg in r.stderr, r.stderr
     r = pm("route", "add", "R1", "--name", "x", "--stops", "A", ok=False)
@@ -64,11 +76,11 @@ def test_asymmetric_matrix_file(pm, site, write_file):
     m = {("A", "C"): 1, ("C", "D"): 1, ("D", "B"): 1, ("B", "A"): 1}
     codes = ["A", "B", "C", "D"]
     lines = [",".join(["", *codes])] + [
-        ",".join([a, *[str(0 if a == b else m.get((a, b), 50)) for b in codes]]) for a in codes]
+        ",".join([a, *[str(0 if a == b else m.get((a, b), 50)) for b in codes]]) for a in codes
+    ]
     path = write_file("m.csv", "\n".join(lines) + "\n")
     res = pm.json("route", "optimize", "R1", "--matrix", str(path))
-    assert (res["metric"], res["after_m"], res["order"]) == ("matrix", 4.0,
-                                                              ["A", "C", "D", "B"])
+    assert (res["metric"], res["after_m"], res["order"]) == ("matrix", 4.0, ["A", "C", "D", "B"])
     bad = write_file("bad.csv", ",A,B\nA,0,x\nB,1\n")
     r = pm("route", "optimize", "R1", "--matrix", str(bad), ok=False)
     assert r.exit_code == 1

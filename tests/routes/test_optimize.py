@@ -247,7 +247,8 @@ def test_metrics_and_callable_input() -> None:
     assert haversine([(0.0, 0.0), (0.0, 1.0)])(0, 1) == pytest.approx(111_195, rel=1e-4)
     # Shanghai to Beijing, about 1,067 km as the crow flies
     assert haversine([(31.2304, 121.4737), (39.9042, 116.4074)])(0, 1) == pytest.approx(
-        1_067_000, rel=0.01)
+        1_067_000, rel=0.01
+    )
     pts = tsplib_points("eil51")
     by_points = solve(len(pts), points=pts, max_iterations=200)
     by_dist = solve(len(pts), euclidean(pts), max_iterations=200)
@@ -289,8 +290,16 @@ def test_order_is_a_permutation_and_length_is_right(pts, closed, rounded, ends, 
     n = len(pts)
     start = ends[0] % n if n and ends[2] else None
     end = ends[1] % n if n and ends[3] else None
-    tour = solve(n, points=pts, start=start, end=end, closed=closed, rounded=rounded, seed=seed,
-                 max_iterations=30)
+    tour = solve(
+        n,
+        points=pts,
+        start=start,
+        end=end,
+        closed=closed,
+        rounded=rounded,
+        seed=seed,
+        max_iterations=30,
+    )
     assert sorted(tour.order) == list(range(n))
     if start is not None:
         assert tour.order[0] == start
@@ -319,7 +328,9 @@ def test_read_tsplib() -> None:
     assert len(stops) == 51 and stops[0] == ("1", 37.0, 52.0)
     text = "NAME: x\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n"
     assert read_tsplib(text + "1 0 0\n2 3.5 4e1\nEOF\n", "x.tsp") == [
-        ("1", 0.0, 0.0), ("2", 3.5, 40.0)]
+        ("1", 0.0, 0.0),
+        ("2", 3.5, 40.0),
+    ]
     with pytest.raises(ValueError, match=r"^x\.tsp:7: coordinates must be numbers"):
         read_tsplib(text + "1 0 0\n2 3.5 north\n", "x.tsp")
     with pytest.raises(ValueError, match=r"^x\.tsp:6: expected 'id x y'"):

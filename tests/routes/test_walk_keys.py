@@ -22,10 +22,16 @@ class Walker:
     """A `pm route run` on a pseudo-terminal that counts the keys sent (Enter is one)."""
 
     def __init__(self, isolated: Path, tmp_path: Path, *args: str):
-        env = {**os.environ, "PM_DB": str(isolated), "PM_SITE": "CH",
-               "PM_CONFIG": str(tmp_path / "config.toml"), "COLUMNS": "120"}
-        self.child = pexpect.spawn(str(PM), list(args), env=env, encoding="utf-8",
-                                   timeout=30, dimensions=(40, 120))
+        env = {
+            **os.environ,
+            "PM_DB": str(isolated),
+            "PM_SITE": "CH",
+            "PM_CONFIG": str(tmp_path / "config.toml"),
+            "COLUMNS": "120",
+        }
+        self.child = pexpect.spawn(
+            str(PM), list(args), env=env, encoding="utf-8", timeout=30, dimensions=(40, 120)
+        )
         self.keys = 0
 
     def send(self, text: str) -> None:
@@ -42,16 +48,33 @@ def twelve(pm, site):
     pm("grid", "add", "W", "--name", "大门 Gates")
     codes = [f"C{i:02d}" for i in range(1, 13)]
     for i, code in enumerate(codes, 1):
-        pm("checkpoint", "add", code, "--name", f"门 {code}", "--grid", "W",
-           "--tag-uid", f"NFC-{i:02d}")
+        pm(
+            "checkpoint",
+            "add",
+            code,
+            "--name",
+            f"门 {code}",
+            "--grid",
+            "W",
+            "--tag-uid",
+            f"NFC-{i:02d}",
+        )
     pm("playbook", "import", str(FIXTURE / "test.gate-check.yaml"))
-    pm("route", "add", "R12", "--name", "十二门 Twelve gates", "--stops", ",".join(codes),
-       "--playbook", "test.gate-check")
+    pm(
+        "route",
+        "add",
+        "R12",
+        "--name",
+        "十二门 Twelve gates",
+        "--stops",
+        ",".join(codes),
+        "--playbook",
+        "test.gate-check",
+    )
     return codes
 
 
-def test_a_passing_12_stop_walk_costs_at_most_two_keys_a_stop(pm, twelve, isolated,
-                                                              tmp_path):
+def test_a_passing_12_stop_walk_costs_at_most_two_keys_a_stop(pm, twelve, isolated, tmp_path):
     w = Walker(isolated, tmp_path, "route", "run", "R12", "--by", "S1")
     try:
         for i, code in enumerate(twelve, 1):
@@ -70,8 +93,7 @@ def test_a_passing_12_stop_walk_costs_at_most_two_keys_a_stop(pm, twelve, isolat
     assert len(runs) == 12 and {r["status"] for r in runs} == {"finished"}
 
 
-def test_a_fail_with_its_note_in_one_line_and_another_stops_tag(pm, twelve, isolated,
-                                                                 tmp_path):
+def test_a_fail_with_its_note_in_one_line_and_another_stops_tag(pm, twelve, isolated, tmp_path):
     w = Walker(isolated, tmp_path, "route", "run", "R12", "--by", "S1")
     try:
         w.child.expect("Enter when you are at C01")

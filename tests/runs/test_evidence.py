@@ -53,20 +53,24 @@ def test_the_size_cap_is_what_the_server_takes(tmp_path):
     with pytest.raises(PmError, match="larger than 20 MiB"):
         evidence.store(big, tmp_path / "evidence")
     with pytest.raises(evidence.TooLarge):
-        evidence.write_stream(iter([b"x" * 10, b"y" * 10]), tmp_path / "evidence", ".jpg",
-                              max_bytes=15)
+        evidence.write_stream(
+            iter([b"x" * 10, b"y" * 10]), tmp_path / "evidence", ".jpg", max_bytes=15
+        )
     assert not [p for p in (tmp_path / "evidence").rglob("*") if p.is_file()]
 
 
-@pytest.mark.parametrize(("recorded", "expected"), [
-    (f"{SHA}.jpg", f"{SHA}.jpg"),
-    (f"/home/张伟/.local/share/pm/evidence/ab/{SHA}.jpg", f"{SHA}.jpg"),
-    (f"C:\\Users\\张伟\\AppData\\Local\\pm\\evidence\\ab\\{SHA}.JPG", f"{SHA}.jpg"),
-    (f"/x/{SHA}", SHA),
-    ("/x/photo.not-a-suffix", SHA),
-    ("../../etc/passwd", SHA),  # pulled text names nothing outside the store
-    ("c" * 64 + ".jpg", None),  # an address of other bytes than its sha256
-])
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        (f"{SHA}.jpg", f"{SHA}.jpg"),
+        (f"/home/张伟/.local/share/pm/evidence/ab/{SHA}.jpg", f"{SHA}.jpg"),
+        (f"C:\\Users\\张伟\\AppData\\Local\\pm\\evidence\\ab\\{SHA}.JPG", f"{SHA}.jpg"),
+        (f"/x/{SHA}", SHA),
+        ("/x/photo.not-a-suffix", SHA),
+        ("../../etc/passwd", SHA),  # pulled text names nothing outside the store
+        ("c" * 64 + ".jpg", None),  # an address of other bytes than its sha256
+    ],
+)
 def test_addresses_from_what_a_step_result_holds(recorded, expected):
     assert evidence.address_of(recorded, SHA) == expected
     assert evidence.address_of(recorded, "not-a-sha") is None
@@ -79,8 +83,7 @@ def _record(pm, run: str, step: str, photo: Path, *args: str) -> str:
     return pm.json("run", "record", run, step, *args, "--photo", str(photo))["evidence_sha256"]
 
 
-def test_migration_turns_absolute_paths_into_addresses(pm, started, write_file, isolated,
-                                                       tmp_path):
+def test_migration_turns_absolute_paths_into_addresses(pm, started, write_file, isolated, tmp_path):
     run = started["short"]
     root = isolated.parent / "evidence"
     a = write_file("a.jpg", b"\xff\xd8 first photo")
@@ -92,8 +95,13 @@ def test_migration_turns_absolute_paths_into_addresses(pm, started, write_file, 
     pm("run", "record", run, "turbidity", "--value", "0.2")  # no photo
     downgrade_to(isolated, "0009")  # back to absolute paths, as an older pm wrote them
     assert user_version(isolated) == 9
-    rows = dict(sql(isolated, "SELECT evidence_sha256, evidence_path FROM step_result "
-                              "WHERE evidence_sha256 IS NOT NULL"))
+    rows = dict(
+        sql(
+            isolated,
+            "SELECT evidence_sha256, evidence_path FROM step_result "
+            "WHERE evidence_sha256 IS NOT NULL",
+        )
+    )
     assert all(Path(p).is_absolute() for p in rows.values())
     # the old store's race: the file's bytes are not what its recorded sha256 says
     old_b = Path(rows[sha_b])
@@ -107,30 +115,45 @@ def test_migration_turns_absolute_paths_into_addresses(pm, started, write_file, 
     outside.write_bytes(b"\xff\xd8 kept elsewhere")
     sha_out = hashlib.sha256(outside.read_bytes()).hexdigest()
     rid_a = sql(isolated, "SELECT id FROM step_result WHERE evidence_sha256 = ?", (sha_a,))[0][0]
-    sql(isolated, "UPDATE step_result SET evidence_path = ?, evidence_sha256 = ? WHERE id = ?",
-        (str(outside), sha_out, rid_a))
-    sql(isolated, "UPDATE change SET fields = json_set(fields, '$.evidence_path', ?, "
-                  "'$.evidence_sha256', ?) WHERE record_id = ?", (str(outside), sha_out, rid_a))
+    sql(
+        isolated,
+        "UPDATE step_result SET evidence_path = ?, evidence_sha256 = ? WHERE id = ?",
+        (str(outside), sha_out, rid_a),
+    )
+    sql(
+        isolated,
+        "UPDATE change SET fields = json_set(fields, '$.evidence_path', ?, "
+        "'$.evidence_sha256', ?) WHERE record_id = ?",
+        (str(outside), sha_out, rid_a),
+    )
 
     r = pm("db", "migrate")
     assert r.exit_code == 0
     assert user_version(isolated) == SCHEMA_VERSION
-    got = sql(isolated, "SELECT id, evidence_path, evidence_sha256 FROM step_result "
-                        "WHERE evidence_sha256 IS NOT NULL ORDER BY created_at")
+    got = sql(
+        isolated,
+        "SELECT id, evidence_path, evidence_sha256 FROM step_result "
+        "WHERE evidence_sha256 IS NOT NULL ORDER BY created_at",
+    )
     by_sha = {sha: path for _id, path, sha in got}
-    assert by_sha == {sha_out: f"{sha_out}.jpg", true_b: f"{true_b}.jpeg",
-                      sha_c: f"{sha_c}.jpg"}  # the missing file keeps its recorded sha256
+    assert by_sha == {
+        sha_out: f"{sha_out}.jpg",
+        true_b: f"{true_b}.jpeg",
+        sha_c: f"{sha_c}.jpg",
+    }  # the missing file keeps its recorded sha256
     assert (root / sha_out[:2] / f"{sha_out}.jpg").read_bytes() == outside.read_bytes()
     assert outside.exists()  # copied in, not taken from where the user keeps it
     assert not old_b.exists()  # moved to its true name inside the store
-    assert hashlib.sha256((root / true_b[:2] / f"{true_b}.jpeg").read_bytes()).hexdigest() \
-        == true_b
+    assert hashlib.sha256((root / true_b[:2] / f"{true_b}.jpeg").read_bytes()).hexdigest() == true_b
     # the change log pushes addresses, never a path of this laptop
     for (fields,) in sql(isolated, "SELECT fields FROM change WHERE entity = 'step_result'"):
         f = json.loads(fields)
         assert f["evidence_path"] is None or evidence.is_address(f["evidence_path"]), f
-    assert not [v for (v,) in sql(isolated, "SELECT fields FROM change")
-                if str(root) in v or str(tmp_path) in v]
+    assert not [
+        v
+        for (v,) in sql(isolated, "SELECT fields FROM change")
+        if str(root) in v or str(tmp_path) in v
+    ]
     shown = {r["step"]: r["evidence"] for r in pm.json("run", "show", run)["results"]}
     assert shown["chlorine"]["sha256"] == sha_c and shown["chlorine"]["path"] is None
     assert shown["chlorine"]["status"] == "not downloaded"  # never a broken path

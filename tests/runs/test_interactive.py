@@ -18,10 +18,21 @@ def spawn(isolated, tmp_path):
     procs = []
 
     def start(*args: str) -> pexpect.spawn:
-        env = {**os.environ, "PM_DB": str(isolated), "PM_SITE": "CH",
-               "PM_CONFIG": str(tmp_path / "config.toml"), "COLUMNS": "120"}
-        child = pexpect.spawn(sys.executable, ["-m", "pm_cli", *args], env=env,
-                              encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 120))
+        env = {
+            **os.environ,
+            "PM_DB": str(isolated),
+            "PM_SITE": "CH",
+            "PM_CONFIG": str(tmp_path / "config.toml"),
+            "COLUMNS": "120",
+        }
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "pm_cli", *args],
+            env=env,
+            encoding="utf-8",
+            timeout=TIMEOUT,
+            dimensions=(40, 120),
+        )
         procs.append(child)
         return child
 
@@ -40,7 +51,8 @@ def answers(db) -> list[tuple[str, str]]:
 
 
 def test_answers_survive_a_kill_and_resume_starts_at_the_next_step(
-        pm, water, spawn, photo, isolated):
+    pm, water, spawn, photo, isolated
+):
     child = spawn("run", "start", water, "--grid", "W", "--by", "S1")
     child.expect(r"step 1/4 · access")
     child.sendline("p 门锁正常")  # the note on the same line
@@ -59,8 +71,7 @@ def test_answers_survive_a_kill_and_resume_starts_at_the_next_step(
     child.expect("p/f/n")
     child.kill(signal.SIGKILL)  # three answers given, the fourth prompt on screen
     child.wait()
-    assert answers(isolated) == [("access", "pass"), ("chlorine", "pass"),
-                                 ("turbidity", "fail")]
+    assert answers(isolated) == [("access", "pass"), ("chlorine", "pass"), ("turbidity", "fail")]
 
     run = pm.json("run", "list")[0]
     child = spawn("run", "resume", run["short"])

@@ -21,8 +21,11 @@ def test_record_rules(pm, started, photo, isolated):
     assert r.exit_code == 1 and "needs a photo" in r.stderr  # evidence: photo
     r = pm("run", "record", run, "chlorine", "--value", "0.3", "--photo", "nope.jpg", ok=False)
     assert r.exit_code == 1 and "no such photo file" in r.stderr
-    doc = json.loads(pm("run", "record", run, "chlorine", "--value", "0.3", "--photo",
-                        str(photo), "--json").stdout)
+    doc = json.loads(
+        pm(
+            "run", "record", run, "chlorine", "--value", "0.3", "--photo", str(photo), "--json"
+        ).stdout
+    )
     assert doc["outcome"] == "pass"
     assert doc["evidence_sha256"] == hashlib.sha256(photo.read_bytes()).hexdigest()
     stored = list((isolated.parent / "evidence").rglob("*.jpg"))
@@ -72,26 +75,34 @@ def test_finish_incomplete_needs_a_reason(pm, started):
     pm("run", "record", run, "access", "na")
     r = pm("run", "finish", run, "--incomplete", ok=False)
     assert r.exit_code == 1 and "--reason" in r.stderr
-    done = json.loads(pm("run", "finish", run, "--incomplete", "--reason", "停电",
-                         "--json").stdout)
+    done = json.loads(pm("run", "finish", run, "--incomplete", "--reason", "停电", "--json").stdout)
     assert (done["status"], done["reason"], done["score"]) == ("incomplete", "停电", None)
 
 
 def test_answers_file_all_or_nothing(pm, water, write_file, photo):
-    bad = write_file("bad.yaml", "- step: access\n  outcome: pass\n"
-                                 "- step: chlorine\n  value: 0.3\n"          # no photo
-                                 "- step: nosuch\n  outcome: pass\n"
-                                 "- step: turbidity\n  outcome: maybe\n")
+    bad = write_file(
+        "bad.yaml",
+        "- step: access\n  outcome: pass\n"
+        "- step: chlorine\n  value: 0.3\n"  # no photo
+        "- step: nosuch\n  outcome: pass\n"
+        "- step: turbidity\n  outcome: maybe\n",
+    )
     r = pm("run", "start", water, "--grid", "W", "--by", "S1", "--answers", str(bad), ok=False)
     assert r.exit_code == 1
     assert f"{bad}:3: chlorine needs a photo" in r.stderr
     assert f"{bad}:5: no step 'nosuch'" in r.stderr
     assert f"{bad}:7: unknown outcome 'maybe'" in r.stderr
     assert pm.json("run", "list") == []  # not even the run was kept
-    good = write_file("good.yaml", f"access: pass\nchlorine:\n  value: 0.3\n  photo: {photo.name}\n"
-                                   "turbidity: 0.2\nlog:\n  outcome: pass\n  note: ok\n")
-    doc = json.loads(pm("run", "start", water, "--grid", "W", "--by", "S1", "--answers",
-                        str(good), "--json").stdout)
+    good = write_file(
+        "good.yaml",
+        f"access: pass\nchlorine:\n  value: 0.3\n  photo: {photo.name}\n"
+        "turbidity: 0.2\nlog:\n  outcome: pass\n  note: ok\n",
+    )
+    doc = json.loads(
+        pm(
+            "run", "start", water, "--grid", "W", "--by", "S1", "--answers", str(good), "--json"
+        ).stdout
+    )
     assert (doc["status"], doc["score"]) == ("finished", 100.0)
 
 

@@ -27,8 +27,7 @@ def test_a_corrected_reading_withdraws_the_item_it_opened(pm, started, photo):
     assert pm.json("pdca", "list") == []
 
 
-def test_an_item_someone_acted_on_stays_and_the_screen_says_how_to_close_it(
-        pm, started, photo):
+def test_an_item_someone_acted_on_stays_and_the_screen_says_how_to_close_it(pm, started, photo):
     run = started["short"]
     pm("run", "record", run, "chlorine", "--value", "120", "--photo", str(photo))
     pm("pdca", "comment", "1", "已通知厂家 vendor called")
@@ -50,8 +49,13 @@ def test_a_corrected_repeat_takes_back_only_its_occurrence(pm, water, photo):
     assert [(i["status"], i["occurrences"]) for i in items(pm)] == [("open", 1)]
 
 
-def test_back_and_a_good_reading_withdraws_the_item_on_screen(pm, water, spawn, photo,  # noqa: F811
-                                                              isolated):
+def test_back_and_a_good_reading_withdraws_the_item_on_screen(
+    pm,
+    water,
+    spawn,  # noqa: F811
+    photo,
+    isolated,
+):
     child = spawn("run", "start", water, "--grid", "W", "--by", "S1")
     child.expect(r"step 1/4 · access")
     child.sendline("p")  # a pass asks for no note
@@ -94,7 +98,11 @@ def test_cancel_a_run_withdraws_its_items_and_keeps_it_in_history(pm, started, p
 
 
 def test_resume_without_an_id_takes_my_newest_open_run_else_the_sites(
-        pm, water, spawn, monkeypatch):  # noqa: F811
+    pm,
+    water,
+    spawn,  # noqa: F811
+    monkeypatch,
+):
     mine = pm.json("run", "start", water, "--by", "S1")["short"]
     theirs = pm.json("run", "start", water, "--by", "S2")["short"]
     monkeypatch.setenv("PM_STAFF", "S1")
@@ -124,8 +132,10 @@ def test_list_shows_30_unless_limit_or_all(pm, water, isolated):
         values = dict(zip(cols, row, strict=True))
         values["id"] = values["id"][:-8] + f"{k:08d}"
         values["started_at"] = f"2020-01-01T00:{k:02d}:00.000Z"
-        con.execute(f"INSERT INTO run ({', '.join(cols)}) VALUES "
-                    f"({', '.join('?' * len(cols))})", [values[c] for c in cols])
+        con.execute(
+            f"INSERT INTO run ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [values[c] for c in cols],
+        )
     con.commit()
     con.close()
     rows = pm.json("run", "list")

@@ -30,13 +30,48 @@ def berlin(pm, site):
     be("grid", "add", "G", "--name", "大堂 Lobby")
     be("checkpoint", "add", "C1", "--name", "前门 Front door", "--grid", "G")
     be("checkpoint", "add", "C2", "--name", "后门 Back door", "--grid", "G")
-    be("route", "add", "NIGHT", "--name", "夜巡 Night round", "--stops", "C1,C2",
-       "--schedule", "daily@21:00", "--window", "20:00-02:00", "--owner", "L1")
-    be("route", "add", "EARLY", "--name", "早巡 Early round", "--stops", "C2,C1",
-       "--schedule", "weekly:mon,thu@07:30", "--owner", "L2")
+    be(
+        "route",
+        "add",
+        "NIGHT",
+        "--name",
+        "夜巡 Night round",
+        "--stops",
+        "C1,C2",
+        "--schedule",
+        "daily@21:00",
+        "--window",
+        "20:00-02:00",
+        "--owner",
+        "L1",
+    )
+    be(
+        "route",
+        "add",
+        "EARLY",
+        "--name",
+        "早巡 Early round",
+        "--stops",
+        "C2,C1",
+        "--schedule",
+        "weekly:mon,thu@07:30",
+        "--owner",
+        "L2",
+    )
     be("drill", "plan", "F1", "--scenario", "fire", "--schedule", "monthly:1@10:00")
-    be("risk", "add", "R1", "--title", "大堂地滑 Slippery lobby", "-l", "3", "-i", "3",
-       "--owner", "L1")
+    be(
+        "risk",
+        "add",
+        "R1",
+        "--title",
+        "大堂地滑 Slippery lobby",
+        "-l",
+        "3",
+        "-i",
+        "3",
+        "--owner",
+        "L1",
+    )
     return be
 
 
@@ -70,12 +105,20 @@ def test_round_trip_keeps_rrules_zone_and_dst(berlin, tmp_path):
     naive = rrulestr(rule, dtstart=start.replace(tzinfo=None))
     lo, hi = datetime(2027, 3, 24), datetime(2027, 4, 1)  # clocks change on 03-28
     app = [d.replace(tzinfo=BERLIN) for d in naive.between(lo, hi, inc=True)]
-    ours = [w.due for w in windows("FREQ=DAILY;BYHOUR=21;BYMINUTE=0", "Europe/Berlin",
-                                   anchor=start.date(), window=("20:00", "02:00"),
-                                   since=lo.replace(tzinfo=BERLIN),
-                                   until=hi.replace(tzinfo=BERLIN))]
-    assert [d.isoformat() for d in app] == [d.isoformat() for d in ours
-                                            if lo <= d.replace(tzinfo=None) <= hi]
+    ours = [
+        w.due
+        for w in windows(
+            "FREQ=DAILY;BYHOUR=21;BYMINUTE=0",
+            "Europe/Berlin",
+            anchor=start.date(),
+            window=("20:00", "02:00"),
+            since=lo.replace(tzinfo=BERLIN),
+            until=hi.replace(tzinfo=BERLIN),
+        )
+    ]
+    assert [d.isoformat() for d in app] == [
+        d.isoformat() for d in ours if lo <= d.replace(tzinfo=None) <= hi
+    ]
     assert {d.utcoffset() for d in app} == {timedelta(hours=1), timedelta(hours=2)}
     assert {(d.hour, d.minute) for d in app} == {(21, 0)}
 
@@ -106,16 +149,28 @@ def test_a_site_without_a_zone_writes_floating_local_times(pm, site, tmp_path):
     pm("site", "add", "XX", "--name", "无时区 No zone")
     pm("--site", "XX", "grid", "add", "G", "--name", "G")
     pm("--site", "XX", "checkpoint", "add", "C1", "--name", "门 Door", "--grid", "G")
-    pm("--site", "XX", "route", "add", "R", "--name", "巡 Round", "--stops", "C1",
-       "--schedule", "daily@08:00")
+    pm(
+        "--site",
+        "XX",
+        "route",
+        "add",
+        "R",
+        "--name",
+        "巡 Round",
+        "--stops",
+        "C1",
+        "--schedule",
+        "daily@08:00",
+    )
     out = tmp_path / "xx.ics"
     pm("--site", "XX", "schedule", "export", "--ics", str(out))
     cal = Calendar.from_ical(out.read_bytes())
     ev = next(iter(cal.walk("VEVENT")))
     assert ev["DTSTART"].dt.tzinfo is None and ev["DTSTART"].dt.hour == 8
     assert not cal.walk("VTIMEZONE")
-    assert ev["DTSTART"].dt.date() == date.today() or ev["DTSTART"].dt.date() >= date.today(
-    ) - timedelta(days=1)
+    assert ev["DTSTART"].dt.date() == date.today() or ev[
+        "DTSTART"
+    ].dt.date() >= date.today() - timedelta(days=1)
 
 
 def test_a_long_route_lists_its_first_stops_then_how_many_more(berlin, tmp_path):
@@ -124,8 +179,17 @@ def test_a_long_route_lists_its_first_stops_then_how_many_more(berlin, tmp_path)
     n = LISTED_STOPS + 5
     for i in range(n):
         berlin("checkpoint", "add", f"P{i:02d}", "--name", f"车位 Bay {i}", "--grid", "G")
-    berlin("route", "add", "LONG", "--name", "车库巡检 Garage round",
-           "--stops", ",".join(f"P{i:02d}" for i in range(n)), "--schedule", "daily@09:00")
+    berlin(
+        "route",
+        "add",
+        "LONG",
+        "--name",
+        "车库巡检 Garage round",
+        "--stops",
+        ",".join(f"P{i:02d}" for i in range(n)),
+        "--schedule",
+        "daily@09:00",
+    )
     out = tmp_path / "be.ics"
     berlin("schedule", "export", "--ics", str(out))
     text = str(events(out)["LONG 车库巡检 Garage round"]["DESCRIPTION"])

@@ -28,10 +28,32 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "playbooks"
 def db(pm, site):
     """Site CH (Asia/Shanghai): grid W, checkpoints C1 and C2, the gate-check playbook."""
     pm("grid", "add", "W", "--name", "大门 Gates", "--owner", "S1")
-    pm("checkpoint", "add", "C1", "--name", "北门 North gate", "--grid", "W", "--x", "0",
-       "--y", "0")
-    pm("checkpoint", "add", "C2", "--name", "南门 South gate", "--grid", "W", "--x", "30",
-       "--y", "40")
+    pm(
+        "checkpoint",
+        "add",
+        "C1",
+        "--name",
+        "北门 North gate",
+        "--grid",
+        "W",
+        "--x",
+        "0",
+        "--y",
+        "0",
+    )
+    pm(
+        "checkpoint",
+        "add",
+        "C2",
+        "--name",
+        "南门 South gate",
+        "--grid",
+        "W",
+        "--x",
+        "30",
+        "--y",
+        "40",
+    )
     pm("playbook", "import", str(FIXTURE / "test.gate-check.yaml"))
     return Path(os.environ["PM_DB"])
 
@@ -47,16 +69,39 @@ def site_of(s):
     return get_site(s, "CH")
 
 
-def add_route(scope, code: str, created: datetime, schedule: str = "daily@09:00",
-              window: str | None = "09:00-11:00", owner: str | None = None) -> None:
+def add_route(
+    scope,
+    code: str,
+    created: datetime,
+    schedule: str = "daily@09:00",
+    window: str | None = "09:00-11:00",
+    owner: str | None = None,
+) -> None:
     with scope() as s:
-        routes.add_route(s, site=site_of(s), code=code, name=f"路线 {code}",
-                         stops=["C1", "C2"], playbook="test.gate-check", schedule=schedule,
-                         window=window, owner=owner, created_at=utc_text(created))
+        routes.add_route(
+            s,
+            site=site_of(s),
+            code=code,
+            name=f"路线 {code}",
+            stops=["C1", "C2"],
+            playbook="test.gate-check",
+            schedule=schedule,
+            window=window,
+            owner=owner,
+            created_at=utc_text(created),
+        )
 
 
-def walk(scope, code: str, at: datetime, *, stops: int = 2, skip: str | None = None,
-         finish: bool = True, by: str = "S1") -> None:
+def walk(
+    scope,
+    code: str,
+    at: datetime,
+    *,
+    stops: int = 2,
+    skip: str | None = None,
+    finish: bool = True,
+    by: str = "S1",
+) -> None:
     """Walk `stops` stops from `at` (5 minutes apart), answering every step pass; skip the
     rest with the reason `skip`; finish the walk when asked."""
     from pm_cli.staff.service import get_staff
@@ -73,8 +118,13 @@ def walk(scope, code: str, at: datetime, *, stops: int = 2, skip: str | None = N
             st = walks.arrive(s, site=site, walk=w, stop=i, at=t)
             s.flush()
             for step in ("door", "log"):
-                runs.record(s, site=site, run=st.run, store_dir=Path("/nonexistent"),
-                            answer=runs.Answer(step=step, outcome="pass"))
+                runs.record(
+                    s,
+                    site=site,
+                    run=st.run,
+                    store_dir=Path("/nonexistent"),
+                    answer=runs.Answer(step=step, outcome="pass"),
+                )
             runs.finish(s, run=st.run, at=utc_text(t + timedelta(minutes=2)))
         if finish:
             walks.finish(s, walk=w, at=at + timedelta(minutes=20))
@@ -97,12 +147,15 @@ def test_each_occurrence_is_done_missed_in_progress_to_do_or_upcoming(scope):
     assert statuses(scope, "2026-06-01", now) == {"DAY": ("done", None)}
     assert statuses(scope, "2026-06-02", now) == {"DAY": ("missed", "no walk")}
     assert statuses(scope, "2026-06-03", now) == {
-        "DAY": ("in progress", "1/2 stops"), "NIGHT": ("upcoming", None),
-        "MORNING": ("to do", None)}
+        "DAY": ("in progress", "1/2 stops"),
+        "NIGHT": ("upcoming", None),
+        "MORNING": ("to do", None),
+    }
     with scope(write=False) as s:
         rec = service.today(s, site=site_of(s), day="2026-06-03", now=now)
     assert [(o["code"], o["due"]) for o in rec["missed_earlier"]] == [
-        ("DAY", "2026-06-02T01:00:00.000Z")]  # 09:00 in Shanghai
+        ("DAY", "2026-06-02T01:00:00.000Z")
+    ]  # 09:00 in Shanghai
     assert rec["counts"] == {"in progress": 1, "to do": 1, "upcoming": 1}
 
 
@@ -111,10 +164,16 @@ def test_an_item_due_just_after_midnight_is_on_the_late_shifts_today(scope):
 
     late = datetime(2026, 6, 3, 23, 40, tzinfo=SH)
     with scope() as s:
-        pdca.add_item(s, site=site_of(s), title="北门门禁失灵 North door fails",
-                      severity="critical", now=late)  # respond by 00:40 on the 4th
-        pdca.add_item(s, site=site_of(s), title="路灯 Lamp out", severity="minor",
-                      now=datetime(2026, 6, 3, 9, 0, tzinfo=SH))
+        pdca.add_item(
+            s, site=site_of(s), title="北门门禁失灵 North door fails", severity="critical", now=late
+        )  # respond by 00:40 on the 4th
+        pdca.add_item(
+            s,
+            site=site_of(s),
+            title="路灯 Lamp out",
+            severity="minor",
+            now=datetime(2026, 6, 3, 9, 0, tzinfo=SH),
+        )
 
     def titles(day: str, now: datetime) -> list[str]:
         with scope(write=False) as s:
@@ -133,21 +192,27 @@ def test_a_walk_outside_the_window_or_cut_short_does_not_count(scope):
     walk(scope, "DAY", datetime(2026, 6, 3, 9, 0, tzinfo=SH), stops=1, skip="门锁 locked")
     walk(scope, "DAY", datetime(2026, 6, 4, 10, 59, tzinfo=SH))  # the last minute counts
     with scope(write=False) as s:
-        rows = service.missed(s, site=site_of(s), since="2026-06-01",
-                              now=datetime(2026, 6, 5, 12, tzinfo=SH))
+        rows = service.missed(
+            s, site=site_of(s), since="2026-06-01", now=datetime(2026, 6, 5, 12, tzinfo=SH)
+        )
     assert [(r["due"][:10], r["detail"]) for r in rows] == [
-        ("2026-06-01", "no walk"), ("2026-06-02", "no walk"),
-        ("2026-06-03", "incomplete: skipped C2 (门锁 locked)"), ("2026-06-05", "no walk")]
+        ("2026-06-01", "no walk"),
+        ("2026-06-02", "no walk"),
+        ("2026-06-03", "incomplete: skipped C2 (门锁 locked)"),
+        ("2026-06-05", "no walk"),
+    ]
 
 
 def test_nothing_is_missed_before_the_route_existed_or_before_its_window_ends(scope):
     add_route(scope, "DAY", datetime(2026, 6, 3, 10, tzinfo=SH))  # during the 06-03 shift
     with scope(write=False) as s:
         site = site_of(s)
-        at_1030 = service.missed(s, site=site, since="2026-06-01",
-                                 now=datetime(2026, 6, 4, 10, 30, tzinfo=SH))
-        at_1100 = service.missed(s, site=site, since="2026-06-01",
-                                 now=datetime(2026, 6, 4, 11, 0, tzinfo=SH))
+        at_1030 = service.missed(
+            s, site=site, since="2026-06-01", now=datetime(2026, 6, 4, 10, 30, tzinfo=SH)
+        )
+        at_1100 = service.missed(
+            s, site=site, since="2026-06-01", now=datetime(2026, 6, 4, 11, 0, tzinfo=SH)
+        )
     assert [r["due"][:10] for r in at_1030] == ["2026-06-03"]  # 06-04's shift not over
     assert [r["due"][:10] for r in at_1100] == ["2026-06-03", "2026-06-04"]
 
@@ -156,10 +221,12 @@ def test_a_night_route_is_missed_on_the_day_its_shift_began(scope):
     add_route(scope, "NIGHT", datetime(2026, 6, 1, tzinfo=SH), "daily@22:00", "22:00-02:00")
     walk(scope, "NIGHT", datetime(2026, 6, 2, 1, 30, tzinfo=SH))  # the 06-01 shift, after 0:00
     with scope(write=False) as s:
-        rows = service.missed(s, site=site_of(s), since="2026-06-01",
-                              now=datetime(2026, 6, 3, 3, tzinfo=SH))
+        rows = service.missed(
+            s, site=site_of(s), since="2026-06-01", now=datetime(2026, 6, 3, 3, tzinfo=SH)
+        )
     assert [(r["due"], r["window_end"]) for r in rows] == [
-        ("2026-06-02T14:00:00.000Z", "2026-06-02T18:00:00.000Z")]  # 06-02 22:00 → 02:00
+        ("2026-06-02T14:00:00.000Z", "2026-06-02T18:00:00.000Z")
+    ]  # 06-02 22:00 → 02:00
 
 
 # ---- through the CLI, on the real clock ------------------------------------------------
@@ -173,12 +240,15 @@ def local_midnight(days_ago: int) -> datetime:
 def test_route_missed_lists_the_days_without_a_completed_walk(pm, scope):
     add_route(scope, "DAY", local_midnight(3))
     walk(scope, "DAY", local_midnight(2) + timedelta(hours=9, minutes=5))
-    walk(scope, "DAY", local_midnight(3) + timedelta(hours=9, minutes=5), stops=1,
-         skip="locked")
+    walk(scope, "DAY", local_midnight(3) + timedelta(hours=9, minutes=5), stops=1, skip="locked")
     rows = pm.json("route", "missed", "--since", "-3")
     today = datetime.now(SH).date()
-    got = {(today - datetime.fromisoformat(r["due"].replace("Z", "+00:00")).astimezone(SH)
-            .date()).days: r["detail"] for r in rows}
+    got = {
+        (
+            today - datetime.fromisoformat(r["due"].replace("Z", "+00:00")).astimezone(SH).date()
+        ).days: r["detail"]
+        for r in rows
+    }
     assert got.get(3) == "incomplete: skipped C2 (locked)"
     assert got.get(1) == "no walk"
     assert 2 not in got
@@ -193,9 +263,8 @@ def test_today_shows_a_route_missed_all_week_once_with_how_often(pm, scope):
     missed = [o for o in rec["missed_earlier"] if o["code"] == "DAY"]
     assert len(missed) == 6  # the 7 days before, one of them walked: --json lists each
     text = pm("today", "--all").output
-    block = text[text.index("missed in the 7 days before"):]
-    rows = [[c.strip() for c in ln.split("│")[1:-1]] for ln in block.splitlines()
-            if "│ DAY " in ln]
+    block = text[text.index("missed in the 7 days before") :]
+    rows = [[c.strip() for c in ln.split("│")[1:-1]] for ln in block.splitlines() if "│ DAY " in ln]
     assert len(rows) == 1  # people see one line for the route
     kind, code, name, times, _last, detail = rows[0]
     assert (kind, code, name, times, detail) == ("route", "DAY", "路线 DAY", "6", "no walk")
@@ -227,8 +296,17 @@ def test_today_refuses_an_unknown_person_and_a_bad_date(pm, site):
 
 
 def test_a_scripted_walk_records_each_stop_in_order(pm, db):
-    pm("route", "add", "R", "--name", "门岗 Gates", "--stops", "C2,C1",
-       "--playbook", "test.gate-check")
+    pm(
+        "route",
+        "add",
+        "R",
+        "--name",
+        "门岗 Gates",
+        "--stops",
+        "C2,C1",
+        "--playbook",
+        "test.gate-check",
+    )
     # stop 1: arrive, pass both steps; stop 2: skip it with the reason
     walk = pm.json("route", "start", "R", "--by", "S1")["walk"]
     arrived = pm.json("route", "arrive", walk, "1")
@@ -240,31 +318,46 @@ def test_a_scripted_walk_records_each_stop_in_order(pm, db):
     assert f"walk {walk} incomplete: 1/2 stops visited, 1 skipped" in r.stderr
     con = sqlite3.connect(db)
     try:
-        visits = con.execute("SELECT v.stop, c.code, v.kind, v.note, r.status, r.route_id "
-                             "IS NOT NULL FROM route_visit v JOIN checkpoint c ON "
-                             "c.id = v.checkpoint_id LEFT JOIN run r ON r.id = v.run_id "
-                             "ORDER BY v.hlc").fetchall()
+        visits = con.execute(
+            "SELECT v.stop, c.code, v.kind, v.note, r.status, r.route_id "
+            "IS NOT NULL FROM route_visit v JOIN checkpoint c ON "
+            "c.id = v.checkpoint_id LEFT JOIN run r ON r.id = v.run_id "
+            "ORDER BY v.hlc"
+        ).fetchall()
         walk_rows = con.execute("SELECT status, reason FROM route_walk").fetchall()
-        run_cp = con.execute("SELECT c.code FROM run r JOIN checkpoint c ON "
-                             "c.id = r.checkpoint_id").fetchall()
+        run_cp = con.execute(
+            "SELECT c.code FROM run r JOIN checkpoint c ON c.id = r.checkpoint_id"
+        ).fetchall()
     finally:
         con.close()
-    assert visits == [(0, "C2", "arrive", None, "finished", 1),
-                      (1, "C1", "skip", "门锁 locked", None, 0)]
+    assert visits == [
+        (0, "C2", "arrive", None, "finished", 1),
+        (1, "C1", "skip", "门锁 locked", None, 0),
+    ]
     assert walk_rows == [("incomplete", "skipped C1 (门锁 locked)")]
     assert run_cp == [("C2",)]
 
 
 def test_route_run_without_a_terminal_or_with_json_is_refused_like_run_resume(pm, db):
-    pm("route", "add", "R", "--name", "门岗 Gates", "--stops", "C1,C2",
-       "--playbook", "test.gate-check")
+    pm(
+        "route",
+        "add",
+        "R",
+        "--name",
+        "门岗 Gates",
+        "--stops",
+        "C1,C2",
+        "--playbook",
+        "test.gate-check",
+    )
     for extra in ([], ["--json"]):
         r = pm("route", "run", "R", "--by", "S1", *extra, ok=False, input="\np\n")
         assert r.exit_code == 2, r.output
         if extra:  # --json: the error as one JSON object
             err = json.loads(r.stderr)
             assert err["error"] == "usage" and err["message"].startswith(
-                "route run is interactive and needs a terminal")
+                "route run is interactive and needs a terminal"
+            )
             assert err["hint"].startswith("script it with pm route start R") and r.stdout == ""
             continue
         assert r.stderr.startswith("error: route run is interactive and needs a terminal")

@@ -18,10 +18,21 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "playbooks"
 
 
 def spawn(isolated: Path, tmp_path: Path, *args: str) -> pexpect.spawn:
-    env = {**os.environ, "PM_DB": str(isolated), "PM_SITE": "CH",
-           "PM_CONFIG": str(tmp_path / "config.toml"), "COLUMNS": "120"}
-    return pexpect.spawn(sys.executable, ["-m", "pm_cli", *args], env=env, encoding="utf-8",
-                         timeout=30, dimensions=(40, 120))
+    env = {
+        **os.environ,
+        "PM_DB": str(isolated),
+        "PM_SITE": "CH",
+        "PM_CONFIG": str(tmp_path / "config.toml"),
+        "COLUMNS": "120",
+    }
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "pm_cli", *args],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
+    )
 
 
 def test_a_killed_walk_resumes_at_the_same_stop_and_step(pm, site, isolated, tmp_path):
@@ -29,8 +40,17 @@ def test_a_killed_walk_resumes_at_the_same_stop_and_step(pm, site, isolated, tmp
     for code in ("C1", "C2", "C3"):
         pm("checkpoint", "add", code, "--name", f"门 {code}", "--grid", "W")
     pm("playbook", "import", str(FIXTURE / "test.gate-check.yaml"))
-    pm("route", "add", "R", "--name", "门岗 Gates", "--stops", "C1,C2,C3",
-       "--playbook", "test.gate-check")
+    pm(
+        "route",
+        "add",
+        "R",
+        "--name",
+        "门岗 Gates",
+        "--stops",
+        "C1,C2,C3",
+        "--playbook",
+        "test.gate-check",
+    )
     child = spawn(isolated, tmp_path, "route", "run", "R", "--by", "S1")
     try:
         child.expect(r"stop 1/3 · C1")

@@ -22,17 +22,34 @@ def config_file(tmp_path: Path) -> Path:
 
 
 def test_add_list_show_round_trip_chinese(pm, db):
-    added = pm.json("site", "add", "CH", "--name", "翠湖花园 [B栋]", "--tz", "Asia/Shanghai",
-                    "--address", "杭州市西湖区 文三路 1号")
-    assert added == {"code": "CH", "name": "翠湖花园 [B栋]", "tz": "Asia/Shanghai",
-                     "address": "杭州市西湖区 文三路 1号"}
+    added = pm.json(
+        "site",
+        "add",
+        "CH",
+        "--name",
+        "翠湖花园 [B栋]",
+        "--tz",
+        "Asia/Shanghai",
+        "--address",
+        "杭州市西湖区 文三路 1号",
+    )
+    assert added == {
+        "code": "CH",
+        "name": "翠湖花园 [B栋]",
+        "tz": "Asia/Shanghai",
+        "address": "杭州市西湖区 文三路 1号",
+    }
     pm("site", "add", "滨江", "--name", "滨江壹号")
     rows = pm.json("site", "list")
     assert isinstance(rows, list)
     assert [list(r) for r in rows] == [SITE_KEYS, SITE_KEYS]
     assert {r["code"]: r["name"] for r in rows} == {"CH": "翠湖花园 [B栋]", "滨江": "滨江壹号"}
-    assert pm.json("site", "show", "滨江") == {"code": "滨江", "name": "滨江壹号", "tz": None,
-                                               "address": None}
+    assert pm.json("site", "show", "滨江") == {
+        "code": "滨江",
+        "name": "滨江壹号",
+        "tz": None,
+        "address": None,
+    }
 
 
 def test_global_json_flag_and_people_output(pm, db):
@@ -100,8 +117,11 @@ def test_edit_refusals_leave_the_site_unchanged(pm, db):
 
 def test_unknown_site_is_not_found(pm, db):
     pm("site", "add", "CH", "--name", "翠湖")
-    for args in (("site", "show", "NOPE"), ("site", "edit", "NOPE", "--name", "x"),
-                 ("site", "use", "NOPE")):
+    for args in (
+        ("site", "show", "NOPE"),
+        ("site", "edit", "NOPE", "--name", "x"),
+        ("site", "use", "NOPE"),
+    ):
         r = pm(*args, ok=False)
         assert r.exit_code == 3, args
         assert "error: no site NOPE" in r.stderr
@@ -129,11 +149,11 @@ def test_use_of_an_unknown_site_leaves_the_config_alone(pm, db, config_file):
 
 
 def test_chinese_site_code_survives_the_config_file(pm, db, config_file):
-    pm("site", "add", "滨江\"1", "--name", "滨江")
+    pm("site", "add", '滨江"1', "--name", "滨江")
     pm("site", "add", "CH", "--name", "翠湖")
-    pm("site", "use", "滨江\"1")
-    assert pm.json("site", "show")["code"] == "滨江\"1"
-    assert tomllib.loads(config_file.read_text(encoding="utf-8"))["site"] == "滨江\"1"
+    pm("site", "use", '滨江"1')
+    assert pm.json("site", "show")["code"] == '滨江"1'
+    assert tomllib.loads(config_file.read_text(encoding="utf-8"))["site"] == '滨江"1'
 
 
 def test_env_and_option_override_the_chosen_site(pm, db, monkeypatch):

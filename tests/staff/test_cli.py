@@ -19,10 +19,26 @@ def test_site_fixture_staff_listed_in_code_order(pm, site):
 
 
 def test_add_show_round_trip_with_chinese_role_alias(pm, site):
-    added = pm.json("staff", "add", "王-03", "--name", "王  小明", "--role", "维修工",
-                    "--phone", "138 0000 0000", "--team", "夜班 [B组]")
-    assert added == {"code": "王-03", "name": "王 小明", "role": "tech",
-                     "phone": "138 0000 0000", "team": "夜班 [B组]"}
+    added = pm.json(
+        "staff",
+        "add",
+        "王-03",
+        "--name",
+        "王  小明",
+        "--role",
+        "维修工",
+        "--phone",
+        "138 0000 0000",
+        "--team",
+        "夜班 [B组]",
+    )
+    assert added == {
+        "code": "王-03",
+        "name": "王 小明",
+        "role": "tech",
+        "phone": "138 0000 0000",
+        "team": "夜班 [B组]",
+    }
     assert pm.json("staff", "show", "王-03") == added
     r = pm("staff", "list")
     assert "王 小明" in r.stdout and "[B组]" in r.stdout
@@ -62,8 +78,13 @@ def test_duplicate_code_refused_in_a_site_allowed_in_another(pm, site):
 def test_edit_changes_only_what_is_given(pm, site):
     pm("staff", "edit", "S1", "--phone", "13900000000", "--team", "白班")
     rec = pm.json("staff", "edit", "S1", "--role", "技术员", "--name", "张 伟")
-    assert rec == {"code": "S1", "name": "张 伟", "role": "tech", "phone": "13900000000",
-                   "team": "白班"}
+    assert rec == {
+        "code": "S1",
+        "name": "张 伟",
+        "role": "tech",
+        "phone": "13900000000",
+        "team": "白班",
+    }
     rec = pm.json("staff", "edit", "S1", "--phone", "", "--team", "", "--code", "S01")
     assert rec == {"code": "S01", "name": "张 伟", "role": "tech", "phone": None, "team": None}
     assert pm("staff", "show", "S1", ok=False).exit_code == 3
@@ -81,8 +102,7 @@ def test_edit_refusals_leave_staff_unchanged(pm, site):
 
 
 def test_unknown_staff_is_not_found_with_a_hint(pm, site):
-    for args in (("staff", "show", "NOPE"), ("staff", "remove", "NOPE"),
-                 ("staff", "use", "NOPE")):
+    for args in (("staff", "show", "NOPE"), ("staff", "remove", "NOPE"), ("staff", "use", "NOPE")):
         r = pm(*args, ok=False)
         assert r.exit_code == 3, args
         assert "error: no staff member NOPE (CH)" in r.stderr

@@ -60,7 +60,7 @@ def test_stamps_strictly_increase_even_when_the_wall_clock_steps_back(start, scr
     as_tuples = [parse(s)[:2] for s in seen]
     assert all(a < b for a, b in zip(as_tuples, as_tuples[1:], strict=False)), seen
     # every stamp made here carries this device; `last` is the newest one
-    assert all(parse(s).device == DEVICE for s in seen[1 if start else 0:])
+    assert all(parse(s).device == DEVICE for s in seen[1 if start else 0 :])
     assert clock.last == seen[-1]
 
 
@@ -84,9 +84,7 @@ def test_string_order_is_stamp_order(a, b):
     assert (a == b) == (key_a == key_b)
 
 
-@given(
-    wall=st.integers(0, 2**47), counter=st.integers(0, MAX_COUNTER), device=devices
-)
+@given(wall=st.integers(0, 2**47), counter=st.integers(0, MAX_COUNTER), device=devices)
 def test_parse_and_str_round_trip(wall, counter, device):
     text = str(Stamp(wall, counter, device))
     assert FORMAT.match(text)
@@ -142,8 +140,13 @@ def test_bad_device_id_refused(bad):
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "0193a4f2c1d8-0003-9f2c4e1a7b3d5c6", "0193A4F2C1D8-0003-9f2c4e1a7b3d5c60",
-     "193a4f2c1d8-0003-9f2c4e1a7b3d5c60", "0193a4f2c1d8-3-9f2c4e1a7b3d5c60"],
+    [
+        "",
+        "0193a4f2c1d8-0003-9f2c4e1a7b3d5c6",
+        "0193A4F2C1D8-0003-9f2c4e1a7b3d5c60",
+        "193a4f2c1d8-0003-9f2c4e1a7b3d5c60",
+        "0193a4f2c1d8-3-9f2c4e1a7b3d5c60",
+    ],
 )
 def test_parse_refuses_what_is_not_a_stamp(bad):
     assert not is_stamp(bad)

@@ -8,7 +8,8 @@ from pm_cli.store import tablegen, tables
 def test_core_tables_are_current_with_the_models():
     text = Path(tables.__file__).read_text(encoding="utf-8")
     assert text == tablegen.render(), (
-        "pm_cli/store/tables.py is stale: run `python -m pm_cli.store.tablegen`")
+        "pm_cli/store/tables.py is stale: run `python -m pm_cli.store.tablegen`"
+    )
 
 
 def test_core_tables_have_every_column_of_the_models():

@@ -106,10 +106,19 @@ def test_create_stamps_every_field_and_logs_one_change(db, scope):
     (c,) = changes(db)
     device, last = sync_state(db)
     assert c["local_no"] == 1
-    assert (c["entity"], c["record_id"], c["site_id"], c["op"]) == ("site", site_id, site_id,
-                                                                     "upsert")
-    assert c["fields"] == {"created_at": row["created_at"], "code": "CH", "name": "翠湖花园",
-                           "tz": "Asia/Shanghai", "address": None}
+    assert (c["entity"], c["record_id"], c["site_id"], c["op"]) == (
+        "site",
+        site_id,
+        site_id,
+        "upsert",
+    )
+    assert c["fields"] == {
+        "created_at": row["created_at"],
+        "code": "CH",
+        "name": "翠湖花园",
+        "tz": "Asia/Shanghai",
+        "address": None,
+    }
     assert c["base"] == {}
     assert c["hlc"] == h and c["device_id"] == device and parse(h).device == device
     assert c["state"] == "pending"
@@ -131,8 +140,10 @@ def test_update_logs_only_the_changed_fields_with_their_previous_stamps(db, scop
     first, second = changes(db)
     assert second["local_no"] == 2 and second["op"] == "upsert"
     assert second["fields"] == {"name": "翠湖花园二期", "tz": "Asia/Shanghai"}
-    assert second["base"] == {"name": created["field_hlc"]["name"],
-                              "tz": created["field_hlc"]["tz"]}
+    assert second["base"] == {
+        "name": created["field_hlc"]["name"],
+        "tz": created["field_hlc"]["tz"],
+    }
     assert second["hlc"] > first["hlc"]
     # only the edited fields carry the new stamp; the rest keep theirs
     assert after["field_hlc"]["name"] == after["field_hlc"]["tz"] == second["hlc"]
@@ -288,10 +299,15 @@ def test_bulk_create_stamps_every_row_and_logs_one_change_each(db, scope):
 
     with scope() as s:
         site = new_site(s)
-        n = write.bulk_create(s, Grid, site_id=site.id, rows=[
-            {"code": f"G{i}", "name": f"网格{i}", "risk_level": "major", "tags": ["消防"]}
-            for i in range(3)
-        ])
+        n = write.bulk_create(
+            s,
+            Grid,
+            site_id=site.id,
+            rows=[
+                {"code": f"G{i}", "name": f"网格{i}", "risk_level": "major", "tags": ["消防"]}
+                for i in range(3)
+            ],
+        )
         assert n == 3
     log = changes(db)
     assert [c["local_no"] for c in log] == [1, 2, 3, 4]
@@ -305,7 +321,11 @@ def test_bulk_create_stamps_every_row_and_logs_one_change_each(db, scope):
         assert json.loads(row["tags"]) == ["消防"]
         assert c["op"] == "upsert" and c["base"] == {}
         assert {k: c["fields"][k] for k in ("code", "name", "risk_level", "tags")} == {
-            "code": f"G{i}", "name": f"网格{i}", "risk_level": "major", "tags": ["消防"]}
+            "code": f"G{i}",
+            "name": f"网格{i}",
+            "risk_level": "major",
+            "tags": ["消防"],
+        }
         # every stored field carries this row's own stamp
         assert set(row["field_hlc"].values()) == {c["hlc"]}, row["field_hlc"]
         assert {"created_at", "code", "name"} <= set(row["field_hlc"])
@@ -328,9 +348,20 @@ def test_bulk_create_logs_each_chunk_in_order_after_earlier_rows_and_writes(db, 
 
         site = s.get(Site, site.id)
         write.update(s, site, name="翠湖花园二期")  # logged first, in this transaction
-        write.bulk_create(s, Grid, site_id=site.id, rows=(
-            {"code": f"G{i}", "name": f"网格 {i}", "tags": ["消防", f"t{i % 3}"],
-             "parent_id": None if i % 2 else "p"} for i in range(n)))
+        write.bulk_create(
+            s,
+            Grid,
+            site_id=site.id,
+            rows=(
+                {
+                    "code": f"G{i}",
+                    "name": f"网格 {i}",
+                    "tags": ["消防", f"t{i % 3}"],
+                    "parent_id": None if i % 2 else "p",
+                }
+                for i in range(n)
+            ),
+        )
     log = changes(db)
     assert [c["local_no"] for c in log] == list(range(1, n + 4))
     grids = [c for c in log if c["entity"] == "grid"]
@@ -338,16 +369,16 @@ def test_bulk_create_logs_each_chunk_in_order_after_earlier_rows_and_writes(db, 
     assert log[2]["entity"] == "site" and log[2]["fields"] == {"name": "翠湖花园二期"}
     con = sqlite3.connect(db)
     try:
-        stored = {r[0]: r[1:] for r in con.execute(
-            "SELECT id, code, updated_hlc, created_at FROM grid")}
+        stored = {
+            r[0]: r[1:] for r in con.execute("SELECT id, code, updated_hlc, created_at FROM grid")
+        }
     finally:
         con.close()
     assert len(stored) == n + 1 == len(grids)
     for c in grids:
         code, hlc, created_at = stored[c["record_id"]]
         assert c["change_id"] == c["record_id"]  # a creation's change has the record's id
-        assert (c["fields"]["code"], c["hlc"], c["fields"]["created_at"]) == (
-            code, hlc, created_at)
+        assert (c["fields"]["code"], c["hlc"], c["fields"]["created_at"]) == (code, hlc, created_at)
         assert c["state"] == "pending" and c["op"] == "upsert"
     last = grids[-1]["fields"]
     i = n - 1
@@ -365,12 +396,22 @@ def test_bulk_update_logs_only_rows_and_fields_that_changed(db, scope):
     with scope() as s:
         site = new_site(s)
         for i in range(3):
-            write.create(s, Grid, site_id=site.id, code=f"G{i}", name=f"网格{i}",
-                         risk_level="minor", tags=["消防"])
+            write.create(
+                s,
+                Grid,
+                site_id=site.id,
+                code=f"G{i}",
+                name=f"网格{i}",
+                risk_level="minor",
+                tags=["消防"],
+            )
     with scope() as s:
         grids = list(s.exec(select(Grid).order_by(Grid.code)))
-        edits = [(grids[0], {"name": "改名"}), (grids[1], {"name": "网格1"}),
-                 (grids[2], {"risk_level": "critical", "tags": ["消防", "电梯"]})]
+        edits = [
+            (grids[0], {"name": "改名"}),
+            (grids[1], {"name": "网格1"}),
+            (grids[2], {"risk_level": "critical", "tags": ["消防", "电梯"]}),
+        ]
         assert write.bulk_update(s, Grid, edits) == 2
         assert grids[0].name == "改名"  # loaded rows see the new values
         ids = [g.id for g in grids]
@@ -406,8 +447,7 @@ def test_writing_without_pm_init_state_is_refused(tmp_path):
     con.close()
     e = make_engine(path)
     try:
-        with pytest.raises(StoreError, match="device id"), session_scope(e, path,
-                                                                        write=True) as s:
+        with pytest.raises(StoreError, match="device id"), session_scope(e, path, write=True) as s:
             new_site(s)
     finally:
         e.dispose()
@@ -431,12 +471,30 @@ def test_bulk_append_logs_each_row_whole_as_append_does_and_refuses_a_bad_value(
     synced(db)
     with scope() as s:
         site_id = new_site(s).id
-        one = write.append(s, PdcaEvent, site_id=site_id, pdca_id="item-1", kind="comment",
-                           note="单条 one by one", created_at="2026-03-01T08:00:00.000Z")
+        one = write.append(
+            s,
+            PdcaEvent,
+            site_id=site_id,
+            pdca_id="item-1",
+            kind="comment",
+            note="单条 one by one",
+            created_at="2026-03-01T08:00:00.000Z",
+        )
         one_id = one.id
-        n = write.bulk_append(s, PdcaEvent, site_id=site_id, rows=[
-            {"pdca_id": "item-1", "kind": "comment", "note": f"批量 bulk {i}",
-             "created_at": f"2026-03-0{i + 2}T08:00:00.000Z"} for i in range(3)])
+        n = write.bulk_append(
+            s,
+            PdcaEvent,
+            site_id=site_id,
+            rows=[
+                {
+                    "pdca_id": "item-1",
+                    "kind": "comment",
+                    "note": f"批量 bulk {i}",
+                    "created_at": f"2026-03-0{i + 2}T08:00:00.000Z",
+                }
+                for i in range(3)
+            ],
+        )
     assert n == 3
     logged = [c for c in changes(db) if c["entity"] == "pdca_event"]
     assert [c["op"] for c in logged] == ["append"] * 4
@@ -450,11 +508,21 @@ def test_bulk_append_logs_each_row_whole_as_append_does_and_refuses_a_bad_value(
         assert row["hlc"] == c["hlc"] and row["created_at"] == c["fields"]["created_at"]
         assert row["note"] == c["fields"]["note"] and c["fields"]["pdca_id"] == "item-1"
     assert [c["fields"]["created_at"][:10] for c in bulk] == [
-        "2026-03-02", "2026-03-03", "2026-03-04"]  # backdated as given
+        "2026-03-02",
+        "2026-03-03",
+        "2026-03-04",
+    ]  # backdated as given
     before = len(changes(db))
     with pytest.raises(UsageError, match="kind"), scope() as s:
-        write.bulk_append(s, PdcaEvent, site_id=site_id, rows=[
-            {"pdca_id": "item-1", "kind": "comment"}, {"pdca_id": "item-1", "kind": "gossip"}])
+        write.bulk_append(
+            s,
+            PdcaEvent,
+            site_id=site_id,
+            rows=[
+                {"pdca_id": "item-1", "kind": "comment"},
+                {"pdca_id": "item-1", "kind": "gossip"},
+            ],
+        )
     assert len(changes(db)) == before  # nothing of the refused batch was written
 
 
@@ -478,10 +546,15 @@ def test_before_the_first_sync_appends_are_logged_at_once_in_stamp_order(db, sco
 
     with scope() as s:
         site_id = new_site(s).id
-        one = write.append(s, PdcaEvent, site_id=site_id, pdca_id="item-1", kind="comment",
-                           note="单条 one by one")
-        write.bulk_append(s, PdcaEvent, site_id=site_id, rows=[
-            {"pdca_id": "item-1", "kind": "comment", "note": f"批量 {i}"} for i in range(3)])
+        one = write.append(
+            s, PdcaEvent, site_id=site_id, pdca_id="item-1", kind="comment", note="单条 one by one"
+        )
+        write.bulk_append(
+            s,
+            PdcaEvent,
+            site_id=site_id,
+            rows=[{"pdca_id": "item-1", "kind": "comment", "note": f"批量 {i}"} for i in range(3)],
+        )
         new_site(s, code="XY", name="second")
     assert [c["entity"] for c in changes(db)] == ["site", "site"]  # no pdca_event yet
     with connection_scope(engine, db, write=True) as conn:
@@ -504,6 +577,7 @@ def test_before_the_first_sync_appends_are_logged_at_once_in_stamp_order(db, sco
         assert c["fields"]["data"] == json.loads(row["data"])  # JSON stays JSON
         assert "id" not in c["fields"] and "hlc" not in c["fields"]
     with scope() as s:  # logged as made from now on
-        later = write.append(s, PdcaEvent, site_id=site_id, pdca_id="item-1", kind="comment",
-                             note="after")
+        later = write.append(
+            s, PdcaEvent, site_id=site_id, pdca_id="item-1", kind="comment", note="after"
+        )
     assert changes(db)[-1]["record_id"] == later.id and changes(db)[-1]["local_no"] == 7

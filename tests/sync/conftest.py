@@ -53,8 +53,7 @@ def pg_url(schema: str) -> str:
 
 
 def admin(url: str, *args: str) -> Any:
-    r = CliRunner().invoke(app, ["server", *args, "--database-url", url],
-                           catch_exceptions=False)
+    r = CliRunner().invoke(app, ["server", *args, "--database-url", url], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     return r
 
@@ -68,8 +67,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     import psycopg
 
     if not pg_available():
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL} (PM_TEST_DATABASE_URL); "
-                    ".ci/run starts it")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_URL} (PM_TEST_DATABASE_URL); .ci/run starts it"
+        )
     schema = f"pm_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -85,8 +85,11 @@ class Server:
     http: httpx.Client  # requests to this server (`server.http.post(server.url + "/sync/…")`)
 
     def token(self, user: str, device: str) -> str:
-        return admin(self.database_url, "token", "issue", user, "--device",
-                     device).output.strip().splitlines()[-1]
+        return (
+            admin(self.database_url, "token", "issue", user, "--device", device)
+            .output.strip()
+            .splitlines()[-1]
+        )
 
 
 @dataclass
@@ -111,13 +114,25 @@ class LiveServer(Server):
         _wait(self)
 
 
-def _spawn(database_url: str, port: int, log: Path, workers: int = 1
-           ) -> subprocess.Popen[bytes]:
+def _spawn(database_url: str, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PM_SERVER_DATABASE_URL": database_url}
-    return subprocess.Popen([sys.executable, "-m", "pm_cli", "server", "run", "--port",
-                             str(port), "--workers", str(workers)], env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pm_cli",
+            "server",
+            "run",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _wait(server: LiveServer) -> None:
@@ -139,8 +154,13 @@ def workers() -> int:
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest, database_url: str, tmp_path: Path, workers: int,
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    tmp_path: Path,
+    workers: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Server]:
     """Migrated, with users alice (manager of CH) and bob (lead of CH), running: the app
     in-process, or (marked `live`) a real server process on loopback."""
     admin(database_url, "migrate")
@@ -192,8 +212,9 @@ def _in_process(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         m.setattr(db, "make_engine", make_engine)
         asgi = server_app.create_app(database_url)
     try:
-        with TestClient(asgi, base_url=APP_URL, raise_server_exceptions=False,
-                        follow_redirects=False) as http:
+        with TestClient(
+            asgi, base_url=APP_URL, raise_server_exceptions=False, follow_redirects=False
+        ) as http:
             transport = http._transport
             assert isinstance(transport, httpx.BaseTransport), "the TestClient is not httpx's"
             monkeypatch.setattr(client, "TRANSPORT", transport)
@@ -216,8 +237,9 @@ class Laptop:
         env = {"PM_CONFIG": str(self.config), "PM_SITE": "CH", "PM_DB": str(self.db)}
         r = self.runner.invoke(app, list(args), env=env, catch_exceptions=False)
         if ok:
-            assert r.exit_code == 0, f"{self.name}: pm {' '.join(args)} -> {r.exit_code}\n" \
-                                     f"{r.output}"
+            assert r.exit_code == 0, (
+                f"{self.name}: pm {' '.join(args)} -> {r.exit_code}\n{r.output}"
+            )
         return r
 
     def json(self, *args: str) -> Any:
@@ -251,8 +273,17 @@ def laptop(tmp_path: Path, server: Server):  # type: ignore[no-untyped-def]
 SYNCED = {  # table → the columns that must match on every replica
     "site": ("id", "code", "name", "tz", "deleted", "field_hlc"),
     "staff": ("id", "code", "name", "role", "deleted", "field_hlc"),
-    "grid": ("id", "code", "name", "parent_id", "owner_id", "risk_level", "tags", "deleted",
-             "field_hlc"),
+    "grid": (
+        "id",
+        "code",
+        "name",
+        "parent_id",
+        "owner_id",
+        "risk_level",
+        "tags",
+        "deleted",
+        "field_hlc",
+    ),
     "run": ("id", "status", "finished_at", "field_hlc"),
     "step_result": ("id", "run_id", "step_id", "outcome", "hlc"),
     "pdca": ("id", "no", "title", "owner_id", "field_hlc"),
@@ -269,5 +300,7 @@ def _value(v: Any) -> Any:
 
 
 def snapshot(lp: Laptop) -> dict[str, list[tuple[Any, ...]]]:
-    return {t: [tuple(_value(v) for v in row) for row in lp.rows(t, *cols)]
-            for t, cols in SYNCED.items()}
+    return {
+        t: [tuple(_value(v) for v in row) for row in lp.rows(t, *cols)]
+        for t, cols in SYNCED.items()
+    }

@@ -38,8 +38,9 @@ class Proxy:
             upstream = socket.create_connection(self.upstream)
             conn = {"armed": False, "pair": (client, upstream)}
             threading.Thread(target=self._up, args=(client, upstream, conn), daemon=True).start()
-            threading.Thread(target=self._downstream, args=(upstream, client, conn),
-                             daemon=True).start()
+            threading.Thread(
+                target=self._downstream, args=(upstream, client, conn), daemon=True
+            ).start()
 
     def _up(self, src: socket.socket, dst: socket.socket, conn: dict) -> None:
         try:

@@ -26,28 +26,54 @@ def test_a_code_held_twice_is_refused_everywhere(laptop, tmp_path: Path) -> None
     for lp in (a, b, a):
         lp("sync")
 
-    env = {**os.environ, "PM_DB": str(a.db), "PM_CONFIG": str(a.config), "PM_SITE": "CH",
-           "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "PM_DB": str(a.db),
+        "PM_CONFIG": str(a.config),
+        "PM_SITE": "CH",
+        "COLUMNS": "200",
+    }
 
     def pm(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(PM), *args], env=env, capture_output=True, text=True,
-                              encoding="utf-8", timeout=120, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [str(PM), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
 
     plan = tmp_path / "plan.csv"
     plan.write_text("code,name,grid,x,y\nCP-1,一号点 Point 1,G-12,1,2\n", encoding="utf-8")
     grids = tmp_path / "grids.csv"
-    grids.write_text("code,name,parent,owner\nG-13,新 New,G-12,S1\nG-14,新 New,A,S9\n",
-                     encoding="utf-8")
+    grids.write_text(
+        "code,name,parent,owner\nG-13,新 New,G-12,S1\nG-14,新 New,A,S9\n", encoding="utf-8"
+    )
     items = pm("pdca", "list", "--all", "--json").stdout
-    for argv in (["pdca", "add", "门坏了 Door broken", "--severity", "minor", "--grid", "G-12"],
-                 ["pdca", "add", "门坏了 Door broken", "--severity", "minor", "--owner", "S9"],
-                 ["risk", "add", "R-9", "--title", "积水 Water", "--likelihood", "2",
-                  "--impact", "2", "--grid", "G-12"],
-                 ["drill", "plan", "D-9", "--scenario", "fire", "--grid", "G-12"],
-                 ["checkpoint", "add", "CP-2", "--name", "二 Two", "--grid", "G-12"],
-                 ["import", str(plan), "--kind", "checkpoints"],
-                 ["import", str(grids), "--kind", "grids"],
-                 ["grid", "assign", "A", "S9"]):
+    for argv in (
+        ["pdca", "add", "门坏了 Door broken", "--severity", "minor", "--grid", "G-12"],
+        ["pdca", "add", "门坏了 Door broken", "--severity", "minor", "--owner", "S9"],
+        [
+            "risk",
+            "add",
+            "R-9",
+            "--title",
+            "积水 Water",
+            "--likelihood",
+            "2",
+            "--impact",
+            "2",
+            "--grid",
+            "G-12",
+        ],
+        ["drill", "plan", "D-9", "--scenario", "fire", "--grid", "G-12"],
+        ["checkpoint", "add", "CP-2", "--name", "二 Two", "--grid", "G-12"],
+        ["import", str(plan), "--kind", "checkpoints"],
+        ["import", str(grids), "--kind", "grids"],
+        ["grid", "assign", "A", "S9"],
+    ):
         r = pm(*argv)
         assert r.returncode != 0, (argv, r.stdout, r.stderr)
         assert "is ambiguous" in r.stderr and "Traceback" not in r.stderr, (argv, r.stderr)

@@ -12,8 +12,9 @@ def test_the_first_sync_sends_what_was_kept_out_of_the_log(laptop):
     a("demo")
     con = sqlite3.connect(a.db)
     try:
-        logged_appends = con.execute(
-            "SELECT count(*) FROM change WHERE op = 'append'").fetchone()[0]
+        logged_appends = con.execute("SELECT count(*) FROM change WHERE op = 'append'").fetchone()[
+            0
+        ]
         answers = con.execute("SELECT count(*) FROM step_result").fetchone()[0]
         visits = con.execute("SELECT count(*) FROM route_visit").fetchone()[0]
         logged = con.execute("SELECT count(*) FROM change").fetchone()[0]

@@ -50,8 +50,17 @@ def test_a_bi_role_reads_the_views_of_its_sites_only(server: Server, two_sites: 
         return
     role, schema = f"bi_{uuid.uuid4().hex[:10]}", f"rep_{uuid.uuid4().hex[:10]}"
     try:
-        r = server_cli(server.database_url, "bi-role", role, "--sites", "CH", "--schema",
-                       schema, "--json", stdin="s3cret-'pw\n")
+        r = server_cli(
+            server.database_url,
+            "bi-role",
+            role,
+            "--sites",
+            "CH",
+            "--schema",
+            schema,
+            "--json",
+            stdin="s3cret-'pw\n",
+        )
         rec = json.loads(r.stdout)
         assert rec["sites"] == ["CH"] and "kpi_grid_month" in rec["views"]
         base = server.database_url.split("search_path%3D")[1]
@@ -60,8 +69,10 @@ def test_a_bi_role_reads_the_views_of_its_sites_only(server: Server, two_sites: 
             assert [r[0] for r in q(f"SELECT site FROM {schema}.sites")] == ["CH"]
             assert {r[0] for r in q(f"SELECT DISTINCT site FROM {schema}.items")} == {"CH"}
             assert q(f"SELECT count(*) FROM {schema}.grids").fetchone()[0] == 41
-            days = q(f"SELECT kpi, sum(numerator), sum(denominator) FROM {schema}.kpi_site_day "
-                     f"GROUP BY kpi ORDER BY kpi").fetchall()
+            days = q(
+                f"SELECT kpi, sum(numerator), sum(denominator) FROM {schema}.kpi_site_day "
+                f"GROUP BY kpi ORDER BY kpi"
+            ).fetchall()
             assert {d[0] for d in days} >= {"inspections", "steps_passed"}
             month = {g[0] for g in q(f"SELECT DISTINCT grid FROM {schema}.kpi_grid_month")}
             mine = {g[0] for g in q(f"SELECT grid FROM {schema}.grids")}
@@ -70,8 +81,11 @@ def test_a_bi_role_reads_the_views_of_its_sites_only(server: Server, two_sites: 
             assert q(f"SELECT count(DISTINCT site_id) FROM {base}.pdca").fetchone()[0] == 1
             assert [r[0] for r in q(f"SELECT site_id FROM {base}.bi_grant")] != []
             conn.rollback()
-            for forbidden in (f"SELECT * FROM {base}.token", f"SELECT * FROM {base}.sync_change",
-                              f"SELECT * FROM {base}.step_result"):
+            for forbidden in (
+                f"SELECT * FROM {base}.token",
+                f"SELECT * FROM {base}.sync_change",
+                f"SELECT * FROM {base}.step_result",
+            ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     q(forbidden)
                 conn.rollback()
@@ -86,8 +100,9 @@ def test_a_bi_role_reads_the_views_of_its_sites_only(server: Server, two_sites: 
             assert items == [("XY 的整改 item of XY", "plan")]
         bad = server_cli(server.database_url, "bi-role", role, "--sites", "NOPE", ok=False)
         assert bad.exit_code == 3 and "no site NOPE" in bad.output
-        bad = server_cli(server.database_url, "bi-role", "Robert'); DROP", "--sites", "CH",
-                         ok=False)
+        bad = server_cli(
+            server.database_url, "bi-role", "Robert'); DROP", "--sites", "CH", ok=False
+        )
         assert bad.exit_code == 2 and "not a role name" in bad.output
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:

@@ -11,20 +11,44 @@ import sqlalchemy as sa
 from pm_cli.server import db
 
 ROWS: list[dict[str, Any]] = [
-    {"id": "a", "f": 1, "i": None, "b": True, "j": None, "jb": {"x": [1, "中"]},
-     "s": "中文'\"\\ tab\there", "schema": 1},
+    {
+        "id": "a",
+        "f": 1,
+        "i": None,
+        "b": True,
+        "j": None,
+        "jb": {"x": [1, "中"]},
+        "s": "中文'\"\\ tab\there",
+        "schema": 1,
+    },
     {"id": "b", "f": 2.5, "i": 7, "b": None, "j": [1, 2], "jb": None, "s": None, "schema": 2},
-    {"id": "c", "f": None, "i": 2**31 - 1, "b": False, "j": "str", "jb": "s", "s": "",
-     "schema": None},
+    {
+        "id": "c",
+        "f": None,
+        "i": 2**31 - 1,
+        "b": False,
+        "j": "str",
+        "jb": "s",
+        "s": "",
+        "schema": None,
+    },
 ]
 
 
 def _table(md: sa.MetaData, name: str) -> sa.Table:
-    return sa.Table(name, md, sa.Column("id", sa.String, primary_key=True),
-                    sa.Column("f", sa.Float), sa.Column("i", sa.Integer),
-                    sa.Column("b", sa.Boolean), sa.Column("j", sa.JSON),
-                    sa.Column("jb", db.JSON), sa.Column("s", sa.Text),
-                    sa.Column("schema", sa.Integer), sa.Column("seq", sa.BigInteger))
+    return sa.Table(
+        name,
+        md,
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("f", sa.Float),
+        sa.Column("i", sa.Integer),
+        sa.Column("b", sa.Boolean),
+        sa.Column("j", sa.JSON),
+        sa.Column("jb", db.JSON),
+        sa.Column("s", sa.Text),
+        sa.Column("schema", sa.Integer),
+        sa.Column("seq", sa.BigInteger),
+    )
 
 
 def test_many_rows_are_stored_as_one_by_one(database_url: str) -> None:
@@ -36,14 +60,30 @@ def test_many_rows_are_stored_as_one_by_one(database_url: str) -> None:
         db.prepare_insert(conn, bulk, [dict(r) for r in ROWS], numbered="seq")(41)
         for n, r in enumerate(ROWS):
             conn.execute(single.insert(), {**r, "seq": 41 + n})
-        db.insert_many(conn, bulk, [{"id": "d", "f": None, "i": None, "b": None, "j": None,
-                                     "jb": None, "s": None, "schema": None, "seq": 9}])
+        db.insert_many(
+            conn,
+            bulk,
+            [
+                {
+                    "id": "d",
+                    "f": None,
+                    "i": None,
+                    "b": None,
+                    "j": None,
+                    "jb": None,
+                    "s": None,
+                    "schema": None,
+                    "seq": 9,
+                }
+            ],
+        )
         conn.execute(single.insert(), {"id": "d", "seq": 9, "j": None, "jb": None})
 
         def stored(t: sa.Table) -> list[Any]:
             rows = conn.execute(sa.select(t).order_by(t.c.id)).all()
-            nulls = conn.execute(sa.select(t.c.id, t.c.j.is_(None), t.c.jb.is_(None))
-                                 .order_by(t.c.id)).all()
+            nulls = conn.execute(
+                sa.select(t.c.id, t.c.j.is_(None), t.c.jb.is_(None)).order_by(t.c.id)
+            ).all()
             return [tuple(r) for r in rows] + [tuple(r) for r in nulls]
 
         got = stored(bulk)
@@ -62,6 +102,8 @@ def test_rows_of_different_keys_still_insert(database_url: str) -> None:
         md.create_all(conn)
         db.insert_many(conn, t, [{"id": "a", "f": 1.5}, {"id": "b", "s": "x", "f": 2.0}])
         assert conn.execute(sa.select(t.c.id, t.c.f, t.c.s).order_by(t.c.id)).all() == [
-            ("a", 1.5, None), ("b", 2.0, "x")]
+            ("a", 1.5, None),
+            ("b", 2.0, "x"),
+        ]
         md.drop_all(conn)
     engine.dispose()

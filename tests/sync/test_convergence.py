@@ -26,8 +26,11 @@ def root(server):  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
-@settings(max_examples=3, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_three_laptops_converge(root, tmp_path_factory, data):
     n = next(COUNTER)
@@ -52,19 +55,37 @@ def test_three_laptops_converge(root, tmp_path_factory, data):
     made = itertools.count(1)
     for _ in range(data.draw(st.integers(6, 14), label="steps")):
         lp = data.draw(st.sampled_from(laptops), label="laptop")
-        op = data.draw(st.sampled_from(["add", "name", "level", "remove", "item", "comment",
-                                        "advance", "answer", "sync"]), label="op")
+        op = data.draw(
+            st.sampled_from(
+                ["add", "name", "level", "remove", "item", "comment", "advance", "answer", "sync"]
+            ),
+            label="op",
+        )
         grids = [g["code"] for g in json.loads(pm(lp, "grid", "list", "--json").stdout)]
         leaves = [g for g in grids if g != "G0"]
         if op == "add":
-            pm(lp, "grid", "add", f"{lp.name.upper()}{next(made)}", "--name", "新 new",
-               "--parent", "G0")
+            pm(
+                lp,
+                "grid",
+                "add",
+                f"{lp.name.upper()}{next(made)}",
+                "--name",
+                "新 new",
+                "--parent",
+                "G0",
+            )
         elif op == "name":
             g = data.draw(st.sampled_from(grids))
             pm(lp, "grid", "edit", g, "--name", data.draw(st.sampled_from(["甲", "乙", "丙 c"])))
         elif op == "level" and leaves:
-            pm(lp, "grid", "edit", data.draw(st.sampled_from(leaves)), "--risk",
-               data.draw(st.sampled_from(["minor", "major", "critical"])))
+            pm(
+                lp,
+                "grid",
+                "edit",
+                data.draw(st.sampled_from(leaves)),
+                "--risk",
+                data.draw(st.sampled_from(["minor", "major", "critical"])),
+            )
         elif op == "remove" and leaves:
             pm(lp, "grid", "remove", data.draw(st.sampled_from(leaves)))
         elif op == "item" and lp is a:
@@ -80,8 +101,9 @@ def test_three_laptops_converge(root, tmp_path_factory, data):
                 to, flag, text = step[items[0]["phase"]]
                 pm(lp, "pdca", "advance", items[0]["ref"], "--to", to, flag, text)
         elif op == "answer":
-            run = json.loads(pm(lp, "run", "start", "water.daily", "--grid",
-                                              "G0", "--by", "S1", "--json").stdout)
+            run = json.loads(
+                pm(lp, "run", "start", "water.daily", "--grid", "G0", "--by", "S1", "--json").stdout
+            )
             pm(lp, "run", "record", run["short"], "access", "pass")
         elif op == "sync":
             mode = data.draw(st.sampled_from([[], ["--push"], ["--pull"]]))
@@ -94,9 +116,12 @@ def test_three_laptops_converge(root, tmp_path_factory, data):
     assert_log_clean(root)
     # and the server holds the same records, field by field, stamp by stamp
     held = server_records(root, "grid")
-    mine = {rid: (code, name, bool(deleted), json.loads(stamps))
-            for rid, code, name, deleted, stamps in a.rows(
-                "grid", "id", "code", "name", "deleted", "field_hlc")}
+    mine = {
+        rid: (code, name, bool(deleted), json.loads(stamps))
+        for rid, code, name, deleted, stamps in a.rows(
+            "grid", "id", "code", "name", "deleted", "field_hlc"
+        )
+    }
     assert {rid: v for rid, v in held.items() if rid in mine} == mine
 
 
@@ -109,7 +134,9 @@ def server_records(server, entity: str) -> dict[str, tuple]:  # type: ignore[no-
     try:
         with engine.connect() as conn:
             t = db.records[entity]
-            return {r.id: (r.code, r.name, bool(r.deleted), dict(r.field_hlc))
-                    for r in conn.execute(sa.select(t))}
+            return {
+                r.id: (r.code, r.name, bool(r.deleted), dict(r.field_hlc))
+                for r in conn.execute(sa.select(t))
+            }
     finally:
         engine.dispose()

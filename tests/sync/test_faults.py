@@ -34,9 +34,14 @@ def server_changes(server) -> list[tuple[str, int]]:  # type: ignore[no-untyped-
     engine = db.make_engine(server.database_url)
     try:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(
-                sa.select(db.sync_change.c.change_id, db.sync_change.c.seq)
-                .order_by(db.sync_change.c.seq))]
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(db.sync_change.c.change_id, db.sync_change.c.seq).order_by(
+                        db.sync_change.c.seq
+                    )
+                )
+            ]
     finally:
         engine.dispose()
 
@@ -105,8 +110,10 @@ def test_a_first_sync_cut_midway_starts_again_and_converges(laptop, server, prox
 
 def _grid_file(lp, n: int):  # type: ignore[no-untyped-def]
     path = lp.db.parent / "grids.csv"
-    path.write_text("code,name,parent\n" + "".join(f"I-{i:05d},导入 {i},A\n" for i in range(n)),
-                    encoding="utf-8")
+    path.write_text(
+        "code,name,parent\n" + "".join(f"I-{i:05d},导入 {i},A\n" for i in range(n)),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -134,9 +141,11 @@ def test_pull_lines_are_ndjson_with_a_header_and_an_end(laptop, server):
     setup_site(a)
     a("sync")
     token = a.config.read_text().split('token = "')[1].split('"')[0]
-    r = server.http.get(server.url + "/sync/pull", params={"cursor": 0, "limit": 3},
-                        headers={"Authorization": f"Bearer {token}", "Pm-Protocol": "1",
-                                 "Pm-Schema": "8"})
+    r = server.http.get(
+        server.url + "/sync/pull",
+        params={"cursor": 0, "limit": 3},
+        headers={"Authorization": f"Bearer {token}", "Pm-Protocol": "1", "Pm-Schema": "8"},
+    )
     lines = [json.loads(x) for x in r.text.splitlines()]
     assert r.headers["content-type"].startswith("application/x-ndjson")
     assert [x["type"] for x in lines] == ["page", "change", "change", "change", "end"]

@@ -33,13 +33,14 @@ def test_a_shared_code_is_settled_by_renaming_one_and_leaves_both_lists(laptop):
     assert r.exit_code != 0 and "taken" in r.output
     r = b("sync", "resolve", c["id"], "--rename", "bad code!", ok=False)
     assert r.exit_code != 0 and "--rename" in r.output
-    assert b.json("sync", "resolve", c["id"], "--rename", "G-13")["resolution"] == \
-        "renamed to G-13"
+    assert b.json("sync", "resolve", c["id"], "--rename", "G-13")["resolution"] == "renamed to G-13"
     _synced(a, b)
     for lp in (a, b):
         assert lp.json("sync", "conflicts") == []
         assert {lp.json("grid", "show", code)["name"] for code in ("G-12", "G-13")} == {
-            "甲建的 made on A", "乙建的 made on B"}
+            "甲建的 made on A",
+            "乙建的 made on B",
+        }
     assert snapshot(a) == snapshot(b)
 
 
@@ -88,8 +89,15 @@ def test_a_grid_added_under_a_parent_deleted_elsewhere_is_reported_once_accepted
 
 
 def _to_check(lp) -> None:  # type: ignore[no-untyped-def]
-    lp("pdca", "edit", "1", "--root-cause", "读卡器老化 worn reader", "--preventive",
-       "每季度检查 check quarterly")
+    lp(
+        "pdca",
+        "edit",
+        "1",
+        "--root-cause",
+        "读卡器老化 worn reader",
+        "--preventive",
+        "每季度检查 check quarterly",
+    )
     lp("pdca", "advance", "1", "--to", "do", "--plan", "换读卡器 replace the reader")
     lp("pdca", "advance", "1", "--to", "check", "--note", "已更换 replaced")
 
@@ -97,8 +105,17 @@ def _to_check(lp) -> None:  # type: ignore[no-untyped-def]
 def test_closing_and_sending_back_one_item_at_once_is_a_phase_race(laptop):
     a, b = laptop("a", "alice"), laptop("b", "bob")
     setup_site(a)
-    a("pdca", "add", "北门门禁失灵 Door fails", "--severity", "major", "--grid", "A",
-      "--owner", "S1")
+    a(
+        "pdca",
+        "add",
+        "北门门禁失灵 Door fails",
+        "--severity",
+        "major",
+        "--grid",
+        "A",
+        "--owner",
+        "S1",
+    )
     _to_check(a)
     a("sync")
     b("sync")
@@ -131,12 +148,14 @@ def test_the_same_move_made_twice_is_no_race(laptop):
     _synced(a, b)
     for lp in (a, b):  # the two plans are a field conflict; the two moves are one phase
         assert [(c["kind"], c["field"]) for c in lp.json("sync", "conflicts")] == [
-            ("field", "plan")]
+            ("field", "plan")
+        ]
         assert lp.json("pdca", "show", "1")["phase"] == "do"
 
 
 def test_one_playbook_version_published_twice_is_a_version_clash_both_run_the_same(
-        laptop, server, tmp_path):
+    laptop, server, tmp_path
+):
     from pathlib import Path
 
     from tests.sync.conftest import admin
@@ -146,12 +165,15 @@ def test_one_playbook_version_published_twice_is_a_version_clash_both_run_the_sa
     setup_site(a)
     a("sync")
     c("sync")
-    src = (Path(__file__).parents[1] / "fixtures" / "playbooks" / "test.gate-check.yaml"
-           ).read_text(encoding="utf-8")
+    src = (Path(__file__).parents[1] / "fixtures" / "playbooks" / "test.gate-check.yaml").read_text(
+        encoding="utf-8"
+    )
     mine, theirs = tmp_path / "a.yaml", tmp_path / "c.yaml"
     mine.write_text(src, encoding="utf-8")
-    theirs.write_text(src.replace("检查门禁 / Check the door", "检查门禁和摄像头 / Check the "
-                                  "door and camera"), encoding="utf-8")
+    theirs.write_text(
+        src.replace("检查门禁 / Check the door", "检查门禁和摄像头 / Check the door and camera"),
+        encoding="utf-8",
+    )
     a("playbook", "import", str(mine))
     c("playbook", "import", str(theirs))
     _synced(a, c)

@@ -25,8 +25,14 @@ def test_pm_sync_loads_neither_sqlmodel_nor_pydantic(server, laptop, tmp_path):
 
     def probe(lp):
         env = {**os.environ, "PM_CONFIG": str(lp.config), "PM_DB": str(lp.db), "PM_SITE": "CH"}
-        r = subprocess.run([sys.executable, "-c", PROBE, "sync"], capture_output=True,
-                           text=True, env=env, cwd=tmp_path, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-c", PROBE, "sync"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stdout + r.stderr
         heavy = [x for x in r.stderr.splitlines() if x.startswith("HEAVY:")][-1][6:]
         return r.stdout + r.stderr, set(heavy.split(","))

@@ -33,8 +33,10 @@ def test_concurrent_pushes_store_each_change_once_and_everyone_gets_all(laptop, 
     for k, lp in enumerate(laptops):
         lp("sync")
         csv = lp.db.parent / f"g{k}.csv"
-        csv.write_text("code,name,parent\n" + "".join(
-            f"L{k}-{i:03d},第{k}台 {i},A\n" for i in range(CHANGES)), encoding="utf-8")
+        csv.write_text(
+            "code,name,parent\n" + "".join(f"L{k}-{i:03d},第{k}台 {i},A\n" for i in range(CHANGES)),
+            encoding="utf-8",
+        )
         lp("import", str(csv), "--kind", "grids")
     watcher = laptop("w", "bob")
     errors: list[BaseException] = []

@@ -19,14 +19,25 @@ def stamp(ms: int, counter: int, device: str) -> str:
 @st.composite
 def changes(draw):  # type: ignore[no-untyped-def]
     n = draw(st.integers(1, 12))
-    out = [{"op": "upsert", "fields": {"name": "init", "created_at": "t"}, "base": {},
-            "hlc": stamp(1, 0, DEVICES[0])}]
+    out = [
+        {
+            "op": "upsert",
+            "fields": {"name": "init", "created_at": "t"},
+            "base": {},
+            "hlc": stamp(1, 0, DEVICES[0]),
+        }
+    ]
     for i in range(n):
         f = draw(st.sampled_from(FIELDS))
         value = draw(st.booleans()) if f == "deleted" else draw(st.text("xyz门", max_size=3))
-        out.append({"op": ("delete" if value else "restore") if f == "deleted" else "upsert",
-                    "fields": {f: value}, "base": {},
-                    "hlc": stamp(draw(st.integers(2, 50)), i, draw(st.sampled_from(DEVICES)))})
+        out.append(
+            {
+                "op": ("delete" if value else "restore") if f == "deleted" else "upsert",
+                "fields": {f: value},
+                "base": {},
+                "hlc": stamp(draw(st.integers(2, 50)), i, draw(st.sampled_from(DEVICES))),
+            }
+        )
     return out
 
 
@@ -50,12 +61,24 @@ def test_any_order_and_repetition_gives_the_same_record(chs, rnd):
 
 
 def test_a_concurrent_loser_is_reported_whichever_arrives_first():
-    base = {"op": "upsert", "fields": {"name": "门", "created_at": "t"}, "base": {},
-            "hlc": stamp(1, 0, DEVICES[0])}
-    a = {"op": "upsert", "fields": {"name": "A"}, "base": {"name": base["hlc"]},
-         "hlc": stamp(5, 0, DEVICES[0])}
-    b = {"op": "upsert", "fields": {"name": "B"}, "base": {"name": base["hlc"]},
-         "hlc": stamp(6, 0, DEVICES[1])}
+    base = {
+        "op": "upsert",
+        "fields": {"name": "门", "created_at": "t"},
+        "base": {},
+        "hlc": stamp(1, 0, DEVICES[0]),
+    }
+    a = {
+        "op": "upsert",
+        "fields": {"name": "A"},
+        "base": {"name": base["hlc"]},
+        "hlc": stamp(5, 0, DEVICES[0]),
+    }
+    b = {
+        "op": "upsert",
+        "fields": {"name": "B"},
+        "base": {"name": base["hlc"]},
+        "hlc": stamp(6, 0, DEVICES[1]),
+    }
     for order in ((a, b), (b, a)):
         s = merge("mutable", None, base).state
         first = merge("mutable", s, order[0])
@@ -66,34 +89,67 @@ def test_a_concurrent_loser_is_reported_whichever_arrives_first():
 
 
 def test_a_sequential_edit_is_not_a_conflict():
-    s = merge("mutable", None, {"op": "upsert", "fields": {"name": "x"}, "base": {},
-                                "hlc": stamp(1, 0, DEVICES[0])}).state
-    r = merge("mutable", s, {"op": "upsert", "fields": {"name": "y"},
-                             "base": {"name": stamp(1, 0, DEVICES[0])},
-                             "hlc": stamp(2, 0, DEVICES[1])})
+    s = merge(
+        "mutable",
+        None,
+        {"op": "upsert", "fields": {"name": "x"}, "base": {}, "hlc": stamp(1, 0, DEVICES[0])},
+    ).state
+    r = merge(
+        "mutable",
+        s,
+        {
+            "op": "upsert",
+            "fields": {"name": "y"},
+            "base": {"name": stamp(1, 0, DEVICES[0])},
+            "hlc": stamp(2, 0, DEVICES[1]),
+        },
+    )
     assert r.outcome == "applied" and not r.conflicts and r.state.fields["name"] == "y"
 
 
 def test_delete_beats_an_older_edit_and_a_newer_blind_edit_is_kept_as_a_conflict():
-    s = merge("mutable", None, {"op": "upsert", "fields": {"name": "x"}, "base": {},
-                                "hlc": stamp(1, 0, DEVICES[0])}).state
-    deleted = merge("mutable", s, {"op": "delete", "fields": {"deleted": True},
-                                   "base": {}, "hlc": stamp(5, 0, DEVICES[0])}).state
-    older = merge("mutable", deleted, {"op": "upsert", "fields": {"name": "old"},
-                                       "base": {"name": stamp(1, 0, DEVICES[0])},
-                                       "hlc": stamp(3, 0, DEVICES[1])})
-    assert older.state.deleted and not [c for c in older.conflicts
-                                        if c.kind == "edit_after_delete"]
-    newer = merge("mutable", deleted, {"op": "upsert", "fields": {"name": "new"},
-                                       "base": {"name": stamp(1, 0, DEVICES[0])},
-                                       "hlc": stamp(9, 0, DEVICES[1])})
+    s = merge(
+        "mutable",
+        None,
+        {"op": "upsert", "fields": {"name": "x"}, "base": {}, "hlc": stamp(1, 0, DEVICES[0])},
+    ).state
+    deleted = merge(
+        "mutable",
+        s,
+        {"op": "delete", "fields": {"deleted": True}, "base": {}, "hlc": stamp(5, 0, DEVICES[0])},
+    ).state
+    older = merge(
+        "mutable",
+        deleted,
+        {
+            "op": "upsert",
+            "fields": {"name": "old"},
+            "base": {"name": stamp(1, 0, DEVICES[0])},
+            "hlc": stamp(3, 0, DEVICES[1]),
+        },
+    )
+    assert older.state.deleted and not [c for c in older.conflicts if c.kind == "edit_after_delete"]
+    newer = merge(
+        "mutable",
+        deleted,
+        {
+            "op": "upsert",
+            "fields": {"name": "new"},
+            "base": {"name": stamp(1, 0, DEVICES[0])},
+            "hlc": stamp(9, 0, DEVICES[1]),
+        },
+    )
     assert newer.state.deleted and newer.state.fields["name"] == "new"
     assert [c.kind for c in newer.conflicts] == ["edit_after_delete"]
 
 
 def test_an_append_is_inserted_once():
-    ch = {"op": "append", "fields": {"step_id": "s1", "outcome": "pass"}, "base": {},
-          "hlc": stamp(1, 0, DEVICES[0])}
+    ch = {
+        "op": "append",
+        "fields": {"step_id": "s1", "outcome": "pass"},
+        "base": {},
+        "hlc": stamp(1, 0, DEVICES[0]),
+    }
     first = merge("append", None, ch)
     again = merge("append", first.state, ch)
     assert (first.outcome, again.outcome) == ("applied", "superseded")

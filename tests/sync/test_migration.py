@@ -45,26 +45,55 @@ def _legacy(url: str, changes: list[dict[str, Any]], site: tuple[str, str]) -> N
             log = sa.Table("sync_change", md, autoload_with=conn)
             site_t = sa.Table("server_site", md, autoload_with=conn)
             seq_t = sa.Table("sync_seq", md, autoload_with=conn)
-            conn.execute(site_t.insert().values(site_id=site[0], code=site[1], name=site[1],
-                                                created_at="2026-11-01T00:00:00.000Z"))
+            conn.execute(
+                site_t.insert().values(
+                    site_id=site[0],
+                    code=site[1],
+                    name=site[1],
+                    created_at="2026-11-01T00:00:00.000Z",
+                )
+            )
             states: dict[tuple[str, str], tuple[str, m.State]] = {}
             for ch in changes:
                 key = (ch["entity"], ch["record_id"])
-                kind = registry()[ch["entity"]].kind if ch["entity"] in registry() else (
-                    "append" if ch["op"] == "append" else "mutable")
+                kind = (
+                    registry()[ch["entity"]].kind
+                    if ch["entity"] in registry()
+                    else ("append" if ch["op"] == "append" else "mutable")
+                )
                 old = states.get(key)
                 states[key] = (ch["site_id"], m.merge(kind, old and old[1], ch).state)
-            conn.execute(log.insert(), [
-                {**ch, "seq": n, "device_id": parse(ch["hlc"]).device, "schema": 8,
-                 "status": "applied", "token_id": None,
-                 "received_at": "2026-11-01T00:00:00.000Z"}
-                for n, ch in enumerate(changes, 1)])
+            conn.execute(
+                log.insert(),
+                [
+                    {
+                        **ch,
+                        "seq": n,
+                        "device_id": parse(ch["hlc"]).device,
+                        "schema": 8,
+                        "status": "applied",
+                        "token_id": None,
+                        "received_at": "2026-11-01T00:00:00.000Z",
+                    }
+                    for n, ch in enumerate(changes, 1)
+                ],
+            )
             conn.execute(seq_t.update().values(last=len(changes)))
-            conn.execute(record.insert(), [
-                {"entity": e, "record_id": r, "site_id": s, "fields": st.fields,
-                 "field_hlc": st.stamps, "updated_hlc": st.updated_hlc,
-                 "code": str(st.fields.get("no" if e == "pdca" else "code"))}
-                for (e, r), (s, st) in states.items()])
+            conn.execute(
+                record.insert(),
+                [
+                    {
+                        "entity": e,
+                        "record_id": r,
+                        "site_id": s,
+                        "fields": st.fields,
+                        "field_hlc": st.stamps,
+                        "updated_hlc": st.updated_hlc,
+                        "code": str(st.fields.get("no" if e == "pdca" else "code")),
+                    }
+                    for (e, r), (s, st) in states.items()
+                ],
+            )
     finally:
         engine.dispose()
 
@@ -74,15 +103,35 @@ def _poison(site_id: str, device: str) -> list[dict[str, Any]]:
     from tests.sync.test_security import stamp
 
     def change(entity: str, fields: dict[str, Any], op: str = "upsert") -> dict[str, Any]:
-        return {"change_id": str(uuid.uuid4()), "site_id": site_id, "entity": entity,
-                "record_id": str(uuid.uuid4()), "op": op, "fields": fields, "base": {},
-                "hlc": stamp(device)}
+        return {
+            "change_id": str(uuid.uuid4()),
+            "site_id": site_id,
+            "entity": entity,
+            "record_id": str(uuid.uuid4()),
+            "op": op,
+            "fields": fields,
+            "base": {},
+            "hlc": stamp(device),
+        }
 
     return [
-        change("grid", {"code": "BAD", "name": {"zh": "对象"}, "risk_level": "minor",
-                        "created_at": "2026-11-25T00:00:00.000Z"}),
-        change("pdca", {"title": "huge", "description": "长" * 5_000_000,
-                        "created_at": "2026-11-25T00:00:00.000Z"}),
+        change(
+            "grid",
+            {
+                "code": "BAD",
+                "name": {"zh": "对象"},
+                "risk_level": "minor",
+                "created_at": "2026-11-25T00:00:00.000Z",
+            },
+        ),
+        change(
+            "pdca",
+            {
+                "title": "huge",
+                "description": "长" * 5_000_000,
+                "created_at": "2026-11-25T00:00:00.000Z",
+            },
+        ),
         change("gizmo", {"whatever": 1}),
     ]
 
@@ -99,8 +148,7 @@ def _log_backlog(path: Path) -> None:
         engine.dispose()
 
 
-def test_a_generic_store_with_a_demo_site_upgrades_in_place(database_url, tmp_path,
-                                                            monkeypatch):
+def test_a_generic_store_with_a_demo_site_upgrades_in_place(database_url, tmp_path, monkeypatch):
     from pm_cli.server import db
 
     src = Laptop("src", tmp_path)
@@ -111,11 +159,22 @@ def test_a_generic_store_with_a_demo_site_upgrades_in_place(database_url, tmp_pa
     _log_backlog(src.db)  # the whole log, as the laptop's first sync would push it
     con = sqlite3.connect(src.db)
     try:
-        mine = [{"change_id": c, "site_id": s, "entity": e, "record_id": r, "op": o,
-                 "fields": json.loads(f), "base": json.loads(b), "hlc": h}
-                for c, s, e, r, o, f, b, h in con.execute(
-                    "SELECT change_id, site_id, entity, record_id, op, fields, base, hlc "
-                    "FROM change ORDER BY local_no")]
+        mine = [
+            {
+                "change_id": c,
+                "site_id": s,
+                "entity": e,
+                "record_id": r,
+                "op": o,
+                "fields": json.loads(f),
+                "base": json.loads(b),
+                "hlc": h,
+            }
+            for c, s, e, r, o, f, b, h in con.execute(
+                "SELECT change_id, site_id, entity, record_id, op, fields, base, hlc "
+                "FROM change ORDER BY local_no"
+            )
+        ]
     finally:
         con.close()
     poison = _poison(site_id, device)
@@ -130,11 +189,18 @@ def test_a_generic_store_with_a_demo_site_upgrades_in_place(database_url, tmp_pa
         with engine.connect() as conn:
             held = {
                 name: {r["id"]: r for r in conn.execute(sa.select(t)).mappings()}
-                for name, t in db.records.items()}
-            quarantined = {r.record_id: r.reasons for r in conn.execute(
-                sa.select(db.record_quarantine))}
-            withheld = set(conn.execute(sa.select(db.sync_change.c.change_id).where(
-                db.sync_change.c.status == "withheld")).scalars())
+                for name, t in db.records.items()
+            }
+            quarantined = {
+                r.record_id: r.reasons for r in conn.execute(sa.select(db.record_quarantine))
+            }
+            withheld = set(
+                conn.execute(
+                    sa.select(db.sync_change.c.change_id).where(
+                        db.sync_change.c.status == "withheld"
+                    )
+                ).scalars()
+            )
             assert not sa.inspect(conn).has_table("sync_record")
     finally:
         engine.dispose()
@@ -169,7 +235,8 @@ def test_a_generic_store_with_a_demo_site_upgrades_in_place(database_url, tmp_pa
         src("sync")
         assert snapshot(fresh) == snapshot(src)
         assert not fresh.rows("grid", "id", "code") or "BAD" not in {
-            c for _i, c in fresh.rows("grid", "id", "code")}
+            c for _i, c in fresh.rows("grid", "id", "code")
+        }
         for args in (("grid", "list"), ("pdca", "list"), ("today",), ("grid", "heatmap")):
             fresh(*args)
     finally:

@@ -55,8 +55,9 @@ def log_lines(server: LiveServer) -> list[str]:
 
 
 def issue(database_url: str, user: str, device: str) -> dict[str, Any]:
-    return json.loads(admin(database_url, "token", "issue", user, "--device", device,
-                            "--json").stdout)
+    return json.loads(
+        admin(database_url, "token", "issue", user, "--device", device, "--json").stdout
+    )
 
 
 # ---- the log of `pm server run` -------------------------------------------------------
@@ -79,15 +80,18 @@ def test_the_log_says_where_it_listens_then_one_line_per_request_without_secrets
     tok = issue(server.database_url, "alice", "lead-laptop-1")
     auth = {**HEADERS, "Authorization": f"Bearer {tok['token']}"}
     before = len(log_lines(server))
-    r = server.http.post(server.url + "/sync/hello", headers=auth,
-                         json={"device_id": new_device_id()})
+    r = server.http.post(
+        server.url + "/sync/hello", headers=auth, json={"device_id": new_device_id()}
+    )
     assert r.status_code == 200, r.text
     secret = "pmt_" + "s3cret" * 6
-    r = server.http.get(server.url + "/sync/pull", headers=auth,
-                        params={"cursor": 0, "limit": 5, "token": secret})
+    r = server.http.get(
+        server.url + "/sync/pull", headers=auth, params={"cursor": 0, "limit": 5, "token": secret}
+    )
     assert r.status_code == 200
-    r = server.http.get(server.url + "/sync/pull", headers={
-        **HEADERS, "Authorization": "Bearer pmt_not-a-token"})
+    r = server.http.get(
+        server.url + "/sync/pull", headers={**HEADERS, "Authorization": "Bearer pmt_not-a-token"}
+    )
     assert r.status_code == 401
 
     def requests_since() -> list[str]:
@@ -96,10 +100,16 @@ def test_the_log_says_where_it_listens_then_one_line_per_request_without_secrets
     new = wait_for(lambda: len(requests_since()) >= 3) and requests_since()
     assert new and len(new) == 3, log_lines(server)[before:]
     hello, pull, refused = new
-    assert re.search(rf"127\.0\.0\.1 POST /sync/hello 200 \d+\.\d ms "
-                     rf"token_id={tok['token_id']}$", hello)
-    assert re.search(rf"GET /sync/pull\?cursor=0&limit=5&token=… 200 \d+\.\d ms "
-                     rf"token_id={tok['token_id']}$", pull)
+    assert re.search(
+        rf"127\.0\.0\.1 POST /sync/hello 200 \d+\.\d ms "
+        rf"token_id={tok['token_id']}$",
+        hello,
+    )
+    assert re.search(
+        rf"GET /sync/pull\?cursor=0&limit=5&token=… 200 \d+\.\d ms "
+        rf"token_id={tok['token_id']}$",
+        pull,
+    )
     assert re.search(r"GET /sync/pull 401 \d+\.\d ms$", refused)  # no token_id: not signed in
     text = server.log.read_text()
     assert tok["token"] not in text and secret not in text and "pmt_not-a-token" not in text
@@ -196,8 +206,9 @@ class Forwarder:
 
 
 @pytest.fixture
-def pg_behind_forwarder(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer,
-                                                                            Forwarder]]:
+def pg_behind_forwarder(
+    database_url: str, tmp_path: Path
+) -> Iterator[tuple[LiveServer, Forwarder]]:
     """`pm server run` whose PostgreSQL is reached through a Forwarder (users as in the
     `server` fixture); the test stops and starts the database's address."""
     parts = urlsplit(database_url)
@@ -218,8 +229,7 @@ def pg_behind_forwarder(database_url: str, tmp_path: Path) -> Iterator[tuple[Liv
 
 @pytest.mark.live
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_with_its_database_down_every_endpoint_answers_503_with_retry_after(
-        pg_behind_forwarder):
+def test_with_its_database_down_every_endpoint_answers_503_with_retry_after(pg_behind_forwarder):
     server, fwd = pg_behind_forwarder
     tok = issue(server.database_url, "alice", "lead-laptop-1")["token"]
     auth = {**HEADERS, "Authorization": f"Bearer {tok}"}
@@ -228,15 +238,34 @@ def test_with_its_database_down_every_endpoint_answers_503_with_retry_after(
     calls = [
         ("GET", "/health", {}),
         ("POST", "/sync/hello", {"json": {"device_id": device}}),
-        ("POST", "/sync/push", {"json": {"changes": [{
-            "change_id": "0193a4f2-c1d8-7a10-8e1f-2b3c4d5e6f70", "site_id": "s1",
-            "entity": "site", "record_id": "s1", "op": "upsert",
-            "fields": {"code": "CH", "name": "CH"}, "hlc": stamp}]}}),
+        (
+            "POST",
+            "/sync/push",
+            {
+                "json": {
+                    "changes": [
+                        {
+                            "change_id": "0193a4f2-c1d8-7a10-8e1f-2b3c4d5e6f70",
+                            "site_id": "s1",
+                            "entity": "site",
+                            "record_id": "s1",
+                            "op": "upsert",
+                            "fields": {"code": "CH", "name": "CH"},
+                            "hlc": stamp,
+                        }
+                    ]
+                }
+            },
+        ),
         ("GET", "/sync/pull", {"params": {"cursor": 0}}),
         ("GET", "/sync/snapshot", {}),
     ]
-    assert server.http.post(server.url + "/sync/hello", headers=auth,
-                            json={"device_id": device}).status_code == 200
+    assert (
+        server.http.post(
+            server.url + "/sync/hello", headers=auth, json={"device_id": device}
+        ).status_code
+        == 200
+    )
     fwd.stop()
     for method, path, kw in calls:
         r = server.http.request(method, server.url + path, headers=auth, **kw)
@@ -252,16 +281,25 @@ def test_with_its_database_down_every_endpoint_answers_503_with_retry_after(
     assert wait_for(lambda: " GET /sync/snapshot 503 " in server.log.read_text())
 
     fwd.start()  # the database is back: the same server answers again, no restart
-    r = wait_for(lambda: (x := server.http.post(server.url + "/sync/hello", headers=auth,
-                                                json={"device_id": device})
-                          ).status_code == 200 and x)
+    r = wait_for(
+        lambda: (
+            (
+                x := server.http.post(
+                    server.url + "/sync/hello", headers=auth, json={"device_id": device}
+                )
+            ).status_code
+            == 200
+            and x
+        )
+    )
     assert r, "the server did not recover when its database came back"
 
 
 @pytest.mark.live
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_pm_sync_says_the_servers_database_is_unreachable_and_keeps_the_changes(
-        pg_behind_forwarder, tmp_path):
+    pg_behind_forwarder, tmp_path
+):
     server, fwd = pg_behind_forwarder
     lp = Laptop("a", tmp_path)
     lp("init")
@@ -270,25 +308,34 @@ def test_pm_sync_says_the_servers_database_is_unreachable_and_keeps_the_changes(
     lp("grid", "add", "A", "--name", "A区")
     pending = lp.json("sync", "status")["pending"]
     assert pending > 0
-    env = {**os.environ, "PM_CONFIG": str(lp.config), "PM_SITE": "CH", "PM_DB": str(lp.db),
-           "PM_SYNC_RETRIES": "1"}
+    env = {
+        **os.environ,
+        "PM_CONFIG": str(lp.config),
+        "PM_SITE": "CH",
+        "PM_DB": str(lp.db),
+        "PM_SYNC_RETRIES": "1",
+    }
     fwd.stop()
     before = len(log_lines(server))
-    r = subprocess.run([pm_executable(), "sync"], env=env, capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        [pm_executable(), "sync"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 4, r.stderr  # as other sync errors (network)
     assert "error: the server's database is unreachable; nothing is lost\n" in r.stderr
-    assert re.search(r"^hint: pending changes stay queued.*run pm sync again", r.stderr,
-                     re.M), r.stderr
+    assert re.search(r"^hint: pending changes stay queued.*run pm sync again", r.stderr, re.M), (
+        r.stderr
+    )
     assert TRACEBACK not in r.stderr + r.stdout
     # it tried again before giving up (PM_SYNC_RETRIES=1: two attempts)
-    assert wait_for(lambda: sum(" POST /sync/hello 503 " in ln
-                                for ln in log_lines(server)[before:]) == 2)
+    assert wait_for(
+        lambda: sum(" POST /sync/hello 503 " in ln for ln in log_lines(server)[before:]) == 2
+    )
     assert lp.json("sync", "status")["pending"] == pending
 
     fwd.start()
-    r = subprocess.run([pm_executable(), "sync"], env=env, capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        [pm_executable(), "sync"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr
     assert lp.json("sync", "status")["pending"] == 0
 
@@ -308,13 +355,18 @@ def dead_database_server() -> Iterator[httpx.Client]:
         from fastapi.testclient import TestClient
 
     app = create_app("postgresql://postgres@127.0.0.1:1/test")
-    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False,
-                    headers={**HEADERS, "Authorization": "Bearer pmt_x"}) as http:
+    with TestClient(
+        app,
+        base_url="http://testserver",
+        raise_server_exceptions=False,
+        headers={**HEADERS, "Authorization": "Bearer pmt_x"},
+    ) as http:
         yield http
 
 
-def test_retries_wait_at_least_retry_after_and_fifty_laptops_spread_out(dead_database_server,
-                                                                       monkeypatch):
+def test_retries_wait_at_least_retry_after_and_fifty_laptops_spread_out(
+    dead_database_server, monkeypatch
+):
     http = dead_database_server
     assert http.get("/health").headers["Retry-After"] == "2"
     monkeypatch.delenv("PM_SYNC_RETRIES", raising=False)
@@ -322,8 +374,11 @@ def test_retries_wait_at_least_retry_after_and_fifty_laptops_spread_out(dead_dat
     for _ in range(50):
         waits: list[float] = []
         with pytest.raises(SyncError) as e:
-            client._request(lambda: http.post("/sync/hello", json={
-                "device_id": "0123456789abcdef"}), "hello", wait=waits.append)
+            client._request(
+                lambda: http.post("/sync/hello", json={"device_id": "0123456789abcdef"}),
+                "hello",
+                wait=waits.append,
+            )
         assert e.value.message == "the server's database is unreachable; nothing is lost"
         assert "pending changes stay queued" in (e.value.hint or "")
         assert len(waits) == client.RETRIES
@@ -340,22 +395,31 @@ def scripted(*answers: httpx.Response) -> Callable[[], httpx.Response]:
     return lambda: left.pop(0)
 
 
-@pytest.mark.parametrize(("header", "low", "high"), [
-    ("7", 7, 14),
-    ("HTTP-DATE+30", 28, 60),  # an HTTP date 30 s from now
-    ("86400", 60, 60),  # a day asked: capped
-    ("HTTP-DATE-30", 0, 0.5),  # a date gone by: no wait asked, the first window's jitter
-    ("soon", 0, 0.5),  # not a number nor a date: ignored
-])
+@pytest.mark.parametrize(
+    ("header", "low", "high"),
+    [
+        ("7", 7, 14),
+        ("HTTP-DATE+30", 28, 60),  # an HTTP date 30 s from now
+        ("86400", 60, 60),  # a day asked: capped
+        ("HTTP-DATE-30", 0, 0.5),  # a date gone by: no wait asked, the first window's jitter
+        ("soon", 0, 0.5),  # not a number nor a date: ignored
+    ],
+)
 def test_retry_after_seconds_or_http_date_is_honoured_up_to_a_cap(header, low, high):
     if header.startswith("HTTP-DATE"):
-        header = format_datetime(datetime.now(UTC) + timedelta(seconds=int(header[9:])),
-                                 usegmt=True)
+        header = format_datetime(
+            datetime.now(UTC) + timedelta(seconds=int(header[9:])), usegmt=True
+        )
     for status in (429, 503):
         waits: list[float] = []
-        r = client._request(scripted(httpx.Response(status, headers={"Retry-After": header}),
-                                     httpx.Response(200, json={})), "hello",
-                            wait=waits.append)
+        r = client._request(
+            scripted(
+                httpx.Response(status, headers={"Retry-After": header}),
+                httpx.Response(200, json={}),
+            ),
+            "hello",
+            wait=waits.append,
+        )
         assert r.status_code == 200
         assert len(waits) == 1 and low <= waits[0] <= high, (status, header, waits)
 
@@ -368,10 +432,10 @@ def test_without_retry_after_the_wait_is_jittered_in_a_doubling_window(monkeypat
         with pytest.raises(SyncError):
             client._request(scripted(*[httpx.Response(502)] * 5), "push", wait=waits.append)
         assert len(waits) == 4
-        assert all(0 <= w <= client.BACKOFF_BASE_S * 2 ** i for i, w in enumerate(waits))
+        assert all(0 <= w <= client.BACKOFF_BASE_S * 2**i for i, w in enumerate(waits))
         runs.append(waits)
     assert len({tuple(w) for w in runs}) == 30  # no two laptops wait alike
-    assert max(w[3] for w in runs) > client.BACKOFF_BASE_S * 2 ** 2  # the window did grow
+    assert max(w[3] for w in runs) > client.BACKOFF_BASE_S * 2**2  # the window did grow
 
 
 def test_network_errors_are_retried_then_reported_without_sleeping_in_the_test(monkeypatch):
@@ -379,8 +443,10 @@ def test_network_errors_are_retried_then_reported_without_sleeping_in_the_test(m
     waits: list[float] = []
     monkeypatch.setattr(client, "sleep", waits.append)  # the default waiter, patched
     monkeypatch.setenv("PM_SYNC_RETRIES", "2")
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http, \
-            pytest.raises(SyncError, match="cannot reach the sync server"):
+    with (
+        httpx.Client(base_url=f"http://127.0.0.1:{port}") as http,
+        pytest.raises(SyncError, match="cannot reach the sync server"),
+    ):
         client._request(lambda: http.post("/sync/hello"), "hello")
     assert len(waits) == 2
 

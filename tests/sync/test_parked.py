@@ -25,8 +25,11 @@ from pm_cli.sync.apply import Applier
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "pm.db"
     env = {"PM_DB": str(path), "PM_CONFIG": str(tmp_path / "c.toml"), "PM_SITE": "CH"}
-    for args in (["init"], ["site", "add", "CH", "--name", "翠湖花园"],
-                 ["grid", "add", "A", "--name", "A区 Zone A"]):
+    for args in (
+        ["init"],
+        ["site", "add", "CH", "--name", "翠湖花园"],
+        ["grid", "add", "A", "--name", "A区 Zone A"],
+    ):
         r = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
         assert r.exit_code == 0, r.output
     return path
@@ -46,9 +49,17 @@ def _later(stamp: str, device: str = "00000000000000ff") -> str:
 
 
 def _change(grid: dict[str, Any], fields: dict[str, Any], n: int = 1) -> dict[str, Any]:
-    return {"change_id": f"0192f0aa-0000-7000-8000-{n:012d}", "seq": n, "op": "upsert",
-            "site_id": grid["site_id"], "entity": "grid", "record_id": grid["id"],
-            "fields": fields, "base": {}, "hlc": _later(grid["updated_hlc"])}
+    return {
+        "change_id": f"0192f0aa-0000-7000-8000-{n:012d}",
+        "seq": n,
+        "op": "upsert",
+        "site_id": grid["site_id"],
+        "entity": "grid",
+        "record_id": grid["id"],
+        "fields": fields,
+        "base": {},
+        "hlc": _later(grid["updated_hlc"]),
+    }
 
 
 def _run(path: Path, fn: Any) -> Any:
@@ -76,7 +87,8 @@ def test_known_fields_apply_now_and_the_whole_change_is_parked(db):
     con.close()
     assert [(s, r) for s, r, _ in parked] == [
         (1, "unknown field(s) floor_area_m2 of grid"),
-        (2, "unknown entity lift_log (a newer pm wrote it)")]
+        (2, "unknown entity lift_log (a newer pm wrote it)"),
+    ]
     assert json.loads(parked[0][2]) == newer  # kept whole, to replay
     assert _run(db, lambda a: a.replay_parked()) == 0  # this pm still does not know them
 
@@ -93,8 +105,10 @@ def test_after_the_upgrade_the_parked_change_is_replayed_once(db):
     old = registry()["grid"]
     table = old.table.to_metadata(sa.MetaData())
     table.append_column(sa.Column("floor_area_m2", sa.Integer))
-    upgraded = {**registry(), "grid": replace(old, fields=old.fields | {"floor_area_m2"},
-                                               table=table)}
+    upgraded = {
+        **registry(),
+        "grid": replace(old, fields=old.fields | {"floor_area_m2"}, table=table),
+    }
 
     def replay(a: Applier) -> int:
         a.reg = upgraded

@@ -16,8 +16,9 @@ import pytest
 from tests.sync.conftest import Laptop, free_port
 from tests.sync.test_security import creds, site_id_of
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "playbooks" / \
-    "test.water-daily.yaml"
+FIXTURE = (
+    Path(__file__).resolve().parent.parent / "fixtures" / "playbooks" / "test.water-daily.yaml"
+)
 PHOTO = b"\xff\xd8\xff\xe0" + "余氯 0.3 mg/L 末端龙头".encode() + bytes(range(256)) * 40
 
 
@@ -55,8 +56,10 @@ def blobs(server) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
     engine = db.make_engine(server.database_url)
     try:
         with engine.connect() as conn:
-            return {r.sha256: bytes(r.data) for r in conn.execute(
-                sa.select(db.evidence_blob.c.sha256, db.evidence_blob.c.data))}
+            return {
+                r.sha256: bytes(r.data)
+                for r in conn.execute(sa.select(db.evidence_blob.c.sha256, db.evidence_blob.c.data))
+            }
     finally:
         engine.dispose()
 
@@ -85,8 +88,12 @@ def test_a_photo_recorded_on_a_reaches_b(machine, server, tmp_path):
     b = machine("b", "bob")
     b("sync")
     ev = evidence_of(b, run["short"])
-    assert ev == {"file": f"{sha}.jpg", "sha256": sha, "path": None,
-                  "status": "not downloaded"}  # never a path that is not there
+    assert ev == {
+        "file": f"{sha}.jpg",
+        "sha256": sha,
+        "path": None,
+        "status": "not downloaded",
+    }  # never a path that is not there
     shown = b("run", "show", run["short"]).stdout
     assert f"not downloaded: pm run show {run['short']} --photos" in shown
     assert str(b.db.parent) not in shown
@@ -101,7 +108,8 @@ def test_a_photo_recorded_on_a_reaches_b(machine, server, tmp_path):
 
 
 def test_sync_photos_downloads_every_missing_photo_and_says_what_is_not_uploaded(
-        machine, server, tmp_path):
+    machine, server, tmp_path
+):
     photo = tmp_path / "p.jpg"
     photo.write_bytes(PHOTO)
     a = machine("a", "alice")
@@ -114,8 +122,9 @@ def test_sync_photos_downloads_every_missing_photo_and_says_what_is_not_uploaded
     rec = b.json("sync", "--photos")
     assert rec["photos"]["downloaded"] == 2
     store = b.db.parent / "evidence"
-    assert sorted(p.read_bytes() for p in store.rglob("*") if p.is_file()) == \
-        sorted([PHOTO, second.read_bytes()])
+    assert sorted(p.read_bytes() for p in store.rglob("*") if p.is_file()) == sorted(
+        [PHOTO, second.read_bytes()]
+    )
     assert b.json("sync", "--photos")["photos"]["downloaded"] == 0  # all here now
 
     # a photo whose step result is on the server before its bytes
@@ -129,10 +138,19 @@ def test_sync_photos_downloads_every_missing_photo_and_says_what_is_not_uploaded
     import sqlite3
 
     con = sqlite3.connect(a.db)
-    pending = [dict(zip(("change_id", "site_id", "entity", "record_id", "op", "fields", "base",
-                         "hlc"), row, strict=True)) for row in con.execute(
-        "SELECT change_id, site_id, entity, record_id, op, fields, base, hlc FROM change "
-        "WHERE state = 'pending' ORDER BY local_no")]
+    pending = [
+        dict(
+            zip(
+                ("change_id", "site_id", "entity", "record_id", "op", "fields", "base", "hlc"),
+                row,
+                strict=True,
+            )
+        )
+        for row in con.execute(
+            "SELECT change_id, site_id, entity, record_id, op, fields, base, hlc FROM change "
+            "WHERE state = 'pending' ORDER BY local_no"
+        )
+    ]
     con.close()
     for c in pending:
         c["fields"], c["base"] = json.loads(c["fields"]), json.loads(c["base"])
@@ -148,8 +166,7 @@ def test_sync_photos_downloads_every_missing_photo_and_says_what_is_not_uploaded
     assert evidence_of(b, r2["short"], "--photos")["status"] == "uploaded"
 
 
-def test_a_photo_missing_from_the_store_is_a_warning_and_sync_goes_on(machine, server,
-                                                                      tmp_path):
+def test_a_photo_missing_from_the_store_is_a_warning_and_sync_goes_on(machine, server, tmp_path):
     photo = tmp_path / "p.jpg"
     photo.write_bytes(PHOTO)
     a = machine("a", "alice")
@@ -240,13 +257,19 @@ def test_a_lead_of_the_site_may_upload_and_the_lookup_is_indexed(machine, server
         with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SET enable_seqscan = off")
-                plan = "\n".join(conn.exec_driver_sql(
-                    "EXPLAIN SELECT site_id FROM step_result WHERE evidence_sha256 = 'x'"
-                ).scalars())
+                plan = "\n".join(
+                    conn.exec_driver_sql(
+                        "EXPLAIN SELECT site_id FROM step_result WHERE evidence_sha256 = 'x'"
+                    ).scalars()
+                )
             else:
-                plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN SELECT site_id FROM step_result WHERE "
-                    "evidence_sha256 = 'x'"))
+                plan = "\n".join(
+                    str(r[-1])
+                    for r in conn.exec_driver_sql(
+                        "EXPLAIN QUERY PLAN SELECT site_id FROM step_result WHERE "
+                        "evidence_sha256 = 'x'"
+                    )
+                )
             assert "ix_step_result_evidence" in plan, plan
             # and the query the server sends is that one
             from pm_cli.server.evidence import _named_by
@@ -268,9 +291,11 @@ def test_run_show_photos_offline_says_so(tmp_path):
     r = lp("run", "show", run["short"], "--photos")
     assert "offline: photos not downloaded: this laptop is not logged in" in r.stderr
     assert "not downloaded" in r.stdout
-    lp.config.write_text(f'server = "http://127.0.0.1:{free_port()}"\ntoken = "pmt_x"\n',
-                         encoding="utf-8")
+    lp.config.write_text(
+        f'server = "http://127.0.0.1:{free_port()}"\ntoken = "pmt_x"\n', encoding="utf-8"
+    )
     r = lp("run", "show", run["short"], "--photos")
     assert "offline: photos not downloaded: cannot reach the sync server" in r.stderr
-    assert json.loads(lp("run", "show", run["short"], "--photos", "--json").stdout)["id"] \
-        == run["id"]
+    assert (
+        json.loads(lp("run", "show", run["short"], "--photos", "--json").stdout)["id"] == run["id"]
+    )

@@ -21,10 +21,22 @@ def _pm(root: Path, *args: str, env_extra: dict[str, str] | None = None) -> str:
     from tests.e2e.test_installed import pm_executable
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PM_", "XDG_"))}
-    env.update(PM_DB=str(root / "pm.db"), PM_CONFIG=str(root / "config.toml"), PM_SITE="CH",
-               HOME=str(root / "home"), XDG_DATA_HOME=str(root / "xdg"), **(env_extra or {}))
-    p = subprocess.run([pm_executable(), *args], env=env, cwd=root, capture_output=True,
-                       timeout=120, stdin=subprocess.DEVNULL)
+    env.update(
+        PM_DB=str(root / "pm.db"),
+        PM_CONFIG=str(root / "config.toml"),
+        PM_SITE="CH",
+        HOME=str(root / "home"),
+        XDG_DATA_HOME=str(root / "xdg"),
+        **(env_extra or {}),
+    )
+    p = subprocess.run(
+        [pm_executable(), *args],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     out, err = p.stdout.decode(), p.stderr.decode()
     assert p.returncode == 0 and "Traceback" not in out + err, (args, p.returncode, out, err)
     return out
@@ -43,8 +55,9 @@ def test_two_laptops_and_a_real_server(server, tmp_path):
     _pm(a, "staff", "add", "S1", "--name", "张伟", "--role", "lead")
     _pm(a, "grid", "add", "W", "--name", "水泵房", "--owner", "S1")
     _pm(a, "playbook", "import", str(FIXTURE))
-    run = json.loads(_pm(a, "run", "start", "test.water-daily", "--grid", "W", "--by", "S1",
-                         "--json"))
+    run = json.loads(
+        _pm(a, "run", "start", "test.water-daily", "--grid", "W", "--by", "S1", "--json")
+    )
     _pm(a, "run", "record", run["short"], "chlorine", "--value", "0.3", "--photo", str(photo))
     assert json.loads(_pm(a, "sync", "--json"))["photos"]["waiting_upload"] == 0
     _pm(b, "init")

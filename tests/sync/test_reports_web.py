@@ -44,7 +44,8 @@ def test_the_site_json_and_csv_hold_the_laptops_figures(server: Server, synced: 
     assert got["kpis"] == kpi["kpis"]
     mine = {g["grid"]: g["kpis"] for g in kpi["groups"]}
     assert {g["grid"]: g["kpis"] for g in got["kpis_by_grid"]} == {
-        k: [x for x in v if x["denominator"]] for k, v in mine.items()}
+        k: [x for x in v if x["denominator"]] for k, v in mine.items()
+    }
     r = server.http.get(f"{server.url}/reports/CH.csv{query}", headers=h)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
@@ -52,19 +53,20 @@ def test_the_site_json_and_csv_hold_the_laptops_figures(server: Server, synced: 
     site_rows = {x["kpi"]: x for x in rows if x["grid"] == ""}
     assert set(site_rows) == {k["kpi"] for k in kpi["kpis"]}
     first = kpi["kpis"][0]
-    assert (float(site_rows[first["kpi"]]["numerator"]),
-            float(site_rows[first["kpi"]]["denominator"])) == (first["numerator"],
-                                                               first["denominator"])
+    assert (
+        float(site_rows[first["kpi"]]["numerator"]),
+        float(site_rows[first["kpi"]]["denominator"]),
+    ) == (first["numerator"], first["denominator"])
     assert {x["grid"] for x in rows} - {""} == set(mine) - {"—"} | (
-        {"—"} if any(g["grid"] == "—" for g in got["kpis_by_grid"]) else set())
+        {"—"} if any(g["grid"] == "—" for g in got["kpis_by_grid"]) else set()
+    )
     # a grid split by service, as HTML
     grid = next(g["grid"] for g in got["grids"] if g["grid"] != "—")
     r = server.http.get(f"{server.url}/reports/CH/grid/{grid}{query}", headers=h)
     assert r.status_code == 200 and "By service" in r.text
 
 
-def test_reports_are_read_only_by_grant_and_refuse_what_is_wrong(server: Server,
-                                                                 synced: Laptop):
+def test_reports_are_read_only_by_grant_and_refuse_what_is_wrong(server: Server, synced: Laptop):
     url = server.url
     assert server.http.get(f"{url}/reports/CH.json").status_code == 401
     r = server.http.get(f"{url}/reports/CH.json", headers={"Authorization": "Bearer pmt_x"})
@@ -74,8 +76,10 @@ def test_reports_are_read_only_by_grant_and_refuse_what_is_wrong(server: Server,
     for path in ("/reports/CH.json", "/reports/CH.csv", "/reports/CH", "/reports/CH/grid/A"):
         r = server.http.get(url + path, headers=x)
         assert r.status_code == 404, (path, r.status_code)
-    assert "no site CH among yours" in server.http.get(f"{url}/reports/CH.json",
-                                                       headers=x).json()["message"]
+    assert (
+        "no site CH among yours"
+        in server.http.get(f"{url}/reports/CH.json", headers=x).json()["message"]
+    )
     r = server.http.get(f"{url}/reports", headers=x)
     assert r.status_code == 200 and "翠湖花园" not in r.text and "XY" in r.text  # not synced
     h = bearer(server, "alice")
@@ -86,8 +90,7 @@ def test_reports_are_read_only_by_grant_and_refuse_what_is_wrong(server: Server,
     r = server.http.get(f"{url}/reports/CH/grid/NOPE", headers=h)
     assert r.status_code == 404 and "NOPE" in r.text
     for method in ("post", "put", "delete"):
-        assert getattr(server.http, method)(f"{url}/reports/CH.json",
-                                            headers=h).status_code == 405
+        assert getattr(server.http, method)(f"{url}/reports/CH.json", headers=h).status_code == 405
 
 
 def _cookie(r: Any) -> str:
@@ -95,12 +98,16 @@ def _cookie(r: Any) -> str:
 
 
 def test_a_browser_signs_in_once_with_a_token_and_revoking_it_ends_the_session(
-        server: Server, synced: Laptop):
+    server: Server, synced: Laptop
+):
     url = server.url
     page = server.http.get(f"{url}/reports")
     assert page.status_code == 401 and 'name="token"' in page.text  # the sign-in form
-    bad = server.http.post(f"{url}/reports/login", content=b"token=pmt_nope",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    bad = server.http.post(
+        f"{url}/reports/login",
+        content=b"token=pmt_nope",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert bad.status_code == 401 and "unknown token" in bad.text
     assert "set-cookie" not in bad.headers
     tok = server.token("alice", "browser")
@@ -115,8 +122,9 @@ def test_a_browser_signs_in_once_with_a_token_and_revoking_it_ends_the_session(
     home = server.http.get(f"{url}/reports", headers=jar)
     assert home.status_code == 200 and "翠湖花园" in home.text and "/reports/CH" in home.text
     assert "alice" in home.text
-    assert server.http.get(f"{url}/reports?site=CH", headers=jar).headers["location"] == \
-        "/reports/CH"
+    assert (
+        server.http.get(f"{url}/reports?site=CH", headers=jar).headers["location"] == "/reports/CH"
+    )
     site = server.http.get(f"{url}/reports/CH", headers=jar)
     assert site.status_code == 200 and "Grids" in site.text and "/reports/CH.csv" in site.text
     # the token is revoked: its session ends with it
@@ -127,16 +135,18 @@ def test_a_browser_signs_in_once_with_a_token_and_revoking_it_ends_the_session(
     r = server.http.post(f"{url}/reports/login", data={"token": server.token("alice", "b2")})
     value = _cookie(r).split(";")[0].split("=", 1)[1]
     server.http.cookies.clear()
-    out = server.http.post(f"{url}/reports/logout",
-                           headers={"Cookie": f"pm_session={value}"})
+    out = server.http.post(f"{url}/reports/logout", headers={"Cookie": f"pm_session={value}"})
     assert out.status_code == 303 and 'pm_session=""' in _cookie(out)
     server.http.cookies.clear()
-    assert server.http.get(f"{url}/reports",
-                           headers={"Cookie": f"pm_session={value}"}).status_code == 401
+    assert (
+        server.http.get(f"{url}/reports", headers={"Cookie": f"pm_session={value}"}).status_code
+        == 401
+    )
 
 
-def test_the_server_logs_no_token_sent_to_sign_in(server: Server, synced: Laptop,
-                                                  caplog: pytest.LogCaptureFixture):
+def test_the_server_logs_no_token_sent_to_sign_in(
+    server: Server, synced: Laptop, caplog: pytest.LogCaptureFixture
+):
     tok = server.token("alice", "browser")
     with caplog.at_level("INFO", logger="pm.server.access"):
         server.http.post(f"{server.url}/reports/login", data={"token": tok})
@@ -169,8 +179,9 @@ def test_head_office_in_a_real_browser_against_a_real_server(server: Server, syn
         page.click("a[href='/reports/CH']")
         page.wait_for_url(f"{origin}/reports/CH")
         text = page.inner_text("body")
-        ov = server.http.get(f"{origin}/reports/CH.json",
-                             headers={"Authorization": f"Bearer {tok}"}).json()
+        ov = server.http.get(
+            f"{origin}/reports/CH.json", headers={"Authorization": f"Bearer {tok}"}
+        ).json()
         assert str(ov["score"]) in text and "Grids" in text and "Overdue items" in text
         grid = next(g["grid"] for g in ov["grids"] if g["grid"] != "—")
         page.click(f"a[href='/reports/CH/grid/{grid}']")
@@ -182,8 +193,7 @@ def test_head_office_in_a_real_browser_against_a_real_server(server: Server, syn
     assert asked and all(u.startswith(origin + "/") for u in asked), asked
 
 
-def test_the_ranking_counts_ended_days_once_per_change_of_a_site(server: Server,
-                                                                  synced: Laptop):
+def test_the_ranking_counts_ended_days_once_per_change_of_a_site(server: Server, synced: Laptop):
     import sqlalchemy as sa
 
     from pm_cli.server import db
@@ -194,17 +204,28 @@ def test_the_ranking_counts_ended_days_once_per_change_of_a_site(server: Server,
     engine = db.make_engine(server.database_url)
     try:
         with engine.connect() as conn:
-            (since, until, seq, body, made), = conn.execute(sa.select(
-                db.report_cache.c.since, db.report_cache.c.until, db.report_cache.c.seq,
-                db.report_cache.c.body, db.report_cache.c.computed_at)).all()
+            ((since, until, seq, body, made),) = conn.execute(
+                sa.select(
+                    db.report_cache.c.since,
+                    db.report_cache.c.until,
+                    db.report_cache.c.seq,
+                    db.report_cache.c.body,
+                    db.report_cache.c.computed_at,
+                )
+            ).all()
         # the laptop's score of the same whole days
         from datetime import datetime, timedelta
         from zoneinfo import ZoneInfo
 
-        yesterday = (datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1))
-        mine = synced.json("report", "score", "--from",
-                           (yesterday - timedelta(days=29)).isoformat(), "--to",
-                           yesterday.isoformat())
+        yesterday = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)
+        mine = synced.json(
+            "report",
+            "score",
+            "--from",
+            (yesterday - timedelta(days=29)).isoformat(),
+            "--to",
+            yesterday.isoformat(),
+        )
         assert body["score"] == mine["score"] and body["site"] == "CH"
         assert str(mine["score"]) in first.text
         # read again: the stored row, unchanged
@@ -217,8 +238,9 @@ def test_the_ranking_counts_ended_days_once_per_change_of_a_site(server: Server,
         synced("sync")
         server.http.get(f"{server.url}/reports", headers=h)
         with engine.connect() as conn:
-            rows = conn.execute(sa.select(db.report_cache.c.seq,
-                                          db.report_cache.c.computed_at)).all()
+            rows = conn.execute(
+                sa.select(db.report_cache.c.seq, db.report_cache.c.computed_at)
+            ).all()
         assert len(rows) == 1 and rows[0][0] > seq and rows[0][1] >= again
         assert since < until
     finally:

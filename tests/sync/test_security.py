@@ -33,10 +33,16 @@ def stamp(device: str, hours_ahead: float = 0) -> str:
 def change(site_id: str, device: str, **kw: Any) -> dict[str, Any]:
     import uuid
 
-    c = {"change_id": str(uuid.uuid4()), "site_id": site_id, "entity": "grid",
-         "record_id": str(uuid.uuid4()), "op": "upsert",
-         "fields": {"code": "X-1", "name": "x", "created_at": "2026-11-25T00:00:00.000Z"},
-         "base": {}, "hlc": stamp(device)}
+    c = {
+        "change_id": str(uuid.uuid4()),
+        "site_id": site_id,
+        "entity": "grid",
+        "record_id": str(uuid.uuid4()),
+        "op": "upsert",
+        "fields": {"code": "X-1", "name": "x", "created_at": "2026-11-25T00:00:00.000Z"},
+        "base": {},
+        "hlc": stamp(device),
+    }
     c.update(kw)
     return c
 
@@ -53,8 +59,7 @@ def count(server) -> int:  # type: ignore[no-untyped-def]
     engine = db.make_engine(server.database_url)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(db.sync_change)
-                                ).scalar_one()
+            return conn.execute(sa.select(sa.func.count()).select_from(db.sync_change)).scalar_one()
     finally:
         engine.dispose()
 
@@ -68,11 +73,17 @@ def synced(laptop):  # type: ignore[no-untyped-def]
 
 
 def test_no_wrong_or_malformed_token_is_401(server):
-    for h in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Bearer pmt_unknown"},
-              {"Authorization": "Basic abc"}):
-        for method, path, body in (("POST", "/sync/hello", {"device_id": "0" * 16}),
-                                   ("POST", "/sync/push", {"changes": []}),
-                                   ("GET", "/sync/pull", None)):
+    for h in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Bearer pmt_unknown"},
+        {"Authorization": "Basic abc"},
+    ):
+        for method, path, body in (
+            ("POST", "/sync/hello", {"device_id": "0" * 16}),
+            ("POST", "/sync/push", {"changes": []}),
+            ("GET", "/sync/pull", None),
+        ):
             r = server.http.request(method, server.url + path, json=body, headers={**H, **h})
             assert r.status_code == 401, (h, path, r.text)
             assert set(r.json()) == {"error", "message", "where", "hint"}
@@ -90,11 +101,13 @@ def test_changes_for_a_site_not_granted_are_each_refused(synced, laptop, server)
     server.http.post(server.url + "/sync/hello", json={"device_id": device}, headers=h)
     before = count(server)
     ok = change(site_id_of(synced), device)
-    r = server.http.post(server.url + "/sync/push", json={"changes": [ok, ok | {
-        "change_id": "c2", "record_id": "r2"}]}, headers=h)
+    r = server.http.post(
+        server.url + "/sync/push",
+        json={"changes": [ok, ok | {"change_id": "c2", "record_id": "r2"}]},
+        headers=h,
+    )
     assert r.status_code == 403
-    assert r.json()["where"][0].startswith("changes[0].site_id: site CH is not granted to "
-                                           "xavier")
+    assert r.json()["where"][0].startswith("changes[0].site_id: site CH is not granted to xavier")
     assert r.json()["where"][1].startswith("changes[1].site_id: site CH is not granted")
     assert [x.get("record", "not shown") for x in r.json()["rejected"]] == ["not shown"] * 2
     assert count(server) == before  # nothing applied
@@ -140,14 +153,15 @@ def test_pull_returns_only_granted_sites(synced, laptop, server):
     assert [s["code"] for s in synced.json("site", "list")] == ["CH"]
     assert [s["code"] for s in x.json("site", "list")] == ["XY"]
     h, _ = creds(synced)
-    lines = [json.loads(x) for x in server.http.get(server.url + "/sync/pull",
-                                                     headers=h).text.splitlines()]
+    lines = [
+        json.loads(x)
+        for x in server.http.get(server.url + "/sync/pull", headers=h).text.splitlines()
+    ]
     xy = site_id_of(x, "XY")
     assert all(li.get("site_id") != xy for li in lines)
 
 
-def test_a_withdrawn_site_leaves_the_laptop_after_its_changes_are_refused(synced, laptop,
-                                                                          server):
+def test_a_withdrawn_site_leaves_the_laptop_after_its_changes_are_refused(synced, laptop, server):
     b = laptop("b", "bob")
     b("sync")
     b("site", "add", "ZZ", "--name", "本机的 only here")  # never on the server: it stays
@@ -166,11 +180,13 @@ def test_a_withdrawn_site_leaves_the_laptop_after_its_changes_are_refused(synced
     con = sqlite3.connect(b.db)
     ch = site_id_of(synced)
     assert con.execute("SELECT count(*) FROM grid WHERE site_id = ?", (ch,)).fetchone() == (0,)
-    assert con.execute("SELECT count(*) FROM number_block WHERE site_id = ?",
-                       (ch,)).fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM number_block WHERE site_id = ?", (ch,)).fetchone() == (
+        0,
+    )
     for derived in ("kpi_day_done", "kpi_day", "rollup_dirty"):  # nothing derived stays
-        assert con.execute(f"SELECT count(*) FROM {derived} WHERE site_id = ?",
-                           (ch,)).fetchone() == (0,), derived
+        assert con.execute(
+            f"SELECT count(*) FROM {derived} WHERE site_id = ?", (ch,)
+        ).fetchone() == (0,), derived
     con.close()
     assert b.json("sync", "status")["rejected"] >= 1  # the refused edit is kept
     synced("sync")
@@ -191,8 +207,10 @@ def test_invalid_changes_are_422_with_their_paths_and_nothing_written(synced, se
     sid = site_id_of(synced)
     before = count(server)
     cases = [
-        (change(sid, device, fields={"colour": "red"}),
-         "fields.colour: unknown field colour of grid"),
+        (
+            change(sid, device, fields={"colour": "red"}),
+            "fields.colour: unknown field colour of grid",
+        ),
         (change(sid, device, hlc="yesterday"), "changes.0.hlc"),
         (change(sid, device, entity="no_such"), "unknown entity"),
         (change(sid, device, op="append"), "grid takes upsert|delete|restore"),
@@ -201,8 +219,11 @@ def test_invalid_changes_are_422_with_their_paths_and_nothing_written(synced, se
         r = server.http.post(server.url + "/sync/push", json={"changes": [bad]}, headers=h)
         assert r.status_code == 422, r.text
         assert any(text in w for w in r.json()["where"]), r.json()
-    r = server.http.post(server.url + "/sync/push", json={"changes": [change(sid, device,
-                         hlc=stamp(device, hours_ahead=26))]}, headers=h)
+    r = server.http.post(
+        server.url + "/sync/push",
+        json={"changes": [change(sid, device, hlc=stamp(device, hours_ahead=26))]},
+        headers=h,
+    )
     assert r.status_code == 422 and r.json()["error"] == "clock_ahead"
     assert "26 h ahead" in r.json()["message"]
     assert count(server) == before
@@ -212,20 +233,26 @@ def test_size_limits_are_413(synced, server):
     h, device = creds(synced)
     sid = site_id_of(synced)
     many = [change(sid, device) for _ in range(501)]
-    assert server.http.post(server.url + "/sync/push", json={"changes": many},
-                            headers=h).status_code == 413
+    assert (
+        server.http.post(server.url + "/sync/push", json={"changes": many}, headers=h).status_code
+        == 413
+    )
     big = change(sid, device, fields={"name": "x" * (5 * 1024 * 1024)})
-    assert server.http.post(server.url + "/sync/push", json={"changes": [big]},
-                            headers=h).status_code == 413
+    assert (
+        server.http.post(server.url + "/sync/push", json={"changes": [big]}, headers=h).status_code
+        == 413
+    )
 
 
 def test_versions_too_old_or_too_new_are_426_with_the_fix(synced, server):
     h, device = creds(synced)
-    old = server.http.post(server.url + "/sync/hello", json={"device_id": device},
-                           headers={**h, "Pm-Schema": "3"})
+    old = server.http.post(
+        server.url + "/sync/hello", json={"device_id": device}, headers={**h, "Pm-Schema": "3"}
+    )
     assert old.status_code == 426 and "upgrade pm" in old.json()["message"]
-    new = server.http.post(server.url + "/sync/hello", json={"device_id": device},
-                           headers={**h, "Pm-Schema": "99"})
+    new = server.http.post(
+        server.url + "/sync/hello", json={"device_id": device}, headers={**h, "Pm-Schema": "99"}
+    )
     assert new.status_code == 426 and new.json()["error"] == "upgrade_server"
 
 
@@ -269,10 +296,13 @@ def test_a_chunked_body_over_the_limit_is_413_too(synced, server):
     def chunks():  # no Content-Length: the server must count as it reads
         data = big.encode()
         for i in range(0, len(data), 65536):
-            yield data[i:i + 65536]
+            yield data[i : i + 65536]
 
-    r = server.http.post(server.url + "/sync/push", content=chunks(),
-                         headers={**h, "Content-Type": "application/json"})
+    r = server.http.post(
+        server.url + "/sync/push",
+        content=chunks(),
+        headers={**h, "Content-Type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["error"] == "too_large"
 
 

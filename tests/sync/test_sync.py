@@ -45,12 +45,16 @@ def test_the_same_field_edited_on_two_laptops_converges_and_keeps_the_loser(lapt
     b("grid", "edit", "A-1", "--name", "1号楼 (B's)")  # stamped later: wins
     for lp in (a, b, a, b):
         lp("sync")
-    assert a.json("grid", "show", "A-1")["name"] == b.json("grid", "show", "A-1")["name"] == \
-        "1号楼 (B's)"
+    assert (
+        a.json("grid", "show", "A-1")["name"]
+        == b.json("grid", "show", "A-1")["name"]
+        == "1号楼 (B's)"
+    )
     for lp in (a, b):
         rows = lp.json("sync", "conflicts")
         assert [(c["entity"], c["field"], c["kept"], c["lost"]) for c in rows] == [
-            ("grid", "name", "1号楼 (B's)", "1号楼 (A's)")]
+            ("grid", "name", "1号楼 (B's)", "1号楼 (A's)")
+        ]
     assert snapshot(a) == snapshot(b)
 
 
@@ -90,15 +94,27 @@ def test_a_resent_batch_changes_nothing(laptop, server):
     import sqlite3
 
     con = sqlite3.connect(a.db)
-    rows = con.execute("SELECT change_id, site_id, entity, record_id, op, fields, base, hlc "
-                       "FROM change WHERE entity != 'playbook' ORDER BY local_no").fetchall()
+    rows = con.execute(
+        "SELECT change_id, site_id, entity, record_id, op, fields, base, hlc "
+        "FROM change WHERE entity != 'playbook' ORDER BY local_no"
+    ).fetchall()
     device = con.execute("SELECT device_id FROM sync_state").fetchone()[0]
     con.close()
     import json
 
-    batch = [{"change_id": r[0], "site_id": r[1], "entity": r[2], "record_id": r[3],
-              "op": r[4], "fields": json.loads(r[5]), "base": json.loads(r[6]), "hlc": r[7]}
-             for r in rows]
+    batch = [
+        {
+            "change_id": r[0],
+            "site_id": r[1],
+            "entity": r[2],
+            "record_id": r[3],
+            "op": r[4],
+            "fields": json.loads(r[5]),
+            "base": json.loads(r[6]),
+            "hlc": r[7],
+        }
+        for r in rows
+    ]
     token = a.config.read_text().split('token = "')[1].split('"')[0]
     h = {"Authorization": f"Bearer {token}", "Pm-Protocol": "1", "Pm-Schema": "8"}
     server.http.post(server.url + "/sync/hello", json={"device_id": device}, headers=h)
@@ -129,11 +145,11 @@ def test_login_takes_the_token_from_pm_token_or_stdin_never_only_argv(server, tm
     from pm_cli.app import app
     from tests.sync.conftest import Laptop
 
-    def login(lp: Laptop, *extra: str, env: dict[str, str] | None = None,
-              stdin: str | None = None):  # type: ignore[no-untyped-def]
+    def login(lp: Laptop, *extra: str, env: dict[str, str] | None = None, stdin: str | None = None):  # type: ignore[no-untyped-def]
         base = {"PM_CONFIG": str(lp.config), "PM_DB": str(lp.db)}
-        return lp.runner.invoke(app, ["sync", "login", server.url, *extra],
-                                env={**base, **(env or {})}, input=stdin)
+        return lp.runner.invoke(
+            app, ["sync", "login", server.url, *extra], env={**base, **(env or {})}, input=stdin
+        )
 
     by_env, by_stdin, by_dash, none = (Laptop(n, tmp_path) for n in ("e", "s", "d", "n"))
     for lp in (by_env, by_stdin, by_dash, none):
@@ -145,7 +161,7 @@ def test_login_takes_the_token_from_pm_token_or_stdin_never_only_argv(server, tm
     r = login(by_dash, "--token", "-", stdin=server.token("bob", "d") + "\n")
     assert r.exit_code == 0, r.output
     for lp in (by_env, by_stdin, by_dash):
-        assert "token = \"pmt_" in lp.config.read_text(), lp.name
+        assert 'token = "pmt_' in lp.config.read_text(), lp.name
         lp("sync")  # the kept token works
     r = login(none, stdin="")
     assert r.exit_code == 2 and "error: no token given (--token)" in r.stderr
@@ -158,18 +174,27 @@ def test_plain_http_to_another_machine_is_warned_about(server, tmp_path):
     from tests.sync.conftest import Laptop
 
     assert bare("http://pm.example.com") and bare("http://10.0.0.5:8765")
-    assert not any(map(bare, ("https://pm.example.com", "http://127.0.0.1:8765",
-                              "http://localhost:8765", "http://[::1]:8765")))
+    assert not any(
+        map(
+            bare,
+            (
+                "https://pm.example.com",
+                "http://127.0.0.1:8765",
+                "http://localhost:8765",
+                "http://[::1]:8765",
+            ),
+        )
+    )
     lp = Laptop("w", tmp_path)
     lp("init")
     # the in-process server answers every URL: nothing leaves this machine
     token = server.token("alice", "w")
     env = {"PM_CONFIG": str(lp.config), "PM_DB": str(lp.db)}
-    quiet = lp.runner.invoke(app, ["sync", "login", "https://pm.example.com", "--token", token],
-                             env=env)
+    quiet = lp.runner.invoke(
+        app, ["sync", "login", "https://pm.example.com", "--token", token], env=env
+    )
     assert quiet.exit_code == 0 and "warning" not in quiet.stderr, quiet.output
-    r = lp.runner.invoke(app, ["sync", "login", "http://pm.example.com", "--token", token],
-                         env=env)
+    r = lp.runner.invoke(app, ["sync", "login", "http://pm.example.com", "--token", token], env=env)
     assert r.exit_code == 0, r.output
     assert "warning: http://pm.example.com is plain http to another machine" in r.stderr
 
@@ -242,7 +267,8 @@ def test_one_code_made_on_two_laptops_keeps_both_and_names_the_clash(laptop):
     for lp in (a, b):
         rows = lp.json("sync", "conflicts")
         assert [(c["kind"], c["field"], c["kept"]) for c in rows] == [
-            ("duplicate_code", "code", "G-12")]
+            ("duplicate_code", "code", "G-12")
+        ]
         r = lp("grid", "show", "G-12", ok=False)
         assert r.exit_code != 0 and "ambiguous" in r.output and "pm sync conflicts" in r.output
     assert snapshot(a) == snapshot(b)
@@ -285,8 +311,7 @@ def test_items_made_offline_on_two_laptops_get_different_numbers(laptop):
     assert snapshot(a) == snapshot(b)
 
 
-def test_the_site_maker_out_of_numbers_after_its_log_is_pruned_still_leaves_it_unnumbered(
-        laptop):
+def test_the_site_maker_out_of_numbers_after_its_log_is_pruned_still_leaves_it_unnumbered(laptop):
     """A site made on this laptop and synced: once its acked changes are pruned (90 days
     on), the used-up number blocks still say the server numbers this site, so an item made
     offline is not given max + 1 (which another laptop's block may hold)."""
@@ -336,12 +361,15 @@ def test_acked_changes_older_than_90_days_are_forgotten_and_the_rest_kept(laptop
     setup_site(a)
     a("sync")
     con = sqlite3.connect(a.db)
-    acked = con.execute("SELECT change_id, hlc FROM change WHERE state = 'acked' "
-                        "ORDER BY local_no").fetchall()
+    acked = con.execute(
+        "SELECT change_id, hlc FROM change WHERE state = 'acked' ORDER BY local_no"
+    ).fetchall()
     assert len(acked) >= 5
     old = int((time.time() - 91 * 86400) * 1000)
-    con.execute("UPDATE change SET hlc = ? WHERE change_id = ?",
-                (f"{old:012x}" + acked[0][1][12:], acked[0][0]))
+    con.execute(
+        "UPDATE change SET hlc = ? WHERE change_id = ?",
+        (f"{old:012x}" + acked[0][1][12:], acked[0][0]),
+    )
     con.commit()
     a("grid", "edit", "A", "--name", "新名字 renamed")
     a("sync")

@@ -43,35 +43,76 @@ def test_forged_pushes_to_a_real_server_break_no_laptop(server, tmp_path):
         change(site, device, record_id=grid, fields={"name": {"zh": "对象"}}),
         change(site, device, record_id=grid, fields={"risk_level": 3}),
         change(site, device, record_id=grid, fields={"owner_id": str(uuid.uuid4())}),
-        change(site, device, entity="pdca", fields={
-            "created_at": "2026-11-25T00:00:00.000Z", "title": "x",
-            "description": "大" * 5_000_00, "respond_by": "2026-11-25T01:00:00.000Z",
-            "resolve_by": "2026-11-26T00:00:00.000Z"}),
-        change(site, device, entity="pdca_event", op="append", fields={
-            "created_at": "2026-11-25T00:00:00.000Z", "pdca_id": item, "kind": "transition",
-            "from_phase": "plan", "to_phase": "closed", "cycle": 1, "note": "x"}),
-        change(site, device, entity="conflict", fields={
-            "created_at": "2026-11-25T00:00:00.000Z", "entity": "grid", "record_id": grid,
-            "kind": "field"}),
+        change(
+            site,
+            device,
+            entity="pdca",
+            fields={
+                "created_at": "2026-11-25T00:00:00.000Z",
+                "title": "x",
+                "description": "大" * 5_000_00,
+                "respond_by": "2026-11-25T01:00:00.000Z",
+                "resolve_by": "2026-11-26T00:00:00.000Z",
+            },
+        ),
+        change(
+            site,
+            device,
+            entity="pdca_event",
+            op="append",
+            fields={
+                "created_at": "2026-11-25T00:00:00.000Z",
+                "pdca_id": item,
+                "kind": "transition",
+                "from_phase": "plan",
+                "to_phase": "closed",
+                "cycle": 1,
+                "note": "x",
+            },
+        ),
+        change(
+            site,
+            device,
+            entity="conflict",
+            fields={
+                "created_at": "2026-11-25T00:00:00.000Z",
+                "entity": "grid",
+                "record_id": grid,
+                "kind": "field",
+            },
+        ),
     ]
     for ch in forged:  # one at a time: each is the error itself, nothing stored
         ch["hlc"] = stamp(device)
-        r = httpx.post(server.url + "/sync/push", json={"changes": [ch]}, headers=h,
-                       timeout=30)
+        r = httpx.post(server.url + "/sync/push", json={"changes": [ch]}, headers=h, timeout=30)
         assert r.status_code in (403, 413, 422), r.text
-    r = httpx.post(server.url + "/sync/push", json={"changes": [
-        {**forged[0], "change_id": str(uuid.uuid4()), "hlc": stamp(device)},
-        change(site, device, fields={"code": "B", "name": "B区",
-                                     "created_at": "2026-11-25T00:00:00.000Z"})]},
-        headers=h, timeout=30)
+    r = httpx.post(
+        server.url + "/sync/push",
+        json={
+            "changes": [
+                {**forged[0], "change_id": str(uuid.uuid4()), "hlc": stamp(device)},
+                change(
+                    site,
+                    device,
+                    fields={"code": "B", "name": "B区", "created_at": "2026-11-25T00:00:00.000Z"},
+                ),
+            ]
+        },
+        headers=h,
+        timeout=30,
+    )
     assert [x["status"] for x in r.json()["results"]] == ["rejected", "applied"]
     _pm(c, "sync", "login", server.url, "--token", server.token("alice", "c"))
     for root in (a, b, c):
         _pm(root, "sync")
         grids = {g["code"]: g["name"] for g in json.loads(_pm(root, "grid", "list", "--json"))}
         assert grids == {"A": "A区", "B": "B区"}
-        for cmd in (("today", "--json"), ("pdca", "overdue", "--json"),
-                    ("grid", "heatmap", "--json"), ("export", "items")):
+        for cmd in (
+            ("today", "--json"),
+            ("pdca", "overdue", "--json"),
+            ("grid", "heatmap", "--json"),
+            ("export", "items"),
+        ):
             _pm(root, *cmd)
         [it] = json.loads(_pm(root, "pdca", "list", "--json"))
         assert it["phase"] == "plan"

@@ -13,7 +13,7 @@ from tests.transfer.test_import import counts
 
 
 def test_csv_export_neutralises_formulas_and_round_trips(pm, site, tmp_path, write_file):
-    pm("grid", "add", "G1", "--name", "=HYPERLINK(\"http://x\")")
+    pm("grid", "add", "G1", "--name", '=HYPERLINK("http://x")')
     pm("grid", "add", "G2", "--name", "'=already quoted")
     pm("grid", "add", "G3", "--name", "@SUM(A1)", "--tag", "-x", "--tag", "+y")
     pm("checkpoint", "add", "P1", "--name", "门", "--grid", "G1", "--x", "-3.5", "--y", "2")
@@ -26,7 +26,7 @@ def test_csv_export_neutralises_formulas_and_round_trips(pm, site, tmp_path, wri
     pm("export", "checkpoints", "-o", str(cps))
     assert ",-3.5," in cps.read_text(encoding="utf-8-sig")  # numbers stay numbers
     pm("import", str(first), "--kind", "grids")
-    assert pm.json("grid", "show", "G1")["name"] == "=HYPERLINK(\"http://x\")"
+    assert pm.json("grid", "show", "G1")["name"] == '=HYPERLINK("http://x")'
     assert pm.json("grid", "show", "G2")["name"] == "'=already quoted"
     assert pm.json("grid", "show", "G3")["tags"] == ["-x", "+y"]
     second = tmp_path / "b.csv"
@@ -34,8 +34,9 @@ def test_csv_export_neutralises_formulas_and_round_trips(pm, site, tmp_path, wri
     assert second.read_bytes() == first.read_bytes()
 
 
-@pytest.mark.parametrize("bad", ["a\x1b[31mb", "a\x00b", "a\u202eb", "a\u200bb", "a\ufeffb",
-                                 "a\u2066b", "a\x07b"])
+@pytest.mark.parametrize(
+    "bad", ["a\x1b[31mb", "a\x00b", "a\u202eb", "a\u200bb", "a\ufeffb", "a\u2066b", "a\x07b"]
+)
 def test_names_and_codes_refuse_invisible_characters(pm, site, write_file, isolated, bad):
     r = pm("grid", "add", "G1", "--name", bad, ok=False)
     assert r.exit_code == 1 and "U+" in r.stderr
@@ -46,8 +47,10 @@ def test_names_and_codes_refuse_invisible_characters(pm, site, write_file, isola
     path = write_file("g.csv", f"code,name\nA,fine\nB,{bad}\n")
     r = pm("import", str(path), "--kind", "grids", ok=False)
     if "\x00" in bad:  # a NUL byte makes it a binary file, named at its line
-        assert r.exit_code == 1 and f"binary file, not text (it holds NUL bytes) ({path}:3)" \
-            in r.stderr
+        assert (
+            r.exit_code == 1
+            and f"binary file, not text (it holds NUL bytes) ({path}:3)" in r.stderr
+        )
     else:
         assert r.exit_code == 1 and f"{path}:3: name: contains" in r.stderr
     assert counts(isolated) == before
@@ -59,8 +62,10 @@ def test_the_server_field_rules_refuse_them_too():
     from pm_cli.pdca.models import Pdca
     from pm_cli.store.fields import fields_of
 
-    assert [f for f, _ in fields_of(Grid).problems({"name": "x\u202ey", "code": "A\u200b"})] \
-        == ["name", "code"]
+    assert [f for f, _ in fields_of(Grid).problems({"name": "x\u202ey", "code": "A\u200b"})] == [
+        "name",
+        "code",
+    ]
     assert [f for f, _ in fields_of(Pdca).problems({"title": "\x1b[2J"})] == ["title"]
     assert fields_of(Grid).problems({"name": "大堂 Lobby"}) == []
 
@@ -101,9 +106,15 @@ def test_unterminated_quote_is_refused_at_the_row_it_opened(pm, site, write_file
 
 @pytest.mark.parametrize("sep", [";", "\t"])
 def test_semicolon_and_tab_files_with_commas_in_names(pm, site, write_file, sep):
-    path = write_file("g.csv", sep.join(["code", "name", "tags"]) + "\n"
-                      + sep.join(["A", "Lobby, east wing", "x"]) + "\n"
-                      + sep.join(["B", "Gate", "y"]) + "\n")
+    path = write_file(
+        "g.csv",
+        sep.join(["code", "name", "tags"])
+        + "\n"
+        + sep.join(["A", "Lobby, east wing", "x"])
+        + "\n"
+        + sep.join(["B", "Gate", "y"])
+        + "\n",
+    )
     pm("import", str(path), "--kind", "grids")
     assert pm.json("grid", "show", "A")["name"] == "Lobby, east wing"
 
@@ -133,25 +144,31 @@ BOMB = """\
 """
 
 
-@pytest.mark.parametrize(("text", "where", "why"), [
-    (BOMB, ":3:13", "aliases"),
-    ("- code: A\n  name: " + "[" * 10_000 + "]" * 10_000 + "\n", ":2:", "nested"),
-    ("- code: A\n  name: x\n  code: B\n", ":3:3", "repeats line 1"),
-    ("- code: A\n  name: " + "9" * 5000 + "\n", ":2:9", "too large"),
-    ("- code: A\n  name: .nan\n", ":2:9", "finite"),
-])
+@pytest.mark.parametrize(
+    ("text", "where", "why"),
+    [
+        (BOMB, ":3:13", "aliases"),
+        ("- code: A\n  name: " + "[" * 10_000 + "]" * 10_000 + "\n", ":2:", "nested"),
+        ("- code: A\n  name: x\n  code: B\n", ":3:3", "repeats line 1"),
+        ("- code: A\n  name: " + "9" * 5000 + "\n", ":2:9", "too large"),
+        ("- code: A\n  name: .nan\n", ":2:9", "finite"),
+    ],
+)
 def test_hostile_yaml_rows(pm, site, write_file, text, where, why):
     path = write_file("g.yaml", text)
     r = pm("import", str(path), "--kind", "grids", ok=False)
     assert r.exit_code == 1 and f"{path}{where}" in r.stderr and why in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize(("text", "where", "why"), [
-    ('[{"code": "A", "name": "x", "code": "B"}]', ":#1", "'code' appears twice"),
-    ("[" * 100_000 + "]" * 100_000, ":1:65", "nested"),
-    ('[{"code": "A",\n "name": ' + "9" * 5000 + "}]", ":2:10", "too large"),
-    ('[{"code": "A", "name": NaN}]', ":1:24", "NaN"),
-])
+@pytest.mark.parametrize(
+    ("text", "where", "why"),
+    [
+        ('[{"code": "A", "name": "x", "code": "B"}]', ":#1", "'code' appears twice"),
+        ("[" * 100_000 + "]" * 100_000, ":1:65", "nested"),
+        ('[{"code": "A",\n "name": ' + "9" * 5000 + "}]", ":2:10", "too large"),
+        ('[{"code": "A", "name": NaN}]', ":1:24", "NaN"),
+    ],
+)
 def test_hostile_json_rows(pm, site, write_file, text, where, why):
     path = write_file("g.json", text)
     r = pm("import", str(path), "--kind", "grids", ok=False)
@@ -159,7 +176,9 @@ def test_hostile_json_rows(pm, site, write_file, text, where, why):
 
 
 def test_playbook_with_a_nan_range_is_refused(pm, site, write_file):
-    path = write_file("p.yaml", """\
+    path = write_file(
+        "p.yaml",
+        """\
 id: test.nan
 version: 1
 title: T
@@ -171,6 +190,7 @@ steps:
     unit: mg/L
     range: {min: .nan, max: 2}
     severity: major
-""")
+""",
+    )
     r = pm("playbook", "import", str(path), ok=False)
     assert r.exit_code == 1 and f"{path}:10:18" in r.stderr and "finite" in r.stderr, r.stderr

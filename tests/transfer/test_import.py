@@ -21,8 +21,10 @@ GRIDS_ZH = (
 def counts(db) -> dict[str, int]:
     con = sqlite3.connect(db)
     try:
-        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("grid", "grid_duty", "change", "staff")}
+        return {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("grid", "grid_duty", "change", "staff")
+        }
     finally:
         con.close()
 
@@ -31,13 +33,23 @@ def test_chinese_headers_bom_crlf_child_first(pm, site, write_file):
     path = write_file("grids.csv", codecs.BOM_UTF8 + GRIDS_ZH.encode())
     r = pm("import", str(path), "--kind", "grids", "--json")
     assert json.loads(r.stdout) == {
-        "kind": "grids", "file": str(path), "created": 3, "updated": 0, "unchanged": 0,
-        "dry_run": False, "rows": 3,
+        "kind": "grids",
+        "file": str(path),
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "dry_run": False,
+        "rows": 3,
     }
     grids = {g["code"]: g for g in pm.json("grid", "list")}
     assert grids["A-1"] == {
-        "code": "A-1", "name": "一层", "parent": "A", "owner": "S1", "risk_level": "major",
-        "tags": ["消防", "电梯"], "responsibilities": ["每日巡查", "检查消防栓"],
+        "code": "A-1",
+        "name": "一层",
+        "parent": "A",
+        "owner": "S1",
+        "risk_level": "major",
+        "tags": ["消防", "电梯"],
+        "responsibilities": ["每日巡查", "检查消防栓"],
     }
     assert grids["A"]["parent"] is None and grids["A"]["risk_level"] == "minor"
     assert grids["A-1-1"]["risk_level"] == "critical" and grids["A-1-1"]["owner"] is None
@@ -58,15 +70,18 @@ def test_gb18030_refused_without_encoding_then_accepted(pm, site, write_file, is
 def test_every_bad_row_named_and_nothing_written(pm, site, write_file, isolated):
     pm("grid", "add", "KEEP", "--name", "原有")
     before = counts(isolated)
-    path = write_file("bad.csv", (
-        "code,name,parent,owner,risk_level,tags\n"
-        "G1,好,,S1,minor,\n"           # row 2: fine
-        "G2,,NOPE,S9,severe,\n"        # row 3: four problems
-        "G3,x,G4,,,\n"                 # row 4: cycle with row 5
-        "G4,y,G3,,,\n"                 # row 5
-        "G1,again,,,,\n"               # row 6: duplicate of row 2
-        "bad code,z,,,severe,\n"       # row 7: space in code, the same bad level again
-    ))
+    path = write_file(
+        "bad.csv",
+        (
+            "code,name,parent,owner,risk_level,tags\n"
+            "G1,好,,S1,minor,\n"  # row 2: fine
+            "G2,,NOPE,S9,severe,\n"  # row 3: four problems
+            "G3,x,G4,,,\n"  # row 4: cycle with row 5
+            "G4,y,G3,,,\n"  # row 5
+            "G1,again,,,,\n"  # row 6: duplicate of row 2
+            "bad code,z,,,severe,\n"  # row 7: space in code, the same bad level again
+        ),
+    )
     r = pm("import", str(path), "--kind", "grids", ok=False)
     assert r.exit_code == 1
     err = r.stderr
@@ -85,15 +100,17 @@ def test_every_bad_row_named_and_nothing_written(pm, site, write_file, isolated)
 
 
 def test_reimport_changes_nothing_and_edits_only_what_changed(pm, site, write_file, isolated):
-    path = write_file("g.csv", "code,name,parent,owner,risk_level,tags\nA,甲,,S1,minor,x;y\n"
-                               "B,乙,A,S2,major,\n")
+    path = write_file(
+        "g.csv", "code,name,parent,owner,risk_level,tags\nA,甲,,S1,minor,x;y\nB,乙,A,S2,major,\n"
+    )
     pm("import", str(path), "--kind", "grids")
     before = counts(isolated)
     r = pm("import", str(path), "--kind", "grids", "--json")
     assert json.loads(r.stdout)["unchanged"] == 2
     assert counts(isolated) == before  # not even a change-log row
-    write_file("g.csv", "code,name,parent,owner,risk_level,tags\nA,甲,,S1,minor,x;y\n"
-                        "B,乙,A,S1,major,\n")
+    write_file(
+        "g.csv", "code,name,parent,owner,risk_level,tags\nA,甲,,S1,minor,x;y\nB,乙,A,S1,major,\n"
+    )
     r = pm("import", str(path), "--kind", "grids", "--json")
     assert (json.loads(r.stdout)["updated"], json.loads(r.stdout)["unchanged"]) == (1, 1)
     con = sqlite3.connect(isolated)
@@ -131,9 +148,13 @@ def test_semicolon_delimited_and_stray_spaces(pm, site, write_file):
 
 
 def test_json_and_yaml_positions(pm, site, write_file):
-    path = write_file("g.json", json.dumps([{"code": "A", "name": "甲"},
-                                            {"code": "B", "name": "乙", "risk_level": "bad"}],
-                                           ensure_ascii=False))
+    path = write_file(
+        "g.json",
+        json.dumps(
+            [{"code": "A", "name": "甲"}, {"code": "B", "name": "乙", "risk_level": "bad"}],
+            ensure_ascii=False,
+        ),
+    )
     r = pm("import", str(path), "--kind", "grids", ok=False)
     assert f"{path}:#2: risk_level: unknown risk level" in r.stderr
     path = write_file("g.yaml", "- code: A\n  name: 甲\n\n- code: B\n  name: 乙\n  owner: NOBODY\n")
@@ -188,8 +209,9 @@ def test_export_to_stdout_and_staff_round_trip_with_chinese_roles(pm, site, writ
 
 
 def test_title_rows_above_the_header_and_utf16_tab_text(pm, site, write_file):
-    path = write_file("g.csv", "翠湖花园网格清单,,\n导出日期 2026-11-01,,\n\n"
-                               "编码,名称,责任人\nA,甲,S1\n")
+    path = write_file(
+        "g.csv", "翠湖花园网格清单,,\n导出日期 2026-11-01,,\n\n编码,名称,责任人\nA,甲,S1\n"
+    )
     pm("import", str(path), "--kind", "grids")
     assert pm.json("grid", "show", "A")["owner"] == "S1"
     bad = write_file("bad.csv", "标题\n\n编码,名称,责任人\nB,乙,S9\n")
@@ -212,8 +234,11 @@ def test_risks_and_items_round_trip(pm, tmp_path, fmt, monkeypatch, demo_copy):
     pm("init")
     for kind in kinds:
         pm("--site", "CH", "import", str(tmp_path / f"{kind}.{fmt}"), "--kind", kind)
-    again = json.loads(pm("--site", "CH", "import", str(tmp_path / f"risks.{fmt}"), "--kind",
-                          "risks", "--json").stdout)
+    again = json.loads(
+        pm(
+            "--site", "CH", "import", str(tmp_path / f"risks.{fmt}"), "--kind", "risks", "--json"
+        ).stdout
+    )
     assert again["created"] == again["updated"] == 0
     for kind in ("risks", "items"):
         out = tmp_path / f"again-{kind}.csv"
@@ -227,8 +252,7 @@ def test_risks_and_items_round_trip(pm, tmp_path, fmt, monkeypatch, demo_copy):
 
 def test_risk_and_item_rows_are_checked_first(pm, site, write_file, isolated):
     before = counts(isolated)
-    path = write_file("risks.csv", "编码,风险,可能性,严重度,网格\nR1,电梯困人,3,3,\n"
-                                   "R2,,7,3,NOPE\n")
+    path = write_file("risks.csv", "编码,风险,可能性,严重度,网格\nR1,电梯困人,3,3,\nR2,,7,3,NOPE\n")
     r = pm("import", str(path), "--kind", "risks", ok=False)
     assert f"{path}:3: likelihood: must be a whole number 1–5, not '7'" in r.stderr
     assert f"{path}:3: grid: no grid NOPE at site CH" in r.stderr
@@ -240,10 +264,10 @@ def test_risk_and_item_rows_are_checked_first(pm, site, write_file, isolated):
     assert counts(isolated) == before
 
 
-def test_a_responsibility_over_the_text_cap_is_refused_and_nothing_written(pm, site,
-                                                                         write_file):
-    path = write_file("grids.csv", ("编码,名称,责任清单\r\nQ,区,短\r\nR,区," + "长" * 20_001
-                                    + "\r\n").encode())
+def test_a_responsibility_over_the_text_cap_is_refused_and_nothing_written(pm, site, write_file):
+    path = write_file(
+        "grids.csv", ("编码,名称,责任清单\r\nQ,区,短\r\nR,区," + "长" * 20_001 + "\r\n").encode()
+    )
     r = pm("import", str(path), "--kind", "grids", ok=False)
     assert r.exit_code != 0 and "grids.csv:3: responsibilities" in r.output
     assert "nothing was written" in r.output

@@ -23,7 +23,8 @@ from pm_cli.transfer import service
 from tests.conftest import copy_db
 
 NAMES = st.text(alphabet="甲乙丙丁大堂电梯机房 abcXYZ-·（）", min_size=1, max_size=12).filter(
-    lambda s: s.strip())
+    lambda s: s.strip()
+)
 TAGS = st.lists(st.sampled_from(["消防", "电梯", "lobby", "设备", "高层"]), max_size=3)
 
 
@@ -35,13 +36,17 @@ def grid_files(draw):
     rows = []
     for i, code in enumerate(codes):
         parent = draw(st.sampled_from(["", *codes[:i]])) if i else ""
-        rows.append({
-            "code": code, "name": draw(NAMES), "parent": parent,
-            "owner": draw(st.sampled_from(["", "S1", "S2"])),
-            "risk_level": draw(st.sampled_from(["minor", "major", "critical", "一般", "重大"])),
-            "tags": ";".join(draw(TAGS)),
-            "responsibilities": ";".join(draw(st.lists(NAMES, max_size=2))),
-        })
+        rows.append(
+            {
+                "code": code,
+                "name": draw(NAMES),
+                "parent": parent,
+                "owner": draw(st.sampled_from(["", "S1", "S2"])),
+                "risk_level": draw(st.sampled_from(["minor", "major", "critical", "一般", "重大"])),
+                "tags": ";".join(draw(TAGS)),
+                "responsibilities": ";".join(draw(st.lists(NAMES, max_size=2))),
+            }
+        )
     return draw(st.permutations(rows))
 
 
@@ -62,8 +67,9 @@ def change_count(db: Path) -> int:
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=grid_files())
 def test_import_is_idempotent_and_round_trips(pm, tmp_path, monkeypatch, init_template, rows):
     case = tmp_path / f"case{abs(hash(json.dumps(rows, ensure_ascii=False)))}"
@@ -120,8 +126,12 @@ def test_killed_import_leaves_all_or_nothing(pm, site, tmp_path, isolated):
         for i in range(rows):
             w.writerow([f"K{i:06d}", f"网格{i}", f"K{i // 10:06d}" if i >= 10 else "", "S1"])
     env = {**os.environ, "PM_DB": str(isolated), "PM_SITE": "CH"}
-    proc = subprocess.Popen([sys.executable, "-m", "pm_cli", "import", str(src), "--kind", "grids"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pm_cli", "import", str(src), "--kind", "grids"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wal = Path(str(isolated) + "-wal")
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:

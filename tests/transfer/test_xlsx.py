@@ -19,11 +19,19 @@ def _book(path, sheets):
 
 
 def test_import_a_sheet_with_excel_row_numbers(pm, site, tmp_path, isolated):
-    path = _book(tmp_path / "book.xlsx", {
-        "说明": [["翠湖花园"]],
-        "网格": [["网格清单"], [], ["编码", "名称", "责任人", "标签"], ["A", "A栋", "S1", 3],
-                 ["B", "B栋", "S9", 2.5]],
-    })
+    path = _book(
+        tmp_path / "book.xlsx",
+        {
+            "说明": [["翠湖花园"]],
+            "网格": [
+                ["网格清单"],
+                [],
+                ["编码", "名称", "责任人", "标签"],
+                ["A", "A栋", "S1", 3],
+                ["B", "B栋", "S9", 2.5],
+            ],
+        },
+    )
     before = counts(isolated)
     r = pm("import", str(path), "--kind", "grids", "--sheet", "网格", ok=False)
     assert r.exit_code == 1 and f"{path}: sheet 网格 row 5: owner: S9" in r.stderr
@@ -50,8 +58,7 @@ def test_export_xlsx_then_import_round_trips(pm, site, tmp_path):
     assert after.read_bytes() == before.read_bytes()
 
 
-def test_a_workbook_or_binary_where_csv_is_expected_says_what_it_is(pm, site, tmp_path,
-                                                                    write_file):
+def test_a_workbook_or_binary_where_csv_is_expected_says_what_it_is(pm, site, tmp_path, write_file):
     fake = _book(tmp_path / "grids.csv", {"g": [["code", "name"], ["A", "甲"]]})
     r = pm("import", str(fake), "--kind", "grids", ok=False)
     assert r.exit_code == 1 and "this is an Excel workbook" in r.stderr and ".xlsx" in r.stderr

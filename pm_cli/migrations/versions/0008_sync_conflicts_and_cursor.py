@@ -19,35 +19,37 @@ USER_VERSION = 8
 
 
 def upgrade() -> None:
-    op.create_table("conflict",
-    sa.Column("id", sa.String(), nullable=False),
-    sa.Column("site_id", sa.String(), nullable=True),
-    sa.Column("created_at", sa.String(), nullable=False),
-    sa.Column("deleted", sa.Boolean(), nullable=False, server_default=sa.false()),
-    sa.Column("field_hlc", sa.JSON(), nullable=False, server_default="{}"),
-    sa.Column("updated_hlc", sa.String(), nullable=False),
-    sa.Column("entity", sa.String(), nullable=False),
-    sa.Column("record_id", sa.String(), nullable=False),
-    sa.Column("field", sa.String(), nullable=True),
-    sa.Column("kind", sa.String(), nullable=False),
-    sa.Column("winner_value", sa.JSON(), nullable=True),
-    sa.Column("loser_value", sa.JSON(), nullable=True),
-    sa.Column("winner_change", sa.String(), nullable=True),
-    sa.Column("loser_change", sa.String(), nullable=True),
-    sa.Column("winner_hlc", sa.String(), nullable=True),
-    sa.Column("loser_hlc", sa.String(), nullable=True),
-    sa.Column("resolved_hlc", sa.String(), nullable=True),
-    sa.Column("resolution", sa.String(), nullable=True),
-    sa.PrimaryKeyConstraint("id")
+    op.create_table(
+        "conflict",
+        sa.Column("id", sa.String(), nullable=False),
+        sa.Column("site_id", sa.String(), nullable=True),
+        sa.Column("created_at", sa.String(), nullable=False),
+        sa.Column("deleted", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("field_hlc", sa.JSON(), nullable=False, server_default="{}"),
+        sa.Column("updated_hlc", sa.String(), nullable=False),
+        sa.Column("entity", sa.String(), nullable=False),
+        sa.Column("record_id", sa.String(), nullable=False),
+        sa.Column("field", sa.String(), nullable=True),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("winner_value", sa.JSON(), nullable=True),
+        sa.Column("loser_value", sa.JSON(), nullable=True),
+        sa.Column("winner_change", sa.String(), nullable=True),
+        sa.Column("loser_change", sa.String(), nullable=True),
+        sa.Column("winner_hlc", sa.String(), nullable=True),
+        sa.Column("loser_hlc", sa.String(), nullable=True),
+        sa.Column("resolved_hlc", sa.String(), nullable=True),
+        sa.Column("resolution", sa.String(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("conflict", schema=None) as batch_op:
         batch_op.create_index("ix_conflict_site_record", ["site_id", "record_id"], unique=False)
 
-    op.create_table("sync_parked",
-    sa.Column("seq", sa.Integer(), nullable=False),
-    sa.Column("change", sa.JSON(), nullable=False),
-    sa.Column("reason", sa.String(), nullable=False),
-    sa.PrimaryKeyConstraint("seq")
+    op.create_table(
+        "sync_parked",
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("change", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
     )
     with op.batch_alter_table("sync_state", schema=None) as batch_op:
         batch_op.add_column(sa.Column("cursor", sa.Integer(), nullable=False, server_default="0"))

@@ -19,12 +19,13 @@ USER_VERSION = 9
 
 
 def upgrade() -> None:
-    op.create_table("number_block",
-    sa.Column("site_id", sa.String(), nullable=False),
-    sa.Column("first", sa.Integer(), nullable=False),
-    sa.Column("last", sa.Integer(), nullable=False),
-    sa.Column("next_no", sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint("site_id", "first")
+    op.create_table(
+        "number_block",
+        sa.Column("site_id", sa.String(), nullable=False),
+        sa.Column("first", sa.Integer(), nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.Column("next_no", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("site_id", "first"),
     )
     op.execute(f"PRAGMA user_version = {USER_VERSION}")
 

@@ -87,8 +87,9 @@ def _file_in(src: Path, root: Path, sha: str, suffix: str, *, move: bool) -> Non
     os.replace(tmp, dest)
 
 
-def _convert(recorded: str | None, sha: str | None, root: Path | None
-             ) -> tuple[str | None, str | None]:
+def _convert(
+    recorded: str | None, sha: str | None, root: Path | None
+) -> tuple[str | None, str | None]:
     """(address, sha256) for what a row recorded."""
     if recorded and _ADDRESS.match(recorded):
         return recorded, sha
@@ -110,31 +111,45 @@ def _dump(value: object) -> str:
 
 
 def upgrade() -> None:
-    op.create_table("evidence_copy",
-    sa.Column("sha256", sa.String(), nullable=False),
-    sa.Column("state", sa.String(), nullable=False),
-    sa.Column("at", sa.String(), nullable=False),
-    sa.PrimaryKeyConstraint("sha256")
+    op.create_table(
+        "evidence_copy",
+        sa.Column("sha256", sa.String(), nullable=False),
+        sa.Column("state", sa.String(), nullable=False),
+        sa.Column("at", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("sha256"),
     )
     conn = op.get_bind()
     root = _root(conn)
-    rows = conn.execute(sa.text(
-        "SELECT id, evidence_path, evidence_sha256 FROM step_result "
-        "WHERE evidence_path IS NOT NULL")).all()
+    rows = conn.execute(
+        sa.text(
+            "SELECT id, evidence_path, evidence_sha256 FROM step_result "
+            "WHERE evidence_path IS NOT NULL"
+        )
+    ).all()
     for rid, recorded, sha in rows:
         addr, new_sha = _convert(recorded, sha, root)
         if (addr, new_sha) == (recorded, sha):
             continue
-        conn.execute(sa.text("UPDATE step_result SET evidence_path = :a, evidence_sha256 = :s "
-                             "WHERE id = :id"), {"a": addr, "s": new_sha, "id": rid})
-        for change_id, fields in conn.execute(sa.text(
+        conn.execute(
+            sa.text(
+                "UPDATE step_result SET evidence_path = :a, evidence_sha256 = :s WHERE id = :id"
+            ),
+            {"a": addr, "s": new_sha, "id": rid},
+        )
+        for change_id, fields in conn.execute(
+            sa.text(
                 "SELECT change_id, fields FROM change WHERE entity = 'step_result' "
-                "AND record_id = :id"), {"id": rid}).all():
+                "AND record_id = :id"
+            ),
+            {"id": rid},
+        ).all():
             f = json.loads(fields) if isinstance(fields, str) else dict(fields or {})
             if "evidence_path" in f or "evidence_sha256" in f:
                 f["evidence_path"], f["evidence_sha256"] = addr, new_sha
-                conn.execute(sa.text("UPDATE change SET fields = :f WHERE change_id = :c"),
-                             {"f": _dump(f), "c": change_id})
+                conn.execute(
+                    sa.text("UPDATE change SET fields = :f WHERE change_id = :c"),
+                    {"f": _dump(f), "c": change_id},
+                )
     op.execute(f"PRAGMA user_version = {USER_VERSION}")
 
 
@@ -143,11 +158,13 @@ def downgrade() -> None:
     conn = op.get_bind()
     root = _root(conn)
     if root is not None:
-        for rid, addr in conn.execute(sa.text(
-                "SELECT id, evidence_path FROM step_result WHERE evidence_path IS NOT NULL"
-        )).all():
+        for rid, addr in conn.execute(
+            sa.text("SELECT id, evidence_path FROM step_result WHERE evidence_path IS NOT NULL")
+        ).all():
             if _ADDRESS.match(addr):
-                conn.execute(sa.text("UPDATE step_result SET evidence_path = :p WHERE id = :id"),
-                             {"p": str(root / addr[:2] / addr), "id": rid})
+                conn.execute(
+                    sa.text("UPDATE step_result SET evidence_path = :p WHERE id = :id"),
+                    {"p": str(root / addr[:2] / addr), "id": rid},
+                )
     op.drop_table("evidence_copy")
     op.execute("PRAGMA user_version = 9")

@@ -25,10 +25,15 @@ USER_VERSION = 11
 
 
 def upgrade() -> None:
-    op.create_index("ix_change_site_record", "change", ["record_id"],
-                    sqlite_where=sa.text("entity = 'site'"))
-    op.create_index("ix_change_unsent", "change", ["local_no", "state"],
-                    sqlite_where=sa.text("state != 'acked'"))
+    op.create_index(
+        "ix_change_site_record", "change", ["record_id"], sqlite_where=sa.text("entity = 'site'")
+    )
+    op.create_index(
+        "ix_change_unsent",
+        "change",
+        ["local_no", "state"],
+        sqlite_where=sa.text("state != 'acked'"),
+    )
     op.execute(f"PRAGMA user_version = {USER_VERSION}")
 
 

@@ -25,8 +25,9 @@ USER_VERSION = 12
 
 def upgrade() -> None:
     with op.batch_alter_table("sync_state") as batch:
-        batch.add_column(sa.Column("appends_logged", sa.Boolean(), nullable=False,
-                                   server_default=sa.true()))
+        batch.add_column(
+            sa.Column("appends_logged", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     op.execute(f"PRAGMA user_version = {USER_VERSION}")
 
 

@@ -21,8 +21,14 @@ __all__ = ["local_search_asym", "or_opt_asym"]
 
 
 def local_search_asym(
-    tour: list[int], pos: list[int], rows: Sequence[Row], out_near: list[list[int]],
-    in_near: list[list[int]], queue: deque[int], queued: list[bool], eps: float,
+    tour: list[int],
+    pos: list[int],
+    rows: Sequence[Row],
+    out_near: list[list[int]],
+    in_near: list[list[int]],
+    queue: deque[int],
+    queued: list[bool],
+    eps: float,
     deadline: float | None,
 ) -> float:
     """2-opt + Or-opt from the queued stops until none improves; returns the total gain.
@@ -51,10 +57,12 @@ def local_search_asym(
     def reversal_cost(first: int, last: int) -> float:
         """Extra cost of walking the stretch from position first to last backwards."""
         if first <= last:
-            return ((walked_backward[last] - walked_backward[first])
-                    - (walked_forward[last] - walked_forward[first]))
-        return ((walked_backward[-1] - walked_backward[first] + closing[1] + walked_backward[last])
-                - (walked_forward[-1] - walked_forward[first] + closing[0] + walked_forward[last]))
+            return (walked_backward[last] - walked_backward[first]) - (
+                walked_forward[last] - walked_forward[first]
+            )
+        return (
+            walked_backward[-1] - walked_backward[first] + closing[1] + walked_backward[last]
+        ) - (walked_forward[-1] - walked_forward[first] + closing[0] + walked_forward[last])
 
     rebuild()
     popleft = queue.popleft
@@ -83,8 +91,12 @@ def local_search_asym(
                 cand_mate = tour[cand_pos + 1 - count]
                 if cand_mate == stop or cand == mate:
                     continue
-                gain = (partial + rows[cand][cand_mate] - rows[mate][cand_mate]
-                        - reversal_cost(pos[mate], cand_pos))
+                gain = (
+                    partial
+                    + rows[cand][cand_mate]
+                    - rows[mate][cand_mate]
+                    - reversal_cost(pos[mate], cand_pos)
+                )
                 if gain > eps:
                     reverse(tour, pos, count, pos[mate], cand_pos, True)
                     moved = (mate, cand, cand_mate)
@@ -102,8 +114,12 @@ def local_search_asym(
                     cand_mate = tour[cand_pos - 1]
                     if cand_mate == stop or cand == mate:
                         continue
-                    gain = (partial + rows[cand_mate][cand] - rows[cand_mate][mate]
-                            - reversal_cost(cand_pos, pos[mate]))
+                    gain = (
+                        partial
+                        + rows[cand_mate][cand]
+                        - rows[cand_mate][mate]
+                        - reversal_cost(cand_pos, pos[mate])
+                    )
                     if gain > eps:
                         reverse(tour, pos, count, cand_pos, pos[mate], True)
                         moved = (mate, cand, cand_mate)
@@ -124,8 +140,14 @@ def local_search_asym(
 
 
 def or_opt_asym(
-    tour: list[int], pos: list[int], count: int, rows: Sequence[Row], out_near: list[list[int]],
-    in_near: list[list[int]], stop_pos: int, eps: float,
+    tour: list[int],
+    pos: list[int],
+    count: int,
+    rows: Sequence[Row],
+    out_near: list[list[int]],
+    in_near: list[list[int]],
+    stop_pos: int,
+    eps: float,
 ) -> tuple[tuple[int, ...] | None, float]:
     """Make the first improving Or-opt move of a stretch starting or ending at ``stop_pos``.
 
@@ -144,8 +166,11 @@ def or_opt_asym(
         backwards = sum(rows[y][x] for x, y in pairwise(stretch))
         flip = backwards - inside
         # (enter_at, leave_at, reversed): the stretch is entered at one end and left at the other
-        ways = ([(seg_first, seg_last, False)] if seg_len == 1
-                else [(seg_first, seg_last, False), (seg_last, seg_first, True)])
+        ways = (
+            [(seg_first, seg_last, False)]
+            if seg_len == 1
+            else [(seg_first, seg_last, False), (seg_last, seg_first, True)]
+        )
         for enter_at, leave_at, turned in ways:
             kept = removal - (flip if turned else 0.0)
             for left in in_near[enter_at]:  # left -> enter_at, leave_at -> right after left
@@ -159,8 +184,19 @@ def or_opt_asym(
                     continue
                 gain = partial + rows[left][right] - rows[leave_at][right]
                 if gain > eps:
-                    or_move(tour, pos, count, seg_first, seg_last, before, after, left, right,
-                            turned or seg_len == 1, True)
+                    or_move(
+                        tour,
+                        pos,
+                        count,
+                        seg_first,
+                        seg_last,
+                        before,
+                        after,
+                        left,
+                        right,
+                        turned or seg_len == 1,
+                        True,
+                    )
                     return (seg_first, seg_last, before, after, left, right), gain
             for right in out_near[leave_at]:  # leave_at -> right, left -> enter_at before right
                 partial = kept - rows[leave_at][right]
@@ -173,7 +209,18 @@ def or_opt_asym(
                     continue
                 gain = partial + rows[left][right] - rows[left][enter_at]
                 if gain > eps:
-                    or_move(tour, pos, count, seg_first, seg_last, before, after, left, right,
-                            turned or seg_len == 1, True)
+                    or_move(
+                        tour,
+                        pos,
+                        count,
+                        seg_first,
+                        seg_last,
+                        before,
+                        after,
+                        left,
+                        right,
+                        turned or seg_len == 1,
+                        True,
+                    )
                     return (seg_first, seg_last, before, after, left, right), gain
     return None, 0.0

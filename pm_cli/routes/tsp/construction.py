@@ -13,7 +13,11 @@ from collections.abc import Sequence
 from pm_cli.routes.tsp.matrix import Row
 
 __all__ = [
-    "add_depot_neighbours", "greedy_edge", "knn_points", "knn_rows", "nearest_neighbour",
+    "add_depot_neighbours",
+    "greedy_edge",
+    "knn_points",
+    "knn_rows",
+    "nearest_neighbour",
 ]
 
 
@@ -23,8 +27,9 @@ def knn_rows(rows: Sequence[Row], count: int, neighbour_count: int) -> list[list
     for node in range(count):
         row = rows[node]
         by_cost = sorted(range(count), key=row.__getitem__)
-        result.append([other for other in by_cost[: neighbour_count + 1] if other != node]
-                      [:neighbour_count])
+        result.append(
+            [other for other in by_cost[: neighbour_count + 1] if other != node][:neighbour_count]
+        )
     return result
 
 
@@ -95,10 +100,13 @@ def greedy_edge(rows: Sequence[Row], neighbours: list[list[int]], count: int) ->
     An edge is taken when neither end already has two and it closes no cycle (union-find);
     the paths this leaves are then chained, each time to the nearest free fragment end.
     """
-    edges = sorted({
-        (rows[stop][other], min(stop, other), max(stop, other))
-        for stop in range(count) for other in neighbours[stop]
-    })
+    edges = sorted(
+        {
+            (rows[stop][other], min(stop, other), max(stop, other))
+            for stop in range(count)
+            for other in neighbours[stop]
+        }
+    )
     degree = [0] * count
     adjacent: list[list[int]] = [[] for _ in range(count)]
     parent = list(range(count))
@@ -139,8 +147,9 @@ def greedy_edge(rows: Sequence[Row], neighbours: list[list[int]], count: int) ->
                 break
         if best is None:
             alive = [f for f in alive if not used[f]]
-            index = min(alive, key=lambda f: min(from_tail[fragments[f][0]],
-                                                 from_tail[fragments[f][-1]]))
+            index = min(
+                alive, key=lambda f: min(from_tail[fragments[f][0]], from_tail[fragments[f][-1]])
+            )
             ends = fragments[index]
             best = (index, ends[0] if from_tail[ends[0]] <= from_tail[ends[-1]] else ends[-1])
         index, entry = best

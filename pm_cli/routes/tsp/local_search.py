@@ -25,8 +25,14 @@ SEGMENTS = ((1, 0), (2, 0), (2, -1), (3, 0), (3, -2))
 
 
 def local_search_sym(
-    tour: list[int], pos: list[int], rows: Sequence[Row], neighbours: list[list[int]],
-    queue: deque[int], queued: list[bool], eps: float, deadline: float | None,
+    tour: list[int],
+    pos: list[int],
+    rows: Sequence[Row],
+    neighbours: list[list[int]],
+    queue: deque[int],
+    queued: list[bool],
+    eps: float,
+    deadline: float | None,
 ) -> float:
     """2-opt + Or-opt from the queued stops until none improves; returns the total gain.
 
@@ -110,8 +116,11 @@ def local_search_sym(
                         continue
                     # `joined` is the stretch's end that joins a neighbour `cand`; `far`, its
                     # other end, joins cand's tour neighbour `cand_mate`
-                    ends = ((seg_first, seg_last), (seg_last, seg_first)) if seg_len > 1 else (
-                        (seg_first, seg_first),)
+                    ends = (
+                        ((seg_first, seg_last), (seg_last, seg_first))
+                        if seg_len > 1
+                        else ((seg_first, seg_first),)
+                    )
                     for joined, far in ends:
                         from_joined = rows[joined]
                         from_far = rows[far]
@@ -119,8 +128,13 @@ def local_search_sym(
                             partial = removal - from_joined[cand]
                             if partial <= eps:
                                 break
-                            if (cand == seg_first or cand == seg_last or cand == seg_middle
-                                    or cand == before or cand == after):
+                            if (
+                                cand == seg_first
+                                or cand == seg_last
+                                or cand == seg_middle
+                                or cand == before
+                                or cand == after
+                            ):
                                 continue
                             cand_pos = pos[cand]
                             from_cand = rows[cand]
@@ -128,16 +142,36 @@ def local_search_sym(
                             if cand_mate != before:
                                 gain = partial + from_cand[cand_mate] - from_far[cand_mate]
                                 if gain > eps:
-                                    or_move(tour, pos, count, seg_first, seg_last, before, after,
-                                            cand, cand_mate, seg_len == 1 or joined == seg_last)
+                                    or_move(
+                                        tour,
+                                        pos,
+                                        count,
+                                        seg_first,
+                                        seg_last,
+                                        before,
+                                        after,
+                                        cand,
+                                        cand_mate,
+                                        seg_len == 1 or joined == seg_last,
+                                    )
                                     moved = (seg_first, seg_last, before, after, cand, cand_mate)
                                     break
                             cand_mate = tour[cand_pos - 1]  # cand_mate, then cand
                             if cand_mate != after:
                                 gain = partial + from_cand[cand_mate] - from_far[cand_mate]
                                 if gain > eps:
-                                    or_move(tour, pos, count, seg_first, seg_last, before, after,
-                                            cand_mate, cand, seg_len == 1 or joined == seg_first)
+                                    or_move(
+                                        tour,
+                                        pos,
+                                        count,
+                                        seg_first,
+                                        seg_last,
+                                        before,
+                                        after,
+                                        cand_mate,
+                                        cand,
+                                        seg_len == 1 or joined == seg_first,
+                                    )
                                     moved = (seg_first, seg_last, before, after, cand, cand_mate)
                                     break
                         if moved is not None:

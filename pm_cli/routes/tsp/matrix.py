@@ -91,24 +91,29 @@ def metric_rows(
         rows = [[float(cost) for cost in row] for row in matrix]
     else:
         assert dist is not None  # solve() checked that exactly one input was given
-        rows = [[float(dist(origin, target)) for target in range(count)]
-                for origin in range(count)]
+        rows = [[float(dist(origin, target)) for target in range(count)] for origin in range(count)]
     for origin, row in enumerate(rows):
         row[origin] = 0.0
         for cost in row:
             if math.isnan(cost) or cost < 0:
                 raise ValueError(
-                    f"distances must be non-negative numbers (row {origin} has {cost})")
+                    f"distances must be non-negative numbers (row {origin} has {cost})"
+                )
     if rounded:
-        rows = [[cost if math.isinf(cost) else math.floor(cost + 0.5) for cost in row]
-                for row in rows]
+        rows = [
+            [cost if math.isinf(cost) else math.floor(cost + 0.5) for cost in row] for row in rows
+        ]
     symmetric = rows == [list(column) for column in zip(*rows, strict=True)]
     finite = [cost for row in rows for cost in row if not math.isinf(cost)]
     return rows, symmetric, max(finite, default=0.0)
 
 
 def with_depot(
-    rows: Sequence[Row], count: int, start: int | None, end: int | None, symmetric: bool,
+    rows: Sequence[Row],
+    count: int,
+    start: int | None,
+    end: int | None,
+    symmetric: bool,
     big: float,
 ) -> list[Row]:
     """Rows for the closed problem on count + 1 nodes: node count is a depot between end and start.

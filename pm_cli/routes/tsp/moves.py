@@ -60,8 +60,17 @@ def two_opt_move(
 
 
 def or_move(
-    tour: list[int], pos: list[int], count: int, seg_first: int, seg_last: int, before: int,
-    after: int, left: int, right: int, backwards: bool, exact: bool = False,
+    tour: list[int],
+    pos: list[int],
+    count: int,
+    seg_first: int,
+    seg_last: int,
+    before: int,
+    after: int,
+    left: int,
+    right: int,
+    backwards: bool,
+    exact: bool = False,
 ) -> None:
     """Move the stretch seg_first..seg_last (between ``before`` and ``after``) to between
     ``left`` and ``right`` (left comes first on the tour).

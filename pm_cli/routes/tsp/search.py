@@ -37,9 +37,16 @@ _KICK_SEGMENT = 1_000_000
 
 
 def search(
-    work: Sequence[Row], count: int, symmetric: bool,
-    points: Sequence[tuple[float, float]] | None, use_depot: bool, rng: random.Random,
-    max_iterations: int | None, deadline: float | None, stall: int | None, maxedge: float,
+    work: Sequence[Row],
+    count: int,
+    symmetric: bool,
+    points: Sequence[tuple[float, float]] | None,
+    use_depot: bool,
+    rng: random.Random,
+    max_iterations: int | None,
+    deadline: float | None,
+    stall: int | None,
+    maxedge: float,
 ) -> tuple[list[int], int]:
     """(a short closed tour over the ``count`` working nodes, the number of kicks made).
 
@@ -66,24 +73,30 @@ def search(
             return local_search_sym(tour, pos, work, neighbours, queue, queued, eps, deadline)
     else:
         out_near = knn_rows(work, count, neighbour_count)
-        in_near = knn_rows([list(column) for column in zip(*work, strict=True)], count,
-                           neighbour_count)
+        in_near = knn_rows(
+            [list(column) for column in zip(*work, strict=True)], count, neighbour_count
+        )
         tour = nearest_neighbour(work, count)
 
         def improve(
             tour: list[int], pos: list[int], queue: deque[int], queued: list[bool]
         ) -> float:
-            return local_search_asym(tour, pos, work, out_near, in_near, queue, queued, eps,
-                                     deadline)
+            return local_search_asym(
+                tour, pos, work, out_near, in_near, queue, queued, eps, deadline
+            )
 
-    return iterated_local_search(
-        tour, work, improve, rng, max_iterations, deadline, stall, eps
-    )
+    return iterated_local_search(tour, work, improve, rng, max_iterations, deadline, stall, eps)
 
 
 def iterated_local_search(
-    start_tour: list[int], rows: Sequence[Row], improve: Improve, rng: random.Random,
-    max_iterations: int | None, deadline: float | None, stall: int | None, eps: float,
+    start_tour: list[int],
+    rows: Sequence[Row],
+    improve: Improve,
+    rng: random.Random,
+    max_iterations: int | None,
+    deadline: float | None,
+    stall: int | None,
+    eps: float,
 ) -> tuple[list[int], int]:
     """Improve ``start_tour`` fully, then kick and repair it; (best tour, kicks made)."""
     count = len(start_tour)
@@ -117,8 +130,14 @@ def iterated_local_search(
         window = [tour[(origin + q) % count] for q in range(len_b + len_c + 2)]
         end_a, first_b, last_b = window[0], window[1], window[len_b]
         first_c, last_c, start_d = window[len_b + 1], window[-2], window[-1]
-        delta = (rows[end_a][first_c] + rows[last_c][first_b] + rows[last_b][start_d]
-                 - rows[end_a][first_b] - rows[last_b][first_c] - rows[last_c][start_d])
+        delta = (
+            rows[end_a][first_c]
+            + rows[last_c][first_b]
+            + rows[last_b][start_d]
+            - rows[end_a][first_b]
+            - rows[last_b][first_c]
+            - rows[last_c][start_d]
+        )
         swapped = window[len_b + 1 : -1] + window[1 : len_b + 1]
         position = origin + 1
         for stop in swapped:

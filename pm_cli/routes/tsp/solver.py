@@ -125,8 +125,16 @@ def solve(
         # stop searching a little early: finishing the current kick and the answer take time
         deadline = None if limit is None else started + limit - min(0.05, 0.02 * limit)
         cycle, iterations = search(
-            work, nodes, symmetric, points if points is not None and symmetric else None,
-            use_depot, random.Random(seed), max_iterations, deadline, stall, maxedge,
+            work,
+            nodes,
+            symmetric,
+            points if points is not None and symmetric else None,
+            use_depot,
+            random.Random(seed),
+            max_iterations,
+            deadline,
+            stall,
+            maxedge,
         )
 
     order = _decode(cycle, n, start, end, use_depot, symmetric)
@@ -141,13 +149,17 @@ def solve(
 
 
 def _decode(
-    cycle: list[int], count: int, start: int | None, end: int | None, use_depot: bool,
+    cycle: list[int],
+    count: int,
+    start: int | None,
+    end: int | None,
+    use_depot: bool,
     symmetric: bool,
 ) -> list[int]:
     """Turn a closed tour over the working nodes into the requested order of the count stops."""
     if use_depot:
         cut = cycle.index(count)  # the depot
-        order = cycle[cut + 1:] + cycle[:cut]
+        order = cycle[cut + 1 :] + cycle[:cut]
         if symmetric and (
             (start is not None and order[0] != start)
             or (start is None and end is not None and order[-1] != end)

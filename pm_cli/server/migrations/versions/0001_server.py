@@ -90,6 +90,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("sync_record", "sync_change", "sync_seq", "token", "user_grant",
-                 "server_user", "server_site"):
+    for name in (
+        "sync_record",
+        "sync_change",
+        "sync_seq",
+        "token",
+        "user_grant",
+        "server_user",
+        "server_site",
+    ):
         op.drop_table(name)

@@ -22,8 +22,13 @@ def upgrade() -> None:
     op.create_index("ix_sync_record_code", "sync_record", ["entity", "site_id", "code"])
     # backfill from the records already held: a code, an item's number, an event's item,
     # a playbook's id@version
-    rec = sa.table("sync_record", sa.column("entity", sa.String), sa.column("record_id", sa.String),
-                   sa.column("fields", sa.JSON), sa.column("code", sa.String))
+    rec = sa.table(
+        "sync_record",
+        sa.column("entity", sa.String),
+        sa.column("record_id", sa.String),
+        sa.column("fields", sa.JSON),
+        sa.column("code", sa.String),
+    )
     conn = op.get_bind()
     rows = conn.execute(sa.select(rec.c.entity, rec.c.record_id, rec.c.fields)).all()
     updates = []
@@ -36,9 +41,12 @@ def upgrade() -> None:
         if value is not None:
             updates.append({"e": row.entity, "r": row.record_id, "c": str(value)})
     if updates:
-        conn.execute(rec.update().where(rec.c.entity == sa.bindparam("e"),
-                                        rec.c.record_id == sa.bindparam("r"))
-                     .values(code=sa.bindparam("c")), updates)
+        conn.execute(
+            rec.update()
+            .where(rec.c.entity == sa.bindparam("e"), rec.c.record_id == sa.bindparam("r"))
+            .values(code=sa.bindparam("c")),
+            updates,
+        )
 
 
 def downgrade() -> None:

@@ -16,8 +16,10 @@ depends_on = None
 
 # the expression pm_cli.server.evidence queries by, written the same way for each dialect,
 # so the planner matches the index
-EXPRESSION = {"postgresql": "(fields ->> 'evidence_sha256')",
-              "sqlite": "json_extract(fields, '$.evidence_sha256')"}
+EXPRESSION = {
+    "postgresql": "(fields ->> 'evidence_sha256')",
+    "sqlite": "json_extract(fields, '$.evidence_sha256')",
+}
 
 
 def upgrade() -> None:

@@ -31,8 +31,9 @@ def _problems(entity: str, record_id: str, op_: str, fields: Any) -> list[str]:
     from pm_cli.protocol import rules
 
     try:
-        return rules.problems({"entity": entity, "record_id": record_id, "op": op_,
-                               "fields": fields}, create=False)
+        return rules.problems(
+            {"entity": entity, "record_id": record_id, "op": op_, "fields": fields}, create=False
+        )
     except Exception as e:  # a row no rule was written for is not kept either
         return [f"{type(e).__name__}: {e}"]
 
@@ -44,22 +45,33 @@ def upgrade() -> None:
 
     bind = op.get_bind()
     md = sa.MetaData()
-    old = sa.table("sync_record", sa.column("entity"), sa.column("record_id"),
-                   sa.column("site_id"), sa.column("fields", JSON),
-                   sa.column("field_hlc", JSON))
+    old = sa.table(
+        "sync_record",
+        sa.column("entity"),
+        sa.column("record_id"),
+        sa.column("site_id"),
+        sa.column("fields", JSON),
+        sa.column("field_hlc", JSON),
+    )
     quarantine = sa.Table("record_quarantine", md, autoload_with=bind)
     reg = registry()
-    tables = {name: sa.Table(name, md, autoload_with=bind)
-              for name in reg if sa.inspect(bind).has_table(name)}
+    tables = {
+        name: sa.Table(name, md, autoload_with=bind)
+        for name in reg
+        if sa.inspect(bind).has_table(name)
+    }
     moved_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     last: tuple[str, str] = ("", "")
     while True:
         page = bind.execute(
-            sa.select(old.c.entity, old.c.record_id, old.c.site_id, old.c.fields,
-                      old.c.field_hlc)
-            .where(sa.tuple_(old.c.entity, old.c.record_id) > sa.tuple_(
-                sa.literal(last[0]), sa.literal(last[1])))
-            .order_by(old.c.entity, old.c.record_id).limit(CHUNK)).all()
+            sa.select(old.c.entity, old.c.record_id, old.c.site_id, old.c.fields, old.c.field_hlc)
+            .where(
+                sa.tuple_(old.c.entity, old.c.record_id)
+                > sa.tuple_(sa.literal(last[0]), sa.literal(last[1]))
+            )
+            .order_by(old.c.entity, old.c.record_id)
+            .limit(CHUNK)
+        ).all()
         if not page:
             break
         last = (page[-1].entity, page[-1].record_id)
@@ -72,19 +84,30 @@ def upgrade() -> None:
             if ent is None or r.entity not in tables:
                 why = [f"entity: unknown entity {r.entity!r}"]
             else:
-                why = _problems(r.entity, r.record_id,
-                                "append" if ent.kind == "append" else "upsert", r.fields)
+                why = _problems(
+                    r.entity, r.record_id, "append" if ent.kind == "append" else "upsert", r.fields
+                )
                 if not why and not all(isinstance(v, str) for v in stamps.values()):
                     why = ["field_hlc: stamps are text"]
             if why:
-                refused.append({"entity": r.entity, "record_id": r.record_id,
-                                "site_id": r.site_id, "fields": r.fields,
-                                "field_hlc": r.field_hlc, "reasons": why,
-                                "moved_at": moved_at})
+                refused.append(
+                    {
+                        "entity": r.entity,
+                        "record_id": r.record_id,
+                        "site_id": r.site_id,
+                        "fields": r.fields,
+                        "field_hlc": r.field_hlc,
+                        "reasons": why,
+                        "moved_at": moved_at,
+                    }
+                )
                 continue
             assert ent is not None
-            typed.setdefault(r.entity, []).append(rows.row_of(
-                ent, tables[r.entity], r.record_id, r.site_id or "", State(fields, stamps)))
+            typed.setdefault(r.entity, []).append(
+                rows.row_of(
+                    ent, tables[r.entity], r.record_id, r.site_id or "", State(fields, stamps)
+                )
+            )
         for name, batch in typed.items():
             bind.execute(tables[name].insert(), batch)
         if refused:
@@ -98,26 +121,44 @@ def _withhold(bind: sa.Connection, md: sa.MetaData) -> None:
     record, or one that breaks the field rules by itself (pull skips them)."""
     from pm_cli.protocol.entities import registry
 
-    log = sa.table("sync_change", sa.column("seq"), sa.column("entity"),
-                   sa.column("record_id"), sa.column("op"), sa.column("fields", JSON),
-                   sa.column("status"))
+    log = sa.table(
+        "sync_change",
+        sa.column("seq"),
+        sa.column("entity"),
+        sa.column("record_id"),
+        sa.column("op"),
+        sa.column("fields", JSON),
+        sa.column("status"),
+    )
     quarantine = md.tables["record_quarantine"]
     held = set(bind.execute(sa.select(quarantine.c.entity, quarantine.c.record_id)).all())
     reg = registry()
     after = -1
     while True:
-        page = bind.execute(sa.select(log.c.seq, log.c.entity, log.c.record_id, log.c.op,
-                                      log.c.fields, log.c.status)
-                            .where(log.c.seq > after).order_by(log.c.seq).limit(CHUNK)).all()
+        page = bind.execute(
+            sa.select(
+                log.c.seq, log.c.entity, log.c.record_id, log.c.op, log.c.fields, log.c.status
+            )
+            .where(log.c.seq > after)
+            .order_by(log.c.seq)
+            .limit(CHUNK)
+        ).all()
         if not page:
             break
         after = page[-1].seq
-        bad = [r.seq for r in page if (r.entity, r.record_id) in held
-               or r.entity not in reg or _problems(r.entity, r.record_id, r.op, r.fields)]
+        bad = [
+            r.seq
+            for r in page
+            if (r.entity, r.record_id) in held
+            or r.entity not in reg
+            or _problems(r.entity, r.record_id, r.op, r.fields)
+        ]
         if bad:
             bind.execute(log.update().where(log.c.seq.in_(bad)).values(status="withheld"))
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the typed tables do not go back into the generic store: "
-                              "restore the backup taken before pm server migrate")
+    raise NotImplementedError(
+        "the typed tables do not go back into the generic store: "
+        "restore the backup taken before pm server migrate"
+    )
