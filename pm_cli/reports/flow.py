@@ -28,16 +28,16 @@ class Flow:
     def figures(self, kpis: list[Any]) -> list[dict[str, Any]]:
         """Each figure with what it is a count of: `numerator` over `denominator` (a mean:
         hours summed over cycles; a count: denominator null)."""
-        from pm_cli.reports.kpi import _num
+        from pm_cli.reports.facts import number
 
         def fig(
             key: str, label: str, num: float, den: float | None, unit: str, what: str
         ) -> dict[str, Any]:
-            value = None if den == 0 else round(num / den, 4) if den is not None else _num(num)
+            value = None if den == 0 else round(num / den, 4) if den is not None else number(num)
             return {
                 "figure": key,
                 "label": label,
-                "numerator": _num(round(num, 2)),
+                "numerator": number(round(num, 2)),
                 "denominator": den,
                 "value": value,
                 "unit": unit,

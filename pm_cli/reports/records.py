@@ -19,8 +19,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from pm_cli.errors import PmError
+from pm_cli.reports.facts import Facts, Period
 from pm_cli.reports.flow import Flow
-from pm_cli.reports.kpi import Facts, Period
 from pm_cli.sites.models import Site
 from pm_cli.store.ids import utc_text
 from pm_cli.store.query import live

@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from pm_cli.reports import kpi as kpis
 from pm_cli.reports import records
+from pm_cli.reports.facts import DIMENSIONS, NONE, Facts, Period
 from pm_cli.sites.models import Site
 from pm_cli.store import read, tables
 from pm_cli.store.ids import utc_text
@@ -134,8 +134,8 @@ def _count(
 ) -> None:
     """Count the days first..last from the records and store them as current."""
     since, until = _bounds(first, site.tz)[0], _bounds(last, site.tz)[1]
-    f = kpis.Facts(site.tz, {}, {}, ids=True)
-    p = kpis.Period(since, until, now)
+    f = Facts(site.tz, {}, {}, ids=True)
+    p = Period(since, until, now)
     records.inspections(session, site, p, f)
     records.steps(session, site, p, f)
     rows = [
@@ -144,9 +144,9 @@ def _count(
             "day": key[6],
             "week": key[5],
             "kpi": key[0],
-            "grid_id": "" if key[1] == kpis.NONE else key[1],
-            "service": "" if key[2] == kpis.NONE else key[2],
-            "staff_id": "" if key[3] == kpis.NONE else key[3],
+            "grid_id": "" if key[1] == NONE else key[1],
+            "service": "" if key[2] == NONE else key[2],
+            "staff_id": "" if key[3] == NONE else key[3],
             "numerator": num,
             "denominator": den,
             "asked": asked,
@@ -171,7 +171,7 @@ def load(
     session: Session,
     *,
     site: Site,
-    facts: kpis.Facts,
+    facts: Facts,
     since: datetime,
     until: datetime,
     dims: tuple[str, ...] | None = None,
@@ -201,7 +201,7 @@ def load(
         .where(tables.rollup_dirty.c.site_id.in_((site.id, "")))
     ).scalar():
         return [(since, until)]  # written to since the last refresh: count from the records
-    keep = kpis.DIMENSIONS if dims is None else dims
+    keep = DIMENSIONS if dims is None else dims
     blank = sa.literal("")
     columns = {
         "grid": kd.c.grid_id,
@@ -211,8 +211,8 @@ def load(
         "week": kd.c.week,
         "day": kd.c.day,
     }
-    picked = [columns[d] if d in keep else blank.label(f"no_{d}") for d in kpis.DIMENSIONS]
-    grouped = [columns[d] for d in kpis.DIMENSIONS if d in keep]
+    picked = [columns[d] if d in keep else blank.label(f"no_{d}") for d in DIMENSIONS]
+    grouped = [columns[d] for d in DIMENSIONS if d in keep]
     sums = conn.execute(
         sa.select(
             kd.c.kpi,
@@ -233,17 +233,17 @@ def load(
         )
         .group_by(kd.c.kpi, *grouped)
     )
-    grids, staff = {"": kpis.NONE, **facts.grids}, {"": kpis.NONE, **facts.staff}
+    grids, staff = {"": NONE, **facts.grids}, {"": NONE, **facts.staff}
     cells = facts.cells
     for kpi, grid_id, service, staff_id, mon, week, day, num, den, asked in sums:
         key = (
             kpi,
-            grids.get(grid_id, kpis.NONE),
-            service or kpis.NONE,
-            staff.get(staff_id, kpis.NONE),
-            mon or kpis.NONE,
-            week or kpis.NONE,
-            day or kpis.NONE,
+            grids.get(grid_id, NONE),
+            service or NONE,
+            staff.get(staff_id, NONE),
+            mon or NONE,
+            week or NONE,
+            day or NONE,
         )
         cell = cells.setdefault(key, [0.0, 0.0, 0.0])
         cell[0] += num

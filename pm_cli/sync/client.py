@@ -9,8 +9,6 @@ This module runs the steps in order; the laptop's database is a `Replica`, the w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from pm_cli.sync.housekeeping import prune, requeue_rejected, reset_device, stat
 from pm_cli.sync.pull import Resync, pull
 from pm_cli.sync.push import push, refusals
 from pm_cli.sync.replica import Replica
+from pm_cli.sync.report import Progress, Report
 from pm_cli.sync.snapshot import new_grants, purge, snapshot
 from pm_cli.sync.transport import (
     _client,
@@ -45,25 +44,6 @@ __all__ = [
 
 SKEW_WARN_MS = 5 * 60 * 1000
 OFFSET_NOISE_MS = 1000  # an offset this small is measurement noise, not a wrong clock
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total): a step's progress
-
-
-@dataclass
-class Report:
-    """What one `pm sync` did: counts, refused changes, the cursor reached, warnings."""
-
-    pushed: int = 0
-    duplicates: int = 0
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    pulled: int = 0
-    applied: int = 0
-    parked: int = 0
-    replayed: int = 0  # parked changes this pm now knows, applied
-    cursor: int = 0
-    expected: int = 0  # changes the server holds past our cursor (an upper bound)
-    offset_ms: int = 0
-    warnings: list[str] = field(default_factory=list)
 
 
 def login(db_path: Path, url: str, token: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pm_cli.sync.replica import Replica
 from pm_cli.sync.transport import _error
 
 if TYPE_CHECKING:
-    from pm_cli.sync.client import Report
+    from pm_cli.sync.report import Report
 
 PAGE = 1000
 COMMIT_EVERY = 1000

@@ -17,7 +17,7 @@ from pm_cli.sync.replica import Replica
 from pm_cli.sync.transport import _error
 
 if TYPE_CHECKING:
-    from pm_cli.sync.client import Report
+    from pm_cli.sync.report import Report
 
 
 def snapshot(

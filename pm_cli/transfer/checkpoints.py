@@ -20,7 +20,7 @@ from pm_cli.transfer.importer import (
     reference,
     site_codes,
 )
-from pm_cli.transfer.readers import Column, Row, Table
+from pm_cli.transfer.table import Column, Row, Table
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pm_cli.errors import InputError, Problem
-from pm_cli.transfer.readers import Column, Row, Table, rest_key
+from pm_cli.transfer.table import Column, Row, Table, rest_key
 
 
 def _scalar(value: Any) -> Any:

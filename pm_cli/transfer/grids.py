@@ -29,7 +29,7 @@ from pm_cli.transfer.importer import (
     load_rows,
     memo,
 )
-from pm_cli.transfer.readers import Column, Row, Table
+from pm_cli.transfer.table import Column, Row, Table
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from pm_cli.errors import Problem
-from pm_cli.transfer.readers import Column, Row, Table
+from pm_cli.transfer.table import Column, Row, Table
 
 if TYPE_CHECKING:
     from sqlmodel import Session

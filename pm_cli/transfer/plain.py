@@ -18,7 +18,7 @@ from pm_cli.transfer.importer import (
     drain,
     optional,
 )
-from pm_cli.transfer.readers import Column, Row, Table
+from pm_cli.transfer.table import Column, Row, Table
 
 if TYPE_CHECKING:
     from sqlmodel import Session

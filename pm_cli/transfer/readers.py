@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,44 +19,9 @@ from pm_cli.errors import InputError, PmError, Problem, UsageError
 from pm_cli.files import decode, read_bytes
 from pm_cli.sheets import guard as guard
 from pm_cli.sheets import unguard as unguard
+from pm_cli.transfer.table import Column, Row, Table, rest_key
 
 FORMATS = ("csv", "json", "yaml", "xlsx")
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    aliases: tuple[str, ...] = ()
-    multi: bool = False
-    derived: bool = False  # shown by export and --json, ignored by import (computed here)
-    rest: bool = False  # every other column of the file, each as `KEY:its header`
-
-
-def rest_key(columns: Sequence[Column]) -> str | None:
-    """The key of the column that gathers the file's other columns, if the kind has one."""
-    return next((c.key for c in columns if c.rest), None)
-
-
-@dataclass(slots=True)
-class Row:
-    """One record of the file: its position (row, line or #N) and {english key: value}."""
-
-    source: str
-    at: str
-    values: dict[str, Any]
-
-    @property
-    def where(self) -> str:
-        """`FILE:ROW`, `FILE:LINE`, `FILE:#N`; in a workbook `FILE: sheet NAME row N`."""
-        sep = ": " if self.at.startswith("sheet ") else ":"
-        return f"{self.source}{sep}{self.at}"
-
-
-@dataclass
-class Table:
-    source: str
-    columns: list[str]
-    rows: list[Row] = field(default_factory=list)
 
 
 # formula guards: pm_cli.sheets (the cell rules of every CSV pm writes or reads)

@@ -21,7 +21,7 @@ from pm_cli.transfer.importer import (
     site_codes,
     text,
 )
-from pm_cli.transfer.readers import Column, Table
+from pm_cli.transfer.table import Column, Table
 
 if TYPE_CHECKING:
     from sqlmodel import Session

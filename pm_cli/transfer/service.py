@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from pm_cli.errors import InputError, UsageError
 from pm_cli.transfer.importer import Progress, no_gc
 from pm_cli.transfer.kinds import importer
-from pm_cli.transfer.readers import Table, read_table
+from pm_cli.transfer.readers import read_table
+from pm_cli.transfer.table import Table
 
 if TYPE_CHECKING:
     from sqlmodel import Session

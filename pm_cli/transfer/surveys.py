@@ -22,7 +22,7 @@ from pm_cli.surveys import rules
 from pm_cli.surveys.models import Survey
 from pm_cli.transfer.importer import Duplicates, Importer, Plan, Progress, diff
 from pm_cli.transfer.importer import text as _text
-from pm_cli.transfer.readers import Column, Row, Table
+from pm_cli.transfer.table import Column, Row, Table
 from pm_cli.validate import optional_text
 
 QUESTION = "questions"  # the kind's catch-all column: `questions:HEADER` keys in a row
