@@ -47,10 +47,8 @@ def imported(text: str, name: str, is_package: bool = False) -> list[tuple[int, 
             if node.level:
                 up = here[: len(here) - node.level + 1]
                 base = ".".join([*up, base] if base else up)
-            if base == "pm_cli":  # from pm_cli import config: the module named
-                out += [(node.lineno, f"pm_cli.{alias.name}") for alias in node.names]
-            else:
-                out.append((node.lineno, base))
+            # each name: a module of the package (`from pm_cli import config`) or a name in it
+            out += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
     return out
 
 
@@ -120,3 +118,58 @@ def test_no_module_is_over_600_lines():
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > MOST_LINES
     ]
     assert not long, f"split these (at most {MOST_LINES} lines a module):\n" + "\n".join(long)
+
+
+def module_edges() -> dict[str, set[str]]:
+    """Module → the pm_cli modules it imports (a name imported from a package counts as its
+    module when it is one, else as the package)."""
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    out: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        text = path.read_text(encoding="utf-8")
+        for _, target in imported(text, name, path.name == "__init__.py"):
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name and target != "pm_cli":
+                out[name].add(target)
+    return out
+
+
+def test_no_two_modules_import_each_other_round_a_circle():
+    """Not even inside a package: a type two modules share gets a module of its own."""
+    _, exempt = order()
+    graph = {
+        name: {t for t in targets if unit(t) not in exempt}
+        for name, targets in module_edges().items()
+        if unit(name) not in exempt
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            part = []
+            while True:
+                top = stack.pop()
+                part.append(top)
+                if top == node:
+                    break
+            if len(part) > 1:
+                circles.append(sorted(part))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    assert not circles, "modules importing each other round a circle:\n" + "\n".join(
+        " ↔ ".join(c) for c in circles
+    )
