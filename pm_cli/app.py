@@ -58,6 +58,7 @@ def install_bundled_playbooks(session: Any) -> None:
 
 
 db_cli.SETUP.append(install_bundled_playbooks)
+
 # where each comes in `pm --help`: after the root's own commands, schedule before db
 HELP_ORDER = (
     "site",
