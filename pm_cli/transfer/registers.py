@@ -138,7 +138,7 @@ class RisksImporter(_AsFound):
         grid: str | None = None,  # noqa: ARG002
         progress: Progress | None = None,  # noqa: ARG002
     ) -> Plan:
-        """Creates: (code, values, grid id, owner id); updates: (risk, changed fields,
+        """Creates: (code, values, grid code, owner code); updates: (risk, changed fields,
         likelihood, impact)."""
         from pm_cli.risks.models import Risk
         from pm_cli.store.query import code_map
@@ -180,11 +180,13 @@ class RisksImporter(_AsFound):
                 for k in missing:
                     problems.append(Problem(row.where, "required for a new risk", k))
                 if not missing:
-                    plan.creates.append((code, values, grid_id, owner_id))
+                    plan.creates.append((code, values, grid_code, owner_code))
                 continue
             li = values.pop("likelihood", current.likelihood)
             im = values.pop("impact", current.impact)
             fields = dict(values)
+            if fields.get("status") is None:  # an empty status keeps the risk's own
+                fields.pop("status", None)
             if has_grid:
                 fields["grid_id"] = grid_id
             if has_owner and owner_id:  # an empty owner keeps the one the rules chose
@@ -201,14 +203,16 @@ class RisksImporter(_AsFound):
 
         site = plan.site
         assert site is not None
-        for code, values, grid_id, owner_id in plan.creates:
-            risk, _ = risks.add_risk(
+        for code, values, grid_code, owner_code in plan.creates:
+            risk, _ = risks.add_risk(  # no owner named: the one `pm risk add` would choose
                 session,
                 site=site,
                 code=code,
                 title=values["title"],
                 likelihood=values["likelihood"],
                 impact=values["impact"],
+                grid=grid_code,
+                owner=owner_code,
                 legal=values.get("legal", False),
                 controls=values.get("controls"),
                 cause=values.get("cause"),
@@ -218,13 +222,8 @@ class RisksImporter(_AsFound):
                 review=values.get("review"),
                 open_item=False,
             )
-            _set(
-                session,
-                risk,
-                grid_id=grid_id,
-                owner_id=owner_id,
-                status=values.get("status") or "open",
-            )
+            if values.get("status") not in (None, risk.status):
+                _set(session, risk, status=values["status"])
         for current, change, li, im in plan.updates:
             if (li, im) != (current.likelihood, current.impact):
                 risks.assess(

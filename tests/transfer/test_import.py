@@ -272,3 +272,20 @@ def test_a_responsibility_over_the_text_cap_is_refused_and_nothing_written(pm, s
     assert r.exit_code != 0 and "grids.csv:3: responsibilities" in r.output
     assert "nothing was written" in r.output
     assert not {"Q", "R"} & {g["code"] for g in pm.json("grid", "list")}
+
+
+def test_an_imported_risk_is_owned_as_pm_risk_add_owns_it_and_an_empty_status_keeps_its_own(
+    pm, site, write_file
+):
+    pm("grid", "add", "G", "--name", "甲栋", "--owner", "S1")
+    pm("risk", "add", "R-ADD", "--title", "井盖松动", "-l", "2", "-i", "2", "--grid", "G")
+    head = "code,title,likelihood,impact,grid,status\n"
+    first = write_file("risks.csv", head + "R-IMP,井盖松动,2,2,G,\nR-OLD,旧风险,2,2,,closed\n")
+    pm("import", str(first), "--kind", "risks")
+    added, imported = pm.json("risk", "show", "R-ADD"), pm.json("risk", "show", "R-IMP")
+    assert imported["owner"] == added["owner"] == "S1"  # a minor risk: its grid's owner
+    assert (imported["grid"], imported["status"]) == ("G", "open")
+    again = write_file("again.csv", head + "R-IMP,井盖松动,2,2,G,\nR-OLD,旧风险,2,2,,\n")
+    r = pm("import", str(again), "--kind", "risks")
+    assert "2 unchanged" in r.stdout + r.stderr
+    assert pm.json("risk", "show", "R-OLD")["status"] == "closed"
